@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * process.c - the "process" backend: the replica is a child process.
+ *
+ * The replica command is split on blanks (no shell) and run with
+ *
+ *	<replica_cmd...> --fd 3 [--state <state volume>]
+ *
+ * appended: fd 3 is the replica's end of an AF_UNIX SOCK_STREAM socketpair
+ * (the only fd besides 0-2 it inherits), the manager keeps the other end.
+ * Exit is observed through a pidfd (pidfd_open; SIGCHLD where that is
+ * missing, e.g. under valgrind), reaped with waitpid().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vf_backend.h"
+
+#define CHILD_FD	3
+
+int vf_split_cmd(const char *cmd, char *buf, size_t buflen, char **argv,
+		 int max)
+{
+	char *save = NULL, *w;
+	int n = 0;
+
+	if (strlen(cmd) >= buflen)
+		return -E2BIG;
+	strcpy(buf, cmd);
+	for (w = strtok_r(buf, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (n >= max - 1)
+			return -E2BIG;
+		argv[n++] = w;
+	}
+	argv[n] = NULL;
+	return n ? n : -EINVAL;
+}
+
+static void child_exec(int fd, const struct vf_replica_spec *spec)
+{
+	char buf[4096];
+	char *argv[VF_REPLICA_MAX_ARGS + 5];
+	sigset_t none;
+	int n;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (fd != CHILD_FD) {
+		if (dup2(fd, CHILD_FD) < 0)
+			_exit(127);
+	} else if (fcntl(fd, F_SETFD, 0) < 0) {
+		_exit(127);
+	}
+	syscall(SYS_close_range, CHILD_FD + 1, ~0u, 0);
+	n = vf_split_cmd(spec->cmd, buf, sizeof(buf), argv,
+			 VF_REPLICA_MAX_ARGS);
+	if (n < 0)
+		_exit(127);
+	argv[n++] = "--fd";
+	argv[n++] = "3";
+	if (spec->state) {
+		argv[n++] = "--state";
+		argv[n++] = (char *)spec->state;
+	}
+	argv[n] = NULL;
+	execvp(argv[0], argv);
+	fprintf(stderr, "vmfitd: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int process_start(struct vf_replica *r,
+			 const struct vf_replica_spec *spec)
+{
+	char buf[4096];
+	char *argv[VF_REPLICA_MAX_ARGS];
+	int sv[2];
+	pid_t pid;
+	int pidfd;
+	int ret;
+
+	ret = vf_split_cmd(spec->cmd, buf, sizeof(buf), argv,
+			   VF_REPLICA_MAX_ARGS);
+	if (ret < 0)
+		return ret;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto out_close;
+	}
+	if (pid == 0)
+		child_exec(sv[1], spec);
+	close(sv[1]);
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0 && errno == ENOSYS) {
+		/* Old kernel or valgrind: SIGCHLD alone tells of the exit. */
+		pidfd = -1;
+	} else if (pidfd < 0) {
+		ret = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(sv[0]);
+		return ret;
+	}
+	if (pidfd >= 0)
+		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	r->ops = &vf_process_backend;
+	r->fd = sv[0];
+	r->exit_fd = pidfd;
+	r->pid = pid;
+	r->running = true;
+	return 0;
+
+out_close:
+	close(sv[0]);
+	close(sv[1]);
+	return ret;
+}
+
+static void release(struct vf_replica *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->exit_fd >= 0)
+		close(r->exit_fd);
+	r->fd = -1;
+	r->exit_fd = -1;
+	r->pid = 0;
+	r->running = false;
+}
+
+static int process_reap(struct vf_replica *r, int *status)
+{
+	pid_t p;
+
+	if (!r->running)
+		return 1;
+	p = waitpid(r->pid, status, WNOHANG);
+	if (p < 0)
+		return -errno;
+	if (p == 0)
+		return 0;
+	release(r);
+	return 1;
+}
+
+static int process_kill(struct vf_replica *r)
+{
+	int st;
+
+	if (!r->running)
+		return 0;
+	kill(r->pid, SIGKILL);
+	if (waitpid(r->pid, &st, 0) < 0 && errno != ECHILD)
+		return -errno;
+	release(r);
+	return 0;
+}
+
+static int process_stop(struct vf_replica *r, int timeout_ms)
+{
+	struct pollfd pfd;
+	int st, ret;
+
+	if (!r->running)
+		return 0;
+	/* Closing the channel is the polite request; SIGTERM the firm one. */
+	if (r->fd >= 0) {
+		close(r->fd);
+		r->fd = -1;
+	}
+	kill(r->pid, SIGTERM);
+	pfd.fd = r->exit_fd;
+	pfd.events = POLLIN;
+	if (r->exit_fd < 0) {
+		/* No pidfd: poll the wait status every 10 ms. */
+		for (ret = 0; ret < timeout_ms; ret += 10) {
+			if (process_reap(r, &st) == 1)
+				return 0;
+			usleep(10000);
+		}
+		return process_kill(r);
+	}
+	do {
+		ret = poll(&pfd, 1, timeout_ms);
+	} while (ret < 0 && errno == EINTR);
+	if (ret > 0 && process_reap(r, &st) == 1)
+		return 0;
+	return process_kill(r);
+}
+
+static int process_restart(struct vf_replica *r,
+			   const struct vf_replica_spec *spec)
+{
+	int ret = process_stop(r, 1000);
+
+	if (ret)
+		return ret;
+	return process_start(r, spec);
+}
+
+const struct vf_backend_ops vf_process_backend = {
+	.name = "process",
+	.start = process_start,
+	.stop = process_stop,
+	.kill = process_kill,
+	.reap = process_reap,
+	.restart = process_restart,
+};
+
+const struct vf_backend_ops *vf_backend_find(const char *name)
+{
+	if (!strcmp(name, vf_process_backend.name))
+		return &vf_process_backend;
+	return NULL;
+}

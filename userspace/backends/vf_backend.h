@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vf_backend.h - replica domain lifecycle behind an ops vtable.
+ *
+ * A backend starts one replica and gives the manager a stream fd speaking
+ * the replica channel (Documentation/protocol.rst). Implementations:
+ * "process" (fork/exec, socketpair), later "xen".
+ */
+#ifndef VF_BACKEND_H
+#define VF_BACKEND_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define VF_REPLICA_MAX_ARGS	64
+
+struct vf_replica_spec {
+	const char *cmd;	/* command line, split on blanks (no shell) */
+	const char *state;	/* state volume path, or NULL */
+};
+
+struct vf_replica {
+	const struct vf_backend_ops *ops;
+	int fd;			/* manager end of the channel, -1 if none */
+	int exit_fd;		/* readable once the replica has exited, -1 */
+	pid_t pid;		/* 0 if not running */
+	bool running;
+};
+
+struct vf_backend_ops {
+	const char *name;
+	/* Start the replica; fills fd, exit_fd, pid. 0 or -errno. */
+	int (*start)(struct vf_replica *r, const struct vf_replica_spec *spec);
+	/* Ask it to exit (SIGTERM), wait up to @timeout_ms, then kill. */
+	int (*stop)(struct vf_replica *r, int timeout_ms);
+	/* Kill it now (SIGKILL) and reap it. */
+	int (*kill)(struct vf_replica *r);
+	/*
+	 * Non-blocking: 1 and the wait status in @status if it has exited
+	 * (resources released), 0 if still running, -errno.
+	 */
+	int (*reap)(struct vf_replica *r, int *status);
+	/* stop + start. */
+	int (*restart)(struct vf_replica *r, const struct vf_replica_spec *spec);
+};
+
+extern const struct vf_backend_ops vf_process_backend;
+
+/* Backend by name ("process"), or NULL. */
+const struct vf_backend_ops *vf_backend_find(const char *name);
+
+/*
+ * Split @cmd on blanks into @argv (at most @max - 1 words, NULL-terminated)
+ * using @buf (a copy of cmd). Returns the word count or -E2BIG/-EINVAL.
+ */
+int vf_split_cmd(const char *cmd, char *buf, size_t buflen, char **argv,
+		 int max);
+
+#endif /* VF_BACKEND_H */

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vf_conf.c - vmfitd configuration parser.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vf_conf.h"
+#include "vf_log.h"
+
+void vf_conf_defaults(struct vf_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->service, "kv");
+	c->f = 1;
+	c->listen.sin_family = AF_INET;
+	c->listen.sin_port = htons(7400);
+	c->listen.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	strcpy(c->backend, "process");
+	c->max_outstanding = 1024;
+	c->max_clients = 4096;
+	c->log_level = VF_LOG_INFO;
+	c->status_interval_ms = 500;
+	c->batch_max = 64;
+	c->vote_window = 0;	/* auto */
+	c->replica_lag_max = 8192;
+}
+
+int vf_parse_hostport(const char *s, struct sockaddr_in *sa)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	unsigned int port;
+	size_t hl;
+	char dummy;
+
+	if (!colon)
+		return -EINVAL;
+	hl = colon - s;
+	if (hl == 0 || hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (sscanf(colon + 1, "%u%c", &port, &dummy) != 1 || !port ||
+	    port > 65535 || !isdigit((unsigned char)colon[1]))
+		return -EINVAL;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(port);
+	if (!strcmp(host, "*"))
+		sa->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+/*----------------------------------------------------------------*/
+/* Value parsers: each returns NULL or a message */
+
+static const char *parse_uint(const char *v, unsigned int min,
+			      unsigned int max, unsigned int *out)
+{
+	unsigned long x;
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return "not a number";
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (*end)
+		return "trailing junk after number";
+	if (errno || x < min || x > max)
+		return "number out of range";
+	*out = x;
+	return NULL;
+}
+
+static const char *parse_str(const char *v, char *out, size_t cap)
+{
+	if (strlen(v) >= cap)
+		return "value too long";
+	strcpy(out, v);
+	return NULL;
+}
+
+enum key_id {
+	K_SERVICE, K_F, K_NODE_ID, K_LISTEN, K_PEER_LISTEN, K_BACKEND,
+	K_REPLICA_CMD, K_STATE_VOLUME, K_STATE_DIR, K_MAX_OUTSTANDING,
+	K_MAX_CLIENTS, K_CPG_GROUP, K_LOG_LEVEL, K_STATUS_FILE,
+	K_STATUS_INTERVAL, K_UNREPLICATED, K_BATCH_MAX, K_VOTE_WINDOW,
+	K_REPLICA_LAG_MAX, K_NR,
+};
+
+static const char *const key_names[K_NR] = {
+	[K_SERVICE] = "service",
+	[K_F] = "f",
+	[K_NODE_ID] = "node_id",
+	[K_LISTEN] = "listen",
+	[K_PEER_LISTEN] = "peer_listen",
+	[K_BACKEND] = "backend",
+	[K_REPLICA_CMD] = "replica_cmd",
+	[K_STATE_VOLUME] = "state_volume",
+	[K_STATE_DIR] = "state_dir",
+	[K_MAX_OUTSTANDING] = "max_outstanding",
+	[K_MAX_CLIENTS] = "max_clients",
+	[K_CPG_GROUP] = "cpg_group",
+	[K_LOG_LEVEL] = "log_level",
+	[K_STATUS_FILE] = "status_file",
+	[K_STATUS_INTERVAL] = "status_interval_ms",
+	[K_UNREPLICATED] = "unreplicated",
+	[K_BATCH_MAX] = "batch_max",
+	[K_VOTE_WINDOW] = "vote_window",
+	[K_REPLICA_LAG_MAX] = "replica_lag_max",
+};
+
+static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
+{
+	const char *p;
+	int lvl;
+
+	switch (k) {
+	case K_SERVICE:
+		if (!*v)
+			return "empty service name";
+		for (p = v; *p; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+				return "service name may only contain A-Z a-z 0-9 _ . -";
+		return parse_str(v, c->service, sizeof(c->service));
+	case K_F:
+		return parse_uint(v, 0, VF_CONF_MAX_F, &c->f);
+	case K_NODE_ID:
+		return parse_uint(v, 1, ~0u, &c->node_id);
+	case K_LISTEN:
+		return vf_parse_hostport(v, &c->listen) ?
+		       "expected IPv4:port (e.g. 10.99.0.11:7400 or *:7400)" :
+		       NULL;
+	case K_PEER_LISTEN:
+		c->has_peer_listen = true;
+		return vf_parse_hostport(v, &c->peer_listen) ?
+		       "expected IPv4:port (e.g. 10.99.0.11:7500 or *:7500)" :
+		       NULL;
+	case K_BACKEND:
+		if (strcmp(v, "process"))
+			return "unknown backend (supported: process)";
+		return parse_str(v, c->backend, sizeof(c->backend));
+	case K_REPLICA_CMD:
+		if (!*v)
+			return "empty replica command";
+		return parse_str(v, c->replica_cmd, sizeof(c->replica_cmd));
+	case K_STATE_VOLUME:
+		if (*v != '/')
+			return "state volume must be an absolute path";
+		return parse_str(v, c->state_volume, sizeof(c->state_volume));
+	case K_STATE_DIR:
+		if (*v != '/')
+			return "state directory must be an absolute path";
+		if (strlen(v) + sizeof("/state.img") > sizeof(c->state_volume))
+			return "value too long";
+		snprintf(c->state_volume, sizeof(c->state_volume),
+			 "%s/state.img", v);
+		return NULL;
+	case K_MAX_OUTSTANDING:
+		return parse_uint(v, 1, 1u << 20, &c->max_outstanding);
+	case K_MAX_CLIENTS:
+		return parse_uint(v, 1, 1u << 24, &c->max_clients);
+	case K_CPG_GROUP:
+		/* corosync limits group names to 128 bytes */
+		if (!*v || strlen(v) >= 128)
+			return "group name must be 1..127 bytes";
+		return parse_str(v, c->cpg_group, sizeof(c->cpg_group));
+	case K_LOG_LEVEL:
+		lvl = vf_log_parse_level(v);
+		if (lvl < 0)
+			return "unknown log level (err, warn, info, debug)";
+		c->log_level = lvl;
+		return NULL;
+	case K_STATUS_FILE:
+		if (*v != '/')
+			return "status file must be an absolute path";
+		return parse_str(v, c->status_file, sizeof(c->status_file));
+	case K_STATUS_INTERVAL:
+		return parse_uint(v, 50, 60000, &c->status_interval_ms);
+	case K_UNREPLICATED:
+		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+			c->unreplicated = true;
+		else if (!strcmp(v, "no") || !strcmp(v, "false") ||
+			 !strcmp(v, "0"))
+			c->unreplicated = false;
+		else
+			return "expected yes or no";
+		return NULL;
+	case K_BATCH_MAX:
+		return parse_uint(v, 1, 1024, &c->batch_max);
+	case K_VOTE_WINDOW:
+		return parse_uint(v, 16, 1u << 20, &c->vote_window);
+	case K_REPLICA_LAG_MAX:
+		return parse_uint(v, 16, 1u << 20, &c->replica_lag_max);
+	case K_NR:
+		break;
+	}
+	return "internal error";
+}
+
+static void errf(char *err, size_t errlen, const char *name, unsigned int line,
+		 const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void errf(char *err, size_t errlen, const char *name, unsigned int line,
+		 const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = line ? snprintf(err, errlen, "%s:%u: ", name, line) :
+		   snprintf(err, errlen, "%s: ", name);
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+}
+
+static char *strip(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+			 e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int vf_conf_parse(struct vf_conf *c, const char *name, FILE *fp, char *err,
+		  size_t errlen)
+{
+	bool seen[K_NR] = { false };
+	char buf[VF_CONF_CMD + 128];
+	unsigned int line = 0;
+	const char *msg;
+	char *s, *eq, *key, *val;
+	int k;
+
+	while (fgets(buf, sizeof(buf), fp)) {
+		line++;
+		if (!strchr(buf, '\n') && !feof(fp)) {
+			errf(err, errlen, name, line, "line too long");
+			return -EINVAL;
+		}
+		if (memchr(buf, '\0', strlen(buf) + 1) != buf + strlen(buf)) {
+			errf(err, errlen, name, line, "NUL byte in line");
+			return -EINVAL;
+		}
+		s = strip(buf);
+		if (!*s || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			errf(err, errlen, name, line,
+			     "expected 'key = value', got '%s'", s);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		key = strip(s);
+		val = strip(eq + 1);
+		for (k = 0; k < K_NR; k++)
+			if (!strcmp(key, key_names[k]))
+				break;
+		if (k == K_NR) {
+			errf(err, errlen, name, line, "unknown key '%s'", key);
+			return -EINVAL;
+		}
+		if (seen[k] || (k == K_STATE_DIR && seen[K_STATE_VOLUME]) ||
+		    (k == K_STATE_VOLUME && seen[K_STATE_DIR])) {
+			errf(err, errlen, name, line,
+			     "'%s' given twice (or with state_%s)", key,
+			     k == K_STATE_DIR ? "volume" : "dir");
+			return -EINVAL;
+		}
+		seen[k] = true;
+		if (!*val) {
+			errf(err, errlen, name, line, "empty value for '%s'",
+			     key);
+			return -EINVAL;
+		}
+		msg = set_key(c, k, val);
+		if (msg) {
+			errf(err, errlen, name, line, "%s: %s: '%s'", key, msg,
+			     val);
+			return -EINVAL;
+		}
+	}
+	if (ferror(fp)) {
+		errf(err, errlen, name, 0, "read error");
+		return -EIO;
+	}
+	return 0;
+}
+
+int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
+		   size_t errlen)
+{
+	if (!c->replica_cmd[0]) {
+		errf(err, errlen, name, 0, "'replica_cmd' is required");
+		return -EINVAL;
+	}
+	if (c->unreplicated)
+		c->f = 0;
+	if (!c->cpg_group[0]) {
+		if (strlen(c->service) + sizeof("vmfit-") > 128) {
+			errf(err, errlen, name, 0, "service name too long");
+			return -EINVAL;
+		}
+		snprintf(c->cpg_group, sizeof(c->cpg_group), "vmfit-%s",
+			 c->service);
+	}
+	/* Every manager may have max_outstanding orders in flight. */
+	if (!c->vote_window)
+		c->vote_window = (2 * c->f + 1) * c->max_outstanding < 4096 ?
+				 4096 : (2 * c->f + 1) * c->max_outstanding;
+	if (c->vote_window < (2 * c->f + 1) * c->max_outstanding) {
+		errf(err, errlen, name, 0,
+		     "vote_window (%u) must be >= (2f+1) * max_outstanding (%u)",
+		     c->vote_window, (2 * c->f + 1) * c->max_outstanding);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vf_conf_load(struct vf_conf *c, const char *path, char *err,
+		 size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	int r;
+
+	if (!fp) {
+		r = -errno;
+		errf(err, errlen, path, 0, "%s", strerror(-r));
+		return r;
+	}
+	r = vf_conf_parse(c, path, fp, err, errlen);
+	fclose(fp);
+	if (!r)
+		r = vf_conf_finish(c, path, err, errlen);
+	return r;
+}

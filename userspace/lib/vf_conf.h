@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vf_conf.h - vmfitd configuration file (Documentation/vmfitd.conf.5.rst).
+ *
+ * Format: one "key = value" per line; blank lines and lines whose first
+ * non-blank character is '#' are ignored; the value runs to the end of the
+ * line (trailing blanks stripped, no quoting). Unknown keys, duplicate keys
+ * and bad values are errors naming the file and the line.
+ */
+#ifndef VF_CONF_H
+#define VF_CONF_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <netinet/in.h>
+
+#define VF_CONF_DEFAULT_PATH	"/etc/vmfit/vmfitd.conf"
+#define VF_CONF_STR		256
+#define VF_CONF_CMD		1024
+#define VF_CONF_MAX_F		3
+
+struct vf_conf {
+	char service[64];		/* service name, [A-Za-z0-9_.-]+ */
+	unsigned int f;			/* faults tolerated; 2f+1 hosts */
+	unsigned int node_id;		/* 0: take it from corosync */
+	struct sockaddr_in listen;	/* client endpoint */
+	bool has_peer_listen;
+	struct sockaddr_in peer_listen;	/* state transfer (reserved) */
+	char backend[16];		/* "process" */
+	char replica_cmd[VF_CONF_CMD];	/* argv, split on blanks */
+	char state_volume[VF_CONF_STR];	/* replica's state volume path */
+	unsigned int max_outstanding;	/* accepted, unanswered requests */
+	unsigned int max_clients;	/* reply cache entries */
+	char cpg_group[VF_CONF_STR];	/* CPG group name */
+	int log_level;			/* enum vf_log_level */
+	char status_file[VF_CONF_STR];	/* "" : none */
+	unsigned int status_interval_ms;
+	bool unreplicated;		/* no corosync, f = 0 */
+	unsigned int batch_max;		/* requests per CPG message */
+	unsigned int vote_window;	/* orders with votes kept */
+	unsigned int replica_lag_max;	/* EXECs a replica may owe */
+};
+
+void vf_conf_defaults(struct vf_conf *c);
+
+/*
+ * Parse @fp (named @name in messages) into @c, which must hold defaults.
+ * On error returns -EINVAL (or -errno for I/O) and writes
+ * "NAME:LINE: what" into @err.
+ */
+int vf_conf_parse(struct vf_conf *c, const char *name, FILE *fp, char *err,
+		  size_t errlen);
+int vf_conf_load(struct vf_conf *c, const char *path, char *err,
+		 size_t errlen);
+/* Cross-key checks and derived defaults; run after parsing. */
+int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
+		   size_t errlen);
+
+/* "a.b.c.d:port" (IPv4; "*" = any) -> @sa; 0 or -EINVAL. */
+int vf_parse_hostport(const char *s, struct sockaddr_in *sa);
+
+#endif /* VF_CONF_H */

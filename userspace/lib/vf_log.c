@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vf_log.c - leveled logging to stderr or syslog.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "vf_log.h"
+
+static enum vf_log_level log_level = VF_LOG_INFO;
+static bool log_syslog;
+static const char *log_ident = "vmfit";
+
+static const char *const level_names[] = {
+	[VF_LOG_ERR] = "err",
+	[VF_LOG_WARN] = "warn",
+	[VF_LOG_INFO] = "info",
+	[VF_LOG_DEBUG] = "debug",
+};
+
+void vf_log_open(const char *ident, bool use_syslog)
+{
+	log_ident = ident;
+	log_syslog = use_syslog;
+	if (use_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void vf_log_close(void)
+{
+	if (log_syslog)
+		closelog();
+	log_syslog = false;
+}
+
+void vf_log_set_level(enum vf_log_level level)
+{
+	log_level = level;
+}
+
+enum vf_log_level vf_log_get_level(void)
+{
+	return log_level;
+}
+
+int vf_log_parse_level(const char *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (!strcmp(s, level_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+const char *vf_log_level_name(enum vf_log_level level)
+{
+	return level <= VF_LOG_DEBUG ? level_names[level] : "?";
+}
+
+void vf_log(enum vf_log_level level, const char *fmt, ...)
+{
+	static const int prio[] = {
+		[VF_LOG_ERR] = LOG_ERR,
+		[VF_LOG_WARN] = LOG_WARNING,
+		[VF_LOG_INFO] = LOG_INFO,
+		[VF_LOG_DEBUG] = LOG_DEBUG,
+	};
+	int saved = errno;
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	if (log_syslog) {
+		vsyslog(prio[level], fmt, ap);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s: ", tm.tm_hour,
+			tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_ident,
+			level_names[level]);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+	errno = saved;
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vf_rcache.c - per-client reply cache. See vf_rcache.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vf_rcache.h"
+
+struct vf_rcache {
+	unsigned int max;
+	unsigned int count;
+	unsigned int nbuckets;		/* power of two */
+	struct vf_rc_entry **buckets;
+	struct vf_rc_entry lru;		/* head: next = newest */
+	uint64_t evictions;
+};
+
+static unsigned int bucket(const struct vf_rcache *rc, uint64_t id)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return id & (rc->nbuckets - 1);
+}
+
+struct vf_rcache *vf_rcache_new(unsigned int max_clients)
+{
+	struct vf_rcache *rc;
+
+	if (!max_clients)
+		return NULL;
+	rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return NULL;
+	rc->max = max_clients;
+	rc->nbuckets = 16;
+	while (rc->nbuckets < max_clients)
+		rc->nbuckets *= 2;
+	rc->buckets = calloc(rc->nbuckets, sizeof(*rc->buckets));
+	if (!rc->buckets) {
+		free(rc);
+		return NULL;
+	}
+	rc->lru.lru_next = rc->lru.lru_prev = &rc->lru;
+	return rc;
+}
+
+void vf_rcache_free(struct vf_rcache *rc)
+{
+	struct vf_rc_entry *e, *n;
+
+	if (!rc)
+		return;
+	for (e = rc->lru.lru_next; e != &rc->lru; e = n) {
+		n = e->lru_next;
+		free(e->data);
+		free(e);
+	}
+	free(rc->buckets);
+	free(rc);
+}
+
+struct vf_rc_entry *vf_rcache_get(struct vf_rcache *rc, uint64_t client_id)
+{
+	struct vf_rc_entry *e;
+
+	for (e = rc->buckets[bucket(rc, client_id)]; e; e = e->hnext)
+		if (e->client_id == client_id)
+			return e;
+	return NULL;
+}
+
+static void lru_unlink(struct vf_rc_entry *e)
+{
+	e->lru_prev->lru_next = e->lru_next;
+	e->lru_next->lru_prev = e->lru_prev;
+}
+
+static void lru_push(struct vf_rcache *rc, struct vf_rc_entry *e)
+{
+	e->lru_next = rc->lru.lru_next;
+	e->lru_prev = &rc->lru;
+	rc->lru.lru_next->lru_prev = e;
+	rc->lru.lru_next = e;
+}
+
+static void evict_oldest(struct vf_rcache *rc)
+{
+	struct vf_rc_entry *e = rc->lru.lru_prev, **pp;
+
+	lru_unlink(e);
+	for (pp = &rc->buckets[bucket(rc, e->client_id)]; *pp;
+	     pp = &(*pp)->hnext) {
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	}
+	free(e->data);
+	free(e);
+	rc->count--;
+	rc->evictions++;
+}
+
+int vf_rcache_deliver(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
+		      uint64_t order)
+{
+	struct vf_rc_entry *e = vf_rcache_get(rc, client_id);
+	unsigned int b;
+
+	if (e) {
+		if (seq <= e->seq)
+			return 0;
+		lru_unlink(e);
+	} else {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		if (rc->count == rc->max)
+			evict_oldest(rc);
+		e->client_id = client_id;
+		b = bucket(rc, client_id);
+		e->hnext = rc->buckets[b];
+		rc->buckets[b] = e;
+		rc->count++;
+	}
+	lru_push(rc, e);
+	free(e->data);
+	e->data = NULL;
+	e->len = 0;
+	e->status = 0;
+	e->decided = false;
+	e->seq = seq;
+	e->order = order;
+	return 1;
+}
+
+int vf_rcache_decide(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
+		     uint32_t status, const uint8_t *data, uint32_t len)
+{
+	struct vf_rc_entry *e = vf_rcache_get(rc, client_id);
+	uint8_t *copy;
+
+	if (!e || e->seq != seq || e->decided)
+		return -ENOENT;
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	if (len)
+		memcpy(copy, data, len);
+	e->data = copy;
+	e->len = len;
+	e->status = status;
+	e->decided = true;
+	return 0;
+}
+
+unsigned int vf_rcache_count(const struct vf_rcache *rc)
+{
+	return rc->count;
+}
+
+uint64_t vf_rcache_evictions(const struct vf_rcache *rc)
+{
+	return rc->evictions;
+}

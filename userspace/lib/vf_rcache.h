@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vf_rcache.h - per-client reply cache: client_id -> last delivered seq,
+ * its order number and, once voted, its reply.
+ *
+ * It is derived only from the totally ordered stream (deliveries and
+ * decisions happen at the same point of the stream on every manager), so
+ * every manager holds the same table. Bounded to @max clients: delivering
+ * a request of a new client past the bound evicts the least recently
+ * delivered client (deterministically, on every manager); a request an
+ * evicted client re-sends later is executed again.
+ */
+#ifndef VF_RCACHE_H
+#define VF_RCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vf_rc_entry {
+	uint64_t client_id;
+	uint64_t seq;		/* last delivered seq */
+	uint64_t order;		/* its order number */
+	bool decided;		/* reply below is valid */
+	uint32_t status;	/* VF_ST_* */
+	uint32_t len;
+	uint8_t *data;
+	/* private */
+	struct vf_rc_entry *hnext;
+	struct vf_rc_entry *lru_prev, *lru_next;
+};
+
+struct vf_rcache;
+
+struct vf_rcache *vf_rcache_new(unsigned int max_clients);
+void vf_rcache_free(struct vf_rcache *rc);
+
+/* Lookup without changing the LRU order; NULL if unknown. */
+struct vf_rc_entry *vf_rcache_get(struct vf_rcache *rc, uint64_t client_id);
+
+/*
+ * A REQUEST (client_id, seq) was delivered in the total order and would
+ * get @order. Returns 1 if it is new (entry updated: seq, order,
+ * undecided), 0 if it is a duplicate (seq <= last delivered seq: not to be
+ * executed), -ENOMEM.
+ */
+int vf_rcache_deliver(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
+		      uint64_t order);
+
+/*
+ * The reply of (client_id, seq) was decided. Stores a copy if the entry
+ * still refers to that seq. Returns 0, -ENOENT (evicted or superseded),
+ * -ENOMEM.
+ */
+int vf_rcache_decide(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
+		     uint32_t status, const uint8_t *data, uint32_t len);
+
+unsigned int vf_rcache_count(const struct vf_rcache *rc);
+uint64_t vf_rcache_evictions(const struct vf_rcache *rc);
+
+#endif /* VF_RCACHE_H */

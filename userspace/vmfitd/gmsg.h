@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * gmsg.h - manager group messages (CPG), see Documentation/protocol.rst
+ * "Manager group messages". Little-endian, versioned, built on the
+ * vf_proto reader and writer.
+ */
+#ifndef VMFITD_GMSG_H
+#define VMFITD_GMSG_H
+
+#include <stdint.h>
+
+#include "vf_proto.h"
+
+#define VF_GMSG_MAGIC		0x47464d56u	/* "VMFG" */
+#define VF_GMSG_VERSION		1
+#define VF_GMSG_HDR_LEN		24
+#define VF_GMSG_MAX		(VF_MAX_PAYLOAD + VF_GMSG_HDR_LEN)
+
+enum {
+	VF_G_REQUESTS = 1,	/* batch of client requests to order */
+	VF_G_VOTES = 2,		/* batch of the sender's replica results */
+};
+
+struct vf_gmsg_hdr {
+	uint16_t type;
+	uint32_t count;		/* entries that follow */
+	uint64_t last_order;	/* sender's last delivered order at send */
+};
+
+/* One REQUESTS entry reuses struct vf_request, one VOTES entry this. */
+struct vf_gvote {
+	uint64_t order;
+	uint32_t len;
+	const uint8_t *data;
+};
+
+/* Start a message in @wb (empty); returns the header offset. */
+void vf_gmsg_begin(struct vf_wbuf *wb, uint16_t type, uint64_t last_order);
+void vf_gmsg_add_request(struct vf_wbuf *wb, const struct vf_request *m);
+void vf_gmsg_add_vote(struct vf_wbuf *wb, const struct vf_gvote *v);
+/* Patch the count; returns wb->err. */
+int vf_gmsg_end(struct vf_wbuf *wb, uint32_t count);
+
+/*
+ * Parse the header of the message at @p/@n and position @rd on the first
+ * entry. 0 or -VF_E(code).
+ */
+int vf_gmsg_open(const void *p, size_t n, struct vf_gmsg_hdr *h,
+		 struct vf_rd *rd);
+/* Next entry: 0 or -VF_E(code). After the last entry, check vf_rd_end. */
+int vf_gmsg_next_request(struct vf_rd *rd, struct vf_request *m);
+int vf_gmsg_next_vote(struct vf_rd *rd, struct vf_gvote *v);
+
+#endif /* VMFITD_GMSG_H */

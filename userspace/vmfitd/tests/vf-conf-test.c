@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* vf-conf-test - the vmfitd.conf parser: good files and every bad line. */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "vf_backend.h"
+#include "vf_conf.h"
+#include "vf_log.h"
+#include "vf_test.h"
+
+static int parse(const char *text, struct vf_conf *c, char *err)
+{
+	FILE *fp = fmemopen((void *)text, strlen(text), "r");
+	int r;
+
+	vf_conf_defaults(c);
+	err[0] = '\0';
+	r = vf_conf_parse(c, "t.conf", fp, err, 256);
+	fclose(fp);
+	if (!r)
+		r = vf_conf_finish(c, "t.conf", err, 256);
+	return r;
+}
+
+/* Each bad line must fail, naming the file and the line. */
+static void bad(const char *line, const char *expect)
+{
+	char text[2048], err[256];
+	struct vf_conf c;
+
+	snprintf(text, sizeof(text), "replica_cmd = /bin/true\n%s\n", line);
+	if (parse(text, &c, err) != -EINVAL || !strstr(err, "t.conf:2: ") ||
+	    !strstr(err, expect)) {
+		fprintf(stderr, "line '%s': got '%s', expected '%s'\n", line,
+			err, expect);
+		vf_test_failed++;
+	}
+}
+
+int main(void)
+{
+	static const char good[] =
+		"# comment\n"
+		"\n"
+		"  service = kv_1.a-b  \n"
+		"f = 2\n"
+		"node_id = 3\n"
+		"listen = 10.99.0.11:7400\n"
+		"peer_listen = *:7500\n"
+		"backend = process\n"
+		"replica_cmd = /usr/bin/kv-hash --records 1000 --record-size 128\n"
+		"state_volume = /var/lib/vmfit/kv.img\n"
+		"max_outstanding = 100\n"
+		"max_clients = 50\n"
+		"log_level = debug\n"
+		"status_file = /run/vmfitd.status\n"
+		"status_interval_ms = 100\n"
+		"unreplicated = no\n"
+		"batch_max = 8\n"
+		"replica_lag_max = 64\n";
+	char err[256], cmdbuf[256], *argv[8], longv[2000];
+	struct vf_conf c;
+
+	CHECK_EQ(parse(good, &c, err), 0);
+	CHECK(!strcmp(c.service, "kv_1.a-b"));
+	CHECK_EQ(c.f, 2);
+	CHECK_EQ(c.node_id, 3);
+	CHECK_EQ(ntohs(c.listen.sin_port), 7400);
+	CHECK_EQ(ntohl(c.listen.sin_addr.s_addr), 0x0a63000b);
+	CHECK(c.has_peer_listen && c.peer_listen.sin_addr.s_addr == INADDR_ANY);
+	CHECK(!strcmp(c.state_volume, "/var/lib/vmfit/kv.img"));
+	CHECK_EQ(c.max_outstanding, 100);
+	CHECK_EQ(c.max_clients, 50);
+	CHECK_EQ(c.log_level, VF_LOG_DEBUG);
+	CHECK(!strcmp(c.cpg_group, "vmfit-kv_1.a-b"));	/* derived */
+	CHECK_EQ(c.vote_window, 4096);			/* auto */
+	CHECK_EQ(c.batch_max, 8);
+	CHECK(!c.unreplicated);
+	CHECK_EQ(vf_split_cmd(c.replica_cmd, cmdbuf, sizeof(cmdbuf), argv, 8),
+		 5);
+	CHECK(!strcmp(argv[0], "/usr/bin/kv-hash") && !strcmp(argv[4], "128"));
+	CHECK_EQ(vf_split_cmd("a b c d e f g h i", cmdbuf, sizeof(cmdbuf),
+			      argv, 8), -E2BIG);
+	CHECK_EQ(vf_split_cmd("   ", cmdbuf, sizeof(cmdbuf), argv, 8), -EINVAL);
+
+	/* state_dir gives <dir>/state.img; unreplicated forces f = 0 */
+	CHECK_EQ(parse("replica_cmd = x\nstate_dir = /s\nunreplicated = yes\n"
+		       "cpg_group = g\n", &c, err), 0);
+	CHECK(!strcmp(c.state_volume, "/s/state.img"));
+	CHECK(c.unreplicated && c.f == 0 && !strcmp(c.cpg_group, "g"));
+
+	/* missing replica_cmd; window too small for the bound */
+	CHECK_EQ(parse("f = 1\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "replica_cmd") != NULL);
+	CHECK_EQ(parse("replica_cmd = x\nmax_outstanding = 2000\n"
+		       "vote_window = 4000\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "vote_window") != NULL);
+
+	bad("nonsense", "expected 'key = value'");
+	bad("colour = blue", "unknown key 'colour'");
+	bad("f =", "empty value for 'f'");
+	bad("f = x", "not a number");
+	bad("f = 1x", "trailing junk");
+	bad("f = -1", "not a number");
+	bad("f = 4", "out of range");
+	bad("node_id = 0", "out of range");
+	bad("node_id = 99999999999", "out of range");
+	bad("listen = 10.99.0.1", "expected IPv4:port");
+	bad("listen = 10.99.0.1:0", "expected IPv4:port");
+	bad("listen = 10.99.0.1:65536", "expected IPv4:port");
+	bad("listen = 10.99.0.1:80x", "expected IPv4:port");
+	bad("listen = host.example:80", "expected IPv4:port");
+	bad("listen = :80", "expected IPv4:port");
+	bad("peer_listen = 1.2.3.4:+5", "expected IPv4:port");
+	bad("backend = xen", "unknown backend");
+	bad("service = a b", "service name may only");
+	bad("state_volume = rel/path", "absolute path");
+	bad("state_dir = rel", "absolute path");
+	bad("status_file = rel", "absolute path");
+	bad("max_outstanding = 0", "out of range");
+	bad("max_clients = 0", "out of range");
+	bad("log_level = loud", "unknown log level");
+	bad("unreplicated = maybe", "expected yes or no");
+	bad("batch_max = 0", "out of range");
+	bad("status_interval_ms = 10", "out of range");
+	bad("vote_window = 1", "out of range");
+	bad("replica_lag_max = 2", "out of range");
+	bad("replica_cmd = again", "given twice");
+	memset(longv, 'a', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	memcpy(longv, "service = ", 10);
+	bad(longv, "line too long");
+	memcpy(longv, "cpg_group= ", 11);
+	longv[200] = '\0';
+	bad(longv, "group name");
+
+	/* state_dir and state_volume exclude each other */
+	CHECK_EQ(parse("replica_cmd = x\nstate_dir = /a\nstate_volume = /b\n",
+		       &c, err), -EINVAL);
+	CHECK(strstr(err, "t.conf:3: ") != NULL);
+
+	/* a missing file names the file */
+	vf_conf_defaults(&c);
+	CHECK_EQ(vf_conf_load(&c, "/nonexistent/vmfitd.conf", err, 256),
+		 -ENOENT);
+	CHECK(strstr(err, "/nonexistent/vmfitd.conf") != NULL);
+	TEST_DONE();
+}

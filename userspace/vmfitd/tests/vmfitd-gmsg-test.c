@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* vmfitd-gmsg-test - manager group message codec. */
+#include <string.h>
+
+#include "gmsg.h"
+#include "vf_test.h"
+
+int main(void)
+{
+	struct vf_request rq = { 5, 6, 3, (const uint8_t *)"abc" }, r2;
+	struct vf_gvote gv = { 9, 2, (const uint8_t *)"ok" }, g2;
+	struct vf_gmsg_hdr h;
+	struct vf_wbuf wb;
+	struct vf_rd rd;
+
+	vf_wb_init(&wb, VF_GMSG_MAX);
+	vf_gmsg_begin(&wb, VF_G_REQUESTS, 77);
+	vf_gmsg_add_request(&wb, &rq);
+	vf_gmsg_add_request(&wb, &rq);
+	CHECK_EQ(vf_gmsg_end(&wb, 2), 0);
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK(h.type == VF_G_REQUESTS && h.count == 2 && h.last_order == 77);
+	CHECK_EQ(vf_gmsg_next_request(&rd, &r2), 0);
+	CHECK_EQ(vf_gmsg_next_request(&rd, &r2), 0);
+	CHECK(r2.client_id == 5 && r2.seq == 6 && !memcmp(r2.op, "abc", 3));
+	CHECK_EQ(vf_rd_end(&rd), 0);
+	/* truncated */
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len - 1, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_next_request(&rd, &r2), 0);
+	CHECK_EQ(vf_gmsg_next_request(&rd, &r2), -VF_E(VF_ERR_MALFORMED));
+	CHECK_EQ(vf_gmsg_open(wb.buf, 10, &h, &rd), -VF_E(VF_ERR_MALFORMED));
+
+	vf_gmsg_begin(&wb, VF_G_VOTES, 1);
+	vf_gmsg_add_vote(&wb, &gv);
+	CHECK_EQ(vf_gmsg_end(&wb, 1), 0);
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_next_vote(&rd, &g2), 0);
+	CHECK(g2.order == 9 && g2.len == 2 && !memcmp(g2.data, "ok", 2));
+	CHECK_EQ(vf_rd_end(&rd), 0);
+	/* trailing garbage after the last entry */
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len + 0, &h, &rd), 0);
+	wb.buf[0] ^= 1;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_MAGIC));
+	wb.buf[0] ^= 1;
+	wb.buf[4] = 2;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_VERSION));
+	wb.buf[4] = 1;
+	wb.buf[6] = 3;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_TYPE));
+	wb.buf[6] = VF_G_VOTES;
+	wb.buf[12] = 1;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd),
+		 -VF_E(VF_ERR_MALFORMED));
+	wb.buf[12] = 0;
+	/* vote too big */
+	wb.buf[24 + 8 + 2] = 0x10;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_next_vote(&rd, &g2), -VF_E(VF_ERR_TOO_BIG));
+	vf_wb_free(&wb);
+	TEST_DONE();
+}
