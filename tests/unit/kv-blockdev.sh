@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# kv-blockdev: the kv abstract state on a real block device (a loop device
+# over a 1 MiB file): kv-state-test --blockdev. Needs root and loop devices
+# (present on the test machines; their absence is a failure, not a skip).
+set -euo pipefail
+
+t=build/tests/unit/kv-state-test
+[ -x "$t" ] || { echo "missing $t (make unit-tests)"; exit 1; }
+img=$(mktemp /tmp/kv-blockdev.XXXXXX)
+dev=
+cleanup() {
+	[ -n "$dev" ] && losetup -d "$dev"
+	rm -f "$img"
+}
+trap cleanup EXIT
+truncate -s 1M "$img"
+dev=$(losetup --find --show "$img")
+echo "kv-blockdev: $dev over $img"
+"$t" --blockdev "$dev"

@@ -1,0 +1,730 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * replica_main.c - the kv replica: replica channel (Documentation/
+ * protocol.rst, magic "VMFR") in front of one storage engine.
+ *
+ * The replica sends HELLO, then serves the manager's frames one at a time:
+ * EXEC (strictly in order: order = last + 1, anything else is a protocol
+ * error), CHECKPOINT (write the abstract state, kv_state.c) and RESTORE
+ * (load it). A clean EOF from the manager ends it with status 0; any
+ * protocol violation is answered with an ERROR frame and ends it with
+ * status 1. Documentation/kv-service.rst has the command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vf_log.h"
+#include "vf_proto.h"
+
+#include "kv_rand.h"
+#include "kv_replica.h"
+#include "kv_state.h"
+
+_Static_assert(KV_MAX_OP == VF_MAX_OP, "kv ops must fit the wire limit");
+
+/*
+ *------------------------------------------------------------------
+ * Fault injection (kv-faulty only)
+ *------------------------------------------------------------------
+ */
+#ifdef KV_FAULT_INJECTION
+
+enum kv_fault_mode {
+	KV_FAULT_NONE,
+	KV_FAULT_WRONG,		/* plausible but wrong reply */
+	KV_FAULT_RANDOM,	/* random bytes as the reply */
+	KV_FAULT_LATE,		/* replies delayed by --fault-delay ms */
+	KV_FAULT_SILENT,	/* no RESULT at all */
+	KV_FAULT_CORRUPT_STATE,	/* bytes flipped in checkpoint writes */
+	KV_FAULT_CRASH,		/* SIGKILL itself */
+};
+
+static const char *const kv_fault_names[] = {
+	[KV_FAULT_NONE] = "none",
+	[KV_FAULT_WRONG] = "wrong",
+	[KV_FAULT_RANDOM] = "random",
+	[KV_FAULT_LATE] = "late",
+	[KV_FAULT_SILENT] = "silent",
+	[KV_FAULT_CORRUPT_STATE] = "corrupt-state",
+	[KV_FAULT_CRASH] = "crash",
+};
+
+struct kv_fault {
+	enum kv_fault_mode mode;
+	double prob;		/* per request (per written block) */
+	uint64_t after;		/* behave for this many EXECs first */
+	uint32_t delay_ms;	/* late */
+	uint64_t rng;		/* splitmix64 state */
+	uint64_t execs;		/* EXECs seen */
+};
+
+static uint64_t kv_fault_next(struct kv_fault *f)
+{
+	return kv_rand(&f->rng);
+}
+
+static bool kv_fault_roll(struct kv_fault *f)
+{
+	return (double)(kv_fault_next(f) >> 11) / (double)(1ull << 53) <
+	       f->prob;
+}
+
+static int kv_fault_parse(struct kv_fault *f, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+	char *end;
+	size_t i;
+
+	f->prob = 1.0;
+	f->mode = KV_FAULT_NONE;
+	for (i = 1; i < sizeof(kv_fault_names) / sizeof(kv_fault_names[0]);
+	     i++) {
+		if (strlen(kv_fault_names[i]) == len &&
+		    !strncmp(arg, kv_fault_names[i], len))
+			f->mode = i;
+	}
+	if (f->mode == KV_FAULT_NONE)
+		return -EINVAL;
+	if (colon) {
+		errno = 0;
+		f->prob = strtod(colon + 1, &end);
+		if (errno || end == colon + 1 || *end || !(f->prob >= 0.0) ||
+		    f->prob > 1.0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Flip one byte of a block written to the state volume (corrupt-state). */
+static void kv_fault_mangle(void *arg, uint8_t *buf, uint32_t len)
+{
+	struct kv_fault *f = arg;
+
+	if (!kv_fault_roll(f))
+		return;
+	buf[kv_fault_next(f) % len] ^= 0xff;
+}
+
+/* Make a well-formed reply that differs from the correct one. */
+static int kv_fault_wrong(uint8_t *reply, int n)
+{
+	struct kv_reply r;
+
+	if (kv_reply_decode(reply, n, &r))
+		return n;
+	switch (r.status) {
+	case KV_OK:
+		if (r.val_len) {
+			reply[n - 1] ^= 0x5a;
+			return n;
+		}
+		return kv_reply_encode(reply, KV_MAX_OP, KV_NOT_FOUND, NULL, 0);
+	case KV_NOT_FOUND:
+		return kv_reply_encode(reply, KV_MAX_OP, KV_OK, NULL, 0);
+	case KV_BAD_REQUEST:
+		return kv_reply_encode(reply, KV_MAX_OP, KV_TOO_BIG, NULL, 0);
+	default:
+		return kv_reply_encode(reply, KV_MAX_OP, KV_BAD_REQUEST, NULL,
+				       0);
+	}
+}
+
+/*
+ * Apply the fault to the reply of one EXEC. Returns the (new) reply
+ * length, or -1 when no RESULT must be sent.
+ */
+static int kv_fault_reply(struct kv_fault *f, uint8_t *reply, int n)
+{
+	struct timespec ts;
+	int i;
+
+	f->execs++;
+	if (f->mode == KV_FAULT_NONE || f->mode == KV_FAULT_CORRUPT_STATE ||
+	    f->execs <= f->after || !kv_fault_roll(f))
+		return n;
+	switch (f->mode) {
+	case KV_FAULT_WRONG:
+		return kv_fault_wrong(reply, n);
+	case KV_FAULT_RANDOM:
+		n = kv_fault_next(f) % 64;
+		for (i = 0; i < n; i++)
+			reply[i] = kv_fault_next(f);
+		return n;
+	case KV_FAULT_LATE:
+		ts.tv_sec = f->delay_ms / 1000;
+		ts.tv_nsec = (long)(f->delay_ms % 1000) * 1000000L;
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+		return n;
+	case KV_FAULT_SILENT:
+		return -1;
+	case KV_FAULT_CRASH:
+		kill(getpid(), SIGKILL);
+		_exit(137);
+	default:
+		return n;
+	}
+}
+
+#endif /* KV_FAULT_INJECTION */
+
+/*
+ *------------------------------------------------------------------
+ * Replica state
+ *------------------------------------------------------------------
+ */
+
+struct kv_replica {
+	const char *name;	/* implementation, for HELLO and logs */
+	struct kv_store store;
+	struct kv_vol vol;
+	int fd;			/* replica channel */
+	uint64_t last;		/* last executed order number */
+	uint8_t *in;		/* one frame payload */
+	uint8_t *reply;		/* one op reply */
+	struct vf_wbuf wb;
+#ifdef KV_FAULT_INJECTION
+	struct kv_fault fault;
+#endif
+};
+
+/* Send an ERROR frame (best effort: the channel may be gone). */
+static void kv_send_error(struct kv_replica *rp, uint32_t code,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void kv_send_error(struct kv_replica *rp, uint32_t code,
+			  const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vf_err("protocol error: %s", msg);
+	vf_wb_reset(&rp->wb);
+	if (!vf_error_encode(&rp->wb, VF_MAGIC_REPLICA, code, msg))
+		vf_wb_flush_fd(rp->fd, &rp->wb);
+}
+
+static int kv_flush(struct kv_replica *rp)
+{
+	int r = rp->wb.err;
+
+	if (!r)
+		r = vf_wb_flush_fd(rp->fd, &rp->wb);
+	vf_wb_reset(&rp->wb);
+	if (r)
+		vf_err("write to manager: %s", vf_strerror(r));
+	return r;
+}
+
+/* Returns 0 to go on, 1 to stop with a protocol error, -errno on I/O. */
+static int kv_on_exec(struct kv_replica *rp, const uint8_t *p, uint32_t n)
+{
+	struct vf_result res;
+	struct vf_exec ex;
+	int r, len;
+
+	r = vf_exec_decode(p, n, &ex);
+	if (r) {
+		kv_send_error(rp, vf_err_code(r) ? vf_err_code(r) :
+			      VF_ERR_MALFORMED, "bad EXEC: %s", vf_strerror(r));
+		return 1;
+	}
+	if (ex.order != rp->last + 1) {
+		kv_send_error(rp, VF_ERR_MALFORMED,
+			      "EXEC order %llu, expected %llu",
+			      (unsigned long long)ex.order,
+			      (unsigned long long)rp->last + 1);
+		return 1;
+	}
+	len = kv_exec(&rp->store, ex.op, ex.op_len, rp->reply, KV_MAX_OP);
+	if (len < 0) {
+		vf_err("engine failed at order %llu: %s",
+		       (unsigned long long)ex.order, strerror(-len));
+		return len;
+	}
+	rp->last = ex.order;
+#ifdef KV_FAULT_INJECTION
+	len = kv_fault_reply(&rp->fault, rp->reply, len);
+	if (len < 0)
+		return 0;
+#endif
+	res.order = ex.order;
+	res.len = len;
+	res.data = rp->reply;
+	vf_result_encode(&rp->wb, &res);
+	return kv_flush(rp);
+}
+
+static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
+			    uint32_t n)
+{
+	struct vf_done done = { .order = rp->last };
+	uint64_t order;
+	int r;
+
+	r = vf_checkpoint_decode(p, n, &order);
+	if (r) {
+		kv_send_error(rp, VF_ERR_MALFORMED, "bad CHECKPOINT: %s",
+			      vf_strerror(r));
+		return 1;
+	}
+	if (order != rp->last) {
+		vf_err("CHECKPOINT at order %llu, but executed up to %llu",
+		       (unsigned long long)order,
+		       (unsigned long long)rp->last);
+		done.status = ESTALE;
+	} else {
+		r = kv_checkpoint(&rp->vol, &rp->store, rp->last);
+		if (r)
+			vf_err("checkpoint at order %llu: %s",
+			       (unsigned long long)rp->last, strerror(-r));
+		done.status = -r;
+	}
+	vf_done_encode(&rp->wb, VF_R_CHECKPOINT_DONE, &done);
+	return kv_flush(rp);
+}
+
+static int kv_on_restore(struct kv_replica *rp, const uint8_t *p, uint32_t n)
+{
+	struct vf_done done = { 0 };
+	uint64_t order = 0;
+	int r;
+
+	r = vf_empty_decode(p, n);
+	if (r) {
+		kv_send_error(rp, VF_ERR_MALFORMED, "bad RESTORE: %s",
+			      vf_strerror(r));
+		return 1;
+	}
+	r = kv_restore(&rp->vol, &rp->store, &order);
+	if (r) {
+		vf_err("restore: %s", strerror(-r));
+		rp->last = 0;
+		done.status = -r;
+	} else {
+		vf_info("restored state at order %llu",
+			(unsigned long long)order);
+		rp->last = order;
+		done.order = order;
+	}
+	vf_done_encode(&rp->wb, VF_R_RESTORE_DONE, &done);
+	return kv_flush(rp);
+}
+
+/* Serve frames until EOF (0) or an error (nonzero). */
+static int kv_serve(struct kv_replica *rp)
+{
+	struct vf_error err;
+	struct vf_hdr h;
+	char ver[64];
+	int r;
+
+	snprintf(ver, sizeof(ver), "%s", KV_VERSION);
+#ifdef KV_FAULT_INJECTION
+	/* let the manager's log show that this replica lies on purpose */
+	snprintf(ver, sizeof(ver), "%s fault=%s", KV_VERSION,
+		 kv_fault_names[rp->fault.mode]);
+#endif
+	vf_hello_encode(&rp->wb, rp->name, ver);
+	r = kv_flush(rp);
+	if (r)
+		return r;
+	for (;;) {
+		r = vf_read_frame(rp->fd, VF_MAGIC_REPLICA, &h, rp->in,
+				  VF_MAX_PAYLOAD);
+		if (r == 1)
+			return 0;
+		if (r) {
+			if (vf_err_code(r))
+				kv_send_error(rp, vf_err_code(r),
+					      "bad frame header: %s",
+					      vf_strerror(r));
+			else
+				vf_err("read from manager: %s",
+				       vf_strerror(r));
+			return r;
+		}
+		switch (h.type) {
+		case VF_R_EXEC:
+			r = kv_on_exec(rp, rp->in, h.len);
+			break;
+		case VF_R_CHECKPOINT:
+			r = kv_on_checkpoint(rp, rp->in, h.len);
+			break;
+		case VF_R_RESTORE:
+			r = kv_on_restore(rp, rp->in, h.len);
+			break;
+		case VF_R_ERROR:
+			if (!vf_error_decode(rp->in, h.len, &err))
+				vf_err("manager sent ERROR %u: %.*s", err.code,
+				       (int)err.msg_len, err.msg);
+			else
+				vf_err("manager sent a malformed ERROR");
+			return 1;
+		default:
+			kv_send_error(rp, VF_ERR_TYPE,
+				      "unexpected frame type %u (%s)", h.type,
+				      vf_type_name(h.type));
+			return 1;
+		}
+		if (r)
+			return r;
+	}
+}
+
+/*
+ *------------------------------------------------------------------
+ * Command line
+ *------------------------------------------------------------------
+ */
+
+static void kv_usage(FILE *fp, const char *prog,
+		     const struct kv_engine_ops *const *engines)
+{
+	int i;
+
+	fprintf(fp,
+		"Usage: %s (--fd N | --connect unix:PATH|tcp:HOST:PORT)\n"
+		"       --state PATH --records M --record-size S\n", prog);
+	if (engines[1]) {
+		fprintf(fp, "       [--engine");
+		for (i = 0; engines[i]; i++)
+			fprintf(fp, "%s%s", i ? "|" : " ", engines[i]->name);
+		fprintf(fp, "]\n");
+	}
+#ifdef KV_FAULT_INJECTION
+	fprintf(fp,
+		"       [--fault MODE[:PROB]] [--fault-after N]\n"
+		"       [--fault-delay MS] [--fault-seed S]\n");
+#endif
+	fprintf(fp,
+		"\n"
+		"A vmfit key-value replica (Documentation/kv-service.rst).\n"
+		"  --fd N            use the inherited stream socket N as the\n"
+		"                    replica channel\n"
+		"  --connect ADDR    connect to the manager at unix:PATH or\n"
+		"                    tcp:HOST:PORT instead\n"
+		"  --state PATH      state volume (file, created if missing,\n"
+		"                    or block device)\n"
+		"  --records M       number of keys: 0 .. M-1 (1 .. %u)\n"
+		"  --record-size S   largest value in bytes (1 .. %u)\n"
+		"  --log-level L     err, warn, info (default), debug\n"
+		"  -h, --help        this text\n", KV_MAX_RECORDS,
+		KV_MAX_RECORD_SIZE);
+#ifdef KV_FAULT_INJECTION
+	fprintf(fp,
+		"Fault injection (this build only):\n"
+		"  --fault MODE[:PROB]  wrong, random, late, silent,\n"
+		"                    corrupt-state or crash, applied with\n"
+		"                    probability PROB (default 1) per request\n"
+		"                    (corrupt-state: per block written)\n"
+		"  --fault-after N   serve N requests correctly first (crash:\n"
+		"                    die on request N+1); default 0\n"
+		"  --fault-delay MS  delay for late (default 500)\n"
+		"  --fault-seed S    random seed (default 1)\n");
+#endif
+}
+
+/* Parse a decimal number in [min, max]; the whole string must match. */
+static int kv_parse_u64(const char *s, uint64_t min, uint64_t max,
+			uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int kv_connect(const char *addr)
+{
+	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char host[256];
+	const char *port;
+	int fd, r;
+
+	if (!strncmp(addr, "unix:", 5)) {
+		if (!addr[5] || strlen(addr + 5) >= sizeof(sun.sun_path))
+			return -EINVAL;
+		strcpy(sun.sun_path, addr + 5);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		return fd;
+	}
+	if (strncmp(addr, "tcp:", 4))
+		return -EINVAL;
+	port = strrchr(addr + 4, ':');
+	if (!port || port == addr + 4 || !port[1] ||
+	    (size_t)(port - addr - 4) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, addr + 4, port - addr - 4);
+	host[port - addr - 4] = '\0';
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	r = getaddrinfo(host, port + 1, &hints, &res);
+	if (r)
+		return -EHOSTUNREACH;
+	r = -ECONNREFUSED;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			r = -errno;
+			continue;
+		}
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+			freeaddrinfo(res);
+			return fd;
+		}
+		r = -errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return r;
+}
+
+enum {
+	OPT_FD = 256,
+	OPT_CONNECT,
+	OPT_STATE,
+	OPT_RECORDS,
+	OPT_RECORD_SIZE,
+	OPT_ENGINE,
+	OPT_LOG_LEVEL,
+	OPT_FAULT,
+	OPT_FAULT_AFTER,
+	OPT_FAULT_DELAY,
+	OPT_FAULT_SEED,
+};
+
+static const struct option kv_options[] = {
+	{ "fd", required_argument, NULL, OPT_FD },
+	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "records", required_argument, NULL, OPT_RECORDS },
+	{ "record-size", required_argument, NULL, OPT_RECORD_SIZE },
+	{ "engine", required_argument, NULL, OPT_ENGINE },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+#ifdef KV_FAULT_INJECTION
+	{ "fault", required_argument, NULL, OPT_FAULT },
+	{ "fault-after", required_argument, NULL, OPT_FAULT_AFTER },
+	{ "fault-delay", required_argument, NULL, OPT_FAULT_DELAY },
+	{ "fault-seed", required_argument, NULL, OPT_FAULT_SEED },
+#endif
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct kv_args {
+	const struct kv_engine_ops *engine;
+	int fd;
+	const char *connect;
+	const char *state;
+	struct kv_limits lim;
+};
+
+/* Returns 0, or 2 (usage error, message printed), or -1 (--help done). */
+static int kv_parse_args(struct kv_replica *rp, struct kv_args *a, int argc,
+			 char **argv,
+			 const struct kv_engine_ops *const *engines)
+{
+	const char *prog = argv[0] ? argv[0] : "kv";
+	uint64_t v;
+	int c, i, level, idx = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->engine = engines[0];
+	a->fd = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", kv_options, &idx)) != -1) {
+		switch (c) {
+		case OPT_FD:
+			if (kv_parse_u64(optarg, 0, INT_MAX, &v))
+				goto bad_value;
+			a->fd = (int)v;
+			break;
+		case OPT_CONNECT:
+			a->connect = optarg;
+			break;
+		case OPT_STATE:
+			a->state = optarg;
+			break;
+		case OPT_RECORDS:
+			if (kv_parse_u64(optarg, 1, KV_MAX_RECORDS, &v))
+				goto bad_value;
+			a->lim.records = (uint32_t)v;
+			break;
+		case OPT_RECORD_SIZE:
+			if (kv_parse_u64(optarg, 1, KV_MAX_RECORD_SIZE, &v))
+				goto bad_value;
+			a->lim.record_size = (uint32_t)v;
+			break;
+		case OPT_ENGINE:
+			for (i = 0; engines[i]; i++)
+				if (!strcmp(optarg, engines[i]->name) ||
+				    !strcmp(optarg, engines[i]->name + 3))
+					break;
+			if (!engines[i] || !engines[1])
+				goto bad_value;
+			a->engine = engines[i];
+			break;
+		case OPT_LOG_LEVEL:
+			level = vf_log_parse_level(optarg);
+			if (level < 0)
+				goto bad_value;
+			vf_log_set_level(level);
+			break;
+#ifdef KV_FAULT_INJECTION
+		case OPT_FAULT:
+			if (kv_fault_parse(&rp->fault, optarg))
+				goto bad_value;
+			break;
+		case OPT_FAULT_AFTER:
+			if (kv_parse_u64(optarg, 0, UINT64_MAX, &v))
+				goto bad_value;
+			rp->fault.after = v;
+			break;
+		case OPT_FAULT_DELAY:
+			if (kv_parse_u64(optarg, 0, 3600 * 1000, &v))
+				goto bad_value;
+			rp->fault.delay_ms = (uint32_t)v;
+			break;
+		case OPT_FAULT_SEED:
+			if (kv_parse_u64(optarg, 0, UINT64_MAX, &v))
+				goto bad_value;
+			rp->fault.rng = v;
+			break;
+#endif
+		case 'h':
+			kv_usage(stdout, prog, engines);
+			return -1;
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs a value\n",
+				prog, argv[optind - 1]);
+			goto usage;
+		default:
+			fprintf(stderr, "%s: unknown option '%s'\n", prog,
+				argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog,
+			argv[optind]);
+		goto usage;
+	}
+	if ((a->fd >= 0) == !!a->connect) {
+		fprintf(stderr, "%s: exactly one of --fd and --connect needed\n",
+			prog);
+		goto usage;
+	}
+	if (!a->state || !a->lim.records || !a->lim.record_size) {
+		fprintf(stderr,
+			"%s: --state, --records and --record-size are required\n",
+			prog);
+		goto usage;
+	}
+	return 0;
+bad_value:
+	fprintf(stderr, "%s: bad value '%s' for option '--%s'\n", prog,
+		optarg, kv_options[idx].name);
+usage:
+	fprintf(stderr, "Try '%s --help'.\n", prog);
+	return 2;
+}
+
+int kv_replica_main(int argc, char **argv,
+		    const struct kv_engine_ops *const *engines)
+{
+	struct kv_replica rp = { .fd = -1, .vol = { .fd = -1 } };
+	struct kv_args a;
+	int r, ret = 1;
+
+#ifdef KV_FAULT_INJECTION
+	rp.fault.delay_ms = 500;
+	rp.fault.rng = 1;
+#endif
+	vf_log_open(engines[0]->name, false);
+	r = kv_parse_args(&rp, &a, argc, argv, engines);
+	if (r)
+		return r < 0 ? 0 : r;
+	rp.name = a.engine->name;
+	vf_log_open(rp.name, false);
+	vf_wb_init(&rp.wb, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	rp.in = malloc(VF_MAX_PAYLOAD);
+	rp.reply = malloc(KV_MAX_OP);
+	if (!rp.in || !rp.reply) {
+		vf_err("out of memory");
+		goto out;
+	}
+	r = kv_store_open(&rp.store, a.engine, &a.lim);
+	if (r) {
+		vf_err("cannot create the %s engine: %s", rp.name,
+		       strerror(-r));
+		goto out;
+	}
+	r = kv_vol_open(&rp.vol, a.state, &a.lim);
+	if (r) {
+		vf_err("state volume %s: %s", a.state, strerror(-r));
+		goto out;
+	}
+#ifdef KV_FAULT_INJECTION
+	if (rp.fault.mode == KV_FAULT_CORRUPT_STATE) {
+		rp.vol.mangle = kv_fault_mangle;
+		rp.vol.mangle_arg = &rp.fault;
+	}
+#endif
+	if (a.connect) {
+		rp.fd = kv_connect(a.connect);
+		if (rp.fd < 0) {
+			vf_err("connect %s: %s", a.connect,
+			       strerror(-rp.fd));
+			goto out;
+		}
+	} else {
+		rp.fd = a.fd;
+	}
+	ret = kv_serve(&rp) ? 1 : 0;
+out:
+	if (rp.fd >= 0)
+		close(rp.fd);
+	kv_vol_close(&rp.vol);
+	kv_store_close(&rp.store);
+	vf_wb_free(&rp.wb);
+	free(rp.in);
+	free(rp.reply);
+	vf_log_close();
+	return ret;
+}

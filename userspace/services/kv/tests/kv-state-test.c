@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kv-state-test - engines and abstract state, in process:
+ *  - the slot geometry;
+ *  - both engines behave the same through kv_exec() on a long seeded
+ *    random sequence of valid and invalid ops (byte-identical replies);
+ *  - checkpoints of equal states are byte-identical files, and a second
+ *    checkpoint writes exactly the header and the slots of the keys put in
+ *    between (write observer);
+ *  - restore into the other engine continues identically;
+ *  - every kind of corrupt volume is rejected with the documented errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../kv_engine.h"
+#include "../kv_state.h"
+#include "kv_test.h"
+
+static char tmpdir[] = "/tmp/kv-state-test.XXXXXX";
+
+static const struct kv_engine_ops *const engines[] = {
+	&kv_hash_ops, &kv_sqlite_ops
+};
+
+/*------------------------------------------------------------------*/
+/* write observer */
+
+#define MAX_WRITES 100000
+
+struct wlog {
+	uint32_t n;
+	uint64_t off[MAX_WRITES];
+	uint64_t len[MAX_WRITES];
+};
+
+static void wlog_observe(void *arg, uint64_t off, uint64_t len)
+{
+	struct wlog *w = arg;
+
+	REQUIRE(w->n < MAX_WRITES);
+	w->off[w->n] = off;
+	w->len[w->n] = len;
+	w->n++;
+}
+
+/* Is every byte of [off, off+len) covered by exactly one recorded write? */
+static bool wlog_has(const struct wlog *w, uint64_t off, uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->off[i] == off && w->len[i] == len)
+			return true;
+	return false;
+}
+
+/*------------------------------------------------------------------*/
+/* helpers */
+
+static void path_of(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", tmpdir, name);
+}
+
+static int files_equal(const char *a, const char *b)
+{
+	static uint8_t ba[1 << 16], bb[1 << 16];
+	int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
+	ssize_t ra, rb;
+	int eq = 1;
+
+	REQUIRE(fa >= 0 && fb >= 0);
+	for (;;) {
+		ra = read(fa, ba, sizeof(ba));
+		rb = read(fb, bb, sizeof(bb));
+		if (ra != rb || (ra > 0 && memcmp(ba, bb, ra))) {
+			eq = 0;
+			break;
+		}
+		if (ra <= 0)
+			break;
+	}
+	close(fa);
+	close(fb);
+	return eq;
+}
+
+/* Put-only op on @key, for the write-set test. */
+static size_t put_op(uint8_t *op, uint32_t key, uint32_t len, uint8_t fill)
+{
+	uint8_t val[KV_MAX_OP];
+	int n;
+
+	memset(val, fill, len);
+	n = kv_req_encode(op, KV_MAX_OP, KV_OP_PUT, key, val, len);
+	REQUIRE(n > 0);
+	return n;
+}
+
+/*------------------------------------------------------------------*/
+
+static void test_geometry(void)
+{
+	static const struct { uint32_t rs, slot; } t[] = {
+		{ 1, 16 }, { 8, 16 }, { 9, 32 }, { 24, 32 }, { 100, 128 },
+		{ 120, 128 }, { 121, 256 }, { 4088, 4096 }, { 4089, 8192 },
+		{ 8184, 8192 }, { 8185, 12288 }, { KV_MAX_RECORD_SIZE, 65536 },
+	};
+	struct kv_limits lim;
+	struct kv_geom g;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		lim = (struct kv_limits){ 3, t[i].rs };
+		REQUIRE(!kv_geom_init(&g, &lim));
+		CHECK_EQ(g.slot_size, t[i].slot);
+		CHECK_EQ(g.volume_size % 4096, 0);
+		CHECK(g.volume_size >= 4096 + 3ull * t[i].slot);
+		CHECK(g.volume_size < 4096 + 3ull * t[i].slot + 4096);
+		/* no slot crosses more block boundaries than it must */
+		if (t[i].slot <= 4096)
+			CHECK_EQ(4096 % t[i].slot, 0);
+	}
+	lim = (struct kv_limits){ 1000, 100 };
+	REQUIRE(!kv_geom_init(&g, &lim));
+	CHECK_EQ(g.volume_size, 4096 + 32 * 4096);	/* 128000 rounded up */
+	lim = (struct kv_limits){ KV_MAX_RECORDS, KV_MAX_RECORD_SIZE };
+	CHECK_EQ(kv_geom_init(&g, &lim), -EINVAL);	/* 16 TiB */
+	lim = (struct kv_limits){ 0, 100 };
+	CHECK_EQ(kv_geom_init(&g, &lim), -EINVAL);
+}
+
+static void test_engine_basics(const struct kv_engine_ops *ops)
+{
+	struct kv_limits lim = { 50, 16 };
+	struct kv_store s;
+	uint8_t buf[16];
+	uint32_t len = 99;
+
+	REQUIRE(!kv_store_open(&s, ops, &lim));
+	CHECK_EQ(ops->get(s.e, 3, buf, &len), -ENOENT);
+	CHECK_EQ(ops->put(s.e, 3, (const uint8_t *)"abc", 3), 0);
+	CHECK_EQ(ops->get(s.e, 3, buf, &len), 0);
+	CHECK_EQ(len, 3);
+	CHECK(!memcmp(buf, "abc", 3));
+	CHECK_EQ(ops->put(s.e, 3, (const uint8_t *)"", 0), 0);
+	CHECK_EQ(ops->get(s.e, 3, buf, &len), 0);
+	CHECK_EQ(len, 0);
+	CHECK_EQ(ops->put(s.e, 50, (const uint8_t *)"x", 1), -EINVAL);
+	CHECK_EQ(ops->put(s.e, 1, buf, 17), -EINVAL);
+	CHECK_EQ(ops->load(s.e, 7, (const uint8_t *)"loaded", 6), 0);
+	CHECK_EQ(ops->get(s.e, 7, buf, &len), 0);
+	CHECK_EQ(len, 6);
+	CHECK_EQ(ops->reset(s.e), 0);
+	CHECK_EQ(ops->get(s.e, 3, buf, &len), -ENOENT);
+	CHECK_EQ(ops->get(s.e, 7, buf, &len), -ENOENT);
+	kv_store_close(&s);
+}
+
+/* Collect the key set an iteration reports, as a bitmap. */
+static int mark_key(void *arg, uint32_t key, const uint8_t *val,
+		    uint32_t len)
+{
+	uint8_t *bm = arg;
+
+	bm[key / 8] |= 1 << (key % 8);
+	return 0;
+}
+
+static void test_dirty_tracking(const struct kv_engine_ops *ops)
+{
+	struct kv_limits lim = { 2000, 8 };
+	uint8_t bm[250], want[250];
+	struct kv_store s;
+	uint32_t k;
+
+	REQUIRE(!kv_store_open(&s, ops, &lim));
+	memset(want, 0, sizeof(want));
+	/* enough keys to make the hash table grow several times */
+	for (k = 0; k < 2000; k += 3) {
+		CHECK_EQ(ops->put(s.e, k, (const uint8_t *)"v", 1), 0);
+		CHECK_EQ(ops->put(s.e, k, (const uint8_t *)"w", 1), 0);
+		want[k / 8] |= 1 << (k % 8);
+	}
+	memset(bm, 0, sizeof(bm));
+	CHECK_EQ(ops->iterate(s.e, true, mark_key, bm), 0);
+	CHECK(!memcmp(bm, want, sizeof(bm)));
+	CHECK_EQ(ops->clean(s.e), 0);
+	memset(bm, 0, sizeof(bm));
+	CHECK_EQ(ops->iterate(s.e, true, mark_key, bm), 0);
+	CHECK_EQ(bm[0] | bm[100] | bm[249], 0);
+	memset(bm, 0, sizeof(bm));
+	CHECK_EQ(ops->iterate(s.e, false, mark_key, bm), 0);
+	CHECK(!memcmp(bm, want, sizeof(bm)));
+	/* a load is not dirty, a put after clean is */
+	CHECK_EQ(ops->load(s.e, 1, (const uint8_t *)"l", 1), 0);
+	CHECK_EQ(ops->put(s.e, 3, (const uint8_t *)"p", 1), 0);
+	memset(bm, 0, sizeof(bm));
+	CHECK_EQ(ops->iterate(s.e, true, mark_key, bm), 0);
+	CHECK_EQ(bm[0], 1 << 3);
+	/* the iteration stops on a nonzero return */
+	kv_store_close(&s);
+}
+
+/*
+ * The differential core: run @nops random ops on both engines, compare
+ * every reply byte for byte. Returns the number of ops run.
+ */
+static void run_both(struct kv_store *s, uint64_t *seed, uint32_t nops,
+		     uint32_t nkeys)
+{
+	static uint8_t op[KV_MAX_OP], r0[KV_MAX_OP], r1[KV_MAX_OP];
+	static uint32_t counts[4];
+	uint32_t i;
+	size_t n;
+	int l0, l1;
+
+	for (i = 0; i < nops; i++) {
+		n = kv_test_gen_op(seed, &s[0].lim, op, nkeys);
+		l0 = kv_exec(&s[0], op, n, r0, sizeof(r0));
+		l1 = kv_exec(&s[1], op, n, r1, sizeof(r1));
+		REQUIRE(l0 >= 8 && l1 >= 8);
+		if (l0 != l1 || memcmp(r0, r1, l0)) {
+			fprintf(stderr, "replies differ at op %u\n", i);
+			CHECK(0);
+			return;
+		}
+		counts[r0[0]]++;
+	}
+	/* the sequence exercised every status */
+	CHECK(counts[KV_OK] && counts[KV_NOT_FOUND] &&
+	      counts[KV_BAD_REQUEST] && counts[KV_TOO_BIG]);
+}
+
+static void test_differential_checkpoint(void)
+{
+	struct kv_limits lim = { 3000, 100 };
+	static uint8_t op[KV_MAX_OP], reply[KV_MAX_OP];
+	static struct wlog wl[2];
+	char path[2][256];
+	struct kv_store s[2];
+	struct kv_vol v[2];
+	uint64_t seed = 0x5eed;
+	uint32_t keys[64], nk, i, k;
+	int e, l;
+
+	for (e = 0; e < 2; e++) {
+		path_of(path[e], sizeof(path[e]), e ? "diff-sqlite" : "diff-hash");
+		REQUIRE(!kv_store_open(&s[e], engines[e], &lim));
+		REQUIRE(!kv_vol_open(&v[e], path[e], &lim));
+		v[e].observe = wlog_observe;
+		v[e].observe_arg = &wl[e];
+	}
+	run_both(s, &seed, 20000, 3100);
+
+	/* first checkpoint: full, identical files */
+	for (e = 0; e < 2; e++) {
+		wl[e].n = 0;
+		CHECK_EQ(kv_checkpoint(&v[e], &s[e], 20000), 0);
+		CHECK(wlog_has(&wl[e], 0, v[e].g.volume_size));
+	}
+	CHECK(files_equal(path[0], path[1]));
+
+	/* K puts on a known key set, then GETs and bad ops (not dirty) */
+	nk = 0;
+	for (i = 0; i < 40; i++) {
+		k = kv_rand_below(&seed, lim.records);
+		keys[nk++] = k;
+		for (e = 0; e < 2; e++) {
+			l = kv_exec(&s[e], op, put_op(op, k, 1 + i % 100, i),
+				    reply, sizeof(reply));
+			CHECK(l == 8 && reply[0] == KV_OK);
+		}
+	}
+	for (i = 0; i < 200; i++) {
+		k = kv_rand_below(&seed, lim.records + 10);
+		l = kv_req_encode(op, KV_MAX_OP, KV_OP_GET, k, NULL, 0);
+		for (e = 0; e < 2; e++)
+			kv_exec(&s[e], op, l, reply, sizeof(reply));
+		l = put_op(op, k, lim.record_size + 1, 'x');
+		for (e = 0; e < 2; e++)
+			CHECK_EQ(kv_exec(&s[e], op, l, reply, sizeof(reply)),
+				 8);
+	}
+	for (e = 0; e < 2; e++) {
+		wl[e].n = 0;
+		CHECK_EQ(kv_checkpoint(&v[e], &s[e], 20440), 0);
+		/* the header ... */
+		CHECK(wlog_has(&wl[e], 0, 4096));
+		/* ... and each touched slot, nothing else */
+		for (i = 0; i < nk; i++)
+			CHECK(wlog_has(&wl[e], 4096 + (uint64_t)keys[i] *
+				       v[e].g.slot_size, v[e].g.slot_size));
+		for (i = 0; i < wl[e].n; i++) {
+			if (wl[e].off[i] == 0 && wl[e].len[i] == 4096)
+				continue;
+			for (k = 0; k < nk; k++)
+				if (wl[e].off[i] == 4096 + (uint64_t)keys[k] *
+				    v[e].g.slot_size)
+					break;
+			CHECK(k < nk && wl[e].len[i] == v[e].g.slot_size);
+		}
+		CHECK(wl[e].n <= nk + 1);
+	}
+	CHECK(files_equal(path[0], path[1]));
+
+	/* a checkpoint with nothing new writes the header alone */
+	for (e = 0; e < 2; e++) {
+		wl[e].n = 0;
+		CHECK_EQ(kv_checkpoint(&v[e], &s[e], 20440), 0);
+		CHECK_EQ(wl[e].n, 1);
+		CHECK(wlog_has(&wl[e], 0, 4096));
+	}
+
+	/* rewriting a key with the value it has is not a change either */
+	l = put_op(op, keys[nk - 1], 1 + (nk - 1) % 100, nk - 1);
+	for (e = 0; e < 2; e++) {
+		CHECK_EQ(kv_exec(&s[e], op, l, reply, sizeof(reply)), 8);
+		wl[e].n = 0;
+		CHECK_EQ(kv_checkpoint(&v[e], &s[e], 20441), 0);
+		CHECK_EQ(wl[e].n, 1);
+	}
+	CHECK(files_equal(path[0], path[1]));
+
+	for (e = 0; e < 2; e++) {
+		kv_vol_close(&v[e]);
+		kv_store_close(&s[e]);
+	}
+}
+
+/* Checkpoint from one engine, restore into the other, run on in lockstep. */
+static void test_cross_restore(int from)
+{
+	struct kv_limits lim = { 500, 40 };
+	static struct wlog wl;
+	char p1[256], p2[256];
+	struct kv_store s[2], r;
+	struct kv_vol v, rv;
+	uint64_t seed = 7 + from, order = 0;
+	int to = !from;
+
+	path_of(p1, sizeof(p1), "cross-src");
+	path_of(p2, sizeof(p2), "cross-dst");
+	unlink(p1);
+	REQUIRE(!kv_store_open(&s[0], engines[0], &lim));
+	REQUIRE(!kv_store_open(&s[1], engines[1], &lim));
+	REQUIRE(!kv_vol_open(&v, p1, &lim));
+	run_both(s, &seed, 5000, 520);
+	CHECK_EQ(kv_checkpoint(&v, &s[from], 5000), 0);
+	kv_vol_close(&v);
+
+	/* the destination engine, fresh, loads the other's volume */
+	REQUIRE(!kv_store_open(&r, engines[to], &lim));
+	REQUIRE(!kv_vol_open(&rv, p1, &lim));
+	rv.observe = wlog_observe;
+	rv.observe_arg = &wl;
+	CHECK_EQ(kv_restore(&rv, &r, &order), 0);
+	CHECK_EQ(order, 5000);
+	/* nothing is dirty after a restore: a checkpoint is the header */
+	wl.n = 0;
+	CHECK_EQ(kv_checkpoint(&rv, &r, 5000), 0);
+	CHECK_EQ(wl.n, 1);
+	kv_vol_close(&rv);
+
+	/* and it now answers exactly like the source */
+	kv_store_close(&s[to]);
+	s[to] = r;
+	run_both(s, &seed, 5000, 520);
+
+	/* both checkpoint the same bytes again (full writes: new vols) */
+	REQUIRE(!kv_vol_open(&v, p1, &lim));
+	REQUIRE(!kv_vol_open(&rv, p2, &lim));
+	CHECK_EQ(kv_checkpoint(&v, &s[0], 10000), 0);
+	CHECK_EQ(kv_checkpoint(&rv, &s[1], 10000), 0);
+	CHECK(files_equal(p1, p2));
+	kv_vol_close(&v);
+	kv_store_close(&s[0]);
+	kv_store_close(&s[1]);
+	kv_vol_close(&rv);
+}
+
+/*------------------------------------------------------------------*/
+/* corrupt volumes */
+
+struct vol_img {
+	struct kv_geom g;
+	uint8_t *b;
+	size_t n;
+};
+
+static void write_img(const char *path, const uint8_t *b, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, b, n) == (ssize_t)n);
+	close(fd);
+}
+
+static void refresh_crc(uint8_t *hdr)
+{
+	kv_put_le32(hdr + KV_HDR_CRC_OFF, kv_crc32c(0, hdr, KV_HDR_CRC_OFF));
+}
+
+/*
+ * Restore @b (@n bytes) into both engines; both must end with @want (and,
+ * on failure, an empty store and a full next checkpoint).
+ */
+static void expect_restore(const char *what, const struct kv_limits *lim,
+			   const uint8_t *b, size_t n, int want)
+{
+	static struct wlog wl;
+	struct kv_store s;
+	struct kv_vol v;
+	char path[256];
+	uint64_t order = 12345;
+	uint8_t buf[KV_MAX_OP];
+	uint32_t len;
+	int e, r;
+
+	path_of(path, sizeof(path), "corrupt");
+	write_img(path, b, n);
+	for (e = 0; e < 2; e++) {
+		REQUIRE(!kv_store_open(&s, engines[e], lim));
+		REQUIRE(!kv_vol_open(&v, path, lim));
+		CHECK_EQ(s.ops->put(s.e, 1, (const uint8_t *)"old", 3), 0);
+		r = kv_restore(&v, &s, &order);
+		if (r != want)
+			fprintf(stderr, "%s (%s): got %d, want %d\n", what,
+				engines[e]->name, r, want);
+		CHECK_EQ(r, want);
+		if (!want) {
+			CHECK_EQ(order, 77);
+		} else {
+			CHECK_EQ(order, 12345);
+			CHECK_EQ(s.ops->get(s.e, 1, buf, &len), -ENOENT);
+			/* the next checkpoint rewrites the whole volume */
+			v.observe = wlog_observe;
+			v.observe_arg = &wl;
+			wl.n = 0;
+			CHECK_EQ(kv_checkpoint(&v, &s, 1), 0);
+			CHECK(wlog_has(&wl, 0, v.g.volume_size));
+			write_img(path, b, n);
+		}
+		kv_vol_close(&v);
+		kv_store_close(&s);
+	}
+}
+
+static void test_corrupt(void)
+{
+	struct kv_limits lim = { 100, 20 }, other;
+	struct kv_store s;
+	struct kv_vol v;
+	char path[256];
+	uint8_t *img, *bad;
+	size_t n, slot;
+	int fd;
+
+	/* a good image: a few records, checkpointed at order 77 */
+	path_of(path, sizeof(path), "good");
+	unlink(path);
+	REQUIRE(!kv_store_open(&s, &kv_hash_ops, &lim));
+	REQUIRE(!kv_vol_open(&v, path, &lim));
+	CHECK_EQ(s.ops->put(s.e, 0, (const uint8_t *)"zero", 4), 0);
+	CHECK_EQ(s.ops->put(s.e, 5, (const uint8_t *)"", 0), 0);
+	CHECK_EQ(s.ops->put(s.e, 99, (const uint8_t *)"last one", 8), 0);
+	CHECK_EQ(kv_checkpoint(&v, &s, 77), 0);
+	slot = v.g.slot_size;
+	n = v.g.volume_size;
+	kv_vol_close(&v);
+	kv_store_close(&s);
+	CHECK_EQ(slot, 32);
+	CHECK_EQ(n, 4096 + 100 * 32 + (4096 - 100 * 32 % 4096) % 4096);
+
+	img = malloc(n + 4096);
+	bad = malloc(n + 4096);
+	REQUIRE(img && bad);
+	fd = open(path, O_RDONLY);
+	REQUIRE(fd >= 0 && read(fd, img, n + 1) == (ssize_t)n);
+	close(fd);
+
+	expect_restore("good", &lim, img, n, 0);
+
+#define MUTATE(what, want, stmt)					\
+	do {								\
+		memcpy(bad, img, n);					\
+		stmt;							\
+		expect_restore(what, &lim, bad, n, want);		\
+	} while (0)
+
+	MUTATE("bad magic", -EBADMSG, bad[0] = 'X');
+	MUTATE("bad magic, crc fixed", -EBADMSG,
+	       (bad[7] = 'X', refresh_crc(bad)));
+	MUTATE("bad header checksum", -EBADMSG, bad[KV_HDR_CRC_OFF] ^= 1);
+	MUTATE("flipped order byte", -EBADMSG, bad[33] ^= 1);
+	MUTATE("version 2", -EBADMSG,
+	       (kv_put_le32(bad + 8, 2), refresh_crc(bad)));
+	MUTATE("header size", -EBADMSG,
+	       (kv_put_le32(bad + 12, 512), refresh_crc(bad)));
+	MUTATE("flags", -EBADMSG, (bad[28] = 1, refresh_crc(bad)));
+	MUTATE("reserved byte", -EBADMSG, (bad[2000] = 1, refresh_crc(bad)));
+	MUTATE("absurd record count", -EINVAL,
+	       (kv_put_le32(bad + 16, 0xffffffffu), refresh_crc(bad)));
+	MUTATE("other record count", -EINVAL,
+	       (kv_put_le32(bad + 16, 101), refresh_crc(bad)));
+	MUTATE("other record size", -EINVAL,
+	       (kv_put_le32(bad + 20, 24), refresh_crc(bad)));
+	MUTATE("forged slot size", -EBADMSG,
+	       (kv_put_le32(bad + 24, 16), refresh_crc(bad)));
+	MUTATE("forged volume size", -EBADMSG,
+	       (kv_put_le64(bad + 40, 1ull << 50), refresh_crc(bad)));
+	MUTATE("slot present = 2", -EBADMSG, bad[4096 + 0] = 2);
+	MUTATE("slot len > record size", -EBADMSG,
+	       kv_put_le32(bad + 4096 + 4, 21));
+	MUTATE("slot len huge", -EBADMSG,
+	       kv_put_le32(bad + 4096 + 99 * slot + 4, 0xffffffffu));
+	MUTATE("absent slot with len", -EBADMSG,
+	       kv_put_le32(bad + 4096 + 1 * slot + 4, 3));
+	MUTATE("absent slot with data", -EBADMSG,
+	       bad[4096 + 2 * slot + 20] = 1);
+	MUTATE("present slot, nonzero padding", -EBADMSG,
+	       bad[4096 + 0 * slot + 8 + 4] = 1);
+	MUTATE("empty value, nonzero padding", -EBADMSG,
+	       bad[4096 + 5 * slot + 31] = 1);
+	MUTATE("tail after last slot", -EBADMSG, bad[n - 1] = 1);
+
+	expect_restore("empty file", &lim, img, 0, -ENODATA);
+	expect_restore("half a header", &lim, img, 2048, -ENODATA);
+	expect_restore("header only", &lim, img, 4096, -ENODATA);
+	expect_restore("one byte short", &lim, img, n - 1, -ENODATA);
+	memcpy(bad, img, n);
+	memset(bad + n, 0, 4096);
+	expect_restore("longer file", &lim, bad, n + 4096, -EINVAL);
+	memset(bad, 0, n);
+	expect_restore("all zero", &lim, bad, n, -EBADMSG);
+
+	/* the configuration is checked too: same bytes, other limits */
+	other = (struct kv_limits){ 100, 21 };
+	expect_restore("configured record size differs", &other, img, n,
+		       -EINVAL);
+#undef MUTATE
+	free(img);
+	free(bad);
+}
+
+static void test_vol_open_errors(void)
+{
+	struct kv_limits lim = { 10, 10 };
+	struct kv_vol v;
+
+	CHECK_EQ(kv_vol_open(&v, "/nonexistent-dir/x", &lim), -ENOENT);
+	CHECK_EQ(kv_vol_open(&v, "/dev/null", &lim), -ENOTBLK);
+	CHECK_EQ(kv_vol_open(&v, tmpdir, &lim), -EISDIR);
+	lim.records = 0;
+	CHECK_EQ(kv_vol_open(&v, "/tmp/unused", &lim), -EINVAL);
+}
+
+/*
+ * The same on a block device (a loop device set up by kv-blockdev.sh):
+ * stale content is zeroed by the first checkpoint, the image equals the
+ * file image, restore works, later checkpoints write the dirty slots
+ * only, and a device too small for the layout is refused.
+ */
+static void test_blockdev(const char *dev)
+{
+	struct kv_limits lim = { 1000, 100 }, huge = { 100000, 100 };
+	static uint8_t junk[1 << 16], buf[KV_MAX_OP];
+	static struct wlog wl;
+	struct kv_store s[2];
+	struct kv_vol v, f;
+	char path[256];
+	uint64_t seed = 11, order = 0, off;
+	uint8_t *a, *b;
+	uint32_t len;
+	int fd, e;
+
+	/* stale junk all over the device */
+	memset(junk, 0xaa, sizeof(junk));
+	fd = open(dev, O_WRONLY);
+	REQUIRE(fd >= 0);
+	for (off = 0; off < (1 << 20); off += sizeof(junk))
+		REQUIRE(pwrite(fd, junk, sizeof(junk), off) ==
+			(ssize_t)sizeof(junk));
+	close(fd);
+
+	for (e = 0; e < 2; e++)
+		REQUIRE(!kv_store_open(&s[e], engines[e], &lim));
+	run_both(s, &seed, 3000, 1000);
+	REQUIRE(!kv_vol_open(&v, dev, &lim));
+	CHECK(!v.is_reg);
+	CHECK_EQ(kv_checkpoint(&v, &s[0], 3000), 0);
+	path_of(path, sizeof(path), "blk-ref");
+	REQUIRE(!kv_vol_open(&f, path, &lim));
+	CHECK_EQ(kv_checkpoint(&f, &s[1], 3000), 0);
+	kv_vol_close(&f);
+
+	/* the device's first volume_size bytes are the file's bytes */
+	a = malloc(v.g.volume_size);
+	b = malloc(v.g.volume_size);
+	REQUIRE(a && b);
+	fd = open(dev, O_RDONLY);
+	REQUIRE(fd >= 0 && pread(fd, a, v.g.volume_size, 0) ==
+		(ssize_t)v.g.volume_size);
+	close(fd);
+	fd = open(path, O_RDONLY);
+	REQUIRE(fd >= 0 && read(fd, b, v.g.volume_size) ==
+		(ssize_t)v.g.volume_size);
+	close(fd);
+	CHECK(!memcmp(a, b, v.g.volume_size));
+	free(a);
+	free(b);
+
+	/* restore from the device into the other engine, then dirty only */
+	kv_vol_close(&v);
+	REQUIRE(!kv_vol_open(&v, dev, &lim));
+	CHECK_EQ(kv_restore(&v, &s[1], &order), 0);
+	CHECK_EQ(order, 3000);
+	run_both(s, &seed, 1, 1000);
+	CHECK_EQ(s[1].ops->put(s[1].e, 17, (const uint8_t *)"blk", 3), 0);
+	v.observe = wlog_observe;
+	v.observe_arg = &wl;
+	wl.n = 0;
+	CHECK_EQ(kv_checkpoint(&v, &s[1], 3002), 0);
+	CHECK(wlog_has(&wl, 4096 + 17 * v.g.slot_size, v.g.slot_size));
+	CHECK(wlog_has(&wl, 0, 4096));
+	CHECK(wl.n <= 3);
+	kv_vol_close(&v);
+	REQUIRE(!kv_vol_open(&v, dev, &lim));
+	CHECK_EQ(kv_restore(&v, &s[0], &order), 0);
+	CHECK_EQ(order, 3002);
+	CHECK_EQ(s[0].ops->get(s[0].e, 17, buf, &len), 0);
+	CHECK(len == 3 && !memcmp(buf, "blk", 3));
+	kv_vol_close(&v);
+
+	/* a layout larger than the device */
+	kv_store_close(&s[0]);
+	REQUIRE(!kv_store_open(&s[0], &kv_hash_ops, &huge));
+	REQUIRE(!kv_vol_open(&v, dev, &huge));
+	CHECK_EQ(kv_checkpoint(&v, &s[0], 1), -ENOSPC);
+	CHECK_EQ(kv_restore(&v, &s[0], &order), -EINVAL);
+	kv_vol_close(&v);
+	for (e = 0; e < 2; e++)
+		kv_store_close(&s[e]);
+}
+
+int main(int argc, char **argv)
+{
+	char cmd[512];
+	int e, ret;
+
+	REQUIRE(mkdtemp(tmpdir));
+	if (argc == 3 && !strcmp(argv[1], "--blockdev")) {
+		test_blockdev(argv[2]);
+		goto out;
+	}
+	test_geometry();
+	for (e = 0; e < 2; e++) {
+		test_engine_basics(engines[e]);
+		test_dirty_tracking(engines[e]);
+	}
+	test_differential_checkpoint();
+	test_cross_restore(0);
+	test_cross_restore(1);
+	test_corrupt();
+	test_vol_open_errors();
+out:
+	ret = kv_test_result("kv-state-test");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd))
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	return ret;
+}
