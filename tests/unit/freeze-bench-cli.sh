@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# freeze-bench (tools/bench/freeze) on the host: bad command lines are
+# rejected with a clear message, `report` turns records into JSON that jq
+# reads back with the right numbers (and refuses malformed records), the
+# load generator measures gaps on a regular file, and doc-section.sh
+# replaces only its own section of a Markdown file.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$top/build/bin/freeze-bench
+splice=$top/tools/bench/freeze/doc-section.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+fail() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+
+[ -x "$bin" ] || { echo "$bin not built (make userspace)"; exit 1; }
+command -v jq >/dev/null || { echo "jq missing: make deps"; exit 1; }
+
+# expect_err RC PATTERN ARGS... - exit status RC and PATTERN on stderr.
+expect_err() {
+	local want=$1 pat=$2 rc
+	shift 2
+	"$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		fail "freeze-bench $*: exit $rc, want $want"
+	elif ! grep -q -- "$pat" "$tmp/err"; then
+		fail "freeze-bench $*: stderr lacks '$pat': $(cat "$tmp/err")"
+	fi
+}
+
+expect_err 2 "Usage:"
+expect_err 2 "unknown command 'frob'" frob
+expect_err 2 "method is required" gaps --io-dev /dev/null
+expect_err 2 "unknown method 'lvm'" gaps --method lvm
+expect_err 2 "dev is required" gaps --method vmfit
+expect_err 2 "cow is required" gaps --method classic --dev o
+expect_err 2 "pool is required" snap --method thin --dev t
+expect_err 2 "io-dev is required" gaps --method none
+expect_err 2 "method none takes no snapshot" snap --method none --dev x
+expect_err 2 "'0' is not a number" gaps --method none --io-dev x --count 0
+expect_err 2 "'12ms' is not a number" gaps --method none --io-dev x --window-ms 12ms
+expect_err 2 "'-3' is not a number" gaps --method none --io-dev x --depth -3
+expect_err 2 "pre-ms must be shorter" gaps --method none --io-dev x --window-ms 100 --pre-ms 100
+expect_err 2 "unexpected argument 'extra'" gaps --method none --io-dev x extra
+expect_err 2 "need RECORDS" report --json "$tmp/x.json"
+expect_err 2 "need RECORDS" report "$tmp/none"
+expect_err 2 "exactly one DEVICE" fill
+expect_err 1 "No such file" fill "$tmp/missing"
+expect_err 1 "No such file" gaps --method none --io-dev "$tmp/missing" --count 1
+
+# report: a small complete run.
+cat >"$tmp/rec" <<'R'
+# records as the guest writes them
+meta kernel 6.1.0-56-amd64
+meta rounds 2
+snap none 0 0 -1 2000000 1000000 -1 -1 10
+snap none 1 0 -1 3000000 1000000 -1 -1 10
+snap vmfit 0 100000 -1 3300000 1000000 0 200000 10
+snap classic 0 9000000 5000000 80000000 1000000 -1 -1 10
+snap thin 0 7000000 7000000 50000000 1000000 -1 -1 10
+iops raw 1 1000
+iops raw 2 1100
+iops linear 1 900
+iops linear 2 990
+iops vmfit 1 880
+iops vmfit 2 990
+iops classic 1 300
+iops thin 1 400
+R
+"$bin" report --json "$tmp/r.json" --md "$tmp/r.md" "$tmp/rec" ||
+	fail "report on valid records failed"
+check() { # jq-expression description
+	jq -e "$1" "$tmp/r.json" >/dev/null 2>&1 || fail "freeze.json: $2 ($1)"
+}
+check '.baseline.gap_ms_max == 3' "baseline max gap"
+check '.snapshot.vmfit.gap_ms_max == 3.3' "vmfit max gap"
+check '.snapshot.vmfit.held_ns == [0]' "held_ns list"
+check '.snapshot.classic.cmd_ms_median == 9' "classic command"
+check '.snapshot.thin.pause_ms_max == 7' "thin pause"
+check '.iops_ratio_to_raw.linear == 0.9' "linear ratio"
+check '.iops_ratio_to_raw.classic == 0.3' "classic ratio"
+check '.targets.vmfit_gap_to_baseline.met == true' "gap target"
+check '.targets.held_ns_zero.met == true and .targets.held_ns_zero.of == 1' "held target, 1 of 1"
+check '.targets.vmfit_iops_to_linear.ratio > 0.97' "vmfit/linear"
+check '.kernel == "6.1.0-56-amd64" and .rounds == 2 and .date == null' "meta"
+check '.failures == []' "no failures"
+grep -q '^<!-- freeze:begin -->$' "$tmp/r.md" || fail "markdown: no begin marker"
+
+# Malformed records: a clear error with the line number, no output.
+printf 'meta rounds 2\nsnap vmfit 0 1 -1 2 3 0 4\n' >"$tmp/bad"
+rm -f "$tmp/b.json"
+expect_err 1 "bad:2: bad record" report --json "$tmp/b.json" "$tmp/bad"
+[ -e "$tmp/b.json" ] && fail "report wrote JSON from bad records"
+expect_err 1 "No such file" report --json "$tmp/b.json" "$tmp/nothere"
+
+# The load generator itself, on a regular file (no device-mapper here).
+truncate -s 64M "$tmp/vol"
+if "$bin" gaps --method none --io-dev "$tmp/vol" --count 2 --warmup-ms 100 \
+	--window-ms 200 --pre-ms 50 --settle-ms 50 --out "$tmp/g" 2>"$tmp/err"; then
+	n=$(grep -c '^snap none ' "$tmp/g")
+	[ "$n" = 2 ] || fail "gaps: $n records, want 2"
+	"$bin" report --json "$tmp/g.json" "$tmp/g" || fail "report of gaps"
+	jq -e '.baseline.windows == 2 and .baseline.gap_ms_max > 0' \
+		"$tmp/g.json" >/dev/null || fail "gaps: baseline not in JSON"
+	awk '$1 == "snap" && ($10 < 1 || $6 <= 0) { bad = 1 } END { exit bad }' \
+		"$tmp/g" || fail "gaps: no completions or no gap: $(cat "$tmp/g")"
+else
+	fail "gaps on a regular file: $(cat "$tmp/err")"
+fi
+
+# doc-section.sh: create, replace in place, keep the rest.
+doc=$tmp/bench.md
+printf '<!-- freeze:begin -->\none\n<!-- freeze:end -->\n' >"$tmp/f1"
+printf '<!-- freeze:begin -->\ntwo\nlines\n<!-- freeze:end -->\n' >"$tmp/f2"
+"$splice" "$doc" "$tmp/f1" || fail "doc-section: create"
+grep -q '^# Benchmarks' "$doc" || fail "doc-section: no introduction"
+printf '\n<!-- other:begin -->\nkeep\n<!-- other:end -->\n' >>"$doc"
+"$splice" "$doc" "$tmp/f2" || fail "doc-section: replace"
+[ "$(grep -c 'freeze:begin' "$doc")" = 1 ] || fail "doc-section: duplicated block"
+grep -q '^one$' "$doc" && fail "doc-section: old content left"
+grep -q '^lines$' "$doc" || fail "doc-section: new content missing"
+grep -q '^keep$' "$doc" || fail "doc-section: other section lost"
+printf 'no markers\n' >"$tmp/f3"
+"$splice" "$doc" "$tmp/f3" 2>/dev/null && fail "doc-section: accepted a fragment without markers"
+printf '<!-- freeze:begin -->\n' >>"$doc"
+"$splice" "$doc" "$tmp/f2" 2>/dev/null && fail "doc-section: accepted unbalanced markers"
+
+if ((fails)); then
+	echo "freeze-bench-cli: $fails failure(s)"
+	exit 1
+fi
+echo "freeze-bench-cli: all checks passed"
