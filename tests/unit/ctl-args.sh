@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vmfit-ctl misuse, on the host: every bad command line exits 2 with exactly
+# one line on stderr and nothing on stdout, before any device access (the
+# host has no device-mapper, so a command that got as far as a device would
+# exit 1 instead). Also: help is generated for every command, -h works for
+# every command, --version.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# The ASan/UBSan build: a leak or undefined behaviour on any of these paths
+# fails the check (exit status 1 instead of 2, or output on stderr).
+ctl=$top/build/tests/ctl/vmfit-ctl
+[ -x "$ctl" ] || { echo "FAIL: $ctl is not built (make unit-tests)"; exit 1; }
+
+failed=0
+checks=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() {
+	echo "FAIL: $*"
+	failed=$((failed + 1))
+}
+
+run() { # args... -> $rc, $out, $err
+	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+# misuse PATTERN ARGS... - exit 2, one stderr line matching PATTERN.
+misuse() {
+	local pat=$1
+	shift
+	checks=$((checks + 1))
+	run "$@"
+	local lines
+	lines=$(wc -l <"$tmp/err")
+	if [ "$rc" != 2 ]; then
+		fail "'vmfit-ctl $*': exit $rc, want 2 (stderr: $err)"
+	elif [ "$lines" != 1 ]; then
+		fail "'vmfit-ctl $*': $lines stderr lines, want 1: $err"
+	elif [ -n "$out" ]; then
+		fail "'vmfit-ctl $*': wrote to stdout: $out"
+	elif ! grep -qE -- "$pat" <<<"$err"; then
+		fail "'vmfit-ctl $*': stderr '$err' does not match /$pat/"
+	elif [[ "$err" != "vmfit-ctl: "* ]]; then
+		fail "'vmfit-ctl $*': stderr does not start with 'vmfit-ctl: ': $err"
+	fi
+}
+
+# Top level.
+misuse '^vmfit-ctl: no command given, try "vmfit-ctl help"\.$'
+misuse '^vmfit-ctl: Command "x" is unknown, try "vmfit-ctl help"\.$' x
+misuse '^vmfit-ctl: Command "STATUS" is unknown' STATUS
+misuse '^vmfit-ctl: Command "nope" is unknown, try "vmfit-ctl help"\.$' help nope
+misuse "unknown option '--bogus'" --bogus status
+misuse "unknown option '-x'" -x status
+misuse "Command \"--json\" is unknown" -- --json
+
+# Argument counts, every command.
+misuse 'help: too many arguments' help create view
+misuse 'load: too many arguments' load extra
+misuse 'create: missing argument' create
+misuse 'create: missing argument' create vol
+misuse 'create: missing argument' create vol /dev/a
+misuse 'create: too many arguments' create vol /dev/a /dev/b /dev/c
+misuse 'view: missing argument' view
+misuse 'view: too many arguments' view vol v extra
+misuse 'remove: missing argument' remove
+misuse 'remove: too many arguments' remove a b
+for c in snapshot merge drop clear changed; do
+	misuse "$c: missing argument \\(usage: vmfit-ctl $c NAME" "$c"
+	misuse "$c: too many arguments" "$c" a b
+	misuse "$c: unknown option '--nope'" "$c" --nope a
+	misuse "$c: unknown option '-q'" "$c" -q a
+	misuse "$c: invalid device name 'a/b'" "$c" a/b
+done
+
+# Options and their values.
+misuse "load: option '--module' needs an argument" load --module
+misuse "load: empty module path" load --module ''
+misuse "load: unknown option '--force'" load --force
+misuse "create: option '--chunk-size' needs an argument" create v /a /b --chunk-size
+misuse "create: invalid chunk size '3k': must be a power of two" create v /a /b --chunk-size 3k
+misuse "create: invalid chunk size '256': must be between 512 and 1m" create v /a /b --chunk-size 256
+misuse "create: invalid chunk size '2m': must be between 512 and 1m" create v /a /b -c 2m
+misuse "create: invalid chunk size '0': must be between" create v /a /b -c 0
+misuse "create: invalid chunk size '4kb': trailing characters" create v /a /b -c 4kb
+misuse "create: invalid chunk size '4t': unknown suffix" create v /a /b -c 4t
+misuse "create: invalid chunk size '-4k': expected a decimal number" create v /a /b -c -4k
+misuse "create: invalid chunk size 'x': expected a decimal number" create v /a /b --chunk-size=x
+misuse "create: invalid chunk size '99999999999999999999': number too large" create v /a /b -c 99999999999999999999
+misuse "create: unknown option '--size'" create v /a /b --size 1
+misuse "create: unknown option '--ignore-discards'" create v /a /b --ignore-discards
+misuse "create: empty device path" create v '' /b
+misuse "create: empty device path" create v /a ''
+misuse "merge: --timeout needs --wait" merge v --timeout 5
+misuse "merge: invalid timeout 'x': expected a decimal number" merge v --wait --timeout x
+misuse "merge: invalid timeout '5s': trailing characters" merge v -w -t 5s
+misuse "merge: invalid timeout '99999999999': number too large" merge v -w -t 99999999999
+misuse "merge: option '--timeout' needs an argument" merge v --wait --timeout
+
+# Names.
+long=$(printf 'a%.0s' {1..128})
+misuse "create: invalid device name '$long': longer than 127" create "$long" /a /b
+misuse "create: invalid device name '': empty name" create '' /a /b
+misuse "create: invalid device name '..': reserved name" create .. /a /b
+misuse "create: invalid device name 'a b'" create 'a b' /a /b
+misuse "view: invalid device name 'v/1'" view vol v/1
+misuse "view: '$(printf 'a%.0s' {1..123})-view' is too long: give VIEWNAME" view "$(printf 'a%.0s' {1..123})"
+misuse "remove: invalid device name 'a:b'" remove a:b
+misuse "status: invalid device name 'ok/no'" status good ok/no
+misuse "status: unknown option '--all'" status --all
+
+# Help: generated from the table, for every command, via help and -h.
+checks=$((checks + 1))
+run help
+[ "$rc" = 0 ] || fail "help: exit $rc"
+cmds=$(awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }' "$tmp/out")
+want="help load create view remove snapshot merge drop clear changed status"
+[ "$(echo $cmds)" = "$want" ] || fail "help lists '$(echo $cmds)', want '$want'"
+for c in $cmds; do
+	checks=$((checks + 3))
+	run help "$c"
+	[ "$rc" = 0 ] && [[ "$out" == "usage: vmfit-ctl $c"* ]] ||
+		fail "help $c: exit $rc, output: $out"
+	h=$out
+	run "$c" -h
+	[ "$rc" = 0 ] && [ "$out" = "$h" ] || fail "$c -h differs from help $c (exit $rc)"
+	run "$c" --help
+	[ "$rc" = 0 ] && [ "$out" = "$h" ] || fail "$c --help differs from help $c"
+done
+checks=$((checks + 2))
+run --help
+[ "$rc" = 0 ] && grep -q '^commands:' <<<"$out" || fail "--help: exit $rc"
+run --version
+[ "$rc" = 0 ] && [[ "$out" =~ ^vmfit-ctl\ [0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+	fail "--version: exit $rc, '$out'"
+
+# A device command without device-mapper: a failure (1), not misuse, with
+# the documented error shape and the load hint.
+if [ ! -e /dev/mapper/control ]; then
+	checks=$((checks + 2))
+	run snapshot vol0
+	[ "$rc" = 1 ] || fail "snapshot without dm: exit $rc, want 1"
+	[ "$(head -n1 <<<"$err")" = "vmfit-ctl: snapshot: vol0: No such device or address" ] ||
+		fail "snapshot without dm: '$err'"
+	grep -q '^  hint: is dm-vmfit loaded? try: vmfit-ctl load$' <<<"$err" ||
+		fail "snapshot without dm: no load hint: '$err'"
+	run --json status
+	[ "$rc" = 1 ] && [ -z "$out" ] || fail "--json status without dm: exit $rc, out '$out'"
+fi
+
+echo "ctl-args: $checks checks, $failed failed"
+((failed == 0))

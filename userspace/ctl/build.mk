@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# userspace/ctl: the operator CLI, and the unit tests of the libvmfit parts
+# that go with it (vf_status, vf_merkle) and of its own parsers.
+#
+#   build/bin/vmfit-ctl
+#   build/tests/unit/vf-status-test   status / table / changed-set parsers
+#   build/tests/unit/vf-merkle-test   Merkle tree
+#   build/tests/unit/ctl-parse-test   sizes, names, JSON writer
+#
+# The CLI's misuse tests are tests/unit/ctl-args.sh (host), the device tests
+# tests/kmod/ctl-*.sh (VM).
+#
+# VF_DM_LIBS / VF_KMOD_LIBS / VF_MERKLE_LIBS: what a program linking
+# vf_dm.o, vf_kmod.o or vf_merkle.o from libvmfit must add.
+
+VF_DM_LIBS := -ldevmapper
+VF_KMOD_LIBS := -lkmod
+VF_MERKLE_LIBS := -lcrypto
+
+CTL_DIR := userspace/ctl
+CTL_PURE_SRCS := $(CTL_DIR)/ctl_parse.c $(CTL_DIR)/ctl_json.c
+CTL_SRCS := $(CTL_DIR)/vmfit-ctl.c $(CTL_DIR)/ctl_dm.c $(CTL_PURE_SRCS)
+
+USER_BINS += $(B)/bin/vmfit-ctl
+
+$(B)/bin/vmfit-ctl: $(call obj,$(CTL_SRCS)) $(LIBVMFIT)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(VF_DM_LIBS) $(VF_KMOD_LIBS) -lm
+
+# An ASan/UBSan build of the CLI for tests/unit/ctl-args.sh (built with
+# the unit tests; not itself a test, so not in build/tests/unit/).
+CTL_SAN_BIN := $(B)/tests/ctl/vmfit-ctl
+
+$(CTL_SAN_BIN): $(call sanobj,$(CTL_SRCS)) $(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_DM_LIBS) $(VF_KMOD_LIBS) -lm
+
+UNIT_TESTS += $(B)/tests/unit/vf-status-test $(B)/tests/unit/vf-merkle-test \
+	$(B)/tests/unit/ctl-parse-test
+
+$(B)/tests/unit/vf-status-test: $(call sanobj,tests/unit/vf-status-test.c) \
+	$(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
+
+$(B)/tests/unit/vf-merkle-test: $(call sanobj,tests/unit/vf-merkle-test.c) \
+	$(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_MERKLE_LIBS)
+
+$(B)/tests/unit/ctl-parse-test: $(call sanobj,tests/unit/ctl-parse-test.c \
+	$(CTL_PURE_SRCS)) | $(CTL_SAN_BIN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lm
+
+CFLAGS_ctl-parse-test := -I$(CTL_DIR)
