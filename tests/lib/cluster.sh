@@ -1,0 +1,510 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+#
+# tests/lib/cluster.sh - N vmfit "hosts" on one machine, in namespaces.
+#
+# A cluster test (or the demo, or a benchmark) sources this file and calls
+# cl_enter first:
+#
+#	. "$(dirname "$0")/../lib/cluster.sh"
+#	cl_enter "$@"		# re-executes the script inside unshare(1)
+#	cl_up 3			# bridge, 3 hosts, corosync ring, vmfitd
+#	...
+#
+# cl_enter re-executes the calling script inside
+#
+#	unshare --mount --net --pid --fork --propagation private --mount-proc
+#
+# so nothing touches the host's interfaces or /run, and everything dies with
+# the script (the script is PID 1 of the new PID namespace; unshare's
+# --kill-child SIGKILLs it when the outer process is killed by a timeout).
+# Inside, /run and /dev/shm are private tmpfs mounts, so `ip netns` state is
+# private too.
+#
+# The root network namespace of the unshare holds the bridge vfbr0 with
+# 10.99.0.1/24; host i (1..N) is the network namespace vfh<i> with eth0 =
+# 10.99.0.(10+i)/24 on the bridge. Clients run in the root namespace and
+# connect to 10.99.0.(10+i):CL_PORT.
+#
+# Every command "in host i" runs through cl_exec (foreground) or cl_spawn
+# (background daemons), which enter the network namespace and a fresh mount
+# namespace where the host's own run directory is bind-mounted on /run
+# (corosync's pid file path is fixed). libqb IPC uses abstract unix
+# sockets (per network namespace) plus /dev/shm files with PID-unique
+# names, so tools started by cl_exec reach host i's corosync and no other.
+#
+# Files: CL_DIR (default build/test-logs/cluster/<name>, emptied by
+# cl_enter; CL_BASE keeps that path when a test points CL_DIR at a
+# per-round subdirectory) holds h<i>/ per host: corosync.conf,
+# corosync.log, vmfitd.conf, vmfitd.log, vmfitd.status, run/, state/
+# (corosync), vstate/ (the replica's state volume); plus the clients'
+# outputs (cl_bench). Everything is kept after the test.
+#
+# Functions: cl_enter, cl_up N, cl_up_unreplicated, cl_down, cl_exec,
+# cl_spawn, cl_kill what i, cl_kill_host i, cl_alive, cl_status, cl_stat,
+# cl_wait_quiet, cl_rss_kb, cl_bench/cl_bench_start, cl_json, cl_assert*.
+#
+# Environment:
+#   CL_NAME       log directory name (default: the script's basename)
+#   CL_PORT       client port of vmfitd (default 7400)
+#   CL_TOKEN      corosync totem token in ms (default 1000)
+#   CL_RECORDS, CL_RECORD_SIZE   kv service configuration (10000, 1024)
+#   CL_REPLICA, CL_REPLICA_<i>   replica program (+ options) in VMFIT_BIN
+#   VMFIT_BIN     directory with vmfitd, kv-* and vmfit-bench (build/bin)
+
+CL_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VMFIT_BIN=${VMFIT_BIN:-$CL_TOP/build/bin}
+CL_PORT=${CL_PORT:-7400}
+CL_TOKEN=${CL_TOKEN:-1000}
+CL_RECORDS=${CL_RECORDS:-10000}
+CL_RECORD_SIZE=${CL_RECORD_SIZE:-1024}
+CL_N=0
+CL_PIDS=()
+
+cl_log() {
+	printf '%s [%s] %s\n' "$(date +%T.%3N)" "${CL_NAME:-cluster}" "$*" >&2
+}
+
+cl_die() {
+	cl_log "FAIL: $*"
+	exit 1
+}
+
+# cl_enter "$@": re-execute the calling script in private namespaces.
+# Returns (inside) with the private mounts and the bridge set up.
+cl_enter() {
+	local script
+
+	script=$(realpath "${BASH_SOURCE[-1]}")
+	CL_NAME=${CL_NAME:-$(basename "$script" .sh)}
+	export CL_NAME
+	if [ -z "${VMFIT_CLUSTER_INNER:-}" ]; then
+		[ "$(id -u)" = 0 ] || { echo "$CL_NAME: needs root (namespaces)" >&2; exit 1; }
+		for t in unshare ip corosync corosync-quorumtool; do
+			command -v "$t" >/dev/null ||
+				{ echo "$CL_NAME: $t missing: run 'make deps'" >&2; exit 1; }
+		done
+		export VMFIT_CLUSTER_INNER=1
+		exec unshare --mount --net --pid --fork --propagation private \
+			--mount-proc --kill-child -- bash "$script" "$@"
+	fi
+
+	CL_BASE=${CL_DIR:-$CL_TOP/build/test-logs/cluster/$CL_NAME}
+	CL_DIR=$CL_BASE
+	rm -rf "$CL_BASE"
+	mkdir -p "$CL_BASE"
+	mount -t tmpfs -o mode=755 tmpfs /run || cl_die "private /run"
+	mount -t tmpfs -o mode=1777 tmpfs /dev/shm || cl_die "private /dev/shm"
+	ip link set lo up
+	ip link add vfbr0 type bridge || cl_die "cannot create a bridge"
+	ip addr add 10.99.0.1/24 dev vfbr0
+	ip link set vfbr0 up
+	trap cl_teardown EXIT
+	trap 'exit 130' INT TERM
+	cd "$CL_TOP" || exit 1
+}
+
+cl_hostdir() { # i
+	echo "$CL_DIR/h$1"
+}
+
+cl_addr() { # i
+	echo "10.99.0.$((10 + $1))"
+}
+
+# The --servers list for vmfit-bench: "10.99.0.11:7400,..." for the given
+# hosts (default: all); vmfit-bench spreads its clients over the list.
+cl_servers() { # [i...]
+	local i out=
+	(($#)) || set -- $(seq 1 "$CL_N")
+	for i in "$@"; do
+		out+="${out:+,}$(cl_addr "$i"):$CL_PORT"
+	done
+	echo "$out"
+}
+
+# cl_exec i cmd...: run cmd in host i (its network namespace, its /run).
+cl_exec() {
+	local i=$1 d
+	shift
+	d=$(cl_hostdir "$i")
+	ip netns exec "vfh$i" unshare --mount --propagation private -- \
+		bash -c 'mount --bind "$0" /run && exec "$@"' "$d/run" "$@"
+}
+
+# cl_spawn i log cmd...: start cmd in host i in the background, output
+# appended to log; its pid (the command's own, not a wrapper's) is in
+# CL_SPAWNED and in CL_PIDS.
+cl_spawn() {
+	local i=$1 log=$2 d
+	shift 2
+	d=$(cl_hostdir "$i")
+	(
+		exec ip netns exec "vfh$i" unshare --mount --propagation private -- \
+			bash -c 'mount --bind "$0" /run && exec "$@"' "$d/run" "$@" \
+			>>"$log" 2>&1 </dev/null
+	) &
+	CL_SPAWNED=$!
+	CL_PIDS+=("$CL_SPAWNED")
+}
+
+# cl_add_host i: network namespace vfh<i> joined to the bridge.
+cl_add_host() {
+	local i=$1 d
+	d=$(cl_hostdir "$i")
+	mkdir -p "$d/run" "$d/state"
+	ip netns add "vfh$i" || cl_die "ip netns add vfh$i"
+	ip link add "vfh${i}b" type veth peer name "vfh${i}x" || cl_die "veth for host $i"
+	ip link set "vfh${i}x" netns "vfh$i"
+	ip link set "vfh${i}b" master vfbr0 up
+	ip -n "vfh$i" link set "vfh${i}x" name eth0
+	ip -n "vfh$i" addr add "$(cl_addr "$i")/24" dev eth0
+	ip -n "vfh$i" link set eth0 up
+	ip -n "vfh$i" link set lo up
+}
+
+cl_corosync_conf() { # i n
+	local i=$1 n=$2 j d
+	d=$(cl_hostdir "$i")
+	cat <<EOF
+# generated by tests/lib/cluster.sh for host $i of $n
+totem {
+	version: 2
+	cluster_name: vmfit-$CL_NAME
+	transport: knet
+	crypto_cipher: none
+	crypto_hash: none
+	token: $CL_TOKEN
+	interface {
+		linknumber: 0
+		knet_transport: udp
+	}
+}
+
+nodelist {
+EOF
+	for ((j = 1; j <= n; j++)); do
+		cat <<EOF
+	node {
+		ring0_addr: $(cl_addr "$j")
+		name: h$j
+		nodeid: $j
+	}
+EOF
+	done
+	cat <<EOF
+}
+
+quorum {
+	provider: corosync_votequorum
+}
+
+logging {
+	to_logfile: yes
+	logfile: $d/corosync.log
+	to_stderr: no
+	to_syslog: no
+	timestamp: on
+}
+
+system {
+	sched_rr: no
+	move_to_root_cgroup: no
+	state_dir: $d/state
+}
+EOF
+}
+
+cl_start_corosync() { # i
+	local i=$1 d
+	d=$(cl_hostdir "$i")
+	cl_corosync_conf "$i" "$CL_N" >"$d/corosync.conf"
+	cl_spawn "$i" "$d/corosync.out" corosync -f -c "$d/corosync.conf"
+	echo "$CL_SPAWNED" >"$d/corosync.pid"
+}
+
+# cl_members i: number of members host i's corosync currently sees.
+cl_members() {
+	cl_exec "$1" corosync-quorumtool -s 2>/dev/null |
+		sed -n 's/^Total votes:[ \t]*\([0-9]*\).*/\1/p'
+}
+
+# cl_wait_ring n [hosts...]: wait until every given host sees n members.
+cl_wait_ring() {
+	local want=$1 i m deadline ok
+	shift
+	(($#)) || set -- $(seq 1 "$CL_N")
+	deadline=$((SECONDS + 30))
+	while :; do
+		ok=1
+		for i in "$@"; do
+			m=$(cl_members "$i")
+			[ "${m:-0}" = "$want" ] || { ok=0; break; }
+		done
+		((ok)) && return 0
+		((SECONDS < deadline)) || cl_die "corosync ring of $want not formed in 30 s (host $i sees ${m:-none}); see $CL_DIR/h*/corosync.log"
+		sleep 0.2
+	done
+}
+
+# ---------------------------------------------------------------------------
+# vmfitd
+
+# cl_vmfitd_conf i: print host i's vmfitd configuration
+# (Documentation/vmfitd.conf.5.rst). The replica program comes from
+# CL_REPLICA_<i> (default CL_REPLICA, default kv-hash), with its options;
+# vmfitd appends --fd and --state. CL_VMFITD_EXTRA adds lines.
+cl_vmfitd_conf() {
+	local i=$1 d var replica
+	d=$(cl_hostdir "$i")
+	var=CL_REPLICA_$i
+	replica=${!var:-${CL_REPLICA:-kv-hash}}
+	cat <<EOF
+# generated by tests/lib/cluster.sh for host $i of $CL_N
+service = kv
+node_id = $i
+f = $(((CL_N - 1) / 2))
+listen = $(cl_addr "$i"):$CL_PORT
+cpg_group = vmfit-$CL_NAME
+backend = process
+replica_cmd = $VMFIT_BIN/$replica --records $CL_RECORDS --record-size $CL_RECORD_SIZE
+state_dir = $d/vstate
+status_file = $d/vmfitd.status
+status_interval_ms = 200
+${CL_VMFITD_EXTRA:-}
+EOF
+}
+
+cl_start_vmfitd() { # i
+	local i=$1 d
+	d=$(cl_hostdir "$i")
+	mkdir -p "$d/vstate"
+	rm -f "$d/vmfitd.status"
+	cl_vmfitd_conf "$i" >"$d/vmfitd.conf"
+	cl_spawn "$i" "$d/vmfitd.log" "$VMFIT_BIN/vmfitd" -f -c "$d/vmfitd.conf"
+	echo "$CL_SPAWNED" >"$d/vmfitd.pid"
+}
+
+# cl_status i: host i's vmfitd status (key=value lines, vmfitd --status).
+cl_status() {
+	"$VMFIT_BIN/vmfitd" --status -c "$(cl_hostdir "$1")/vmfitd.conf" 2>/dev/null
+}
+
+# cl_stat i key: one value from host i's status.
+cl_stat() {
+	cl_status "$1" | sed -n "s/^$2=//p" | head -n 1
+}
+
+# cl_wait_vmfitd [hosts...]: wait until each vmfitd accepts clients.
+cl_wait_vmfitd() {
+	local i deadline
+	(($#)) || set -- $(seq 1 "$CL_N")
+	deadline=$((SECONDS + 30))
+	for i in "$@"; do
+		until cl_status "$i" 2>/dev/null | grep -q '^ready=1'; do
+			cl_alive vmfitd "$i" ||
+				cl_die "vmfitd on host $i died; see $(cl_hostdir "$i")/vmfitd.log"
+			((SECONDS < deadline)) ||
+				cl_die "vmfitd on host $i not ready in 30 s; see $(cl_hostdir "$i")/vmfitd.log"
+			sleep 0.2
+		done
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Whole cluster, processes
+
+# cl_up n: n hosts with corosync (ring formed) and vmfitd (ready).
+# CL_NO_VMFITD=1 brings up corosync only.
+cl_up() {
+	local n=$1 i
+	CL_N=$n
+	mkdir -p "$CL_DIR"
+	for ((i = 1; i <= n; i++)); do
+		cl_add_host "$i"
+	done
+	for ((i = 1; i <= n; i++)); do
+		cl_start_corosync "$i"
+	done
+	cl_wait_ring "$n"
+	cl_log "corosync ring of $n formed"
+	[ -n "${CL_NO_VMFITD:-}" ] && return 0
+	for ((i = 1; i <= n; i++)); do
+		cl_start_vmfitd "$i"
+	done
+	cl_wait_vmfitd
+	cl_log "vmfitd ready on $n hosts"
+}
+
+# cl_up_unreplicated: the baseline, one host (host 1) running vmfitd
+# --unreplicated (no corosync, no voting) with one replica.
+cl_up_unreplicated() {
+	CL_N=1
+	mkdir -p "$CL_DIR"
+	cl_add_host 1
+	CL_VMFITD_EXTRA="unreplicated = yes${CL_VMFITD_EXTRA:+
+$CL_VMFITD_EXTRA}" cl_start_vmfitd 1
+	cl_wait_vmfitd 1
+	cl_log "unreplicated vmfitd ready on host 1"
+}
+
+cl_pid() { # what i
+	cat "$(cl_hostdir "$2")/$1.pid" 2>/dev/null
+}
+
+cl_alive() { # what i
+	local p
+	p=$(cl_pid "$1" "$2")
+	[ -n "$p" ] && kill -0 "$p" 2>/dev/null &&
+		! grep -q '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null
+}
+
+# cl_kill what i [signal]: kill host i's vmfitd or corosync (default KILL).
+cl_kill() {
+	local p
+	p=$(cl_pid "$1" "$2")
+	[ -n "$p" ] || cl_die "no $1 on host $2"
+	kill -"${3:-KILL}" "$p" 2>/dev/null
+	{ wait "$p"; } 2>/dev/null
+	rm -f "$(cl_hostdir "$2")/$1.pid"
+	cl_log "killed $1 of host $2 (pid $p)"
+}
+
+# cl_kill_host i: the host crashes: its vmfitd, the replica it started, and
+# corosync, all at once.
+cl_kill_host() {
+	local p kids=
+	p=$(cl_pid vmfitd "$1")
+	if [ -n "$p" ]; then
+		kids=$(cat "/proc/$p/task/$p/children" 2>/dev/null)
+		kill -KILL $kids "$(cl_pid corosync "$1")" 2>/dev/null
+		cl_kill vmfitd "$1"
+	fi
+	cl_kill corosync "$1"
+}
+
+# cl_rss_kb i: VmRSS of host i's vmfitd in KiB.
+cl_rss_kb() {
+	sed -n 's/^VmRSS:[ \t]*\([0-9]*\) kB/\1/p' "/proc/$(cl_pid vmfitd "$1")/status"
+}
+
+# cl_down: stop every process and remove the hosts, keeping the logs; a
+# later cl_up builds a fresh cluster (set CL_DIR to a new directory first).
+cl_down() {
+	local p i
+	for p in "${CL_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${CL_PIDS[@]}"; do
+		{ wait "$p"; } 2>/dev/null
+	done
+	CL_PIDS=()
+	for ((i = 1; i <= CL_N; i++)); do
+		rm -f "$(cl_hostdir "$i")"/*.pid
+		ip link del "vfh${i}b" 2>/dev/null
+		ip netns del "vfh$i" 2>/dev/null
+	done
+	CL_N=0
+}
+
+cl_teardown() {
+	local rc=$? p
+	trap - EXIT
+	# Background jobs of the test (clients) first, then the hosts. The
+	# rest dies with this PID namespace when the script exits.
+	p=$(jobs -p)
+	[ -z "$p" ] || kill -KILL $p 2>/dev/null
+	for p in "${CL_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	sleep 0.3
+	for p in "${CL_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	if ((rc)); then
+		cl_log "exit status $rc; logs in $CL_DIR"
+	fi
+	exit "$rc"
+}
+
+# cl_wait_quiet [hosts...]: wait until the given vmfitds (default: all
+# alive ones) executed the same number of orders, unchanged over two status
+# intervals. Prints that number.
+cl_wait_quiet() {
+	local i v first prev= deadline=$((SECONDS + 30)) same
+	if ((!$#)); then
+		for ((i = 1; i <= CL_N; i++)); do
+			cl_alive vmfitd "$i" && set -- "$@" "$i"
+		done
+	fi
+	while ((SECONDS < deadline)); do
+		same=1
+		first=
+		for i in "$@"; do
+			v=$(cl_stat "$i" executed)
+			[ -n "$first" ] || first=$v
+			[ "$v" = "$first" ] || same=0
+		done
+		if ((same)) && [ "$first" = "$prev" ]; then
+			echo "$first"
+			return 0
+		fi
+		prev=$( ((same)) && echo "$first")
+		sleep 0.5
+	done
+	for i in "$@"; do
+		cl_log "host $i: executed=$(cl_stat "$i" executed) delivered=$(cl_stat "$i" orders_delivered)"
+	done
+	cl_die "hosts $* did not converge on one executed count in 30 s"
+}
+
+# ---------------------------------------------------------------------------
+# Load
+
+# cl_bench name [vmfit-bench options...]: run the client emulator from the
+# root namespace against every host (unless -s/--servers is given), with
+# outputs in $CL_DIR/name.{csv,json,png} and its log in $CL_DIR/name.log.
+# Returns vmfit-bench's exit status. cl_bench_start does the same in the
+# background and leaves vmfit-bench's own pid in CL_BENCH_PID (SIGINT ends
+# the measurement early, with complete outputs).
+cl_bench_start() {
+	local name=$1 servers=(--servers "$(cl_servers)") a
+	shift
+	for a in "$@"; do
+		case "$a" in -s | --servers | --servers=*) servers=() ;; esac
+	done
+	"$VMFIT_BIN/vmfit-bench" "${servers[@]}" --out "$CL_DIR/$name" \
+		--label "$name" "$@" >"$CL_DIR/$name.log" 2>&1 </dev/null &
+	CL_BENCH_PID=$!
+}
+
+cl_bench() {
+	cl_bench_start "$@"
+	wait "$CL_BENCH_PID"
+}
+
+# cl_json file key: a number or string from a flat JSON summary.
+cl_json() {
+	sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" "$1" | head -n 1
+}
+
+# ---------------------------------------------------------------------------
+# Assertions
+
+cl_assert() { # message command...
+	local msg=$1
+	shift
+	"$@" || cl_die "$msg"
+}
+
+cl_assert_eq() { # message expected actual
+	[ "$2" = "$3" ] || cl_die "$1: expected '$2', got '$3'"
+}
+
+# cl_assert_json file key op value: e.g. cl_assert_json b.json ops -gt 0
+cl_assert_json() {
+	local v
+	v=$(cl_json "$1" "$2")
+	[ -n "$v" ] || cl_die "$1: no '$2'"
+	[ "${v%.*}" "$3" "$4" ] || cl_die "$(basename "$1"): $2 = $v, expected $3 $4"
+}

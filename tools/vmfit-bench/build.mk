@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# tools/vmfit-bench: the client emulator (build/bin/vmfit-bench) and the
+# unit test of its pure parts (histogram, timeline, workload), under ASan.
+
+VMFIT_BENCH_PURE := tools/vmfit-bench/stats.c tools/vmfit-bench/workload.c
+VMFIT_BENCH_SRCS := tools/vmfit-bench/bench.c $(VMFIT_BENCH_PURE) \
+	userspace/services/kv/kv_op.c
+USER_BINS += $(B)/bin/vmfit-bench
+UNIT_TESTS += $(B)/tests/unit/vmfit-bench-stats
+
+$(B)/bin/vmfit-bench: $(call obj,$(VMFIT_BENCH_SRCS)) $(LIBVMFIT)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+$(B)/tests/unit/vmfit-bench-stats: $(call sanobj,tools/vmfit-bench/stats-test.c \
+		$(VMFIT_BENCH_PURE))
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lm

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * stats.h - the client emulator's pure accounting: a latency histogram with
+ * bounded relative error and a throughput timeline in fixed-width buckets.
+ *
+ * No I/O, no global state; everything returns 0 or -errno.
+ */
+#ifndef VMFIT_BENCH_STATS_H
+#define VMFIT_BENCH_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Latency histogram (values in microseconds).
+ *
+ * Values below HIST_SUB are counted exactly. Above, each power-of-two
+ * range [2^e, 2^(e+1)) is split into HIST_SUB equal bins, so a bin's width
+ * is at most 1/HIST_SUB of its value: a percentile read from the histogram
+ * is within 1/128 (0.8 %) of the true sample. Values at or above
+ * 2^HIST_MAX_EXP us (about 12.7 days) land in the last bin.
+ */
+#define HIST_SUB_BITS	7
+#define HIST_SUB	(1u << HIST_SUB_BITS)
+#define HIST_MAX_EXP	40
+#define HIST_BINS	(HIST_SUB + (HIST_MAX_EXP - HIST_SUB_BITS) * HIST_SUB)
+
+struct hist {
+	uint64_t bin[HIST_BINS];
+	uint64_t count;
+	uint64_t sum;		/* of the recorded values, for the mean */
+	uint64_t min;
+	uint64_t max;
+};
+
+void hist_init(struct hist *h);
+void hist_add(struct hist *h, uint64_t v);
+/* Add every sample of @src to @dst. */
+void hist_merge(struct hist *dst, const struct hist *src);
+/* Bin index of @v and the smallest / largest value of bin @i. */
+unsigned int hist_bin(uint64_t v);
+uint64_t hist_bin_lo(unsigned int i);
+uint64_t hist_bin_hi(unsigned int i);
+/*
+ * The @pct-th percentile (0 < pct <= 100): the upper edge of the bin that
+ * holds the sample of rank ceil(pct/100 * count), clamped to [min, max];
+ * 0 when the histogram is empty.
+ */
+uint64_t hist_percentile(const struct hist *h, double pct);
+double hist_mean(const struct hist *h);
+
+/*
+ * Throughput timeline: completions counted in buckets of @width_us,
+ * starting at time 0 (the start of the measurement). The bucket array
+ * grows as needed, up to @max_buckets; a completion past that is counted
+ * in `dropped`.
+ */
+struct timeline {
+	uint64_t width_us;
+	size_t max_buckets;
+	size_t n;		/* buckets in use: last touched + 1 */
+	size_t cap;
+	uint32_t *ops;		/* completions per bucket */
+	uint32_t *errs;		/* errors / failovers per bucket */
+	uint64_t dropped;
+};
+
+int timeline_init(struct timeline *tl, uint64_t width_us, size_t max_buckets);
+void timeline_free(struct timeline *tl);
+/* Count one completion (or, with @err, one error) at time @t_us. */
+int timeline_add(struct timeline *tl, uint64_t t_us, int err);
+/* Close the timeline at @t_us: buckets up to it exist (possibly empty). */
+int timeline_extend(struct timeline *tl, uint64_t t_us);
+/* Sum of completions in buckets [from, to). */
+uint64_t timeline_sum(const struct timeline *tl, size_t from, size_t to);
+
+#endif /* VMFIT_BENCH_STATS_H */

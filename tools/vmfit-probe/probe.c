@@ -1,0 +1,805 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmfit-probe - send bad input to a vmfitd client endpoint and check that
+ * each case gets the answer Documentation/protocol.rst requires.
+ *
+ * Every case runs on its own connection. Framing errors must be answered
+ * with an ERROR frame carrying the right code, then the connection must be
+ * closed; kv operations the service cannot execute must come back as a
+ * normal (voted) REPLY whose kv status says so; a client that never reads
+ * must be disconnected. Valid frames are built with the project's codec
+ * (vf_proto.h, kv_op.h); invalid ones are valid frames with one field
+ * broken afterwards.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vf_proto.h"
+#include "../../userspace/services/kv/kv_op.h"
+
+#define PROG "vmfit-probe"
+
+static struct sockaddr_storage srv;
+static socklen_t srv_len;
+static const char *srv_spec;
+static unsigned int timeout_ms = 5000;
+static unsigned int noread_secs = 30;
+static bool verbose;
+
+/* What a case must see. */
+enum expect {
+	EX_ERROR,	/* ERROR frame with one of the codes, then close */
+	EX_CLOSE,	/* close, with or without an ERROR frame first */
+	EX_KV,		/* REPLY status OK carrying kv status `kv` */
+	EX_DISCONNECT,	/* the server drops a client that never reads */
+};
+
+struct pcase {
+	const char *name;
+	const char *what;
+	int (*build)(struct vf_wbuf *wb);
+	enum expect ex;
+	uint32_t codes[2];	/* EX_ERROR: acceptable wire codes */
+	uint8_t kv;		/* EX_KV: expected kv status */
+	bool half_close;	/* shutdown(SHUT_WR) after sending */
+};
+
+/*----------------------------------------------------------------*/
+/* Frames */
+
+static uint64_t random_id(void)
+{
+	uint64_t id = 0;
+
+	while (!id)
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = (uint64_t)time(NULL) * 2654435761u;
+	return id;
+}
+
+/* A REQUEST carrying the kv op @op of @n bytes. */
+static int put_request(struct vf_wbuf *wb, uint64_t seq, const uint8_t *op,
+		       uint32_t n)
+{
+	struct vf_request rq = {
+		.client_id = random_id(),
+		.seq = seq,
+		.op_len = n,
+		.op = op,
+	};
+
+	return vf_request_encode(wb, &rq);
+}
+
+static int put_get(struct vf_wbuf *wb)
+{
+	uint8_t op[KV_REQ_HDR_LEN];
+	int n = kv_req_encode(op, sizeof(op), KV_OP_GET, 0, NULL, 0);
+
+	return n < 0 ? n : put_request(wb, 1, op, (uint32_t)n);
+}
+
+static void patch16(struct vf_wbuf *wb, size_t off, uint16_t v)
+{
+	wb->buf[off] = (uint8_t)v;
+	wb->buf[off + 1] = (uint8_t)(v >> 8);
+}
+
+static int b_magic(struct vf_wbuf *wb)
+{
+	int r = put_get(wb);
+
+	vf_wb_put_u32_at(wb, 0, 0x21444142);	/* "BAD!" */
+	return r;
+}
+
+static int b_version(struct vf_wbuf *wb)
+{
+	int r = put_get(wb);
+
+	patch16(wb, 4, VF_PROTO_VERSION + 1);
+	return r;
+}
+
+static int b_type(struct vf_wbuf *wb)
+{
+	int r = put_get(wb);
+
+	patch16(wb, 6, 77);
+	return r;
+}
+
+static int b_direction(struct vf_wbuf *wb)
+{
+	int r = put_get(wb);
+
+	patch16(wb, 6, VF_C_REPLY);
+	return r;
+}
+
+static int b_replica(struct vf_wbuf *wb)
+{
+	return vf_hello_encode(wb, "probe", "0");
+}
+
+static int b_reserved(struct vf_wbuf *wb)
+{
+	int r = put_get(wb);
+
+	vf_wb_put_u32_at(wb, 12, 1);
+	return r;
+}
+
+static int b_oversized(struct vf_wbuf *wb)
+{
+	vf_wb_reserve(wb, VF_HDR_LEN);
+	vf_hdr_encode(wb->buf, VF_MAGIC_CLIENT, VF_C_REQUEST, VF_MAX_PAYLOAD + 1);
+	wb->len = VF_HDR_LEN;
+	return wb->err;
+}
+
+/* op_len says 5 bytes more than the frame carries. */
+static int b_inner_len(struct vf_wbuf *wb)
+{
+	int r = put_get(wb);
+
+	vf_wb_put_u32_at(wb, VF_HDR_LEN + 16, KV_REQ_HDR_LEN + 5);
+	return r;
+}
+
+/* A REQUEST payload shorter than its fixed fields. */
+static int b_short(struct vf_wbuf *wb)
+{
+	size_t start = vf_wb_frame_begin(wb, VF_MAGIC_CLIENT, VF_C_REQUEST);
+
+	vf_wb_u64(wb, random_id());
+	vf_wb_u16(wb, 1);
+	return vf_wb_frame_end(wb, start);
+}
+
+/* A well-framed REQUEST whose op is above VF_MAX_OP. */
+static int b_op_too_big(struct vf_wbuf *wb)
+{
+	size_t start = vf_wb_frame_begin(wb, VF_MAGIC_CLIENT, VF_C_REQUEST);
+	uint8_t *zero = calloc(1, VF_MAX_OP + 1);
+
+	if (!zero)
+		return -ENOMEM;
+	vf_wb_u64(wb, random_id());
+	vf_wb_u64(wb, 1);
+	vf_wb_u32(wb, VF_MAX_OP + 1);
+	vf_wb_bytes(wb, zero, VF_MAX_OP + 1);
+	free(zero);
+	return vf_wb_frame_end(wb, start);
+}
+
+/* A header announcing 100 bytes, then 10, then EOF. */
+static int b_truncated(struct vf_wbuf *wb)
+{
+	static const uint8_t ten[10];
+
+	vf_wb_reserve(wb, VF_HDR_LEN);
+	vf_hdr_encode(wb->buf, VF_MAGIC_CLIENT, VF_C_REQUEST, 100);
+	wb->len = VF_HDR_LEN;
+	vf_wb_bytes(wb, ten, sizeof(ten));
+	return wb->err;
+}
+
+/* Half a header, then EOF. */
+static int b_half_header(struct vf_wbuf *wb)
+{
+	int r = put_get(wb);
+
+	wb->len = VF_HDR_LEN / 2;
+	return r;
+}
+
+static int b_garbage(struct vf_wbuf *wb)
+{
+	uint8_t junk[512];
+
+	if (getrandom(junk, sizeof(junk), 0) != sizeof(junk))
+		return -EIO;
+	junk[0] = 'X';	/* never a valid magic */
+	vf_wb_bytes(wb, junk, sizeof(junk));
+	return wb->err;
+}
+
+static int b_kv_opcode(struct vf_wbuf *wb)
+{
+	uint8_t op[KV_REQ_HDR_LEN];
+	int n = kv_req_encode(op, sizeof(op), KV_OP_GET, 0, NULL, 0);
+
+	op[0] = 99;
+	return n < 0 ? n : put_request(wb, 1, op, (uint32_t)n);
+}
+
+static int b_kv_pad(struct vf_wbuf *wb)
+{
+	uint8_t op[KV_REQ_HDR_LEN];
+	int n = kv_req_encode(op, sizeof(op), KV_OP_GET, 0, NULL, 0);
+
+	op[2] = 1;
+	return n < 0 ? n : put_request(wb, 1, op, (uint32_t)n);
+}
+
+static int b_kv_key(struct vf_wbuf *wb)
+{
+	uint8_t op[KV_REQ_HDR_LEN];
+	int n = kv_req_encode(op, sizeof(op), KV_OP_GET, UINT32_MAX, NULL, 0);
+
+	return n < 0 ? n : put_request(wb, 1, op, (uint32_t)n);
+}
+
+static int b_kv_short(struct vf_wbuf *wb)
+{
+	static const uint8_t op[3] = { KV_OP_GET, 0, 0 };
+
+	return put_request(wb, 1, op, sizeof(op));
+}
+
+static int b_kv_empty(struct vf_wbuf *wb)
+{
+	return put_request(wb, 1, NULL, 0);
+}
+
+static int b_kv_get_value(struct vf_wbuf *wb)
+{
+	uint8_t op[KV_REQ_HDR_LEN + 4];
+	int n = kv_req_encode(op, sizeof(op), KV_OP_PUT, 0, "abcd", 4);
+
+	op[0] = KV_OP_GET;
+	return n < 0 ? n : put_request(wb, 1, op, (uint32_t)n);
+}
+
+static int b_kv_too_big(struct vf_wbuf *wb)
+{
+	uint8_t *op = calloc(1, KV_MAX_OP);
+	int n;
+
+	if (!op)
+		return -ENOMEM;
+	n = kv_req_encode(op, KV_MAX_OP, KV_OP_PUT, 0, op + KV_REQ_HDR_LEN,
+			  KV_MAX_RECORD_SIZE);
+	if (n >= 0)
+		n = put_request(wb, 1, op, (uint32_t)n);
+	free(op);
+	return n;
+}
+
+#define ERR(n, w, fn, c1, c2) \
+	{ .name = n, .what = w, .build = fn, .ex = EX_ERROR, .codes = { c1, c2 } }
+#define CLOSE(n, w, fn) \
+	{ .name = n, .what = w, .build = fn, .ex = EX_CLOSE, .half_close = true }
+#define KV(n, w, fn, st) \
+	{ .name = n, .what = w, .build = fn, .ex = EX_KV, .kv = st }
+
+static const struct pcase cases[] = {
+	ERR("magic", "wrong magic", b_magic, VF_ERR_MAGIC, 0),
+	ERR("version", "unknown protocol version", b_version, VF_ERR_VERSION, 0),
+	ERR("type", "unknown frame type 77", b_type, VF_ERR_TYPE, 0),
+	ERR("direction", "a REPLY sent by a client", b_direction, VF_ERR_TYPE,
+	    VF_ERR_MALFORMED),
+	ERR("replica-frame", "a replica HELLO on the client port", b_replica,
+	    VF_ERR_MAGIC, 0),
+	ERR("reserved", "nonzero reserved header field", b_reserved,
+	    VF_ERR_MALFORMED, 0),
+	ERR("oversized", "length above VF_MAX_PAYLOAD", b_oversized,
+	    VF_ERR_TOO_BIG, 0),
+	ERR("inner-length", "op_len beyond the frame", b_inner_len,
+	    VF_ERR_MALFORMED, 0),
+	ERR("short", "REQUEST shorter than its fields", b_short,
+	    VF_ERR_MALFORMED, 0),
+	ERR("op-too-big", "op above VF_MAX_OP", b_op_too_big, VF_ERR_TOO_BIG, 0),
+	CLOSE("truncated", "header says 100 bytes, 10 sent, EOF", b_truncated),
+	CLOSE("half-header", "8 header bytes, EOF", b_half_header),
+	ERR("garbage", "512 random bytes", b_garbage, VF_ERR_MAGIC, 0),
+	KV("kv-opcode", "kv op with opcode 99", b_kv_opcode, KV_BAD_REQUEST),
+	KV("kv-pad", "kv op with a nonzero pad byte", b_kv_pad, KV_BAD_REQUEST),
+	KV("kv-key", "GET of key 2^32-1", b_kv_key, KV_BAD_REQUEST),
+	KV("kv-short", "3-byte kv op", b_kv_short, KV_BAD_REQUEST),
+	KV("kv-empty", "empty kv op", b_kv_empty, KV_BAD_REQUEST),
+	KV("kv-get-value", "GET carrying a value", b_kv_get_value,
+	   KV_BAD_REQUEST),
+	KV("kv-too-big", "PUT of KV_MAX_RECORD_SIZE bytes", b_kv_too_big,
+	   KV_TOO_BIG),
+	{ .name = "no-read", .what = "pipelined GETs, replies never read",
+	  .ex = EX_DISCONNECT },
+};
+
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+/*----------------------------------------------------------------*/
+/* Running a case */
+
+static int dial(void)
+{
+	struct timeval tv = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_usec = (timeout_ms % 1000) * 1000,
+	};
+	int fd, one = 1;
+
+	fd = socket(srv.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&srv, srv_len)) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* After the answer: the server must close (EOF or reset) within the time-out. */
+static int expect_close(int fd, char *why, size_t whylen)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(why, whylen, "connection still open after %u ms (%s)",
+				 timeout_ms, strerror(errno));
+			return -1;
+		}
+		/* More bytes after the answer: tolerated, keep draining. */
+	}
+}
+
+static int run_case(const struct pcase *pc, char *why, size_t whylen)
+{
+	static uint8_t buf[VF_MAX_PAYLOAD];
+	struct vf_wbuf wb;
+	struct vf_hdr h;
+	struct vf_error er;
+	struct vf_reply rp;
+	struct kv_reply kr;
+	int fd, r, ok = -1;
+
+	vf_wb_init(&wb, 0);
+	r = pc->build(&wb);
+	if (r) {
+		snprintf(why, whylen, "cannot build the frame: %s", vf_strerror(r));
+		vf_wb_free(&wb);
+		return -1;
+	}
+	fd = dial();
+	if (fd < 0) {
+		snprintf(why, whylen, "connect %s: %s", srv_spec, strerror(-fd));
+		vf_wb_free(&wb);
+		return -1;
+	}
+	r = vf_write_all(fd, wb.buf, wb.len);
+	vf_wb_free(&wb);
+	/* The server may close while we still write (oversized frames). */
+	if (r && r != -EPIPE && r != -ECONNRESET) {
+		snprintf(why, whylen, "send: %s", strerror(-r));
+		goto out;
+	}
+	if (pc->half_close)
+		shutdown(fd, SHUT_WR);
+	r = vf_read_frame(fd, VF_MAGIC_CLIENT, &h, buf, sizeof(buf));
+	if (r == 1 || r == -ECONNRESET) {
+		if (pc->ex == EX_CLOSE) {
+			snprintf(why, whylen, "closed");
+			ok = 0;
+		} else {
+			snprintf(why, whylen, "closed without an answer");
+		}
+		goto out;
+	}
+	if (r == -EAGAIN) {
+		snprintf(why, whylen, "no answer in %u ms", timeout_ms);
+		goto out;
+	}
+	if (r) {
+		snprintf(why, whylen, "bad answer: %s", vf_strerror(r));
+		goto out;
+	}
+	if (h.type == VF_C_ERROR) {
+		if (vf_error_decode(buf, h.len, &er)) {
+			snprintf(why, whylen, "malformed ERROR frame");
+			goto out;
+		}
+		if (pc->ex == EX_ERROR &&
+		    er.code != pc->codes[0] && er.code != pc->codes[1] &&
+		    pc->codes[0]) {
+			snprintf(why, whylen, "ERROR %u (%.*s), expected %u",
+				 er.code, (int)er.msg_len, er.msg, pc->codes[0]);
+			goto out;
+		}
+		if (pc->ex != EX_ERROR && pc->ex != EX_CLOSE) {
+			snprintf(why, whylen, "ERROR %u (%.*s), expected a REPLY",
+				 er.code, (int)er.msg_len, er.msg);
+			goto out;
+		}
+		snprintf(why, whylen, "ERROR %u \"%.*s\", then ", er.code,
+			 (int)er.msg_len, er.msg);
+		if (expect_close(fd, why + strlen(why), whylen - strlen(why)))
+			goto out;
+		strncat(why, "closed", whylen - strlen(why) - 1);
+		ok = 0;
+		goto out;
+	}
+	if (h.type != VF_C_REPLY || pc->ex != EX_KV) {
+		snprintf(why, whylen, "got a %s frame, expected %s",
+			 vf_type_name(h.type),
+			 pc->ex == EX_KV ? "a REPLY" : "an ERROR and a close");
+		goto out;
+	}
+	if (vf_reply_decode(buf, h.len, &rp) || rp.status != VF_ST_OK ||
+	    kv_reply_decode(rp.data, rp.len, &kr)) {
+		snprintf(why, whylen, "REPLY with status %u is not a kv reply",
+			 rp.status);
+		goto out;
+	}
+	if (kr.status != pc->kv) {
+		snprintf(why, whylen, "kv status %s, expected %s",
+			 kv_status_name(kr.status), kv_status_name(pc->kv));
+		goto out;
+	}
+	snprintf(why, whylen, "REPLY kv status %s", kv_status_name(kr.status));
+	ok = 0;
+out:
+	close(fd);
+	return ok;
+}
+
+/*
+ * A client that pipelines requests and never reads its replies must be
+ * disconnected once its output buffer passes the server's bound.
+ */
+static int run_noread(char *why, size_t whylen)
+{
+	uint8_t op[KV_REQ_HDR_LEN];
+	struct vf_wbuf wb;
+	struct pollfd pfd;
+	uint64_t seq = 1, sent = 0;
+	time_t deadline = time(NULL) + noread_secs;
+	int fd, n, r, ok = -1;
+	struct vf_request rq = { .client_id = random_id(), .op = op };
+	size_t off = 0;
+	ssize_t w;
+
+	n = kv_req_encode(op, sizeof(op), KV_OP_GET, 0, NULL, 0);
+	if (n < 0)
+		return -1;
+	rq.op_len = (uint32_t)n;
+	fd = dial();
+	if (fd < 0) {
+		snprintf(why, whylen, "connect %s: %s", srv_spec, strerror(-fd));
+		return -1;
+	}
+	/*
+	 * No SO_RCVBUF shrinking: with a receive buffer of a few KiB, Linux
+	 * drops the server's segments that carry its ACKs together with
+	 * data beyond our zero window, and both ends stall in retransmits.
+	 * The default buffer does not grow when the application never reads.
+	 */
+	vf_wb_init(&wb, 0);
+	rq.seq = seq;
+	vf_request_encode(&wb, &rq);
+	while (time(NULL) < deadline) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT | POLLRDHUP;
+		r = poll(&pfd, 1, 200);
+		if (r > 0 && pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			ok = 0;
+			break;
+		}
+		if (r <= 0 || !(pfd.revents & POLLOUT))
+			continue;
+		/* Whole frames only: the stream must stay well-formed. */
+		w = send(fd, wb.buf + off, wb.len - off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			ok = 0;
+			break;
+		}
+		if (w < 0)
+			continue;
+		sent += (uint64_t)w;
+		off += (size_t)w;
+		if (off == wb.len) {
+			off = 0;
+			rq.seq = ++seq;
+			vf_wb_reset(&wb);
+			vf_request_encode(&wb, &rq);
+		}
+	}
+	if (ok)
+		snprintf(why, whylen, "still connected after %u s and %" PRIu64
+			 " bytes of requests", noread_secs, sent);
+	else
+		snprintf(why, whylen, "disconnected after %" PRIu64
+			 " bytes of requests (%" PRIu64 " frames)", sent, seq - 1);
+	vf_wb_free(&wb);
+	close(fd);
+	return ok;
+}
+
+/*----------------------------------------------------------------*/
+/*
+ * Fake replica: started by vmfitd as its replica (replica_cmd =
+ * vmfit-probe --fake-replica MODE; vmfitd appends --fd N --state PATH).
+ * It says HELLO and answers the first EXEC with a broken frame, then reads
+ * until the manager closes the channel. The manager must treat this as the
+ * replica's fault: log it, stop using the replica, keep running.
+ */
+static const char *const fake_modes[] = {
+	"garbage",	/* 256 random bytes instead of a RESULT */
+	"bad-magic",	/* a RESULT with the client magic */
+	"bad-version",	/* a RESULT with version 2 */
+	"bad-type",	/* frame type 99 */
+	"oversized",	/* header announcing VF_MAX_PAYLOAD + 1 bytes */
+	"short",	/* RESULT payload shorter than its fields */
+	"wrong-order",	/* RESULT for an order never sent */
+	"truncated",	/* RESULT header, half the payload, EOF */
+	NULL,
+};
+
+static int fake_replica(const char *mode, int fd)
+{
+	static uint8_t buf[VF_MAX_PAYLOAD];
+	uint8_t kvr[KV_REPLY_HDR_LEN], junk[256];
+	struct vf_result res;
+	struct vf_exec ex;
+	struct vf_wbuf wb;
+	struct vf_hdr h;
+	bool done = false;
+	size_t start;
+	int r, n;
+
+	vf_wb_init(&wb, 0);
+	vf_hello_encode(&wb, "vmfit-probe-fake", mode);
+	r = vf_wb_flush_fd(fd, &wb);
+	while (!r) {
+		r = vf_read_frame(fd, VF_MAGIC_REPLICA, &h, buf, sizeof(buf));
+		if (r)
+			break;
+		if (h.type != VF_R_EXEC || done ||
+		    vf_exec_decode(buf, h.len, &ex))
+			continue;
+		done = true;
+		n = kv_reply_encode(kvr, sizeof(kvr), KV_NOT_FOUND, NULL, 0);
+		res.order = ex.order;
+		res.len = n < 0 ? 0 : (uint32_t)n;
+		res.data = kvr;
+		vf_wb_reset(&wb);
+		if (!strcmp(mode, "garbage")) {
+			if (getrandom(junk, sizeof(junk), 0) != sizeof(junk))
+				memset(junk, 0xa5, sizeof(junk));
+			junk[0] = 'X';
+			vf_wb_bytes(&wb, junk, sizeof(junk));
+		} else if (!strcmp(mode, "wrong-order")) {
+			res.order = ex.order + 1000000;
+			vf_result_encode(&wb, &res);
+		} else if (!strcmp(mode, "short")) {
+			start = vf_wb_frame_begin(&wb, VF_MAGIC_REPLICA, VF_R_RESULT);
+			vf_wb_u64(&wb, ex.order);
+			vf_wb_u16(&wb, 0);
+			vf_wb_frame_end(&wb, start);
+		} else if (!strcmp(mode, "oversized")) {
+			vf_wb_reserve(&wb, VF_HDR_LEN);
+			vf_hdr_encode(wb.buf, VF_MAGIC_REPLICA, VF_R_RESULT,
+				      VF_MAX_PAYLOAD + 1);
+			wb.len = VF_HDR_LEN;
+		} else {
+			vf_result_encode(&wb, &res);
+			if (!strcmp(mode, "bad-magic"))
+				vf_wb_put_u32_at(&wb, 0, VF_MAGIC_CLIENT);
+			else if (!strcmp(mode, "bad-version"))
+				patch16(&wb, 4, VF_PROTO_VERSION + 1);
+			else if (!strcmp(mode, "bad-type"))
+				patch16(&wb, 6, 99);
+			else if (!strcmp(mode, "truncated"))
+				wb.len -= 6;
+		}
+		r = vf_wb_flush_fd(fd, &wb);
+		if (!strcmp(mode, "truncated"))
+			break;
+	}
+	vf_wb_free(&wb);
+	close(fd);
+	/* EOF or a reset from the manager is the expected end. */
+	return 0;
+}
+
+/*----------------------------------------------------------------*/
+
+static const char usage_text[] =
+"Usage: vmfit-probe --server HOST:PORT [options] [CASE...]\n"
+"       vmfit-probe --list\n"
+"       vmfit-probe --fake-replica MODE --fd N [--state PATH] [...]\n"
+"\n"
+"Send bad client input to a vmfitd and check each answer against\n"
+"Documentation/protocol.rst: framing errors get an ERROR frame with the\n"
+"right code and a close; kv operations the service rejects get a voted\n"
+"REPLY with the kv status; a client that never reads is disconnected.\n"
+"Each case uses its own connection. Without CASE, every case runs.\n"
+"\n"
+"Options:\n"
+"  -s, --server HOST:PORT  the vmfitd client endpoint\n"
+"  -t, --timeout MS        wait for each answer (default 5000)\n"
+"      --noread-secs N     give up on no-read after N s (default 30)\n"
+"  -l, --list              list the cases\n"
+"  -v, --verbose           print passing cases too\n"
+"  -h, --help              this text\n"
+"\n"
+"With --fake-replica, act as a broken replica on the replica channel fd N\n"
+"(as vmfitd starts replicas: replica_cmd = vmfit-probe --fake-replica MODE):\n"
+"send HELLO, answer the first EXEC with a broken frame, read until EOF.\n"
+"MODE: garbage, bad-magic, bad-version, bad-type, oversized, short,\n"
+"wrong-order, truncated. Other replica options are accepted and ignored.\n"
+"\n"
+"Output: one line per case, \"PASS|FAIL name: what happened\".\n"
+"Exit status: 0 when every case passed, 1 otherwise, 2 on bad usage.\n";
+
+static int resolve(char *spec)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	char *colon = strrchr(spec, ':');
+	int r;
+
+	if (!colon || colon == spec || !colon[1])
+		return -EINVAL;
+	*colon = 0;
+	r = getaddrinfo(spec, colon + 1, &hints, &ai);
+	*colon = ':';
+	if (r)
+		return -EHOSTUNREACH;
+	memcpy(&srv, ai->ai_addr, ai->ai_addrlen);
+	srv_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "noread-secs", required_argument, NULL, 'N' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "fake-replica", required_argument, NULL, 'F' },
+		{ "fd", required_argument, NULL, 'D' },
+		/* replica options vmfitd or the config may pass: ignored */
+		{ "state", required_argument, NULL, 'I' },
+		{ "records", required_argument, NULL, 'I' },
+		{ "record-size", required_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *fake = NULL;
+	int rfd = -1;
+	char why[512], *end;
+	bool selected[NCASES] = { false }, any = false;
+	unsigned int i, pass = 0, fail = 0;
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "s:t:lvh", opts, NULL)) != -1) {
+		switch (o) {
+		case 's':
+			srv_spec = optarg;
+			if (resolve(optarg)) {
+				fprintf(stderr, PROG ": --server: '%s' is not a "
+					"reachable HOST:PORT\n", optarg);
+				return 2;
+			}
+			break;
+		case 't':
+		case 'N':
+			errno = 0;
+			r = (int)strtol(optarg, &end, 10);
+			if (errno || *end || r <= 0) {
+				fprintf(stderr, PROG ": '%s' is not a positive "
+					"integer\n", optarg);
+				return 2;
+			}
+			if (o == 't')
+				timeout_ms = (unsigned int)r;
+			else
+				noread_secs = (unsigned int)r;
+			break;
+		case 'l':
+			for (i = 0; i < NCASES; i++)
+				printf("%-14s %s\n", cases[i].name, cases[i].what);
+			return 0;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'F':
+			fake = optarg;
+			break;
+		case 'D':
+			rfd = (int)strtol(optarg, &end, 10);
+			if (*end || rfd < 0) {
+				fprintf(stderr, PROG ": --fd: bad fd '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'I':
+			break;
+		default:
+			fprintf(stderr, "Try '" PROG " --help'.\n");
+			return 2;
+		}
+	}
+	if (fake) {
+		for (i = 0; fake_modes[i]; i++)
+			if (!strcmp(fake, fake_modes[i]))
+				break;
+		if (!fake_modes[i] || rfd < 0) {
+			fprintf(stderr, PROG ": --fake-replica needs a MODE (%s) "
+				"and --fd\n", fake_modes[i] ? "" : "unknown mode");
+			return 2;
+		}
+		signal(SIGPIPE, SIG_IGN);
+		return fake_replica(fake, rfd);
+	}
+	if (!srv_spec) {
+		fprintf(stderr, PROG ": --server is required\nTry '" PROG
+			" --help'.\n");
+		return 2;
+	}
+	for (; optind < argc; optind++) {
+		for (i = 0; i < NCASES; i++)
+			if (!strcmp(argv[optind], cases[i].name))
+				break;
+		if (i == NCASES) {
+			fprintf(stderr, PROG ": unknown case '%s' (see --list)\n",
+				argv[optind]);
+			return 2;
+		}
+		selected[i] = true;
+		any = true;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < NCASES; i++) {
+		if (any && !selected[i])
+			continue;
+		why[0] = 0;
+		if (cases[i].ex == EX_DISCONNECT)
+			r = run_noread(why, sizeof(why));
+		else
+			r = run_case(&cases[i], why, sizeof(why));
+		if (r)
+			fail++;
+		else
+			pass++;
+		if (r || verbose)
+			printf("%s %s (%s): %s\n", r ? "FAIL" : "PASS",
+			       cases[i].name, cases[i].what, why);
+		fflush(stdout);
+	}
+	printf("vmfit-probe: %u passed, %u failed\n", pass, fail);
+	return fail ? 1 : 0;
+}
