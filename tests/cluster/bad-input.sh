@@ -9,8 +9,12 @@
 # unknown and wrong-direction types, nonzero reserved bits, oversized and
 # truncated frames, inner lengths that do not add up, garbage, kv ops with
 # a bad opcode / pad / key / length (these must come back through voting as
-# a REPLY with kv status BAD_REQUEST or TOO_BIG), and a client that
-# pipelines requests and never reads (it must be disconnected). Each case
+# a REPLY with kv status BAD_REQUEST or TOO_BIG), a client that pipelines
+# requests and never reads (it must be disconnected), and one that never
+# reads and then sends a bad frame, so that the manager's ERROR answer is
+# stuck behind its unread output (the closing connection must still be
+# reset within CONN_LINGER_MS, counted in stuck_closed). After every round
+# the managers' connection counts return to the bench's baseline. Each case
 # gets its error or close; the bench is served every second without a
 # wrong answer; vmfitd's VmRSS stays bounded; host 3 runs kv-faulty
 # --fault random (malformed kv replies from a replica) all along.
@@ -33,17 +37,36 @@ cl_bench_start load --clients 30 --records 3000 --duration 120 --write-ratio 0.5
 	--verify --timeout 5000
 bpid=$CL_BENCH_PID
 sleep 1
-declare -A rss0
+declare -A rss0 conns0
 for i in 1 2; do
 	rss0[$i]=$(cl_rss_kb "$i")
+	conns0[$i]=$(cl_stat "$i" clients)
+	((conns0[$i] > 0)) || cl_die "host $i: no bench connections (clients=${conns0[$i]})"
 done
+
+# wait_conns i: host i's connection count is back to the baseline.
+wait_conns() {
+	local k c
+	for ((k = 0; k < 25; k++)); do
+		c=$(cl_stat "$1" clients)
+		[ "$c" = "${conns0[$1]}" ] && return 0
+		sleep 0.2
+	done
+	cl_die "host $1: $c client connections, baseline ${conns0[$1]}: probe connections were not all closed"
+}
 for ((round = 1; round <= ROUNDS; round++)); do
 	for i in 1 2; do
 		"$PROBE" --server "$(cl_addr "$i"):$CL_PORT" --verbose \
 			--noread-secs 20 >"$CL_DIR/probe-h$i-$round.log" 2>&1 ||
 			{ cat "$CL_DIR/probe-h$i-$round.log"; cl_die "round $round: host $i answered bad input wrongly"; }
 	done
-	cl_log "round $round: $(tail -n 1 "$CL_DIR/probe-h1-$round.log") (host 1), $(tail -n 1 "$CL_DIR/probe-h2-$round.log") (host 2)"
+	for i in 1 2; do
+		wait_conns "$i"
+		stuck=$(cl_stat "$i" stuck_closed)
+		((stuck >= round)) ||
+			cl_die "round $round: host $i reset only $stuck stuck connections"
+	done
+	cl_log "round $round: $(tail -n 1 "$CL_DIR/probe-h1-$round.log") (host 1), $(tail -n 1 "$CL_DIR/probe-h2-$round.log") (host 2); $(grep 'no-read-closing' "$CL_DIR/probe-h1-$round.log" | sed 's/.*: //'); connections back to ${conns0[1]}/${conns0[2]}"
 done
 for i in 1 2; do
 	rss=$(cl_rss_kb "$i")

@@ -16,9 +16,56 @@
 #  - then every record 0..5999 is read once through each host's voter
 #    (--sweep): all three replicas must answer each read identically (a
 #    diverged replica would be outvoted and suspected), so the final
-#    states agree record by record.
+#    states agree record by record;
+#  - heterogeneous replicas (host 1 kv-sqlite, hosts 2-3 kv-hash) and
+#    ordered checkpoints: one triggered in the middle of the load, one at
+#    the end. Each is taken at the same order on every host, and the three
+#    state volumes (the abstract state layout of kv-service.rst) are
+#    byte-identical, non-empty, and carry the records the clients wrote.
 . "$(dirname "$0")/../lib/cluster.sh"
 cl_enter "$@"
+
+export CL_REPLICA_1=kv-sqlite CL_REPLICA_2=kv-hash CL_REPLICA_3=kv-hash
+
+# u32/u64 little-endian at an offset of a file
+rd_u32() { od -An -v -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
+rd_u64() { od -An -v -t u8 -j "$2" -N 8 "$1" | tr -d ' '; }
+
+# check_volumes tag order: the hosts' volumes (copied to $CL_DIR/tag-h<i>)
+# are identical and hold the abstract state at @order with records in it.
+check_volumes() {
+	local tag=$1 order=$2 i v slot present
+	for i in 1 2 3; do
+		cp "$(cl_volume "$i")" "$CL_DIR/$tag-h$i.img" ||
+			cl_die "$tag: no state volume on host $i"
+	done
+	v=$CL_DIR/$tag-h1.img
+	for i in 2 3; do
+		cmp "$v" "$CL_DIR/$tag-h$i.img" ||
+			cl_die "$tag: state volumes of host 1 (kv-sqlite) and host $i (kv-hash) differ"
+	done
+	[ "$(head -c 8 "$v")" = VFKVSTAT ] || cl_die "$tag: volume has no kv state header"
+	cl_assert_eq "$tag: order in the volume" "$order" "$(rd_u64 "$v" 32)"
+	cl_assert_eq "$tag: records in the volume header" "$CL_RECORDS" "$(rd_u32 "$v" 16)"
+	slot=$(rd_u32 "$v" 24)
+	present=$(od -An -v -t u4 -w"$slot" -j 4096 -N $((6000 * slot)) "$v" |
+		awk '{ p += $1 } END { print p + 0 }')
+	((present > 1000)) || cl_die "$tag: only $present records present in the volume"
+	cl_log "$tag: 3 volumes identical ($(stat -c %s "$v") bytes, order $order, $present records)"
+}
+
+# Every host finished checkpoint number n at the same order, status 0.
+check_checkpoint() { # n
+	local i order
+	cl_wait_checkpoints "$1"
+	order=$(cl_stat 1 last_checkpoint_order)
+	for i in 1 2 3; do
+		cl_assert_eq "host $i checkpoint status" 0 "$(cl_stat "$i" last_checkpoint_status)"
+		cl_assert_eq "host $i checkpoints failed" 0 "$(cl_stat "$i" checkpoints_failed)"
+		cl_assert_eq "host $i checkpoint order" "$order" "$(cl_stat "$i" last_checkpoint_order)"
+	done
+	echo "$order"
+}
 
 W_REQ=30000		# verifying clients' requests
 C_REQ=10000		# contending writers' requests
@@ -35,6 +82,14 @@ cpid=$CL_BENCH_PID
 cl_bench_start readers --clients 20 --records 4000 --requests $R_REQ \
 	--write-ratio 0 --timeout 10000
 rpid=$CL_BENCH_PID
+
+# An ordered checkpoint in the middle of the load (through host 2):
+# requests keep flowing, every host takes it at the same order.
+sleep 2
+cl_log "mid-load checkpoint: $(cl_checkpoint 2)"
+order=$(check_checkpoint 1)
+((order > 0)) || cl_die "mid-load checkpoint at order 0: no load yet?"
+check_volumes mid-load "$order"
 for b in writers:$wpid contenders:$cpid readers:$rpid; do
 	wait "${b#*:}" || { tail -n 20 "$CL_DIR/${b%:*}.log"; cl_die "${b%:*} failed"; }
 done
@@ -82,4 +137,14 @@ for i in 1 2 3; do
 	cl_assert_eq "host $i decided after the sweeps" "$total" "$(cl_stat "$i" decided)"
 	cl_assert_eq "host $i suspects after the sweeps" 0 "$(cl_stat "$i" suspects)"
 done
-cl_log "PASS: 6000 records read through each host, all replicas agreed"
+cl_log "6000 records read through each host, all replicas agreed"
+
+# The final state, byte by byte: a checkpoint after everything (through
+# host 1), at the last order.
+cl_log "final checkpoint: $(cl_checkpoint 1)"
+order=$(check_checkpoint 2)
+cl_assert_eq "final checkpoint order" "$total" "$order"
+check_volumes final "$order"
+cmp -s "$CL_DIR/mid-load-h1.img" "$CL_DIR/final-h1.img" &&
+	cl_die "the final checkpoint wrote the same volume as the mid-load one"
+cl_log "PASS"

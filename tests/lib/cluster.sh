@@ -42,7 +42,8 @@
 #
 # Functions: cl_enter, cl_up N, cl_up_unreplicated, cl_down, cl_exec,
 # cl_spawn, cl_kill what i, cl_kill_host i, cl_alive, cl_status, cl_stat,
-# cl_wait_quiet, cl_rss_kb, cl_bench/cl_bench_start, cl_json, cl_assert*.
+# cl_wait_quiet, cl_checkpoint, cl_wait_checkpoints, cl_volume, cl_rss_kb,
+# cl_bench/cl_bench_start, cl_json, cl_assert*.
 #
 # Environment:
 #   CL_NAME       log directory name (default: the script's basename)
@@ -271,6 +272,7 @@ replica_cmd = $VMFIT_BIN/$replica --records $CL_RECORDS --record-size $CL_RECORD
 state_dir = $d/vstate
 status_file = $d/vmfitd.status
 status_interval_ms = 200
+control_socket = $d/vmfitd.ctl
 ${CL_VMFITD_EXTRA:-}
 EOF
 }
@@ -456,6 +458,37 @@ cl_wait_quiet() {
 		cl_log "host $i: executed=$(cl_stat "$i" executed) delivered=$(cl_stat "$i" orders_delivered)"
 	done
 	cl_die "hosts $* did not converge on one executed count in 30 s"
+}
+
+# cl_checkpoint i: trigger an ordered checkpoint through host i's control
+# socket (vmfitd --checkpoint); prints "order=N status=0 id=..." once host
+# i's replica has taken it. Fails the test otherwise.
+cl_checkpoint() {
+	local out
+	out=$("$VMFIT_BIN/vmfitd" --checkpoint --timeout 30000 \
+		-c "$(cl_hostdir "$1")/vmfitd.conf" 2>&1) ||
+		cl_die "checkpoint through host $1 failed: $out"
+	echo "$out"
+}
+
+# cl_wait_checkpoints n [hosts...]: wait until each host has finished n
+# checkpoints (checkpoints_done in its status).
+cl_wait_checkpoints() {
+	local want=$1 i deadline=$((SECONDS + 30))
+	shift
+	(($#)) || set -- $(seq 1 "$CL_N")
+	for i in "$@"; do
+		until [ "$(cl_stat "$i" checkpoints_done)" = "$want" ]; do
+			((SECONDS < deadline)) ||
+				cl_die "host $i finished $(cl_stat "$i" checkpoints_done) checkpoints, not $want, in 30 s"
+			sleep 0.2
+		done
+	done
+}
+
+# cl_volume i: path of host i's replica state volume.
+cl_volume() {
+	echo "$(cl_hostdir "$1")/vstate/state.img"
 }
 
 # ---------------------------------------------------------------------------

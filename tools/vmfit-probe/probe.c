@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -46,6 +47,7 @@ enum expect {
 	EX_CLOSE,	/* close, with or without an ERROR frame first */
 	EX_KV,		/* REPLY status OK carrying kv status `kv` */
 	EX_DISCONNECT,	/* the server drops a client that never reads */
+	EX_LINGER,	/* ... also when it is closing with output queued */
 };
 
 struct pcase {
@@ -319,6 +321,9 @@ static const struct pcase cases[] = {
 	   KV_TOO_BIG),
 	{ .name = "no-read", .what = "pipelined GETs, replies never read",
 	  .ex = EX_DISCONNECT },
+	{ .name = "no-read-closing",
+	  .what = "replies never read, then a bad frame (ERROR undeliverable)",
+	  .ex = EX_LINGER },
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -470,74 +475,175 @@ out:
 }
 
 /*
- * A client that pipelines requests and never reads its replies must be
- * disconnected once its output buffer passes the server's bound.
+ * Pipeline GET requests on @fd without ever reading, whole frames only (the
+ * stream stays well-formed), until @limit bytes are sent (0), the server
+ * drops the connection (1) or the deadline passes (-1). *@sent counts
+ * the bytes sent. @paced: pause 5 ms every 100 requests, so that what was
+ * sent is about what the server has processed (no megabytes in flight in
+ * socket buffers).
  */
-static int run_noread(char *why, size_t whylen)
+static int pipeline(int fd, uint64_t limit, time_t deadline, uint64_t *sent,
+		    bool paced)
 {
+	static const struct timespec pause = { 0, 5000000 };
 	uint8_t op[KV_REQ_HDR_LEN];
+	struct vf_request rq = { .client_id = random_id(), .op = op };
 	struct vf_wbuf wb;
 	struct pollfd pfd;
-	uint64_t seq = 1, sent = 0;
-	time_t deadline = time(NULL) + noread_secs;
-	int fd, n, r, ok = -1;
-	struct vf_request rq = { .client_id = random_id(), .op = op };
+	uint64_t seq = 1;
 	size_t off = 0;
+	int n, r, ret = -1;
 	ssize_t w;
 
 	n = kv_req_encode(op, sizeof(op), KV_OP_GET, 0, NULL, 0);
 	if (n < 0)
 		return -1;
 	rq.op_len = (uint32_t)n;
-	fd = dial();
-	if (fd < 0) {
-		snprintf(why, whylen, "connect %s: %s", srv_spec, strerror(-fd));
-		return -1;
-	}
-	/*
-	 * No SO_RCVBUF shrinking: with a receive buffer of a few KiB, Linux
-	 * drops the server's segments that carry its ACKs together with
-	 * data beyond our zero window, and both ends stall in retransmits.
-	 * The default buffer does not grow when the application never reads.
-	 */
+	*sent = 0;
 	vf_wb_init(&wb, 0);
 	rq.seq = seq;
 	vf_request_encode(&wb, &rq);
 	while (time(NULL) < deadline) {
+		if (!off && *sent >= limit) {
+			ret = 0;
+			break;
+		}
 		pfd.fd = fd;
 		pfd.events = POLLOUT | POLLRDHUP;
 		r = poll(&pfd, 1, 200);
 		if (r > 0 && pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) {
-			ok = 0;
+			ret = 1;
 			break;
 		}
 		if (r <= 0 || !(pfd.revents & POLLOUT))
 			continue;
-		/* Whole frames only: the stream must stay well-formed. */
 		w = send(fd, wb.buf + off, wb.len - off,
 			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-			ok = 0;
+			ret = 1;
 			break;
 		}
 		if (w < 0)
 			continue;
-		sent += (uint64_t)w;
+		*sent += (uint64_t)w;
 		off += (size_t)w;
 		if (off == wb.len) {
 			off = 0;
 			rq.seq = ++seq;
 			vf_wb_reset(&wb);
 			vf_request_encode(&wb, &rq);
+			if (paced && seq % 100 == 0)
+				nanosleep(&pause, NULL);
 		}
 	}
-	if (ok)
+	vf_wb_free(&wb);
+	return ret;
+}
+
+/*
+ * No SO_RCVBUF shrinking: with a receive buffer of a few KiB, Linux drops
+ * the server's segments that carry its ACKs together with data beyond our
+ * zero window, and both ends stall in retransmits. The default buffer
+ * does not grow when the application never reads.
+ */
+
+/*
+ * A client that pipelines requests and never reads its replies must be
+ * disconnected once its output buffer passes the server's bound.
+ */
+static int run_noread(char *why, size_t whylen)
+{
+	uint64_t sent;
+	int fd, r;
+
+	fd = dial();
+	if (fd < 0) {
+		snprintf(why, whylen, "connect %s: %s", srv_spec, strerror(-fd));
+		return -1;
+	}
+	r = pipeline(fd, UINT64_MAX, time(NULL) + noread_secs, &sent, false);
+	close(fd);
+	if (r != 1) {
 		snprintf(why, whylen, "still connected after %u s and %" PRIu64
 			 " bytes of requests", noread_secs, sent);
-	else
-		snprintf(why, whylen, "disconnected after %" PRIu64
-			 " bytes of requests (%" PRIu64 " frames)", sent, seq - 1);
-	vf_wb_free(&wb);
+		return -1;
+	}
+	snprintf(why, whylen, "disconnected after %" PRIu64
+		 " bytes of requests", sent);
+	return 0;
+}
+
+/*
+ * A client that never reads, then sends a bad frame: the server answers
+ * with an ERROR frame it cannot deliver (the client's window is closed and
+ * the server's output is backed up) and must still drop the connection
+ * within a bounded time. The client pipelines requests (paced) until its
+ * own receive queue has stopped growing for 300 ms (its window is closed,
+ * the server's output backs up), sends a few more, then the bad frame;
+ * far below the server's output bound, which would drop it anyway.
+ */
+#define NOREAD_CHUNK	(100 * 48)	/* 100 GET requests */
+
+static int run_noread_closing(char *why, size_t whylen)
+{
+	static const uint8_t bad[VF_HDR_LEN] = "XXXXbad-magic!!";
+	time_t deadline = time(NULL) + noread_secs;
+	struct timespec t0, t1, grew;
+	uint64_t sent = 0, n;
+	int fd, r, inq, last_inq = -1, extra = -1, ok = -1;
+	struct pollfd pfd;
+	long ms;
+
+	fd = dial();
+	if (fd < 0) {
+		snprintf(why, whylen, "connect %s: %s", srv_spec, strerror(-fd));
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &grew);
+	while (extra) {
+		r = pipeline(fd, NOREAD_CHUNK, deadline, &n, true);
+		sent += n;
+		if (r) {
+			snprintf(why, whylen, "%s after %" PRIu64 " bytes of requests, before the bad frame",
+				 r == 1 ? "disconnected" : "stuck", sent);
+			goto out;
+		}
+		if (extra > 0) {
+			extra--;
+			continue;
+		}
+		if (ioctl(fd, FIONREAD, &inq) < 0)
+			inq = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (inq != last_inq) {
+			last_inq = inq;
+			grew = t1;
+		} else if (inq > 0 && (t1.tv_sec - grew.tv_sec) * 1000 +
+			   (t1.tv_nsec - grew.tv_nsec) / 1000000 >= 300) {
+			extra = 2;	/* window closed: back up a bit more */
+		}
+	}
+	r = vf_write_all(fd, bad, sizeof(bad));
+	if (r) {
+		snprintf(why, whylen, "sending the bad frame: %s", strerror(-r));
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pfd.fd = fd;
+	pfd.events = POLLRDHUP;
+	r = poll(&pfd, 1, noread_secs * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (r <= 0 || !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+		snprintf(why, whylen, "still connected %ld ms after the bad frame (%" PRIu64 " bytes of requests before it)",
+			 ms, sent);
+		goto out;
+	}
+	snprintf(why, whylen, "dropped %ld ms after the bad frame (%" PRIu64 " bytes of requests before it, %d unread)",
+		 ms, sent, last_inq);
+	ok = 0;
+out:
 	close(fd);
 	return ok;
 }
@@ -789,6 +895,8 @@ int main(int argc, char **argv)
 		why[0] = 0;
 		if (cases[i].ex == EX_DISCONNECT)
 			r = run_noread(why, sizeof(why));
+		else if (cases[i].ex == EX_LINGER)
+			r = run_noread_closing(why, sizeof(why));
 		else
 			r = run_case(&cases[i], why, sizeof(why));
 		if (r)

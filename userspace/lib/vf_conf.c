@@ -29,6 +29,7 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->batch_max = 64;
 	c->vote_window = 0;	/* auto */
 	c->replica_lag_max = 8192;
+	c->checkpoint_timeout_ms = 30000;
 }
 
 int vf_parse_hostport(const char *s, struct sockaddr_in *sa)
@@ -93,7 +94,7 @@ enum key_id {
 	K_REPLICA_CMD, K_STATE_VOLUME, K_STATE_DIR, K_MAX_OUTSTANDING,
 	K_MAX_CLIENTS, K_CPG_GROUP, K_LOG_LEVEL, K_STATUS_FILE,
 	K_STATUS_INTERVAL, K_UNREPLICATED, K_BATCH_MAX, K_VOTE_WINDOW,
-	K_REPLICA_LAG_MAX, K_NR,
+	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT, K_NR,
 };
 
 static const char *const key_names[K_NR] = {
@@ -116,6 +117,8 @@ static const char *const key_names[K_NR] = {
 	[K_BATCH_MAX] = "batch_max",
 	[K_VOTE_WINDOW] = "vote_window",
 	[K_REPLICA_LAG_MAX] = "replica_lag_max",
+	[K_CONTROL_SOCKET] = "control_socket",
+	[K_CHECKPOINT_TIMEOUT] = "checkpoint_timeout_ms",
 };
 
 static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
@@ -200,6 +203,16 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 		return parse_uint(v, 16, 1u << 20, &c->vote_window);
 	case K_REPLICA_LAG_MAX:
 		return parse_uint(v, 16, 1u << 20, &c->replica_lag_max);
+	case K_CONTROL_SOCKET:
+		if (*v != '/')
+			return "control socket must be an absolute path";
+		/* sun_path holds 108 bytes with the NUL */
+		if (strlen(v) > 107)
+			return "control socket path longer than 107 bytes";
+		return parse_str(v, c->control_socket,
+				 sizeof(c->control_socket));
+	case K_CHECKPOINT_TIMEOUT:
+		return parse_uint(v, 100, 3600000, &c->checkpoint_timeout_ms);
 	case K_NR:
 		break;
 	}
@@ -321,6 +334,9 @@ int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 		snprintf(c->cpg_group, sizeof(c->cpg_group), "vmfit-%s",
 			 c->service);
 	}
+	if (!c->control_socket[0])
+		snprintf(c->control_socket, sizeof(c->control_socket),
+			 VF_CONF_CONTROL_DIR "/%s.ctl", c->service);
 	/* Every manager may have max_outstanding orders in flight. */
 	if (!c->vote_window)
 		c->vote_window = (2 * c->f + 1) * c->max_outstanding < 4096 ?

@@ -39,7 +39,11 @@ struct vf_conf {
 	unsigned int batch_max;		/* requests per CPG message */
 	unsigned int vote_window;	/* orders with votes kept */
 	unsigned int replica_lag_max;	/* EXECs a replica may owe */
+	char control_socket[VF_CONF_STR]; /* UNIX socket: operator triggers */
+	unsigned int checkpoint_timeout_ms; /* replica's CHECKPOINT_DONE */
 };
+
+#define VF_CONF_CONTROL_DIR	"/run/vmfit"	/* default control_socket dir */
 
 void vf_conf_defaults(struct vf_conf *c);
 

@@ -92,3 +92,37 @@ void vf_log(enum vf_log_level level, const char *fmt, ...)
 	va_end(ap);
 	errno = saved;
 }
+
+bool vf_ratelimit(struct vf_ratelimit *rl, uint64_t now_ms)
+{
+	if (!rl->suppressed && rl->printed &&
+	    now_ms - rl->last_ms >= rl->interval_ms)
+		rl->printed = 0;	/* quiet long enough: a new episode */
+	rl->last_ms = now_ms;
+	if (rl->printed < rl->burst) {
+		rl->printed++;
+		return true;
+	}
+	if (!rl->suppressed)
+		rl->period_ms = now_ms;
+	rl->suppressed++;
+	rl->total_suppressed++;
+	return false;
+}
+
+uint64_t vf_ratelimit_flush(struct vf_ratelimit *rl, uint64_t now_ms,
+			    uint64_t *next_ms)
+{
+	uint64_t n;
+
+	if (!rl->suppressed)
+		return 0;
+	if (now_ms - rl->period_ms < rl->interval_ms) {
+		if (next_ms && rl->period_ms + rl->interval_ms < *next_ms)
+			*next_ms = rl->period_ms + rl->interval_ms;
+		return 0;
+	}
+	n = rl->suppressed;
+	rl->suppressed = 0;
+	return n;
+}

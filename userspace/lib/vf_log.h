@@ -7,6 +7,7 @@
 #define VF_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum vf_log_level {
 	VF_LOG_ERR,
@@ -30,5 +31,35 @@ void vf_log(enum vf_log_level level, const char *fmt, ...)
 #define vf_warn(...)	vf_log(VF_LOG_WARN, __VA_ARGS__)
 #define vf_info(...)	vf_log(VF_LOG_INFO, __VA_ARGS__)
 #define vf_dbg(...)	vf_log(VF_LOG_DEBUG, __VA_ARGS__)
+
+/*
+ * Rate limiting for messages that a faulty peer can trigger once per
+ * request. An episode starts with up to @burst messages logged one by
+ * one; after that they are only counted, and vf_ratelimit_flush() (called
+ * from the event loop) hands back the count once per @interval_ms so the
+ * caller logs one summary line. An episode ends when @interval_ms pass
+ * without a message and nothing is left to summarise.
+ */
+struct vf_ratelimit {
+	unsigned int burst;		/* messages logged per episode */
+	unsigned int interval_ms;	/* summary period and quiet time */
+	unsigned int printed;		/* in this episode */
+	uint64_t last_ms;		/* last message, logged or not */
+	uint64_t period_ms;		/* start of the summary period */
+	uint64_t suppressed;		/* not logged, not yet summarised */
+	uint64_t total_suppressed;
+};
+
+#define VF_RATELIMIT_INIT(b, ms)	{ .burst = (b), .interval_ms = (ms) }
+
+/* true: log this message; false: it was counted as suppressed. */
+bool vf_ratelimit(struct vf_ratelimit *rl, uint64_t now_ms);
+/*
+ * The number of messages suppressed in a summary period that is over
+ * (then reset), or 0. @next_ms, if not NULL, is lowered to the time the
+ * pending summary is due.
+ */
+uint64_t vf_ratelimit_flush(struct vf_ratelimit *rl, uint64_t now_ms,
+			    uint64_t *next_ms);
 
 #endif /* VF_LOG_H */

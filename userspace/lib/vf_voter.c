@@ -137,7 +137,7 @@ static int add(struct vf_voter *v, uint64_t order, uint32_t node,
 		return -ENOENT;
 	s = &v->ring[order % v->window];
 	if (s->order != order)
-		return -EALREADY;	/* evicted: older than the window */
+		return -ESTALE;		/* evicted: older than the window */
 	for (i = 0; i < s->nvotes; i++)
 		if (s->node[i] == node)
 			return -EEXIST;
@@ -194,7 +194,11 @@ int vf_voter_add(struct vf_voter *v, uint64_t order, uint32_t node,
 {
 	int r = add(v, order, node, data, len, out);
 
-	if (r < 0)
+	/* A vote after the decision is the normal case (2f+1 voters, f+1
+	 * decide): late, not dropped. Everything else refused is abnormal. */
+	if (r == -EALREADY)
+		v->st.late++;
+	else if (r < 0)
 		v->st.dropped++;
 	return r;
 }

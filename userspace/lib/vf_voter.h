@@ -57,9 +57,12 @@ int vf_voter_open(struct vf_voter *v, uint64_t order);
 /*
  * Count @node's vote for @order. Returns VF_VOTE_DECIDED (this vote made
  * f+1 identical digests; @out filled), VF_VOTE_PENDING, or a negative
- * value for a vote that is dropped: -ENOENT (order not opened yet),
- * -EALREADY (order decided, or older than the window), -EEXIST (@node has
- * already voted for @order), -ENOSPC (slot full), -ENOMEM.
+ * value for a vote that is not counted: -EALREADY (the order is already
+ * decided: a late vote, the normal fate of the votes after the first f+1;
+ * a late vote that differs from the winner is still suspected), or, for a
+ * vote that is dropped, -ENOENT (order not opened yet), -ESTALE (order
+ * older than the window), -EEXIST (@node has already voted for @order),
+ * -ENOSPC (slot full), -ENOMEM.
  */
 int vf_voter_add(struct vf_voter *v, uint64_t order, uint32_t node,
 		 const uint8_t *data, uint32_t len, struct vf_decision *out);
@@ -69,7 +72,8 @@ struct vf_voter_stats {
 	uint64_t decided;
 	uint64_t expired;
 	uint64_t suspects;
-	uint64_t dropped;	/* votes refused by vf_voter_add */
+	uint64_t late;		/* votes for an already decided order */
+	uint64_t dropped;	/* other votes refused by vf_voter_add */
 	uint64_t last_opened;
 };
 void vf_voter_stats(const struct vf_voter *v, struct vf_voter_stats *st);

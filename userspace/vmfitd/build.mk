@@ -9,6 +9,7 @@ VMFITD_LIBS := -lcpg -lcrypto
 CFLAGS_vmfitd := -Iuserspace/backends -Iuserspace/vmfitd
 CFLAGS_group := -Iuserspace/backends -Iuserspace/vmfitd
 CFLAGS_gmsg := -Iuserspace/vmfitd
+CFLAGS_ctl := -Iuserspace/backends -Iuserspace/vmfitd
 CFLAGS_process := -Iuserspace/backends
 
 USER_BINS += $(B)/bin/vmfitd
@@ -18,7 +19,7 @@ $(B)/bin/vmfitd: $(call obj,$(VMFITD_SRCS)) $(LIBVMFIT)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(VMFITD_LIBS)
 
 # Unit tests: userspace/vmfitd/tests/<name>.c -> build/tests/unit/<name>
-VMFITD_TESTS := vf-proto-test vf-voter-test vf-rcache-test vf-conf-test \
+VMFITD_TESTS := vf-proto-test vf-voter-test vf-rcache-test vf-conf-test vf-log-test \
 	vmfitd-gmsg-test
 UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(VMFITD_TESTS))
 

@@ -6,6 +6,8 @@
  * u32 reserved (0), u64 last_order; then count entries:
  *   REQUESTS: u64 client_id, u64 seq, u32 op_len, op[op_len]
  *   VOTES:    u64 order, u32 len, data[len]
+ *   CHECKPOINT (count 1): u16 entry version (1), u16 flags (0),
+ *             u32 reserved (0), u64 id
  */
 #include "gmsg.h"
 
@@ -33,6 +35,17 @@ void vf_gmsg_add_vote(struct vf_wbuf *wb, const struct vf_gvote *v)
 	vf_wb_u64(wb, v->order);
 	vf_wb_u32(wb, v->len);
 	vf_wb_bytes(wb, v->data, v->len);
+}
+
+int vf_gmsg_checkpoint(struct vf_wbuf *wb, uint64_t last_order,
+		       const struct vf_gckpt *c)
+{
+	vf_gmsg_begin(wb, VF_G_CHECKPOINT, last_order);
+	vf_wb_u16(wb, VF_GCKPT_VERSION);
+	vf_wb_u16(wb, 0);
+	vf_wb_u32(wb, 0);
+	vf_wb_u64(wb, c->id);
+	return vf_gmsg_end(wb, 1);
 }
 
 int vf_gmsg_end(struct vf_wbuf *wb, uint32_t count)
@@ -64,7 +77,8 @@ int vf_gmsg_open(const void *p, size_t n, struct vf_gmsg_hdr *h,
 		return -VF_E(VF_ERR_VERSION);
 	if (reserved)
 		return -VF_E(VF_ERR_MALFORMED);
-	if (h->type != VF_G_REQUESTS && h->type != VF_G_VOTES)
+	if (h->type != VF_G_REQUESTS && h->type != VF_G_VOTES &&
+	    h->type != VF_G_CHECKPOINT)
 		return -VF_E(VF_ERR_TYPE);
 	return 0;
 }
@@ -88,4 +102,29 @@ int vf_gmsg_next_vote(struct vf_rd *rd, struct vf_gvote *v)
 		return -VF_E(VF_ERR_TOO_BIG);
 	v->data = vf_rd_bytes(rd, v->len);
 	return rd->err;
+}
+
+int vf_gmsg_read_checkpoint(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
+			    struct vf_gckpt *c)
+{
+	uint16_t version, flags;
+	uint32_t reserved;
+	int r;
+
+	if (h->type != VF_G_CHECKPOINT)
+		return -VF_E(VF_ERR_TYPE);
+	if (h->count != 1)
+		return -VF_E(VF_ERR_MALFORMED);
+	version = vf_rd_u16(rd);
+	flags = vf_rd_u16(rd);
+	reserved = vf_rd_u32(rd);
+	c->id = vf_rd_u64(rd);
+	r = vf_rd_end(rd);
+	if (r)
+		return r;
+	if (version != VF_GCKPT_VERSION)
+		return -VF_E(VF_ERR_VERSION);
+	if (flags || reserved)
+		return -VF_E(VF_ERR_MALFORMED);
+	return 0;
 }

@@ -19,7 +19,10 @@
 enum {
 	VF_G_REQUESTS = 1,	/* batch of client requests to order */
 	VF_G_VOTES = 2,		/* batch of the sender's replica results */
+	VF_G_CHECKPOINT = 3,	/* take an ordered checkpoint here */
 };
+
+#define VF_GCKPT_VERSION	1	/* CHECKPOINT entry layout */
 
 struct vf_gmsg_hdr {
 	uint16_t type;
@@ -34,10 +37,18 @@ struct vf_gvote {
 	const uint8_t *data;
 };
 
+/* The one entry of a CHECKPOINT message. */
+struct vf_gckpt {
+	uint64_t id;		/* chosen by the sender to match its trigger */
+};
+
 /* Start a message in @wb (empty); returns the header offset. */
 void vf_gmsg_begin(struct vf_wbuf *wb, uint16_t type, uint64_t last_order);
 void vf_gmsg_add_request(struct vf_wbuf *wb, const struct vf_request *m);
 void vf_gmsg_add_vote(struct vf_wbuf *wb, const struct vf_gvote *v);
+/* A complete CHECKPOINT message (count 1) in @wb; returns wb->err. */
+int vf_gmsg_checkpoint(struct vf_wbuf *wb, uint64_t last_order,
+		       const struct vf_gckpt *c);
 /* Patch the count; returns wb->err. */
 int vf_gmsg_end(struct vf_wbuf *wb, uint32_t count);
 
@@ -50,5 +61,11 @@ int vf_gmsg_open(const void *p, size_t n, struct vf_gmsg_hdr *h,
 /* Next entry: 0 or -VF_E(code). After the last entry, check vf_rd_end. */
 int vf_gmsg_next_request(struct vf_rd *rd, struct vf_request *m);
 int vf_gmsg_next_vote(struct vf_rd *rd, struct vf_gvote *v);
+/*
+ * The entry of a CHECKPOINT message (@h from vf_gmsg_open): count must be
+ * 1, the entry version VF_GCKPT_VERSION, flags 0, nothing after it.
+ */
+int vf_gmsg_read_checkpoint(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
+			    struct vf_gckpt *c);
 
 #endif /* VMFITD_GMSG_H */

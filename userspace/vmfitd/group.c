@@ -140,6 +140,7 @@ int group_init(struct vmfitd *d)
 	d->cpg_fd = -1;
 	vf_wb_init(&d->req_batch, VF_GMSG_MAX);
 	vf_wb_init(&d->vote_batch, VF_GMSG_MAX);
+	vf_wb_init(&d->ctl_msg, VF_GMSG_MAX);
 	for (i = 0; i < SENDQ_MAX; i++)
 		vf_wb_init(&d->sendq[i], VF_GMSG_MAX);
 	if (d->local) {
@@ -167,6 +168,7 @@ void group_fini(struct vmfitd *d)
 	}
 	vf_wb_free(&d->req_batch);
 	vf_wb_free(&d->vote_batch);
+	vf_wb_free(&d->ctl_msg);
 	for (i = 0; i < SENDQ_MAX; i++)
 		vf_wb_free(&d->sendq[i]);
 }
@@ -286,6 +288,28 @@ void group_flush(struct vmfitd *d)
 		d->vote_count = 0;
 		vf_wb_reset(&d->vote_batch);
 	}
+}
+
+int group_send_checkpoint(struct vmfitd *d, uint64_t id)
+{
+	struct vf_gckpt ck = { .id = id };
+	int r;
+
+	if (!d->local && !d->cpg_ok)
+		return -ENOTCONN;
+	/* Never dropped in the send queue: refuse while it fills up. */
+	if (group_congested(d))
+		return -EBUSY;
+	/* What this round gathered goes first: the order on the wire is the
+	 * order the manager saw. */
+	group_flush(d);
+	r = vf_gmsg_checkpoint(&d->ctl_msg, d->last_order, &ck);
+	if (r) {
+		vf_wb_reset(&d->ctl_msg);
+		return r;
+	}
+	send_msg(d, &d->ctl_msg);
+	return 0;
 }
 
 void group_tick(struct vmfitd *d)

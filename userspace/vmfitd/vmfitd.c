@@ -16,11 +16,13 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -119,7 +121,13 @@ static void wait_add(struct vmfitd *d, struct conn *c, uint64_t cid,
 /* Free a connection; only at the end of a loop round (see conn_kill). */
 static void conn_close(struct vmfitd *d, struct conn *c)
 {
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
 	wait_del(d, c);
+	/* Output the client never read: reset instead of leaving the kernel
+	 * to retransmit it into a zero window. */
+	if (c->out.len || c->reset)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
 	close(c->fd);
@@ -161,8 +169,9 @@ static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
 
 	if (vf_reply_encode(&c->out, &rep)) {
 		/* Output bound passed: the client does not read. */
-		vf_warn("client fd %d does not read its replies; disconnecting",
-			c->fd);
+		if (vf_ratelimit(&d->conn_rl, now_ms()))
+			vf_warn("client fd %d does not read its replies; disconnecting",
+				c->fd);
 		conn_kill(d, c);
 		return;
 	}
@@ -173,7 +182,7 @@ static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
 		d->st.unavailable++;
 }
 
-static bool available(const struct vmfitd *d)
+bool vmfitd_available(const struct vmfitd *d)
 {
 	return d->synced && (d->local || d->cpg_ok);
 }
@@ -188,7 +197,7 @@ static void handle_request(struct vmfitd *d, struct conn *c,
 		conn_reply(d, c, m->client_id, m->seq, VF_ST_BUSY, NULL, 0);
 		return;
 	}
-	if (!available(d)) {
+	if (!vmfitd_available(d)) {
 		conn_reply(d, c, m->client_id, m->seq, VF_ST_UNAVAILABLE,
 			   NULL, 0);
 		return;
@@ -246,7 +255,7 @@ static void conn_input(struct vmfitd *d, struct conn *c)
 		return;
 	}
 	c->ilen += n;
-	while (!c->closing) {
+	while (!c->closing && !c->dead) {
 		fl = vf_frame_peek(c->in + off, c->ilen - off,
 				   VF_MAGIC_CLIENT, &h);
 		if (fl < 0) {
@@ -281,28 +290,60 @@ static void conn_input(struct vmfitd *d, struct conn *c)
 	}
 }
 
-static void conn_output(struct vmfitd *d, struct conn *c)
+/*
+ * Flush what the client can take. Output that makes no progress is bounded
+ * in time as well as in bytes: CONN_STALL_MS for an open connection,
+ * CONN_LINGER_MS for one that is closing (its last ERROR frame). A closing
+ * connection is closed once the kernel has sent everything too (SIOCOUTQ);
+ * one whose client does not read is reset: a client that never reads
+ * cannot pin a connection, its buffers, its slot or an orphaned socket.
+ */
+static void conn_output(struct vmfitd *d, struct conn *c, uint64_t now)
 {
+	bool progress = false;
+	uint64_t limit;
 	ssize_t n;
+	int queued;
 
 	while (c->out.len) {
 		n = send(c->fd, c->out.buf, c->out.len, MSG_NOSIGNAL);
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno != EAGAIN && errno != EINTR) {
+				conn_kill(d, c);
 				return;
-			conn_kill(d, c);
-			return;
+			}
+			goto stalled;
 		}
+		progress = true;
 		vf_wb_consume(&c->out, n);
 	}
-	if (c->closing)
+	if (!c->closing) {
+		c->stall_ms = 0;
+		return;
+	}
+	if (ioctl(c->fd, SIOCOUTQ, &queued) < 0 || queued <= 0) {
 		conn_kill(d, c);
+		return;
+	}
+stalled:
+	if (progress || !c->stall_ms)
+		c->stall_ms = now;
+	limit = c->closing ? CONN_LINGER_MS : CONN_STALL_MS;
+	if (now - c->stall_ms < limit)
+		return;
+	d->st.stuck_closed++;
+	if (vf_ratelimit(&d->conn_rl, now))
+		vf_warn("client fd %d%s did not read its output (%zu bytes queued here) in %" PRIu64 " ms; resetting it",
+			c->fd, c->closing ? " (closing)" : "", c->out.len,
+			limit);
+	c->reset = true;
+	conn_kill(d, c);
 }
 
 static void accept_clients(struct vmfitd *d)
 {
+	int fd, one = 1, sndbuf = CONN_SNDBUF;
 	struct conn *c;
-	int fd, one = 1;
 
 	for (;;) {
 		fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -323,6 +364,9 @@ static void accept_clients(struct vmfitd *d)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* A fixed kernel send buffer (no autotuning up to 4 MiB): what a
+		 * client that stops reading can pin is bounded and known. */
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		c->fd = fd;
 		vf_wb_init(&c->out, CONN_OUT_LIMIT);
 		c->next = d->conns.next;
@@ -339,6 +383,8 @@ static void accept_clients(struct vmfitd *d)
  *------------------------------------------------------------------
  */
 
+static void ckpt_finish(struct vmfitd *d, uint32_t status);
+
 static void replica_failed(struct vmfitd *d, const char *why)
 {
 	if (d->rep_failed)
@@ -349,7 +395,11 @@ static void replica_failed(struct vmfitd *d, const char *why)
 	if (d->rep.running)
 		d->be->kill(&d->rep);
 	vf_wb_free(&d->rout);
+	vf_wb_free(&d->rhold);
 	d->rilen = 0;
+	/* Its pending checkpoints will never be taken. */
+	while (d->ckpt_len)
+		ckpt_finish(d, EIO);
 }
 
 static int replica_start(struct vmfitd *d)
@@ -370,6 +420,7 @@ static int replica_start(struct vmfitd *d)
 	}
 	fcntl(d->rep.fd, F_SETFL, O_NONBLOCK);
 	vf_wb_init(&d->rout, REP_OUT_LIMIT);
+	vf_wb_init(&d->rhold, REP_OUT_LIMIT);
 	vf_info("replica started: pid %d, %s backend: %s", (int)d->rep.pid,
 		d->be->name, d->conf.replica_cmd);
 	return 0;
@@ -389,11 +440,184 @@ static void replica_exec(struct vmfitd *d, uint64_t order, uint64_t cid,
 		replica_failed(d, "it lags too far behind");
 		return;
 	}
+	/* Behind a pending checkpoint: held until the replica has taken it
+	 * (see replica_pump). */
+	if (d->ckpt_len || d->rhold.len) {
+		if (vf_exec_encode(&d->rhold, &ex))
+			replica_failed(d, "too many requests held behind a checkpoint");
+		return;
+	}
 	if (vf_exec_encode(&d->rout, &ex)) {
 		replica_failed(d, "its input buffer is full");
 		return;
 	}
 	d->exec_sent = order;
+}
+
+/*
+ *------------------------------------------------------------------
+ * Ordered checkpoints
+ *
+ * A CHECKPOINT group message is delivered at the same position of the
+ * total order on every manager; its order is the last order delivered
+ * before it. The manager lets the replica answer every EXEC up to that
+ * order, holds the EXECs ordered after it (rhold), sends CHECKPOINT(order)
+ * once every earlier EXEC is answered, and releases the held EXECs when
+ * CHECKPOINT_DONE comes back: between CHECKPOINT and CHECKPOINT_DONE the
+ * replica has nothing else to do, which is the point where recovery will
+ * snapshot the state volume. Pending checkpoints form a FIFO; each one
+ * is bounded by checkpoint_timeout_ms from the moment it is the oldest.
+ *------------------------------------------------------------------
+ */
+
+static struct ckpt *ckpt_head(struct vmfitd *d)
+{
+	return d->ckpt_len ? &d->ckpts[d->ckpt_head] : NULL;
+}
+
+/* Record the outcome of checkpoint @cp-like data and tell its trigger. */
+static void ckpt_record(struct vmfitd *d, uint32_t node, uint64_t id,
+			uint64_t order, uint32_t status)
+{
+	d->st.ckpt_done++;
+	d->st.ckpt_last_order = order;
+	d->st.ckpt_last_status = status;
+	if (status) {
+		d->st.ckpt_failed++;
+		vf_warn("CHECKPOINT_DONE order %" PRIu64 " status %u (%s): checkpoint %016" PRIx64 " failed on this host",
+			order, status, strerror(status), id);
+	} else {
+		vf_info("CHECKPOINT_DONE order %" PRIu64 " status 0: checkpoint %016" PRIx64 " taken",
+			order, id);
+	}
+	ctl_checkpoint_done(d, node, id, order, status);
+}
+
+/* The oldest pending checkpoint is over with @status. */
+static void ckpt_finish(struct vmfitd *d, uint32_t status)
+{
+	struct ckpt cp = d->ckpts[d->ckpt_head];
+
+	d->ckpt_head = (d->ckpt_head + 1) % CKPT_MAX;
+	d->ckpt_len--;
+	if (d->ckpt_len)
+		d->ckpts[d->ckpt_head].start_ms = now_ms();
+	ckpt_record(d, cp.node, cp.id, cp.order, status);
+}
+
+/* Move the held EXECs of orders <= @upto to the replica channel. */
+static void held_release(struct vmfitd *d, uint64_t upto)
+{
+	struct vf_hdr h;
+	struct vf_rd rd;
+	size_t off = 0;
+	uint64_t order;
+	long fl;
+
+	while (off < d->rhold.len) {
+		/* Frames we encoded ourselves: always complete and valid. */
+		fl = vf_frame_peek(d->rhold.buf + off, d->rhold.len - off,
+				   VF_MAGIC_REPLICA, &h);
+		if (fl <= 0)
+			break;
+		vf_rd_init(&rd, d->rhold.buf + off + VF_HDR_LEN, h.len);
+		order = vf_rd_u64(&rd);
+		if (order > upto)
+			break;
+		d->exec_sent = order;
+		off += fl;
+	}
+	if (!off)
+		return;
+	vf_wb_bytes(&d->rout, d->rhold.buf, off);
+	if (d->rout.err) {
+		replica_failed(d, "its input buffer is full");
+		return;
+	}
+	vf_wb_consume(&d->rhold, off);
+}
+
+/* Advance the checkpoint FIFO as far as the replica's answers allow. */
+static void replica_pump(struct vmfitd *d)
+{
+	struct ckpt *cp = ckpt_head(d);
+
+	if (d->rep_failed)
+		return;
+	if (!cp) {
+		held_release(d, UINT64_MAX);
+		return;
+	}
+	if (cp->sent)
+		return;
+	held_release(d, cp->order);
+	if (d->rep_failed || d->exec_done < cp->order)
+		return;
+	if (vf_checkpoint_encode(&d->rout, cp->order)) {
+		replica_failed(d, "its input buffer is full");
+		return;
+	}
+	cp->sent = true;
+	vf_dbg("CHECKPOINT order %" PRIu64 " sent to the replica", cp->order);
+}
+
+static void deliver_checkpoint(struct vmfitd *d, uint32_t node,
+			       const struct vf_gmsg_hdr *h, struct vf_rd *rd)
+{
+	struct vf_gckpt ck;
+	struct ckpt *cp;
+	int r;
+
+	r = vf_gmsg_read_checkpoint(h, rd, &ck);
+	if (r) {
+		d->st.bad_gmsgs++;
+		vf_err("cpg: malformed CHECKPOINT message from node %u: %s",
+		       node, vf_strerror(r));
+		return;
+	}
+	d->st.checkpoints++;
+	vf_info("checkpoint %016" PRIx64 " (from node %u) ordered after order %" PRIu64,
+		ck.id, node, d->last_order);
+	if (d->rep_failed || !d->rep.running) {
+		ckpt_record(d, node, ck.id, d->last_order, EIO);
+		return;
+	}
+	if (d->ckpt_len == CKPT_MAX) {
+		ckpt_record(d, node, ck.id, d->last_order, EBUSY);
+		return;
+	}
+	cp = &d->ckpts[(d->ckpt_head + d->ckpt_len) % CKPT_MAX];
+	memset(cp, 0, sizeof(*cp));
+	cp->id = ck.id;
+	cp->node = node;
+	cp->order = d->last_order;
+	if (!d->ckpt_len)
+		cp->start_ms = now_ms();
+	d->ckpt_len++;
+	replica_pump(d);
+}
+
+/* A replica that does not finish a checkpoint in time is faulty. */
+static void ckpt_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
+{
+	struct ckpt *cp = ckpt_head(d);
+	uint64_t due;
+	char why[160];
+
+	if (!cp)
+		return;
+	due = cp->start_ms + d->conf.checkpoint_timeout_ms;
+	if (now < due) {
+		if (due < *wake)
+			*wake = due;
+		return;
+	}
+	snprintf(why, sizeof(why),
+		 "it did not finish the checkpoint of order %" PRIu64 " in %u ms%s",
+		 cp->order, d->conf.checkpoint_timeout_ms,
+		 cp->sent ? "" : " (earlier requests unanswered)");
+	ckpt_finish(d, ETIMEDOUT);
+	replica_failed(d, why);
 }
 
 static void vote_add(struct vmfitd *d, uint64_t order, const uint8_t *data,
@@ -416,6 +640,8 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 			  const uint8_t *p)
 {
 	struct vf_result res;
+	struct vf_done done;
+	struct ckpt *cp;
 	struct vf_hello hello;
 	struct vf_error er;
 	char why[128];
@@ -453,6 +679,25 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 		d->exec_done = res.order;
 		d->st.executed++;
 		vote_add(d, res.order, res.data, res.len);
+		if (d->ckpt_len)
+			replica_pump(d);
+		break;
+	case VF_R_CHECKPOINT_DONE:
+		r = vf_done_decode(p, h->len, &done);
+		if (r) {
+			replica_failed(d, vf_strerror(r));
+			return;
+		}
+		cp = ckpt_head(d);
+		if (!cp || !cp->sent || done.order != cp->order) {
+			snprintf(why, sizeof(why),
+				 "CHECKPOINT_DONE for order %" PRIu64 " that was not asked for",
+				 done.order);
+			replica_failed(d, why);
+			return;
+		}
+		ckpt_finish(d, done.status);
+		replica_pump(d);
 		break;
 	case VF_R_ERROR:
 		if (vf_error_decode(p, h->len, &er)) {
@@ -571,8 +816,9 @@ static void on_suspect(void *arg, uint64_t order, uint32_t node)
 	struct suspect *s, *slot = NULL;
 	unsigned int i;
 
-	vf_warn("suspected faulty replica: node %u, order %" PRIu64
-		" (its reply lost the vote)", node, order);
+	if (vf_ratelimit(&d->suspect_rl, now_ms()))
+		vf_warn("suspected faulty replica: node %u, order %" PRIu64
+			" (its reply lost the vote)", node, order);
 	for (i = 0; i < SUSPECT_SLOTS; i++) {
 		s = &d->suspects[i];
 		if (s->count && s->node == node) {
@@ -594,12 +840,46 @@ static void on_expire(void *arg, uint64_t order)
 	struct vmfitd *d = arg;
 	struct ordmeta *m = &d->meta[order % d->conf.vote_window];
 
-	vf_err("order %" PRIu64 " left the vote window undecided (fewer than f+1 identical replies)",
-	       order);
+	if (vf_ratelimit(&d->expire_rl, now_ms()))
+		vf_err("order %" PRIu64 " left the vote window undecided (fewer than f+1 identical replies)",
+		       order);
 	if (m->order != order)
 		return;
 	vf_rcache_decide(d->rc, m->cid, m->seq, VF_ST_UNAVAILABLE, NULL, 0);
 	answer_waiter(d, m->cid, m->seq, VF_ST_UNAVAILABLE, NULL, 0);
+}
+
+/* One line per period for what the rate limiters held back. */
+static void log_summaries(struct vmfitd *d, uint64_t now, uint64_t *wake)
+{
+	char nodes[SUSPECT_SLOTS * 48] = "";
+	const struct suspect *sp;
+	unsigned int i;
+	size_t len = 0;
+	uint64_t n;
+
+	n = vf_ratelimit_flush(&d->suspect_rl, now, wake);
+	if (n) {
+		for (i = 0; i < SUSPECT_SLOTS; i++) {
+			sp = &d->suspects[i];
+			if (!sp->count || len >= sizeof(nodes))
+				continue;
+			len += snprintf(nodes + len, sizeof(nodes) - len,
+					"%snode %u: %" PRIu64 " up to order %" PRIu64,
+					len ? ", " : "", sp->node, sp->count,
+					sp->last_order);
+		}
+		vf_warn("suspected faulty replica: %" PRIu64 " more lost votes not logged one by one (totals: %s)",
+			n, nodes);
+	}
+	n = vf_ratelimit_flush(&d->expire_rl, now, wake);
+	if (n)
+		vf_err("%" PRIu64 " more orders left the vote window undecided",
+		       n);
+	n = vf_ratelimit_flush(&d->conn_rl, now, wake);
+	if (n)
+		vf_warn("%" PRIu64 " more clients dropped for not reading their output",
+			n);
 }
 
 static const struct vf_voter_ops voter_ops = {
@@ -688,6 +968,10 @@ void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len)
 		out_of_sync(d, "a peer has delivered orders this manager has not");
 		return;
 	}
+	if (h.type == VF_G_CHECKPOINT) {
+		deliver_checkpoint(d, node, &h, &rd);
+		return;
+	}
 	if (h.type == VF_G_REQUESTS)
 		deliver_requests(d, &rd, h.count);
 	else
@@ -707,7 +991,7 @@ void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len)
 
 static bool is_ready(const struct vmfitd *d)
 {
-	return d->lfd >= 0 && d->hello && available(d);
+	return d->lfd >= 0 && d->hello && vmfitd_available(d);
 }
 
 static void write_status(struct vmfitd *d)
@@ -735,17 +1019,25 @@ static void write_status(struct vmfitd *d)
 	fprintf(fp, "\"orders_delivered\":%" PRIu64 ",\"dup_requests\":%" PRIu64
 		",\"executed\":%" PRIu64 ",\"decided\":%" PRIu64
 		",\"expired\":%" PRIu64 ",\"suspects\":%" PRIu64
-		",\"votes_dropped\":%" PRIu64 ",",
+		",\"votes_late\":%" PRIu64 ",\"votes_dropped\":%" PRIu64 ",",
 		d->st.delivered, d->st.dup_requests, d->st.executed,
-		vs.decided, vs.expired, vs.suspects, vs.dropped);
+		vs.decided, vs.expired, vs.suspects, vs.late, vs.dropped);
+	fprintf(fp, "\"checkpoints\":%" PRIu64 ",\"checkpoints_done\":%" PRIu64
+		",\"checkpoints_failed\":%" PRIu64 ",\"checkpoints_pending\":%u"
+		",\"last_checkpoint_order\":%" PRIu64
+		",\"last_checkpoint_status\":%u,\"held_bytes\":%zu,",
+		d->st.checkpoints, d->st.ckpt_done, d->st.ckpt_failed,
+		d->ckpt_len, d->st.ckpt_last_order, d->st.ckpt_last_status,
+		d->rhold.len);
 	fprintf(fp, "\"clients\":%u,\"pending\":%u,\"cache_entries\":%u,"
 		"\"cache_evictions\":%" PRIu64 ",\"replies\":%" PRIu64
 		",\"cache_replies\":%" PRIu64 ",\"busy\":%" PRIu64
-		",\"unavailable\":%" PRIu64 ",\"bad_frames\":%" PRIu64 ",",
+		",\"unavailable\":%" PRIu64 ",\"bad_frames\":%" PRIu64
+		",\"stuck_closed\":%" PRIu64 ",",
 		d->nconns, d->npending, vf_rcache_count(d->rc),
 		vf_rcache_evictions(d->rc), d->st.replies,
 		d->st.cache_replies, d->st.busy, d->st.unavailable,
-		d->st.bad_frames);
+		d->st.bad_frames, d->st.stuck_closed);
 	fprintf(fp, "\"cpg_sent\":%" PRIu64 ",\"cpg_recv\":%" PRIu64
 		",\"cpg_try_again\":%" PRIu64 ",\"request_msgs\":%" PRIu64
 		",\"requests_sent\":%" PRIu64 ",\"avg_batch\":%.2f"
@@ -770,7 +1062,7 @@ static void write_status(struct vmfitd *d)
 /* vmfitd --status: the status file as key=value lines. */
 static int print_status(const struct vf_conf *c)
 {
-	char buf[4096], *p, *k, *v, *save = NULL;
+	char buf[8192], *p, *k, *v, *save = NULL;
 	long pid = 0;
 	int alive;
 	FILE *fp;
@@ -889,7 +1181,7 @@ static int run(struct vmfitd *d)
 	sigset_t empty;
 	struct timespec to;
 	uint64_t now, wake;
-	unsigned int n, i, maxfds = CONN_MAX + 4;
+	unsigned int n, i, maxfds = CONN_MAX + 5 + CTL_MAX;
 	int ret;
 
 	pfd = calloc(maxfds, sizeof(*pfd));
@@ -911,6 +1203,10 @@ static int run(struct vmfitd *d)
 		}
 		group_tick(d);
 		now = now_ms();
+		wake = now + d->conf.status_interval_ms;
+		ckpt_tick(d, now, &wake);
+		ctl_tick(d, now, &wake);
+		log_summaries(d, now, &wake);
 		if (now >= d->next_status_ms) {
 			write_status(d);
 			d->next_status_ms = now + d->conf.status_interval_ms;
@@ -934,6 +1230,9 @@ static int run(struct vmfitd *d)
 		pfd[n].fd = d->rep.running ? d->rep.exit_fd : -1;
 		pfd[n].events = POLLIN;
 		pconn[n++] = NULL;
+		ctl_poll_fds(d, &pfd[n]);
+		for (i = 0; i <= CTL_MAX; i++)
+			pconn[n++] = NULL;
 		for (c = d->conns.next; c != &d->conns && n < maxfds;
 		     c = c->next) {
 			pfd[n].fd = c->fd;
@@ -942,7 +1241,8 @@ static int run(struct vmfitd *d)
 			pconn[n++] = c;
 		}
 
-		wake = d->next_status_ms;
+		if (d->next_status_ms < wake)
+			wake = d->next_status_ms;
 		if (!d->local && !d->cpg_ok && d->reconnect_at_ms < wake)
 			wake = d->reconnect_at_ms;
 		if (d->sendq_len && d->retry_at_ms < wake)
@@ -964,7 +1264,8 @@ static int run(struct vmfitd *d)
 			replica_reap(d);
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
 			replica_input(d);
-		for (i = 4; i < n; i++) {
+		ctl_events(d, &pfd[4]);
+		for (i = 5 + CTL_MAX; i < n; i++) {
 			c = pconn[i];
 			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
 			    !c->dead && !c->closing)
@@ -977,10 +1278,11 @@ static int run(struct vmfitd *d)
 		group_flush(d);
 		if (d->rep.running && !d->rep_failed && d->rout.len)
 			replica_output(d);
+		now = now_ms();
 		for (c = d->conns.next; c != &d->conns; c = next) {
 			next = c->next;
 			if (!c->dead && (c->out.len || c->closing))
-				conn_output(d, c);
+				conn_output(d, c, now);
 			if (c->dead)
 				conn_close(d, c);
 		}
@@ -1004,6 +1306,9 @@ static void usage(FILE *fp)
 "  -f, --foreground     stay in the foreground, log to stderr\n"
 "      --check-config   validate the configuration and exit\n"
 "      --status         print the running daemon's status (key=value lines)\n"
+"      --checkpoint     ask the running daemon for an ordered checkpoint and\n"
+"                       wait for its local replica's result\n"
+"      --timeout MS     --checkpoint: give up after MS ms (default 60000)\n"
 "      --unreplicated   no corosync, no voting: hand requests straight to the\n"
 "                       one local replica (benchmark baseline; f = 0)\n"
 "  -h, --help           this help\n"
@@ -1021,16 +1326,21 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "status", no_argument, NULL, 'S' },
+		{ "checkpoint", no_argument, NULL, 'K' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "unreplicated", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool check = false, status = false, unrep = false;
+	bool check = false, status = false, unrep = false, ckpt = false;
+	unsigned long timeout_ms = 60000;
+	char *end;
 	struct vmfitd *d;
 	struct sigaction sa;
 	sigset_t block;
 	char err[512];
+	unsigned int i;
 	int opt, r, rc = 1;
 
 	d = calloc(1, sizeof(*d));
@@ -1050,6 +1360,20 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			status = true;
+			break;
+		case 'K':
+			ckpt = true;
+			break;
+		case 'T':
+			errno = 0;
+			timeout_ms = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || *optarg == '-' ||
+			    !timeout_ms || timeout_ms > 86400000) {
+				fprintf(stderr, "vmfitd: --timeout: expected milliseconds (1..86400000), got '%s'\n",
+					optarg);
+				free(d);
+				return 2;
+			}
 			break;
 		case 'U':
 			unrep = true;
@@ -1080,8 +1404,18 @@ int main(int argc, char **argv)
 		free(d);
 		return 2;
 	}
+	if (status + ckpt + check > 1) {
+		fprintf(stderr, "vmfitd: --status, --checkpoint and --check-config exclude each other\n");
+		free(d);
+		return 2;
+	}
 	if (status) {
 		rc = print_status(&d->conf);
+		free(d);
+		return rc;
+	}
+	if (ckpt) {
+		rc = ctl_client_checkpoint(&d->conf, timeout_ms);
 		free(d);
 		return rc;
 	}
@@ -1123,6 +1457,13 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &d->started);
 	d->lfd = -1;
+	d->ctl_lfd = -1;
+	for (i = 0; i < CTL_MAX; i++)
+		d->ctls[i].fd = -1;
+	d->suspect_rl = (struct vf_ratelimit)VF_RATELIMIT_INIT(LOG_BURST,
+								LOG_PERIOD_MS);
+	d->expire_rl = d->suspect_rl;
+	d->conn_rl = d->suspect_rl;
 	d->rep.fd = -1;
 	d->rep.exit_fd = -1;
 	d->synced = true;
@@ -1151,19 +1492,25 @@ int main(int argc, char **argv)
 	r = listen_clients(d);
 	if (r)
 		goto out_replica;
+	r = ctl_init(d);
+	if (r)
+		goto out_listen;
 	group_init(d);
 	rc = run(d) ? 1 : 0;
 	vf_info("shutting down");
 	group_fini(d);
+	ctl_fini(d);
 	while (d->conns.next != &d->conns)
 		conn_close(d, d->conns.next);
-	close(d->lfd);
 	if (d->conf.status_file[0])
 		unlink(d->conf.status_file);
+out_listen:
+	close(d->lfd);
 out_replica:
 	if (d->rep.running)
 		d->be->stop(&d->rep, 2000);
 	vf_wb_free(&d->rout);
+	vf_wb_free(&d->rhold);
 out_free:
 	vf_rcache_free(d->rc);
 	vf_voter_free(d->voter);

@@ -58,7 +58,9 @@ int main(void)
 		"status_interval_ms = 100\n"
 		"unreplicated = no\n"
 		"batch_max = 8\n"
-		"replica_lag_max = 64\n";
+		"replica_lag_max = 64\n"
+		"control_socket = /run/vmfit/x.ctl\n"
+		"checkpoint_timeout_ms = 5000\n";
 	char err[256], cmdbuf[256], *argv[8], longv[2000];
 	struct vf_conf c;
 
@@ -76,6 +78,8 @@ int main(void)
 	CHECK(!strcmp(c.cpg_group, "vmfit-kv_1.a-b"));	/* derived */
 	CHECK_EQ(c.vote_window, 4096);			/* auto */
 	CHECK_EQ(c.batch_max, 8);
+	CHECK(!strcmp(c.control_socket, "/run/vmfit/x.ctl"));
+	CHECK_EQ(c.checkpoint_timeout_ms, 5000);
 	CHECK(!c.unreplicated);
 	CHECK_EQ(vf_split_cmd(c.replica_cmd, cmdbuf, sizeof(cmdbuf), argv, 8),
 		 5);
@@ -89,6 +93,9 @@ int main(void)
 		       "cpg_group = g\n", &c, err), 0);
 	CHECK(!strcmp(c.state_volume, "/s/state.img"));
 	CHECK(c.unreplicated && c.f == 0 && !strcmp(c.cpg_group, "g"));
+	/* control_socket defaults to /run/vmfit/<service>.ctl */
+	CHECK(!strcmp(c.control_socket, "/run/vmfit/kv.ctl"));
+	CHECK_EQ(c.checkpoint_timeout_ms, 30000);
 
 	/* missing replica_cmd; window too small for the bound */
 	CHECK_EQ(parse("f = 1\n", &c, err), -EINVAL);
@@ -127,6 +134,11 @@ int main(void)
 	bad("vote_window = 1", "out of range");
 	bad("replica_lag_max = 2", "out of range");
 	bad("replica_cmd = again", "given twice");
+	bad("control_socket = run/x.ctl", "absolute path");
+	bad("control_socket = /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "longer than 107");
+	bad("checkpoint_timeout_ms = 99", "out of range");
+	bad("checkpoint_timeout_ms = 3600001", "out of range");
 	memset(longv, 'a', sizeof(longv) - 1);
 	longv[sizeof(longv) - 1] = '\0';
 	memcpy(longv, "service = ", 10);

@@ -26,6 +26,7 @@ static const struct vf_voter_ops ops = { suspect, expire };
 
 int main(void)
 {
+	struct vf_voter_stats st;
 	struct vf_decision d;
 	struct vf_voter *v;
 	uint64_t o;
@@ -74,11 +75,18 @@ int main(void)
 	for (o = 6; o <= 5 + 16; o++)
 		CHECK_EQ(vf_voter_open(v, o), 0);
 	CHECK_EQ(nexpire, 1);
-	CHECK_EQ(V(v, 5, 1, "a"), -EALREADY);	/* outside the window */
+	CHECK_EQ(V(v, 5, 1, "a"), -ESTALE);	/* outside the window */
 	/* empty replies vote too */
 	CHECK_EQ(vf_voter_add(v, 21, 1, NULL, 0, &d), VF_VOTE_PENDING);
 	CHECK_EQ(vf_voter_add(v, 21, 2, NULL, 0, &d), VF_VOTE_DECIDED);
 	CHECK_EQ(d.len, 0);
+	/* late: the third votes of orders 1 and 4; dropped: the duplicate
+	 * (order 1), the unknown order and the one outside the window */
+	vf_voter_stats(v, &st);
+	CHECK_EQ(st.late, 2);
+	CHECK_EQ(st.dropped, 3);
+	CHECK_EQ(st.decided, 5);
+	CHECK_EQ(st.expired, 1);
 	vf_voter_free(v);
 
 	/* f = 2: needs 3 identical; two wrong replicas cannot win */

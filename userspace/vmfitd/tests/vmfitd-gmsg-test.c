@@ -9,6 +9,7 @@ int main(void)
 {
 	struct vf_request rq = { 5, 6, 3, (const uint8_t *)"abc" }, r2;
 	struct vf_gvote gv = { 9, 2, (const uint8_t *)"ok" }, g2;
+	struct vf_gckpt ck = { 0x1122334455667788ull }, ck2;
 	struct vf_gmsg_hdr h;
 	struct vf_wbuf wb;
 	struct vf_rd rd;
@@ -45,7 +46,7 @@ int main(void)
 	wb.buf[4] = 2;
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_VERSION));
 	wb.buf[4] = 1;
-	wb.buf[6] = 3;
+	wb.buf[6] = 4;
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_TYPE));
 	wb.buf[6] = VF_G_VOTES;
 	wb.buf[12] = 1;
@@ -56,6 +57,47 @@ int main(void)
 	wb.buf[24 + 8 + 2] = 0x10;
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
 	CHECK_EQ(vf_gmsg_next_vote(&rd, &g2), -VF_E(VF_ERR_TOO_BIG));
+
+	/* CHECKPOINT: round trip */
+	CHECK_EQ(vf_gmsg_checkpoint(&wb, 1234, &ck), 0);
+	CHECK_EQ(wb.len, VF_GMSG_HDR_LEN + 16);
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK(h.type == VF_G_CHECKPOINT && h.count == 1 &&
+	      h.last_order == 1234);
+	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2), 0);
+	CHECK(ck2.id == ck.id);
+	/* wrong entry version, flags, reserved, count, length, type */
+	wb.buf[24] = 2;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2),
+		 -VF_E(VF_ERR_VERSION));
+	wb.buf[24] = 1;
+	wb.buf[26] = 1;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2),
+		 -VF_E(VF_ERR_MALFORMED));
+	wb.buf[26] = 0;
+	wb.buf[28] = 1;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2),
+		 -VF_E(VF_ERR_MALFORMED));
+	wb.buf[28] = 0;
+	wb.buf[8] = 2;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2),
+		 -VF_E(VF_ERR_MALFORMED));
+	wb.buf[8] = 1;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len - 1, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2),
+		 -VF_E(VF_ERR_MALFORMED));
+	vf_wb_u32(&wb, 0);	/* trailing bytes */
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2),
+		 -VF_E(VF_ERR_MALFORMED));
+	CHECK_EQ(vf_gmsg_checkpoint(&wb, 1, &ck), 0);
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	h.type = VF_G_VOTES;
+	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2), -VF_E(VF_ERR_TYPE));
 	vf_wb_free(&wb);
 	TEST_DONE();
 }

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ctl.c - vmfitd's control socket (operator and test triggers) and the
+ * `vmfitd --checkpoint` client that talks to it.
+ *
+ * A UNIX stream socket (control_socket, default /run/vmfit/<service>.ctl,
+ * mode 0600). One command line per connection, one answer line, then the
+ * daemon closes it:
+ *
+ *	checkpoint\n	-> ok order=<N> status=0 id=<16 hex>\n
+ *			   fail order=<N> status=<errno> id=<16 hex> <text>\n
+ *			   err <text>\n
+ *
+ * "checkpoint" multicasts a CHECKPOINT group message; the answer comes
+ * when the local replica has finished that checkpoint (or failed to). See
+ * Documentation/vmfitd.8.rst "Ordered checkpoints".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vf_log.h"
+#include "vmfitd.h"
+
+static int ctl_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+/* Create the default directory; a configured path's must exist. */
+static void ctl_mkdir(const char *path)
+{
+	if (!strncmp(path, VF_CONF_CONTROL_DIR "/",
+		     sizeof(VF_CONF_CONTROL_DIR)) &&
+	    !strchr(path + sizeof(VF_CONF_CONTROL_DIR), '/'))
+		mkdir(VF_CONF_CONTROL_DIR, 0755);
+}
+
+int ctl_init(struct vmfitd *d)
+{
+	const char *path = d->conf.control_socket;
+	struct sockaddr_un sun;
+	int fd, r;
+
+	r = ctl_addr(path, &sun);
+	if (r)
+		goto fail;
+	ctl_mkdir(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* A socket left by a dead daemon is replaced; a live one is not. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		vf_err("control socket %s: another vmfitd is listening on it",
+		       path);
+		return -EADDRINUSE;
+	}
+	if (errno == ECONNREFUSED)
+		unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, 0600) < 0 || listen(fd, CTL_MAX) < 0) {
+		r = -errno;
+		close(fd);
+		goto fail;
+	}
+	d->ctl_lfd = fd;
+	vf_info("control socket %s", path);
+	return 0;
+fail:
+	vf_err("control socket %s: %s", path, strerror(-r));
+	return r;
+}
+
+static void ctl_close(struct ctl *c)
+{
+	if (c->fd < 0)
+		return;
+	close(c->fd);
+	c->fd = -1;
+	c->ilen = 0;
+	c->ckpt_id = 0;
+}
+
+void ctl_fini(struct vmfitd *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < CTL_MAX; i++)
+		ctl_close(&d->ctls[i]);
+	if (d->ctl_lfd >= 0) {
+		close(d->ctl_lfd);
+		unlink(d->conf.control_socket);
+		d->ctl_lfd = -1;
+	}
+}
+
+/* Answer with one line and close: the answer is short, the socket new. */
+static void ctl_answer(struct ctl *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void ctl_answer(struct ctl *c, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (send(c->fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
+		vf_dbg("control client went away before its answer");
+	ctl_close(c);
+}
+
+static uint64_t ckpt_new_id(void)
+{
+	uint64_t id = 0;
+
+	while (!id)
+		if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
+			id = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+	return id;
+}
+
+static void ctl_command(struct vmfitd *d, struct ctl *c, const char *cmd)
+{
+	uint64_t id;
+	int r;
+
+	if (strcmp(cmd, "checkpoint")) {
+		ctl_answer(c, "err unknown command '%.64s' (commands: checkpoint)",
+			   cmd);
+		return;
+	}
+	if (!vmfitd_available(d)) {
+		ctl_answer(c, "err unavailable: this manager is not in the group or out of sync");
+		return;
+	}
+	if (d->ckpt_len >= CKPT_MAX / 2) {
+		ctl_answer(c, "err busy: %u checkpoints pending", d->ckpt_len);
+		return;
+	}
+	id = ckpt_new_id();
+	/* Set before sending: --unreplicated delivers inside the send. */
+	c->ckpt_id = id;
+	c->deadline_ms = now_ms() + d->conf.checkpoint_timeout_ms + CTL_IDLE_MS;
+	r = group_send_checkpoint(d, id);
+	if (r) {
+		c->ckpt_id = 0;
+		ctl_answer(c, "err cannot multicast the checkpoint: %s",
+			   r == -EBUSY ? "group send queue congested" :
+			   strerror(-r));
+		return;
+	}
+	vf_info("control: checkpoint %016" PRIx64 " requested", id);
+}
+
+static void ctl_input(struct vmfitd *d, struct ctl *c)
+{
+	char *nl;
+	ssize_t n;
+
+	n = recv(c->fd, c->in + c->ilen, sizeof(c->in) - 1 - c->ilen,
+		 MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* Gone: a pending checkpoint still runs, unobserved. */
+		ctl_close(c);
+		return;
+	}
+	if (c->ckpt_id)
+		return;		/* one command per connection */
+	c->ilen += n;
+	c->in[c->ilen] = '\0';
+	nl = memchr(c->in, '\n', c->ilen);
+	if (!nl) {
+		if (c->ilen == sizeof(c->in) - 1)
+			ctl_answer(c, "err command line too long");
+		return;
+	}
+	*nl = '\0';
+	if (strlen(c->in) != (size_t)(nl - c->in)) {
+		ctl_answer(c, "err NUL byte in command line");
+		return;
+	}
+	if (nl > c->in && nl[-1] == '\r')
+		nl[-1] = '\0';
+	ctl_command(d, c, c->in);
+}
+
+static void ctl_accept(struct vmfitd *d)
+{
+	unsigned int i;
+	int fd;
+
+	for (;;) {
+		fd = accept4(d->ctl_lfd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		for (i = 0; i < CTL_MAX; i++)
+			if (d->ctls[i].fd < 0)
+				break;
+		if (i == CTL_MAX) {
+			send(fd, "err too many control connections\n", 33,
+			     MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		d->ctls[i].fd = fd;
+		d->ctls[i].ilen = 0;
+		d->ctls[i].ckpt_id = 0;
+		d->ctls[i].deadline_ms = now_ms() + CTL_IDLE_MS;
+	}
+}
+
+void ctl_poll_fds(struct vmfitd *d, struct pollfd *pfd)
+{
+	unsigned int i;
+
+	pfd[0].fd = d->ctl_lfd;
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	for (i = 0; i < CTL_MAX; i++) {
+		pfd[i + 1].fd = d->ctls[i].fd;
+		pfd[i + 1].events = POLLIN;
+		pfd[i + 1].revents = 0;
+	}
+}
+
+void ctl_events(struct vmfitd *d, const struct pollfd *pfd)
+{
+	unsigned int i;
+
+	for (i = 0; i < CTL_MAX; i++)
+		if (d->ctls[i].fd >= 0 && d->ctls[i].fd == pfd[i + 1].fd &&
+		    pfd[i + 1].revents)
+			ctl_input(d, &d->ctls[i]);
+	if (pfd[0].revents & POLLIN)
+		ctl_accept(d);
+}
+
+void ctl_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
+{
+	struct ctl *c;
+	unsigned int i;
+
+	for (i = 0; i < CTL_MAX; i++) {
+		c = &d->ctls[i];
+		if (c->fd < 0)
+			continue;
+		if (now >= c->deadline_ms) {
+			if (c->ckpt_id)
+				ctl_answer(c, "err timeout: checkpoint %016" PRIx64 " not finished here",
+					   c->ckpt_id);
+			else
+				ctl_answer(c, "err timeout: no command line");
+			continue;
+		}
+		if (c->deadline_ms < *wake)
+			*wake = c->deadline_ms;
+	}
+}
+
+void ctl_checkpoint_done(struct vmfitd *d, uint32_t node, uint64_t id,
+			 uint64_t order, uint32_t status)
+{
+	struct ctl *c;
+	unsigned int i;
+
+	if (node != d->nodeid)
+		return;
+	for (i = 0; i < CTL_MAX; i++) {
+		c = &d->ctls[i];
+		if (c->fd < 0 || c->ckpt_id != id)
+			continue;
+		if (status)
+			ctl_answer(c, "fail order=%" PRIu64 " status=%u id=%016" PRIx64 " %s",
+				   order, status, id, strerror(status));
+		else
+			ctl_answer(c, "ok order=%" PRIu64 " status=0 id=%016" PRIx64,
+				   order, id);
+	}
+}
+
+/*----------------------------------------------------------------*/
+/* vmfitd --checkpoint */
+
+int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
+{
+	const char *path = conf->control_socket;
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	char line[512];
+	size_t len = 0;
+	ssize_t n;
+	int fd, r, rc = 1;
+	struct timespec t0, t;
+	long left;
+
+	if (ctl_addr(path, &sun)) {
+		fprintf(stderr, "vmfitd: control socket path too long: %s\n",
+			path);
+		return 2;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "vmfitd: --checkpoint: %s: %s (is vmfitd running with this configuration?)\n",
+			path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	r = vf_write_all(fd, "checkpoint\n", 11);
+	if (r) {
+		fprintf(stderr, "vmfitd: --checkpoint: %s: %s\n", path,
+			strerror(-r));
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = (long)timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
+					   (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0) {
+			fprintf(stderr, "vmfitd: --checkpoint: no answer in %u ms\n",
+				timeout_ms);
+			goto out;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		n = read(fd, line + len, sizeof(line) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+		if (memchr(line, '\n', len) || len == sizeof(line) - 1)
+			break;
+	}
+	line[len] = '\0';
+	if (!len || !strchr(line, '\n')) {
+		fprintf(stderr, "vmfitd: --checkpoint: the daemon closed without a complete answer\n");
+		goto out;
+	}
+	*strchr(line, '\n') = '\0';
+	if (!strncmp(line, "ok ", 3)) {
+		printf("%s\n", line + 3);
+		rc = 0;
+	} else {
+		fprintf(stderr, "vmfitd: --checkpoint: %s\n", line);
+	}
+out:
+	close(fd);
+	return rc;
+}

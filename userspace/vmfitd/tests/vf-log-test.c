@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* vf-log-test - log rate limiting: burst, suppression, summaries, episodes. */
+#include "vf_log.h"
+#include "vf_test.h"
+
+int main(void)
+{
+	struct vf_ratelimit rl = VF_RATELIMIT_INIT(3, 1000);
+	uint64_t t, next, logged = 0, summed = 0, n;
+	unsigned int i;
+
+	/* An episode: the first 3 are logged, the rest counted. */
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(vf_ratelimit(&rl, 100 + i), i < 3);
+	/* The summary is due one interval after the first suppressed one. */
+	next = ~0ull;
+	CHECK_EQ(vf_ratelimit_flush(&rl, 500, &next), 0);
+	CHECK_EQ(next, 1103);
+	CHECK_EQ(vf_ratelimit(&rl, 600), false);
+	CHECK_EQ(vf_ratelimit(&rl, 1100), false);
+	CHECK_EQ(vf_ratelimit_flush(&rl, 1103, NULL), 9);
+	CHECK_EQ(vf_ratelimit_flush(&rl, 1104, NULL), 0);
+	next = ~0ull;
+	CHECK_EQ(vf_ratelimit_flush(&rl, 1200, &next), 0);
+	CHECK_EQ(next, ~0ull);		/* nothing pending */
+
+	/* The flood goes on: still suppressed (same episode). */
+	CHECK_EQ(vf_ratelimit(&rl, 1150), false);
+	CHECK_EQ(vf_ratelimit_flush(&rl, 2150, NULL), 1);
+
+	/* Quiet for an interval: a new episode logs again. */
+	CHECK_EQ(vf_ratelimit(&rl, 3200), true);
+	CHECK_EQ(vf_ratelimit(&rl, 3201), true);
+	CHECK_EQ(vf_ratelimit(&rl, 3202), true);
+	CHECK_EQ(vf_ratelimit(&rl, 3203), false);
+	CHECK_EQ(rl.total_suppressed, 11);
+
+	/*
+	 * 100k messages over 10 s, flushing as an event loop would: every
+	 * message is either logged or in exactly one summary, with at most
+	 * one summary per second.
+	 */
+	rl = (struct vf_ratelimit)VF_RATELIMIT_INIT(10, 1000);
+	for (t = 0; t < 100000; t++) {
+		if (vf_ratelimit(&rl, 50000 + t / 10))
+			logged++;
+		n = vf_ratelimit_flush(&rl, 50000 + t / 10, NULL);
+		if (n)
+			logged++;
+		summed += n;
+	}
+	summed += vf_ratelimit_flush(&rl, 50000 + 20000, NULL);
+	CHECK_EQ(logged, 10 + 9);
+	CHECK_EQ(summed, 100000 - 10);
+	TEST_DONE();
+}
