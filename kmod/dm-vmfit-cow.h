@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vmfit persistent cow store: superblock, changed-set bitmap, chunk
+ * mapping and commit.  The on-disk format is described in
+ * Documentation/admin-guide/device-mapper/dm-vmfit.rst.
+ *
+ * Every function here may block: call them from process context only,
+ * with vf->md_lock held unless noted.
+ */
+#ifndef DM_VMFIT_COW_H
+#define DM_VMFIT_COW_H
+
+#include "dm-vmfit.h"
+
+#define VMFIT_SB_MAGIC 0x564d4654	/* "VMFT" */
+#define VMFIT_SB_VERSION 1
+#define VMFIT_SB_CSUM_SEED 0x7669666dU
+
+/* The superblock: the first 512 bytes of block 0, written atomically. */
+struct vmfit_disk_sb {
+	__le32 csum;		/* crc32c of bytes 4..511 */
+	__le32 magic;		/* VMFIT_SB_MAGIC */
+	__le32 version;		/* VMFIT_SB_VERSION */
+	__le32 chunk_sectors;	/* chunk size in 512-byte sectors */
+	__le64 origin_chunks;	/* chunks of the origin */
+	__le64 epoch;		/* snapshots taken */
+	__le32 mode;		/* enum vmfit_mode */
+	__le32 flags;		/* 0 */
+	__le64 bitmap_start;	/* sector of the first bitmap block */
+	__le32 bitmap_blocks;	/* 4 KiB bitmap blocks */
+	__le32 map_blocks;	/* 4 KiB mapping blocks */
+	__le64 map_start;	/* sector of the first mapping block */
+	__le64 data_start;	/* sector of data chunk 0 */
+	__le64 data_chunks;	/* data chunks */
+	__u8 pad[432];		/* zero */
+} __packed;
+
+/*
+ * vmfit_cow_layout - compute the layout for a cow device of @cow_sectors.
+ * Returns 0, or -ENOSPC when the metadata and one data chunk do not fit.
+ */
+int vmfit_cow_layout(struct vmfit *vf, sector_t cow_sectors);
+
+/*
+ * vmfit_cow_check - read block 0 and decide: *@fresh is set when the first
+ * 4 KiB are zero (format needed); otherwise the superblock is validated
+ * against the table.  Writes nothing.  On failure *@error is set.
+ * No lock needed (the instance is not live yet).
+ */
+int vmfit_cow_check(struct vmfit *vf, bool *fresh, char **error);
+
+/* vmfit_cow_format - zero the bitmap and mapping, write a new superblock. */
+int vmfit_cow_format(struct vmfit *vf);
+
+/*
+ * vmfit_cow_load - read superblock, bitmap and mapping into core; recompute
+ * the allocation high-water mark from the committed mapping.
+ */
+int vmfit_cow_load(struct vmfit *vf);
+
+/*
+ * vmfit_cow_commit - make everything durable: flush the origin when
+ * merging, write dirty mapping blocks, then the superblock with
+ * REQ_PREFLUSH | REQ_FUA (which also flushes the cow data).
+ */
+int vmfit_cow_commit(struct vmfit *vf);
+
+/* vmfit_cow_write_bitmap - write dirty (or @all) bitmap blocks with FUA. */
+int vmfit_cow_write_bitmap(struct vmfit *vf, bool all);
+
+/* True when a mapping block is dirty or the superblock needs a commit. */
+bool vmfit_cow_needs_commit(struct vmfit *vf);
+
+/*
+ * vmfit_cow_set_dmap - record that chunk @chunk is persisted as @val and
+ * mark its mapping block dirty.  Doesn't block: safe from end_io.
+ */
+static inline void vmfit_cow_set_dmap(struct vmfit *vf, u32 chunk, u32 val)
+{
+	WRITE_ONCE(vf->dmap[chunk], val);
+	/* Pairs with test_and_clear_bit() in vmfit_cow_commit(). */
+	smp_mb__before_atomic();
+	set_bit(chunk / VMFIT_MAP_PER_BLOCK, vf->map_dirty);
+}
+
+/*
+ * vmfit_cow_mark_changed - add @chunk to the in-core changed set and mark
+ * its bitmap block dirty.  Caller holds md_lock.
+ */
+static inline void vmfit_cow_mark_changed(struct vmfit *vf, u32 chunk)
+{
+	if (!test_and_set_bit_le(chunk, vf->changed))
+		set_bit(chunk / VMFIT_BITS_PER_BLOCK, vf->bm_dirty);
+}
+
+#endif /* DM_VMFIT_COW_H */

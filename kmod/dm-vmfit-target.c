@@ -1,0 +1,1804 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-vmfit: live state volume with an epoch-switch snapshot, a persistent
+ * changed set and a read-only frozen view ("vmfit-view").
+ *
+ * See Documentation/admin-guide/device-mapper/dm-vmfit.rst.
+ */
+#include <linux/blkdev.h>
+#include <linux/ctype.h>
+#include <linux/ktime.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "dm-vmfit.h"
+#include "dm-vmfit-cow.h"
+
+#define CREATE_TRACE_POINTS
+#include "dm-vmfit-trace.h"
+
+#define VMFIT_MERGE_BATCH 64
+#define VMFIT_COMMIT_PERIOD HZ
+
+static const char * const vmfit_mode_names[] = {
+	[VMFIT_NORMAL] = "normal",
+	[VMFIT_SNAPSHOT] = "snapshot",
+	[VMFIT_MERGING] = "merging",
+};
+
+static const char * const vmfit_health_names[] = {
+	[VMFIT_OK] = "ok",
+	[VMFIT_COW_FULL] = "cow_full",
+	[VMFIT_FAIL] = "fail",
+};
+
+/* Live instances by mapped device, for vmfit-view. */
+static LIST_HEAD(vmfit_registry);
+static DEFINE_MUTEX(vmfit_registry_lock);
+
+/*
+ *--------------------------------------------------------------
+ * Health
+ *--------------------------------------------------------------
+ */
+static void vmfit_event_work(struct work_struct *ws)
+{
+	struct vmfit *vf = container_of(ws, struct vmfit, event_work);
+
+	dm_table_event(vf->ti->table);
+}
+
+static void vmfit_cow_full(struct vmfit *vf)
+{
+	if (cmpxchg(&vf->health, VMFIT_OK, VMFIT_COW_FULL) == VMFIT_OK) {
+		DMERR_LIMIT("%s: cow device is full", vmfit_name(vf));
+		queue_work(vf->wq, &vf->event_work);
+	}
+}
+
+static void vmfit_fail(struct vmfit *vf, const char *what, int r)
+{
+	DMERR_LIMIT("%s: %s failed: %d", vmfit_name(vf), what, r);
+	if (xchg(&vf->health, VMFIT_FAIL) != VMFIT_FAIL)
+		queue_work(vf->wq, &vf->event_work);
+}
+
+/*
+ *--------------------------------------------------------------
+ * Generations
+ *
+ * Every mode switch bumps the generation in vf->state.  A bio counts
+ * itself in inflight[parity of its generation] for as long as it may
+ * touch the origin or the cow; a switch waits for the old parity to
+ * drain.  Increment-then-recheck (vmfit_get_gen) against
+ * store-then-check (vmfit_switch) is the usual Dekker pairing: either
+ * the bio sees the new state, or the switcher sees its count.
+ *--------------------------------------------------------------
+ */
+static void vmfit_put_gen(struct vmfit *vf, unsigned int parity)
+{
+	if (!atomic_dec_and_test(&vf->inflight[parity]))
+		return;
+	if (parity != VMFIT_STATE_PARITY(READ_ONCE(vf->state))) {
+		queue_work(vf->wq, &vf->drain_work);
+		wake_up_all(&vf->drain_wq);
+	}
+}
+
+static void vmfit_get_gen(struct vmfit *vf, struct vmfit_io *io)
+{
+	unsigned int s;
+
+	for (;;) {
+		s = READ_ONCE(vf->state);
+		atomic_inc(&vf->inflight[VMFIT_STATE_PARITY(s)]);
+		/* Pairs with smp_mb() in vmfit_switch(). */
+		smp_mb__after_atomic();
+		if (likely(READ_ONCE(vf->state) == s))
+			break;
+		vmfit_put_gen(vf, VMFIT_STATE_PARITY(s));
+	}
+	io->parity = VMFIT_STATE_PARITY(s);
+	io->mode = VMFIT_STATE_MODE(s);
+	io->flags |= VMFIT_IO_COUNTED;
+}
+
+static void vmfit_put_io(struct vmfit *vf, struct vmfit_io *io)
+{
+	if (io->flags & VMFIT_IO_COUNTED) {
+		io->flags &= ~VMFIT_IO_COUNTED;
+		vmfit_put_gen(vf, io->parity);
+	}
+}
+
+/* Switch the routing mode; returns the parity to drain.  Holds md_lock. */
+static unsigned int vmfit_switch(struct vmfit *vf, enum vmfit_mode mode)
+{
+	unsigned int old = vf->state;
+
+	lockdep_assert_held(&vf->md_lock);
+	WRITE_ONCE(vf->state, ((old >> 2) + 1) << 2 | mode);
+	/* Pairs with smp_mb__after_atomic() in vmfit_get_gen(). */
+	smp_mb();
+	return VMFIT_STATE_PARITY(old);
+}
+
+static void vmfit_wait_gen(struct vmfit *vf, unsigned int parity)
+{
+	wait_event(vf->drain_wq, !atomic_read(&vf->inflight[parity]));
+}
+
+static enum vmfit_mode vmfit_mode(struct vmfit *vf)
+{
+	return VMFIT_STATE_MODE(READ_ONCE(vf->state));
+}
+
+/*
+ *--------------------------------------------------------------
+ * Remapping
+ *--------------------------------------------------------------
+ */
+static void vmfit_remap_origin(struct vmfit *vf, struct bio *bio)
+{
+	bio_set_dev(bio, vf->origin_dev->bdev);
+}
+
+static void vmfit_remap_cow(struct vmfit *vf, struct bio *bio,
+			    struct vmfit_io *io, u32 val)
+{
+	sector_t off = bio->bi_iter.bi_sector & (vf->chunk_sectors - 1);
+
+	bio_set_dev(bio, vf->cow_dev->bdev);
+	bio->bi_iter.bi_sector = vf->data_start +
+		((sector_t)(val - 1) << vf->chunk_shift) + off;
+	io->cow = val;
+}
+
+static bool vmfit_full_chunk(struct vmfit *vf, struct bio *bio, u32 chunk)
+{
+	return !(bio->bi_iter.bi_sector & (vf->chunk_sectors - 1)) &&
+	       bio_sectors(bio) == vmfit_chunk_len(vf, chunk);
+}
+
+/* Allocate a cow data chunk: bump the high-water mark.  Never blocks. */
+static int vmfit_alloc(struct vmfit *vf, u32 *val)
+{
+	s64 n = atomic64_fetch_add_unless(&vf->cow_next, 1, vf->data_chunks);
+
+	if (unlikely(n >= vf->data_chunks)) {
+		vmfit_cow_full(vf);
+		return -ENOSPC;
+	}
+	*val = n + 1;
+	return 0;
+}
+
+static void vmfit_defer(struct vmfit *vf, struct bio_list *bl,
+			struct bio *bio, struct vmfit_io *io, bool held)
+{
+	unsigned long flags;
+
+	if (held && !io->held_start)
+		io->held_start = ktime_get_ns();
+	spin_lock_irqsave(&vf->lock, flags);
+	bio_list_add(bl, bio);
+	spin_unlock_irqrestore(&vf->lock, flags);
+	queue_work(vf->wq, &vf->worker);
+}
+
+/*
+ * Park @bio on the job copying its chunk.  A parked bio leaves its
+ * generation (a merge batch waits for the generation while it holds the
+ * chunk) and enters the current one when it is routed again.
+ */
+static bool vmfit_park(struct vmfit *vf, struct bio *bio, struct vmfit_io *io)
+{
+	struct vmfit_job *job;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vf->lock, flags);
+	if (READ_ONCE(vf->map[io->chunk]) != VMFIT_BUSY) {
+		spin_unlock_irqrestore(&vf->lock, flags);
+		return false;
+	}
+	list_for_each_entry(job, &vf->jobs, list) {
+		if (job->chunk == io->chunk)
+			break;
+	}
+	if (WARN_ON_ONCE(list_entry_is_head(job, &vf->jobs, list))) {
+		spin_unlock_irqrestore(&vf->lock, flags);
+		return false;
+	}
+	if (!io->held_start)
+		io->held_start = ktime_get_ns();
+	vmfit_put_io(vf, io);
+	bio_list_add(&job->waiters, bio);
+	spin_unlock_irqrestore(&vf->lock, flags);
+	return true;
+}
+
+/* Origin I/O: a write needs its changed-set bit on disk first. */
+static int vmfit_route_origin(struct vmfit *vf, struct bio *bio,
+			      struct vmfit_io *io)
+{
+	if (op_is_write(bio_op(bio)) && !test_bit(io->chunk, vf->durable)) {
+		vmfit_defer(vf, &vf->bm_bios, bio, io, false);
+		return DM_MAPIO_SUBMITTED;
+	}
+	vmfit_remap_origin(vf, bio);
+	return DM_MAPIO_REMAPPED;
+}
+
+/*
+ * Route a counted bio by the mode it was counted in.  Returns
+ * DM_MAPIO_REMAPPED (caller submits) or DM_MAPIO_SUBMITTED (deferred,
+ * parked or completed).  Never blocks.
+ */
+static int vmfit_route(struct vmfit *vf, struct bio *bio, struct vmfit_io *io)
+{
+	bool write = op_is_write(bio_op(bio));
+	u32 c = io->chunk;
+	u32 v;
+
+	if (io->mode == VMFIT_NORMAL)
+		return vmfit_route_origin(vf, bio, io);
+
+	if (bio_op(bio) == REQ_OP_DISCARD) {
+		/* The origin is frozen and cow chunks stay allocated: drop. */
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+again:
+	v = READ_ONCE(vf->map[c]);
+	if (unlikely(v == VMFIT_BUSY)) {
+		if (vmfit_park(vf, bio, io))
+			return DM_MAPIO_SUBMITTED;
+		goto again;
+	}
+	if (v) {
+		vmfit_remap_cow(vf, bio, io, v);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (!write || io->mode == VMFIT_MERGING)
+		return vmfit_route_origin(vf, bio, io);
+
+	if (!vmfit_full_chunk(vf, bio, c)) {
+		/* Needs the origin chunk copied first: the worker does it. */
+		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (vmfit_alloc(vf, &v)) {
+		bio->bi_status = BLK_STS_NOSPC;
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	/* Lost a race with another writer: its chunk wins, ours leaks. */
+	if (cmpxchg(&vf->map[c], 0, v))
+		goto again;
+	vmfit_remap_cow(vf, bio, io, v);
+	return DM_MAPIO_REMAPPED;
+}
+
+/* A FUA cow write needs its mapping committed before it is issued. */
+static bool vmfit_needs_commit(struct vmfit *vf, struct bio *bio,
+			       struct vmfit_io *io)
+{
+	if (likely(!(bio->bi_opf & REQ_FUA)) || !io->cow)
+		return false;
+	if (READ_ONCE(vf->dmap[io->chunk]) != io->cow)
+		vmfit_cow_set_dmap(vf, io->chunk, io->cow);
+	return true;
+}
+
+static void vmfit_account_held(struct vmfit *vf, struct vmfit_io *io)
+{
+	if (io->held_start) {
+		atomic64_add(ktime_get_ns() - io->held_start, &vf->held_ns);
+		io->held_start = 0;
+	}
+}
+
+/* Submit a remapped bio from the worker. */
+static void vmfit_issue(struct vmfit *vf, struct bio *bio)
+{
+	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	if (vmfit_needs_commit(vf, bio, io)) {
+		vmfit_defer(vf, &vf->fua_bios, bio, io, false);
+		return;
+	}
+	vmfit_account_held(vf, io);
+	submit_bio_noacct(bio);
+}
+
+/*
+ *--------------------------------------------------------------
+ * Worker thread
+ *--------------------------------------------------------------
+ */
+static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
+{
+	struct bio *bio;
+	int r;
+
+	mutex_lock(&vf->md_lock);
+	bio_list_for_each(bio, bios) {
+		struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+		vmfit_cow_mark_changed(vf, io->chunk);
+	}
+	r = vmfit_cow_write_bitmap(vf, false);
+	if (r) {
+		vmfit_fail(vf, "changed-set write", r);
+	} else {
+		bio_list_for_each(bio, bios) {
+			struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+			set_bit(io->chunk, vf->durable);
+		}
+	}
+	mutex_unlock(&vf->md_lock);
+
+	while ((bio = bio_list_pop(bios))) {
+		if (r) {
+			bio_io_error(bio);
+			continue;
+		}
+		vmfit_remap_origin(vf, bio);
+		submit_bio_noacct(bio);
+	}
+}
+
+static void vmfit_copy_done(int read_err, unsigned long write_err, void *context)
+{
+	struct vmfit_job *job = context;
+	struct vmfit *vf = job->vf;
+	struct bio_list waiters;
+	unsigned long flags;
+	struct bio *bio;
+	bool failed = read_err || write_err;
+
+	spin_lock_irqsave(&vf->lock, flags);
+	WRITE_ONCE(vf->map[job->chunk], failed ? 0 : job->cow + 1);
+	waiters = job->waiters;
+	list_del(&job->list);
+	if (!failed)
+		bio_list_merge(&vf->retry_bios, &waiters);
+	spin_unlock_irqrestore(&vf->lock, flags);
+
+	if (failed) {
+		DMERR_LIMIT("%s: copying chunk %u to the cow failed",
+			    vmfit_name(vf), job->chunk);
+		while ((bio = bio_list_pop(&waiters)))
+			bio_io_error(bio);
+	}
+	vmfit_put_gen(vf, job->cow_parity);
+	kfree(job);
+	queue_work(vf->wq, &vf->worker);
+}
+
+/*
+ * A partial write to a chunk that is not in the cow: copy the origin
+ * chunk into a new cow chunk, then route the write again.  The bio's
+ * generation count moves to the job, so a drop waits for the copy.
+ */
+static void vmfit_start_copy(struct vmfit *vf, struct bio *bio,
+			     struct vmfit_io *io)
+{
+	struct dm_io_region from, to;
+	struct vmfit_job *job;
+	u32 val;
+
+	job = kzalloc(sizeof(*job), GFP_NOIO);
+	if (!job) {
+		bio_io_error(bio);
+		return;
+	}
+	if (vmfit_alloc(vf, &val)) {
+		kfree(job);
+		bio->bi_status = BLK_STS_NOSPC;
+		bio_endio(bio);
+		return;
+	}
+	job->vf = vf;
+	job->chunk = io->chunk;
+	job->cow = val - 1;
+	bio_list_init(&job->waiters);
+
+	spin_lock_irq(&vf->lock);
+	if (cmpxchg(&vf->map[io->chunk], 0, VMFIT_BUSY)) {
+		/* Someone mapped it meanwhile (our chunk leaks): retry. */
+		spin_unlock_irq(&vf->lock);
+		kfree(job);
+		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
+		return;
+	}
+	list_add(&job->list, &vf->jobs);
+	bio_list_add(&job->waiters, bio);
+	job->cow_parity = io->parity;
+	io->flags &= ~VMFIT_IO_COUNTED;
+	spin_unlock_irq(&vf->lock);
+
+	from.bdev = vf->origin_dev->bdev;
+	from.sector = vmfit_chunk_to_sector(vf, job->chunk);
+	from.count = vmfit_chunk_len(vf, job->chunk);
+	to.bdev = vf->cow_dev->bdev;
+	to.sector = vf->data_start + ((sector_t)job->cow << vf->chunk_shift);
+	to.count = from.count;
+	dm_kcopyd_copy(vf->kc, &from, 1, &to, 0, vmfit_copy_done, job);
+}
+
+/* A partial write deferred by map(): the old generation has drained. */
+static void vmfit_process_copy(struct vmfit *vf, struct bio *bio)
+{
+	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+	u32 v;
+
+again:
+	v = READ_ONCE(vf->map[io->chunk]);
+	if (v == VMFIT_BUSY) {
+		if (!vmfit_park(vf, bio, io))
+			goto again;
+	} else if (v) {
+		vmfit_remap_cow(vf, bio, io, v);
+		vmfit_issue(vf, bio);
+	} else {
+		vmfit_start_copy(vf, bio, io);
+	}
+}
+
+/* A parked bio released by its job: route it in the current generation. */
+static void vmfit_process_retry(struct vmfit *vf, struct bio *bio)
+{
+	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	vmfit_get_gen(vf, io);
+	if (vmfit_route(vf, bio, io) == DM_MAPIO_REMAPPED)
+		vmfit_issue(vf, bio);
+}
+
+static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
+				  struct bio_list *fua)
+{
+	struct bio *bio;
+	int r = 0;
+
+	mutex_lock(&vf->md_lock);
+	if (READ_ONCE(vf->health) == VMFIT_FAIL)
+		r = -EIO;
+	else
+		r = vmfit_cow_commit(vf);
+	if (r && r != -EIO)
+		vmfit_fail(vf, "metadata commit", r);
+	mutex_unlock(&vf->md_lock);
+
+	while ((bio = bio_list_pop(flush))) {
+		if (r) {
+			bio_io_error(bio);
+			continue;
+		}
+		/* Old-generation writes may still be on the origin. */
+		vmfit_remap_origin(vf, bio);
+		submit_bio_noacct(bio);
+	}
+	while ((bio = bio_list_pop(fua))) {
+		struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+		if (r) {
+			bio_io_error(bio);
+			continue;
+		}
+		vmfit_account_held(vf, io);
+		submit_bio_noacct(bio);
+	}
+}
+
+static void vmfit_worker(struct work_struct *ws)
+{
+	struct vmfit *vf = container_of(ws, struct vmfit, worker);
+	struct bio_list bm, copy, retry, flush, fua;
+	struct blk_plug plug;
+	struct bio *bio;
+
+	spin_lock_irq(&vf->lock);
+	bm = vf->bm_bios;
+	bio_list_init(&vf->bm_bios);
+	retry = vf->retry_bios;
+	bio_list_init(&vf->retry_bios);
+	flush = vf->flush_bios;
+	bio_list_init(&vf->flush_bios);
+	fua = vf->fua_bios;
+	bio_list_init(&vf->fua_bios);
+	bio_list_init(&copy);
+	/* Copies of origin chunks wait until the old generation drained. */
+	if (vf->view_ready) {
+		copy = vf->copy_bios;
+		bio_list_init(&vf->copy_bios);
+	}
+	spin_unlock_irq(&vf->lock);
+
+	blk_start_plug(&plug);
+	if (!bio_list_empty(&bm))
+		vmfit_process_bm(vf, &bm);
+	while ((bio = bio_list_pop(&retry)))
+		vmfit_process_retry(vf, bio);
+	while ((bio = bio_list_pop(&copy)))
+		vmfit_process_copy(vf, bio);
+	blk_finish_plug(&plug);
+
+	/* Take the FUA writes queued above too. */
+	spin_lock_irq(&vf->lock);
+	bio_list_merge(&fua, &vf->fua_bios);
+	bio_list_init(&vf->fua_bios);
+	spin_unlock_irq(&vf->lock);
+	if (!bio_list_empty(&flush) || !bio_list_empty(&fua))
+		vmfit_process_commits(vf, &flush, &fua);
+}
+
+static void vmfit_commit_work(struct work_struct *ws)
+{
+	struct vmfit *vf = container_of(to_delayed_work(ws), struct vmfit,
+					commit_work);
+	int r;
+
+	mutex_lock(&vf->md_lock);
+	if (vf->active && READ_ONCE(vf->health) != VMFIT_FAIL &&
+	    vmfit_cow_needs_commit(vf)) {
+		r = vmfit_cow_commit(vf);
+		if (r)
+			vmfit_fail(vf, "periodic commit", r);
+	}
+	if (vf->active)
+		queue_delayed_work(vf->wq, &vf->commit_work, VMFIT_COMMIT_PERIOD);
+	mutex_unlock(&vf->md_lock);
+}
+
+/*
+ *--------------------------------------------------------------
+ * Snapshot drain
+ *--------------------------------------------------------------
+ */
+static void vmfit_drain_work(struct work_struct *ws)
+{
+	struct vmfit *vf = container_of(ws, struct vmfit, drain_work);
+	struct bio_list views;
+	struct bio *bio;
+	u64 held, drain;
+	int r;
+
+	mutex_lock(&vf->md_lock);
+	if (!vf->draining ||
+	    atomic_read(&vf->inflight[VMFIT_STATE_PARITY(vf->state) ^ 1])) {
+		mutex_unlock(&vf->md_lock);
+		return;
+	}
+	/* The last old-epoch write is done: make the frozen origin durable. */
+	r = blkdev_issue_flush(vf->origin_dev->bdev);
+	if (r)
+		vmfit_fail(vf, "origin flush", r);
+	vf->sb_dirty = true;
+	r = vmfit_cow_commit(vf);
+	if (r)
+		vmfit_fail(vf, "snapshot commit", r);
+	vf->drain_ns = ktime_get_ns() - vf->snap_start_ns;
+	vf->draining = false;
+	drain = vf->drain_ns;
+	spin_lock_irq(&vf->lock);
+	vf->view_ready = true;
+	views = vf->view_bios;
+	bio_list_init(&vf->view_bios);
+	spin_unlock_irq(&vf->lock);
+	mutex_unlock(&vf->md_lock);
+
+	held = atomic64_read(&vf->held_ns);
+	trace_vmfit_snapshot_end(vf->devt, vf->epoch, held, drain);
+
+	while ((bio = bio_list_pop(&views))) {
+		vmfit_remap_origin(vf, bio);
+		submit_bio_noacct(bio);
+	}
+	queue_work(vf->wq, &vf->worker);
+}
+
+/*
+ *--------------------------------------------------------------
+ * Merge
+ *--------------------------------------------------------------
+ */
+static void vmfit_merge_copied(int read_err, unsigned long write_err,
+			       void *context)
+{
+	struct vmfit_job *job = context;
+	struct vmfit *vf = job->vf;
+
+	job->error = (read_err || write_err) ? -EIO : 0;
+	if (atomic_dec_and_test(&vf->merge_pending))
+		complete(&vf->merge_done);
+}
+
+/* Take up to VMFIT_MERGE_BATCH mapped chunks from the cursor on. */
+static unsigned int vmfit_merge_collect(struct vmfit *vf,
+					struct vmfit_job **batch)
+{
+	unsigned int n = 0;
+
+	while (n < VMFIT_MERGE_BATCH && vf->merge_cursor < vf->origin_chunks) {
+		u32 c = vf->merge_cursor;
+		u32 v = READ_ONCE(vf->map[c]);
+		struct vmfit_job *job;
+
+		if (!vmfit_mapped(v)) {
+			vf->merge_cursor++;
+			continue;
+		}
+		/* Small and rare: a failure here would end the merge early. */
+		job = kzalloc(sizeof(*job), GFP_NOIO | __GFP_NOFAIL);
+		job->vf = vf;
+		job->chunk = c;
+		job->cow = v - 1;
+		bio_list_init(&job->waiters);
+		spin_lock_irq(&vf->lock);
+		WRITE_ONCE(vf->map[c], VMFIT_BUSY);
+		list_add(&job->list, &vf->jobs);
+		spin_unlock_irq(&vf->lock);
+		batch[n++] = job;
+		vf->merge_cursor++;
+	}
+	return n;
+}
+
+static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
+			     unsigned int n)
+{
+	struct dm_io_region from, to;
+	unsigned int i, parity;
+	int r = 0;
+
+	/* Writes mapped before the chunks turned busy must finish first. */
+	mutex_lock(&vf->md_lock);
+	parity = vmfit_switch(vf, VMFIT_MERGING);
+	mutex_unlock(&vf->md_lock);
+	vmfit_wait_gen(vf, parity);
+
+	atomic_set(&vf->merge_pending, n);
+	reinit_completion(&vf->merge_done);
+	for (i = 0; i < n; i++) {
+		from.bdev = vf->cow_dev->bdev;
+		from.sector = vf->data_start +
+			((sector_t)batch[i]->cow << vf->chunk_shift);
+		from.count = vmfit_chunk_len(vf, batch[i]->chunk);
+		to.bdev = vf->origin_dev->bdev;
+		to.sector = vmfit_chunk_to_sector(vf, batch[i]->chunk);
+		to.count = from.count;
+		dm_kcopyd_copy(vf->kc, &from, 1, &to, 0, vmfit_merge_copied,
+			       batch[i]);
+	}
+	wait_for_completion(&vf->merge_done);
+
+	for (i = 0; i < n; i++) {
+		struct vmfit_job *job = batch[i];
+
+		spin_lock_irq(&vf->lock);
+		WRITE_ONCE(vf->map[job->chunk], job->error ? job->cow + 1 : 0);
+		bio_list_merge(&vf->retry_bios, &job->waiters);
+		list_del(&job->list);
+		spin_unlock_irq(&vf->lock);
+		if (job->error) {
+			r = job->error;
+		} else {
+			vmfit_cow_set_dmap(vf, job->chunk, 0);
+			vf->merged++;
+		}
+		kfree(job);
+	}
+	queue_work(vf->wq, &vf->worker);
+	trace_vmfit_merge_progress(vf->devt, vf->merged, vf->to_merge);
+	return r;
+}
+
+/* Back to normal mode: the cow is empty again. */
+static void vmfit_merge_finish(struct vmfit *vf)
+{
+	unsigned int parity;
+	int r;
+
+	mutex_lock(&vf->md_lock);
+	r = blkdev_issue_flush(vf->origin_dev->bdev);
+	if (!r) {
+		vf->sb_mode = VMFIT_NORMAL;
+		vf->sb_dirty = true;
+		r = vmfit_cow_commit(vf);
+	}
+	if (r) {
+		vf->sb_mode = VMFIT_MERGING;
+		vmfit_fail(vf, "merge commit", r);
+		mutex_unlock(&vf->md_lock);
+		return;
+	}
+	parity = vmfit_switch(vf, VMFIT_NORMAL);
+	vf->switching = true;
+	mutex_unlock(&vf->md_lock);
+
+	vmfit_wait_gen(vf, parity);
+
+	mutex_lock(&vf->md_lock);
+	atomic64_set(&vf->cow_next, 0);
+	bitmap_zero(vf->map_dirty, vf->map_blocks);
+	vf->merged = 0;
+	vf->to_merge = 0;
+	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
+	vf->switching = false;
+	mutex_unlock(&vf->md_lock);
+	DMINFO("%s: merge complete", vmfit_name(vf));
+	queue_work(vf->wq, &vf->event_work);
+}
+
+/*
+ * Every chunk merged back must be in the durable changed set first.  Runs
+ * once the snapshot generation drained: no chunk gets mapped after it.
+ */
+static int vmfit_merge_fold(struct vmfit *vf)
+{
+	u64 n = 0;
+	u32 c;
+	int r;
+
+	mutex_lock(&vf->md_lock);
+	for (c = 0; c < vf->origin_chunks; c++) {
+		if (vmfit_mapped(READ_ONCE(vf->map[c]))) {
+			vmfit_cow_mark_changed(vf, c);
+			n++;
+		}
+	}
+	r = vmfit_cow_write_bitmap(vf, false);
+	if (!r) {
+		for (c = 0; c < vf->origin_chunks; c++) {
+			if (test_bit_le(c, vf->changed))
+				set_bit(c, vf->durable);
+		}
+		if (vf->merge_cursor == 0) {
+			vf->to_merge = n;
+			vf->merged = 0;
+		}
+	}
+	mutex_unlock(&vf->md_lock);
+	return r;
+}
+
+static void vmfit_merge_work(struct work_struct *ws)
+{
+	struct vmfit *vf = container_of(ws, struct vmfit, merge_work);
+	struct vmfit_job *batch[VMFIT_MERGE_BATCH];
+	unsigned int n;
+	int r;
+
+	/* Queued twice (resume, cancelled suspend): only one merges. */
+	if (vmfit_mode(vf) != VMFIT_MERGING)
+		return;
+	/* Snapshot-generation bios and copies must be gone. */
+	vmfit_wait_gen(vf, vf->merge_parity);
+	r = vmfit_merge_fold(vf);
+	if (r) {
+		vmfit_fail(vf, "changed-set write", r);
+		return;
+	}
+	for (;;) {
+		if (READ_ONCE(vf->merge_stop))
+			return;
+		n = vmfit_merge_collect(vf, batch);
+		if (!n)
+			break;
+		r = vmfit_merge_batch(vf, batch, n);
+		if (r) {
+			vmfit_fail(vf, "merge copy", r);
+			return;
+		}
+	}
+	vmfit_merge_finish(vf);
+}
+
+/*
+ *--------------------------------------------------------------
+ * Messages
+ *--------------------------------------------------------------
+ */
+static int vmfit_msg_snapshot(struct vmfit *vf)
+{
+	int r = 0;
+
+	mutex_lock(&vf->md_lock);
+	if (vmfit_mode(vf) != VMFIT_NORMAL || vf->draining || vf->switching) {
+		DMERR("%s: snapshot: a snapshot is already active",
+		      vmfit_name(vf));
+		r = -EBUSY;
+		goto out;
+	}
+	if (READ_ONCE(vf->health) == VMFIT_FAIL) {
+		r = -EIO;
+		goto out;
+	}
+	vf->epoch++;
+	vf->sb_mode = VMFIT_SNAPSHOT;
+	vf->sb_dirty = true;
+	atomic64_set(&vf->held_ns, 0);
+	vf->drain_ns = 0;
+	spin_lock_irq(&vf->lock);
+	vf->view_ready = false;
+	spin_unlock_irq(&vf->lock);
+	vf->draining = true;
+	vf->snap_start_ns = ktime_get_ns();
+	trace_vmfit_snapshot_begin(vf->devt, vf->epoch);
+	vmfit_switch(vf, VMFIT_SNAPSHOT);
+	queue_work(vf->wq, &vf->drain_work);
+out:
+	mutex_unlock(&vf->md_lock);
+	return r;
+}
+
+/* Snapshot or merge may end only when no view is open and it drained. */
+static int vmfit_check_snapshot(struct vmfit *vf, const char *verb)
+{
+	if (vmfit_mode(vf) != VMFIT_SNAPSHOT || vf->switching) {
+		DMERR("%s: %s: no snapshot is active", vmfit_name(vf), verb);
+		return -EINVAL;
+	}
+	if (vf->views) {
+		DMERR("%s: %s: a vmfit-view is open", vmfit_name(vf), verb);
+		return -EBUSY;
+	}
+	if (vf->draining) {
+		DMERR("%s: %s: the snapshot is still draining", vmfit_name(vf),
+		      verb);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int vmfit_msg_drop(struct vmfit *vf)
+{
+	unsigned int parity;
+	int r;
+
+	mutex_lock(&vf->md_lock);
+	r = vmfit_check_snapshot(vf, "drop");
+	if (r)
+		goto out;
+	/* Durable first: after a crash the origin is the live device. */
+	vf->sb_mode = VMFIT_NORMAL;
+	vf->sb_dirty = true;
+	r = vmfit_cow_commit(vf);
+	if (r) {
+		vf->sb_mode = VMFIT_SNAPSHOT;
+		vmfit_fail(vf, "drop commit", r);
+		goto out;
+	}
+	parity = vmfit_switch(vf, VMFIT_NORMAL);
+	vf->switching = true;
+	mutex_unlock(&vf->md_lock);
+
+	vmfit_wait_gen(vf, parity);
+
+	mutex_lock(&vf->md_lock);
+	memset(vf->map, 0, array_size(vf->origin_chunks, sizeof(u32)));
+	memset(vf->dmap, 0, array_size(vf->origin_chunks, sizeof(u32)));
+	bitmap_zero(vf->map_dirty, vf->map_blocks);
+	atomic64_set(&vf->cow_next, 0);
+	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
+	vf->switching = false;
+out:
+	mutex_unlock(&vf->md_lock);
+	return r;
+}
+
+static int vmfit_msg_merge(struct vmfit *vf)
+{
+	int r;
+
+	mutex_lock(&vf->md_lock);
+	r = vmfit_check_snapshot(vf, "merge");
+	if (r)
+		goto out;
+	vf->sb_mode = VMFIT_MERGING;
+	vf->sb_dirty = true;
+	r = vmfit_cow_commit(vf);
+	if (r) {
+		vf->sb_mode = VMFIT_SNAPSHOT;
+		vmfit_fail(vf, "merge commit", r);
+		goto out;
+	}
+	vf->to_merge = 0;
+	vf->merged = 0;
+	vf->merge_cursor = 0;
+	vf->merge_stop = false;
+	vf->merge_parity = vmfit_switch(vf, VMFIT_MERGING);
+	queue_work(vf->merge_wq, &vf->merge_work);
+out:
+	mutex_unlock(&vf->md_lock);
+	return r;
+}
+
+static int vmfit_msg_clear(struct vmfit *vf)
+{
+	int r;
+
+	mutex_lock(&vf->md_lock);
+	if (vmfit_mode(vf) != VMFIT_NORMAL || vf->switching) {
+		DMERR("%s: clear: only allowed in normal mode", vmfit_name(vf));
+		r = -EBUSY;
+		goto out;
+	}
+	bitmap_zero(vf->durable, vf->origin_chunks);
+	memset(vf->changed, 0, (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
+	bitmap_zero(vf->bm_dirty, vf->bitmap_blocks);
+	r = vmfit_cow_write_bitmap(vf, true);
+	if (r)
+		vmfit_fail(vf, "changed-set clear", r);
+out:
+	mutex_unlock(&vf->md_lock);
+	return r;
+}
+
+static bool vmfit_is_changed(struct vmfit *vf, u32 c, bool cow)
+{
+	return test_bit_le(c, vf->changed) || (cow && READ_ONCE(vf->map[c]));
+}
+
+/*
+ * changed [<start chunk>]: the changed set from <start chunk> on, as
+ * comma-separated ranges "0-3,17,20-21".  When the result does not fit,
+ * it ends with ",+" (or is just "+"): continue with
+ * "changed <last chunk printed + 1>".
+ */
+static int vmfit_msg_changed(struct vmfit *vf, unsigned int argc, char **argv,
+			     char *result, unsigned int maxlen)
+{
+	unsigned int sz = 0;
+	char item[32];
+	u32 start = 0, c, e;
+	bool cow;
+	int len;
+
+	if (argc == 2 && kstrtou32(argv[1], 10, &start)) {
+		DMERR("%s: changed: invalid start chunk '%s'", vmfit_name(vf),
+		      argv[1]);
+		return -EINVAL;
+	}
+	if (!maxlen)
+		return -EOVERFLOW;
+	result[0] = '\0';
+
+	mutex_lock(&vf->md_lock);
+	cow = vmfit_mode(vf) != VMFIT_NORMAL;
+	for (c = start; c < vf->origin_chunks; c = e + 1) {
+		e = c;
+		if (!vmfit_is_changed(vf, c, cow))
+			continue;
+		while (e + 1 < vf->origin_chunks &&
+		       vmfit_is_changed(vf, e + 1, cow))
+			e++;
+		if (e == c)
+			len = scnprintf(item, sizeof(item), "%s%u", sz ? "," : "", c);
+		else
+			len = scnprintf(item, sizeof(item), "%s%u-%u",
+					sz ? "," : "", c, e);
+		/* Keep room for ",+" and the terminating NUL. */
+		if (sz + len + 3 > maxlen) {
+			if (sz + 3 <= maxlen)
+				strcpy(result + sz, sz ? ",+" : "+");
+			break;
+		}
+		memcpy(result + sz, item, len + 1);
+		sz += len;
+	}
+	mutex_unlock(&vf->md_lock);
+	return 1;
+}
+
+static int vmfit_message(struct dm_target *ti, unsigned int argc, char **argv,
+			 char *result, unsigned int maxlen)
+{
+	struct vmfit *vf = ti->private;
+	int (*fn)(struct vmfit *vf);
+
+	if (!argc)
+		return -EINVAL;
+	if (!strcasecmp(argv[0], "changed")) {
+		if (argc > 2) {
+			DMERR("%s: changed takes at most one argument",
+			      vmfit_name(vf));
+			return -EINVAL;
+		}
+		return vmfit_msg_changed(vf, argc, argv, result, maxlen);
+	}
+	if (!strcasecmp(argv[0], "snapshot")) {
+		fn = vmfit_msg_snapshot;
+	} else if (!strcasecmp(argv[0], "merge")) {
+		fn = vmfit_msg_merge;
+	} else if (!strcasecmp(argv[0], "drop")) {
+		fn = vmfit_msg_drop;
+	} else if (!strcasecmp(argv[0], "clear")) {
+		fn = vmfit_msg_clear;
+	} else {
+		DMERR("%s: unsupported message '%s'", vmfit_name(vf), argv[0]);
+		return -EINVAL;
+	}
+	if (argc != 1) {
+		DMERR("%s: %s takes no arguments", vmfit_name(vf), argv[0]);
+		return -EINVAL;
+	}
+	if (!vf->loaded)
+		return -EBUSY;
+	return fn(vf);
+}
+
+/*
+ *--------------------------------------------------------------
+ * Target methods
+ *--------------------------------------------------------------
+ */
+static struct vmfit *vmfit_lookup(dev_t devt)
+{
+	struct vmfit *vf, *found = NULL;
+
+	lockdep_assert_held(&vmfit_registry_lock);
+	list_for_each_entry(vf, &vmfit_registry, registry) {
+		if (vf->devt != devt)
+			continue;
+		if (vf->active)
+			return vf;
+		if (!found)
+			found = vf;
+	}
+	return found;
+}
+
+static void vmfit_dtr(struct dm_target *ti)
+{
+	struct vmfit *vf = ti->private;
+	unsigned int i;
+
+	if (!vf)
+		return;
+
+	mutex_lock(&vmfit_registry_lock);
+	list_del_init(&vf->registry);
+	mutex_unlock(&vmfit_registry_lock);
+
+	if (vf->merge_wq) {
+		WRITE_ONCE(vf->merge_stop, true);
+		destroy_workqueue(vf->merge_wq);
+	}
+	if (vf->wq) {
+		mutex_lock(&vf->md_lock);
+		if (vf->active) {
+			vf->active = false;
+			if (vmfit_cow_commit(vf))
+				DMERR("%s: final commit failed", vmfit_name(vf));
+		}
+		mutex_unlock(&vf->md_lock);
+		cancel_delayed_work_sync(&vf->commit_work);
+		destroy_workqueue(vf->wq);
+	}
+	if (vf->kc)
+		dm_kcopyd_client_destroy(vf->kc);
+	if (vf->io_client)
+		dm_io_client_destroy(vf->io_client);
+	kfree(vf->md_buf);
+	vfree(vf->changed);
+	bitmap_free(vf->durable);
+	bitmap_free(vf->bm_dirty);
+	vfree(vf->map);
+	vfree(vf->dmap);
+	bitmap_free(vf->map_dirty);
+	if (vf->cow_dev)
+		dm_put_device(ti, vf->cow_dev);
+	if (vf->origin_dev)
+		dm_put_device(ti, vf->origin_dev);
+	for (i = 0; i < vf->nr_ctr_args; i++)
+		kfree(vf->ctr_args[i]);
+	kfree(vf->ctr_args);
+	kfree(vf);
+	ti->private = NULL;
+}
+
+static int vmfit_copy_ctr_args(struct vmfit *vf, unsigned int argc,
+			       char **argv, char **error)
+{
+	unsigned int i;
+
+	vf->ctr_args = kcalloc(argc, sizeof(*vf->ctr_args), GFP_KERNEL);
+	if (!vf->ctr_args)
+		goto bad;
+	for (i = 0; i < argc; i++) {
+		vf->ctr_args[i] = kstrdup(argv[i], GFP_KERNEL);
+		if (!vf->ctr_args[i])
+			goto bad;
+		vf->nr_ctr_args++;
+	}
+	return 0;
+bad:
+	*error = "Cannot allocate memory";
+	return -ENOMEM;
+}
+
+static int vmfit_parse_chunk_size(struct vmfit *vf, const char *arg,
+				  char **error)
+{
+	unsigned int sectors;
+	char dummy;
+
+	/* sscanf() would take "-8" and " 8"; only plain digits are a size. */
+	if (!isdigit(arg[0]) || sscanf(arg, "%u%c", &sectors, &dummy) != 1) {
+		*error = "Invalid chunk size: not a number";
+		return -EINVAL;
+	}
+	if (!sectors) {
+		*error = "Invalid chunk size: zero";
+		return -EINVAL;
+	}
+	if (!is_power_of_2(sectors)) {
+		*error = "Invalid chunk size: not a power of two";
+		return -EINVAL;
+	}
+	if (sectors > VMFIT_MAX_CHUNK_SECTORS) {
+		*error = "Invalid chunk size: larger than 2048 sectors";
+		return -EINVAL;
+	}
+	vf->chunk_sectors = sectors;
+	vf->chunk_shift = __ffs(sectors);
+	return 0;
+}
+
+static int vmfit_parse_features(struct vmfit *vf, struct dm_arg_set *as,
+				char **error)
+{
+	static const struct dm_arg _args[] = {
+		{0, 1, "Invalid number of feature arguments"},
+	};
+	unsigned int argc;
+	const char *arg;
+	int r;
+
+	if (!as->argc)
+		return 0;
+	r = dm_read_arg_group(_args, as, &argc, error);
+	if (r)
+		return r;
+	while (argc--) {
+		arg = dm_shift_arg(as);
+		if (!strcasecmp(arg, VMFIT_OPT_IGNORE_DISCARD)) {
+			vf->ignore_discard = true;
+		} else {
+			*error = "Unrecognised feature argument";
+			return -EINVAL;
+		}
+	}
+	if (as->argc) {
+		*error = "Invalid argument count";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vmfit_parse_devices(struct vmfit *vf, struct dm_target *ti,
+			       char **argv, char **error)
+{
+	fmode_t mode = dm_table_get_mode(ti->table);
+	unsigned int lbs;
+	int r;
+
+	r = dm_get_device(ti, argv[0], mode, &vf->origin_dev);
+	if (r) {
+		*error = "Error opening origin device";
+		return r;
+	}
+	r = dm_get_device(ti, argv[1], mode, &vf->cow_dev);
+	if (r) {
+		*error = "Error opening cow device";
+		return r;
+	}
+	if (vf->origin_dev->bdev == vf->cow_dev->bdev) {
+		*error = "Origin and cow device must differ";
+		return -EINVAL;
+	}
+	lbs = max(bdev_logical_block_size(vf->origin_dev->bdev),
+		  bdev_logical_block_size(vf->cow_dev->bdev));
+	if (vf->chunk_sectors << SECTOR_SHIFT < lbs) {
+		*error = "Invalid chunk size: smaller than a device's logical block size";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vmfit_alloc_core(struct vmfit *vf)
+{
+	vf->changed = vzalloc(array_size(vf->bitmap_blocks, VMFIT_BLOCK_SIZE));
+	vf->durable = bitmap_zalloc(vf->origin_chunks, GFP_KERNEL);
+	vf->bm_dirty = bitmap_zalloc(vf->bitmap_blocks, GFP_KERNEL);
+	vf->map = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
+	vf->dmap = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
+	vf->map_dirty = bitmap_zalloc(vf->map_blocks, GFP_KERNEL);
+	if (!vf->changed || !vf->durable || !vf->bm_dirty || !vf->map ||
+	    !vf->dmap || !vf->map_dirty)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Construct a vmfit mapping:
+ * vmfit <origin dev> <cow dev> <chunk size> [<#feature args> [<feature arg>]*]
+ */
+static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dm_arg_set as;
+	struct vmfit *vf, *old;
+	bool fresh;
+	int r;
+
+	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+	if (!vf) {
+		ti->error = "Cannot allocate memory";
+		return -ENOMEM;
+	}
+	ti->private = vf;
+	vf->ti = ti;
+	INIT_LIST_HEAD(&vf->registry);
+	INIT_LIST_HEAD(&vf->jobs);
+	mutex_init(&vf->md_lock);
+	spin_lock_init(&vf->lock);
+	init_waitqueue_head(&vf->drain_wq);
+	init_completion(&vf->merge_done);
+	bio_list_init(&vf->bm_bios);
+	bio_list_init(&vf->copy_bios);
+	bio_list_init(&vf->retry_bios);
+	bio_list_init(&vf->flush_bios);
+	bio_list_init(&vf->fua_bios);
+	bio_list_init(&vf->view_bios);
+	INIT_WORK(&vf->worker, vmfit_worker);
+	INIT_WORK(&vf->drain_work, vmfit_drain_work);
+	INIT_WORK(&vf->event_work, vmfit_event_work);
+	INIT_WORK(&vf->merge_work, vmfit_merge_work);
+	INIT_DELAYED_WORK(&vf->commit_work, vmfit_commit_work);
+
+	if (argc < 3) {
+		ti->error = "Invalid argument count";
+		r = -EINVAL;
+		goto bad;
+	}
+	r = vmfit_copy_ctr_args(vf, argc, argv, &ti->error);
+	if (r)
+		goto bad;
+	r = vmfit_parse_chunk_size(vf, argv[2], &ti->error);
+	if (r)
+		goto bad;
+	as.argc = argc - 3;
+	as.argv = argv + 3;
+	r = vmfit_parse_features(vf, &as, &ti->error);
+	if (r)
+		goto bad;
+	r = vmfit_parse_devices(vf, ti, argv, &ti->error);
+	if (r)
+		goto bad;
+
+	if (ti->len >> vf->chunk_shift >= VMFIT_MAX_COW_CHUNKS) {
+		ti->error = "Origin too large for the chunk size";
+		r = -EINVAL;
+		goto bad;
+	}
+	vf->origin_chunks = DIV_ROUND_UP_SECTOR_T(ti->len, vf->chunk_sectors);
+	if (vmfit_cow_layout(vf, bdev_nr_sectors(vf->cow_dev->bdev))) {
+		ti->error = "Cow device too small for the metadata and one data chunk";
+		r = -EINVAL;
+		goto bad;
+	}
+
+	vf->devt = disk_devt(dm_disk(dm_table_get_md(ti->table)));
+	mutex_lock(&vmfit_registry_lock);
+	old = vmfit_lookup(vf->devt);
+	r = old && old->views ? -EBUSY : 0;
+	mutex_unlock(&vmfit_registry_lock);
+	if (r) {
+		ti->error = "Cannot reload a vmfit device while a vmfit-view is open";
+		goto bad;
+	}
+
+	r = -ENOMEM;
+	ti->error = "Cannot allocate memory";
+	vf->md_buf = kzalloc(VMFIT_BLOCK_SIZE, GFP_KERNEL);
+	if (!vf->md_buf)
+		goto bad;
+	vf->io_client = dm_io_client_create();
+	if (IS_ERR(vf->io_client)) {
+		r = PTR_ERR(vf->io_client);
+		vf->io_client = NULL;
+		goto bad;
+	}
+	if (vmfit_alloc_core(vf))
+		goto bad;
+	vf->kc = dm_kcopyd_client_create(NULL);
+	if (IS_ERR(vf->kc)) {
+		r = PTR_ERR(vf->kc);
+		vf->kc = NULL;
+		goto bad;
+	}
+	vf->wq = alloc_ordered_workqueue("kvmfitd", WQ_MEM_RECLAIM);
+	vf->merge_wq = alloc_ordered_workqueue("kvmfit_merge", WQ_MEM_RECLAIM);
+	if (!vf->wq || !vf->merge_wq)
+		goto bad;
+
+	r = vmfit_cow_check(vf, &fresh, &ti->error);
+	if (r)
+		goto bad;
+
+	r = dm_set_target_max_io_len(ti, vf->chunk_sectors);
+	if (r) {
+		ti->error = "Cannot set the maximum I/O length";
+		goto bad;
+	}
+	ti->num_flush_bios = 1;
+	ti->flush_supported = true;
+	ti->num_discard_bios = vf->ignore_discard ? 0 : 1;
+	ti->num_write_zeroes_bios = 0;
+	ti->per_io_data_size = sizeof(struct vmfit_io);
+
+	/* Last: nothing is written when the constructor fails earlier. */
+	if (fresh) {
+		r = vmfit_cow_format(vf);
+		if (r) {
+			ti->error = "Error formatting the cow device";
+			goto bad;
+		}
+		DMINFO("%s: formatted the cow device: %u data chunks",
+		       vmfit_name(vf), vf->data_chunks);
+	}
+
+	mutex_lock(&vmfit_registry_lock);
+	list_add(&vf->registry, &vmfit_registry);
+	mutex_unlock(&vmfit_registry_lock);
+	return 0;
+
+bad:
+	vmfit_dtr(ti);
+	return r;
+}
+
+static int vmfit_map(struct dm_target *ti, struct bio *bio)
+{
+	struct vmfit *vf = ti->private;
+	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+	sector_t left;
+	int r;
+
+	io->held_start = 0;
+	io->cow = 0;
+	io->flags = 0;
+	io->chunk = 0;
+	io->mode = VMFIT_NORMAL;
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		/* Empty: dm core sends the data of a flush separately. */
+		if (vmfit_mode(vf) == VMFIT_NORMAL) {
+			vmfit_remap_origin(vf, bio);
+			return DM_MAPIO_REMAPPED;
+		}
+		vmfit_defer(vf, &vf->flush_bios, bio, io, false);
+		return DM_MAPIO_SUBMITTED;
+	}
+
+	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	io->chunk = vmfit_chunk(vf, bio->bi_iter.bi_sector);
+	if (bio_op(bio) == REQ_OP_DISCARD) {
+		/* max_io_len does not split discards: one chunk at a time. */
+		left = vmfit_chunk_to_sector(vf, io->chunk + 1) -
+			bio->bi_iter.bi_sector;
+		if (bio_sectors(bio) > left)
+			dm_accept_partial_bio(bio, left);
+	}
+
+	vmfit_get_gen(vf, io);
+	r = vmfit_route(vf, bio, io);
+	if (r == DM_MAPIO_REMAPPED && unlikely(vmfit_needs_commit(vf, bio, io))) {
+		vmfit_defer(vf, &vf->fua_bios, bio, io, false);
+		return DM_MAPIO_SUBMITTED;
+	}
+	return r;
+}
+
+static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
+			blk_status_t *error)
+{
+	struct vmfit *vf = ti->private;
+	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	/* Persist the mapping only once the data is on the cow. */
+	if (io->cow && !*error && io->mode == VMFIT_SNAPSHOT &&
+	    op_is_write(bio_op(bio)) &&
+	    READ_ONCE(vf->dmap[io->chunk]) != io->cow)
+		vmfit_cow_set_dmap(vf, io->chunk, io->cow);
+	vmfit_put_io(vf, io);
+	return DM_ENDIO_DONE;
+}
+
+static void vmfit_presuspend(struct dm_target *ti)
+{
+	struct vmfit *vf = ti->private;
+
+	WRITE_ONCE(vf->merge_stop, true);
+}
+
+/* The suspend was cancelled: let a merge go on. */
+static void vmfit_presuspend_undo(struct dm_target *ti)
+{
+	struct vmfit *vf = ti->private;
+
+	mutex_lock(&vf->md_lock);
+	if (vmfit_mode(vf) == VMFIT_MERGING) {
+		vf->merge_stop = false;
+		queue_work(vf->merge_wq, &vf->merge_work);
+	}
+	mutex_unlock(&vf->md_lock);
+}
+
+static void vmfit_postsuspend(struct dm_target *ti)
+{
+	struct vmfit *vf = ti->private;
+	int r;
+
+	flush_workqueue(vf->merge_wq);
+	flush_workqueue(vf->wq);
+	mutex_lock(&vf->md_lock);
+	vf->active = false;
+	mutex_unlock(&vf->md_lock);
+	cancel_delayed_work_sync(&vf->commit_work);
+	flush_workqueue(vf->wq);
+
+	mutex_lock(&vf->md_lock);
+	if (READ_ONCE(vf->health) != VMFIT_FAIL) {
+		r = vmfit_cow_write_bitmap(vf, false);
+		if (!r)
+			r = vmfit_cow_commit(vf);
+		if (r)
+			vmfit_fail(vf, "suspend commit", r);
+	}
+	mutex_unlock(&vf->md_lock);
+}
+
+static int vmfit_preresume(struct dm_target *ti)
+{
+	struct vmfit *vf = ti->private;
+	u64 mapped = 0;
+	int r = 0;
+	u32 c;
+
+	mutex_lock(&vf->md_lock);
+	if (!vf->loaded) {
+		r = vmfit_cow_load(vf);
+		if (r) {
+			DMERR("%s: cannot load the cow metadata: %d",
+			      vmfit_name(vf), r);
+			goto out;
+		}
+		for (c = 0; c < vf->origin_chunks; c++)
+			mapped += vmfit_mapped(vf->map[c]);
+		vf->loaded = true;
+		vf->to_merge = vf->sb_mode == VMFIT_MERGING ? mapped : 0;
+		vf->merged = 0;
+		vf->merge_cursor = 0;
+		spin_lock_irq(&vf->lock);
+		vf->view_ready = vf->sb_mode == VMFIT_SNAPSHOT;
+		spin_unlock_irq(&vf->lock);
+		WRITE_ONCE(vf->state, (vf->state & ~3U) | vf->sb_mode);
+		vf->merge_parity = VMFIT_STATE_PARITY(vf->state) ^ 1;
+		DMINFO("%s: loaded: mode %s epoch %llu, %llu chunks in the cow",
+		       vmfit_name(vf), vmfit_mode_names[vf->sb_mode], vf->epoch,
+		       mapped);
+	}
+	vf->active = true;
+	queue_delayed_work(vf->wq, &vf->commit_work, VMFIT_COMMIT_PERIOD);
+	if (vf->sb_mode == VMFIT_MERGING && vmfit_mode(vf) == VMFIT_MERGING) {
+		vf->merge_stop = false;
+		queue_work(vf->merge_wq, &vf->merge_work);
+	}
+out:
+	mutex_unlock(&vf->md_lock);
+	return r;
+}
+
+static u64 vmfit_count_changed(struct vmfit *vf)
+{
+	bool cow = vmfit_mode(vf) != VMFIT_NORMAL;
+	u64 n = 0;
+	u32 c;
+
+	for (c = 0; c < vf->origin_chunks; c++)
+		n += vmfit_is_changed(vf, c, cow);
+	return n;
+}
+
+/*
+ * Status format:
+ *
+ * <mode> <epoch> <#changed chunks> <cow used>/<cow total> <view>
+ * <held_ns> <drain_ns> <merged>/<to merge> <health>
+ */
+static void vmfit_status(struct dm_target *ti, status_type_t type,
+			 unsigned int status_flags, char *result,
+			 unsigned int maxlen)
+{
+	struct vmfit *vf = ti->private;
+	enum vmfit_mode mode = vmfit_mode(vf);
+	unsigned int sz = 0;
+	const char *view;
+	unsigned int i;
+	int health;
+	u64 used;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		mutex_lock(&vf->md_lock);
+		if (mode != VMFIT_SNAPSHOT)
+			view = "-";
+		else
+			view = READ_ONCE(vf->view_ready) ? "ready" : "draining";
+		/*
+		 * In normal mode the cow holds nothing, even while a drop or
+		 * the end of a merge still waits for the old generation.
+		 */
+		used = 0;
+		if (mode != VMFIT_NORMAL)
+			used = min_t(u64, atomic64_read(&vf->cow_next),
+				     vf->data_chunks);
+		health = READ_ONCE(vf->health);
+		if (mode == VMFIT_NORMAL && health == VMFIT_COW_FULL)
+			health = VMFIT_OK;
+		DMEMIT("%s %llu %llu %llu/%u %s %llu %llu %llu/%llu %s",
+		       vmfit_mode_names[mode], vf->epoch,
+		       vmfit_count_changed(vf), used, vf->data_chunks, view,
+		       (u64)atomic64_read(&vf->held_ns), vf->drain_ns,
+		       mode == VMFIT_MERGING ? vf->merged : 0,
+		       mode == VMFIT_MERGING ? vf->to_merge : 0,
+		       vmfit_health_names[health]);
+		mutex_unlock(&vf->md_lock);
+		break;
+	case STATUSTYPE_TABLE:
+		for (i = 0; i < vf->nr_ctr_args; i++)
+			DMEMIT("%s%s", i ? " " : "", vf->ctr_args[i]);
+		break;
+	case STATUSTYPE_IMA:
+		DMEMIT_TARGET_NAME_VERSION(ti->type);
+		DMEMIT(",mode=%s,epoch=%llu;", vmfit_mode_names[mode],
+		       vf->epoch);
+		break;
+	}
+}
+
+static int vmfit_iterate_devices(struct dm_target *ti,
+				 iterate_devices_callout_fn fn, void *data)
+{
+	struct vmfit *vf = ti->private;
+	int r;
+
+	r = fn(ti, vf->origin_dev, 0, ti->len, data);
+	if (!r)
+		r = fn(ti, vf->cow_dev, 0,
+		       bdev_nr_sectors(vf->cow_dev->bdev), data);
+	return r;
+}
+
+static struct target_type vmfit_target = {
+	.name = "vmfit",
+	.version = {1, 0, 0},
+	.module = THIS_MODULE,
+	.ctr = vmfit_ctr,
+	.dtr = vmfit_dtr,
+	.map = vmfit_map,
+	.end_io = vmfit_end_io,
+	.presuspend = vmfit_presuspend,
+	.presuspend_undo = vmfit_presuspend_undo,
+	.postsuspend = vmfit_postsuspend,
+	.preresume = vmfit_preresume,
+	.status = vmfit_status,
+	.message = vmfit_message,
+	.iterate_devices = vmfit_iterate_devices,
+};
+
+/*
+ *--------------------------------------------------------------
+ * vmfit-view: the frozen origin, read-only
+ *--------------------------------------------------------------
+ */
+struct vmfit_view {
+	struct dm_dev *live;	/* the vmfit device, held open */
+	struct vmfit *vf;	/* its instance; views counts us */
+};
+
+static void vmfit_view_dtr(struct dm_target *ti)
+{
+	struct vmfit_view *v = ti->private;
+
+	if (!v)
+		return;
+	if (v->vf) {
+		mutex_lock(&v->vf->md_lock);
+		v->vf->views--;
+		mutex_unlock(&v->vf->md_lock);
+	}
+	if (v->live)
+		dm_put_device(ti, v->live);
+	kfree(v);
+	ti->private = NULL;
+}
+
+/*
+ * Construct a frozen view:
+ * vmfit-view <vmfit dev>
+ */
+static int vmfit_view_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct vmfit_view *v;
+	struct vmfit *vf;
+	int r;
+
+	if (argc != 1) {
+		ti->error = "Invalid argument count";
+		return -EINVAL;
+	}
+	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	if (!v) {
+		ti->error = "Cannot allocate memory";
+		return -ENOMEM;
+	}
+	ti->private = v;
+
+	r = dm_get_device(ti, argv[0], FMODE_READ, &v->live);
+	if (r) {
+		ti->error = "Error opening vmfit device";
+		goto bad;
+	}
+
+	mutex_lock(&vmfit_registry_lock);
+	vf = vmfit_lookup(v->live->bdev->bd_dev);
+	if (!vf) {
+		mutex_unlock(&vmfit_registry_lock);
+		ti->error = "Device is not a vmfit device";
+		r = -EINVAL;
+		goto bad;
+	}
+	mutex_lock(&vf->md_lock);
+	if (!vf->loaded || vmfit_mode(vf) != VMFIT_SNAPSHOT || vf->switching) {
+		r = -EINVAL;
+		ti->error = "The vmfit device has no active snapshot";
+	} else if (ti->len > vf->ti->len) {
+		r = -EINVAL;
+		ti->error = "View is larger than the vmfit device";
+	} else {
+		vf->views++;
+		v->vf = vf;
+	}
+	mutex_unlock(&vf->md_lock);
+	mutex_unlock(&vmfit_registry_lock);
+	if (r)
+		goto bad;
+
+	ti->num_flush_bios = 1;
+	ti->num_discard_bios = 0;
+	ti->num_write_zeroes_bios = 0;
+	return 0;
+
+bad:
+	vmfit_view_dtr(ti);
+	return r;
+}
+
+static int vmfit_view_map(struct dm_target *ti, struct bio *bio)
+{
+	struct vmfit_view *v = ti->private;
+	struct vmfit *vf = v->vf;
+	unsigned long flags;
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		/* Empty flush: the origin is not written while frozen anyway. */
+		vmfit_remap_origin(vf, bio);
+		return DM_MAPIO_REMAPPED;
+	}
+	/* Writes, discards and write-zeroes: the view is read-only. */
+	if (op_is_write(bio_op(bio)))
+		return DM_MAPIO_KILL;
+
+	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	if (unlikely(!READ_ONCE(vf->view_ready))) {
+		spin_lock_irqsave(&vf->lock, flags);
+		if (!vf->view_ready) {
+			bio_list_add(&vf->view_bios, bio);
+			spin_unlock_irqrestore(&vf->lock, flags);
+			return DM_MAPIO_SUBMITTED;
+		}
+		spin_unlock_irqrestore(&vf->lock, flags);
+	}
+	vmfit_remap_origin(vf, bio);
+	return DM_MAPIO_REMAPPED;
+}
+
+/*
+ * Status format:
+ *
+ * <ready|draining> <vmfit dev major:minor>
+ */
+static void vmfit_view_status(struct dm_target *ti, status_type_t type,
+			      unsigned int status_flags, char *result,
+			      unsigned int maxlen)
+{
+	struct vmfit_view *v = ti->private;
+	unsigned int sz = 0;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		DMEMIT("%s %s", READ_ONCE(v->vf->view_ready) ? "ready" : "draining",
+		       v->live->name);
+		break;
+	case STATUSTYPE_TABLE:
+		DMEMIT("%s", v->live->name);
+		break;
+	case STATUSTYPE_IMA:
+		DMEMIT_TARGET_NAME_VERSION(ti->type);
+		DMEMIT(",vmfit_dev=%s;", v->live->name);
+		break;
+	}
+}
+
+static int vmfit_view_iterate_devices(struct dm_target *ti,
+				      iterate_devices_callout_fn fn, void *data)
+{
+	struct vmfit_view *v = ti->private;
+
+	return fn(ti, v->vf->origin_dev, 0, ti->len, data);
+}
+
+static struct target_type vmfit_view_target = {
+	.name = "vmfit-view",
+	.version = {1, 0, 0},
+	.module = THIS_MODULE,
+	.ctr = vmfit_view_ctr,
+	.dtr = vmfit_view_dtr,
+	.map = vmfit_view_map,
+	.status = vmfit_view_status,
+	.iterate_devices = vmfit_view_iterate_devices,
+};
+
+/*----------------------------------------------------------------*/
+
+static int __init dm_vmfit_init(void)
+{
+	int r;
+
+	r = dm_register_target(&vmfit_target);
+	if (r) {
+		DMERR("register vmfit target failed %d", r);
+		goto bad_vmfit;
+	}
+	r = dm_register_target(&vmfit_view_target);
+	if (r) {
+		DMERR("register vmfit-view target failed %d", r);
+		goto bad_view;
+	}
+	return 0;
+
+bad_view:
+	dm_unregister_target(&vmfit_target);
+bad_vmfit:
+	return r;
+}
+
+static void __exit dm_vmfit_exit(void)
+{
+	dm_unregister_target(&vmfit_view_target);
+	dm_unregister_target(&vmfit_target);
+}
+
+module_init(dm_vmfit_init);
+module_exit(dm_vmfit_exit);
+
+MODULE_DESCRIPTION(DM_NAME " vmfit target: epoch-switch snapshots and changed-set tracking");
+MODULE_AUTHOR("The vmfit authors");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vmfit: a device-mapper target with an in-target epoch-switch snapshot,
+ * a persistent changed set and a read-only frozen view.
+ *
+ * This header holds the instance structure shared by the target code
+ * (dm-vmfit-target.c) and the persistent cow store (dm-vmfit-cow.c).
+ */
+#ifndef DM_VMFIT_H
+#define DM_VMFIT_H
+
+#include <linux/atomic.h>
+#include <linux/bio.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-io.h>
+#include <linux/dm-kcopyd.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#define DM_MSG_PREFIX "vmfit"
+
+#define VMFIT_OPT_IGNORE_DISCARD "ignore_discard"
+
+/* Largest chunk size in 512-byte sectors (1 MiB). */
+#define VMFIT_MAX_CHUNK_SECTORS 2048
+
+/* Metadata block size: superblock, bitmap and mapping blocks. */
+#define VMFIT_BLOCK_SIZE 4096
+#define VMFIT_BLOCK_SECTORS (VMFIT_BLOCK_SIZE >> SECTOR_SHIFT)
+#define VMFIT_MAP_PER_BLOCK (VMFIT_BLOCK_SIZE / sizeof(__le64))
+#define VMFIT_BITS_PER_BLOCK (VMFIT_BLOCK_SIZE * 8)
+
+/*
+ * In-core mapping values (u32 per origin chunk): 0 is "not in the cow",
+ * VMFIT_BUSY is "a copy of this chunk is in progress, wait for it",
+ * anything else is the cow data chunk + 1.
+ */
+#define VMFIT_BUSY U32_MAX
+#define VMFIT_MAX_COW_CHUNKS (U32_MAX - 2)
+
+/* Modes of the live device, persisted in the superblock. */
+enum vmfit_mode {
+	VMFIT_NORMAL = 0,
+	VMFIT_SNAPSHOT = 1,
+	VMFIT_MERGING = 2,
+};
+
+enum vmfit_health {
+	VMFIT_OK = 0,
+	VMFIT_COW_FULL,
+	VMFIT_FAIL,
+};
+
+/*
+ * The routing state word: mode in the low 2 bits, generation above.  Every
+ * mode switch bumps the generation; bios count themselves in the in-flight
+ * counter of their generation's parity, so a switch can wait for the bios
+ * that were mapped under the previous mode.
+ */
+#define VMFIT_STATE_MODE(s) ((s) & 3U)
+#define VMFIT_STATE_PARITY(s) (((s) >> 2) & 1U)
+
+/* Per-bio data of the live target. */
+struct vmfit_io {
+	u64 held_start;		/* ns when the bio was first held, 0 if never */
+	u32 chunk;		/* origin chunk the bio addresses */
+	u32 cow;		/* cow value (data chunk + 1) it went to, or 0 */
+	u8 parity;		/* generation parity it is counted in */
+	u8 mode;		/* mode it was mapped under */
+	u8 flags;		/* VMFIT_IO_* */
+};
+
+#define VMFIT_IO_COUNTED	0x01	/* holds a count in inflight[parity] */
+
+/* A chunk being copied (origin -> cow, or cow -> origin when merging). */
+struct vmfit_job {
+	struct list_head list;		/* in vmfit.jobs, protected by "lock" */
+	struct vmfit *vf;
+	u32 chunk;			/* origin chunk */
+	u32 cow;			/* cow data chunk (not + 1) */
+	int error;			/* kcopyd result */
+	unsigned int cow_parity;	/* generation count taken over from the bio */
+	struct bio_list waiters;	/* bios parked on this chunk */
+};
+
+struct vmfit {
+	struct dm_target *ti;
+	struct dm_dev *origin_dev;	/* the replica's data */
+	struct dm_dev *cow_dev;		/* metadata + redirected chunks */
+	dev_t devt;			/* the mapped device (registry key) */
+	struct list_head registry;	/* in vmfit_registry */
+	unsigned int views;		/* open vmfit-view targets; Protected by "md_lock" */
+
+	/* Table line. */
+	unsigned int nr_ctr_args;
+	char **ctr_args;		/* copy of the ctr args for STATUSTYPE_TABLE */
+	bool ignore_discard;		/* feature arg */
+
+	/* Geometry. */
+	u32 chunk_sectors;		/* chunk size in 512-byte sectors */
+	unsigned int chunk_shift;	/* log2(chunk_sectors) */
+	u32 origin_chunks;		/* chunks covering ti->len */
+
+	/* On-disk layout (sectors on the cow device). */
+	sector_t bitmap_start;		/* first bitmap block */
+	u32 bitmap_blocks;		/* number of 4 KiB bitmap blocks */
+	sector_t map_start;		/* first mapping block */
+	u32 map_blocks;			/* number of 4 KiB mapping blocks */
+	sector_t data_start;		/* first data chunk */
+	u32 data_chunks;		/* data chunks available */
+
+	/* Persistent state; Protected by "md_lock". */
+	u64 epoch;			/* snapshots taken over the cow's life */
+	enum vmfit_mode sb_mode;	/* mode written to the superblock */
+	bool sb_dirty;			/* superblock needs a commit */
+	bool loaded;			/* bitmap and mapping read from disk */
+	bool active;			/* resumed: owns the metadata */
+	struct mutex md_lock;		/* metadata I/O, mode changes, messages */
+	void *md_buf;			/* one metadata block, for I/O */
+	struct dm_io_client *io_client;
+
+	/* Routing, read locklessly in map(). */
+	unsigned int state;		/* mode | generation << 2, WRITE_ONCE */
+	atomic_t inflight[2];		/* bios per generation parity */
+	wait_queue_head_t drain_wq;	/* woken when an old generation drains */
+
+	/* Changed set. */
+	unsigned long *changed;		/* on-disk (le) bitmap; Protected by "md_lock" */
+	unsigned long *durable;		/* bits known on disk, tested in map() */
+	unsigned long *bm_dirty;	/* bitmap blocks to write */
+
+	/* Cow mapping. */
+	u32 *map;			/* routing value per origin chunk (cmpxchg) */
+	u32 *dmap;			/* value to persist, set when data is written */
+	unsigned long *map_dirty;	/* mapping blocks to write */
+	atomic64_t cow_next;		/* allocation high-water mark */
+
+	/* Deferred work; lists Protected by "lock". */
+	spinlock_t lock;
+	struct bio_list bm_bios;	/* writes waiting for a durable bit */
+	struct bio_list copy_bios;	/* partial writes to unmapped chunks */
+	struct bio_list retry_bios;	/* bios to route again */
+	struct bio_list flush_bios;	/* flushes waiting for a commit */
+	struct bio_list fua_bios;	/* remapped FUA cow writes: commit, then submit */
+	struct bio_list view_bios;	/* view reads waiting for the drain */
+	struct list_head jobs;		/* struct vmfit_job in progress */
+	struct workqueue_struct *wq;	/* ordered: worker, drain, commit */
+	struct work_struct worker;
+	struct work_struct drain_work;
+	struct work_struct event_work;	/* dm_table_event() */
+	struct delayed_work commit_work; /* periodic commit */
+	struct dm_kcopyd_client *kc;
+
+	/* Snapshot. */
+	bool draining;			/* old generation still in flight; Protected by "md_lock" */
+	bool switching;			/* drop/merge end in progress; Protected by "md_lock" */
+	unsigned int merge_parity;	/* generation the merge waits for first */
+	bool view_ready;		/* frozen origin is stable; Protected by "lock" */
+	u64 snap_start_ns;		/* ktime of the snapshot message */
+	atomic64_t held_ns;		/* total ns bios were held (last snapshot) */
+	u64 drain_ns;			/* snapshot message -> view ready */
+
+	/* Merge. */
+	struct workqueue_struct *merge_wq;
+	struct work_struct merge_work;
+	bool merge_stop;		/* presuspend asks the merge to pause */
+	u32 merge_cursor;		/* next chunk to look at */
+	u64 merged;			/* chunks merged */
+	u64 to_merge;			/* chunks to merge when it started */
+	atomic_t merge_pending;		/* kcopyd jobs of the current batch */
+	struct completion merge_done;	/* last job of a batch finished */
+
+	int health;			/* enum vmfit_health, changed by cmpxchg() */
+};
+
+static inline u32 vmfit_chunk(struct vmfit *vf, sector_t sector)
+{
+	return sector >> vf->chunk_shift;
+}
+
+static inline sector_t vmfit_chunk_to_sector(struct vmfit *vf, u32 chunk)
+{
+	return (sector_t)chunk << vf->chunk_shift;
+}
+
+/* Length in sectors of origin chunk @chunk (the last one may be short). */
+static inline sector_t vmfit_chunk_len(struct vmfit *vf, u32 chunk)
+{
+	sector_t start = vmfit_chunk_to_sector(vf, chunk);
+
+	return min_t(sector_t, vf->chunk_sectors, vf->ti->len - start);
+}
+
+static inline bool vmfit_mapped(u32 v)
+{
+	return v && v != VMFIT_BUSY;
+}
+
+static inline const char *vmfit_name(struct vmfit *vf)
+{
+	return dm_table_device_name(vf->ti->table);
+}
+
+#endif /* DM_VMFIT_H */
