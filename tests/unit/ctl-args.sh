@@ -116,12 +116,29 @@ misuse "remove: invalid device name 'a:b'" remove a:b
 misuse "status: invalid device name 'ok/no'" status good ok/no
 misuse "status: unknown option '--all'" status --all
 
+# checksum / events (userspace/ctl/cmd_nl.c, generic netlink).
+misuse 'checksum: missing argument' checksum
+misuse 'checksum: too many arguments' checksum a b
+misuse "checksum: unknown algorithm 'md5'" checksum --algo md5 a
+misuse "checksum: option '--algo' needs an argument" checksum a --algo
+misuse "checksum: invalid chunk 'x': expected a decimal number" checksum --first x a
+misuse "checksum: invalid chunk '99999999999': number too large" checksum --last 99999999999 a
+misuse 'checksum: --first 9 is after --last 3' checksum --first 9 --last 3 a
+misuse "checksum: invalid device name 'a/b'" checksum a/b
+misuse "checksum: invalid device number '0:1'" checksum 0:1
+misuse "checksum: invalid device number '253:x'" checksum 253:x
+misuse "checksum: unknown option '--all'" checksum --all a
+misuse 'events: too many arguments' events a
+misuse "events: invalid count '0': zero" events --count 0
+misuse "events: invalid timeout 'x'" events --timeout x
+misuse "events: unknown option '--follow'" events --follow
+
 # Help: generated from the table, for every command, via help and -h.
 checks=$((checks + 1))
 run help
 [ "$rc" = 0 ] || fail "help: exit $rc"
 cmds=$(awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }' "$tmp/out")
-want="help load create view remove snapshot merge drop clear changed status"
+want="help load create view remove snapshot merge drop clear changed status checksum events"
 [ "$(echo $cmds)" = "$want" ] || fail "help lists '$(echo $cmds)', want '$want'"
 for c in $cmds; do
 	checks=$((checks + 3))
@@ -153,6 +170,17 @@ if [ ! -e /dev/mapper/control ]; then
 		fail "snapshot without dm: no load hint: '$err'"
 	run --json status
 	[ "$rc" = 1 ] && [ -z "$out" ] || fail "--json status without dm: exit $rc, out '$out'"
+fi
+
+# Without dm-vmfit's netlink family (the host has no module): a failure
+# with the hint, for both netlink commands.
+if ! grep -qw dm_vmfit /proc/modules 2>/dev/null; then
+	for c in "checksum vol0" "events"; do
+		checks=$((checks + 1))
+		run $c
+		[ "$rc" = 1 ] && grep -q 'is dm-vmfit loaded?' <<<"$err" ||
+			fail "$c without the module: exit $rc, '$err'"
+	done
 fi
 
 echo "ctl-args: $checks checks, $failed failed"

@@ -20,13 +20,13 @@ VF_MERKLE_LIBS := -lcrypto
 
 CTL_DIR := userspace/ctl
 CTL_PURE_SRCS := $(CTL_DIR)/ctl_parse.c $(CTL_DIR)/ctl_json.c
-CTL_SRCS := $(CTL_DIR)/vmfit-ctl.c $(CTL_DIR)/ctl_dm.c $(CTL_PURE_SRCS)
+CTL_SRCS := $(CTL_DIR)/vmfit-ctl.c $(CTL_DIR)/ctl_dm.c $(CTL_DIR)/cmd_nl.c $(CTL_PURE_SRCS)
 
 USER_BINS += $(B)/bin/vmfit-ctl
 
 $(B)/bin/vmfit-ctl: $(call obj,$(CTL_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(VF_DM_LIBS) $(VF_KMOD_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(VF_DM_LIBS) $(VF_KMOD_LIBS) $(VF_NL_LIBS) $(VF_MERKLE_LIBS) -lm
 
 # An ASan/UBSan build of the CLI for tests/unit/ctl-args.sh (built with
 # the unit tests; not itself a test, so not in build/tests/unit/).
@@ -34,7 +34,7 @@ CTL_SAN_BIN := $(B)/tests/ctl/vmfit-ctl
 
 $(CTL_SAN_BIN): $(call sanobj,$(CTL_SRCS)) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_DM_LIBS) $(VF_KMOD_LIBS) -lm
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_DM_LIBS) $(VF_KMOD_LIBS) $(VF_NL_LIBS) $(VF_MERKLE_LIBS) -lm
 
 UNIT_TESTS += $(B)/tests/unit/vf-status-test $(B)/tests/unit/vf-merkle-test \
 	$(B)/tests/unit/ctl-parse-test

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_cmd.h"
 #include "ctl_json.h"
 #include "ctl_parse.h"
 #include "ctl_transport.h"
@@ -35,34 +36,14 @@
 #endif
 
 #define PROG "vmfit-ctl"
-#define EXIT_MISUSE 2
-
-struct ctl {
-	bool json;
-	bool verbose;
-	const struct ctl_transport *tp;
-};
-
-struct command {
-	const char *name;
-	int (*fn)(struct ctl *c, const struct command *cmd, int argc,
-		  char **argv);
-	int min_args;
-	int max_args;		/* -1: any number */
-	const char *usage;	/* after "vmfit-ctl <name> " */
-	const char *help;	/* one line */
-	const char *details;	/* for `help <name>`, may be NULL */
-};
+/* struct ctl, struct command, EXIT_MISUSE: ctl_cmd.h (shared with cmd_nl.c). */
 
 static const struct command cmd_table[];
 
 /*----------------------------------------------------------------*/
 
-static int misuse(const struct command *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 /* One line on stderr and exit status 2. */
-static int misuse(const struct command *cmd, const char *fmt, ...)
+int misuse(const struct command *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -92,13 +73,9 @@ static const char *errstr(int err)
 	}
 }
 
-static int fail(const struct ctl *c, const struct command *cmd,
-		const char *what, int err, const char *hint, ...)
-	__attribute__((format(printf, 5, 6)));
-
 /* "vmfit-ctl: <cmd>: <what>: <strerror>" [+ "  hint: ..."], exit 1. */
-static int fail(const struct ctl *c, const struct command *cmd,
-		const char *what, int err, const char *hint, ...)
+int fail(const struct ctl *c, const struct command *cmd, const char *what,
+	 int err, const char *hint, ...)
 {
 	va_list ap;
 
@@ -151,9 +128,8 @@ static void print_cmd_help(const struct command *cmd, FILE *f, bool full)
  * option, -1 at the end, or 'h'/'?' after handling them: *@done then holds
  * the exit status the command must return.
  */
-static int next_opt(const struct command *cmd, int argc, char **argv,
-		    const char *shortopts, const struct option *longopts,
-		    int *done)
+int next_opt(const struct command *cmd, int argc, char **argv,
+	     const char *shortopts, const struct option *longopts, int *done)
 {
 	static const struct option help_opt[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -188,7 +164,7 @@ static int next_opt(const struct command *cmd, int argc, char **argv,
 }
 
 /* Positional argument count against the table; 0 or a misuse status. */
-static int check_args(const struct command *cmd, int nargs)
+int check_args(const struct command *cmd, int nargs)
 {
 	if (nargs < cmd->min_args)
 		return misuse(cmd, "missing argument");
@@ -1200,6 +1176,23 @@ static const struct command cmd_table[] = {
 	  "view ready|draining|- and the vmfit-view devices over it; HELD\n"
 	  "time bios were held by the last snapshot; DRAIN snapshot to view\n"
 	  "ready; MERGED merge progress; HEALTH ok|cow_full|fail.\n" },
+	{ "checksum", cmd_checksum, 1, 1,
+	  "NAME|MAJ:MIN [--changed] [--algo A] [--merkle] [--quiet] "
+	  "[--first C] [--last C]",
+	  "hash the chunks of the frozen view of NAME in the kernel",
+	  "  -c, --changed    only the chunks of the changed set\n"
+	  "  -a, --algo A     sha256 (default), blake2b-256: collision resistant;\n"
+	  "                   xxhash64, crc32c: fast, trusted settings only\n"
+	  "  -m, --merkle     also print the Merkle root over the digests\n"
+	  "  -q, --quiet      do not print the per-chunk digests\n"
+	  "  -f, --first C / -l, --last C  inclusive chunk range\n"
+	  "Prints \"<chunk> <hex digest>\" lines, then \"merkle-root <hex>\".\n"
+	  "Needs a snapshot; waits up to 10 s for a draining one.\n" },
+	{ "events", cmd_events, 0, 0, "[--count N] [--timeout SECS]",
+	  "follow dm-vmfit's events (snapshot, checksum, merge, health)",
+	  "  -n, --count N      exit after N events\n"
+	  "  -t, --timeout SECS give up after SECS (a failure with --count)\n"
+	  "One line (or, with --json, one JSON document) per event.\n" },
 	{ NULL, NULL, 0, 0, NULL, NULL, NULL },
 };
 

@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmfit-nlfuzz - exercise dm-vmfit's generic netlink family with bad and
+ * random requests. Every request asks for an ack, so every one must be
+ * answered; an error from the family's own code must carry an extended-ack
+ * message (only the genetlink core's own refusals, -EPERM for
+ * GENL_ADMIN_PERM and -EOPNOTSUPP for unknown commands or a dump of a
+ * doit-only command, come without one).
+ *
+ *   vmfit-nlfuzz cases NAME      fixed bad requests with expected errors
+ *                                (takes and drops a snapshot of NAME)
+ *   vmfit-nlfuzz unpriv NAME     as nobody without CAP_NET_ADMIN: status
+ *                                works, every admin command gets -EPERM
+ *   vmfit-nlfuzz status NAME [MAJ:MIN]
+ *                                the netlink status as key=value lines
+ *   vmfit-nlfuzz control NAME snapshot|merge|drop|clear|cancel
+ *                                one command through vf_nl
+ *   (both print "error <errno> <extack>" and exit 1 on failure)
+ *   vmfit-nlfuzz random NAME SECONDS [PROCS [SEED]]
+ *                                random commands, attributes, dumps that
+ *                                are abandoned midway, from PROCS processes
+ *                                with their own sockets at once
+ *
+ * Exit status: 0 all answers as expected, 1 otherwise, 2 misuse.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "uapi/linux/dm-vmfit.h"
+#include "vf_nl.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct fz {
+	struct nl_sock *sk;
+	int family;
+	const char *dev;
+	unsigned long sent;
+	unsigned long errors;
+	unsigned long ok;
+	unsigned long dump_msgs;
+	unsigned long abandoned;
+	unsigned long bad;	/* answers that broke a rule */
+};
+
+struct answer {
+	int error;		/* 0 ok, -errno */
+	bool answered;
+	bool has_msg;
+	char msg[256];
+	unsigned long data;	/* data messages (replies, dump parts) */
+};
+
+static int fz_connect(struct fz *f)
+{
+	struct timeval tv = { .tv_sec = 20 };
+	int one = 1;
+
+	f->sk = nl_socket_alloc();
+	if (!f->sk || genl_connect(f->sk))
+		return -1;
+	setsockopt(nl_socket_get_fd(f->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+		   &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(f->sk), SOL_NETLINK, NETLINK_CAP_ACK,
+		   &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(f->sk), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		   sizeof(tv));
+	nl_socket_enable_msg_peek(f->sk);
+	nl_socket_disable_auto_ack(f->sk);
+	f->family = genl_ctrl_resolve(f->sk, VMFIT_GENL_FAMILY_NAME);
+	if (f->family < 0) {
+		fprintf(stderr, "vmfit-nlfuzz: family %s not found: is "
+			"dm-vmfit loaded?\n", VMFIT_GENL_FAMILY_NAME);
+		return -1;
+	}
+	return 0;
+}
+
+static void fz_reconnect(struct fz *f)
+{
+	nl_socket_free(f->sk);
+	if (fz_connect(f)) {
+		fprintf(stderr, "vmfit-nlfuzz: reconnect failed\n");
+		exit(1);
+	}
+}
+
+static struct nl_msg *fz_msg(struct fz *f, int cmd, int flags)
+{
+	struct nl_msg *m = nlmsg_alloc_size(65536);
+
+	if (!m || !genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, f->family, 0,
+			       flags | NLM_F_ACK, cmd, VMFIT_GENL_VERSION)) {
+		fprintf(stderr, "vmfit-nlfuzz: out of memory\n");
+		exit(1);
+	}
+	return m;
+}
+
+/*
+ * Send @m (freed) and read the answer. With @abandon_after > 0, stop
+ * reading a dump after that many data messages and drop the socket.
+ */
+static void fz_send(struct fz *f, struct nl_msg *m, struct answer *a,
+		    unsigned long abandon_after)
+{
+	struct sockaddr_nl who;
+	unsigned char *buf;
+	struct nlmsghdr *h;
+	int n;
+
+	memset(a, 0, sizeof(*a));
+	n = nl_send_auto(f->sk, m);
+	nlmsg_free(m);
+	f->sent++;
+	if (n < 0) {
+		fprintf(stderr, "vmfit-nlfuzz: send: %s\n", nl_geterror(n));
+		exit(1);
+	}
+	while (!a->answered) {
+		n = nl_recv(f->sk, &who, &buf, NULL);
+		if (n <= 0) {
+			fprintf(stderr, "vmfit-nlfuzz: no answer (%d)\n", n);
+			f->bad++;
+			fz_reconnect(f);
+			return;
+		}
+		for (h = (struct nlmsghdr *)buf; nlmsg_ok(h, n);
+		     h = nlmsg_next(h, &n)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = nlmsg_data(h);
+
+				a->error = e->error;
+				a->answered = true;
+			} else if (h->nlmsg_type == NLMSG_DONE) {
+				memcpy(&a->error, nlmsg_data(h), sizeof(int));
+				/* A dump's ack comes after its DONE when the
+				 * request asked for one; DONE ends it. */
+				a->answered = true;
+			} else {
+				a->data++;
+				continue;
+			}
+			vf_nl_parse_extack(h, a->msg, sizeof(a->msg));
+			a->has_msg = a->msg[0] != '\0';
+			break;
+		}
+		free(buf);
+		if (!a->answered && abandon_after && a->data >= abandon_after) {
+			f->abandoned++;
+			fz_reconnect(f);
+			a->answered = true;
+			a->error = 0;
+			return;
+		}
+	}
+	f->dump_msgs += a->data;
+	if (a->error)
+		f->errors++;
+	else
+		f->ok++;
+	/* Drain a trailing ack after DONE so the next request starts clean. */
+	if (a->data)
+		fz_reconnect(f);
+}
+
+/* The family's own errors must explain themselves. */
+static bool core_error(int err)
+{
+	return err == -EPERM || err == -EOPNOTSUPP;
+}
+
+static void fz_rule(struct fz *f, const struct answer *a, const char *what)
+{
+	if (a->error && !a->has_msg && !core_error(a->error)) {
+		f->bad++;
+		fprintf(stderr, "FAIL: %s: error %d (%s) without an extack "
+			"message\n", what, a->error, strerror(-a->error));
+	}
+}
+
+/*----------------------------------------------------------------*/
+/* Fixed cases */
+
+static int failures;
+
+static void expect(struct fz *f, struct nl_msg *m, int want, bool dump,
+		   const char *what)
+{
+	struct answer a;
+
+	fz_send(f, m, &a, 0);
+	if (want && a.error != want) {
+		failures++;
+		printf("FAIL: %-48s error %d (%s), want %d (%s) [%s]\n", what,
+		       a.error, strerror(-a.error), want, strerror(-want),
+		       a.msg);
+		return;
+	}
+	if (!want && !a.error) {
+		failures++;
+		printf("FAIL: %-48s succeeded, want an error\n", what);
+		return;
+	}
+	if (!a.has_msg && !core_error(a.error)) {
+		failures++;
+		printf("FAIL: %-48s error %d without an extack message\n",
+		       what, a.error);
+		return;
+	}
+	printf("ok:   %-48s %d %s%s%s\n", what, a.error, a.has_msg ? "\"" : "",
+	       a.msg, a.has_msg ? "\"" : "");
+}
+
+static struct nl_msg *dev_msg(struct fz *f, int cmd, int flags)
+{
+	struct nl_msg *m = fz_msg(f, cmd, flags);
+
+	nla_put_string(m, VMFIT_ATTR_DEV_NAME, f->dev);
+	return m;
+}
+
+static struct nl_msg *csum_msg(struct fz *f)
+{
+	return dev_msg(f, VMFIT_CMD_CHECKSUM, NLM_F_DUMP);
+}
+
+static int wait_mode(struct vf_nl *nl, const char *dev, uint32_t view)
+{
+	struct vf_nl_dev d = { .name = dev };
+	struct vf_nl_status st;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (vf_nl_status(nl, &d, &st))
+			return -1;
+		if (st.view == view)
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+static int run_cases(struct fz *f)
+{
+	char longname[300];
+	struct vf_nl_dev d = { .name = f->dev };
+	struct vf_nl *nl;
+	struct nl_msg *m;
+	uint16_t small = 7;
+
+	if (vf_nl_open(&nl)) {
+		fprintf(stderr, "vmfit-nlfuzz: %s\n", vf_nl_errmsg(nl));
+		return 1;
+	}
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+
+	/* Device naming. */
+	expect(f, fz_msg(f, VMFIT_CMD_GET_STATUS, 0), -EINVAL, false,
+	       "status without a device");
+	m = fz_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_u32(m, VMFIT_ATTR_DEV_MAJOR, 253);
+	expect(f, m, -EINVAL, false, "status with a major only");
+	m = fz_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_u32(m, VMFIT_ATTR_DEV_MAJOR, 0);
+	nla_put_u32(m, VMFIT_ATTR_DEV_MINOR, 0);
+	expect(f, m, -EINVAL, false, "status of device 0:0");
+	m = fz_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_u32(m, VMFIT_ATTR_DEV_MAJOR, 1);
+	nla_put_u32(m, VMFIT_ATTR_DEV_MINOR, 3);
+	expect(f, m, -ENODEV, false, "status of /dev/null's number");
+	m = fz_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_string(m, VMFIT_ATTR_DEV_NAME, "no-such-vmfit-device");
+	expect(f, m, -ENODEV, false, "status of an unknown name");
+	m = fz_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_string(m, VMFIT_ATTR_DEV_NAME, "");
+	expect(f, m, -EINVAL, false, "status of an empty name");
+	m = fz_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put(m, VMFIT_ATTR_DEV_NAME, 4, "abcd");
+	expect(f, m, -EINVAL, false, "name without its NUL");
+	m = fz_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_string(m, VMFIT_ATTR_DEV_NAME, longname);
+	expect(f, m, 0, false, "oversized name");
+	m = fz_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put(m, VMFIT_ATTR_DEV_MAJOR, 2, &small);
+	nla_put_u32(m, VMFIT_ATTR_DEV_MINOR, 0);
+	expect(f, m, -EINVAL, false, "u16 where a u32 belongs");
+	m = dev_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_u32(m, 200, 1);
+	expect(f, m, -EINVAL, false, "unknown attribute type");
+	m = dev_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_u32(m, VMFIT_ATTR_CSUM_ALGO, VMFIT_CSUM_SHA256);
+	expect(f, m, -EINVAL, false, "attribute of another command");
+	m = dev_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_string(m, VMFIT_ATTR_DEV_NAME, "no-such-vmfit-device");
+	expect(f, m, -ENODEV, false, "duplicate name, the last unknown");
+	m = dev_msg(f, VMFIT_CMD_GET_STATUS, 0);
+	nla_put_u32(m, VMFIT_ATTR_DEV_MAJOR, 1);
+	nla_put_u32(m, VMFIT_ATTR_DEV_MINOR, 3);
+	expect(f, m, -ENODEV, false, "name and a number of nothing");
+
+	/* Commands. */
+	expect(f, fz_msg(f, 99, 0), -EOPNOTSUPP, false, "unknown command");
+	expect(f, fz_msg(f, VMFIT_CMD_EVT_SNAPSHOT_END, 0), -EOPNOTSUPP,
+	       false, "an event sent as a request");
+	expect(f, dev_msg(f, VMFIT_CMD_CHECKSUM, 0), -EOPNOTSUPP, false,
+	       "checksum without NLM_F_DUMP");
+	expect(f, dev_msg(f, VMFIT_CMD_SNAPSHOT, NLM_F_DUMP), -EOPNOTSUPP,
+	       false, "snapshot as a dump");
+	expect(f, dev_msg(f, VMFIT_CMD_MERGE, 0), -EINVAL, false,
+	       "merge without a snapshot");
+	expect(f, dev_msg(f, VMFIT_CMD_DROP, 0), -EINVAL, false,
+	       "drop without a snapshot");
+	expect(f, csum_msg(f), -EINVAL, false, "checksum without a snapshot");
+	expect(f, dev_msg(f, VMFIT_CMD_CHECKSUM_CANCEL, 0), -ENOENT, false,
+	       "cancel with no checksum running");
+	m = fz_msg(f, VMFIT_CMD_CHECKSUM, NLM_F_DUMP);
+	expect(f, m, -EINVAL, false, "checksum without a device");
+
+	/* With a snapshot. */
+	if (vf_nl_control(nl, &d, VMFIT_CMD_SNAPSHOT) ||
+	    wait_mode(nl, f->dev, VMFIT_NL_VIEW_READY)) {
+		printf("FAIL: cannot take a snapshot: %s\n", vf_nl_errmsg(nl));
+		vf_nl_close(nl);
+		return 1;
+	}
+	expect(f, dev_msg(f, VMFIT_CMD_SNAPSHOT, 0), -EBUSY, false,
+	       "snapshot while one is active");
+	expect(f, dev_msg(f, VMFIT_CMD_CLEAR, 0), -EBUSY, false,
+	       "clear in snapshot mode");
+	m = csum_msg(f);
+	nla_put_u32(m, VMFIT_ATTR_CSUM_ALGO, 0);
+	expect(f, m, -ERANGE, false, "algorithm 0");
+	m = csum_msg(f);
+	nla_put_u32(m, VMFIT_ATTR_CSUM_ALGO, 99);
+	expect(f, m, -ERANGE, false, "algorithm 99");
+	m = csum_msg(f);
+	nla_put_u32(m, VMFIT_ATTR_CSUM_FLAGS, 0x80);
+	expect(f, m, -EINVAL, false, "unknown checksum flag");
+	m = csum_msg(f);
+	nla_put_u64(m, VMFIT_ATTR_FIRST_CHUNK, 1ULL << 40);
+	expect(f, m, -ERANGE, false, "first chunk beyond the device");
+	m = csum_msg(f);
+	nla_put_u64(m, VMFIT_ATTR_LAST_CHUNK, UINT64_MAX);
+	expect(f, m, -ERANGE, false, "last chunk 2^64-1");
+	m = csum_msg(f);
+	nla_put_u64(m, VMFIT_ATTR_LAST_CHUNK, 1ULL << 40);
+	expect(f, m, -ERANGE, false, "last chunk beyond the device");
+	m = csum_msg(f);
+	nla_put_u64(m, VMFIT_ATTR_FIRST_CHUNK, 10);
+	nla_put_u64(m, VMFIT_ATTR_LAST_CHUNK, 5);
+	expect(f, m, -EINVAL, false, "inverted chunk range");
+	m = csum_msg(f);
+	nla_put_u32(m, VMFIT_ATTR_FIRST_CHUNK, 1);
+	expect(f, m, -EINVAL, false, "u32 where a u64 belongs");
+	m = csum_msg(f);
+	nla_put_u32(m, VMFIT_ATTR_CSUM_ENTRIES, 0);
+	expect(f, m, -EINVAL, false, "reply-only attribute in a request");
+
+	if (vf_nl_control(nl, &d, VMFIT_CMD_DROP)) {
+		printf("FAIL: drop: %s\n", vf_nl_errmsg(nl));
+		failures++;
+	}
+	vf_nl_close(nl);
+	printf("%d failure(s) in %lu requests\n", failures, f->sent);
+	return failures ? 1 : 0;
+}
+
+/*----------------------------------------------------------------*/
+/* Without privileges */
+
+static int drop_privileges(void)
+{
+	/* nobody:nogroup; setuid clears the capabilities. */
+	if (setgroups(0, NULL) || setgid(65534) || setuid(65534)) {
+		perror("vmfit-nlfuzz: drop privileges");
+		return -1;
+	}
+	return 0;
+}
+
+static int run_unpriv(struct fz *f)
+{
+	static const int admin[] = {
+		VMFIT_CMD_SNAPSHOT, VMFIT_CMD_MERGE, VMFIT_CMD_DROP,
+		VMFIT_CMD_CLEAR, VMFIT_CMD_CHECKSUM_CANCEL,
+	};
+	struct answer a;
+	unsigned int i;
+
+	if (drop_privileges())
+		return 1;
+	nl_socket_free(f->sk);
+	if (fz_connect(f))
+		return 1;
+	for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++)
+		expect(f, dev_msg(f, admin[i], 0), -EPERM, false,
+		       "admin command as nobody");
+	expect(f, csum_msg(f), -EPERM, false, "checksum as nobody");
+	fz_send(f, dev_msg(f, VMFIT_CMD_GET_STATUS, 0), &a, 0);
+	if (a.error || a.data != 1) {
+		failures++;
+		printf("FAIL: status as nobody: error %d, %lu replies\n",
+		       a.error, a.data);
+	} else {
+		printf("ok:   status as nobody works\n");
+	}
+	printf("%d failure(s) in %lu requests\n", failures, f->sent);
+	return failures ? 1 : 0;
+}
+
+/*----------------------------------------------------------------*/
+/* Random requests */
+
+static uint64_t rnd_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: reproducible from the seed. */
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return rnd_state * 0x2545F4914F6CDD1DULL;
+}
+
+static unsigned int rnd_below(unsigned int n)
+{
+	return rnd() % n;
+}
+
+static void rnd_attr(struct fz *f, struct nl_msg *m)
+{
+	unsigned char junk[300];
+	unsigned int i, len;
+
+	switch (rnd_below(12)) {
+	case 0:
+	case 1:
+		nla_put_string(m, VMFIT_ATTR_DEV_NAME, f->dev);
+		break;
+	case 2:
+		nla_put_string(m, VMFIT_ATTR_DEV_NAME, "vmfit-nlfuzz-nothing");
+		break;
+	case 3:
+		nla_put_u32(m, VMFIT_ATTR_DEV_MAJOR, rnd_below(300));
+		nla_put_u32(m, VMFIT_ATTR_DEV_MINOR, rnd_below(300));
+		break;
+	case 4:
+		nla_put_u32(m, VMFIT_ATTR_CSUM_ALGO, rnd_below(7));
+		break;
+	case 5:
+		nla_put_u32(m, VMFIT_ATTR_CSUM_FLAGS, rnd_below(4));
+		break;
+	case 6:
+		nla_put_u64(m, VMFIT_ATTR_FIRST_CHUNK,
+			    rnd_below(2) ? rnd_below(4096) : rnd());
+		break;
+	case 7:
+		nla_put_u64(m, VMFIT_ATTR_LAST_CHUNK,
+			    rnd_below(2) ? rnd_below(4096) : rnd());
+		break;
+	default:
+		/* Any type, any length, any bytes. */
+		len = rnd_below(sizeof(junk));
+		for (i = 0; i < len; i++)
+			junk[i] = rnd();
+		nla_put(m, rnd_below(40), len, junk);
+		break;
+	}
+}
+
+static int run_random(struct fz *f, unsigned int seconds)
+{
+	time_t end = time(NULL) + seconds;
+	struct answer a;
+	struct nl_msg *m;
+	char what[64];
+	int cmd, flags;
+	unsigned int i, n;
+
+	while (time(NULL) < end) {
+		/* Mostly real commands, sometimes anything. */
+		cmd = rnd_below(10) ? 1 + rnd_below(VMFIT_CMD_CHECKSUM_CANCEL) :
+		      rnd_below(256);
+		flags = 0;
+		if (cmd == VMFIT_CMD_CHECKSUM ? rnd_below(10) : !rnd_below(5))
+			flags |= NLM_F_DUMP;
+		m = fz_msg(f, cmd, flags);
+		if (rnd_below(8))
+			nla_put_string(m, VMFIT_ATTR_DEV_NAME, f->dev);
+		n = rnd_below(4);
+		for (i = 0; i < n; i++)
+			rnd_attr(f, m);
+		fz_send(f, m, &a, rnd_below(3) ? 0 : 1 + rnd_below(3));
+		snprintf(what, sizeof(what), "random cmd %d flags %#x", cmd,
+			 flags);
+		fz_rule(f, &a, what);
+	}
+	printf("pid %d: %lu requests: %lu ok, %lu errors, %lu dump messages, "
+	       "%lu dumps abandoned, %lu broken answers\n", getpid(), f->sent,
+	       f->ok, f->errors, f->dump_msgs, f->abandoned, f->bad);
+	return f->bad ? 1 : 0;
+}
+
+/*----------------------------------------------------------------*/
+
+static int tool_fail(struct vf_nl *nl, int r)
+{
+	printf("error %d %s\n", -r, vf_nl_errmsg(nl));
+	vf_nl_close(nl);
+	return 1;
+}
+
+static int run_status(const char *name, const char *devno)
+{
+	struct vf_nl_dev d = { .name = name };
+	struct vf_nl_status st;
+	struct vf_nl *nl;
+	int r;
+
+	if (devno) {
+		if (sscanf(devno, "%u:%u", &d.major, &d.minor) != 2)
+			return 2;
+		d.has_devno = true;
+	}
+	r = vf_nl_open(&nl);
+	if (!r)
+		r = vf_nl_status(nl, &d, &st);
+	if (r)
+		return tool_fail(nl, r);
+	printf("name=%s\ndev=%u:%u\nmode=%s\nepoch=%llu\nchanged=%llu\n"
+	       "cow_used=%llu\ncow_total=%llu\nview=%s\nheld_ns=%llu\n"
+	       "drain_ns=%llu\nmerged=%llu\nto_merge=%llu\nhealth=%s\n"
+	       "chunk_sectors=%u\norigin_chunks=%llu\ncsum_active=%u\n"
+	       "csum_done=%llu\ncsum_total=%llu\n", st.name, st.major,
+	       st.minor, vf_nl_mode_name(st.mode),
+	       (unsigned long long)st.epoch, (unsigned long long)st.changed,
+	       (unsigned long long)st.cow_used,
+	       (unsigned long long)st.cow_total, vf_nl_view_name(st.view),
+	       (unsigned long long)st.held_ns,
+	       (unsigned long long)st.drain_ns,
+	       (unsigned long long)st.merged,
+	       (unsigned long long)st.to_merge, vf_nl_health_name(st.health),
+	       st.chunk_sectors, (unsigned long long)st.origin_chunks,
+	       st.csum_active, (unsigned long long)st.csum_done,
+	       (unsigned long long)st.csum_total);
+	vf_nl_close(nl);
+	return 0;
+}
+
+static int run_control(const char *name, const char *verb)
+{
+	static const struct { const char *verb; int cmd; } verbs[] = {
+		{ "snapshot", VMFIT_CMD_SNAPSHOT },
+		{ "merge", VMFIT_CMD_MERGE },
+		{ "drop", VMFIT_CMD_DROP },
+		{ "clear", VMFIT_CMD_CLEAR },
+		{ "cancel", VMFIT_CMD_CHECKSUM_CANCEL },
+	};
+	struct vf_nl_dev d = { .name = name };
+	struct vf_nl *nl;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(verb, verbs[i].verb))
+			break;
+	if (i == sizeof(verbs) / sizeof(verbs[0]))
+		return 2;
+	r = vf_nl_open(&nl);
+	if (!r)
+		r = vf_nl_control(nl, &d, verbs[i].cmd);
+	if (r)
+		return tool_fail(nl, r);
+	vf_nl_close(nl);
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: vmfit-nlfuzz cases NAME | unpriv NAME | "
+		"random NAME SECONDS [PROCS [SEED]] | status NAME [MAJ:MIN] | "
+		"control NAME VERB\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct fz f = { 0 };
+	unsigned int seconds, procs = 1, i;
+	int status, r = 0;
+	uint64_t seed;
+	pid_t pid;
+
+	if (argc < 3)
+		return usage();
+	f.dev = argv[2];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(argv[1], "status") && (argc == 3 || argc == 4))
+		return run_status(f.dev, argc == 4 ? argv[3] : NULL);
+	if (!strcmp(argv[1], "control") && argc == 4) {
+		r = run_control(f.dev, argv[3]);
+		return r == 2 ? usage() : r;
+	}
+	if (!strcmp(argv[1], "cases") && argc == 3) {
+		if (fz_connect(&f))
+			return 1;
+		r = run_cases(&f);
+	} else if (!strcmp(argv[1], "unpriv") && argc == 3) {
+		if (fz_connect(&f))
+			return 1;
+		r = run_unpriv(&f);
+	} else if (!strcmp(argv[1], "random") && argc >= 4 && argc <= 6) {
+		seconds = strtoul(argv[3], NULL, 10);
+		if (argc >= 5)
+			procs = strtoul(argv[4], NULL, 10);
+		seed = argc >= 6 ? strtoull(argv[5], NULL, 10) :
+		       (uint64_t)time(NULL);
+		if (!seconds || !procs || procs > 16)
+			return usage();
+		printf("seed %llu, %u process(es), %u s\n",
+		       (unsigned long long)seed, procs, seconds);
+		for (i = 0; i < procs; i++) {
+			pid = fork();
+			if (pid < 0)
+				return 1;
+			if (!pid) {
+				rnd_state = seed * 2654435761ULL + i + 1;
+				if (fz_connect(&f))
+					_exit(1);
+				_exit(run_random(&f, seconds));
+			}
+		}
+		while (wait(&status) > 0)
+			if (!WIFEXITED(status) || WEXITSTATUS(status))
+				r = 1;
+	} else {
+		return usage();
+	}
+	if (f.sk)
+		nl_socket_free(f.sk);
+	return r;
+}
