@@ -171,6 +171,18 @@ int vmfit_cow_format(struct vmfit *vf)
 	return vmfit_sb_write(vf);
 }
 
+/* durable := the on-disk image.  No I/O may be in flight. */
+static void vmfit_cow_set_durable(struct vmfit *vf)
+{
+	u32 c;
+
+	bitmap_zero(vf->durable, vf->origin_chunks);
+	for (c = find_next_bit_le(vf->ondisk, vf->origin_chunks, 0);
+	     c < vf->origin_chunks;
+	     c = find_next_bit_le(vf->ondisk, vf->origin_chunks, c + 1))
+		set_bit(c, vf->durable);
+}
+
 int vmfit_cow_load(struct vmfit *vf)
 {
 	struct vmfit_disk_sb *sb = vf->md_buf;
@@ -190,14 +202,13 @@ int vmfit_cow_load(struct vmfit *vf)
 	vf->sb_mode = le32_to_cpu(sb->mode);
 	epoch32 = lower_32_bits(vf->epoch);
 
-	r = vmfit_md_rw(vf, REQ_OP_READ, vf->bitmap_start, vf->changed,
+	r = vmfit_md_rw(vf, REQ_OP_READ, vf->bitmap_start, vf->ondisk,
 			vf->bitmap_blocks * VMFIT_BLOCK_SECTORS, true);
 	if (r)
 		return r;
-	for (c = 0; c < vf->origin_chunks; c++) {
-		if (test_bit_le(c, vf->changed))
-			set_bit(c, vf->durable);
-	}
+	memcpy(vf->changed, vf->ondisk,
+	       (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
+	vmfit_cow_set_durable(vf);
 
 	memset(vf->map, 0, array_size(vf->origin_chunks, sizeof(u32)));
 	memset(vf->dmap, 0, array_size(vf->origin_chunks, sizeof(u32)));
@@ -231,9 +242,9 @@ int vmfit_cow_load(struct vmfit *vf)
 	return 0;
 }
 
-static void vmfit_map_block_pack(struct vmfit *vf, unsigned int b)
+static void vmfit_map_block_pack(struct vmfit *vf, unsigned int b,
+				 __le64 *entries)
 {
-	__le64 *entries = vf->md_buf;
 	u64 ep = (u64)lower_32_bits(vf->epoch) << 32;
 	unsigned int i;
 
@@ -253,7 +264,8 @@ bool vmfit_cow_needs_commit(struct vmfit *vf)
 
 int vmfit_cow_commit(struct vmfit *vf)
 {
-	unsigned int b;
+	unsigned int b, i, n = 1, end;
+	void *buf;
 	int r;
 
 	lockdep_assert_held(&vf->md_lock);
@@ -263,16 +275,33 @@ int vmfit_cow_commit(struct vmfit *vf)
 		if (r)
 			return r;
 	}
-	for (b = 0; b < vf->map_blocks; b++) {
-		/* Pairs with smp_mb__before_atomic() in vmfit_cow_set_dmap(). */
-		if (!test_and_clear_bit(b, vf->map_dirty))
-			continue;
-		vmfit_map_block_pack(vf, b);
+	/*
+	 * One write per run of up to VMFIT_MD_BATCH blocks from a dirty one
+	 * to the last dirty one within reach: the clean blocks in between
+	 * are packed from dmap too, which always holds what may persist.
+	 */
+	for (b = find_first_bit(vf->map_dirty, vf->map_blocks);
+	     b < vf->map_blocks;
+	     b = find_next_bit(vf->map_dirty, vf->map_blocks, b + n)) {
+		end = min_t(unsigned int, b + VMFIT_MD_BATCH, vf->map_blocks);
+		n = 1;
+		for (i = b + 1; i < end; i++) {
+			if (test_bit(i, vf->map_dirty))
+				n = i - b + 1;
+		}
+		for (i = 0; i < n; i++) {
+			buf = (u8 *)vf->md_batch + (size_t)i * VMFIT_BLOCK_SIZE;
+			clear_bit(b + i, vf->map_dirty);
+			/* Pairs with smp_mb__before_atomic() in vmfit_cow_set_dmap(). */
+			smp_mb__after_atomic();
+			vmfit_map_block_pack(vf, b + i, buf);
+		}
 		r = vmfit_md_rw(vf, REQ_OP_WRITE,
 				vf->map_start + (sector_t)b * VMFIT_BLOCK_SECTORS,
-				vf->md_buf, VMFIT_BLOCK_SECTORS, false);
+				vf->md_batch, n * VMFIT_BLOCK_SECTORS, true);
 		if (r) {
-			set_bit(b, vf->map_dirty);
+			for (i = 0; i < n; i++)
+				set_bit(b + i, vf->map_dirty);
 			return r;
 		}
 	}
@@ -284,21 +313,72 @@ int vmfit_cow_commit(struct vmfit *vf)
 
 int vmfit_cow_write_bitmap(struct vmfit *vf, bool all)
 {
-	unsigned int b;
+	unsigned int b, i, n = 1, end;
 	int r;
 
-	lockdep_assert_held(&vf->md_lock);
-	for (b = 0; b < vf->bitmap_blocks; b++) {
-		if (!test_and_clear_bit(b, vf->bm_dirty) && !all)
-			continue;
+	lockdep_assert_held(&vf->bm_lock);
+	if (all)
+		bitmap_set(vf->bm_dirty, 0, vf->bitmap_blocks);
+	/*
+	 * One FUA write per run of up to VMFIT_MD_BATCH blocks from a dirty
+	 * one to the last dirty one within reach: a clean block in between
+	 * is rewritten with what it already holds.
+	 */
+	for (b = find_first_bit(vf->bm_dirty, vf->bitmap_blocks);
+	     b < vf->bitmap_blocks;
+	     b = find_next_bit(vf->bm_dirty, vf->bitmap_blocks, b + n)) {
+		end = min_t(unsigned int, b + VMFIT_MD_BATCH, vf->bitmap_blocks);
+		n = 1;
+		for (i = b + 1; i < end; i++) {
+			if (test_bit(i, vf->bm_dirty))
+				n = i - b + 1;
+		}
+		for (i = 0; i < n; i++)
+			clear_bit(b + i, vf->bm_dirty);
 		r = vmfit_md_rw(vf, REQ_OP_WRITE | REQ_FUA | REQ_SYNC,
 				vf->bitmap_start + (sector_t)b * VMFIT_BLOCK_SECTORS,
-				(u8 *)vf->changed + (size_t)b * VMFIT_BLOCK_SIZE,
-				VMFIT_BLOCK_SECTORS, true);
+				(u8 *)vf->ondisk + (size_t)b * VMFIT_BLOCK_SIZE,
+				n * VMFIT_BLOCK_SECTORS, true);
 		if (r) {
-			set_bit(b, vf->bm_dirty);
+			for (i = 0; i < n; i++)
+				set_bit(b + i, vf->bm_dirty);
 			return r;
 		}
 	}
 	return 0;
+}
+
+u32 vmfit_cow_mark_region(struct vmfit *vf, u32 chunk, u32 *end)
+{
+	u32 start = round_down(chunk, VMFIT_WA_CHUNKS);
+	u32 c;
+
+	lockdep_assert_held(&vf->bm_lock);
+	set_bit_le(chunk, vf->changed);
+	*end = min_t(u32, start + VMFIT_WA_CHUNKS, vf->origin_chunks);
+	for (c = start; c < *end; c++) {
+		if (!test_and_set_bit_le(c, vf->ondisk))
+			set_bit(c / VMFIT_BITS_PER_BLOCK, vf->bm_dirty);
+	}
+	return start;
+}
+
+int vmfit_cow_sync_bitmap(struct vmfit *vf)
+{
+	size_t off;
+	int r;
+
+	lockdep_assert_held(&vf->bm_lock);
+	for (off = 0; off < (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE;
+	     off += VMFIT_BLOCK_SIZE) {
+		u8 *mem = (u8 *)vf->changed + off, *disk = (u8 *)vf->ondisk + off;
+
+		if (!memcmp(mem, disk, VMFIT_BLOCK_SIZE))
+			continue;
+		memcpy(disk, mem, VMFIT_BLOCK_SIZE);
+		set_bit(off / VMFIT_BLOCK_SIZE, vf->bm_dirty);
+	}
+	r = vmfit_cow_write_bitmap(vf, false);
+	vmfit_cow_set_durable(vf);
+	return r;
 }

@@ -65,7 +65,7 @@ int vmfit_cow_load(struct vmfit *vf);
  */
 int vmfit_cow_commit(struct vmfit *vf);
 
-/* vmfit_cow_write_bitmap - write dirty (or @all) bitmap blocks with FUA. */
+/* vmfit_cow_write_bitmap - write dirty (or @all) bitmap blocks with FUA, in runs. */
 int vmfit_cow_write_bitmap(struct vmfit *vf, bool all);
 
 /* True when a mapping block is dirty or the superblock needs a commit. */
@@ -84,13 +84,28 @@ static inline void vmfit_cow_set_dmap(struct vmfit *vf, u32 chunk, u32 val)
 }
 
 /*
- * vmfit_cow_mark_changed - add @chunk to the in-core changed set and mark
- * its bitmap block dirty.  Caller holds md_lock.
+ * vmfit_cow_mark_changed - add @chunk to the in-core changed set and to
+ * the on-disk image, and mark its bitmap block dirty.  Caller holds bm_lock.
  */
 static inline void vmfit_cow_mark_changed(struct vmfit *vf, u32 chunk)
 {
-	if (!test_and_set_bit_le(chunk, vf->changed))
+	set_bit_le(chunk, vf->changed);
+	if (!test_and_set_bit_le(chunk, vf->ondisk))
 		set_bit(chunk / VMFIT_BITS_PER_BLOCK, vf->bm_dirty);
 }
+
+/*
+ * vmfit_cow_mark_region - add @chunk to the in-core changed set and its
+ * whole write-ahead region to the on-disk image.  Returns the first chunk
+ * of the region; the region ends at @*end.  Caller holds bm_lock.
+ */
+u32 vmfit_cow_mark_region(struct vmfit *vf, u32 chunk, u32 *end);
+
+/*
+ * vmfit_cow_sync_bitmap - make the on-disk image the exact changed set
+ * again (clean suspend); recomputes the durable bits.  No I/O may be in
+ * flight.  Caller holds bm_lock.
+ */
+int vmfit_cow_sync_bitmap(struct vmfit *vf);
 
 #endif /* DM_VMFIT_COW_H */

@@ -6,6 +6,7 @@
  * See Documentation/admin-guide/device-mapper/dm-vmfit.rst.
  */
 #include <linux/blkdev.h>
+#include <linux/dm-ioctl.h>
 #include <linux/ctype.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
@@ -14,6 +15,8 @@
 
 #include "dm-vmfit.h"
 #include "dm-vmfit-cow.h"
+#include "dm-vmfit-csum.h"
+#include "dm-vmfit-netlink.h"
 
 #define CREATE_TRACE_POINTS
 #include "dm-vmfit-trace.h"
@@ -47,6 +50,7 @@ static void vmfit_event_work(struct work_struct *ws)
 	struct vmfit *vf = container_of(ws, struct vmfit, event_work);
 
 	dm_table_event(vf->ti->table);
+	dm_vmfit_nl_health(vf);
 }
 
 static void vmfit_cow_full(struct vmfit *vf)
@@ -218,13 +222,21 @@ static bool vmfit_park(struct vmfit *vf, struct bio *bio, struct vmfit_io *io)
 	return true;
 }
 
-/* Origin I/O: a write needs its changed-set bit on disk first. */
+/*
+ * Origin I/O: a write needs its chunk in the on-disk changed set first
+ * (its write-ahead region, see VMFIT_WA_CHUNKS); the exact in-core set
+ * gets its bit here.
+ */
 static int vmfit_route_origin(struct vmfit *vf, struct bio *bio,
 			      struct vmfit_io *io)
 {
-	if (op_is_write(bio_op(bio)) && !test_bit(io->chunk, vf->durable)) {
-		vmfit_defer(vf, &vf->bm_bios, bio, io, false);
-		return DM_MAPIO_SUBMITTED;
+	if (op_is_write(bio_op(bio))) {
+		if (!test_bit(io->chunk, vf->durable)) {
+			vmfit_defer(vf, &vf->bm_bios, bio, io, false);
+			return DM_MAPIO_SUBMITTED;
+		}
+		if (!test_bit_le(io->chunk, vf->changed))
+			set_bit_le(io->chunk, vf->changed);
 	}
 	vmfit_remap_origin(vf, bio);
 	return DM_MAPIO_REMAPPED;
@@ -320,14 +332,17 @@ static void vmfit_issue(struct vmfit *vf, struct bio *bio)
 static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 {
 	struct bio *bio;
+	u32 start, end;
 	int r;
 
-	mutex_lock(&vf->md_lock);
+	/* Not md_lock: a message must not wait for this FUA write. */
+	mutex_lock(&vf->bm_lock);
 	bio_list_for_each(bio, bios) {
 		struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-		vmfit_cow_mark_changed(vf, io->chunk);
+		vmfit_cow_mark_region(vf, io->chunk, &end);
 	}
+	/* One FUA write releases every bio of the batch. */
 	r = vmfit_cow_write_bitmap(vf, false);
 	if (r) {
 		vmfit_fail(vf, "changed-set write", r);
@@ -335,10 +350,13 @@ static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 		bio_list_for_each(bio, bios) {
 			struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-			set_bit(io->chunk, vf->durable);
+			start = round_down(io->chunk, VMFIT_WA_CHUNKS);
+			end = min_t(u32, start + VMFIT_WA_CHUNKS,
+				    vf->origin_chunks);
+			bitmap_set(vf->durable, start, end - start);
 		}
 	}
-	mutex_unlock(&vf->md_lock);
+	mutex_unlock(&vf->bm_lock);
 
 	while ((bio = bio_list_pop(bios))) {
 		if (r) {
@@ -593,6 +611,7 @@ static void vmfit_drain_work(struct work_struct *ws)
 
 	held = atomic64_read(&vf->held_ns);
 	trace_vmfit_snapshot_end(vf->devt, vf->epoch, held, drain);
+	dm_vmfit_nl_snapshot_end(vf, vf->epoch, held, drain);
 
 	while ((bio = bio_list_pop(&views))) {
 		vmfit_remap_origin(vf, bio);
@@ -731,6 +750,7 @@ static void vmfit_merge_finish(struct vmfit *vf)
 	vf->switching = false;
 	mutex_unlock(&vf->md_lock);
 	DMINFO("%s: merge complete", vmfit_name(vf));
+	dm_vmfit_nl_merge_done(vf, vf->epoch);
 	queue_work(vf->wq, &vf->event_work);
 }
 
@@ -745,6 +765,7 @@ static int vmfit_merge_fold(struct vmfit *vf)
 	int r;
 
 	mutex_lock(&vf->md_lock);
+	mutex_lock(&vf->bm_lock);
 	for (c = 0; c < vf->origin_chunks; c++) {
 		if (vmfit_mapped(READ_ONCE(vf->map[c]))) {
 			vmfit_cow_mark_changed(vf, c);
@@ -762,6 +783,7 @@ static int vmfit_merge_fold(struct vmfit *vf)
 			vf->merged = 0;
 		}
 	}
+	mutex_unlock(&vf->bm_lock);
 	mutex_unlock(&vf->md_lock);
 	return r;
 }
@@ -829,6 +851,7 @@ static int vmfit_msg_snapshot(struct vmfit *vf)
 	vf->draining = true;
 	vf->snap_start_ns = ktime_get_ns();
 	trace_vmfit_snapshot_begin(vf->devt, vf->epoch);
+	dm_vmfit_nl_snapshot_begin(vf, vf->epoch);
 	vmfit_switch(vf, VMFIT_SNAPSHOT);
 	queue_work(vf->wq, &vf->drain_work);
 out:
@@ -928,10 +951,13 @@ static int vmfit_msg_clear(struct vmfit *vf)
 		r = -EBUSY;
 		goto out;
 	}
+	mutex_lock(&vf->bm_lock);
 	bitmap_zero(vf->durable, vf->origin_chunks);
 	memset(vf->changed, 0, (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
+	memset(vf->ondisk, 0, (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
 	bitmap_zero(vf->bm_dirty, vf->bitmap_blocks);
 	r = vmfit_cow_write_bitmap(vf, true);
+	mutex_unlock(&vf->bm_lock);
 	if (r)
 		vmfit_fail(vf, "changed-set clear", r);
 out:
@@ -1053,6 +1079,69 @@ static struct vmfit *vmfit_lookup(dev_t devt)
 	return found;
 }
 
+static struct vmfit *vmfit_lookup_name(const char *name)
+{
+	struct vmfit *vf, *found = NULL;
+	char buf[DM_NAME_LEN];
+
+	lockdep_assert_held(&vmfit_registry_lock);
+	list_for_each_entry(vf, &vmfit_registry, registry) {
+		dm_vmfit_dm_name(vf, buf);
+		if (strcmp(buf, name))
+			continue;
+		if (vf->active)
+			return vf;
+		if (!found)
+			found = vf;
+	}
+	return found;
+}
+
+/* For the netlink family: see dm-vmfit-netlink.h. */
+int dm_vmfit_call(dev_t devt, const char *name,
+		  int (*fn)(struct vmfit *vf, void *arg), void *arg)
+{
+	struct vmfit *vf = NULL, *by_name;
+	int r;
+
+	mutex_lock(&vmfit_registry_lock);
+	if (devt)
+		vf = vmfit_lookup(devt);
+	if (name) {
+		by_name = vmfit_lookup_name(name);
+		if (vf && by_name && vf->devt != by_name->devt) {
+			r = -EXDEV;
+			goto out;
+		}
+		if (!devt)
+			vf = by_name;
+		else if (!by_name)
+			vf = NULL;
+	}
+	r = vf ? fn(vf, arg) : -ENODEV;
+out:
+	mutex_unlock(&vmfit_registry_lock);
+	return r;
+}
+
+int dm_vmfit_for_each(int (*fn)(struct vmfit *vf, void *arg), void *arg)
+{
+	struct vmfit *vf;
+	int r = 0;
+
+	mutex_lock(&vmfit_registry_lock);
+	list_for_each_entry(vf, &vmfit_registry, registry) {
+		/* A reload's inactive table is not a device of its own. */
+		if (vmfit_lookup(vf->devt) != vf)
+			continue;
+		r = fn(vf, arg);
+		if (r)
+			break;
+	}
+	mutex_unlock(&vmfit_registry_lock);
+	return r;
+}
+
 static void vmfit_dtr(struct dm_target *ti)
 {
 	struct vmfit *vf = ti->private;
@@ -1064,6 +1153,8 @@ static void vmfit_dtr(struct dm_target *ti)
 	mutex_lock(&vmfit_registry_lock);
 	list_del_init(&vf->registry);
 	mutex_unlock(&vmfit_registry_lock);
+	/* Checksums of this instance stop reading it. */
+	dm_vmfit_csum_detach(vf);
 
 	if (vf->merge_wq) {
 		WRITE_ONCE(vf->merge_stop, true);
@@ -1086,11 +1177,13 @@ static void vmfit_dtr(struct dm_target *ti)
 		dm_io_client_destroy(vf->io_client);
 	kfree(vf->md_buf);
 	vfree(vf->changed);
+	vfree(vf->ondisk);
 	bitmap_free(vf->durable);
 	bitmap_free(vf->bm_dirty);
 	vfree(vf->map);
 	vfree(vf->dmap);
 	bitmap_free(vf->map_dirty);
+	vfree(vf->md_batch);
 	if (vf->cow_dev)
 		dm_put_device(ti, vf->cow_dev);
 	if (vf->origin_dev)
@@ -1214,13 +1307,15 @@ static int vmfit_parse_devices(struct vmfit *vf, struct dm_target *ti,
 static int vmfit_alloc_core(struct vmfit *vf)
 {
 	vf->changed = vzalloc(array_size(vf->bitmap_blocks, VMFIT_BLOCK_SIZE));
+	vf->ondisk = vzalloc(array_size(vf->bitmap_blocks, VMFIT_BLOCK_SIZE));
 	vf->durable = bitmap_zalloc(vf->origin_chunks, GFP_KERNEL);
 	vf->bm_dirty = bitmap_zalloc(vf->bitmap_blocks, GFP_KERNEL);
 	vf->map = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
 	vf->dmap = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
 	vf->map_dirty = bitmap_zalloc(vf->map_blocks, GFP_KERNEL);
-	if (!vf->changed || !vf->durable || !vf->bm_dirty || !vf->map ||
-	    !vf->dmap || !vf->map_dirty)
+	vf->md_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
+	if (!vf->changed || !vf->ondisk || !vf->durable || !vf->bm_dirty || !vf->map ||
+	    !vf->dmap || !vf->map_dirty || !vf->md_batch)
 		return -ENOMEM;
 	return 0;
 }
@@ -1246,6 +1341,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	INIT_LIST_HEAD(&vf->registry);
 	INIT_LIST_HEAD(&vf->jobs);
 	mutex_init(&vf->md_lock);
+	mutex_init(&vf->bm_lock);
 	spin_lock_init(&vf->lock);
 	init_waitqueue_head(&vf->drain_wq);
 	init_completion(&vf->merge_done);
@@ -1455,7 +1551,10 @@ static void vmfit_postsuspend(struct dm_target *ti)
 
 	mutex_lock(&vf->md_lock);
 	if (READ_ONCE(vf->health) != VMFIT_FAIL) {
-		r = vmfit_cow_write_bitmap(vf, false);
+		/* Clean suspend: the on-disk set becomes exact again. */
+		mutex_lock(&vf->bm_lock);
+		r = vmfit_cow_sync_bitmap(vf);
+		mutex_unlock(&vf->bm_lock);
 		if (!r)
 			r = vmfit_cow_commit(vf);
 		if (r)
@@ -1514,6 +1613,11 @@ static u64 vmfit_count_changed(struct vmfit *vf)
 	for (c = 0; c < vf->origin_chunks; c++)
 		n += vmfit_is_changed(vf, c, cow);
 	return n;
+}
+
+u64 dm_vmfit_count_changed(struct vmfit *vf)
+{
+	return vmfit_count_changed(vf);
 }
 
 /*
@@ -1782,8 +1886,15 @@ static int __init dm_vmfit_init(void)
 		DMERR("register vmfit-view target failed %d", r);
 		goto bad_view;
 	}
+	r = dm_vmfit_netlink_init();
+	if (r) {
+		DMERR("register the generic netlink family failed %d", r);
+		goto bad_netlink;
+	}
 	return 0;
 
+bad_netlink:
+	dm_unregister_target(&vmfit_view_target);
 bad_view:
 	dm_unregister_target(&vmfit_target);
 bad_vmfit:
@@ -1792,6 +1903,7 @@ bad_vmfit:
 
 static void __exit dm_vmfit_exit(void)
 {
+	dm_vmfit_netlink_exit();
 	dm_unregister_target(&vmfit_view_target);
 	dm_unregister_target(&vmfit_target);
 }

@@ -34,6 +34,17 @@
 #define VMFIT_MAP_PER_BLOCK (VMFIT_BLOCK_SIZE / sizeof(__le64))
 #define VMFIT_BITS_PER_BLOCK (VMFIT_BLOCK_SIZE * 8)
 
+/* Most mapping blocks written by one I/O of a commit (128 KiB). */
+#define VMFIT_MD_BATCH 32
+
+/*
+ * Write-ahead region of the on-disk changed set, in chunks (a multiple of
+ * 8: whole bitmap bytes).  The first write to any chunk of a region marks
+ * the whole region on disk, so later writes to its other chunks need no
+ * bitmap write; a crash may over-report up to a region per write.
+ */
+#define VMFIT_WA_CHUNKS 512
+
 /*
  * In-core mapping values (u32 per origin chunk): 0 is "not in the cow",
  * VMFIT_BUSY is "a copy of this chunk is in progress, wait for it",
@@ -120,7 +131,9 @@ struct vmfit {
 	bool loaded;			/* bitmap and mapping read from disk */
 	bool active;			/* resumed: owns the metadata */
 	struct mutex md_lock;		/* metadata I/O, mode changes, messages */
+	struct mutex bm_lock;		/* changed set, bitmap I/O; inside md_lock */
 	void *md_buf;			/* one metadata block, for I/O */
+	void *md_batch;			/* VMFIT_MD_BATCH mapping blocks (vmalloc) */
 	struct dm_io_client *io_client;
 
 	/* Routing, read locklessly in map(). */
@@ -129,8 +142,9 @@ struct vmfit {
 	wait_queue_head_t drain_wq;	/* woken when an old generation drains */
 
 	/* Changed set. */
-	unsigned long *changed;		/* on-disk (le) bitmap; Protected by "md_lock" */
-	unsigned long *durable;		/* bits known on disk, tested in map() */
+	unsigned long *changed;		/* exact changed set (le bitmap); set_bit_le() */
+	unsigned long *ondisk;		/* on-disk image, a superset; Protected by "bm_lock" */
+	unsigned long *durable;		/* bits set in the on-disk image, tested in map() */
 	unsigned long *bm_dirty;	/* bitmap blocks to write */
 
 	/* Cow mapping. */
