@@ -11,27 +11,8 @@
 #include <string.h>
 
 #include "fb.h"
-
-static int failures;
-
-#define CHECK(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "%s:%d: check failed: %s\n",	\
-				__FILE__, __LINE__, #cond);		\
-			failures++;					\
-		}							\
-	} while (0)
-
-#define CHECK_EQ(a, b)							\
-	do {								\
-		long long _a = (long long)(a), _b = (long long)(b);	\
-		if (_a != _b) {						\
-			fprintf(stderr, "%s:%d: %s == %lld, want %lld\n", \
-				__FILE__, __LINE__, #a, _a, _b);	\
-			failures++;					\
-		}							\
-	} while (0)
+#include "vf_check.h"
+#include "vf_json.h"
 
 #define MS 1000000ull
 
@@ -316,7 +297,7 @@ static void test_json_string(void)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	fb_json_string(f, "a\"b\\c\n\x01");
+	vf_json_string(f, "a\"b\\c\n\x01");
 	fclose(f);
 	CHECK(buf && !strcmp(buf, "\"a\\\"b\\\\c\\n\\u0001\""));
 	free(buf);
@@ -349,11 +330,5 @@ int main(void)
 	test_markdown();
 	test_json_string();
 	test_roundtrip();
-	if (failures) {
-		fprintf(stderr, "freeze-bench-test: %d check(s) failed\n",
-			failures);
-		return 1;
-	}
-	printf("freeze-bench-test: all checks passed\n");
-	return 0;
+	return vf_check_done("freeze-bench-test");
 }

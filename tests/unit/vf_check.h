@@ -2,12 +2,14 @@
 /*
  * vf_check.h - minimal assertions for the C unit tests: every failed check
  * prints file:line and the expression, and vf_check_done() turns the count
- * into the exit status (0 all passed, 1 otherwise).
+ * into the exit status (0 all passed, 1 otherwise). REQUIRE() is a check
+ * whose failure ends the test at once with status 1.
  */
 #ifndef VF_CHECK_H
 #define VF_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int vf_check_failed;
@@ -44,6 +46,17 @@ static int vf_check_run;
 			vf_check_failed++;				\
 			fprintf(stderr, "%s:%d: %s is \"%s\", want \"%s\"\n", \
 				__FILE__, __LINE__, #a, _a ? _a : "(null)", _b); \
+		}							\
+	} while (0)
+
+/* Abort the test now: later steps depend on this one. */
+#define REQUIRE(expr)							\
+	do {								\
+		vf_check_run++;						\
+		if (!(expr)) {						\
+			fprintf(stderr, "%s:%d: required check failed: %s\n", \
+				__FILE__, __LINE__, #expr);		\
+			exit(1);					\
 		}							\
 	} while (0)
 

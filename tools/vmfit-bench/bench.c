@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vf_json.h"
 #include "vf_proto.h"
 #include "../../userspace/services/kv/kv_op.h"
 #include "stats.h"
@@ -735,30 +736,16 @@ static int write_csv(const char *path)
 	return 0;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static void write_json(FILE *f, const char *csv, const char *png)
 {
 	unsigned int i;
 
 	fprintf(f, "{\n  \"tool\": \"vmfit-bench\",\n  \"label\": ");
-	json_str(f, cfg.label ? cfg.label : "");
+	vf_json_string(f, cfg.label ? cfg.label : "");
 	fprintf(f, ",\n  \"servers\": [");
 	for (i = 0; i < cfg.nservers; i++) {
 		fprintf(f, "%s", i ? ", " : "");
-		json_str(f, cfg.servers[i].spec);
+		vf_json_string(f, cfg.servers[i].spec);
 	}
 	fprintf(f, "],\n  \"key_offset\": %u,", cfg.key_offset);
 	fprintf(f, "\n  \"clients\": %u,\n  \"records\": %u,\n"
@@ -785,15 +772,9 @@ static void write_json(FILE *f, const char *csv, const char *png)
 		cnt.kv_errors, issued - cnt.ops);
 	fprintf(f, "  \"verify_checked\": %" PRIu64 ",\n  \"verify_mismatches\": %"
 		PRIu64 ",\n  \"timeline_csv\": ", cnt.checked, cnt.mismatches);
-	if (csv)
-		json_str(f, csv);
-	else
-		fputs("null", f);
+	vf_json_string(f, csv);
 	fputs(",\n  \"plot\": ", f);
-	if (png)
-		json_str(f, png);
-	else
-		fputs("null", f);
+	vf_json_string(f, png);
 	fputs("\n}\n", f);
 }
 

@@ -12,6 +12,8 @@ $(B)/bin/vmfit-bench: $(call obj,$(VMFIT_BENCH_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm
 
+$(call sanobj,tools/vmfit-bench/stats-test.c): CPPFLAGS += -Itests/unit
+
 $(B)/tests/unit/vmfit-bench-stats: $(call sanobj,tools/vmfit-bench/stats-test.c \
 		$(VMFIT_BENCH_PURE))
 	@mkdir -p $(dir $@)

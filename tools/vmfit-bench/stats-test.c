@@ -10,29 +10,8 @@
 #include <string.h>
 
 #include "stats.h"
+#include "vf_check.h"
 #include "workload.h"
-
-static int failures;
-
-#define CHECK(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n",	\
-				__FILE__, __LINE__, #cond);		\
-			failures++;					\
-		}							\
-	} while (0)
-
-#define CHECK_EQ(a, b)							\
-	do {								\
-		uint64_t a_ = (a), b_ = (b);				\
-		if (a_ != b_) {						\
-			fprintf(stderr, "%s:%d: %s == %" PRIu64		\
-				", expected %" PRIu64 "\n", __FILE__,	\
-				__LINE__, #a, a_, b_);			\
-			failures++;					\
-		}							\
-	} while (0)
 
 static void test_bins(void)
 {
@@ -45,7 +24,7 @@ static void test_bins(void)
 		CHECK_EQ(hist_bin_lo(i), prev_hi + 1);
 		CHECK(hist_bin_hi(i) >= hist_bin_lo(i));
 		prev_hi = hist_bin_hi(i);
-		if (failures)
+		if (vf_check_failed)
 			return;
 	}
 	CHECK_EQ(prev_hi, (1ull << HIST_MAX_EXP) - 1);
@@ -198,10 +177,5 @@ int main(void)
 	test_percentiles();
 	test_timeline();
 	test_workload();
-	if (failures) {
-		fprintf(stderr, "vmfit-bench-stats: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("vmfit-bench-stats: all checks passed\n");
-	return 0;
+	return vf_check_done("vmfit-bench-stats");
 }

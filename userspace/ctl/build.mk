@@ -50,7 +50,7 @@ $(B)/tests/unit/vf-merkle-test: $(call sanobj,tests/unit/vf-merkle-test.c) \
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_MERKLE_LIBS)
 
 $(B)/tests/unit/ctl-parse-test: $(call sanobj,tests/unit/ctl-parse-test.c \
-	$(CTL_PURE_SRCS)) | $(CTL_SAN_BIN)
+	$(CTL_PURE_SRCS)) $(LIBVMFIT_SAN) | $(CTL_SAN_BIN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lm
 

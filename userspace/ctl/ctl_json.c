@@ -1,48 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ctl_json - minimal JSON writer (RFC 8259 string escaping).
+ * ctl_json - minimal JSON writer (strings escaped by vf_json_string()).
  */
 #include <math.h>
 
 #include "ctl_json.h"
+#include "vf_json.h"
 
 void ctl_json_init(struct ctl_json *j, FILE *f)
 {
 	j->f = f;
 	j->depth = 0;
 	j->need_comma[0] = false;
-}
-
-static void put_string(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	fputc('"', f);
-	for (; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
 }
 
 /* Separator and key before any value. */
@@ -52,7 +21,7 @@ static void member(struct ctl_json *j, const char *key)
 		fputc(',', j->f);
 	j->need_comma[j->depth] = true;
 	if (key) {
-		put_string(j->f, key);
+		vf_json_string(j->f, key);
 		fputc(':', j->f);
 	}
 }
@@ -96,10 +65,7 @@ void ctl_json_arr_end(struct ctl_json *j)
 void ctl_json_str(struct ctl_json *j, const char *key, const char *val)
 {
 	member(j, key);
-	if (val)
-		put_string(j->f, val);
-	else
-		fputs("null", j->f);
+	vf_json_string(j->f, val);
 }
 
 void ctl_json_u64(struct ctl_json *j, const char *key, uint64_t val)

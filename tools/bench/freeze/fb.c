@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "fb.h"
+#include "vf_json.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -562,35 +563,6 @@ int fb_summarise(const struct fb_results *r, struct fb_summary *s)
 /*----------------------------------------------------------------*/
 /* JSON */
 
-void fb_json_string(FILE *f, const char *s)
-{
-	const unsigned char *p;
-
-	fputc('"', f);
-	for (p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
-
 /* A number with 3 decimals, or null when @v is negative (absent). */
 static void json_num(FILE *f, double v)
 {
@@ -610,7 +582,7 @@ static void json_meta(FILE *f, const struct fb_results *r, unsigned int k)
 	if (!r->meta[k][0])
 		fputs("null", f);
 	else if (meta_is_string(k))
-		fb_json_string(f, r->meta[k]);
+		vf_json_string(f, r->meta[k]);
 	else
 		fputs(r->meta[k], f);
 }
@@ -780,9 +752,9 @@ int fb_write_json(FILE *f, const struct fb_results *r)
 	fputs("}\n  },\n  \"failures\": [", f);
 	for (i = 0; i < r->nfail; i++) {
 		fprintf(f, "%s{\"what\": ", i ? ", " : "");
-		fb_json_string(f, r->fail[i].what);
+		vf_json_string(f, r->fail[i].what);
 		fputs(", \"message\": ", f);
-		fb_json_string(f, r->fail[i].msg);
+		vf_json_string(f, r->fail[i].msg);
 		fputc('}', f);
 	}
 	fputs("]\n}\n", f);

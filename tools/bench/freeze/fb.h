@@ -196,7 +196,4 @@ int fb_write_json(FILE *f, const struct fb_results *r);
 /* The Markdown section between the freeze markers of benchmarks.md. */
 int fb_write_markdown(FILE *f, const struct fb_results *r);
 
-/* JSON string literal of @s (quotes and escapes included). */
-void fb_json_string(FILE *f, const char *s);
-
 #endif /* VMFIT_FREEZE_BENCH_H */

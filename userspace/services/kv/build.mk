@@ -74,6 +74,8 @@ KV_TEST_DIR := $(KV_DIR)/tests
 UNIT_TESTS += $(B)/tests/unit/kv-op-test $(B)/tests/unit/kv-state-test \
 	$(B)/tests/unit/kv-replica-test
 
+$(call sanobj,$(wildcard $(KV_TEST_DIR)/*.c)): CPPFLAGS += -Itests/unit
+
 $(B)/tests/unit/kv-op-test: $(call sanobj,$(KV_TEST_DIR)/kv-op-test.c \
 	$(KV_OP_SRCS))
 	@mkdir -p $(dir $@)

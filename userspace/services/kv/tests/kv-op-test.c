@@ -276,5 +276,5 @@ int main(void)
 	test_reply();
 	test_misc();
 	test_fuzz();
-	return kv_test_result("kv-op-test");
+	return vf_check_done("kv-op-test");
 }

@@ -909,7 +909,7 @@ int main(void)
 	test_corrupt_restore();
 	test_differential();
 	test_faulty();
-	ret = kv_test_result("kv-replica-test");
+	ret = vf_check_done("kv-replica-test");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd))
 		fprintf(stderr, "cannot remove %s\n", tmpdir);

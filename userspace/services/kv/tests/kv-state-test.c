@@ -670,7 +670,7 @@ int main(int argc, char **argv)
 	test_corrupt();
 	test_vol_open_errors();
 out:
-	ret = kv_test_result("kv-state-test");
+	ret = vf_check_done("kv-state-test");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd))
 		fprintf(stderr, "cannot remove %s\n", tmpdir);

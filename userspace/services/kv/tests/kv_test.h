@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * kv_test.h - assertions and a seeded PRNG for the kv unit tests.
+ * kv_test.h - a seeded PRNG and op generator for the kv unit tests; the
+ * assertions are tests/unit/vf_check.h.
  */
 #ifndef KV_TEST_H
 #define KV_TEST_H
@@ -12,50 +13,7 @@
 
 #include "../kv_op.h"
 #include "../kv_rand.h"
-
-static int kv_test_failures;
-
-#define CHECK(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n",	\
-				__FILE__, __LINE__, #cond);		\
-			kv_test_failures++;				\
-		}							\
-	} while (0)
-
-#define CHECK_EQ(a, b)							\
-	do {								\
-		long long _a = (long long)(a), _b = (long long)(b);	\
-		if (_a != _b) {						\
-			fprintf(stderr,					\
-				"%s:%d: CHECK failed: %s == %s "	\
-				"(%lld != %lld)\n", __FILE__, __LINE__,	\
-				#a, #b, _a, _b);			\
-			kv_test_failures++;				\
-		}							\
-	} while (0)
-
-/* Abort the test now: later steps depend on this one. */
-#define REQUIRE(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "%s:%d: REQUIRE failed: %s\n",	\
-				__FILE__, __LINE__, #cond);		\
-			exit(1);					\
-		}							\
-	} while (0)
-
-static inline int kv_test_result(const char *name)
-{
-	if (kv_test_failures) {
-		fprintf(stderr, "%s: %d check(s) failed\n", name,
-			kv_test_failures);
-		return 1;
-	}
-	printf("%s: all checks passed\n", name);
-	return 0;
-}
+#include "vf_check.h"
 
 static inline uint32_t kv_rand_below(uint64_t *s, uint32_t n)
 {
