@@ -34,7 +34,7 @@ static void bad(const char *line, const char *expect)
 	    !strstr(err, expect)) {
 		fprintf(stderr, "line '%s': got '%s', expected '%s'\n", line,
 			err, expect);
-		vf_test_failed++;
+		vf_check_failed++;
 	}
 }
 

@@ -1,37 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* vf_test.h - minimal assertions for vmfitd's unit tests. */
+/* vf_test.h - vmfitd's unit tests use the shared assertions of vf_check.h. */
 #ifndef VF_TEST_H
 #define VF_TEST_H
 
-#include <stdio.h>
-#include <stdlib.h>
+#include "../../../tests/unit/vf_check.h"
 
-static int vf_test_failed;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-			__LINE__, #cond);				\
-		vf_test_failed++;					\
-	}								\
-} while (0)
-
-#define CHECK_EQ(a, b) do {						\
-	long long _a = (long long)(a), _b = (long long)(b);		\
-	if (_a != _b) {							\
-		fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", \
-			__FILE__, __LINE__, #a, _a, #b, _b);		\
-		vf_test_failed++;					\
-	}								\
-} while (0)
-
-#define TEST_DONE() do {						\
-	if (vf_test_failed) {						\
-		fprintf(stderr, "%d check(s) failed\n", vf_test_failed); \
-		return 1;						\
-	}								\
-	printf("all checks passed\n");					\
-	return 0;							\
-} while (0)
+#define TEST_DONE() return vf_check_done(__FILE__)
 
 #endif /* VF_TEST_H */
