@@ -9,9 +9,11 @@
 #   ready, nothing lost, histogram counts add up to the completions;
 # - the longest completion gap is at least the target's own held_ns;
 # - the gap agrees with the longest gap between completions in fio's log
-#   over the same window: |tool - fio| <= max(2 ms, 20 %). fio logs
+#   over the same window: |tool - fio| <= max(3 ms, 20 %). fio logs
 #   milliseconds and times the reaping, not the bio's end: with one I/O in
-#   flight the two see the same gaps, shifted by the reaping delay;
+#   flight the two see the same gaps, shifted by the reaping delay. The
+#   3 ms floor is fio's whole-millisecond timestamps (up to 1 ms off at
+#   each end of a gap and at each window edge); 2 ms failed once in CI;
 # - the last snapshot follows a 300 ms dmsetup suspend inside its window:
 #   the tool must report a gap of at least 300 ms there (a known stall, so
 #   the agreement above is not just two measurements of noise).
@@ -149,9 +151,9 @@ while read -r rec; do
 	note "snapshot $s: held $held ns, view ready after $ready ns, $ios completions, longest gap $gap_ms ms (fio: $fgap ms)"
 	awk -v t="$gap_ms" -v f="$fgap" 'BEGIN {
 		d = t - f; if (d < 0) d = -d
-		tol = 0.2 * (t > f ? t : f); if (tol < 2) tol = 2
+		tol = 0.2 * (t > f ? t : f); if (tol < 3) tol = 3
 		exit !(d <= tol) }' ||
-		die "record $s: vmfit-stall's gap $gap_ms ms and fio's $fgap ms differ by more than max(2 ms, 20 %)"
+		die "record $s: vmfit-stall's gap $gap_ms ms and fio's $fgap ms differ by more than max(3 ms, 20 %)"
 	if ((s == N)); then
 		assert_le $((STALL_MS * 1000000)) "$gap" \
 			"record $s: gap across the $STALL_MS ms suspend"
