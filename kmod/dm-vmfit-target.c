@@ -717,6 +717,26 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 }
 
 /* Back to normal mode: the cow is empty again. */
+/*
+ * Make a mode change durable before it takes effect in core: on failure the
+ * superblock keeps the old mode and the target fails. Caller holds md_lock.
+ */
+static int __vmfit_commit_mode(struct vmfit *vf, enum vmfit_mode mode,
+			       const char *what)
+{
+	enum vmfit_mode old = vf->sb_mode;
+	int r;
+
+	vf->sb_mode = mode;
+	vf->sb_dirty = true;
+	r = vmfit_cow_commit(vf);
+	if (r) {
+		vf->sb_mode = old;
+		vmfit_fail(vf, what, r);
+	}
+	return r;
+}
+
 static void vmfit_merge_finish(struct vmfit *vf)
 {
 	unsigned int parity;
@@ -724,14 +744,11 @@ static void vmfit_merge_finish(struct vmfit *vf)
 
 	mutex_lock(&vf->md_lock);
 	r = blkdev_issue_flush(vf->origin_dev->bdev);
-	if (!r) {
-		vf->sb_mode = VMFIT_NORMAL;
-		vf->sb_dirty = true;
-		r = vmfit_cow_commit(vf);
-	}
-	if (r) {
-		vf->sb_mode = VMFIT_MERGING;
+	if (r)
 		vmfit_fail(vf, "merge commit", r);
+	else
+		r = __vmfit_commit_mode(vf, VMFIT_NORMAL, "merge commit");
+	if (r) {
 		mutex_unlock(&vf->md_lock);
 		return;
 	}
@@ -888,14 +905,9 @@ static int vmfit_msg_drop(struct vmfit *vf)
 	if (r)
 		goto out;
 	/* Durable first: after a crash the origin is the live device. */
-	vf->sb_mode = VMFIT_NORMAL;
-	vf->sb_dirty = true;
-	r = vmfit_cow_commit(vf);
-	if (r) {
-		vf->sb_mode = VMFIT_SNAPSHOT;
-		vmfit_fail(vf, "drop commit", r);
+	r = __vmfit_commit_mode(vf, VMFIT_NORMAL, "drop commit");
+	if (r)
 		goto out;
-	}
 	parity = vmfit_switch(vf, VMFIT_NORMAL);
 	vf->switching = true;
 	mutex_unlock(&vf->md_lock);
@@ -922,14 +934,9 @@ static int vmfit_msg_merge(struct vmfit *vf)
 	r = vmfit_check_snapshot(vf, "merge");
 	if (r)
 		goto out;
-	vf->sb_mode = VMFIT_MERGING;
-	vf->sb_dirty = true;
-	r = vmfit_cow_commit(vf);
-	if (r) {
-		vf->sb_mode = VMFIT_SNAPSHOT;
-		vmfit_fail(vf, "merge commit", r);
+	r = __vmfit_commit_mode(vf, VMFIT_MERGING, "merge commit");
+	if (r)
 		goto out;
-	}
 	vf->to_merge = 0;
 	vf->merged = 0;
 	vf->merge_cursor = 0;
