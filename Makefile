@@ -41,6 +41,10 @@ SAN_LDFLAGS := -fsanitize=address,undefined
 USER_BINS :=
 UNIT_TESTS :=
 
+# Objects reached only through pattern rules are intermediate to make, which
+# would delete them after the link and rebuild them next time: keep them.
+.SECONDARY:
+
 .PHONY: all module userspace unit-tests deps check demo bench stress clean \
 	checkpatch sparse help
 

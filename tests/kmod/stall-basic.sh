@@ -9,11 +9,13 @@
 #   ready, nothing lost, histogram counts add up to the completions;
 # - the longest completion gap is at least the target's own held_ns;
 # - the gap agrees with the longest gap between completions in fio's log
-#   over the same window: |tool - fio| <= max(3 ms, 20 %). fio logs
+#   over the same window: |tool - fio| <= max(6 ms, 25 %). fio logs
 #   milliseconds and times the reaping, not the bio's end: with one I/O in
 #   flight the two see the same gaps, shifted by the reaping delay. The
-#   3 ms floor is fio's whole-millisecond timestamps (up to 1 ms off at
-#   each end of a gap and at each window edge); 2 ms failed once in CI;
+#   floor covers fio's whole-millisecond timestamps (up to 1 ms off at
+#   each end of a gap) plus that delay, which on a loaded TCG host (a vCPU
+#   descheduled for a few ms) varies: 2 ms and 3 ms floors each failed
+#   once in clean-clone runs (12.5 ms against fio's 9 ms);
 # - the last snapshot follows a 300 ms dmsetup suspend inside its window:
 #   the tool must report a gap of at least 300 ms there (a known stall, so
 #   the agreement above is not just two measurements of noise).
@@ -151,9 +153,9 @@ while read -r rec; do
 	note "snapshot $s: held $held ns, view ready after $ready ns, $ios completions, longest gap $gap_ms ms (fio: $fgap ms)"
 	awk -v t="$gap_ms" -v f="$fgap" 'BEGIN {
 		d = t - f; if (d < 0) d = -d
-		tol = 0.2 * (t > f ? t : f); if (tol < 3) tol = 3
+		tol = 0.25 * (t > f ? t : f); if (tol < 6) tol = 6
 		exit !(d <= tol) }' ||
-		die "record $s: vmfit-stall's gap $gap_ms ms and fio's $fgap ms differ by more than max(3 ms, 20 %)"
+		die "record $s: vmfit-stall's gap $gap_ms ms and fio's $fgap ms differ by more than max(6 ms, 25 %)"
 	if ((s == N)); then
 		assert_le $((STALL_MS * 1000000)) "$gap" \
 			"record $s: gap across the $STALL_MS ms suspend"
