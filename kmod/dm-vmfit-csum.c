@@ -7,16 +7,24 @@
  * then crypto_shash_digest().  The consumer takes the digest at the head of
  * the ring, in chunk order, and the freed slot is queued again with the
  * next chunk, so the window moves only as fast as the consumer reads.
+ * At most cs->workers slots hash at once (default: one per online CPU).
+ *
+ * Live I/O comes first, by md's resync rule: a session may always hash at
+ * csum_speed_min KiB/s; faster only while the live device (the vmfit
+ * device itself, whose disk statistics count only the replica's I/O) has
+ * been idle for VMFIT_CSUM_IDLE_MS, and never above csum_speed_max.
  *
  * Locking, in this order: vmfit_csum_list_lock (the session list), then
  * vmfit_csum.lock (one session's cursor, ring and vf pointer), then
  * vf->md_lock (to pin and unpin the snapshot through vf->views).
  */
 #include <crypto/hash.h>
+#include <linux/blkdev.h>
 #include <linux/dm-io.h>
 #include <linux/dm-ioctl.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/part_stat.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -68,11 +76,32 @@ struct vmfit_csum {
 	bool cancelled;			/* WRITE_ONCE: stop at the next step */
 	int error;			/* sticky: -ENODEV after detach */
 	wait_queue_head_t wq;		/* a slot became ready */
+	unsigned int workers;		/* slots hashing at once, at most */
+	atomic_t busy;			/* slots queued and not yet ready */
+
+	/* Throttle; Protected by "rate_lock". */
+	spinlock_t rate_lock;
+	struct gendisk *live_disk;	/* the vmfit device; NULL once detached */
+	unsigned long mark;		/* jiffies: start of the rate window */
+	u64 mark_bytes;			/* bytes at the mark */
+	u64 bytes;			/* bytes let through so far */
+	unsigned long live_sectors;	/* the live device's sector count, last seen */
+	unsigned long live_seen;	/* jiffies when it last changed */
+
 	unsigned int nslots;
 	unsigned int head;		/* oldest slot in flight */
 	unsigned int count;		/* slots in flight */
 	struct vmfit_csum_slot *slots;
 };
+
+static unsigned int vmfit_csum_speed_min = 10240;
+module_param_named(csum_speed_min, vmfit_csum_speed_min, uint, 0644);
+MODULE_PARM_DESC(csum_speed_min,
+		 "KiB/s a checksum keeps even while the live device is busy");
+
+static unsigned int vmfit_csum_speed_max;
+module_param_named(csum_speed_max, vmfit_csum_speed_max, uint, 0644);
+MODULE_PARM_DESC(csum_speed_max, "KiB/s a checksum never exceeds (0: no limit)");
 
 static LIST_HEAD(vmfit_csum_list);
 static DEFINE_MUTEX(vmfit_csum_list_lock);
@@ -111,6 +140,61 @@ static sector_t vmfit_csum_chunk_len(struct vmfit_csum *cs, u64 chunk)
 		     cs->dev_sectors - start);
 }
 
+/* Holds cs->rate_lock.  A detached session has no live device to spare. */
+static bool vmfit_csum_live_idle(struct vmfit_csum *cs, unsigned long now)
+{
+	unsigned long sectors;
+
+	if (!cs->live_disk)
+		return true;
+	sectors = part_stat_read_accum(cs->live_disk->part0, sectors);
+	if (sectors != cs->live_sectors) {
+		cs->live_sectors = sectors;
+		cs->live_seen = now;
+	}
+	return time_after(now, cs->live_seen +
+			  msecs_to_jiffies(VMFIT_CSUM_IDLE_MS));
+}
+
+/*
+ * Let @bytes more through at the session's allowed rate: wait while the
+ * rate over the current window is above csum_speed_max, or above
+ * csum_speed_min with the live device busy.  Short sleeps, so a cancel or
+ * a detach (which flushes the slots) never waits long.
+ */
+static void vmfit_csum_throttle(struct vmfit_csum *cs, unsigned int bytes)
+{
+	unsigned long now, elapsed;
+	unsigned int min, max;
+	u64 rate;
+	bool go;
+
+	for (;;) {
+		if (READ_ONCE(cs->cancelled))
+			return;
+		min = READ_ONCE(vmfit_csum_speed_min);
+		max = READ_ONCE(vmfit_csum_speed_max);
+		spin_lock(&cs->rate_lock);
+		now = jiffies;
+		if (time_after(now, cs->mark + VMFIT_CSUM_MARK_JIFFIES)) {
+			cs->mark = now - 1;
+			cs->mark_bytes = cs->bytes;
+		}
+		elapsed = now - cs->mark;
+		/* KiB/s over the window, counting this request. */
+		rate = div64_ul((cs->bytes - cs->mark_bytes + bytes) * HZ,
+				elapsed) >> 10;
+		go = (!max || rate <= max) &&
+		     (rate <= min || vmfit_csum_live_idle(cs, now));
+		if (go)
+			cs->bytes += bytes;
+		spin_unlock(&cs->rate_lock);
+		if (go)
+			return;
+		schedule_timeout_interruptible(msecs_to_jiffies(VMFIT_CSUM_THROTTLE_MS));
+	}
+}
+
 static void vmfit_csum_work(struct work_struct *ws)
 {
 	struct vmfit_csum_slot *slot = container_of(ws, struct vmfit_csum_slot,
@@ -139,6 +223,7 @@ static void vmfit_csum_work(struct work_struct *ws)
 		r = -ECANCELED;
 		goto out;
 	}
+	vmfit_csum_throttle(cs, len << SECTOR_SHIFT);
 	if (is_vmalloc_addr(slot->buf)) {
 		req.mem.type = DM_IO_VMA;
 		req.mem.ptr.vma = slot->buf;
@@ -158,6 +243,7 @@ static void vmfit_csum_work(struct work_struct *ws)
 out:
 	set_user_nice(current, nice);
 	slot->error = r;
+	atomic_dec(&cs->busy);
 	/* Pairs with smp_load_acquire() in vmfit_csum_next(). */
 	smp_store_release(&slot->ready, true);
 	wake_up_all(&cs->wq);
@@ -188,13 +274,15 @@ static void vmfit_csum_fill(struct vmfit_csum *cs)
 	struct vmfit_csum_slot *slot;
 	u64 c;
 
-	while (cs->count < cs->nslots && cs->vf && !READ_ONCE(cs->cancelled) &&
-	       vmfit_csum_advance(cs, &c)) {
+	while (cs->count < cs->nslots &&
+	       atomic_read(&cs->busy) < cs->workers && cs->vf &&
+	       !READ_ONCE(cs->cancelled) && vmfit_csum_advance(cs, &c)) {
 		slot = &cs->slots[(cs->head + cs->count) % cs->nslots];
 		slot->chunk = c;
 		slot->error = 0;
 		WRITE_ONCE(slot->ready, false);
 		cs->count++;
+		atomic_inc(&cs->busy);
 		queue_work(vmfit_csum_wq, &slot->work);
 	}
 }
@@ -394,6 +482,10 @@ int vmfit_csum_start(struct vmfit *vf, const struct vmfit_csum_req *req,
 		NL_SET_ERR_MSG(extack, "Unknown checksum flags");
 		return -EINVAL;
 	}
+	if (req->workers > VMFIT_CSUM_WORKERS_MAX) {
+		NL_SET_ERR_MSG(extack, "Too many checksum workers (at most 64)");
+		return -ERANGE;
+	}
 	alg = &vmfit_csum_algs[req->algo];
 
 	cs = kzalloc(sizeof(*cs), GFP_KERNEL);
@@ -403,6 +495,8 @@ int vmfit_csum_start(struct vmfit *vf, const struct vmfit_csum_req *req,
 	INIT_LIST_HEAD(&cs->list);
 	mutex_init(&cs->lock);
 	init_waitqueue_head(&cs->wq);
+	spin_lock_init(&cs->rate_lock);
+	cs->workers = req->workers ? req->workers : num_online_cpus();
 	cs->algo = req->algo;
 	cs->devt = vf->devt;
 	dm_vmfit_dm_name(vf, cs->name);
@@ -446,6 +540,12 @@ int vmfit_csum_start(struct vmfit *vf, const struct vmfit_csum_req *req,
 		/* Pins the snapshot: merge and drop now fail with -EBUSY. */
 		vf->views++;
 		cs->vf = vf;
+		cs->live_disk = dm_disk(dm_table_get_md(vf->ti->table));
+		cs->live_sectors = part_stat_read_accum(cs->live_disk->part0,
+							sectors);
+		cs->mark = jiffies - 1;
+		cs->live_seen = cs->mark -
+				msecs_to_jiffies(VMFIT_CSUM_IDLE_MS) - 1;
 		list_add_tail(&cs->list, &vmfit_csum_list);
 		vmfit_csum_sessions++;
 	}
@@ -454,9 +554,9 @@ int vmfit_csum_start(struct vmfit *vf, const struct vmfit_csum_req *req,
 	if (r)
 		goto bad;
 
-	DMDEBUG("%s: checksum of %llu chunks with %s (%s), %u in flight",
+	DMDEBUG("%s: checksum of %llu chunks with %s (%s), %u in flight, %u workers",
 		cs->name, cs->total, alg->name,
-		crypto_shash_driver_name(cs->tfm), cs->nslots);
+		crypto_shash_driver_name(cs->tfm), cs->nslots, cs->workers);
 	mutex_lock(&cs->lock);
 	vmfit_csum_fill(cs);
 	mutex_unlock(&cs->lock);
@@ -537,6 +637,9 @@ void dm_vmfit_csum_detach(struct vmfit *vf)
 		vmfit_csum_quiesce(cs);
 		cs->vf = NULL;
 		cs->bdev = NULL;
+		spin_lock(&cs->rate_lock);
+		cs->live_disk = NULL;
+		spin_unlock(&cs->rate_lock);
 		cs->error = -ENODEV;
 		mutex_unlock(&cs->lock);
 		wake_up_all(&cs->wq);
@@ -547,11 +650,11 @@ void dm_vmfit_csum_detach(struct vmfit *vf)
 int vmfit_csum_init(void)
 {
 	/*
-	 * Parallel, but never on every CPU at once: one CPU stays free for
-	 * the workload even when it is otherwise idle-priority contended.
+	 * One worker per CPU at most; the live device is protected by the
+	 * throttle (csum_speed_min), and the hashing runs at nice 19.
 	 */
 	vmfit_csum_wq = alloc_workqueue("kvmfit_csum", WQ_UNBOUND,
-					max(1U, num_online_cpus() - 1));
+					num_possible_cpus());
 	return vmfit_csum_wq ? 0 : -ENOMEM;
 }
 

@@ -24,6 +24,10 @@ struct vmfit_csum;
 #define VMFIT_CSUM_WINDOW_BYTES (4U << 20)
 #define VMFIT_CSUM_MIN_SLOTS 4U
 #define VMFIT_CSUM_MAX_SLOTS 64U
+/* Throttle: live device idle after this; rate window; sleep step. */
+#define VMFIT_CSUM_IDLE_MS 100
+#define VMFIT_CSUM_MARK_JIFFIES HZ
+#define VMFIT_CSUM_THROTTLE_MS 10
 /* Sessions allowed at once (all devices): bounds kernel memory. */
 #define VMFIT_CSUM_MAX_SESSIONS 16
 
@@ -32,6 +36,7 @@ struct vmfit_csum_req {
 	u32 flags;		/* VMFIT_CSUM_F_* */
 	u64 first;		/* first chunk, inclusive */
 	u64 last;		/* last chunk, inclusive; U64_MAX: the end */
+	u32 workers;		/* chunks hashed at once; 0: one per CPU */
 };
 
 int vmfit_csum_init(void);

@@ -39,13 +39,15 @@ static const struct nla_policy vmfit_dev_policy[VMFIT_ATTR_DEV_NAME + 1] = {
 	VMFIT_DEV_POLICY,
 };
 
-static const struct nla_policy vmfit_csum_policy[VMFIT_ATTR_LAST_CHUNK + 1] = {
+static const struct nla_policy vmfit_csum_policy[VMFIT_ATTR_CSUM_WORKERS + 1] = {
 	VMFIT_DEV_POLICY,
 	[VMFIT_ATTR_CSUM_ALGO] = NLA_POLICY_RANGE(NLA_U32, VMFIT_CSUM_SHA256,
 						  VMFIT_CSUM_MAX),
 	[VMFIT_ATTR_CSUM_FLAGS] = NLA_POLICY_MASK(NLA_U32, VMFIT_CSUM_F_ALL),
 	[VMFIT_ATTR_FIRST_CHUNK] = { .type = NLA_U64 },
 	[VMFIT_ATTR_LAST_CHUNK] = { .type = NLA_U64 },
+	[VMFIT_ATTR_CSUM_WORKERS] = NLA_POLICY_RANGE(NLA_U32, 1,
+						     VMFIT_CSUM_WORKERS_MAX),
 };
 
 /*
@@ -541,6 +543,8 @@ static int __vmfit_nl_csum_start(struct netlink_callback *cb,
 		s.req.flags = nla_get_u32(attrs[VMFIT_ATTR_CSUM_FLAGS]);
 	if (attrs[VMFIT_ATTR_FIRST_CHUNK])
 		s.req.first = nla_get_u64(attrs[VMFIT_ATTR_FIRST_CHUNK]);
+	if (attrs[VMFIT_ATTR_CSUM_WORKERS])
+		s.req.workers = nla_get_u32(attrs[VMFIT_ATTR_CSUM_WORKERS]);
 	if (attrs[VMFIT_ATTR_LAST_CHUNK]) {
 		s.req.last = nla_get_u64(attrs[VMFIT_ATTR_LAST_CHUNK]);
 		if (s.req.last == U64_MAX) {

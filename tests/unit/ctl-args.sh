@@ -124,6 +124,9 @@ misuse "checksum: option '--algo' needs an argument" checksum a --algo
 misuse "checksum: invalid chunk 'x': expected a decimal number" checksum --first x a
 misuse "checksum: invalid chunk '99999999999': number too large" checksum --last 99999999999 a
 misuse 'checksum: --first 9 is after --last 3' checksum --first 9 --last 3 a
+misuse "checksum: invalid --workers '0': must be 1 or more" checksum --workers 0 a
+misuse "checksum: invalid --workers '65': number too large" checksum --workers 65 a
+misuse "checksum: invalid --workers 'two': expected a decimal number" checksum --workers two a
 misuse "checksum: invalid device name 'a/b'" checksum a/b
 misuse "checksum: invalid device number '0:1'" checksum 0:1
 misuse "checksum: invalid device number '253:x'" checksum 253:x

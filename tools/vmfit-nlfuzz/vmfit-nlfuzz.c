@@ -375,6 +375,15 @@ static int run_cases(struct fz *f)
 	nla_put_u32(m, VMFIT_ATTR_FIRST_CHUNK, 1);
 	expect(f, m, -EINVAL, false, "u32 where a u64 belongs");
 	m = csum_msg(f);
+	nla_put_u32(m, VMFIT_ATTR_CSUM_WORKERS, 0);
+	expect(f, m, -ERANGE, false, "0 checksum workers");
+	m = csum_msg(f);
+	nla_put_u32(m, VMFIT_ATTR_CSUM_WORKERS, VMFIT_CSUM_WORKERS_MAX + 1);
+	expect(f, m, -ERANGE, false, "65 checksum workers");
+	m = csum_msg(f);
+	nla_put_u64(m, VMFIT_ATTR_CSUM_WORKERS, 2);
+	expect(f, m, -EINVAL, false, "u64 checksum workers");
+	m = csum_msg(f);
 	nla_put_u32(m, VMFIT_ATTR_CSUM_ENTRIES, 0);
 	expect(f, m, -EINVAL, false, "reply-only attribute in a request");
 
@@ -479,6 +488,9 @@ static void rnd_attr(struct fz *f, struct nl_msg *m)
 	case 7:
 		nla_put_u64(m, VMFIT_ATTR_LAST_CHUNK,
 			    rnd_below(2) ? rnd_below(4096) : rnd());
+		break;
+	case 8:
+		nla_put_u32(m, VMFIT_ATTR_CSUM_WORKERS, rnd_below(70));
 		break;
 	default:
 		/* Any type, any length, any bytes. */

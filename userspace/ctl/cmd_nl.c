@@ -162,6 +162,7 @@ int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "first", required_argument, NULL, 'f' },
 		{ "last", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -181,7 +182,7 @@ int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 	int opt;
 	int r;
 
-	while ((opt = next_opt(cmd, argc, argv, "ca:mqf:l:", opts,
+	while ((opt = next_opt(cmd, argc, argv, "ca:mqf:l:w:", opts,
 			       &done)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -211,6 +212,17 @@ int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 			else
 				req.has_last = true;
 			break;
+		case 'w': {
+			uint64_t w;
+
+			if (ctl_parse_uint(optarg, VMFIT_CSUM_WORKERS_MAX, &w,
+					   &why) || !w)
+				return misuse(cmd, "invalid --workers '%s': %s",
+					      optarg, *why ? why :
+					      "must be 1 or more");
+			req.workers = (uint32_t)w;
+			break;
+		}
 		default:
 			return done;
 		}

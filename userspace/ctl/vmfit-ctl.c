@@ -1178,7 +1178,7 @@ static const struct command cmd_table[] = {
 	  "ready; MERGED merge progress; HEALTH ok|cow_full|fail.\n" },
 	{ "checksum", cmd_checksum, 1, 1,
 	  "NAME|MAJ:MIN [--changed] [--algo A] [--merkle] [--quiet] "
-	  "[--first C] [--last C]",
+	  "[--first C] [--last C] [--workers N]",
 	  "hash the chunks of the frozen view of NAME in the kernel",
 	  "  -c, --changed    only the chunks of the changed set\n"
 	  "  -a, --algo A     sha256 (default), blake2b-256: collision resistant;\n"
@@ -1186,6 +1186,10 @@ static const struct command cmd_table[] = {
 	  "  -m, --merkle     also print the Merkle root over the digests\n"
 	  "  -q, --quiet      do not print the per-chunk digests\n"
 	  "  -f, --first C / -l, --last C  inclusive chunk range\n"
+	  "  -w, --workers N  hash at most N chunks at once (1-64; default one\n"
+	  "                   per CPU of the kernel)\n"
+	  "Live I/O first: while the device is busy the kernel hashes at\n"
+	  "/sys/module/dm_vmfit/parameters/csum_speed_min KiB/s.\n"
 	  "Prints \"<chunk> <hex digest>\" lines, then \"merkle-root <hex>\".\n"
 	  "Needs a snapshot; waits up to 10 s for a draining one.\n" },
 	{ "events", cmd_events, 0, 0, "[--count N] [--timeout SECS]",

@@ -205,6 +205,9 @@ int vf_nl_put_csum_req(struct nl_msg *msg, const struct vf_nl_csum_req *req)
 		return -EMSGSIZE;
 	if (req->has_last && nla_put_u64(msg, VMFIT_ATTR_LAST_CHUNK, req->last))
 		return -EMSGSIZE;
+	if (req->workers &&
+	    nla_put_u32(msg, VMFIT_ATTR_CSUM_WORKERS, req->workers))
+		return -EMSGSIZE;
 	return 0;
 }
 

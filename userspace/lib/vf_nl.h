@@ -60,6 +60,7 @@ struct vf_nl_csum_req {
 	bool has_last;
 	uint64_t first;			/* inclusive */
 	uint64_t last;			/* inclusive */
+	uint32_t workers;		/* chunks hashed at once; 0: kernel default */
 };
 
 /*

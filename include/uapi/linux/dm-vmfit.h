@@ -33,7 +33,9 @@
  *	must have a snapshot whose view is ready (-EAGAIN while draining).
  *	-> device, [VMFIT_ATTR_CSUM_ALGO] (default VMFIT_CSUM_SHA256),
  *	   [VMFIT_ATTR_CSUM_FLAGS], [VMFIT_ATTR_FIRST_CHUNK],
- *	   [VMFIT_ATTR_LAST_CHUNK] (inclusive; default the whole device)
+ *	   [VMFIT_ATTR_LAST_CHUNK] (inclusive; default the whole device),
+ *	   [VMFIT_ATTR_CSUM_WORKERS] (chunks hashed at once, 1..64; default
+ *	   one per online CPU; version 2: a version 1 module refuses it)
  *	<- per message: device, VMFIT_ATTR_CSUM_ALGO, VMFIT_ATTR_DIGEST_SIZE,
  *	   VMFIT_ATTR_CSUM_DONE, VMFIT_ATTR_CSUM_TOTAL,
  *	   VMFIT_ATTR_CSUM_ENTRIES: nest of VMFIT_ATTR_CSUM_ENTRY nests, each
@@ -77,13 +79,15 @@
 #include <linux/types.h>
 
 #define VMFIT_GENL_FAMILY_NAME		"dm-vmfit"
-#define VMFIT_GENL_VERSION		0x1
+#define VMFIT_GENL_VERSION		0x2	/* 2: VMFIT_ATTR_CSUM_WORKERS */
 #define VMFIT_GENL_MCAST_GROUP_NAME	"events"
 
 /* Longest dm device name, without the NUL (DM_NAME_LEN - 1). */
 #define VMFIT_NAME_MAX			127
 /* Largest digest any algorithm returns. */
 #define VMFIT_DIGEST_MAX		64
+/* VMFIT_ATTR_CSUM_WORKERS: 1..VMFIT_CSUM_WORKERS_MAX. */
+#define VMFIT_CSUM_WORKERS_MAX		64
 
 enum vmfit_cmd {
 	VMFIT_CMD_UNSPEC,
@@ -137,6 +141,7 @@ enum vmfit_attr {
 	VMFIT_ATTR_CSUM_ENTRIES,	/* NLA_NESTED, VMFIT_ATTR_CSUM_ENTRY* */
 	VMFIT_ATTR_CSUM_ENTRY,		/* NLA_NESTED, VMFIT_CSUM_A_* */
 	VMFIT_ATTR_ERROR,		/* NLA_U32, positive errno, 0 = ok */
+	VMFIT_ATTR_CSUM_WORKERS,	/* NLA_U32, 1..64 chunks hashed at once */
 
 	__VMFIT_ATTR_MAX,
 };
