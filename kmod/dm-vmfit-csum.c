@@ -2,12 +2,15 @@
 /*
  * dm-vmfit checksums of the frozen view.
  *
- * A session owns a ring of slots (the window).  Each slot hashes one chunk
- * on the unbound workqueue: a synchronous dm-io read of the origin chunk,
- * then crypto_shash_digest().  The consumer takes the digest at the head of
- * the ring, in chunk order, and the freed slot is queued again with the
- * next chunk, so the window moves only as fast as the consumer reads.
- * At most cs->workers slots hash at once (default: one per online CPU).
+ * A session owns a ring of slots (the window).  Each slot reads one chunk
+ * of the origin with an asynchronous dm-io request; its completion queues
+ * the slot on the session's own unbound workqueue, which hashes it with
+ * crypto_shash_digest().  The queue's max_active is the worker count
+ * (default: one per online CPU), so reads of the whole window overlap the
+ * hashing and at most cs->workers chunks hash at once.  The consumer takes
+ * the digest at the head of the ring, in chunk order, and the freed slot
+ * is queued again with the next chunk, so the window moves only as fast as
+ * the consumer reads.
  *
  * Live I/O comes first, by md's resync rule: a session may always hash at
  * csum_speed_min KiB/s; faster only while the live device (the vmfit
@@ -77,7 +80,8 @@ struct vmfit_csum {
 	int error;			/* sticky: -ENODEV after detach */
 	wait_queue_head_t wq;		/* a slot became ready */
 	unsigned int workers;		/* slots hashing at once, at most */
-	atomic_t busy;			/* slots queued and not yet ready */
+	struct workqueue_struct *hash_wq; /* max_active = workers */
+	atomic_t busy;			/* slots from read submission to ready */
 
 	/* Throttle; Protected by "rate_lock". */
 	spinlock_t rate_lock;
@@ -106,7 +110,6 @@ MODULE_PARM_DESC(csum_speed_max, "KiB/s a checksum never exceeds (0: no limit)")
 static LIST_HEAD(vmfit_csum_list);
 static DEFINE_MUTEX(vmfit_csum_list_lock);
 static unsigned int vmfit_csum_sessions;	/* Protected by "vmfit_csum_list_lock" */
-static struct workqueue_struct *vmfit_csum_wq;
 
 /* Sessions allocated and not yet freed: a leak shows here. */
 static atomic_t vmfit_csum_allocated = ATOMIC_INIT(0);
@@ -195,23 +198,15 @@ static void vmfit_csum_throttle(struct vmfit_csum *cs, unsigned int bytes)
 	}
 }
 
+/* Hash a chunk whose read completed: the session's workqueue. */
 static void vmfit_csum_work(struct work_struct *ws)
 {
 	struct vmfit_csum_slot *slot = container_of(ws, struct vmfit_csum_slot,
 						    work);
 	struct vmfit_csum *cs = slot->cs;
 	sector_t len = vmfit_csum_chunk_len(cs, slot->chunk);
-	struct dm_io_region region = {
-		.bdev = cs->bdev,
-		.sector = (sector_t)slot->chunk << cs->chunk_shift,
-		.count = len,
-	};
-	struct dm_io_request req = {
-		.bi_opf = REQ_OP_READ,
-		.client = cs->io,
-	};
 	long nice = task_nice(current);
-	int r;
+	int r = slot->error;
 
 	/*
 	 * Hash at the lowest priority, like khugepaged and ksmd: checksumming
@@ -219,11 +214,51 @@ static void vmfit_csum_work(struct work_struct *ws)
 	 * write the live device.  The pool's kworker gets its nice back.
 	 */
 	set_user_nice(current, MAX_NICE);
-	if (READ_ONCE(cs->cancelled)) {
+	if (!r && READ_ONCE(cs->cancelled))
 		r = -ECANCELED;
-		goto out;
+	if (!r) {
+		SHASH_DESC_ON_STACK(desc, cs->tfm);
+
+		vmfit_csum_throttle(cs, len << SECTOR_SHIFT);
+		desc->tfm = cs->tfm;
+		r = crypto_shash_digest(desc, slot->buf, len << SECTOR_SHIFT,
+					slot->digest);
+		shash_desc_zero(desc);
 	}
-	vmfit_csum_throttle(cs, len << SECTOR_SHIFT);
+	set_user_nice(current, nice);
+	slot->error = r;
+	/* Pairs with smp_load_acquire() in vmfit_csum_next(). */
+	smp_store_release(&slot->ready, true);
+	atomic_dec(&cs->busy);
+	/* vmfit_csum_quiesce() flushes hash_wq: cs outlives this call. */
+	wake_up_all(&cs->wq);
+}
+
+/* dm-io completion, in interrupt context: hand the chunk to a worker. */
+static void vmfit_csum_read_done(unsigned long error, void *context)
+{
+	struct vmfit_csum_slot *slot = context;
+
+	slot->error = error ? -EIO : 0;
+	queue_work(slot->cs->hash_wq, &slot->work);
+}
+
+/* Start reading @slot's chunk; its completion queues the hashing. */
+static void vmfit_csum_read(struct vmfit_csum *cs, struct vmfit_csum_slot *slot)
+{
+	struct dm_io_region region = {
+		.bdev = cs->bdev,
+		.sector = (sector_t)slot->chunk << cs->chunk_shift,
+		.count = vmfit_csum_chunk_len(cs, slot->chunk),
+	};
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_READ,
+		.client = cs->io,
+		.notify.fn = vmfit_csum_read_done,
+		.notify.context = slot,
+	};
+	int r;
+
 	if (is_vmalloc_addr(slot->buf)) {
 		req.mem.type = DM_IO_VMA;
 		req.mem.ptr.vma = slot->buf;
@@ -232,21 +267,11 @@ static void vmfit_csum_work(struct work_struct *ws)
 		req.mem.ptr.addr = slot->buf;
 	}
 	r = dm_io(&req, 1, &region, NULL, IOPRIO_DEFAULT);
-	if (!r) {
-		SHASH_DESC_ON_STACK(desc, cs->tfm);
-
-		desc->tfm = cs->tfm;
-		r = crypto_shash_digest(desc, slot->buf, len << SECTOR_SHIFT,
-					slot->digest);
-		shash_desc_zero(desc);
+	if (r) {
+		/* Not submitted: no completion will come. */
+		slot->error = r;
+		queue_work(cs->hash_wq, &slot->work);
 	}
-out:
-	set_user_nice(current, nice);
-	slot->error = r;
-	atomic_dec(&cs->busy);
-	/* Pairs with smp_load_acquire() in vmfit_csum_next(). */
-	smp_store_release(&slot->ready, true);
-	wake_up_all(&cs->wq);
 }
 
 /* The next chunk to hash, or false at the end.  Holds cs->lock. */
@@ -274,26 +299,27 @@ static void vmfit_csum_fill(struct vmfit_csum *cs)
 	struct vmfit_csum_slot *slot;
 	u64 c;
 
-	while (cs->count < cs->nslots &&
-	       atomic_read(&cs->busy) < cs->workers && cs->vf &&
-	       !READ_ONCE(cs->cancelled) && vmfit_csum_advance(cs, &c)) {
+	while (cs->count < cs->nslots && cs->vf && !READ_ONCE(cs->cancelled) &&
+	       vmfit_csum_advance(cs, &c)) {
 		slot = &cs->slots[(cs->head + cs->count) % cs->nslots];
 		slot->chunk = c;
 		slot->error = 0;
 		WRITE_ONCE(slot->ready, false);
 		cs->count++;
 		atomic_inc(&cs->busy);
-		queue_work(vmfit_csum_wq, &slot->work);
+		vmfit_csum_read(cs, slot);
 	}
 }
 
-/* Wait until no slot is being hashed. */
+/*
+ * Wait until no slot is being read or hashed.  The caller set cancelled,
+ * so no new read starts; flushing the queue waits for the last work
+ * function to return, not just to drop busy.
+ */
 static void vmfit_csum_quiesce(struct vmfit_csum *cs)
 {
-	unsigned int i;
-
-	for (i = 0; i < cs->nslots; i++)
-		flush_work(&cs->slots[i].work);
+	wait_event(cs->wq, !atomic_read(&cs->busy));
+	flush_workqueue(cs->hash_wq);
 }
 
 void vmfit_csum_lock(struct vmfit_csum *cs)
@@ -378,6 +404,8 @@ static void vmfit_csum_free(struct vmfit_csum *cs)
 	}
 	if (cs->io)
 		dm_io_client_destroy(cs->io);
+	if (cs->hash_wq)
+		destroy_workqueue(cs->hash_wq);
 	if (cs->tfm)
 		crypto_free_shash(cs->tfm);
 	kfree(cs);
@@ -400,6 +428,9 @@ static int vmfit_csum_alloc(struct vmfit_csum *cs, unsigned int chunk_bytes)
 		if (!cs->slots[i].buf)
 			return -ENOMEM;
 	}
+	cs->hash_wq = alloc_workqueue("kvmfit_csum", WQ_UNBOUND, cs->workers);
+	if (!cs->hash_wq)
+		return -ENOMEM;
 	cs->io = dm_io_client_create();
 	if (IS_ERR(cs->io)) {
 		int r = PTR_ERR(cs->io);
@@ -645,20 +676,4 @@ void dm_vmfit_csum_detach(struct vmfit *vf)
 		wake_up_all(&cs->wq);
 	}
 	mutex_unlock(&vmfit_csum_list_lock);
-}
-
-int vmfit_csum_init(void)
-{
-	/*
-	 * One worker per CPU at most; the live device is protected by the
-	 * throttle (csum_speed_min), and the hashing runs at nice 19.
-	 */
-	vmfit_csum_wq = alloc_workqueue("kvmfit_csum", WQ_UNBOUND,
-					num_possible_cpus());
-	return vmfit_csum_wq ? 0 : -ENOMEM;
-}
-
-void vmfit_csum_exit(void)
-{
-	destroy_workqueue(vmfit_csum_wq);
 }

@@ -39,9 +39,6 @@ struct vmfit_csum_req {
 	u32 workers;		/* chunks hashed at once; 0: one per CPU */
 };
 
-int vmfit_csum_init(void);
-void vmfit_csum_exit(void);
-
 /* Digest size of a valid algorithm. */
 unsigned int vmfit_csum_digest_size(u32 algo);
 

@@ -771,24 +771,10 @@ static struct genl_family vmfit_genl_family __ro_after_init = {
 
 int dm_vmfit_netlink_init(void)
 {
-	int r;
-
-	r = vmfit_csum_init();
-	if (r)
-		goto bad_csum;
-	r = genl_register_family(&vmfit_genl_family);
-	if (r)
-		goto bad_family;
-	return 0;
-
-bad_family:
-	vmfit_csum_exit();
-bad_csum:
-	return r;
+	return genl_register_family(&vmfit_genl_family);
 }
 
 void dm_vmfit_netlink_exit(void)
 {
 	genl_unregister_family(&vmfit_genl_family);
-	vmfit_csum_exit();
 }

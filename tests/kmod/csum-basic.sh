@@ -18,15 +18,7 @@ MB=32
 CHUNK=8				# sectors
 NCHUNKS=$((MB * 2048 / CHUNK))
 
-slice origin "$DISK_A" 0 $MB
-slice cow "$DISK_B" 0 $MB
-O=$(dm_path origin)
-C=$(dm_path cow)
-vmtest-io fill "$O" 5
-zero_dev "$C" 0 8
-vmfit_create live "$O" "$C" $CHUNK
-L=$(dm_path live)
-N=$(dm_name live)
+vmfit_fixture $MB $CHUNK 5
 
 note "a changed set: 300 random blocks"
 vmtest-io write "$L" 11 300

@@ -31,15 +31,7 @@ trap 'restore_params; teardown' EXIT
 assert_eq 10240 "$min0" "csum_speed_min default (KiB/s)"
 assert_eq 0 "$max0" "csum_speed_max default (no limit)"
 
-slice origin "$DISK_A" 0 $MB
-slice cow "$DISK_B" 0 $MB
-O=$(dm_path origin)
-C=$(dm_path cow)
-vmtest-io fill "$O" 7
-zero_dev "$C" 0 8
-vmfit_create live "$O" "$C" $CHUNK
-L=$(dm_path live)
-N=$(dm_name live)
+vmfit_fixture $MB $CHUNK 7
 dm_msg live snapshot
 wait_status live VIEW ready 30
 view_create view live

@@ -136,6 +136,22 @@ vmfit_create() {
 	fi
 }
 
+# vmfit_fixture SIZE_MB CHUNK_SECTORS [FILL_SEED] - the usual set-up: the
+# first SIZE_MB of DISK_A as "origin" (filled by vmtest-io with FILL_SEED
+# when given), of DISK_B as "cow" (header zeroed), and the vmfit device
+# "live" over them. Sets O, C, L (paths) and N (the live device's name).
+vmfit_fixture() {
+	slice origin "$DISK_A" 0 "$1"
+	slice cow "$DISK_B" 0 "$1"
+	O=$(dm_path origin)
+	C=$(dm_path cow)
+	[ -z "${3:-}" ] || vmtest-io fill "$O" "$3"
+	zero_dev "$C" 0 8
+	vmfit_create live "$O" "$C" "$2"
+	L=$(dm_path live)
+	N=$(dm_name live)
+}
+
 # view_create SUFFIX LIVE_SUFFIX - the frozen view of a live device.
 view_create() {
 	dm_create "$1" "0 $(dev_sectors "$(dm_path "$2")") vmfit-view $(dm_path "$2")"
