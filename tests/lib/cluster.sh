@@ -52,6 +52,9 @@
 #   CL_RECORDS, CL_RECORD_SIZE   kv service configuration (10000, 1024)
 #   CL_REPLICA, CL_REPLICA_<i>   replica program (+ options) in VMFIT_BIN
 #   VMFIT_BIN     directory with vmfitd, kv-* and vmfit-bench (build/bin)
+#   CL_VMFITD_WRAP  command prefix for vmfitd (valgrind ...); "@DIR@" in it
+#                 becomes the host's directory
+#   CL_VMFITD_WRAP_HOSTS  hosts whose vmfitd is wrapped (default: all)
 
 CL_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VMFIT_BIN=${VMFIT_BIN:-$CL_TOP/build/bin}
@@ -283,7 +286,12 @@ cl_start_vmfitd() { # i
 	mkdir -p "$d/vstate"
 	rm -f "$d/vmfitd.status"
 	cl_vmfitd_conf "$i" >"$d/vmfitd.conf"
-	cl_spawn "$i" "$d/vmfitd.log" "$VMFIT_BIN/vmfitd" -f -c "$d/vmfitd.conf"
+	local wrap=()
+	if [ -n "${CL_VMFITD_WRAP:-}" ] &&
+		[[ " ${CL_VMFITD_WRAP_HOSTS:-$i} " == *" $i "* ]]; then
+		read -r -d "" -a wrap <<<"${CL_VMFITD_WRAP//@DIR@/$d}" || true
+	fi
+	cl_spawn "$i" "$d/vmfitd.log" "${wrap[@]}" "$VMFIT_BIN/vmfitd" -f -c "$d/vmfitd.conf"
 	echo "$CL_SPAWNED" >"$d/vmfitd.pid"
 }
 
@@ -301,13 +309,13 @@ cl_stat() {
 cl_wait_vmfitd() {
 	local i deadline
 	(($#)) || set -- $(seq 1 "$CL_N")
-	deadline=$((SECONDS + 30))
+	deadline=$((SECONDS + ${CL_READY_SECS:-30}))
 	for i in "$@"; do
 		until cl_status "$i" 2>/dev/null | grep -q '^ready=1'; do
 			cl_alive vmfitd "$i" ||
 				cl_die "vmfitd on host $i died; see $(cl_hostdir "$i")/vmfitd.log"
 			((SECONDS < deadline)) ||
-				cl_die "vmfitd on host $i not ready in 30 s; see $(cl_hostdir "$i")/vmfitd.log"
+				cl_die "vmfitd on host $i not ready in ${CL_READY_SECS:-30} s; see $(cl_hostdir "$i")/vmfitd.log"
 			sleep 0.2
 		done
 	done
