@@ -4,10 +4,10 @@
 # The checksum throttle and worker count (dm-vmfit-netlink.rst, "Live I/O
 # first: the throttle"):
 # - --workers 1, 2 and the default give the same digests as userspace;
-# - csum_speed_max caps an idle device's checksum: 16 MiB at 4096 KiB/s
-#   cannot take less than ~4 s;
+# - csum_speed_max caps an idle device's checksum: 8 MiB at 4096 KiB/s
+#   cannot take less than ~2 s;
 # - while the live device is written, a checksum runs at csum_speed_min:
-#   16 MiB at 2048 KiB/s cannot take less than ~8 s; once the writes stop
+#   8 MiB at 2048 KiB/s cannot take less than ~4 s; once the writes stop
 #   it runs at full speed again;
 # - the parameters refuse what is not a number.
 # Only lower bounds on time are asserted: a rate limit can be measured
@@ -18,7 +18,7 @@ need_vmfit
 P=/sys/module/dm_vmfit/parameters
 MB=64
 CHUNK=128			# sectors: 64 KiB
-RANGE_MB=16
+RANGE_MB=8
 LAST=$((RANGE_MB * 2048 / CHUNK - 1))
 
 min0=$(cat $P/csum_speed_min)
@@ -54,8 +54,8 @@ echo 4096 >$P/csum_speed_max
 t0=$(now_ms)
 vmfit-ctl checksum --quiet --last $LAST "$N" >/dev/null
 t1=$(now_ms)
-note "16 MiB at most 4096 KiB/s: $((t1 - t0)) ms"
-assert_le $((RANGE_MB * 1000 / 4 * 8 / 10)) $((t1 - t0)) "ms for 16 MiB at <= 4 MiB/s"
+note "$RANGE_MB MiB at most 4096 KiB/s: $((t1 - t0)) ms"
+assert_le $((RANGE_MB * 1000 / 4 * 8 / 10)) $((t1 - t0)) "ms for $RANGE_MB MiB at <= 4 MiB/s"
 echo 0 >$P/csum_speed_max
 
 note "busy live device: csum_speed_min=2048 holds the checksum to it"
@@ -70,8 +70,8 @@ vmfit-ctl checksum --last $LAST "$N" >"$TESTDIR/busy"
 t1=$(now_ms)
 kill "$fio_pid" 2>/dev/null
 wait "$fio_pid" 2>/dev/null || true
-note "16 MiB while busy: $((t1 - t0)) ms"
-assert_le $((RANGE_MB * 1000 / 2 * 8 / 10)) $((t1 - t0)) "ms for 16 MiB at the 2 MiB/s minimum"
+note "$RANGE_MB MiB while busy: $((t1 - t0)) ms"
+assert_le $((RANGE_MB * 1000 / 2 * 8 / 10)) $((t1 - t0)) "ms for $RANGE_MB MiB at the 2 MiB/s minimum"
 head -n $((LAST + 1)) "$TESTDIR/ref" | cmp -s - "$TESTDIR/busy" ||
 	die "digests taken while throttled differ from vmfit-csum-ref"
 
@@ -80,7 +80,7 @@ sleep 1
 t2=$(now_ms)
 vmfit-ctl checksum --quiet --last $LAST "$N" >/dev/null
 t3=$(now_ms)
-note "16 MiB idle: $((t3 - t2)) ms"
+note "$RANGE_MB MiB idle: $((t3 - t2)) ms"
 assert_le $((t3 - t2)) $(((t1 - t0) / 2)) "idle checksum ms vs half the throttled one"
 
 note "parameters refuse non-numbers, keep their value"

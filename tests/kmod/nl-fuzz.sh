@@ -16,7 +16,7 @@
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
-SECS=${VMFIT_NLFUZZ_SECONDS:-40}
+SECS=${VMFIT_NLFUZZ_SECONDS:-20}
 [ "${VMFIT_STRESS:-0}" != 1 ] || SECS=600
 
 sessions() {

@@ -17,7 +17,7 @@ zero_dev "$C" 0 8
 vmfit_create live "$O" "$C" 8
 L=$(dm_path live)
 DROP0=$((120 * 256))	# 4 KiB blocks [120 MiB, 128 MiB): drop cycles
-DROPN=$((8 * 256))
+DROPN=$((2 * 256))
 
 # Load: fio writes with verification headers for as long as the cycles run
 # and verifies each 64 blocks it wrote (verify_backlog) as it goes. The job
@@ -41,7 +41,7 @@ for ((i = 1; i <= CYCLES; i++)); do
 	kill -0 "$fio_pid" 2>/dev/null || die "fio load died at cycle $i"
 	if ! ((i % 2)); then
 		kill -STOP "$fio_pid"
-		sleep 0.2
+		sleep 0.1
 		drop_sum=$(sha_dev "$L" $((DROP0 * 8)) $((DROPN * 8)))
 	fi
 	dm_msg live snapshot
