@@ -76,7 +76,7 @@ struct vmfit_csum {
 	u64 end;			/* one past the last chunk */
 	u64 done;			/* digests consumed; WRITE_ONCE */
 	u64 total;			/* digests to produce */
-	bool cancelled;			/* WRITE_ONCE: stop at the next step */
+	int stop;			/* 0, or why to stop: -ECANCELED, -ENODEV; cmpxchg */
 	int error;			/* sticky: -ENODEV after detach */
 	wait_queue_head_t wq;		/* a slot became ready */
 	unsigned int workers;		/* slots hashing at once, at most */
@@ -173,7 +173,7 @@ static void vmfit_csum_throttle(struct vmfit_csum *cs, unsigned int bytes)
 	bool go;
 
 	for (;;) {
-		if (READ_ONCE(cs->cancelled))
+		if (READ_ONCE(cs->stop))
 			return;
 		min = READ_ONCE(vmfit_csum_speed_min);
 		max = READ_ONCE(vmfit_csum_speed_max);
@@ -214,8 +214,8 @@ static void vmfit_csum_work(struct work_struct *ws)
 	 * write the live device.  The pool's kworker gets its nice back.
 	 */
 	set_user_nice(current, MAX_NICE);
-	if (!r && READ_ONCE(cs->cancelled))
-		r = -ECANCELED;
+	if (!r)
+		r = READ_ONCE(cs->stop);
 	if (!r) {
 		SHASH_DESC_ON_STACK(desc, cs->tfm);
 
@@ -299,7 +299,7 @@ static void vmfit_csum_fill(struct vmfit_csum *cs)
 	struct vmfit_csum_slot *slot;
 	u64 c;
 
-	while (cs->count < cs->nslots && cs->vf && !READ_ONCE(cs->cancelled) &&
+	while (cs->count < cs->nslots && cs->vf && !READ_ONCE(cs->stop) &&
 	       vmfit_csum_advance(cs, &c)) {
 		slot = &cs->slots[(cs->head + cs->count) % cs->nslots];
 		slot->chunk = c;
@@ -312,7 +312,17 @@ static void vmfit_csum_fill(struct vmfit_csum *cs)
 }
 
 /*
- * Wait until no slot is being read or hashed.  The caller set cancelled,
+ * Stop the session for @err (-ECANCELED: cancelled or closed; -ENODEV: the
+ * device went away).  The first reason stays: it is what the reader sees.
+ */
+static void vmfit_csum_stop(struct vmfit_csum *cs, int err)
+{
+	cmpxchg(&cs->stop, 0, err);
+	wake_up_all(&cs->wq);
+}
+
+/*
+ * Wait until no slot is being read or hashed.  The caller set stop,
  * so no new read starts; flushing the queue waits for the last work
  * function to return, not just to drop busy.
  */
@@ -340,8 +350,9 @@ int vmfit_csum_next(struct vmfit_csum *cs, u64 *chunk, const u8 **digest)
 	lockdep_assert_held(&cs->lock);
 	if (cs->error)
 		return cs->error;
-	if (READ_ONCE(cs->cancelled))
-		return -ECANCELED;
+	r = READ_ONCE(cs->stop);
+	if (r)
+		return r;
 	vmfit_csum_fill(cs);
 	if (!cs->count)
 		return 0;
@@ -601,7 +612,7 @@ bad:
 
 void vmfit_csum_end(struct vmfit_csum *cs)
 {
-	WRITE_ONCE(cs->cancelled, true);
+	vmfit_csum_stop(cs, -ECANCELED);
 	mutex_lock(&vmfit_csum_list_lock);
 	mutex_lock(&cs->lock);
 	vmfit_csum_quiesce(cs);
@@ -627,8 +638,7 @@ int vmfit_csum_cancel(struct vmfit *vf)
 	list_for_each_entry(cs, &vmfit_csum_list, list) {
 		if (cs->vf != vf)
 			continue;
-		WRITE_ONCE(cs->cancelled, true);
-		wake_up_all(&cs->wq);
+		vmfit_csum_stop(cs, -ECANCELED);
 		n++;
 	}
 	mutex_unlock(&vmfit_csum_list_lock);
@@ -663,7 +673,8 @@ void dm_vmfit_csum_detach(struct vmfit *vf)
 	list_for_each_entry(cs, &vmfit_csum_list, list) {
 		if (cs->vf != vf)
 			continue;
-		WRITE_ONCE(cs->cancelled, true);
+		/* Slots still in flight end with -ENODEV, not -ECANCELED. */
+		vmfit_csum_stop(cs, -ENODEV);
 		mutex_lock(&cs->lock);
 		vmfit_csum_quiesce(cs);
 		cs->vf = NULL;
