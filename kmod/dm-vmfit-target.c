@@ -716,7 +716,6 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 	return r;
 }
 
-/* Back to normal mode: the cow is empty again. */
 /*
  * Make a mode change durable before it takes effect in core: on failure the
  * superblock keeps the old mode and the target fails. Caller holds md_lock.
@@ -737,6 +736,7 @@ static int __vmfit_commit_mode(struct vmfit *vf, enum vmfit_mode mode,
 	return r;
 }
 
+/* Back to normal mode: the cow is empty again. */
 static void vmfit_merge_finish(struct vmfit *vf)
 {
 	unsigned int parity;
