@@ -163,18 +163,21 @@ static bool vmfit_csum_live_idle(struct vmfit_csum *cs, unsigned long now)
  * Let @bytes more through at the session's allowed rate: wait while the
  * rate over the current window is above csum_speed_max, or above
  * csum_speed_min with the live device busy.  Short sleeps, so a cancel or
- * a detach (which flushes the slots) never waits long.
+ * a detach (which flushes the slots) never waits long.  Returns 0, or the
+ * reason the session stopped meanwhile.
  */
-static void vmfit_csum_throttle(struct vmfit_csum *cs, unsigned int bytes)
+static int vmfit_csum_throttle(struct vmfit_csum *cs, unsigned int bytes)
 {
 	unsigned long now, elapsed;
 	unsigned int min, max;
 	u64 rate;
 	bool go;
+	int r;
 
 	for (;;) {
-		if (READ_ONCE(cs->stop))
-			return;
+		r = READ_ONCE(cs->stop);
+		if (r)
+			return r;
 		min = READ_ONCE(vmfit_csum_speed_min);
 		max = READ_ONCE(vmfit_csum_speed_max);
 		spin_lock(&cs->rate_lock);
@@ -193,7 +196,7 @@ static void vmfit_csum_throttle(struct vmfit_csum *cs, unsigned int bytes)
 			cs->bytes += bytes;
 		spin_unlock(&cs->rate_lock);
 		if (go)
-			return;
+			return 0;
 		schedule_timeout_interruptible(msecs_to_jiffies(VMFIT_CSUM_THROTTLE_MS));
 	}
 }
@@ -215,11 +218,10 @@ static void vmfit_csum_work(struct work_struct *ws)
 	 */
 	set_user_nice(current, MAX_NICE);
 	if (!r)
-		r = READ_ONCE(cs->stop);
+		r = vmfit_csum_throttle(cs, len << SECTOR_SHIFT);
 	if (!r) {
 		SHASH_DESC_ON_STACK(desc, cs->tfm);
 
-		vmfit_csum_throttle(cs, len << SECTOR_SHIFT);
 		desc->tfm = cs->tfm;
 		r = crypto_shash_digest(desc, slot->buf, len << SECTOR_SHIFT,
 					slot->digest);
@@ -392,6 +394,11 @@ u32 vmfit_csum_algo(struct vmfit_csum *cs)
 	return cs->algo;
 }
 
+u32 vmfit_csum_workers(struct vmfit_csum *cs)
+{
+	return cs->workers;
+}
+
 dev_t vmfit_csum_devt(struct vmfit_csum *cs)
 {
 	return cs->devt;
@@ -523,10 +530,6 @@ int vmfit_csum_start(struct vmfit *vf, const struct vmfit_csum_req *req,
 	if (req->flags & ~VMFIT_CSUM_F_ALL) {
 		NL_SET_ERR_MSG(extack, "Unknown checksum flags");
 		return -EINVAL;
-	}
-	if (req->workers > VMFIT_CSUM_WORKERS_MAX) {
-		NL_SET_ERR_MSG(extack, "Too many checksum workers (at most 64)");
-		return -ERANGE;
 	}
 	alg = &vmfit_csum_algs[req->algo];
 

@@ -36,7 +36,7 @@ struct vmfit_csum_req {
 	u32 flags;		/* VMFIT_CSUM_F_* */
 	u64 first;		/* first chunk, inclusive */
 	u64 last;		/* last chunk, inclusive; U64_MAX: the end */
-	u32 workers;		/* chunks hashed at once; 0: one per CPU */
+	u32 workers;		/* chunks hashed at once (policy: 1..64); 0: one per CPU */
 };
 
 /* Digest size of a valid algorithm. */
@@ -67,6 +67,8 @@ void vmfit_csum_unlock(struct vmfit_csum *cs);
 /* Progress: chunks returned so far and chunks to hash in total. */
 void vmfit_csum_counts(struct vmfit_csum *cs, u64 *done, u64 *total);
 u32 vmfit_csum_algo(struct vmfit_csum *cs);
+/* Chunks hashed at once: the request's, or the default it resolved to. */
+u32 vmfit_csum_workers(struct vmfit_csum *cs);
 /* Identity of the device hashed, for replies and events. */
 dev_t vmfit_csum_devt(struct vmfit_csum *cs);
 const char *vmfit_csum_name(struct vmfit_csum *cs);

@@ -624,6 +624,7 @@ static int vmfit_nl_csum_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	if (vmfit_nl_put_dev(skb, vmfit_csum_devt(cs), vmfit_csum_name(cs)) ||
 	    nla_put_u32(skb, VMFIT_ATTR_CSUM_ALGO, vmfit_csum_algo(cs)) ||
 	    nla_put_u32(skb, VMFIT_ATTR_DIGEST_SIZE, dsize) ||
+	    nla_put_u32(skb, VMFIT_ATTR_CSUM_WORKERS, vmfit_csum_workers(cs)) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_CSUM_TOTAL, total,
 			      VMFIT_ATTR_PAD))
 		goto out_cancel;

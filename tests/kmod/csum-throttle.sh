@@ -3,7 +3,9 @@
 #
 # The checksum throttle and worker count (dm-vmfit-netlink.rst, "Live I/O
 # first: the throttle"):
-# - --workers 1, 2 and the default give the same digests as userspace;
+# - --workers 1, 2 and the default give the same digests as userspace,
+#   and each reply says the count the kernel used (the default: one per
+#   CPU);
 # - csum_speed_max caps an idle device's checksum: 8 MiB at 4096 KiB/s
 #   cannot take less than ~2 s;
 # - while the live device is written, a checksum runs at csum_speed_min:
@@ -27,7 +29,7 @@ restore_params() {
 	echo "$min0" >$P/csum_speed_min
 	echo "$max0" >$P/csum_speed_max
 }
-trap 'restore_params; teardown' EXIT
+at_exit restore_params
 assert_eq 10240 "$min0" "csum_speed_min default (KiB/s)"
 assert_eq 0 "$max0" "csum_speed_max default (no limit)"
 
@@ -39,14 +41,21 @@ V=$(dm_path view)
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-note "workers 1, 2 and the default agree with userspace"
+note "workers 1, 2 and the default agree with userspace; the kernel reports the count"
 vmfit-csum-ref $CHUNK "$V" >"$TESTDIR/ref"
 for w in 1 2 default; do
-	args=()
-	[ "$w" = default ] || args=(--workers "$w")
+	if [ "$w" = default ]; then
+		args=()
+		want=$(nproc)
+	else
+		args=(--workers "$w")
+		want=$w
+	fi
 	vmfit-ctl checksum "${args[@]}" "$N" >"$TESTDIR/k.$w"
 	cmp -s "$TESTDIR/ref" "$TESTDIR/k.$w" ||
 		die "--workers $w: digests differ from vmfit-csum-ref"
+	json=$(vmfit-ctl --json checksum --quiet "${args[@]}" "$N")
+	assert_match "\"workers\":$want[,}]" "$json" "--workers $w: the count the kernel used"
 done
 
 note "csum_speed_max=4096 caps an idle device"

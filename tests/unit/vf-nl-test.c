@@ -254,6 +254,7 @@ static struct nl_msg *csum_msg(int n, unsigned int size, int bad)
 	put_dev(m, "live");
 	nla_put_u32(m, VMFIT_ATTR_CSUM_ALGO, VMFIT_CSUM_SHA256);
 	nla_put_u32(m, VMFIT_ATTR_DIGEST_SIZE, size);
+	nla_put_u32(m, VMFIT_ATTR_CSUM_WORKERS, 3);
 	nla_put_u64(m, VMFIT_ATTR_CSUM_TOTAL, 100);
 	entries = nla_nest_start(m, VMFIT_ATTR_CSUM_ENTRIES);
 	for (i = 0; i < n; i++) {
@@ -274,56 +275,46 @@ static struct nl_msg *csum_msg(int n, unsigned int size, int bad)
 
 static void test_csum(void)
 {
-	unsigned int size = 0;
-	uint64_t total = 0, last = 0;
-	bool have = false;
+	struct vf_nl_csum_info info = { 0 };
 	struct got g = { 0 };
 	struct nl_msg *m;
 	int bad, stops = 0;
 
 	m = csum_msg(3, 32, 0);
-	CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &size, &total, &have,
-				  &last), 3);
-	CHECK_EQ(size, 32);
-	CHECK_EQ(total, 100);
+	CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &info), 3);
+	CHECK_EQ(info.digest_size, 32);
+	CHECK_EQ(info.total, 100);
+	CHECK_EQ(info.workers, 3);
 	CHECK_EQ(g.n, 3);
 	CHECK_EQ(g.chunks[0], 10);
 	CHECK_EQ(g.chunks[2], 14);
 	CHECK_EQ(g.first_byte[1], 0x11);
-	CHECK(have && last == 14);
+	CHECK(info.have_last && info.last_chunk == 14);
 	/* The next batch must continue after chunk 14. */
-	CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &size, &total, &have,
-				  &last), -EPROTO);
+	CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &info), -EPROTO);
 	nlmsg_free(m);
 
 	/* The digest size may not change between batches. */
-	have = false;
+	info.have_last = false;
 	m = csum_msg(1, 8, 0);
-	CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &size, &total, &have,
-				  &last), -EPROTO);
+	CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &info), -EPROTO);
 	nlmsg_free(m);
 
 	for (bad = 1; bad <= 4; bad++) {
-		size = 0;
-		have = false;
+		memset(&info, 0, sizeof(info));
 		m = csum_msg(3, 32, bad);
-		CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &size, &total, &have,
-					  &last), -EPROTO);
+		CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &info), -EPROTO);
 		nlmsg_free(m);
 	}
-	size = 0;
-	have = false;
+	memset(&info, 0, sizeof(info));
 	m = csum_msg(1, 65, 0);
-	CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &size, &total, &have,
-				  &last), -EPROTO);
+	CHECK_EQ(vf_nl_parse_csum(m, collect, &g, &info), -EPROTO);
 	nlmsg_free(m);
 
 	/* The callback can stop the walk with its own error. */
-	size = 0;
-	have = false;
+	memset(&info, 0, sizeof(info));
 	m = csum_msg(4, 4, 0);
-	CHECK_EQ(vf_nl_parse_csum(m, stop_at_two, &stops, &size, &total,
-				  &have, &last), -EINTR);
+	CHECK_EQ(vf_nl_parse_csum(m, stop_at_two, &stops, &info), -EINTR);
 	CHECK_EQ(stops, 2);
 	nlmsg_free(m);
 }

@@ -172,11 +172,10 @@ int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 	struct vf_nl *nl = NULL;
 	struct vf_nl_dev dev;
 	struct ctl_json j;
-	unsigned int dsize = 0;
+	struct vf_nl_csum_info info = { 0 };
 	unsigned int waited = 0;
 	const char *why = "";
 	char h[2 * VMFIT_DIGEST_MAX + 1];
-	uint64_t total = 0;
 	long n;
 	int done = 0;
 	int opt;
@@ -251,8 +250,7 @@ int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 		o.j = &j;
 	}
 	for (;;) {
-		n = vf_nl_checksum(nl, &dev, &req, csum_digest, &o, &dsize,
-				   &total);
+		n = vf_nl_checksum(nl, &dev, &req, csum_digest, &o, &info);
 		/* A fresh snapshot is still draining: wait for its view. */
 		if (n != -EAGAIN || waited >= CSUM_DRAIN_WAIT_MS)
 			break;
@@ -282,7 +280,8 @@ int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 	if (c->json) {
 		if (!o.quiet)
 			ctl_json_arr_end(&j);
-		ctl_json_u64(&j, "digest_size", dsize);
+		ctl_json_u64(&j, "digest_size", info.digest_size);
+		ctl_json_u64(&j, "workers", info.workers);
 		ctl_json_u64(&j, "chunks", (uint64_t)n);
 		if (o.merkle)
 			ctl_json_str(&j, "merkle_root", h);

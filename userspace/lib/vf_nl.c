@@ -243,6 +243,7 @@ static struct nla_policy reply_policy[VMFIT_ATTR_MAX + 1] = {
 	[VMFIT_ATTR_CSUM_ENTRIES] = { .type = NLA_NESTED },
 	[VMFIT_ATTR_CSUM_ENTRY] = { .type = NLA_NESTED },
 	[VMFIT_ATTR_ERROR] = { .type = NLA_U32 },
+	[VMFIT_ATTR_CSUM_WORKERS] = { .type = NLA_U32 },
 };
 
 static struct nla_policy entry_policy[VMFIT_CSUM_A_MAX + 1] = {
@@ -372,8 +373,7 @@ int vf_nl_parse_event(struct nl_msg *msg, struct vf_nl_event *ev)
 }
 
 int vf_nl_parse_csum(struct nl_msg *msg, vf_nl_digest_fn fn, void *arg,
-		     unsigned int *digest_size, uint64_t *total,
-		     bool *have_last, uint64_t *last_chunk)
+		     struct vf_nl_csum_info *info)
 {
 	struct nlattr *tb[VMFIT_ATTR_MAX + 1];
 	struct nlattr *et[VMFIT_CSUM_A_MAX + 1];
@@ -393,11 +393,13 @@ int vf_nl_parse_csum(struct nl_msg *msg, vf_nl_digest_fn fn, void *arg,
 	size = nla_get_u32(tb[VMFIT_ATTR_DIGEST_SIZE]);
 	if (!size || size > VMFIT_DIGEST_MAX)
 		return -EPROTO;
-	if (*digest_size && *digest_size != size)
+	if (info->digest_size && info->digest_size != size)
 		return -EPROTO;
-	*digest_size = size;
+	info->digest_size = size;
 	if (tb[VMFIT_ATTR_CSUM_TOTAL])
-		*total = nla_get_u64(tb[VMFIT_ATTR_CSUM_TOTAL]);
+		info->total = nla_get_u64(tb[VMFIT_ATTR_CSUM_TOTAL]);
+	if (tb[VMFIT_ATTR_CSUM_WORKERS])
+		info->workers = nla_get_u32(tb[VMFIT_ATTR_CSUM_WORKERS]);
 
 	nla_for_each_nested(pos, tb[VMFIT_ATTR_CSUM_ENTRIES], rem) {
 		if (nla_type(pos) != VMFIT_ATTR_CSUM_ENTRY)
@@ -408,10 +410,10 @@ int vf_nl_parse_csum(struct nl_msg *msg, vf_nl_digest_fn fn, void *arg,
 		    nla_len(et[VMFIT_CSUM_A_DIGEST]) != (int)size)
 			return -EPROTO;
 		chunk = nla_get_u64(et[VMFIT_CSUM_A_CHUNK]);
-		if (*have_last && chunk <= *last_chunk)
+		if (info->have_last && chunk <= info->last_chunk)
 			return -EPROTO;
-		*have_last = true;
-		*last_chunk = chunk;
+		info->have_last = true;
+		info->last_chunk = chunk;
 		r = fn(chunk, nla_data(et[VMFIT_CSUM_A_DIGEST]), size, arg);
 		if (r)
 			return r < 0 ? r : -ECANCELED;
@@ -735,10 +737,7 @@ int vf_nl_control(struct vf_nl *nl, const struct vf_nl_dev *dev, int cmd)
 struct csum_walk {
 	vf_nl_digest_fn fn;
 	void *arg;
-	unsigned int size;
-	uint64_t total;
-	bool have_last;
-	uint64_t last;
+	struct vf_nl_csum_info info;
 	long count;
 };
 
@@ -747,8 +746,7 @@ static int csum_each(struct nl_msg *msg, void *arg)
 	struct csum_walk *w = arg;
 	int r;
 
-	r = vf_nl_parse_csum(msg, w->fn, w->arg, &w->size, &w->total,
-			     &w->have_last, &w->last);
+	r = vf_nl_parse_csum(msg, w->fn, w->arg, &w->info);
 	if (r < 0)
 		return r;
 	w->count += r;
@@ -757,7 +755,7 @@ static int csum_each(struct nl_msg *msg, void *arg)
 
 long vf_nl_checksum(struct vf_nl *nl, const struct vf_nl_dev *dev,
 		    const struct vf_nl_csum_req *req, vf_nl_digest_fn fn,
-		    void *arg, unsigned int *digest_size, uint64_t *total)
+		    void *arg, struct vf_nl_csum_info *info)
 {
 	struct csum_walk w = { .fn = fn, .arg = arg };
 	struct nl_sock *sk;
@@ -778,17 +776,15 @@ long vf_nl_checksum(struct vf_nl *nl, const struct vf_nl_dev *dev,
 		goto out;
 	}
 	r = txn_run(nl, sk, msg, csum_each, &w);
-	if (!r && w.total != (uint64_t)w.count) {
+	if (!r && w.info.total != (uint64_t)w.count) {
 		set_msg(nl, "%s", "the kernel ended the checksum early");
 		r = -EPROTO;
 	}
 out:
 	/* Closing the socket ends an abandoned dump in the kernel. */
 	nl_socket_free(sk);
-	if (digest_size)
-		*digest_size = w.size;
-	if (total)
-		*total = w.total;
+	if (info)
+		*info = w.info;
 	return r ? r : w.count;
 }
 

@@ -118,13 +118,25 @@ int vf_nl_status_all(struct vf_nl *nl,
 int vf_nl_control(struct vf_nl *nl, const struct vf_nl_dev *dev, int cmd);
 
 /*
- * Checksum the frozen view of @dev. *@digest_size (may be NULL) gets the
- * digest size, *@total (may be NULL) the number of chunks. Returns the
- * number of digests delivered to @fn.
+ * What the kernel said about a checksum, gathered over its dump messages;
+ * also the state vf_nl_parse_csum() carries from one message to the next
+ * (zero it before the first).
+ */
+struct vf_nl_csum_info {
+	unsigned int digest_size;
+	uint32_t workers;		/* in use; 0 from a version 1 module */
+	uint64_t total;			/* chunks to hash */
+	bool have_last;
+	uint64_t last_chunk;		/* the last chunk delivered */
+};
+
+/*
+ * Checksum the frozen view of @dev; *@info (may be NULL) gets what the
+ * kernel reported. Returns the number of digests delivered to @fn.
  */
 long vf_nl_checksum(struct vf_nl *nl, const struct vf_nl_dev *dev,
 		    const struct vf_nl_csum_req *req, vf_nl_digest_fn fn,
-		    void *arg, unsigned int *digest_size, uint64_t *total);
+		    void *arg, struct vf_nl_csum_info *info);
 
 /* Join the events group; then poll vf_nl_event_fd() and read events. */
 int vf_nl_subscribe(struct vf_nl *nl);
@@ -158,13 +170,12 @@ int vf_nl_parse_status(struct nl_msg *msg, struct vf_nl_status *st);
 int vf_nl_parse_event(struct nl_msg *msg, struct vf_nl_event *ev);
 /*
  * One checksum message: calls @fn per entry; returns the entry count.
- * -EPROTO for malformed entries (missing chunk or digest, wrong size,
- * chunks not ascending after *@last_chunk, which it updates; start with
- * *@have_last = false).
+ * -EPROTO for malformed entries (missing chunk or digest, a digest size
+ * that differs from the message's or the earlier messages', chunks not
+ * ascending after @info->last_chunk). Updates @info.
  */
 int vf_nl_parse_csum(struct nl_msg *msg, vf_nl_digest_fn fn, void *arg,
-		     unsigned int *digest_size, uint64_t *total,
-		     bool *have_last, uint64_t *last_chunk);
+		     struct vf_nl_csum_info *info);
 /* Extended-ack message of an NLMSG_ERROR or NLMSG_DONE message. */
 int vf_nl_parse_extack(const void *nlh, char *buf, size_t size);
 

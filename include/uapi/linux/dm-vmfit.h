@@ -37,6 +37,7 @@
  *	   [VMFIT_ATTR_CSUM_WORKERS] (chunks hashed at once, 1..64; default
  *	   one per online CPU; version 2: a version 1 module refuses it)
  *	<- per message: device, VMFIT_ATTR_CSUM_ALGO, VMFIT_ATTR_DIGEST_SIZE,
+ *	   VMFIT_ATTR_CSUM_WORKERS (the count in use; version 2),
  *	   VMFIT_ATTR_CSUM_DONE, VMFIT_ATTR_CSUM_TOTAL,
  *	   VMFIT_ATTR_CSUM_ENTRIES: nest of VMFIT_ATTR_CSUM_ENTRY nests, each
  *	   [VMFIT_CSUM_A_CHUNK u64][VMFIT_CSUM_A_DIGEST binary], ascending
