@@ -19,7 +19,7 @@ restore_module() {
 	grep -q '^dm_vmfit ' /proc/modules || insmod "$ko" ||
 		echo "ctl-load: could not reload $ko" >&2
 }
-trap 'rc=$?; restore_module; (exit $rc); teardown' EXIT
+at_exit restore_module
 
 note "already loaded"
 assert_eq "dm-vmfit: already loaded, target vmfit $ver" "$(vmfit-ctl load)" \

@@ -3,7 +3,8 @@
 #
 # The test harness itself, on dm-linear (no vmfit needed): scratch disks,
 # dm naming and teardown, expect_fail against the kernel's error text,
-# checksums of device ranges, fio verify, the state area, vmtest-io.
+# checksums of device ranges, fio verify, the state area, vmtest-io, and
+# at_exit hooks (a failing test keeps its status).
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_guest
@@ -56,3 +57,15 @@ assert_eq "0 1 2 3 17 20 21" "$(expand_ranges "0-3,17,20-21" | tr '\n' ' ' | sed
 note "loop device with 4096-byte logical blocks"
 loop_create l 16 4096
 assert_eq 4096 "$(blockdev --getss "$l")" "logical block size"
+
+note "at_exit hooks run on failure, last first, and the failure's status stays"
+out=$(VMTEST_NAME=atexit bash -c '
+	. "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
+	at_exit "echo first"
+	at_exit "echo second"
+	false' 2>/dev/null) && die "a failing test with at_exit hooks exited 0"
+assert_eq "$(printf 'second\nfirst')" "$out" "at_exit order"
+out=$(VMTEST_NAME=atexit bash -c '
+	. "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
+	at_exit "echo hook"') || die "a passing test with an at_exit hook failed"
+assert_eq hook "$out" "at_exit on success"

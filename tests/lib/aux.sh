@@ -21,6 +21,7 @@ SECTOR=512
 
 _dm_created=()
 _loops=()
+_at_exit=()
 
 note() {
 	echo "## [${SECONDS}s] $*"
@@ -375,10 +376,20 @@ state_get() {
 
 # Teardown -------------------------------------------------------------------
 
+# at_exit COMMAND - run COMMAND (a shell string) when the test ends, pass or
+# fail, before its devices are removed; the last registered runs first.
+# Use this, not a trap of your own: teardown keeps the test's exit status.
+at_exit() {
+	_at_exit+=("$1")
+}
+
 teardown() {
 	local rc=$? i n tries j
 	set +e
 	trap - ERR
+	for ((i = ${#_at_exit[@]} - 1; i >= 0; i--)); do
+		eval "${_at_exit[$i]}"
+	done
 	# Background workers (fio, writers) hold devices open: end them.
 	for j in $(jobs -p); do
 		kill -KILL "$j" 2>/dev/null

@@ -26,6 +26,9 @@ CB_MB=${CB_MB:-1024}
 CB_ROUNDS=${CB_ROUNDS:-3}
 CB_NUMBER_IOS=${CB_NUMBER_IOS:-20000}
 CB_CHUNK=${CB_CHUNK:-128}		# sectors (64 KiB)
+# The live writes' region and one busy-loop checksum pass, within the view.
+WRITE_MB=$((CB_MB / 2 < 256 ? CB_MB / 2 : 256))	# the cow holds metadata too
+PASS_LAST=$(((CB_MB < 16 ? CB_MB : 16) * 2048 / CB_CHUNK - 1))
 out=$CB_RESULTS/checksum.kv
 : >"$out"
 P=/sys/module/dm_vmfit/parameters
@@ -33,7 +36,7 @@ ncpu=$(nproc)
 
 need_vmfit
 min0=$(cat $P/csum_speed_min)
-trap 'echo "$min0" >$P/csum_speed_min; teardown' EXIT
+at_exit 'echo "$min0" >$P/csum_speed_min'
 
 # The SIMD SHA-256 drivers, as udev loads them on a real machine by CPU
 # feature; the crypto API then picks the fastest the CPU has.
@@ -87,7 +90,7 @@ done
 
 iops() { # -> IOPS of a fixed-work 4k random write run on the live device
 	fio --name=w --filename="$L" --direct=1 --ioengine=libaio --iodepth=16 \
-		--bs=4k --rw=randwrite --size=256M --number_ios="$CB_NUMBER_IOS" \
+		--bs=4k --rw=randwrite --size="${WRITE_MB}M" --number_ios="$CB_NUMBER_IOS" \
 		--randrepeat=0 --output-format=terse --minimal 2>/dev/null |
 		awk -F';' '{ print $49 }'
 }
@@ -100,9 +103,9 @@ busy_iops() {
 	rm -f "$TESTDIR/stop" "$TESTDIR/passes"
 	(
 		while [ ! -e "$TESTDIR/stop" ]; do
-			# --last bounds one pass (16 MiB at 64 KiB chunks).
+			# --last bounds one pass (16 MiB).
 			a=$(now)
-			c=$(vmfit-ctl checksum --last 255 "$N" | wc -l) || break
+			c=$(vmfit-ctl checksum --last "$PASS_LAST" "$N" | wc -l) || break
 			echo "$a $(now) $c" >>"$TESTDIR/passes"
 		done
 	) &
@@ -123,8 +126,8 @@ busy_iops() {
 # The first write to a chunk after the snapshot allocates it in the cow
 # (and a partial one copies the origin chunk first): map the whole region
 # once, so that every measured run is the same steady-state overwrite.
-note "mapping the 256 MiB write region in the cow"
-dd if=/dev/zero of="$L" bs=1M count=256 oflag=direct status=none
+note "mapping the $WRITE_MB MiB write region in the cow"
+dd if=/dev/zero of="$L" bs=1M count="$WRITE_MB" oflag=direct status=none
 declare -A io
 for r in $(seq "$CB_ROUNDS"); do
 	# Rotate the order, so no variant always runs first.
