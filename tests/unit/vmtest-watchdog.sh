@@ -56,5 +56,14 @@ check "the test is recorded as failed" test "$(cat "$res/ok.rc" 2>/dev/null)" = 
 check "its log says why" grep -q "not run: the time budget (--budget 1s) was used up" "$res/ok.log"
 check "no boot happened" not_grep "booting for" "$res/budget.out"
 
+# Bad values of the new options are refused before anything boots.
+for opt in --budget --boot-timeout; do
+	out=$("$top/tools/vmtest/vmtest" run --no-module --results "$res" "$opt" soon \
+		"$top/tools/vmtest/selftest/ok.sh" 2>&1)
+	rc=$?
+	check "$opt soon: exit 2 (got $rc: $out)" test "$rc" = 2
+	check "$opt soon: says why" grep -q "'soon' is not a number" <<<"$out"
+done
+
 ((fails == 0)) || exit 1
 echo "ok: wedged guest killed and the remaining test re-run in ${took}s; budget enforced"
