@@ -38,14 +38,19 @@ struct wlog {
 	uint64_t len[MAX_WRITES];
 };
 
-static void wlog_observe(void *arg, uint64_t off, uint64_t len)
+static int wlog_observe(void *arg, uint64_t off, const uint8_t *p,
+			uint64_t len)
 {
 	struct wlog *w = arg;
 
+	(void)p;
+	if (!len)	/* a sync */
+		return 0;
 	REQUIRE(w->n < MAX_WRITES);
 	w->off[w->n] = off;
 	w->len[w->n] = len;
 	w->n++;
+	return 0;
 }
 
 /* Is every byte of [off, off+len) covered by exactly one recorded write? */
@@ -102,6 +107,33 @@ static size_t put_op(uint8_t *op, uint32_t key, uint32_t len, uint8_t fill)
 	return n;
 }
 
+/* The number of distinct values among @n keys. */
+static uint32_t distinct(const uint32_t *keys, uint32_t n)
+{
+	uint32_t i, j, d = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++)
+			if (keys[j] == keys[i])
+				break;
+		d += j == i;
+	}
+	return d;
+}
+
+/*
+ * The bytes an incremental checkpoint writes for @n changed slots (and a
+ * new order): each slot three times (journal, in place, journal zeroed),
+ * the index twice (written, zeroed), the commit record twice and the
+ * header once. Nothing depends on the size of the state.
+ */
+static uint64_t ckpt_bytes(const struct kv_geom *g, uint32_t n)
+{
+	uint64_t idx = (4ull * n + 4095) / 4096 * 4096;
+
+	return 3ull * n * g->slot_size + 2 * idx + 3 * 4096;
+}
+
 /*------------------------------------------------------------------*/
 
 static void test_geometry(void)
@@ -119,16 +151,22 @@ static void test_geometry(void)
 		lim = (struct kv_limits){ 3, t[i].rs };
 		REQUIRE(!kv_geom_init(&g, &lim));
 		CHECK_EQ(g.slot_size, t[i].slot);
-		CHECK_EQ(g.volume_size % 4096, 0);
-		CHECK(g.volume_size >= 4096 + 3ull * t[i].slot);
-		CHECK(g.volume_size < 4096 + 3ull * t[i].slot + 4096);
+		CHECK_EQ(g.data_end % 4096, 0);
+		CHECK(g.data_end >= 4096 + 3ull * t[i].slot);
+		CHECK(g.data_end < 4096 + 3ull * t[i].slot + 4096);
+		/* the journal: commit, one index block, room for every slot */
+		CHECK_EQ(g.journal_off, g.data_end);
+		CHECK_EQ(g.index_off, g.journal_off + 4096);
+		CHECK_EQ(g.entries_off, g.index_off + 4096);
+		CHECK_EQ(g.volume_size, g.entries_off + g.data_end - 4096);
 		/* no slot crosses more block boundaries than it must */
 		if (t[i].slot <= 4096)
 			CHECK_EQ(4096 % t[i].slot, 0);
 	}
 	lim = (struct kv_limits){ 1000, 100 };
 	REQUIRE(!kv_geom_init(&g, &lim));
-	CHECK_EQ(g.volume_size, 4096 + 32 * 4096);	/* 128000 rounded up */
+	CHECK_EQ(g.data_end, 4096 + 32 * 4096);	/* 128000 rounded up */
+	CHECK_EQ(g.volume_size, g.data_end + 4096 + 4096 + 32 * 4096);
 	lim = (struct kv_limits){ KV_MAX_RECORDS, KV_MAX_RECORD_SIZE };
 	CHECK_EQ(kv_geom_init(&g, &lim), -EINVAL);	/* 16 TiB */
 	lim = (struct kv_limits){ 0, 100 };
@@ -246,15 +284,16 @@ static void test_differential_checkpoint(void)
 	struct kv_store s[2];
 	struct kv_vol v[2];
 	uint64_t seed = 0x5eed;
-	uint32_t keys[64], nk, i, k;
+	uint32_t keys[64], nk, nd, i, k;
+	uint64_t w0;
 	int e, l;
 
 	for (e = 0; e < 2; e++) {
 		path_of(path[e], sizeof(path[e]), e ? "diff-sqlite" : "diff-hash");
 		REQUIRE(!kv_store_open(&s[e], engines[e], &lim));
 		REQUIRE(!kv_vol_open(&v[e], path[e], &lim));
-		v[e].observe = wlog_observe;
-		v[e].observe_arg = &wl[e];
+		v[e].hook = wlog_observe;
+		v[e].hook_arg = &wl[e];
 	}
 	run_both(s, &seed, 20000, 3100);
 
@@ -287,16 +326,24 @@ static void test_differential_checkpoint(void)
 			CHECK_EQ(kv_exec(&s[e], op, l, reply, sizeof(reply)),
 				 8);
 	}
+	nd = distinct(keys, nk);
 	for (e = 0; e < 2; e++) {
 		wl[e].n = 0;
+		w0 = v[e].bytes_written;
 		CHECK_EQ(kv_checkpoint(&v[e], &s[e], 20440), 0);
 		/* the header ... */
 		CHECK(wlog_has(&wl[e], 0, 4096));
-		/* ... and each touched slot, nothing else */
+		/* ... and each touched slot, in place ... */
 		for (i = 0; i < nk; i++)
 			CHECK(wlog_has(&wl[e], 4096 + (uint64_t)keys[i] *
 				       v[e].g.slot_size, v[e].g.slot_size));
+		/* ... nothing else but the journal */
 		for (i = 0; i < wl[e].n; i++) {
+			if (wl[e].off[i] >= v[e].g.journal_off) {
+				CHECK(wl[e].off[i] + wl[e].len[i] <=
+				      v[e].g.volume_size);
+				continue;
+			}
 			if (wl[e].off[i] == 0 && wl[e].len[i] == 4096)
 				continue;
 			for (k = 0; k < nk; k++)
@@ -305,25 +352,31 @@ static void test_differential_checkpoint(void)
 					break;
 			CHECK(k < nk && wl[e].len[i] == v[e].g.slot_size);
 		}
-		CHECK(wl[e].n <= nk + 1);
+		CHECK_EQ(v[e].bytes_written - w0, ckpt_bytes(&v[e].g, nd));
 	}
 	CHECK(files_equal(path[0], path[1]));
 
-	/* a checkpoint with nothing new writes the header alone */
+	/* a checkpoint with nothing new and the same order writes nothing */
 	for (e = 0; e < 2; e++) {
 		wl[e].n = 0;
 		CHECK_EQ(kv_checkpoint(&v[e], &s[e], 20440), 0);
-		CHECK_EQ(wl[e].n, 1);
-		CHECK(wlog_has(&wl[e], 0, 4096));
+		CHECK_EQ(wl[e].n, 0);
 	}
 
-	/* rewriting a key with the value it has is not a change either */
+	/*
+	 * rewriting a key with the value it has is not a change either: a
+	 * new order is the header alone (journalled: commit, header, zeros)
+	 */
 	l = put_op(op, keys[nk - 1], 1 + (nk - 1) % 100, nk - 1);
 	for (e = 0; e < 2; e++) {
 		CHECK_EQ(kv_exec(&s[e], op, l, reply, sizeof(reply)), 8);
 		wl[e].n = 0;
+		w0 = v[e].bytes_written;
 		CHECK_EQ(kv_checkpoint(&v[e], &s[e], 20441), 0);
-		CHECK_EQ(wl[e].n, 1);
+		CHECK_EQ(wl[e].n, 3);
+		CHECK(wlog_has(&wl[e], 0, 4096));
+		CHECK(wlog_has(&wl[e], v[e].g.journal_off, 4096));
+		CHECK_EQ(v[e].bytes_written - w0, ckpt_bytes(&v[e].g, 0));
 	}
 	CHECK(files_equal(path[0], path[1]));
 
@@ -357,14 +410,14 @@ static void test_cross_restore(int from)
 	/* the destination engine, fresh, loads the other's volume */
 	REQUIRE(!kv_store_open(&r, engines[to], &lim));
 	REQUIRE(!kv_vol_open(&rv, p1, &lim));
-	rv.observe = wlog_observe;
-	rv.observe_arg = &wl;
+	rv.hook = wlog_observe;
+	rv.hook_arg = &wl;
 	CHECK_EQ(kv_restore(&rv, &r, &order), 0);
 	CHECK_EQ(order, 5000);
-	/* nothing is dirty after a restore: a checkpoint is the header */
+	/* nothing is dirty after a restore: a checkpoint writes nothing */
 	wl.n = 0;
 	CHECK_EQ(kv_checkpoint(&rv, &r, 5000), 0);
-	CHECK_EQ(wl.n, 1);
+	CHECK_EQ(wl.n, 0);
 	kv_vol_close(&rv);
 
 	/* and it now answers exactly like the source */
@@ -408,24 +461,26 @@ static void refresh_crc(uint8_t *hdr)
 }
 
 /*
- * Restore @b (@n bytes) into both engines; both must end with @want (and,
- * on failure, an empty store and a full next checkpoint).
+ * Restore @b (@n bytes) into both engines; both must end with @want and,
+ * on success, order @order. On failure the store is empty, and the next
+ * checkpoint makes the volume a good one again.
  */
-static void expect_restore(const char *what, const struct kv_limits *lim,
-			   const uint8_t *b, size_t n, int want)
+static void expect_restore_at(const char *what, const struct kv_limits *lim,
+			      const uint8_t *b, size_t n, int want,
+			      uint64_t want_order)
 {
-	static struct wlog wl;
 	struct kv_store s;
 	struct kv_vol v;
 	char path[256];
-	uint64_t order = 12345;
+	uint64_t order;
 	uint8_t buf[KV_MAX_OP];
 	uint32_t len;
 	int e, r;
 
 	path_of(path, sizeof(path), "corrupt");
-	write_img(path, b, n);
 	for (e = 0; e < 2; e++) {
+		order = 12345;
+		write_img(path, b, n);
 		REQUIRE(!kv_store_open(&s, engines[e], lim));
 		REQUIRE(!kv_vol_open(&v, path, lim));
 		CHECK_EQ(s.ops->put(s.e, 1, (const uint8_t *)"old", 3), 0);
@@ -435,21 +490,26 @@ static void expect_restore(const char *what, const struct kv_limits *lim,
 				engines[e]->name, r, want);
 		CHECK_EQ(r, want);
 		if (!want) {
-			CHECK_EQ(order, 77);
+			CHECK_EQ(order, want_order);
 		} else {
 			CHECK_EQ(order, 12345);
 			CHECK_EQ(s.ops->get(s.e, 1, buf, &len), -ENOENT);
-			/* the next checkpoint rewrites the whole volume */
-			v.observe = wlog_observe;
-			v.observe_arg = &wl;
-			wl.n = 0;
 			CHECK_EQ(kv_checkpoint(&v, &s, 1), 0);
-			CHECK(wlog_has(&wl, 0, v.g.volume_size));
-			write_img(path, b, n);
+			kv_vol_close(&v);
+			REQUIRE(!kv_vol_open(&v, path, lim));
+			CHECK_EQ(kv_restore(&v, &s, &order), 0);
+			CHECK_EQ(order, 1);
+			CHECK_EQ(s.ops->get(s.e, 1, buf, &len), -ENOENT);
 		}
 		kv_vol_close(&v);
 		kv_store_close(&s);
 	}
+}
+
+static void expect_restore(const char *what, const struct kv_limits *lim,
+			   const uint8_t *b, size_t n, int want)
+{
+	expect_restore_at(what, lim, b, n, want, 77);
 }
 
 static void test_corrupt(void)
@@ -459,7 +519,7 @@ static void test_corrupt(void)
 	struct kv_vol v;
 	char path[256];
 	uint8_t *img, *bad;
-	size_t n, slot;
+	size_t n, slot, dend;
 	int fd;
 
 	/* a good image: a few records, checkpointed at order 77 */
@@ -473,10 +533,11 @@ static void test_corrupt(void)
 	CHECK_EQ(kv_checkpoint(&v, &s, 77), 0);
 	slot = v.g.slot_size;
 	n = v.g.volume_size;
+	dend = v.g.data_end;
 	kv_vol_close(&v);
 	kv_store_close(&s);
 	CHECK_EQ(slot, 32);
-	CHECK_EQ(n, 4096 + 100 * 32 + (4096 - 100 * 32 % 4096) % 4096);
+	CHECK_EQ(v.g.data_end, 4096 + 100 * 32 + (4096 - 100 * 32 % 4096) % 4096);
 
 	img = malloc(n + 4096);
 	bad = malloc(n + 4096);
@@ -499,8 +560,10 @@ static void test_corrupt(void)
 	       (bad[7] = 'X', refresh_crc(bad)));
 	MUTATE("bad header checksum", -EBADMSG, bad[KV_HDR_CRC_OFF] ^= 1);
 	MUTATE("flipped order byte", -EBADMSG, bad[33] ^= 1);
-	MUTATE("version 2", -EBADMSG,
-	       (kv_put_le32(bad + 8, 2), refresh_crc(bad)));
+	MUTATE("version 1 (no journal)", -EBADMSG,
+	       (kv_put_le32(bad + 8, 1), refresh_crc(bad)));
+	MUTATE("version 3", -EBADMSG,
+	       (kv_put_le32(bad + 8, 3), refresh_crc(bad)));
 	MUTATE("header size", -EBADMSG,
 	       (kv_put_le32(bad + 12, 512), refresh_crc(bad)));
 	MUTATE("flags", -EBADMSG, (bad[28] = 1, refresh_crc(bad)));
@@ -528,7 +591,14 @@ static void test_corrupt(void)
 	       bad[4096 + 0 * slot + 8 + 4] = 1);
 	MUTATE("empty value, nonzero padding", -EBADMSG,
 	       bad[4096 + 5 * slot + 31] = 1);
-	MUTATE("tail after last slot", -EBADMSG, bad[n - 1] = 1);
+	MUTATE("tail after last slot", -EBADMSG, bad[dend - 1] = 1);
+	MUTATE("forged journal offset", -EBADMSG,
+	       (kv_put_le64(bad + 48, 4096), refresh_crc(bad)));
+	MUTATE("reserved byte after the journal offset", -EBADMSG,
+	       (bad[56] = 1, refresh_crc(bad)));
+	/* junk in the journal without a commit record: zeroed, not state */
+	MUTATE("junk in the journal", 0, memset(bad + dend + 4096, 0xa5, 100));
+	MUTATE("torn commit record", 0, memcpy(bad + dend, KV_JRNL_MAGIC, 8));
 
 	expect_restore("empty file", &lim, img, 0, -ENODATA);
 	expect_restore("half a header", &lim, img, 2048, -ENODATA);
@@ -623,8 +693,8 @@ static void test_blockdev(const char *dev)
 	CHECK_EQ(order, 3000);
 	run_both(s, &seed, 1, 1000);
 	CHECK_EQ(s[1].ops->put(s[1].e, 17, (const uint8_t *)"blk", 3), 0);
-	v.observe = wlog_observe;
-	v.observe_arg = &wl;
+	v.hook = wlog_observe;
+	v.hook_arg = &wl;
 	wl.n = 0;
 	CHECK_EQ(kv_checkpoint(&v, &s[1], 3002), 0);
 	CHECK(wlog_has(&wl, 4096 + 17 * v.g.slot_size, v.g.slot_size));
