@@ -281,6 +281,8 @@ static int kv_pwrite(struct kv_vol *v, const uint8_t *p, size_t n,
 
 	if (v->hook) {
 		r = v->hook(v->hook_arg, off, p, n);
+		if (r > 0)
+			return 0;
 		if (r)
 			return r;
 	}
@@ -304,6 +306,8 @@ static int kv_sync(struct kv_vol *v)
 
 	if (v->hook) {
 		r = v->hook(v->hook_arg, 0, NULL, 0);
+		if (r > 0)
+			return 0;
 		if (r)
 			return r;
 	}
@@ -719,7 +723,7 @@ static int kv_format(struct kv_vol *v, struct kv_store *s, uint64_t size,
 	if (v->is_reg) {
 		if (v->hook) {
 			r = v->hook(v->hook_arg, 0, NULL, v->g.volume_size);
-			if (r)
+			if (r < 0)
 				return r;
 		}
 		if (ftruncate(v->fd, 0) ||

@@ -66,8 +66,10 @@ struct kv_geom {
 /*
  * Write hook, for tests: called before every write with its range and
  * bytes (@p NULL: zeros), and before every fdatasync with @p NULL and
- * @len 0. A nonzero return stops the writer there, as a crash would: the
- * write (or sync) does not happen and the checkpoint fails with it.
+ * @len 0. A negative return stops the writer there, as a crash would: the
+ * write (or sync) does not happen and the checkpoint fails with it. A
+ * positive return skips the write alone, as a device may lose a write
+ * that was not yet followed by a sync.
  */
 typedef int (*kv_vol_hook)(void *arg, uint64_t off, const uint8_t *p,
 			   uint64_t len);

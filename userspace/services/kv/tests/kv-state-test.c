@@ -21,7 +21,13 @@
 #include "../kv_state.h"
 #include "kv_test.h"
 
-static char tmpdir[] = "/tmp/kv-state-test.XXXXXX";
+/*
+ * In tmpfs when there is one: the crash tests run thousands of
+ * checkpoints, and fdatasync on a disk would make that minutes.
+ */
+static char tmpdir_shm[] = "/dev/shm/kv-state-test.XXXXXX";
+static char tmpdir_tmp[] = "/tmp/kv-state-test.XXXXXX";
+static char *tmpdir = tmpdir_shm;
 
 static const struct kv_engine_ops *const engines[] = {
 	&kv_hash_ops, &kv_sqlite_ops
@@ -619,6 +625,362 @@ static void test_corrupt(void)
 	free(bad);
 }
 
+/*
+ * Crash points: a checkpoint from an old image to a new one, stopped at
+ * every write (whole, torn in half, or with an earlier write of the same
+ * sync interval lost; of a long run of in-place slot writes, the ends and
+ * every 61st), then restored by the other engine: the volume and
+ * the engine must hold exactly the old image or the new one, and the new
+ * one exactly when the commit record and everything it covers were
+ * written.
+ */
+
+struct crash {
+	int fd;			/* the volume, for a torn write */
+	int64_t at;		/* stop before write number @at (-1: never) */
+	int64_t lose;		/* this write is lost (-1: none) */
+	bool torn;		/* write the first half of write @at */
+	int64_t n;		/* writes seen */
+	int64_t commit;		/* number of the commit record's write */
+	int64_t sync_before[2];	/* writes before the first two syncs */
+	int nsync;
+	uint64_t journal_off;
+};
+
+static int crash_hook(void *arg, uint64_t off, const uint8_t *p,
+		      uint64_t len)
+{
+	struct crash *c = arg;
+	int64_t i;
+
+	if (!len) {
+		if (c->nsync < 2)
+			c->sync_before[c->nsync] = c->n;
+		c->nsync++;
+		return 0;
+	}
+	i = c->n++;
+	if (off == c->journal_off && p && !memcmp(p, KV_JRNL_MAGIC, 8))
+		c->commit = i;
+	if (i == c->at) {
+		if (c->torn && p)
+			REQUIRE(pwrite(c->fd, p, len / 2, off) ==
+				(ssize_t)(len / 2));
+		return -EIO;
+	}
+	return i == c->lose;
+}
+
+struct scenario {
+	const char *name;
+	const struct kv_engine_ops *from, *to;
+	struct kv_limits lim;
+	uint32_t changes;	/* keys put between the checkpoints */
+	bool restart;		/* the checkpointer did not restore (diff) */
+};
+
+static uint8_t *slurp(const char *path, size_t *n)
+{
+	struct stat st;
+	uint8_t *b;
+	int fd = open(path, O_RDONLY);
+
+	REQUIRE(fd >= 0 && !fstat(fd, &st));
+	b = malloc(st.st_size + 1);
+	REQUIRE(b && read(fd, b, st.st_size) == st.st_size);
+	close(fd);
+	*n = st.st_size;
+	return b;
+}
+
+/* The store of the scenario's old state (order 100) on @path. */
+static void crash_old(const struct scenario *sc, struct kv_store *s,
+		      const char *path)
+{
+	struct kv_vol v;
+	uint64_t seed = 99;
+	uint32_t i, k;
+	uint8_t val[KV_MAX_OP];
+
+	REQUIRE(!kv_store_open(s, sc->from, &sc->lim));
+	for (i = 0; i < sc->lim.records / 2; i++) {
+		k = kv_rand_below(&seed, sc->lim.records);
+		memset(val, i, sc->lim.record_size);
+		REQUIRE(!s->ops->put(s->e, k, val,
+				     kv_rand_below(&seed,
+						   sc->lim.record_size + 1)));
+	}
+	unlink(path);
+	REQUIRE(!kv_vol_open(&v, path, &sc->lim));
+	REQUIRE(!kv_checkpoint(&v, s, 100));
+	kv_vol_close(&v);
+}
+
+/* Put the scenario's changes: new keys, changed ones, one unchanged. */
+static void crash_change(const struct scenario *sc, struct kv_store *s)
+{
+	uint64_t seed = 1234;
+	uint8_t val[KV_MAX_OP];
+	uint32_t i, k = 0, len;
+
+	for (i = 0; i < sc->changes; i++) {
+		k = kv_rand_below(&seed, sc->lim.records);
+		memset(val, 0x80 | i, sc->lim.record_size);
+		REQUIRE(!s->ops->put(s->e, k, val,
+				     1 + kv_rand_below(&seed,
+						       sc->lim.record_size)));
+	}
+	REQUIRE(!s->ops->get(s->e, k, val, &len));
+	REQUIRE(!s->ops->put(s->e, k, val, len));
+}
+
+/*
+ * Checkpoint the changed state at order 200 onto @path (holding the old
+ * image) under @c. Returns the checkpoint's result.
+ */
+static int crash_run(const struct scenario *sc, const char *path,
+		     const uint8_t *old, size_t nold, struct crash *c)
+{
+	struct kv_store s;
+	struct kv_vol v;
+	char src[256];
+	uint64_t order;
+	int r;
+
+	write_img(path, old, nold);
+	REQUIRE(!kv_store_open(&s, sc->from, &sc->lim));
+	if (sc->restart) {
+		/* the state came from elsewhere; this volume is unknown */
+		path_of(src, sizeof(src), "crash-src");
+		write_img(src, old, nold);
+		REQUIRE(!kv_vol_open(&v, src, &sc->lim));
+		REQUIRE(!kv_restore(&v, &s, &order));
+		kv_vol_close(&v);
+		REQUIRE(!kv_vol_open(&v, path, &sc->lim));
+	} else {
+		REQUIRE(!kv_vol_open(&v, path, &sc->lim));
+		REQUIRE(!kv_restore(&v, &s, &order));
+	}
+	CHECK_EQ(order, 100);
+	crash_change(sc, &s);
+	c->fd = v.fd;
+	c->journal_off = v.g.journal_off;
+	v.hook = crash_hook;
+	v.hook_arg = c;
+	r = kv_checkpoint(&v, &s, 200);
+	kv_vol_close(&v);
+	kv_store_close(&s);
+	return r;
+}
+
+/*
+ * Restore @path into the other engine: the volume must become @old or
+ * @new byte for byte, and so must a fresh checkpoint of what the engine
+ * loaded. Returns 0 for old, 1 for new.
+ */
+static int crash_outcome(const struct scenario *sc, const char *path,
+			 const uint8_t *old, const uint8_t *new, size_t n,
+			 struct crash *rc)
+{
+	struct kv_store s;
+	struct kv_vol v;
+	char copy[256];
+	uint64_t order = 0;
+	uint8_t *got;
+	size_t ng;
+	int which, r;
+
+	REQUIRE(!kv_store_open(&s, sc->to, &sc->lim));
+	REQUIRE(!kv_vol_open(&v, path, &sc->lim));
+	if (rc) {
+		/* the restore crashes too: then a second one must finish */
+		rc->fd = v.fd;
+		v.hook = crash_hook;
+		v.hook_arg = rc;
+		r = kv_restore(&v, &s, &order);
+		v.hook = NULL;
+		if (r)
+			r = kv_restore(&v, &s, &order);
+	} else {
+		r = kv_restore(&v, &s, &order);
+	}
+	CHECK_EQ(r, 0);
+	kv_vol_close(&v);
+	got = slurp(path, &ng);
+	which = ng == n && !memcmp(got, new, n) ? 1 :
+		ng == n && !memcmp(got, old, n) ? 0 : -1;
+	free(got);
+	CHECK(which >= 0);
+	CHECK_EQ(order, which ? 200 : 100);
+	path_of(copy, sizeof(copy), "crash-copy");
+	unlink(copy);
+	REQUIRE(!kv_vol_open(&v, copy, &sc->lim));
+	CHECK_EQ(kv_checkpoint(&v, &s, order), 0);
+	kv_vol_close(&v);
+	got = slurp(copy, &ng);
+	CHECK(ng == n && !memcmp(got, which ? new : old, n));
+	free(got);
+	kv_store_close(&s);
+	return which;
+}
+
+static void test_crash_points(const struct scenario *sc)
+{
+	struct crash c = { .at = -1, .lose = -1, .commit = -1 }, rc;
+	char path[256];
+	uint8_t *old, *new;
+	size_t nold, nnew;
+	struct kv_store s;
+	int64_t total, k, j, commit, sync1, outcomes[2] = { 0, 0 };
+	uint64_t seed = 5;
+	int want, got, t;
+
+	path_of(path, sizeof(path), "crash");
+	crash_old(sc, &s, path);
+	kv_store_close(&s);
+	old = slurp(path, &nold);
+	/* the whole sequence, uninterrupted: the new image */
+	CHECK_EQ(crash_run(sc, path, old, nold, &c), 0);
+	new = slurp(path, &nnew);
+	total = c.n;
+	commit = c.commit;
+	sync1 = c.sync_before[1];
+	REQUIRE(nnew == nold && commit >= 0 && c.nsync >= 2);
+	/* syncs: after the commit record, after the in-place writes */
+	CHECK_EQ(c.sync_before[0], commit + 1);
+	CHECK(c.sync_before[1] > commit + 1);
+	CHECK(memcmp(old, new, nold));
+
+	for (k = 0; k < total; k++) {
+		/*
+		 * Every point, except that of a long run of in-place slot
+		 * writes (all alike) only both ends and a sample are taken.
+		 */
+		if (k > commit + 16 && k + 16 < sync1 && k % 61)
+			continue;
+		for (t = 0; t < 3; t++) {
+			c = (struct crash){ .at = k, .lose = -1, .commit = -1 };
+			if (t == 1)
+				c.torn = true;
+			if (t == 2) {
+				/* lose an earlier write of the same interval */
+				j = k <= commit ? 0 :
+				    k < sync1 ? commit + 1 : sync1;
+				if (j >= k)
+					continue;
+				c.lose = j + kv_rand_below(&seed, k - j);
+			}
+			CHECK_EQ(crash_run(sc, path, old, nold, &c), -EIO);
+			want = k > commit &&
+			       !(c.lose >= 0 && c.lose <= commit);
+			got = crash_outcome(sc, path, old, new, nold, NULL);
+			if (got != want)
+				fprintf(stderr, "%s: crash at write %lld/%lld (%s, lost %lld): %s image, want the %s\n",
+					sc->name, (long long)k,
+					(long long)total,
+					t == 1 ? "torn" : t == 2 ? "lost" :
+					"whole", (long long)c.lose,
+					got < 0 ? "a mixed" : got ? "the new" :
+					"the old",
+					want ? "new" : "old");
+			CHECK_EQ(got, want);
+			outcomes[got > 0]++;
+		}
+	}
+	/* the test can tell the two apart */
+	CHECK(outcomes[0] && outcomes[1]);
+
+	/*
+	 * A crash in the middle of the in-place writes, then one at every
+	 * write of the restore's own replay: the next restore completes it.
+	 */
+	k = (commit + sync1) / 2;
+	for (j = 0;; j += 1 + j / 16) {
+		c = (struct crash){ .at = k, .lose = -1, .commit = -1 };
+		CHECK_EQ(crash_run(sc, path, old, nold, &c), -EIO);
+		rc = (struct crash){ .at = j, .lose = -1, .commit = -1,
+				     .journal_off = c.journal_off };
+		CHECK_EQ(crash_outcome(sc, path, old, new, nold, &rc), 1);
+		if (rc.n <= j)
+			break;	/* the restore got through: all points seen */
+	}
+	CHECK(j > 2);
+	free(old);
+	free(new);
+}
+
+/*
+ * Incremental: a 256 MiB state (65536 records in 4 KiB slots, every one
+ * present) and an empty state of the same layout take the same 10 puts;
+ * both next checkpoints write exactly ckpt_bytes(10), counted by the write
+ * path and by the kernel (/proc/self/io wchar: bytes passed to write
+ * calls). A replica that restarts without restoring, with the state the
+ * volume holds, writes nothing at all.
+ */
+static uint64_t proc_wchar(void)
+{
+	unsigned long long n = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/io", "r");
+
+	REQUIRE(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "wchar: %llu", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static void test_incremental_large(void)
+{
+	static const struct kv_limits lim = { 65536, 4088 };
+	static uint8_t val[4088];
+	uint64_t bytes[2], wchar, w0, c0;
+	struct kv_store s;
+	struct kv_vol v;
+	char path[256];
+	uint32_t k;
+	int full;
+
+	path_of(path, sizeof(path), "large");
+	for (full = 0; full < 2; full++) {
+		REQUIRE(!kv_store_open(&s, &kv_hash_ops, &lim));
+		for (k = 0; full && k < lim.records; k++) {
+			memset(val, k, sizeof(val));
+			kv_put_le32(val, k);
+			REQUIRE(!s.ops->put(s.e, k, val, sizeof(val)));
+		}
+		unlink(path);
+		REQUIRE(!kv_vol_open(&v, path, &lim));
+		CHECK_EQ(v.g.data_end, 4096 + (256ull << 20));
+		CHECK_EQ(kv_checkpoint(&v, &s, 1), 0);
+		if (full)
+			CHECK(v.bytes_written >= 256ull << 20);
+		for (k = 0; k < 10; k++) {
+			memset(val, 0xee, 100);
+			REQUIRE(!s.ops->put(s.e, k * 6553, val, 100 + k));
+		}
+		w0 = v.bytes_written;
+		c0 = proc_wchar();
+		CHECK_EQ(kv_checkpoint(&v, &s, 2), 0);
+		wchar = proc_wchar() - c0;
+		bytes[full] = v.bytes_written - w0;
+		CHECK_EQ(bytes[full], ckpt_bytes(&v.g, 10));
+		CHECK_EQ(wchar, bytes[full]);
+		kv_vol_close(&v);
+
+		REQUIRE(!kv_vol_open(&v, path, &lim));
+		CHECK_EQ(kv_checkpoint(&v, &s, 2), 0);
+		CHECK_EQ(v.bytes_written, 0);
+		kv_vol_close(&v);
+		kv_store_close(&s);
+		unlink(path);
+	}
+	CHECK_EQ(bytes[0], bytes[1]);
+	fprintf(stderr, "kv-state-test: 10 changed records: %llu bytes written for an empty state and for a 256 MiB one\n",
+		(unsigned long long)bytes[1]);
+}
+
 static void test_vol_open_errors(void)
 {
 	struct kv_limits lim = { 10, 10 };
@@ -719,12 +1081,27 @@ static void test_blockdev(const char *dev)
 		kv_store_close(&s[e]);
 }
 
+static const struct scenario scenarios[] = {
+	/* more than one journal index block */
+	{ "hash to sqlite", &kv_hash_ops, &kv_sqlite_ops, { 2000, 24 }, 1800,
+	  false },
+	/* the first checkpoint of a replica that did not restore */
+	{ "sqlite to hash, restarted", &kv_sqlite_ops, &kv_hash_ops,
+	  { 300, 200 }, 40, true },
+	/* slots of several blocks */
+	{ "hash to hash, 8 KiB slots", &kv_hash_ops, &kv_hash_ops,
+	  { 64, 5000 }, 10, false },
+};
+
 int main(int argc, char **argv)
 {
 	char cmd[512];
 	int e, ret;
 
-	REQUIRE(mkdtemp(tmpdir));
+	if (!mkdtemp(tmpdir)) {
+		tmpdir = tmpdir_tmp;
+		REQUIRE(mkdtemp(tmpdir));
+	}
 	if (argc == 3 && !strcmp(argv[1], "--blockdev")) {
 		test_blockdev(argv[2]);
 		goto out;
@@ -738,6 +1115,9 @@ int main(int argc, char **argv)
 	test_cross_restore(0);
 	test_cross_restore(1);
 	test_corrupt();
+	for (e = 0; e < (int)(sizeof(scenarios) / sizeof(scenarios[0])); e++)
+		test_crash_points(&scenarios[e]);
+	test_incremental_large();
 	test_vol_open_errors();
 out:
 	ret = vf_check_done("kv-state-test");
