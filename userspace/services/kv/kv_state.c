@@ -353,14 +353,14 @@ static int kv_zero(struct kv_vol *v, uint64_t off, uint64_t len)
 }
 
 /*
- * Make [@off, @off + @len) zero, writing only the runs that are not
- * (so a clean area adds nothing to the target's changed set). Sets *@any
- * when something was written. Uses v->buf.
+ * Make [@off, @off + @len) zero, writing only the blocks that are not (so
+ * a clean area adds nothing to the target's changed set). Sets *@any when
+ * something was written. Uses v->buf.
  */
 static int kv_zero_nonzero(struct kv_vol *v, uint64_t off, uint64_t len,
 			   bool *any)
 {
-	uint64_t n;
+	uint64_t n, i, b;
 	int r;
 
 	for (; len; off += n, len -= n) {
@@ -368,13 +368,16 @@ static int kv_zero_nonzero(struct kv_vol *v, uint64_t off, uint64_t len,
 		r = kv_pread(v, v->buf, n, off);
 		if (r)
 			return r;
-		if (kv_all_zero(v->buf, n))
-			continue;
-		*any = true;
-		memset(v->buf, 0, n);
-		r = kv_pwrite(v, v->buf, n, off);
-		if (r)
-			return r;
+		for (i = 0; i < n; i += b) {
+			b = n - i < KV_STATE_BLOCK ? n - i : KV_STATE_BLOCK;
+			if (kv_all_zero(v->buf + i, b))
+				continue;
+			*any = true;
+			memset(v->buf + i, 0, b);
+			r = kv_pwrite(v, v->buf + i, b, off + i);
+			if (r)
+				return r;
+		}
 	}
 	return 0;
 }
