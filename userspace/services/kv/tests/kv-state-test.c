@@ -645,6 +645,7 @@ struct crash {
 	int64_t sync_before[2];	/* writes before the first two syncs */
 	int nsync;
 	uint64_t journal_off;
+	bool after_commit;	/* stop at the first write after the commit */
 };
 
 static int crash_hook(void *arg, uint64_t off, const uint8_t *p,
@@ -662,6 +663,8 @@ static int crash_hook(void *arg, uint64_t off, const uint8_t *p,
 	i = c->n++;
 	if (off == c->journal_off && p && !memcmp(p, KV_JRNL_MAGIC, 8))
 		c->commit = i;
+	if (c->after_commit && c->commit >= 0 && i > c->commit)
+		return -EIO;
 	if (i == c->at) {
 		if (c->torn && p)
 			REQUIRE(pwrite(c->fd, p, len / 2, off) ==
@@ -910,6 +913,103 @@ static void test_crash_points(const struct scenario *sc)
 }
 
 /*
+ * A committed journal that was not applied yet (a crash right after the
+ * commit record was durable) is replayed; a commit record or journal that
+ * does not check out in any way is an uncommitted checkpoint: discarded,
+ * the previous checkpoint stands. A torn in-place header is repaired by a
+ * committed journal and refused without one.
+ */
+static void refresh_data_crc(uint8_t *b, const struct kv_geom *g)
+{
+	uint32_t count = kv_get_le32(b + g->journal_off + 12), i, crc = 0;
+
+	for (i = 0; i < count; i++) {
+		crc = kv_crc32c(crc, b + g->index_off + 4 * i, 4);
+		crc = kv_crc32c(crc, b + g->entries_off +
+				(size_t)i * g->slot_size, g->slot_size);
+	}
+	kv_put_le32(b + g->journal_off + 32, crc);
+	refresh_crc(b + g->journal_off);
+}
+
+static void test_corrupt_journal(void)
+{
+	struct kv_limits lim = { 100, 20 };
+	struct crash c = { .at = -1, .lose = -1, .commit = -1,
+			   .after_commit = true };
+	struct kv_store s;
+	struct kv_vol v;
+	struct kv_geom g;
+	char path[256];
+	uint8_t *img, *bad, *cr;
+	size_t n;
+
+	path_of(path, sizeof(path), "journal");
+	unlink(path);
+	REQUIRE(!kv_store_open(&s, &kv_sqlite_ops, &lim));
+	REQUIRE(!kv_vol_open(&v, path, &lim));
+	CHECK_EQ(s.ops->put(s.e, 0, (const uint8_t *)"zero", 4), 0);
+	CHECK_EQ(s.ops->put(s.e, 99, (const uint8_t *)"last one", 8), 0);
+	CHECK_EQ(kv_checkpoint(&v, &s, 77), 0);
+	CHECK_EQ(s.ops->put(s.e, 0, (const uint8_t *)"ZERO", 4), 0);
+	CHECK_EQ(s.ops->put(s.e, 7, (const uint8_t *)"seven", 5), 0);
+	c.journal_off = v.g.journal_off;
+	v.hook = crash_hook;
+	v.hook_arg = &c;
+	CHECK_EQ(kv_checkpoint(&v, &s, 78), -EIO);
+	CHECK(c.commit >= 0);
+	g = v.g;
+	kv_vol_close(&v);
+	kv_store_close(&s);
+	img = slurp(path, &n);
+	CHECK_EQ(n, g.volume_size);
+	bad = malloc(n);
+	REQUIRE(bad);
+	cr = bad + g.journal_off;
+	CHECK_EQ(kv_get_le32(img + g.journal_off + 12), 2);
+
+	expect_restore_at("committed journal", &lim, img, n, 0, 78);
+
+#define JMUTATE(what, want, order, stmt)				\
+	do {								\
+		memcpy(bad, img, n);					\
+		stmt;							\
+		expect_restore_at(what, &lim, bad, n, want, order);	\
+	} while (0)
+	JMUTATE("commit record checksum", 0, 77, cr[KV_HDR_CRC_OFF] ^= 1);
+	JMUTATE("commit record magic", 0, 77, (cr[0] = 'X', refresh_crc(cr)));
+	JMUTATE("commit record version", 0, 77,
+		(kv_put_le32(cr + 8, 3), refresh_crc(cr)));
+	JMUTATE("commit count > records", 0, 77,
+		(kv_put_le32(cr + 12, 101), refresh_crc(cr)));
+	JMUTATE("commit count huge", 0, 77,
+		(kv_put_le32(cr + 12, 0xffffffffu), refresh_crc(cr)));
+	JMUTATE("commit count short of the data", 0, 77,
+		(kv_put_le32(cr + 12, 1), refresh_crc(cr)));
+	JMUTATE("commit of another record size", 0, 77,
+		(kv_put_le32(cr + 28, 21), refresh_crc(cr)));
+	JMUTATE("commit reserved byte", 0, 77,
+		(cr[40] = 1, refresh_crc(cr)));
+	JMUTATE("journal entry byte", 0, 77, bad[g.entries_off + 9] ^= 1);
+	JMUTATE("journal index byte", 0, 77, bad[g.index_off] ^= 1);
+	JMUTATE("journal key out of range, checksums fixed", 0, 77,
+		(kv_put_le32(bad + g.index_off, 100),
+		 refresh_data_crc(bad, &g)));
+	JMUTATE("journal entry not a slot, checksums fixed", 0, 77,
+		(bad[g.entries_off] = 2, refresh_data_crc(bad, &g)));
+	JMUTATE("journal entry padding, checksums fixed", 0, 77,
+		(bad[g.entries_off + g.slot_size - 1] = 1,
+		 refresh_data_crc(bad, &g)));
+	JMUTATE("torn header, committed journal", 0, 78,
+		memset(bad + 100, 0, 3996));
+	JMUTATE("torn header, torn journal", -EBADMSG, 0,
+		(memset(bad + 100, 0, 3996), cr[KV_HDR_CRC_OFF] ^= 1));
+#undef JMUTATE
+	free(img);
+	free(bad);
+}
+
+/*
  * Incremental: a 256 MiB state (65536 records in 4 KiB slots, every one
  * present) and an empty state of the same layout take the same 10 puts;
  * both next checkpoints write exactly ckpt_bytes(10), counted by the write
@@ -1138,6 +1238,7 @@ int main(int argc, char **argv)
 	test_corrupt();
 	for (e = 0; e < (int)(sizeof(scenarios) / sizeof(scenarios[0])); e++)
 		test_crash_points(&scenarios[e]);
+	test_corrupt_journal();
 	test_incremental_large();
 	test_vol_open_errors();
 out:
