@@ -90,3 +90,12 @@ $(B)/tests/unit/kv-replica-test: $(call sanobj,$(KV_TEST_DIR)/kv-replica-test.c 
 	$(KV_COMMON_SRCS)) $(LIBVMFIT_SAN) | $(KV_TEST_BINS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $(filter-out |,$^)
+
+# The guest side of tests/kmod/kv-powercut.sh (shipped into the test VM
+# with everything else in build/bin).
+USER_BINS += $(B)/bin/kv-powercut
+
+$(B)/bin/kv-powercut: $(call obj,$(KV_TEST_DIR)/kv-powercut.c \
+	$(KV_COMMON_SRCS) $(KV_DIR)/kv_hash.c $(KV_DIR)/kv_sqlite.c)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS)
