@@ -157,7 +157,8 @@ static int kv_commit_decode(const uint8_t *c, const struct kv_geom *g,
 			    uint32_t *data_crc)
 {
 	if (memcmp(c, KV_JRNL_MAGIC, 8) ||
-	    kv_get_le32(c + KV_HDR_CRC_OFF) != kv_crc32c(0, c, KV_HDR_CRC_OFF) ||
+	    kv_get_le32(c + KV_HDR_CRC_OFF) !=
+	    kv_crc32c(0, c, KV_HDR_CRC_OFF) ||
 	    kv_get_le32(c + 8) != KV_STATE_VERSION ||
 	    kv_get_le32(c + 12) > g->records ||
 	    kv_get_le32(c + 24) != g->records ||
@@ -417,16 +418,17 @@ static int kv_journal_walk(struct kv_vol *v, uint32_t count, bool apply,
 	const struct kv_geom *g = &v->g;
 	uint32_t per = v->buf_size / g->slot_size, i, j, n, key;
 	const uint8_t *ent;
+	uint64_t eoff;
 	int r;
 
 	if (per > KV_KEYS_PER_BLOCK)
 		per = KV_KEYS_PER_BLOCK;
 	for (i = 0; i < count; i += n) {
 		n = count - i < per ? count - i : per;
+		eoff = g->entries_off + (uint64_t)i * g->slot_size;
 		r = kv_pread(v, v->keys, 4 * n, g->index_off + 4ull * i);
 		if (!r)
-			r = kv_pread(v, v->buf, (size_t)n * g->slot_size,
-				     g->entries_off + (uint64_t)i * g->slot_size);
+			r = kv_pread(v, v->buf, (size_t)n * g->slot_size, eoff);
 		if (r)
 			return r;
 		for (j = 0; j < n; j++) {

@@ -95,9 +95,9 @@ struct kv_vol {
 	uint8_t *buf;		/* scratch: whole slots, >= 1 MiB */
 	uint32_t buf_size;
 	uint8_t *slot;		/* scratch: one slot image */
-	uint8_t *old;		/* scratch: a slot as the volume holds it */
+	uint8_t *old;		/* scratch: a slot as on the volume */
 	uint8_t *keys;		/* scratch: one block of journal index */
-	uint8_t *ents;		/* scratch: journal entries being written */
+	uint8_t *ents;		/* scratch: journal entries to write */
 	uint32_t ents_size;
 	enum kv_journal_found found;
 	uint64_t found_order;	/* the order of a replayed journal */

@@ -11,8 +11,9 @@
  *    only the header block and the blocks of the keys put;
  *  - RESTORE of one implementation's volume into the other, then identical
  *    replies and identical volumes, over several rounds of incremental
- *    checkpoints and hand-overs between the implementations; corrupt volumes give RESTORE_DONE with the right errno and
- *    the replica keeps serving;
+ *    checkpoints and hand-overs between the implementations; corrupt
+ *    volumes give RESTORE_DONE with the right errno and the replica keeps
+ *    serving;
  *  - malformed frames get an ERROR frame with the right code and a clean
  *    exit 1 (a sanitizer report would exit 86/87, a crash by a signal);
  *  - kv-faulty's fault modes do what they say.

@@ -295,7 +295,8 @@ static void test_differential_checkpoint(void)
 	int e, l;
 
 	for (e = 0; e < 2; e++) {
-		path_of(path[e], sizeof(path[e]), e ? "diff-sqlite" : "diff-hash");
+		path_of(path[e], sizeof(path[e]),
+			e ? "diff-sqlite" : "diff-hash");
 		REQUIRE(!kv_store_open(&s[e], engines[e], &lim));
 		REQUIRE(!kv_vol_open(&v[e], path[e], &lim));
 		v[e].hook = wlog_observe;
@@ -543,7 +544,8 @@ static void test_corrupt(void)
 	kv_vol_close(&v);
 	kv_store_close(&s);
 	CHECK_EQ(slot, 32);
-	CHECK_EQ(v.g.data_end, 4096 + 100 * 32 + (4096 - 100 * 32 % 4096) % 4096);
+	CHECK_EQ(v.g.data_end,
+		 4096 + 100 * 32 + (4096 - 100 * 32 % 4096) % 4096);
 
 	img = malloc(n + 4096);
 	bad = malloc(n + 4096);
@@ -637,7 +639,7 @@ static void test_corrupt(void)
 
 struct crash {
 	int fd;			/* the volume, for a torn write */
-	int64_t at;		/* stop before write number @at (-1: never) */
+	int64_t at;		/* stop before write @at (-1: never) */
 	int64_t lose;		/* this write is lost (-1: none) */
 	bool torn;		/* write the first half of write @at */
 	int64_t n;		/* writes seen */
@@ -679,7 +681,7 @@ struct scenario {
 	const struct kv_engine_ops *from, *to;
 	struct kv_limits lim;
 	uint32_t changes;	/* keys put between the checkpoints */
-	bool restart;		/* the checkpointer did not restore (diff) */
+	bool restart;		/* the writer did not restore (diff) */
 };
 
 static uint8_t *slurp(const char *path, size_t *n)
@@ -905,7 +907,7 @@ static void test_crash_points(const struct scenario *sc)
 				     .journal_off = c.journal_off };
 		CHECK_EQ(crash_outcome(sc, path, old, new, nold, &rc), 1);
 		if (rc.n <= j)
-			break;	/* the restore got through: all points seen */
+			break;	/* the restore got through: all seen */
 	}
 	CHECK(j > 2);
 	free(old);
