@@ -177,6 +177,9 @@ static void test_geometry(void)
 	CHECK_EQ(kv_geom_init(&g, &lim), -EINVAL);	/* 16 TiB */
 	lim = (struct kv_limits){ 0, 100 };
 	CHECK_EQ(kv_geom_init(&g, &lim), -EINVAL);
+	/* the CRC-32C check value, whole and in pieces */
+	CHECK_EQ(kv_crc32c(0, "123456789", 9), 0xe3069283u);
+	CHECK_EQ(kv_crc32c(kv_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
 }
 
 static void test_engine_basics(const struct kv_engine_ops *ops)
