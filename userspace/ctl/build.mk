@@ -20,7 +20,8 @@ VF_MERKLE_LIBS := -lcrypto
 
 CTL_DIR := userspace/ctl
 CTL_PURE_SRCS := $(CTL_DIR)/ctl_parse.c $(CTL_DIR)/ctl_json.c
-CTL_SRCS := $(CTL_DIR)/vmfit-ctl.c $(CTL_DIR)/ctl_dm.c $(CTL_DIR)/cmd_nl.c $(CTL_PURE_SRCS)
+CTL_SRCS := $(CTL_DIR)/vmfit-ctl.c $(CTL_DIR)/ctl_cmdtable.c $(CTL_DIR)/ctl_util.c \
+	$(wildcard $(CTL_DIR)/cmd_*.c) $(CTL_DIR)/ctl_dm.c $(CTL_PURE_SRCS)
 
 USER_BINS += $(B)/bin/vmfit-ctl
 

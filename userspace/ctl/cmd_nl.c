@@ -142,16 +142,6 @@ static int csum_digest(uint64_t chunk, const uint8_t *digest,
 	return 0;
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (long)(ms % 1000) * 1000000L,
-	};
-
-	nanosleep(&ts, NULL);
-}
-
 int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 		 char **argv)
 {
