@@ -7,7 +7,6 @@
 #                                   VM by tests/kmod/nl-fuzz.sh)
 #   build/bin/vmfit-csum-ref        reference digests of a device's chunks
 #                                   (sha256, blake2b-256, xxhash64, crc32c)
-#   build/tests/unit/vf-nl-test     attribute encoding/decoding (host)
 #
 # VF_NL_LIBS: what a program linking vf_nl.o from libvmfit must add.
 
@@ -16,7 +15,6 @@ VF_NL_LIBS := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || \
 VF_NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || \
 		  echo -I/usr/include/libnl3)
 CFLAGS_vf_nl := $(VF_NL_CFLAGS)
-CFLAGS_vf-nl-test := $(VF_NL_CFLAGS)
 CFLAGS_vmfit-nlfuzz := $(VF_NL_CFLAGS)
 
 NLFUZZ_DIR := tools/vmfit-nlfuzz
@@ -32,12 +30,7 @@ $(B)/bin/vmfit-csum-ref: $(call obj,$(NLFUZZ_DIR)/vmfit-csum-ref.c \
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcrypto
 
-UNIT_TESTS += $(B)/tests/unit/vf-nl-test $(B)/tests/unit/csum-ref-test
-
-$(B)/tests/unit/vf-nl-test: $(call sanobj,tests/unit/vf-nl-test.c) \
-	$(LIBVMFIT_SAN)
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_NL_LIBS)
+UNIT_TESTS += $(B)/tests/unit/csum-ref-test
 
 $(B)/tests/unit/csum-ref-test: $(call sanobj,tests/unit/csum-ref-test.c \
 	$(NLFUZZ_DIR)/csum_ref.c) $(LIBVMFIT_SAN)

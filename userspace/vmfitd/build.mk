@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# vmfitd (the replica manager), its backends, and the unit tests of the
-# codec, voter, reply cache, config parser and group messages.
+# vmfitd (the replica manager), its backends, and the unit test of its
+# group messages (libvmfit's unit tests: tests/unit/build.mk).
 
 VMFITD_SRCS := $(wildcard userspace/vmfitd/*.c) $(wildcard userspace/backends/*.c)
 VMFITD_LIBS := -lcpg -lcrypto
@@ -17,22 +17,11 @@ $(B)/bin/vmfitd: $(call obj,$(VMFITD_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(VMFITD_LIBS)
 
-# Unit tests: userspace/vmfitd/tests/<name>.c -> build/tests/unit/<name>
-VMFITD_TESTS := vf-proto-test vf-voter-test vf-rcache-test vf-conf-test vf-log-test \
-	vmfitd-gmsg-test
-UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(VMFITD_TESTS))
+# Unit test of vmfitd's own group messages (gmsg.c).
+UNIT_TESTS += $(B)/tests/unit/vmfitd-gmsg-test
 
-CFLAGS_vmfitd-gmsg-test := -Iuserspace/vmfitd
-CFLAGS_vf-conf-test := -Iuserspace/backends
+CFLAGS_vmfitd-gmsg-test := -Iuserspace/vmfitd -Itests/unit
 
 $(B)/tests/unit/vmfitd-gmsg-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-gmsg-test.c userspace/vmfitd/gmsg.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
-
-$(B)/tests/unit/vf-conf-test: $(call sanobj,userspace/vmfitd/tests/vf-conf-test.c userspace/backends/process.c) $(LIBVMFIT_SAN)
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
-
-$(B)/tests/unit/vf-%-test: $(B)/san/userspace/vmfitd/tests/vf-%-test.o $(LIBVMFIT_SAN)
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcrypto

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* vf-log-test - log rate limiting: burst, suppression, summaries, episodes. */
 #include "vf_log.h"
-#include "vf_test.h"
+#include "vf_check.h"
 
 int main(void)
 {
@@ -52,5 +52,5 @@ int main(void)
 	summed += vf_ratelimit_flush(&rl, 50000 + 20000, NULL);
 	CHECK_EQ(logged, 10 + 9);
 	CHECK_EQ(summed, 100000 - 10);
-	TEST_DONE();
+	return vf_check_done("vf-log-test");
 }
