@@ -6,6 +6,7 @@
 # of build/tests/unit/. Assertions: tests/unit/vf_check.h.
 #
 #   vf-conf-test     vmfitd.conf parser (with the backends' names)
+#   vf-csum-test     checksum algorithms against published test vectors
 #   vf-log-test      log rate limiting
 #   vf-merkle-test   Merkle tree
 #   vf-nl-test       generic netlink attribute encoding/decoding
@@ -17,7 +18,7 @@
 # The link flags of libvmfit's modules (VF_*_LIBS) come from the build.mk of
 # their first user; recursive variables, as those are included after this.
 
-LIBVMFIT_TESTS := vf-conf-test vf-log-test vf-merkle-test vf-nl-test \
+LIBVMFIT_TESTS := vf-conf-test vf-csum-test vf-log-test vf-merkle-test vf-nl-test \
 	vf-proto-test vf-rcache-test vf-status-test vf-voter-test
 UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(LIBVMFIT_TESTS))
 
