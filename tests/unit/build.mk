@@ -12,6 +12,8 @@
 #   vf-nl-test       generic netlink attribute encoding/decoding
 #   vf-proto-test    client and replica protocol codecs
 #   vf-rcache-test   reply cache
+#   vf-sha256-test   SHA-256, and its users (voter, Merkle tree, checksums)
+#                    linked into one program
 #   vf-status-test   status / table / changed-set parsers
 #   vf-voter-test    voter
 #
@@ -19,7 +21,8 @@
 # their first user; recursive variables, as those are included after this.
 
 LIBVMFIT_TESTS := vf-conf-test vf-csum-test vf-log-test vf-merkle-test vf-nl-test \
-	vf-proto-test vf-rcache-test vf-status-test vf-voter-test
+	vf-proto-test vf-rcache-test vf-sha256-test vf-status-test \
+	vf-voter-test
 UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(LIBVMFIT_TESTS))
 
 CFLAGS_vf-conf-test := -Iuserspace/backends

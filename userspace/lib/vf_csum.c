@@ -9,7 +9,7 @@
 
 #include "vf_csum.h"
 #include "uapi/linux/dm-vmfit.h"
-#include "vf_merkle.h"
+#include "vf_sha256.h"
 
 static const char *const algo_names[] = {
 	[VMFIT_CSUM_SHA256] = "sha256",

@@ -6,7 +6,7 @@
  * (vmfit-csum-ref checks the kernel with them; recovery compares a
  * replica's in-kernel chunk digests with digests taken here): BLAKE2b
  * (RFC 7693) with a 32-byte output, XXH64 (seed 0) and CRC-32C
- * (Castagnoli). SHA-256 comes from libcrypto (vf_sha256, vf_merkle.h).
+ * (Castagnoli). SHA-256 comes from libcrypto (vf_sha256.h).
  * Output bytes are as the kernel's crypto API returns them (XXH64 and
  * CRC-32C as little-endian integers). Link with -lcrypto.
  */
