@@ -70,7 +70,7 @@ int kv_geom_init(struct kv_geom *g, const struct kv_limits *lim)
 	return 0;
 }
 
-/* Byte-at-a-time CRC-32C: the journal's data CRC covers every change. */
+/* Table-driven CRCs: the journal's data CRC covers every change. */
 static uint32_t kv_crc_table[256];
 
 static void kv_crc_init(void)
@@ -84,6 +84,35 @@ static void kv_crc_init(void)
 			c = (c >> 1) ^ (0x82f63b78u & -(c & 1));
 		kv_crc_table[i] = c;
 	}
+}
+
+/* CRC-64/XZ (ECMA-182, reflected), for the journal's data. */
+static uint64_t kv_crc64_table[256];
+
+static void kv_crc64_init(void)
+{
+	uint64_t c;
+	uint32_t i;
+	int k;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xc96c5795d7870f42ull & -(c & 1));
+		kv_crc64_table[i] = c;
+	}
+}
+
+uint64_t kv_crc64(uint64_t crc, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	if (!kv_crc64_table[1])
+		kv_crc64_init();
+	crc = ~crc;
+	while (n--)
+		crc = kv_crc64_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
+	return ~crc;
 }
 
 uint32_t kv_crc32c(uint32_t crc, const void *p, size_t n)
@@ -152,7 +181,7 @@ static int kv_hdr_decode(const uint8_t *hdr, const struct kv_geom *g,
 }
 
 static void kv_commit_encode(uint8_t *c, const struct kv_geom *g,
-			     uint32_t count, uint64_t order, uint32_t data_crc)
+			     uint32_t count, uint64_t order, uint64_t data_crc)
 {
 	memset(c, 0, KV_STATE_BLOCK);
 	memcpy(c, KV_JRNL_MAGIC, 8);
@@ -161,14 +190,14 @@ static void kv_commit_encode(uint8_t *c, const struct kv_geom *g,
 	kv_put_le64(c + 16, order);
 	kv_put_le32(c + 24, g->records);
 	kv_put_le32(c + 28, g->record_size);
-	kv_put_le32(c + 32, data_crc);
+	kv_put_le64(c + 32, data_crc);
 	kv_put_le32(c + KV_HDR_CRC_OFF, kv_crc32c(0, c, KV_HDR_CRC_OFF));
 }
 
 /* A commit record of this layout? 0, or -EBADMSG (not committed). */
 static int kv_commit_decode(const uint8_t *c, const struct kv_geom *g,
 			    uint32_t *count, uint64_t *order,
-			    uint32_t *data_crc)
+			    uint64_t *data_crc)
 {
 	if (memcmp(c, KV_JRNL_MAGIC, 8) ||
 	    kv_get_le32(c + KV_HDR_CRC_OFF) !=
@@ -177,11 +206,11 @@ static int kv_commit_decode(const uint8_t *c, const struct kv_geom *g,
 	    kv_get_le32(c + 12) > g->records ||
 	    kv_get_le32(c + 24) != g->records ||
 	    kv_get_le32(c + 28) != g->record_size ||
-	    !kv_all_zero(c + 36, KV_HDR_CRC_OFF - 36))
+	    !kv_all_zero(c + 40, KV_HDR_CRC_OFF - 40))
 		return -EBADMSG;
 	*count = kv_get_le32(c + 12);
 	*order = kv_get_le64(c + 16);
-	*data_crc = kv_get_le32(c + 32);
+	*data_crc = kv_get_le64(c + 32);
 	return 0;
 }
 
@@ -427,7 +456,7 @@ static int kv_check_zero(struct kv_vol *v, uint64_t off, uint64_t len)
  * Uses v->keys and v->buf.
  */
 static int kv_journal_walk(struct kv_vol *v, uint32_t count, bool apply,
-			   uint32_t *crc)
+			   uint64_t *crc)
 {
 	const struct kv_geom *g = &v->g;
 	uint32_t per = v->buf_size / g->slot_size, i, j, n, key;
@@ -457,8 +486,8 @@ static int kv_journal_walk(struct kv_vol *v, uint32_t count, bool apply,
 			}
 			if (key >= g->records || kv_slot_check(g, ent))
 				return -EBADMSG;
-			*crc = kv_crc32c(*crc, v->keys + 4 * j, 4);
-			*crc = kv_crc32c(*crc, ent, g->slot_size);
+			*crc = kv_crc64(*crc, v->keys + 4 * j, 4);
+			*crc = kv_crc64(*crc, ent, g->slot_size);
 		}
 	}
 	return 0;
@@ -511,8 +540,8 @@ static int kv_journal_apply(struct kv_vol *v, uint32_t count, uint64_t order,
 static int kv_journal_recover(struct kv_vol *v)
 {
 	const struct kv_geom *g = &v->g;
-	uint32_t count, want, crc = 0;
-	uint64_t order;
+	uint64_t order, want, crc = 0;
+	uint32_t count;
 	bool any = false;
 	int r;
 
@@ -553,7 +582,7 @@ struct kv_jw {
 	struct kv_vol *v;
 	uint32_t n;		/* entries so far */
 	uint32_t nbuf;		/* of which buffered in v->ents */
-	uint32_t crc;		/* data CRC so far */
+	uint64_t crc;		/* data CRC so far */
 };
 
 /* Write the buffered entries and the current (partial) index block. */
@@ -595,8 +624,8 @@ static int kv_jw_add(struct kv_jw *w, uint32_t key, const uint8_t *slot)
 	int r;
 
 	kv_put_le32(k, key);
-	w->crc = kv_crc32c(w->crc, k, 4);
-	w->crc = kv_crc32c(w->crc, slot, ss);
+	w->crc = kv_crc64(w->crc, k, 4);
+	w->crc = kv_crc64(w->crc, slot, ss);
 	memcpy(v->ents + (size_t)w->nbuf * ss, slot, ss);
 	w->n++;
 	w->nbuf++;

@@ -23,8 +23,8 @@
  * commit:  0 u8[8] magic "VFKVJRNL"     8 u32 version (2)
  *         12 u32 count (entries)       16 u64 order (of the checkpoint)
  *         24 u32 records               28 u32 record_size
- *         32 u32 data_crc: CRC-32C of (key, entry) for each entry
- *         36 .. 4091 zero              4092 u32 crc32c of bytes 0 .. 4091
+ *         32 u64 data_crc: CRC-64/XZ of (key, entry) for each entry
+ *         40 .. 4091 zero              4092 u32 crc32c of bytes 0 .. 4091
  *
  * A checkpoint writes the changed slots into the journal, then the commit
  * record, makes both durable, then writes the slots and the header in
@@ -115,6 +115,8 @@ int kv_geom_init(struct kv_geom *g, const struct kv_limits *lim);
 
 /* kv_crc32c - CRC-32C (Castagnoli), as used by the header. */
 uint32_t kv_crc32c(uint32_t crc, const void *p, size_t n);
+/* kv_crc64 - CRC-64/XZ, as used for the journal's data. */
+uint64_t kv_crc64(uint64_t crc, const void *p, size_t n);
 
 /* kv_hdr_encode - the header image (KV_STATE_HDR_SIZE bytes). */
 void kv_hdr_encode(uint8_t *hdr, const struct kv_geom *g, uint64_t order);

@@ -180,6 +180,9 @@ static void test_geometry(void)
 	/* the CRC-32C check value, whole and in pieces */
 	CHECK_EQ(kv_crc32c(0, "123456789", 9), 0xe3069283u);
 	CHECK_EQ(kv_crc32c(kv_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
+	CHECK_EQ(kv_crc64(0, "123456789", 9), 0x995dc9bbdf1939faull);
+	CHECK_EQ(kv_crc64(kv_crc64(0, "1234", 4), "56789", 5),
+		 0x995dc9bbdf1939faull);
 }
 
 static void test_engine_basics(const struct kv_engine_ops *ops)
@@ -926,14 +929,15 @@ static void test_crash_points(const struct scenario *sc)
  */
 static void refresh_data_crc(uint8_t *b, const struct kv_geom *g)
 {
-	uint32_t count = kv_get_le32(b + g->journal_off + 12), i, crc = 0;
+	uint32_t count = kv_get_le32(b + g->journal_off + 12), i;
+	uint64_t crc = 0;
 
 	for (i = 0; i < count; i++) {
-		crc = kv_crc32c(crc, b + g->index_off + 4 * i, 4);
-		crc = kv_crc32c(crc, b + g->entries_off +
-				(size_t)i * g->slot_size, g->slot_size);
+		crc = kv_crc64(crc, b + g->index_off + 4 * i, 4);
+		crc = kv_crc64(crc, b + g->entries_off +
+			       (size_t)i * g->slot_size, g->slot_size);
 	}
-	kv_put_le32(b + g->journal_off + 32, crc);
+	kv_put_le64(b + g->journal_off + 32, crc);
 	refresh_crc(b + g->journal_off);
 }
 
@@ -995,6 +999,8 @@ static void test_corrupt_journal(void)
 		(kv_put_le32(cr + 28, 21), refresh_crc(cr)));
 	JMUTATE("commit reserved byte", 0, 77,
 		(cr[40] = 1, refresh_crc(cr)));
+	JMUTATE("commit data CRC", 0, 77,
+		(cr[39] ^= 0x80, refresh_crc(cr)));
 	JMUTATE("journal entry byte", 0, 77, bad[g.entries_off + 9] ^= 1);
 	JMUTATE("journal index byte", 0, 77, bad[g.index_off] ^= 1);
 	JMUTATE("journal key out of range, checksums fixed", 0, 77,
