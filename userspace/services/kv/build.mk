@@ -8,6 +8,8 @@
 #                          (--fault ...); only this binary can misbehave
 #   build/tests/kv/*       ASan/UBSan builds of the three, driven by the
 #                          unit tests
+#   build/bin/kv-powercut  the state code under power cuts, for
+#                          tests/kmod/kv-powercut.sh (runs in the test VM)
 #   build/tests/unit/kv-*  unit tests
 #
 # KV_OP_SRCS is the op codec (kv_op.c), for other programs that speak the
