@@ -40,8 +40,16 @@ if [ "$phase" = 1 ]; then
 	note "iteration $iter: $eng checkpointing ${restart:+(restarted) }on $L"
 	kv-powercut write "$eng" "$L" "$LOG" "$SEED" $restart &
 	writer=$!
-	sleep 1
-	kill -0 $writer 2>/dev/null || die "the writer failed to start"
+	# Cut only once a checkpoint is logged done (the restore before it
+	# and a format take a while under TCG; a cut during the very first
+	# format is the unit tests' business).
+	for ((i = 0; i < 600; i++)); do
+		dd if="$LOG" bs=512 count=1 iflag=direct 2>/dev/null | tr -d '\0' |
+			grep -q -E '^kvpc begun=[0-9]+ done=[0-9]{1,19}$' && break
+		kill -0 $writer 2>/dev/null || die "the writer failed to start"
+		sleep 0.2
+	done
+	((i < 600)) || die "no checkpoint done within 120 s"
 	powercut_arm
 	rc=0
 	wait $writer || rc=$?

@@ -1021,6 +1021,63 @@ static void test_corrupt_journal(void)
 }
 
 /*
+ * A crash at any write of a format (a volume without an image to keep):
+ * RESTORE refuses the volume until the header, the last write, is whole;
+ * never a partial state.
+ */
+static void test_format_crash(void)
+{
+	struct kv_limits lim = { 200, 40 };
+	struct crash c;
+	struct kv_store s, r;
+	struct kv_vol v;
+	char path[256];
+	uint8_t *junk;
+	uint64_t order;
+	int64_t k, total = 0;
+	uint32_t key;
+	int t, want;
+
+	path_of(path, sizeof(path), "format");
+	REQUIRE(!kv_store_open(&s, &kv_hash_ops, &lim));
+	REQUIRE(!kv_store_open(&r, &kv_sqlite_ops, &lim));
+	for (key = 0; key < 200; key += 3)
+		REQUIRE(!s.ops->put(s.e, key, (const uint8_t *)"format", 6));
+	junk = malloc(1 << 20);
+	REQUIRE(junk);
+	memset(junk, 0xa5, 1 << 20);
+	/* k = -1: no crash, which counts the writes */
+	for (k = -1; k < 0 || k < total; k++) {
+		for (t = 0; t < 2; t++) {
+			write_img(path, junk, 1 << 20);
+			c = (struct crash){ .at = k, .lose = -1, .commit = -1,
+					    .torn = t };
+			REQUIRE(!kv_vol_open(&v, path, &lim));
+			c.fd = v.fd;
+			c.journal_off = v.g.journal_off;
+			v.hook = crash_hook;
+			v.hook_arg = &c;
+			CHECK_EQ(kv_checkpoint(&v, &s, 9), k < 0 ? 0 : -EIO);
+			kv_vol_close(&v);
+			if (k < 0)
+				total = c.n;
+			REQUIRE(!kv_vol_open(&v, path, &lim));
+			want = k < 0 ? 0 : -EBADMSG;
+			CHECK_EQ(kv_restore(&v, &r, &order), want);
+			if (!want)
+				CHECK_EQ(order, 9);
+			kv_vol_close(&v);
+			if (k < 0)
+				break;
+		}
+	}
+	CHECK(total > 10);
+	free(junk);
+	kv_store_close(&s);
+	kv_store_close(&r);
+}
+
+/*
  * Incremental: a 256 MiB state (65536 records in 4 KiB slots, every one
  * present) and an empty state of the same layout take the same 10 puts;
  * both next checkpoints write exactly ckpt_bytes(10), counted by the write
@@ -1250,6 +1307,7 @@ int main(int argc, char **argv)
 	for (e = 0; e < (int)(sizeof(scenarios) / sizeof(scenarios[0])); e++)
 		test_crash_points(&scenarios[e]);
 	test_corrupt_journal();
+	test_format_crash();
 	test_incremental_large();
 	test_vol_open_errors();
 out:
