@@ -51,6 +51,8 @@
 #   CL_TOKEN      corosync totem token in ms (default 1000)
 #   CL_RECORDS, CL_RECORD_SIZE   kv service configuration (10000, 1024)
 #   CL_REPLICA, CL_REPLICA_<i>   replica program (+ options) in VMFIT_BIN
+#   CL_MANAGERS   node ids of the configured managers (vmfitd.conf
+#                 "managers"; default: every host, 1..N)
 #   VMFIT_BIN     directory with vmfitd, kv-* and vmfit-bench (build/bin)
 #   CL_VMFITD_WRAP  command prefix for vmfitd (valgrind ...); "@DIR@" in it
 #                 becomes the host's directory
@@ -268,6 +270,7 @@ cl_vmfitd_conf() {
 service = kv
 node_id = $i
 f = $(((CL_N - 1) / 2))
+managers = ${CL_MANAGERS:-$(seq -s ' ' 1 "$CL_N")}
 listen = $(cl_addr "$i"):$CL_PORT
 cpg_group = vmfit-$CL_NAME
 backend = process
