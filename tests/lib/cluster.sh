@@ -41,9 +41,10 @@
 # outputs (cl_bench). Everything is kept after the test.
 #
 # Functions: cl_enter, cl_up N, cl_up_unreplicated, cl_down, cl_exec,
-# cl_spawn, cl_kill what i, cl_kill_host i, cl_alive, cl_status, cl_stat,
-# cl_wait_quiet, cl_checkpoint, cl_wait_checkpoints, cl_volume, cl_rss_kb,
-# cl_bench/cl_bench_start, cl_json, cl_assert*.
+# cl_spawn, cl_kill what i, cl_kill_manager i, cl_kill_host i, cl_alive,
+# cl_status, cl_stat, cl_wait_stat, cl_probe, cl_wait_quiet, cl_checkpoint,
+# cl_wait_checkpoints, cl_volume, cl_rss_kb, cl_bench/cl_bench_start,
+# cl_json, cl_assert*.
 #
 # Environment:
 #   CL_NAME       log directory name (default: the script's basename)
@@ -383,6 +384,17 @@ cl_kill() {
 	cl_log "killed $1 of host $2 (pid $p)"
 }
 
+# cl_kill_manager i: host i's vmfitd and the replica it started die at once
+# (corosync stays up).
+cl_kill_manager() {
+	local p kids
+	p=$(cl_pid vmfitd "$1")
+	[ -n "$p" ] || cl_die "no vmfitd on host $1"
+	kids=$(cat "/proc/$p/task/$p/children" 2>/dev/null)
+	kill -KILL $kids 2>/dev/null
+	cl_kill vmfitd "$1"
+}
+
 # cl_kill_host i: the host crashes: its vmfitd, the replica it started, and
 # corosync, all at once.
 cl_kill_host() {
@@ -394,6 +406,27 @@ cl_kill_host() {
 		cl_kill vmfitd "$1"
 	fi
 	cl_kill corosync "$1"
+}
+
+# cl_probe i args...: one request to host i's vmfitd (vmfit-probe --get KEY
+# or --put KEY=VALUE, [--v1]); prints vmfit-probe's answer line, e.g.
+# "REPLY version=2 status=OK kv=OK value=x" or "REPLY version=2
+# status=NOT_PRIMARY".
+cl_probe() {
+	local i=$1
+	shift
+	"$VMFIT_BIN/vmfit-probe" --server "$(cl_addr "$i"):$CL_PORT" \
+		--timeout "${CL_PROBE_MS:-3000}" "$@"
+}
+
+# cl_wait_stat i key value [secs]: wait until host i's status has key=value.
+cl_wait_stat() {
+	local deadline=$((SECONDS + ${4:-30}))
+	until [ "$(cl_stat "$1" "$2")" = "$3" ]; do
+		((SECONDS < deadline)) ||
+			cl_die "host $1: $2=$(cl_stat "$1" "$2"), not $3, after ${4:-30} s"
+		sleep 0.2
+	done
 }
 
 # cl_rss_kb i: VmRSS of host i's vmfitd in KiB.
