@@ -32,7 +32,6 @@ cl_log "vmfitd ready on hosts 1-3; host 4 runs corosync only"
 
 cl_bench_start load --servers "$(cl_servers 1 2 3)" --clients 20 \
 	--records 900 --requests 6000 --verify --timeout 5000
-bpid=$CL_BENCH_PID
 sleep 1
 
 inject() { # host args...
@@ -50,7 +49,7 @@ inject 3 --type votes --last-order 18446744073709551615
 inject 3 --type requests
 n_forged=6
 
-wait $bpid || { tail -n 20 "$CL_DIR/load.log"; cl_die "clients failed"; }
+cl_bench_wait 60 || { tail -n 20 "$CL_DIR/load.log"; cl_die "clients failed"; }
 j=$CL_DIR/load.json
 cl_assert_json "$j" ops -eq 6000
 cl_assert_json "$j" verify_mismatches -eq 0

@@ -44,7 +44,7 @@
 # cl_spawn, cl_kill what i, cl_kill_manager i, cl_kill_host i, cl_alive,
 # cl_status, cl_stat, cl_wait_stat, cl_probe, cl_wait_quiet, cl_checkpoint,
 # cl_wait_checkpoints, cl_volume, cl_rss_kb, cl_bench/cl_bench_start,
-# cl_json, cl_assert*.
+# cl_bench_wait, cl_json, cl_assert*.
 #
 # Environment:
 #   CL_NAME       log directory name (default: the script's basename)
@@ -557,6 +557,23 @@ cl_bench_start() {
 
 cl_bench() {
 	cl_bench_start "$@"
+	wait "$CL_BENCH_PID"
+}
+
+# cl_bench_wait secs: wait for the vmfit-bench of cl_bench_start, at most
+# secs seconds (then it is interrupted and the test fails): a service that
+# stopped answering must fail the test, not hang it.
+cl_bench_wait() {
+	local deadline=$((SECONDS + $1))
+	while kill -0 "$CL_BENCH_PID" 2>/dev/null; do
+		if ((SECONDS >= deadline)); then
+			kill -INT "$CL_BENCH_PID" 2>/dev/null
+			wait "$CL_BENCH_PID"
+			tail -n 5 "$CL_DIR"/*.log >&2
+			cl_die "vmfit-bench still running after $1 s: the service stopped answering"
+		fi
+		sleep 0.2
+	done
 	wait "$CL_BENCH_PID"
 }
 
