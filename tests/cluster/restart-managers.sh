@@ -10,11 +10,13 @@
 # fix, a GET through a restarted manager answered NOT_FOUND for a key
 # written before the restart (the fresh managers started in sync at order
 # 0 and their two empty replicas outvoted the survivor). Now a manager
-# that starts joins out of sync and neither votes nor answers; host 1 was
-# alone (a minority) for a moment, so it is out of sync too. Until state
-# transfer (the recovery issue) exists, nobody can bring the group back:
-# every manager answers UNAVAILABLE, for reads and for writes, and this
-# test says so by asserting ready=0 everywhere at the end.
+# that starts joins out of sync and neither votes nor answers. Host 1 was
+# alone for a moment, but the others' processes died (CPG reason
+# PROCDOWN: they cannot have gone on elsewhere), so it keeps the group's
+# state, in sync but stopped: one manager in sync cannot decide (f+1 = 2).
+# Until state transfer (the recovery issue) brings host 2 or 3 back, every
+# manager answers UNAVAILABLE, for reads and for writes; this test says so
+# by asserting ready=0 everywhere and synced=1 only on host 1 at the end.
 . "$(dirname "$0")/../lib/cluster.sh"
 cl_enter "$@"
 
@@ -64,6 +66,8 @@ for i in 2 3; do
 	cl_assert_eq "restarted host $i votes sent" 0 "$(cl_stat "$i" votes_sent)"
 	cl_assert_eq "restarted host $i executed" 0 "$(cl_stat "$i" executed)"
 done
+cl_assert_eq "host 1 keeps the group's state" 1 "$(cl_stat 1 synced)"
+cl_assert_eq "host 1 sees managers in sync" 1 "$(cl_stat 1 managers_synced)"
 for i in 1 2 3; do
 	cl_assert_eq "host $i ready (no state transfer yet: nobody can be)" 0 "$(cl_stat "$i" ready)"
 done

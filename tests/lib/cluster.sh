@@ -411,11 +411,13 @@ cl_kill_host() {
 # cl_probe i args...: one request to host i's vmfitd (vmfit-probe --get KEY
 # or --put KEY=VALUE, [--v1]); prints vmfit-probe's answer line, e.g.
 # "REPLY version=2 status=OK kv=OK value=x" or "REPLY version=2
-# status=NOT_PRIMARY".
+# status=NOT_PRIMARY". The client runs in the root namespace, or in host
+# i itself with CL_PROBE_LOCAL=1 (reaches a host whose link is cut).
 cl_probe() {
-	local i=$1
+	local i=$1 in=()
 	shift
-	"$VMFIT_BIN/vmfit-probe" --server "$(cl_addr "$i"):$CL_PORT" \
+	[ -z "${CL_PROBE_LOCAL:-}" ] || in=(cl_exec "$i")
+	"${in[@]}" "$VMFIT_BIN/vmfit-probe" --server "$(cl_addr "$i"):$CL_PORT" \
 		--timeout "${CL_PROBE_MS:-3000}" "$@"
 }
 

@@ -19,13 +19,19 @@ $(B)/bin/vmfitd: $(call obj,$(VMFITD_SRCS)) $(LIBVMFIT)
 
 # Unit tests: userspace/vmfitd/tests/<name>.c -> build/tests/unit/<name>
 VMFITD_TESTS := vf-proto-test vf-voter-test vf-rcache-test vf-conf-test vf-log-test \
-	vmfitd-gmsg-test
+	vmfitd-gmsg-test vmfitd-membership-test
 UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(VMFITD_TESTS))
 
 CFLAGS_vmfitd-gmsg-test := -Iuserspace/vmfitd
 CFLAGS_vf-conf-test := -Iuserspace/backends
 
 $(B)/tests/unit/vmfitd-gmsg-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-gmsg-test.c userspace/vmfitd/gmsg.c) $(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
+
+CFLAGS_vmfitd-membership-test := -Iuserspace/vmfitd
+
+$(B)/tests/unit/vmfitd-membership-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-membership-test.c userspace/vmfitd/membership.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
 

@@ -72,6 +72,7 @@ void mb_init(struct membership *mb, const struct vf_conf *c, bool local)
 	mb->local = local;
 	if (local) {
 		/* Alone and always primary: the unreplicated baseline. */
+		mb->f = 0;
 		mb->n = 1;
 		mb->m[0].node = c->node_id ? c->node_id : 1;
 		mb->m[0].present = true;
