@@ -286,14 +286,19 @@ int mb_state(struct membership *mb, uint32_t node, uint32_t pid,
 	m->announced = true;
 	m->state = state;
 	m->last_order = last_order;
-	if (mb->synced) {
-		/* Our table is exact; a claim that differs is a bug. */
-		if ((state == MB_SYNCED) != m->synced)
-			vf_warn("membership: node %u announces %s, this manager holds it %s",
-				node, state == MB_SYNCED ? "in sync" : "out of sync",
-				m->synced ? "in sync" : "out of sync");
-	} else {
+	if (idx == mb->self) {
+		/* Our own, sent earlier: what we are now is what counts. */
+	} else if (!mb->synced) {
 		m->synced = state == MB_SYNCED;
+	} else if (state != MB_SYNCED && m->synced) {
+		/* It went out of sync on its own (e.g. out of memory). */
+		vf_warn("membership: node %u announces it is out of sync",
+			node);
+		m->synced = false;
+	} else if (state == MB_SYNCED && !m->synced) {
+		/* Our table is exact: in sync is never gained by a claim. */
+		vf_warn("membership: node %u claims to be in sync; it is not (ignored)",
+			node);
 	}
 	return check_genesis(mb);
 }

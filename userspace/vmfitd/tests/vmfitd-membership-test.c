@@ -62,7 +62,8 @@ static void start3(struct membership *mb, uint32_t self)
 int main(void)
 {
 	static const uint32_t all[] = { 1, 2, 3 }, n12[] = { 1, 2 },
-		n1[] = { 1 }, n3[] = { 3 }, n2[] = { 2 }, n13[] = { 1, 3 };
+		n1[] = { 1 }, n3[] = { 3 }, n2[] = { 2 }, n13[] = { 1, 3 },
+		n23[] = { 2, 3 };
 	struct cpg_address four[4];
 	struct membership mb;
 
@@ -131,9 +132,14 @@ int main(void)
 	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_OUT, 0), 0);
 	CHECK(manager_serving(&mb) && !membership_is_synced(&mb, 3));
 	CHECK(!mb_admit(&mb, 3, PID(3), "VOTES"));
-	/* state transfer brings it back at an ordered point */
+	/* a claim does not make it in sync; state transfer does */
+	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_SYNCED, 0), 0);
+	CHECK(!membership_is_synced(&mb, 3));
 	mb_set_synced(&mb, 3);
 	CHECK(membership_is_synced(&mb, 3) && mb_admit(&mb, 3, PID(3), "x"));
+	/* one that says it fell out is believed */
+	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_OUT, 0), 0);
+	CHECK(!membership_is_synced(&mb, 3) && manager_serving(&mb));
 
 	/* Two vmfitd die (PROCDOWN): 1 keeps the state, stopped. */
 	start3(&mb, 1);
@@ -143,7 +149,7 @@ int main(void)
 	CHECK(manager_in_sync(&mb) && !manager_serving(&mb));
 	/* restarted 2 and 3 are fresh: no genesis over a manager in sync */
 	view(&mb, all, 3, NULL, 0, 0);
-	CHECK_EQ(announce_all(&mb, all, 3, MB_FRESH), 0);
+	CHECK_EQ(announce_all(&mb, n23, 2, MB_FRESH), 0);
 	CHECK_EQ(mb_state(&mb, 1, PID(1), MB_SYNCED, 0), 0);
 	CHECK(manager_in_sync(&mb) && membership_synced_count(&mb) == 1);
 	CHECK(!manager_serving(&mb));	/* 1 < f+1 */
