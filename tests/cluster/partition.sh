@@ -73,6 +73,8 @@ cl_assert_json "$j" ops -eq 3000
 cl_assert_json "$j" verify_mismatches -eq 0
 out=$(cl_probe 1 --get 950)
 cl_assert_eq "GET of the key written before the cut" "REPLY version=2 status=OK kv=OK value=before" "$out"
+out=$(cl_probe 2 --v1 --get 950)
+cl_assert_eq "version 1 GET of that key" "REPLY version=1 status=OK kv=OK value=before" "$out"
 out=$(cl_probe 3 --get 950)
 cl_assert_eq "GET through the healed, out-of-sync host 3" "REPLY version=2 status=UNAVAILABLE" "$out"
 sleep 0.5

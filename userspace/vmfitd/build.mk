@@ -19,7 +19,7 @@ $(B)/bin/vmfitd: $(call obj,$(VMFITD_SRCS)) $(LIBVMFIT)
 
 # Unit tests: userspace/vmfitd/tests/<name>.c -> build/tests/unit/<name>
 VMFITD_TESTS := vf-proto-test vf-voter-test vf-rcache-test vf-conf-test vf-log-test \
-	vmfitd-gmsg-test vmfitd-membership-test
+	vmfitd-gmsg-test vmfitd-membership-test vmfitd-delivery-test
 UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(VMFITD_TESTS))
 
 CFLAGS_vmfitd-gmsg-test := -Iuserspace/vmfitd
@@ -34,6 +34,12 @@ CFLAGS_vmfitd-membership-test := -Iuserspace/vmfitd
 $(B)/tests/unit/vmfitd-membership-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-membership-test.c userspace/vmfitd/membership.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
+
+CFLAGS_vmfitd-delivery-test := -Iuserspace/vmfitd -Iuserspace/backends
+
+$(B)/tests/unit/vmfitd-delivery-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-delivery-test.c userspace/vmfitd/delivery.c userspace/vmfitd/membership.c userspace/vmfitd/gmsg.c) $(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcrypto
 
 $(B)/tests/unit/vf-conf-test: $(call sanobj,userspace/vmfitd/tests/vf-conf-test.c userspace/backends/process.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
