@@ -179,6 +179,7 @@ int mb_view(struct membership *mb, const struct cpg_address *members,
 {
 	bool partitioned = false;	/* a manager in sync may live on */
 	unsigned int i, present = 0, nsynced = 0;
+	const char *what;
 	struct mb_member *m;
 	uint32_t reason;
 	size_t k;
@@ -237,14 +238,17 @@ int mb_view(struct membership *mb, const struct cpg_address *members,
 			flags |= MB_LOST_SYNC;
 		}
 	}
+	if (!mb->synced)
+		what = mb->fresh ? "fresh (waiting for every manager or for state transfer)" :
+				   "out of sync";
+	else if (mb->primary)
+		what = "in sync";
+	else
+		what = "in sync but stopped (every other manager in sync is known to be dead)";
 	vf_info("membership: view %" PRIu64 ": %u of %u configured managers present, %s; %u in sync; this manager is %s",
 		mb->views, present, mb->n,
-		mb->primary ? "primary" : "NOT primary (no majority)",
-		mb->synced ? nsynced : membership_synced_count(mb),
-		mb->synced ? (mb->primary ? "in sync" :
-			      "in sync but stopped (the others in sync are known to be dead)") :
-		mb->fresh ? "fresh (waiting for every manager or for state transfer)" :
-			    "out of sync");
+		mb->primary ? "primary" : "NOT primary (no majority)", nsynced,
+		what);
 	return flags | check_genesis(mb);
 }
 
