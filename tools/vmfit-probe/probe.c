@@ -741,13 +741,6 @@ static int fake_replica(const char *mode, int fd)
  * at a single answer of one manager (its REPLY status, its kv status).
  */
 
-static const char *const st_names[] = {
-	[VF_ST_OK] = "OK",
-	[VF_ST_BUSY] = "BUSY",
-	[VF_ST_UNAVAILABLE] = "UNAVAILABLE",
-	[VF_ST_NOT_PRIMARY] = "NOT_PRIMARY",
-};
-
 static int one_request(uint8_t opcode, uint32_t key, const char *val,
 		       uint16_t version)
 {
@@ -793,8 +786,7 @@ static int one_request(uint8_t opcode, uint32_t key, const char *val,
 		printf("BAD-FRAME type %s\n", vf_type_name(h.type));
 	} else if (rp.status != VF_ST_OK) {
 		printf("REPLY version=%u status=%s\n", h.version,
-		       rp.status < sizeof(st_names) / sizeof(st_names[0]) ?
-		       st_names[rp.status] : "?");
+		       vf_status_name(rp.status));
 		rc = 0;
 	} else if (kv_reply_decode(rp.data, rp.len, &kr)) {
 		printf("BAD-FRAME malformed kv reply\n");

@@ -52,6 +52,20 @@ const char *vf_type_name(uint16_t type)
 	return "?";
 }
 
+const char *vf_status_name(uint32_t status)
+{
+	static const char *const names[] = {
+		[VF_ST_OK] = "OK",
+		[VF_ST_BUSY] = "BUSY",
+		[VF_ST_UNAVAILABLE] = "UNAVAILABLE",
+		[VF_ST_NOT_PRIMARY] = "NOT_PRIMARY",
+	};
+
+	if (status < sizeof(names) / sizeof(names[0]))
+		return names[status];
+	return "?";
+}
+
 /*----------------------------------------------------------------*/
 /* Little-endian helpers */
 

@@ -80,6 +80,8 @@ static inline int vf_err_code(int r)
 
 const char *vf_strerror(int r);
 const char *vf_type_name(uint16_t type);
+/* "OK", "BUSY", "UNAVAILABLE", "NOT_PRIMARY" or "?" (REPLY status). */
+const char *vf_status_name(uint32_t status);
 
 /*----------------------------------------------------------------*/
 /* Frame header */

@@ -60,6 +60,9 @@ static void test_roundtrips(void)
 	CHECK_EQ(vf_reply_encode(&wb, &rp), -EINVAL);
 	rp.version = 0;
 	rp.status = VF_ST_OK;
+	CHECK(!strcmp(vf_status_name(VF_ST_NOT_PRIMARY), "NOT_PRIMARY"));
+	CHECK(!strcmp(vf_status_name(VF_ST_OK), "OK"));
+	CHECK(!strcmp(vf_status_name(4), "?"));
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_error_encode(&wb, VF_MAGIC_CLIENT, VF_ERR_BUSY, "busy"), 0);
