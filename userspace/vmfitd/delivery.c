@@ -176,7 +176,7 @@ static void deliver_state(struct vmfitd *d, uint32_t node, uint32_t pid,
 		return;
 	}
 	delivery_membership(d, mb_state(&d->mb, node, pid, st.state,
-					h->last_order));
+					h->last_order, st.conf_hash));
 }
 
 void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,

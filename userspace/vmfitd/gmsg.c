@@ -9,7 +9,7 @@
  *   CHECKPOINT (count 1): u16 entry version (1), u16 flags (0),
  *             u32 reserved (0), u64 id
  *   STATE (count 1): u16 entry version (1), u16 state (1..3),
- *             u32 reserved (0)
+ *             u32 conf_hash
  */
 #include "gmsg.h"
 
@@ -56,7 +56,7 @@ int vf_gmsg_state(struct vf_wbuf *wb, uint64_t last_order,
 	vf_gmsg_begin(wb, VF_G_STATE, last_order);
 	vf_wb_u16(wb, VF_GSTATE_VERSION);
 	vf_wb_u16(wb, st->state);
-	vf_wb_u32(wb, 0);
+	vf_wb_u32(wb, st->conf_hash);
 	return vf_gmsg_end(wb, 1);
 }
 
@@ -144,7 +144,6 @@ int vf_gmsg_read_state(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
 		       struct vf_gstate *st)
 {
 	uint16_t version;
-	uint32_t reserved;
 	int r;
 
 	if (h->type != VF_G_STATE)
@@ -153,13 +152,13 @@ int vf_gmsg_read_state(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
 		return -VF_E(VF_ERR_MALFORMED);
 	version = vf_rd_u16(rd);
 	st->state = vf_rd_u16(rd);
-	reserved = vf_rd_u32(rd);
+	st->conf_hash = vf_rd_u32(rd);
 	r = vf_rd_end(rd);
 	if (r)
 		return r;
 	if (version != VF_GSTATE_VERSION)
 		return -VF_E(VF_ERR_VERSION);
-	if (reserved || st->state < 1 || st->state > 3)
+	if (st->state < 1 || st->state > 3)
 		return -VF_E(VF_ERR_MALFORMED);
 	return 0;
 }

@@ -47,6 +47,7 @@ struct vf_gckpt {
 /* The one entry of a STATE message (header last_order: the sender's). */
 struct vf_gstate {
 	uint16_t state;		/* enum mb_state: 1 fresh, 2 out, 3 in sync */
+	uint32_t conf_hash;	/* of f and the configured managers */
 };
 
 /* Start a message in @wb (empty); returns the header offset. */
@@ -77,7 +78,7 @@ int vf_gmsg_next_vote(struct vf_rd *rd, struct vf_gvote *v);
  */
 int vf_gmsg_read_checkpoint(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
 			    struct vf_gckpt *c);
-/* The entry of a STATE message: same rules; state 1..3. */
+/* The entry of a STATE message: same rules; state 1..3, no flags. */
 int vf_gmsg_read_state(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
 		       struct vf_gstate *st);
 

@@ -279,7 +279,10 @@ static void send_msg(struct vmfitd *d, struct vf_wbuf *wb)
 /* After a view change: tell the group where this manager stands. */
 static void send_state(struct vmfitd *d)
 {
-	struct vf_gstate st = { .state = mb_self_state(&d->mb) };
+	struct vf_gstate st = {
+		.state = mb_self_state(&d->mb),
+		.conf_hash = d->mb.conf_hash,
+	};
 
 	d->mb.announce = false;
 	if (vf_gmsg_state(&d->state_msg, d->last_order, &st)) {

@@ -60,6 +60,34 @@ static const char *reason_name(uint32_t reason)
 	}
 }
 
+/*
+ * FNV-1a over f and the sorted node ids: managers whose "f" or "managers"
+ * differ would count majorities differently; they must not form a group.
+ */
+static uint32_t conf_hash(const struct membership *mb)
+{
+	uint32_t h = 2166136261u, v, prev = 0, next;
+	unsigned int i, j, b;
+
+	for (i = 0; i <= mb->n; i++) {
+		if (!i) {
+			v = mb->f;
+		} else {
+			next = UINT32_MAX;	/* smallest id above prev */
+			for (j = 0; j < mb->n; j++)
+				if (mb->m[j].node > prev &&
+				    mb->m[j].node <= next)
+					next = mb->m[j].node;
+			v = prev = next;
+		}
+		for (b = 0; b < 4; b++) {
+			h ^= (v >> (8 * b)) & 0xff;
+			h *= 16777619u;
+		}
+	}
+	return h;
+}
+
 void mb_init(struct membership *mb, const struct vf_conf *c, bool local)
 {
 	unsigned int i;
@@ -85,6 +113,7 @@ void mb_init(struct membership *mb, const struct vf_conf *c, bool local)
 	mb->n = c->nmanagers;
 	for (i = 0; i < mb->n; i++)
 		mb->m[i].node = c->managers[i];
+	mb->conf_hash = conf_hash(mb);
 	mb->fresh = true;
 }
 
@@ -279,13 +308,18 @@ static bool sender_ok(struct membership *mb, uint32_t node, uint32_t pid,
 }
 
 int mb_state(struct membership *mb, uint32_t node, uint32_t pid,
-	     unsigned int state, uint64_t last_order)
+	     unsigned int state, uint64_t last_order, uint32_t hash)
 {
 	struct mb_member *m;
 	int idx;
 
 	if (mb->local || !sender_ok(mb, node, pid, "STATE", &idx))
 		return 0;
+	if (hash != mb->conf_hash) {
+		mb_reject(mb, node, pid, "STATE",
+			  "its 'f' or 'managers' differ from this manager's (vmfitd.conf)");
+		return 0;
+	}
 	m = &mb->m[idx];
 	m->announced = true;
 	m->state = state;

@@ -49,6 +49,7 @@ struct membership {
 	struct mb_member m[VF_CONF_MAX_MANAGERS];
 	unsigned int n;		/* configured managers (2f+1) */
 	unsigned int f;
+	uint32_t conf_hash;	/* of f and m[].node: equal on every manager */
 	bool local;		/* --unreplicated: alone, always primary */
 	uint32_t self_node;	/* corosync node id, pid of this vmfitd */
 	uint32_t self_pid;
@@ -71,9 +72,13 @@ void mb_lost(struct membership *mb);
 int mb_view(struct membership *mb, const struct cpg_address *members,
 	    size_t nmembers, const struct cpg_address *left, size_t nleft,
 	    const struct cpg_address *joined, size_t njoined);
-/* A STATE message from (@node, @pid); returns MB_* flags. */
+/*
+ * A STATE message from (@node, @pid), whose configuration hash is
+ * @conf_hash; one with a hash other than ours is rejected (the managers'
+ * configurations differ). Returns MB_* flags.
+ */
 int mb_state(struct membership *mb, uint32_t node, uint32_t pid,
-	     unsigned int state, uint64_t last_order);
+	     unsigned int state, uint64_t last_order, uint32_t conf_hash);
 /*
  * May an ordered message (@what: "REQUESTS", ...) from (@node, @pid) be
  * used? Only while this manager is in sync in a primary view, and only

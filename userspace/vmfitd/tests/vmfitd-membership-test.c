@@ -13,6 +13,8 @@
 
 static struct vf_conf conf;
 
+#define H	(mb.conf_hash)
+
 /* A view of @n managers (node ids in @nodes, their usual pids). */
 static int view(struct membership *mb, const uint32_t *nodes, size_t n,
 		const uint32_t *gone, size_t ngone, uint32_t reason)
@@ -42,7 +44,8 @@ static int announce_all(struct membership *mb, const uint32_t *nodes,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		flags |= mb_state(mb, nodes[i], PID(nodes[i]), state, 0);
+		flags |= mb_state(mb, nodes[i], PID(nodes[i]), state, 0,
+				  mb->conf_hash);
 	return flags;
 }
 
@@ -86,8 +89,32 @@ int main(void)
 	view(&mb, all, 3, NULL, 0, 0);
 	CHECK_EQ(announce_all(&mb, n12, 2, MB_FRESH), 0);
 	/* one manager that is not fresh blocks genesis */
-	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_OUT, 0), 0);
+	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_OUT, 0, H), 0);
 	CHECK(!manager_in_sync(&mb) && mb_self_state(&mb) == MB_FRESH);
+	/* a manager configured differently never counts */
+	mb_init(&mb, &conf, false);
+	mb_connected(&mb, 1, PID(1));
+	view(&mb, all, 3, NULL, 0, 0);
+	CHECK_EQ(mb_state(&mb, 1, PID(1), MB_FRESH, 0, H), 0);
+	CHECK_EQ(mb_state(&mb, 2, PID(2), MB_FRESH, 0, H), 0);
+	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_FRESH, 0, H ^ 1), 0);
+	CHECK(!manager_in_sync(&mb) && mb.rejected == 1);
+	{
+		struct vf_conf c2 = conf;
+		struct membership mb2;
+
+		c2.managers[0] = 3;	/* same set, other order: same hash */
+		c2.managers[2] = 1;
+		mb_init(&mb2, &c2, false);
+		CHECK_EQ(mb2.conf_hash, mb.conf_hash);
+		c2.f = 2;
+		mb_init(&mb2, &c2, false);
+		CHECK(mb2.conf_hash != mb.conf_hash);
+		c2.f = 1;
+		c2.managers[1] = 4;
+		mb_init(&mb2, &c2, false);
+		CHECK(mb2.conf_hash != mb.conf_hash);
+	}
 	start3(&mb, 1);
 	CHECK(membership_is_member(&mb, 2) && membership_is_synced(&mb, 3));
 	CHECK(!membership_is_member(&mb, 4));
@@ -129,16 +156,16 @@ int main(void)
 	start3(&mb, 1);
 	view(&mb, n12, 2, n3, 1, CPG_REASON_NODEDOWN);
 	view(&mb, all, 3, NULL, 0, 0);
-	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_OUT, 0), 0);
+	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_OUT, 0, H), 0);
 	CHECK(manager_serving(&mb) && !membership_is_synced(&mb, 3));
 	CHECK(!mb_admit(&mb, 3, PID(3), "VOTES"));
 	/* a claim does not make it in sync; state transfer does */
-	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_SYNCED, 0), 0);
+	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_SYNCED, 0, H), 0);
 	CHECK(!membership_is_synced(&mb, 3));
 	mb_set_synced(&mb, 3);
 	CHECK(membership_is_synced(&mb, 3) && mb_admit(&mb, 3, PID(3), "x"));
 	/* one that says it fell out is believed */
-	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_OUT, 0), 0);
+	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_OUT, 0, H), 0);
 	CHECK(!membership_is_synced(&mb, 3) && manager_serving(&mb));
 
 	/* Two vmfitd die (PROCDOWN): 1 keeps the state, stopped. */
@@ -150,7 +177,7 @@ int main(void)
 	/* restarted 2 and 3 are fresh: no genesis over a manager in sync */
 	view(&mb, all, 3, NULL, 0, 0);
 	CHECK_EQ(announce_all(&mb, n23, 2, MB_FRESH), 0);
-	CHECK_EQ(mb_state(&mb, 1, PID(1), MB_SYNCED, 0), 0);
+	CHECK_EQ(mb_state(&mb, 1, PID(1), MB_SYNCED, 0, H), 0);
 	CHECK(manager_in_sync(&mb) && membership_synced_count(&mb) == 1);
 	CHECK(!manager_serving(&mb));	/* 1 < f+1 */
 	/* ... and a restarted one learns who holds the state */
@@ -158,8 +185,8 @@ int main(void)
 	mb_connected(&mb, 2, PID(2));
 	view(&mb, all, 3, NULL, 0, 0);
 	CHECK_EQ(announce_all(&mb, n12 + 1, 1, MB_FRESH), 0);
-	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_FRESH, 0), 0);
-	CHECK_EQ(mb_state(&mb, 1, PID(1), MB_SYNCED, 7), 0);
+	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_FRESH, 0, H), 0);
+	CHECK_EQ(mb_state(&mb, 1, PID(1), MB_SYNCED, 7, H), 0);
 	CHECK(!manager_in_sync(&mb) && membership_is_synced(&mb, 1));
 	CHECK_EQ(mb.m[0].last_order, 7);
 
