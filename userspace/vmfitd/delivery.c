@@ -176,7 +176,8 @@ static void deliver_state(struct vmfitd *d, uint32_t node, uint32_t pid,
 		return;
 	}
 	delivery_membership(d, mb_state(&d->mb, node, pid, st.state,
-					h->last_order, st.conf_hash));
+					h->last_order, st.conf_hash,
+					st.view));
 }
 
 void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,

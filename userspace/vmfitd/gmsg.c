@@ -9,7 +9,7 @@
  *   CHECKPOINT (count 1): u16 entry version (1), u16 flags (0),
  *             u32 reserved (0), u64 id
  *   STATE (count 1): u16 entry version (1), u16 state (1..3),
- *             u32 conf_hash
+ *             u32 conf_hash, u64 view
  */
 #include "gmsg.h"
 
@@ -57,6 +57,7 @@ int vf_gmsg_state(struct vf_wbuf *wb, uint64_t last_order,
 	vf_wb_u16(wb, VF_GSTATE_VERSION);
 	vf_wb_u16(wb, st->state);
 	vf_wb_u32(wb, st->conf_hash);
+	vf_wb_u64(wb, st->view);
 	return vf_gmsg_end(wb, 1);
 }
 
@@ -153,6 +154,7 @@ int vf_gmsg_read_state(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
 	version = vf_rd_u16(rd);
 	st->state = vf_rd_u16(rd);
 	st->conf_hash = vf_rd_u32(rd);
+	st->view = vf_rd_u64(rd);
 	r = vf_rd_end(rd);
 	if (r)
 		return r;

@@ -48,6 +48,7 @@ struct vf_gckpt {
 struct vf_gstate {
 	uint16_t state;		/* enum mb_state: 1 fresh, 2 out, 3 in sync */
 	uint32_t conf_hash;	/* of f and the configured managers */
+	uint64_t view;		/* the view it was sent in (fingerprint) */
 };
 
 /* Start a message in @wb (empty); returns the header offset. */

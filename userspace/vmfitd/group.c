@@ -282,6 +282,7 @@ static void send_state(struct vmfitd *d)
 	struct vf_gstate st = {
 		.state = mb_self_state(&d->mb),
 		.conf_hash = d->mb.conf_hash,
+		.view = d->mb.view_fp,
 	};
 
 	d->mb.announce = false;

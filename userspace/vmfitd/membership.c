@@ -180,6 +180,38 @@ static int check_genesis(struct membership *mb)
 	return MB_GENESIS;
 }
 
+/*
+ * FNV-1a over the view's (node id, pid) pairs in ascending order: every
+ * member of a view computes the same value, whatever order CPG lists them.
+ */
+static uint64_t view_fingerprint(const struct cpg_address *l, size_t n)
+{
+	uint64_t h = 14695981039346656037ull, v, prev = 0, next;
+	size_t i, k;
+	unsigned int b;
+	bool any;
+
+	for (i = 0; i < n; i++) {
+		next = UINT64_MAX;
+		any = false;
+		for (k = 0; k < n; k++) {
+			v = (uint64_t)l[k].nodeid << 32 | l[k].pid;
+			if ((i == 0 || v > prev) && v <= next) {
+				next = v;
+				any = true;
+			}
+		}
+		if (!any)
+			break;
+		prev = next;
+		for (b = 0; b < 8; b++) {
+			h ^= (next >> (8 * b)) & 0xff;
+			h *= 1099511628211ull;
+		}
+	}
+	return h;
+}
+
 static uint32_t left_reason(uint32_t node, uint32_t pid,
 			    const struct cpg_address *left, size_t nleft)
 {
@@ -215,6 +247,7 @@ int mb_view(struct membership *mb, const struct cpg_address *members,
 	int idx, flags = 0;
 
 	mb->views++;
+	mb->view_fp = view_fingerprint(members, nmembers);
 	for (i = 0; i < mb->n; i++) {
 		m = &mb->m[i];
 		if (!m->present ||
@@ -308,13 +341,23 @@ static bool sender_ok(struct membership *mb, uint32_t node, uint32_t pid,
 }
 
 int mb_state(struct membership *mb, uint32_t node, uint32_t pid,
-	     unsigned int state, uint64_t last_order, uint32_t hash)
+	     unsigned int state, uint64_t last_order, uint32_t hash,
+	     uint64_t view)
 {
 	struct mb_member *m;
 	int idx;
 
 	if (mb->local || !sender_ok(mb, node, pid, "STATE", &idx))
 		return 0;
+	/*
+	 * Sent before a view change this manager has already seen: what it
+	 * says may be out of date (e.g. "fresh" after the group started);
+	 * the sender announces again for this view.
+	 */
+	if (view != mb->view_fp) {
+		mb->stale_states++;
+		return 0;
+	}
 	if (hash != mb->conf_hash) {
 		mb_reject(mb, node, pid, "STATE",
 			  "its 'f' or 'managers' differ from this manager's (vmfitd.conf)");

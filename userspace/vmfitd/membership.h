@@ -58,6 +58,8 @@ struct membership {
 	bool synced;		/* this manager holds the group's state */
 	bool fresh;		/* this manager is MB_FRESH */
 	bool announce;		/* a STATE message is due (view changed) */
+	uint64_t view_fp;	/* fingerprint of the current CPG view */
+	uint64_t stale_states;	/* STATE messages of an earlier view */
 	uint64_t views;		/* CPG views seen */
 	uint64_t rejected;	/* group messages rejected */
 	struct vf_ratelimit reject_rl;
@@ -73,12 +75,15 @@ int mb_view(struct membership *mb, const struct cpg_address *members,
 	    size_t nmembers, const struct cpg_address *left, size_t nleft,
 	    const struct cpg_address *joined, size_t njoined);
 /*
- * A STATE message from (@node, @pid), whose configuration hash is
- * @conf_hash; one with a hash other than ours is rejected (the managers'
- * configurations differ). Returns MB_* flags.
+ * A STATE message from (@node, @pid), sent in the view @view (its
+ * fingerprint, mb->view_fp when it was sent) with the configuration hash
+ * @conf_hash. One of an earlier view is ignored (its sender announces
+ * again in this one); one with another configuration hash is rejected.
+ * Returns MB_* flags.
  */
 int mb_state(struct membership *mb, uint32_t node, uint32_t pid,
-	     unsigned int state, uint64_t last_order, uint32_t conf_hash);
+	     unsigned int state, uint64_t last_order, uint32_t conf_hash,
+	     uint64_t view);
 /*
  * May an ordered message (@what: "REQUESTS", ...) from (@node, @pid) be
  * used? Only while this manager is in sync in a primary view, and only

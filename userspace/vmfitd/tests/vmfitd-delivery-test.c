@@ -76,7 +76,7 @@ static void send_vote(struct vmfitd *d, uint32_t node, uint32_t pid,
 
 static void send_state(struct vmfitd *d, uint32_t node, uint16_t state)
 {
-	struct vf_gstate st = { state, d->mb.conf_hash };
+	struct vf_gstate st = { state, d->mb.conf_hash, d->mb.view_fp };
 
 	vf_gmsg_state(&wb, 0, &st);
 	deliver(d, node, PID(node), wb.buf, wb.len);

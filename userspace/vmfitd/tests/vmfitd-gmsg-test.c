@@ -10,7 +10,7 @@ int main(void)
 	struct vf_request rq = { 5, 6, 3, (const uint8_t *)"abc" }, r2;
 	struct vf_gvote gv = { 9, 2, (const uint8_t *)"ok" }, g2;
 	struct vf_gckpt ck = { 0x1122334455667788ull }, ck2;
-	struct vf_gstate st = { 3, 0xdeadbeef }, st2;
+	struct vf_gstate st = { 3, 0xdeadbeef, 0x0102030405060708ull }, st2;
 	struct vf_gmsg_hdr h;
 	struct vf_wbuf wb;
 	struct vf_rd rd;
@@ -102,11 +102,12 @@ int main(void)
 
 	/* STATE: round trip, then every field broken */
 	CHECK_EQ(vf_gmsg_state(&wb, 99, &st), 0);
-	CHECK_EQ(wb.len, VF_GMSG_HDR_LEN + 8);
+	CHECK_EQ(wb.len, VF_GMSG_HDR_LEN + 16);
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
 	CHECK(h.type == VF_G_STATE && h.count == 1 && h.last_order == 99);
 	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), 0);
-	CHECK(st2.state == 3 && st2.conf_hash == 0xdeadbeef);
+	CHECK(st2.state == 3 && st2.conf_hash == 0xdeadbeef &&
+	      st2.view == 0x0102030405060708ull);
 	wb.buf[24] = 2;
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
 	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), -VF_E(VF_ERR_VERSION));

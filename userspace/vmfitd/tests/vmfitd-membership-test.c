@@ -13,7 +13,7 @@
 
 static struct vf_conf conf;
 
-#define H	(mb.conf_hash)
+#define H	mb.conf_hash, mb.view_fp
 
 /* A view of @n managers (node ids in @nodes, their usual pids). */
 static int view(struct membership *mb, const uint32_t *nodes, size_t n,
@@ -45,7 +45,7 @@ static int announce_all(struct membership *mb, const uint32_t *nodes,
 
 	for (i = 0; i < n; i++)
 		flags |= mb_state(mb, nodes[i], PID(nodes[i]), state, 0,
-				  mb->conf_hash);
+				  mb->conf_hash, mb->view_fp);
 	return flags;
 }
 
@@ -69,6 +69,7 @@ int main(void)
 		n23[] = { 2, 3 };
 	struct cpg_address four[4];
 	struct membership mb;
+	uint64_t fp12;
 
 	vf_conf_defaults(&conf);
 	conf.f = 1;
@@ -97,7 +98,8 @@ int main(void)
 	view(&mb, all, 3, NULL, 0, 0);
 	CHECK_EQ(mb_state(&mb, 1, PID(1), MB_FRESH, 0, H), 0);
 	CHECK_EQ(mb_state(&mb, 2, PID(2), MB_FRESH, 0, H), 0);
-	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_FRESH, 0, H ^ 1), 0);
+	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_FRESH, 0, mb.conf_hash ^ 1,
+			  mb.view_fp), 0);
 	CHECK(!manager_in_sync(&mb) && mb.rejected == 1);
 	{
 		struct vf_conf c2 = conf;
@@ -114,6 +116,31 @@ int main(void)
 		c2.managers[1] = 4;
 		mb_init(&mb2, &c2, false);
 		CHECK(mb2.conf_hash != mb.conf_hash);
+	}
+	/* a STATE sent in an earlier view is not counted */
+	mb_init(&mb, &conf, false);
+	mb_connected(&mb, 1, PID(1));
+	view(&mb, n12, 2, NULL, 0, 0);
+	fp12 = mb.view_fp;
+	view(&mb, all, 3, NULL, 0, 0);
+	CHECK(fp12 != mb.view_fp);
+	CHECK_EQ(mb_state(&mb, 1, PID(1), MB_FRESH, 0, mb.conf_hash, fp12), 0);
+	CHECK_EQ(mb.stale_states, 1);
+	CHECK_EQ(announce_all(&mb, n23, 2, MB_FRESH), 0);
+	CHECK(!manager_in_sync(&mb));
+	CHECK_EQ(mb_state(&mb, 1, PID(1), MB_FRESH, 0, H), MB_GENESIS);
+	/* ... so a stale "fresh" cannot undo the start */
+	CHECK_EQ(mb_state(&mb, 2, PID(2), MB_FRESH, 0, mb.conf_hash, fp12), 0);
+	CHECK(membership_is_synced(&mb, 2));
+	/* the fingerprint does not depend on the order CPG lists members */
+	{
+		struct cpg_address a[2] = {
+			{ .nodeid = 2, .pid = PID(2) },
+			{ .nodeid = 1, .pid = PID(1) },
+		};
+
+		mb_view(&mb, a, 2, NULL, 0, NULL, 0);
+		CHECK_EQ(mb.view_fp, fp12);
 	}
 	start3(&mb, 1);
 	CHECK(membership_is_member(&mb, 2) && membership_is_synced(&mb, 3));
