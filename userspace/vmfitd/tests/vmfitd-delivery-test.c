@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "vmfitd.h"
-#include "vf_test.h"
+#include "vf_check.h"
 
 #define PID(node)	(100 + (node))
 
@@ -168,5 +168,5 @@ int main(void)
 
 	delivery_free(d);
 	vf_wb_free(&wb);
-	TEST_DONE();
+	return vf_check_done("vmfitd-delivery-test");
 }

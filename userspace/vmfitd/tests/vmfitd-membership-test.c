@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "membership.h"
-#include "vf_test.h"
+#include "vf_check.h"
 
 #define PID(node)	(100 + (node))	/* each manager's vmfitd */
 
@@ -240,5 +240,5 @@ int main(void)
 	/* Unreplicated: alone, primary and in sync from the start. */
 	mb_init(&mb, &conf, true);
 	CHECK(manager_serving(&mb) && membership_count(&mb) == 1);
-	TEST_DONE();
+	return vf_check_done("vmfitd-membership-test");
 }
