@@ -27,9 +27,7 @@ out=$("$VMFIT_BIN/vmfit-bench" --servers "$(cl_servers)" --clients 10 \
 mism=$(echo "$out" | sed -n 's/.*"verify_mismatches": *\([0-9]*\).*/\1/p')
 cl_assert_eq "verify mismatches" 0 "$mism"
 # Every request must have been served normally (no TOO_BIG, no error).
-# The once-a-second progress lines ("[  1.0s] ...") are not errors: a run
-# on a loaded machine may take more than a second.
-if grep -v '^\[ *[0-9.]*s\] ' "$CL_DIR/bench.err" | grep -q .; then
+if [ -s "$CL_DIR/bench.err" ]; then
 	head "$CL_DIR/bench.err"
 	cl_die "vmfit-bench reported errors"
 fi
