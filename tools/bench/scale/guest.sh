@@ -52,8 +52,9 @@ mem() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	slab=$(awk 'NR > 2 { s += $3 * $4 } END { printf "%d", s }' /proc/slabinfo)
-	read -r vm vmf < <(awk '{ s += $2; if (/\[dm_vmfit\]/) v += $2 }
-		END { printf "%d %d\n", s, v }' /proc/vmallocinfo)
+	vm=$(awk '{ s += $2 } END { printf "%d", s }' /proc/vmallocinfo)
+	vmf=$(awk '/\[dm_vmfit\]/ { s += $2 } END { printf "%d", s }' \
+		/proc/vmallocinfo)
 	pcpu=$(awk '$1 == "Percpu:" { print $2 * 1024 }' /proc/meminfo)
 	free=$(awk '$1 == "MemFree:" { print $2 * 1024 }' /proc/meminfo)
 	printf '"slab": %d, "vmalloc": %d, "vmalloc_vmfit": %d, "percpu": %d, "memfree": %d' \
@@ -116,7 +117,7 @@ status_ms() { med_time "$SC_REPEAT" dmsetup status "$(dm_name live)"; }
 changed_ms() { med_time "$SC_REPEAT" vmfit-ctl changed "$(dm_name live)"; }
 
 one_size() { # BYTES
-	local b=$1 sect=$(($1 / 512)) t n want have seed=1 v s c
+	local b=$1 sect=$(($1 / 512)) t n want have v s c
 	local chunk_bytes=$((SC_CHUNK * 512))
 
 	note "origin $b bytes ($((b >> 30)) GiB), $((b / chunk_bytes)) chunks"
@@ -149,14 +150,14 @@ one_size() { # BYTES
 	for want in $SC_MAPPED; do
 		vmfit_status live
 		have=$ST_COW_USED
-		# fio's random map writes distinct blocks within one run; a
-		# new seed each run, and a few more runs if blocks of two runs
-		# coincided.
+		# fio's random map writes distinct blocks within one run; an
+		# unrepeatable seed each run, and a few more runs if blocks of
+		# two runs coincided.
 		while ((have < want)); do
 			n=$((want - have))
 			fio --name=sc --filename="$(dm_path live)" --rw=randwrite \
 				--bs="$chunk_bytes" --ioengine=libaio --iodepth=16 \
-				--direct=1 --number_ios="$n" --randseed=$((seed++)) \
+				--direct=1 --number_ios="$n" --randrepeat=0 \
 				--output=/dev/null || {
 				fail_size "$b" mapped "fio failed writing $n chunks"
 				return 1
