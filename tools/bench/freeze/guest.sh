@@ -219,11 +219,15 @@ gaps() { # method
 # fio_iops DEV - fixed work; prints the write IOPS. LOAD=fsync: one
 # synchronous writer with an fsync every FSYNC_EVERY writes.
 fio_iops() {
-	local load=(--iodepth=$DEPTH --ioengine=libaio --number_ios="$NUMBER_IOS")
+	local load
 
-	[ "$LOAD" = fsync ] &&
+	if [ "$LOAD" = fsync ]; then
 		load=(--iodepth=1 --ioengine=psync --fsync=$FSYNC_EVERY
 		      --number_ios="$FB_FSYNC_IOS")
+	else
+		load=(--iodepth=$DEPTH --ioengine=libaio
+		      --number_ios="$NUMBER_IOS")
+	fi
 	fio --name=fb --filename="$1" --rw=randwrite --bs=4k --direct=1 \
 		"${load[@]}" --size=$((VOL_SECTORS / 2048))m \
 		--output-format=terse --terse-version=3 |
