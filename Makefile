@@ -37,7 +37,8 @@ CC := gcc
 CSTD := -std=c11 -D_GNU_SOURCE
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
-CPPFLAGS := -Iinclude -Iuserspace/lib -MMD -MP -DVMFIT_VERSION='"$(VERSION)"'
+CPPFLAGS := -Iinclude -Iuserspace/lib -MMD -MP \
+	-DVMFIT_VERSION='"$(VERSION)"'
 CFLAGS := $(CSTD) -O2 -g $(WARN)
 SAN_CFLAGS := $(CSTD) -O1 -g $(WARN) -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -139,13 +140,15 @@ INSTALL_PKGLIBEXEC := $(B)/bin/kv-hash $(B)/bin/kv-sqlite
 INSTALL_HEADERS := $(wildcard userspace/lib/*.h)
 UAPI_HEADER := include/uapi/linux/dm-vmfit.h
 
-# Files made from a *.in template at install time (so that PREFIX & co.
-# given to `make install` are the ones written into them): template, then
-# destination without DESTDIR.
+# Files made from a *.in template at install time (so that the PREFIX & co.
+# given to `make install` are the ones written into them), as
+# TEMPLATE:DESTINATION (without DESTDIR) pairs.
 INSTALL_SUBST := \
 	userspace/vmfitd/vmfitd.service.in:$(SYSTEMDUNITDIR)/vmfitd.service \
 	userspace/vmfitd/vmfitd.conf.in:$(DOCDIR)/examples/vmfitd.conf \
 	userspace/lib/libvmfit.pc.in:$(LIBDIR)/pkgconfig/libvmfit.pc
+pair_1st = $(word 1,$(subst :, ,$(1)))
+pair_2nd = $(word 2,$(subst :, ,$(1)))
 # The .pc file names LIBDIR and INCLUDEDIR relative to ${prefix} where they
 # are below PREFIX, as .pc files usually do.
 pc_rel = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
@@ -157,7 +160,7 @@ SUBST := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 
 # Man pages: every Documentation/*.rst with a ":Manual section: N" field
 # becomes $(B)/man/manN/NAME.N, NAME being the file's name without .N.rst
-# or .rst.
+# or .rst; MAN_MAP holds RST:N pairs.
 MAN_MAP := $(shell awk '/^:Manual section:/ { print FILENAME ":" $$3 }' \
 	Documentation/*.rst)
 man_page = $(B)/man/man$(2)/$(patsubst %.$(2),%,$(basename $(notdir $(1)))).$(2)
@@ -176,7 +179,8 @@ $(call man_page,$(1),$(2)): $(1)
 	$(Q)sed -i '/^\.TH /a .if n .if \\n[cR] .pl 100000v' $$@.tmp
 	$(Q)mv $$@.tmp $$@
 endef
-$(foreach e,$(MAN_MAP),$(eval $(call man_rule,$(word 1,$(subst :, ,$(e))),$(word 2,$(subst :, ,$(e))))))
+$(foreach e,$(MAN_MAP),\
+	$(eval $(call man_rule,$(call pair_1st,$(e)),$(call pair_2nd,$(e)))))
 
 man: $(MAN_PAGES)
 
@@ -194,27 +198,29 @@ install: $(INSTALL_SBIN) $(INSTALL_BIN) $(INSTALL_PKGLIBEXEC) $(LIBVMFIT) \
 	$(Q)$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/$(patsubst $(B)/man/%,%,$(m)) &&) true
 	$(Q)install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
-	$(Q)$(foreach e,$(INSTALL_SUBST),install -d $(DESTDIR)$(dir \
-		$(word 2,$(subst :, ,$(e)))) && $(SUBST) $(word 1,$(subst :, ,$(e))) \
-		>$(DESTDIR)$(word 2,$(subst :, ,$(e))) && \
-		chmod 0644 $(DESTDIR)$(word 2,$(subst :, ,$(e))) &&) true
+	$(Q)$(foreach e,$(INSTALL_SUBST),\
+		install -d $(DESTDIR)$(dir $(call pair_2nd,$(e))) && \
+		$(SUBST) $(call pair_1st,$(e)) >$(DESTDIR)$(call pair_2nd,$(e)) && \
+		chmod 0644 $(DESTDIR)$(call pair_2nd,$(e)) &&) true
 
 # Removes exactly what `make install` put there (same variables), then
 # the directories that were vmfit's alone, if empty.
 uninstall:
 	$(Q)rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(INSTALL_SBIN))) \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_BIN))) \
-		$(addprefix $(DESTDIR)$(PKGLIBEXECDIR)/,$(notdir $(INSTALL_PKGLIBEXEC))) \
+		$(addprefix $(DESTDIR)$(PKGLIBEXECDIR)/,\
+			$(notdir $(INSTALL_PKGLIBEXEC))) \
 		$(DESTDIR)$(LIBDIR)/$(notdir $(LIBVMFIT)) \
-		$(addprefix $(DESTDIR)$(INCLUDEDIR)/vmfit/,$(notdir $(INSTALL_HEADERS))) \
-		$(DESTDIR)$(INCLUDEDIR)/vmfit/$(patsubst include/%,%,$(UAPI_HEADER)) \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/vmfit/,\
+			$(notdir $(INSTALL_HEADERS)) \
+			$(patsubst include/%,%,$(UAPI_HEADER))) \
 		$(patsubst $(B)/man/%,$(DESTDIR)$(MANDIR)/%,$(MAN_PAGES)) \
 		$(DESTDIR)$(DOCDIR)/README.md \
-		$(foreach e,$(INSTALL_SUBST),$(DESTDIR)$(word 2,$(subst :, ,$(e))))
+		$(foreach e,$(INSTALL_SUBST),$(DESTDIR)$(call pair_2nd,$(e)))
 	$(Q)rmdir --ignore-fail-on-non-empty $(addprefix $(DESTDIR),\
 		$(PKGLIBEXECDIR) $(INCLUDEDIR)/vmfit/uapi/linux \
-		$(INCLUDEDIR)/vmfit/uapi $(INCLUDEDIR)/vmfit $(DOCDIR)/examples \
-		$(DOCDIR)) 2>/dev/null || true
+		$(INCLUDEDIR)/vmfit/uapi $(INCLUDEDIR)/vmfit \
+		$(DOCDIR)/examples $(DOCDIR)) 2>/dev/null || true
 
 # The module as dkms(8) builds it: the Kbuild files, its sources, the uapi
 # header and tools/dkms.conf, in DKMS_SRCDIR. Without DESTDIR, `dkms
@@ -229,7 +235,8 @@ dkms-install:
 	$(Q)if [ -z "$(DESTDIR)" ]; then dkms install dm-vmfit/$(VERSION); fi
 
 dkms-uninstall:
-	$(Q)if [ -z "$(DESTDIR)" ] && [ -n "$$(dkms status dm-vmfit/$(VERSION))" ]; then \
+	$(Q)if [ -z "$(DESTDIR)" ] && \
+		[ -n "$$(dkms status dm-vmfit/$(VERSION))" ]; then \
 		dkms remove dm-vmfit/$(VERSION) --all; fi
 	$(Q)rm -rf $(DESTDIR)$(DKMS_SRCDIR)
 
