@@ -131,8 +131,8 @@ mk install PREFIX="$P"
 
 /*
  * One call into each part that needs another library: libcrypto (SHA-256
- * of "abc" starts with 0xba), libnl, libdevmapper (no device-mapper on
- * this host: only linked and called), libkmod.
+ * of "abc" starts with 0xba; vf_csum), libnl, libdevmapper (no
+ * device-mapper on this host: only linked and called), libkmod.
  */
 int main(void)
 {
@@ -140,9 +140,10 @@ int main(void)
 
 	if (vf_sha256("abc", 3, d) || d[0] != 0xba)
 		return 1;
-	if (strcmp(vf_nl_algo_name(VMFIT_CSUM_SHA256), "sha256") ||
+	if (strcmp(vf_csum_algo_name(VMFIT_CSUM_SHA256), "sha256") ||
 	    !*vf_type_name(0xffff))
 		return 1;
+	(void)vf_nl_event_name(0);
 	(void)vf_dm_driver_present();
 	return vf_kmod_is_loaded() < 0 ? 1 : 0;
 }
