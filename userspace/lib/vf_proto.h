@@ -24,13 +24,17 @@
 
 #define VF_MAGIC_CLIENT		0x43464d56u	/* "VMFC" little-endian */
 #define VF_MAGIC_REPLICA	0x52464d56u	/* "VMFR" little-endian */
+#define VF_MAGIC_PEER		0x50464d56u	/* "VMFP": manager peers */
 #define VF_PROTO_VERSION	1
 #define VF_HDR_LEN		16
 #define VF_MAX_PAYLOAD		(1u << 20)	/* per frame */
 #define VF_MAX_OP		(64u << 10)	/* per op and per reply data */
 #define VF_MAX_ERRMSG		1024		/* longest ERROR text we send */
 
-/* Frame types. Client protocol: 1..3; replica channel: 16..23. */
+/*
+ * Frame types. Client protocol: 1..3; replica channel: 16..23; manager
+ * peer connections (recovery chunk transfer, vf_rcv.h): 32..34.
+ */
 enum {
 	VF_C_REQUEST = 1,
 	VF_C_REPLY,
@@ -43,6 +47,9 @@ enum {
 	VF_R_RESTORE,
 	VF_R_RESTORE_DONE,
 	VF_R_ERROR,
+	VF_P_FETCH = 32,
+	VF_P_CHUNK,
+	VF_P_ERROR,
 };
 
 /* Wire error codes (ERROR frames). */
@@ -53,6 +60,10 @@ enum {
 	VF_ERR_TOO_BIG,
 	VF_ERR_BUSY,
 	VF_ERR_MAGIC,
+	VF_ERR_ROUND,		/* recovery: not the current round */
+	VF_ERR_CHUNK,		/* recovery: unknown chunk or tree node */
+	VF_ERR_DIGEST,		/* recovery: digest of the wrong size */
+	VF_ERR_LAST = VF_ERR_DIGEST,
 };
 
 /* Client REPLY status values. */
@@ -67,7 +78,7 @@ enum {
 
 static inline int vf_err_code(int r)
 {
-	return (r < -VF_EBASE && r >= -VF_E(VF_ERR_MAGIC)) ? -r - VF_EBASE : 0;
+	return (r < -VF_EBASE && r >= -VF_E(VF_ERR_LAST)) ? -r - VF_EBASE : 0;
 }
 
 const char *vf_strerror(int r);

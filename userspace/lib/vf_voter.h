@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VF_DIGEST_LEN		32
+#include "vf_merkle.h"
+
+#define VF_DIGEST_LEN		VF_MERKLE_DIGEST_SIZE
 #define VF_VOTER_MAX_VOTES	8	/* votes kept per order (2f+1 <= 7) */
 
 enum {
@@ -78,6 +80,6 @@ struct vf_voter_stats {
 };
 void vf_voter_stats(const struct vf_voter *v, struct vf_voter_stats *st);
 
-void vf_sha256(const void *p, size_t n, uint8_t out[VF_DIGEST_LEN]);
+/* Replies are compared by vf_sha256() (vf_merkle.h). */
 
 #endif /* VF_VOTER_H */

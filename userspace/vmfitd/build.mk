@@ -28,7 +28,7 @@ CFLAGS_vf-conf-test := -Iuserspace/backends
 
 $(B)/tests/unit/vmfitd-gmsg-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-gmsg-test.c userspace/vmfitd/gmsg.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcrypto
 
 $(B)/tests/unit/vf-conf-test: $(call sanobj,userspace/vmfitd/tests/vf-conf-test.c userspace/backends/process.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)

@@ -8,6 +8,7 @@
  *   VOTES:    u64 order, u32 len, data[len]
  *   CHECKPOINT (count 1): u16 entry version (1), u16 flags (0),
  *             u32 reserved (0), u64 id
+ *   RECOVER .. RCV_ABORT: userspace/lib/vf_rcv.c
  */
 #include "gmsg.h"
 
@@ -77,8 +78,7 @@ int vf_gmsg_open(const void *p, size_t n, struct vf_gmsg_hdr *h,
 		return -VF_E(VF_ERR_VERSION);
 	if (reserved)
 		return -VF_E(VF_ERR_MALFORMED);
-	if (h->type != VF_G_REQUESTS && h->type != VF_G_VOTES &&
-	    h->type != VF_G_CHECKPOINT)
+	if (h->type < VF_G_REQUESTS || h->type > VF_G_LAST)
 		return -VF_E(VF_ERR_TYPE);
 	return 0;
 }

@@ -20,6 +20,13 @@ enum {
 	VF_G_REQUESTS = 1,	/* batch of client requests to order */
 	VF_G_VOTES = 2,		/* batch of the sender's replica results */
 	VF_G_CHECKPOINT = 3,	/* take an ordered checkpoint here */
+	/* Recovery (entries: userspace/lib/vf_rcv.h) */
+	VF_G_RECOVER = 4,	/* start a round */
+	VF_G_RCV_READY = 5,	/* the sender's shadow is up */
+	VF_G_RCV_DIGESTS = 6,	/* Merkle nodes / chunk digests */
+	VF_G_RCV_FETCHED = 7,	/* the sender needs no more chunks */
+	VF_G_RCV_ABORT = 8,	/* abort the round */
+	VF_G_LAST = VF_G_RCV_ABORT,
 };
 
 #define VF_GCKPT_VERSION	1	/* CHECKPOINT entry layout */
