@@ -13,3 +13,6 @@ $(addprefix $(B)/tests/unit/,$(RCV_UNIT_TESTS)): $(B)/tests/unit/%: \
 	$(B)/san/tests/unit/%.o $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcrypto $(RCV_TEST_LIBS_$*)
+
+# vf_svol.o pulls in the vmfit implementation (vf_nl, vf_dm).
+RCV_TEST_LIBS_vf-svol-test = $(VF_NL_LIBS) $(VF_DM_LIBS)

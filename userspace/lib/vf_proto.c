@@ -592,6 +592,25 @@ int vf_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+int vf_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const uint8_t *q = p;
+	ssize_t w;
+
+	while (n) {
+		w = pwrite(fd, q, n, off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		q += w;
+		n -= w;
+		off += w;
+	}
+	return 0;
+}
+
 /* Returns bytes read before EOF (< n only on EOF), or -errno. */
 static ssize_t read_full(int fd, void *p, size_t n)
 {

@@ -262,6 +262,7 @@ int vf_restore_encode(struct vf_wbuf *wb);
 /* Blocking fd helpers (EINTR-safe; not for the daemon's event loop) */
 
 int vf_write_all(int fd, const void *p, size_t n);
+int vf_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 int vf_read_all(int fd, void *p, size_t n);	/* -EPIPE on early EOF */
 
 /*
