@@ -4,7 +4,8 @@
 # codec, voter, reply cache, config parser and group messages.
 
 VMFITD_SRCS := $(wildcard userspace/vmfitd/*.c) $(wildcard userspace/backends/*.c)
-VMFITD_LIBS := -lcpg -lcrypto
+# vf_svol (recovery's state volumes) pulls in vf_nl and vf_dm.
+VMFITD_LIBS = -lcpg -lcrypto $(VF_NL_LIBS) $(VF_DM_LIBS)
 
 # Every part of the daemon includes vmfitd.h, which needs the backends'.
 $(foreach f,$(notdir $(basename $(wildcard userspace/vmfitd/*.c))),\

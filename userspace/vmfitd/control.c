@@ -10,6 +10,9 @@
  *	checkpoint\n	-> ok order=<N> status=0 id=<16 hex>\n
  *			   fail order=<N> status=<errno> id=<16 hex> <text>\n
  *			   err <text>\n
+ *	recover [full]\n -> ok round=<16 hex>\n (the round was multicast;
+ *			   its progress is in the status file, rcv_*)
+ *			   err <text>\n
  *
  * "checkpoint" multicasts a CHECKPOINT group message; the answer comes
  * when the local replica has finished that checkpoint (or failed to). See
@@ -135,7 +138,7 @@ static void ctl_answer(struct ctl *c, const char *fmt, ...)
 	ctl_close(c);
 }
 
-static uint64_t ckpt_new_id(void)
+uint64_t random_id(void)
 {
 	uint64_t id = 0;
 
@@ -145,13 +148,41 @@ static uint64_t ckpt_new_id(void)
 	return id;
 }
 
+static void ctl_recover(struct vmfitd *d, struct ctl *c, bool full)
+{
+	uint64_t round;
+	int r = rcv_trigger(d, full, &round);
+
+	switch (r) {
+	case 0:
+		vf_info("control: recovery round %016" PRIx64 " requested%s",
+			round, full ? " (full)" : "");
+		ctl_answer(c, "ok round=%016" PRIx64, round);
+		return;
+	case -ENOTSUP:
+		ctl_answer(c, "err recovery is not configured (state_volume_b)");
+		return;
+	case -EBUSY:
+		ctl_answer(c, "err busy: a recovery round is running");
+		return;
+	case -ENOTCONN:
+		ctl_answer(c, "err unavailable: this manager is not in the group or out of sync");
+		return;
+	}
+	ctl_answer(c, "err cannot start a round: %s", strerror(-r));
+}
+
 static void ctl_command(struct vmfitd *d, struct ctl *c, const char *cmd)
 {
 	uint64_t id;
 	int r;
 
+	if (!strcmp(cmd, "recover") || !strcmp(cmd, "recover full")) {
+		ctl_recover(d, c, cmd[7] != '\0');
+		return;
+	}
 	if (strcmp(cmd, "checkpoint")) {
-		ctl_answer(c, "err unknown command '%.64s' (commands: checkpoint)",
+		ctl_answer(c, "err unknown command '%.64s' (commands: checkpoint, recover [full])",
 			   cmd);
 		return;
 	}
@@ -163,7 +194,7 @@ static void ctl_command(struct vmfitd *d, struct ctl *c, const char *cmd)
 		ctl_answer(c, "err busy: %u checkpoints pending", d->ckpt_len);
 		return;
 	}
-	id = ckpt_new_id();
+	id = random_id();
 	/* Set before sending: --unreplicated delivers inside the send. */
 	c->ckpt_id = id;
 	c->deadline_ms = now_ms() + d->conf.checkpoint_timeout_ms + CTL_IDLE_MS;
@@ -309,9 +340,15 @@ void ctl_checkpoint_done(struct vmfitd *d, uint32_t node, uint64_t id,
 }
 
 /*----------------------------------------------------------------*/
-/* vmfitd --checkpoint */
+/* vmfitd --checkpoint, --recover */
 
-int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
+/*
+ * Send @cmd, wait up to @timeout_ms for the answer line. 0 and the text
+ * after "ok " in @ans; 1 (or 2 for a bad path) after printing why.
+ */
+static int ctl_client(const struct vf_conf *conf, const char *opt,
+		      const char *cmd, unsigned int timeout_ms, char *ans,
+		      size_t anslen)
 {
 	const char *path = conf->control_socket;
 	struct sockaddr_un sun;
@@ -330,15 +367,15 @@ int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "vmfitd: --checkpoint: %s: %s (is vmfitd running with this configuration?)\n",
-			path, strerror(errno));
+		fprintf(stderr, "vmfitd: %s: %s: %s (is vmfitd running with this configuration?)\n",
+			opt, path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return 1;
 	}
-	r = vf_write_all(fd, "checkpoint\n", 11);
+	r = vf_write_all(fd, cmd, strlen(cmd));
 	if (r) {
-		fprintf(stderr, "vmfitd: --checkpoint: %s: %s\n", path,
+		fprintf(stderr, "vmfitd: %s: %s: %s\n", opt, path,
 			strerror(-r));
 		goto out;
 	}
@@ -348,8 +385,8 @@ int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
 		left = (long)timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
 					   (t.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0) {
-			fprintf(stderr, "vmfitd: --checkpoint: no answer in %u ms\n",
-				timeout_ms);
+			fprintf(stderr, "vmfitd: %s: no answer in %u ms\n",
+				opt, timeout_ms);
 			goto out;
 		}
 		pfd.fd = fd;
@@ -370,17 +407,122 @@ int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
 	}
 	line[len] = '\0';
 	if (!len || !strchr(line, '\n')) {
-		fprintf(stderr, "vmfitd: --checkpoint: the daemon closed without a complete answer\n");
+		fprintf(stderr, "vmfitd: %s: the daemon closed without a complete answer\n",
+			opt);
 		goto out;
 	}
 	*strchr(line, '\n') = '\0';
 	if (!strncmp(line, "ok ", 3)) {
-		printf("%s\n", line + 3);
+		snprintf(ans, anslen, "%s", line + 3);
 		rc = 0;
 	} else {
-		fprintf(stderr, "vmfitd: --checkpoint: %s\n", line);
+		fprintf(stderr, "vmfitd: %s: %s\n", opt, line);
 	}
 out:
 	close(fd);
 	return rc;
+}
+
+int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
+{
+	char ans[512];
+	int rc = ctl_client(conf, "--checkpoint", "checkpoint\n", timeout_ms,
+			    ans, sizeof(ans));
+
+	if (!rc)
+		printf("%s\n", ans);
+	return rc;
+}
+
+/* The value of "key":... in the status file text @s, into @out. */
+static bool status_field(const char *s, const char *key, char *out,
+			 size_t len)
+{
+	char pat[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(s, pat);
+	if (!p)
+		return false;
+	p += strlen(pat);
+	if (*p == '"')
+		p++;
+	while (p[n] && p[n] != '"' && p[n] != ',' && p[n] != '}' &&
+	       n + 1 < len) {
+		out[n] = p[n];
+		n++;
+	}
+	out[n] = '\0';
+	return true;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+int ctl_client_recover(const struct vf_conf *conf, bool full, bool wait,
+		       unsigned int timeout_ms)
+{
+	static const char *const show[] = {
+		"rcv_phase", "rcv_hashed", "rcv_verified", "rcv_repaired",
+		"rcv_copied", "rcv_bytes_copied", "rcv_bytes_fetched",
+	};
+	char ans[512], round[32], buf[8192], v[64], line[512], last[512] = "";
+	unsigned int waited;
+	size_t i, n, len;
+	FILE *fp;
+	int rc;
+
+	rc = ctl_client(conf, "--recover", full ? "recover full\n" :
+			"recover\n", 5000, ans, sizeof(ans));
+	if (rc)
+		return rc;
+	printf("%s\n", ans);
+	if (!wait)
+		return 0;
+	if (!conf->status_file[0]) {
+		fprintf(stderr, "vmfitd: --recover --wait: no status_file configured\n");
+		return 1;
+	}
+	snprintf(round, sizeof(round), "%.16s", ans + strlen("round="));
+	for (waited = 0; waited < timeout_ms; waited += 200) {
+		sleep_ms(200);
+		fp = fopen(conf->status_file, "r");
+		if (!fp)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+		buf[n] = '\0';
+		len = 0;
+		line[0] = '\0';
+		for (i = 0; i < sizeof(show) / sizeof(show[0]); i++)
+			if (status_field(buf, show[i], v, sizeof(v)))
+				len += snprintf(line + len, sizeof(line) - len,
+						"%s%s=%s", i ? " " : "",
+						show[i] + 4, v);
+		if (strcmp(line, last)) {
+			printf("%s\n", line);
+			fflush(stdout);
+			strcpy(last, line);
+		}
+		if (!status_field(buf, "rcv_last_round", v, sizeof(v)) ||
+		    strcmp(v, round))
+			continue;
+		status_field(buf, "rcv_last_result", v, sizeof(v));
+		if (!strcmp(v, "done")) {
+			printf("done\n");
+			return 0;
+		}
+		status_field(buf, "rcv_last_abort", line, sizeof(line));
+		printf("aborted: %s\n", line);
+		return 1;
+	}
+	fprintf(stderr, "vmfitd: --recover --wait: round %s not over in %u ms\n",
+		round, timeout_ms);
+	return 1;
 }

@@ -158,6 +158,10 @@ void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len)
 		deliver_checkpoint(d, node, &h, &rd);
 		return;
 	}
+	if (h.type >= VF_G_RECOVER) {
+		rcv_deliver(d, node, &h, &rd);
+		return;
+	}
 	if (h.type == VF_G_REQUESTS)
 		deliver_requests(d, &rd, h.count);
 	else

@@ -45,6 +45,7 @@ static void cpg_confchg_cb(cpg_handle_t h, const struct cpg_name *name,
 			   const struct cpg_address *joined, size_t njoined)
 {
 	struct vmfitd *d = group_d;
+	size_t i;
 
 	log_list("joined", joined, njoined);
 	/*
@@ -53,6 +54,10 @@ static void cpg_confchg_cb(cpg_handle_t h, const struct cpg_name *name,
 	 */
 	log_list("left", left, nleft);
 	d->members = nmembers;
+	for (i = 0; i < nmembers && i < MEMBERS_MAX; i++)
+		d->member_ids[i] = members[i].nodeid;
+	for (i = 0; i < nleft; i++)
+		rcv_left(d, left[i].nodeid);
 	vf_info("cpg: %zu member(s) in group %s (f = %u needs %u)", nmembers,
 		d->conf.cpg_group, d->conf.f, d->conf.f + 1);
 	if (nmembers < d->conf.f + 1)
@@ -148,6 +153,7 @@ int group_init(struct vmfitd *d)
 	if (d->local) {
 		d->nodeid = d->conf.node_id ? d->conf.node_id : 1;
 		d->members = 1;
+		d->member_ids[0] = d->nodeid;
 		return 0;
 	}
 	cpg_connect(d);		/* failures retry from group_tick() */
@@ -317,6 +323,18 @@ void group_add_vote(struct vmfitd *d, uint64_t order, const uint8_t *data,
 	if (d->vote_count >= d->conf.batch_max ||
 	    d->vote_batch.len >= BATCH_BYTES)
 		group_flush(d);
+}
+
+int group_send(struct vmfitd *d, struct vf_wbuf *wb)
+{
+	if (!d->local && !d->cpg_ok) {
+		vf_wb_reset(wb);
+		return -ENOTCONN;
+	}
+	/* What this round gathered goes first (see below). */
+	group_flush(d);
+	send_msg(d, wb);
+	return 0;
 }
 
 int group_send_checkpoint(struct vmfitd *d, uint64_t id)
