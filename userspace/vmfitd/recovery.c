@@ -141,6 +141,7 @@ struct rcv {
 	unsigned int since_full;	/* rounds since the last full one */
 	uint64_t next_period_ms;
 	bool lie;			/* test fault: wrong digests sent */
+	bool bad_msgs;			/* test fault: malformed messages too */
 	struct vf_wbuf msg;		/* group message being built */
 
 	/* the round */
@@ -189,6 +190,17 @@ struct rcv {
 	struct repair *rep;
 	size_t nrep;
 	size_t rep_next;
+	/*
+	 * Root digests of managers whose capture finished before ours:
+	 * kept until ours is done (only the root level can be early: the
+	 * next one needs our root).
+	 */
+	struct {
+		uint32_t node;
+		uint8_t *msg;
+		size_t len;
+	} early[MEMBERS_MAX];
+	unsigned int nearly;
 
 	/* fetching (client side) */
 	int pc_fd;
@@ -312,6 +324,9 @@ static void round_clear(struct vmfitd *d)
 	free_level(r);
 	for (i = 0; i < r->nrep; i++)
 		free(r->rep[i].data);
+	for (i = 0; i < r->nearly; i++)
+		free(r->early[i].msg);
+	r->nearly = 0;
 	free(r->rep);
 	r->rep = NULL;
 	r->nrep = 0;
@@ -454,6 +469,87 @@ static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 	fcntl(r->sh.fd, F_SETFL, O_NONBLOCK);
 }
 
+/*
+ * Test fault "bad-msgs": before each of its real messages of @type, this
+ * manager multicasts malformed ones that every receiver must refuse
+ * (logged, counted in rcv_bad_msgs) without the round suffering.
+ */
+static void send_bad(struct vmfitd *d, uint16_t type)
+{
+	struct rcv *r = d->rcv;
+	struct vf_rcv_ready rm = { .round = r->round, .addr = { 127, 0, 0, 1 },
+				   .port = 9 };
+	struct vf_rcv_fetched fm = { .round = r->round };
+	struct vf_rcv_geom g = r->geom;
+	struct vf_rcv_group grp = { 0, 1, 0, NULL };
+	uint8_t dig[DS] = { 0 };
+	char big[VF_RCV_MAX_MSG + 2];
+
+	if (!r->bad_msgs)
+		return;
+	grp.digests = dig;
+	switch (type) {
+	case VF_G_RCV_READY:
+		/* truncated */
+		vf_gmsg_begin(&r->msg, type, d->last_order);
+		vf_rcv_put_ready(&r->msg, &rm);
+		r->msg.len -= 3;
+		send_msg(d, 1);
+		/* another round */
+		rm.round ^= 1;
+		vf_gmsg_begin(&r->msg, type, d->last_order);
+		vf_rcv_put_ready(&r->msg, &rm);
+		send_msg(d, 1);
+		/* wrong entry version */
+		vf_gmsg_begin(&r->msg, type, d->last_order);
+		vf_rcv_put_ready(&r->msg, &rm);
+		r->msg.buf[VF_GMSG_HDR_LEN] = 9;
+		send_msg(d, 1);
+		/* an abort of another round, an abort with an oversized text:
+		 * neither may abort this round */
+		vf_gmsg_begin(&r->msg, VF_G_RCV_ABORT, d->last_order);
+		vf_rcv_put_abort(&r->msg, r->round ^ 1, VF_RCV_OPERATOR,
+				 "bad-msgs: another round");
+		send_msg(d, 1);
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		vf_gmsg_begin(&r->msg, VF_G_RCV_ABORT, d->last_order);
+		vf_rcv_put_abort(&r->msg, r->round, VF_RCV_OPERATOR, "x");
+		r->msg.buf[VF_GMSG_HDR_LEN + 20] = 0x01;	/* msg_len 257 */
+		r->msg.buf[VF_GMSG_HDR_LEN + 21] = 0x01;
+		vf_wb_bytes(&r->msg, big, VF_RCV_MAX_MSG);
+		send_msg(d, 1);
+		break;
+	case VF_G_RCV_DIGESTS:
+		/* digest of the wrong size */
+		vf_gmsg_begin(&r->msg, type, d->last_order);
+		vf_rcv_put_digests(&r->msg, r->round, &g);
+		r->msg.buf[VF_GMSG_HDR_LEN + 28] = 20;
+		vf_rcv_put_group(&r->msg, &grp);
+		send_msg(d, 1);
+		/* a node that does not exist */
+		grp.first = g.nchunks + 5;
+		vf_gmsg_begin(&r->msg, type, d->last_order);
+		vf_rcv_put_digests(&r->msg, r->round, &g);
+		vf_rcv_put_group(&r->msg, &grp);
+		send_msg(d, 1);
+		/* another round */
+		grp.first = 0;
+		vf_gmsg_begin(&r->msg, type, d->last_order);
+		vf_rcv_put_digests(&r->msg, r->round ^ 1, &g);
+		vf_rcv_put_group(&r->msg, &grp);
+		send_msg(d, 1);
+		break;
+	case VF_G_RCV_FETCHED:
+		/* nonzero reserved field */
+		vf_gmsg_begin(&r->msg, type, d->last_order);
+		vf_rcv_put_fetched(&r->msg, &fm);
+		r->msg.buf[r->msg.len - 1] = 1;
+		send_msg(d, 1);
+		break;
+	}
+}
+
 static void send_ready(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
@@ -474,6 +570,7 @@ static void send_ready(struct vmfitd *d)
 		m.port = 1;	/* unreplicated: nobody fetches */
 	}
 	r->phase = PH_READY;
+	send_bad(d, VF_G_RCV_READY);
 	vf_gmsg_begin(&r->msg, VF_G_RCV_READY, d->last_order);
 	vf_rcv_put_ready(&r->msg, &m);
 	send_msg(d, 1);
@@ -754,6 +851,41 @@ static void deliver_digests(struct vmfitd *d, int m,
 /*----------------------------------------------------------------*/
 /* Capture: checkpoint done -> snapshot, hash, first level */
 
+static void keep_early(struct vmfitd *d, uint32_t node, const struct vf_rd *rd)
+{
+	struct rcv *r = d->rcv;
+
+	if (r->nearly == MEMBERS_MAX)
+		return;
+	r->early[r->nearly].msg = malloc(rd->n);
+	if (!r->early[r->nearly].msg)
+		return;
+	memcpy(r->early[r->nearly].msg, rd->p, rd->n);
+	r->early[r->nearly].len = rd->n;
+	r->early[r->nearly].node = node;
+	r->nearly++;
+}
+
+static void replay_early(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	struct vf_gmsg_hdr h;
+	struct vf_rd rd;
+	unsigned int i;
+	int m;
+
+	for (i = 0; i < r->nearly && r->phase == PH_VERIFY; i++) {
+		m = member_idx(r, r->early[i].node);
+		if (m >= 0 && !vf_gmsg_open(r->early[i].msg, r->early[i].len,
+					    &h, &rd))
+			deliver_digests(d, m, &h, &rd);
+	}
+	/* The round may be over (or the level done and freed) by now. */
+	for (i = 0; i < r->nearly; i++)
+		free(r->early[i].msg);
+	r->nearly = 0;
+}
+
 static int dstore_fresh(struct rcv *r)
 {
 	vf_dstore_free(&r->work);
@@ -858,7 +990,9 @@ void rcv_checkpoint_done(struct vmfitd *d, uint64_t id, uint64_t order,
 		round_abort(d, VF_RCV_VOLUME, true, "out of memory");
 		return;
 	}
+	send_bad(d, VF_G_RCV_DIGESTS);
 	send_level(d);
+	replay_early(d);
 }
 
 static void capture(struct vmfitd *d)
@@ -888,6 +1022,7 @@ static void send_fetched(struct vmfitd *d, uint32_t status)
 	struct vf_rcv_fetched f = { .round = r->round, .status = status };
 
 	r->fetched_sent = true;
+	send_bad(d, VF_G_RCV_FETCHED);
 	vf_gmsg_begin(&r->msg, VF_G_RCV_FETCHED, d->last_order);
 	vf_rcv_put_fetched(&r->msg, &f);
 	send_msg(d, 1);
@@ -1264,6 +1399,8 @@ static void swap_replica(struct vmfitd *d)
 	r->sh.exit_fd = -1;
 	r->cur = !r->cur;
 	r->alt = !r->alt;
+	/* The replica's own path (replica_exec) takes every EXEC again. */
+	r->logging = false;
 	r->phase = PH_FINISH;
 }
 
@@ -1350,8 +1487,12 @@ static void shadow_frame(struct vmfitd *d, const struct vf_hdr *h,
 		}
 		r->sh_done = res.order;
 		/* Replayed requests: the senior voted. After h: votes. */
-		if (r->switched && res.order > r->h && d->synced)
-			group_add_vote(d, res.order, res.data, res.len);
+		if (r->switched && res.order > r->h) {
+			d->st.executed++;
+			if (d->synced)
+				group_add_vote(d, res.order, res.data,
+					       res.len);
+		}
 		break;
 	default:
 		snprintf(why, sizeof(why), "unexpected %s frame",
@@ -1424,6 +1565,7 @@ void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 	struct vf_rcv_ready rm;
 	struct vf_rcv_fetched fm;
 	struct vf_rcv_abort am;
+	struct vf_rcv_geom geom;
 	uint64_t round;
 	uint16_t flags;
 	int m, e = -VF_E(VF_ERR_TYPE);
@@ -1469,14 +1611,17 @@ void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 			capture(d);
 		return;
 	case VF_G_RCV_DIGESTS:
+		if (r->phase == PH_CAPTURE) {
+			/* Its capture finished before ours: keep it. */
+			keep_early(d, node, rd);
+			return;
+		}
 		if (r->phase != PH_VERIFY) {
-			/* Only a manager that has captured may be ahead. */
-			e = vf_rcv_read_digests(rd, h->count, r->round,
-						&r->geom);
+			e = vf_rcv_read_digests(rd, h->count, r->round, &geom);
 			if (e)
 				break;
-			vf_err("recovery: RCV_DIGESTS from node %u before this host captured",
-			       node);
+			vf_err("recovery: RCV_DIGESTS from node %u in phase %s",
+			       node, phase_names[r->phase]);
 			r->st.bad_msgs++;
 			return;
 		}
@@ -1756,10 +1901,15 @@ int rcv_init(struct vmfitd *d)
 		vf_err("recovery: peer_listen: %s", strerror(-e));
 		return e;
 	}
+	/* Test-only fault switches (tests/cluster/recovery.sh). */
 	fault = getenv("VMFITD_TEST_FAULT");
-	if (fault && !strcmp(fault, "lie-digests")) {
+	if (fault && strstr(fault, "lie-digests")) {
 		r->lie = true;
 		vf_warn("recovery: TEST FAULT lie-digests: this manager sends wrong digests");
+	}
+	if (fault && strstr(fault, "bad-msgs")) {
+		r->bad_msgs = true;
+		vf_warn("recovery: TEST FAULT bad-msgs: this manager also sends malformed recovery messages");
 	}
 	if (d->conf.recovery_period_s)
 		r->next_period_ms = now_ms() +
