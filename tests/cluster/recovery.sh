@@ -15,7 +15,11 @@
 #  3. a byte flipped in host 2's live volume before the capture is found
 #     by the vote and repaired from a peer over TCP (host 2 repairs one
 #     chunk, hosts 1 and 3 none), and kv-sqlite hands back to kv-hash;
-#  4. a full round (--full) hashes every chunk;
+#  4. a full round whose shadows die while replaying the logged requests
+#     (after B was written) aborts (shadow-restore) on every host, and
+#  5. the next delta round still succeeds (A's changed set was kept:
+#     invariant I2), then
+#  6. a full round (--full) hashes every chunk;
 #  then: no acknowledged operation lost or wrong (--verify, 0 errors, 0
 #  unfinished), every host executed every order once (equal executed
 #  counts), and after a final ordered checkpoint the three live volumes
@@ -34,17 +38,21 @@ cl_enter "$@"
 export CL_RECORDS=2000 CL_RECORD_SIZE=248	# 256-byte slots, 126 chunks
 PEER_PORT=7500
 
-# The shadow command for kv-sqlite: the first one started on any host
-# fails (the others of that round are then killed by its abort), every
-# later one runs kv-sqlite.
+# The shadow command for kv-sqlite, steered by $CL_BASE/shadow-mode:
+# "fail" exits at once (the shadow does not start), "crash" runs kv-faulty
+# (sqlite engine) that kills itself on its first EXEC (it restores, then
+# dies replaying the logged requests), anything else runs kv-sqlite.
 cat >"$CL_BASE/flaky-sqlite" <<EOS
 #!/bin/sh
 shift
-if [ ! -e "$CL_BASE/shadow-failed-once" ]; then
-	touch "$CL_BASE/shadow-failed-once"
+case "\$(cat "$CL_BASE/shadow-mode" 2>/dev/null)" in
+fail)
 	echo "flaky-sqlite: failing on purpose" >&2
-	exit 1
-fi
+	exit 1 ;;
+crash)
+	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash \
+		--fault-after 0 "\$@" ;;
+esac
 exec "$VMFIT_BIN/kv-sqlite" "\$@"
 EOS
 chmod +x "$CL_BASE/flaky-sqlite"
@@ -73,13 +81,14 @@ CL_DIR=$CL_BASE/main
 cl_up 3
 # The load outlasts the rounds (a few seconds) and ends by itself, so that
 # every request has its answer.
-cl_bench_start load --clients 20 --records 1500 --duration 15 \
+cl_bench_start load --clients 20 --records 1500 --duration 20 \
 	--write-ratio 0.5 --verify --timeout 10000
 bpid=$CL_BENCH_PID
 sleep 2
 
 # 1. the shadow does not start
 aborted=0
+echo fail >"$CL_BASE/shadow-mode"
 out=$(cl_recover 1) && cl_die "round 1 did not abort: $out"
 cl_log "round 1: $out"
 cl_wait_rounds 1
@@ -94,6 +103,7 @@ for i in 1 2 3; do
 done
 
 # 2. hash -> sqlite
+echo ok >"$CL_BASE/shadow-mode"
 out=$(cl_recover 2) || cl_die "round 2 failed: $out"
 cl_log "round 2: $(echo "$out" | tail -n 2 | head -n 1)"
 round_ok 1
@@ -124,11 +134,33 @@ h=$(cl_stat 1 rcv_hashed)
 n=$(cl_stat 1 rcv_chunks)
 ((h > 0 && h < n)) || cl_die "round 3 hashed $h of $n chunks on host 1 (delta expected)"
 
-# 4. a full round
-out=$(cl_recover 1 --full) || cl_die "round 4 failed: $out"
+# 4. a full round whose shadows restore from B, then die replaying: it
+# aborts on each host after B was written (shadow-restore); the seniors
+# go on, and A's changed set is still whole (invariant I2) ...
+echo crash >"$CL_BASE/shadow-mode"
+out=$(cl_recover 1 --full) && cl_die "round 4 did not abort: $out"
+cl_wait_rounds 4
+aborted=2
+cl_assert_eq "round 4 aborted everywhere" "2 2 2" "$(all_stat rcv_aborted)"
+for i in 1 2 3; do
+	case "$(cl_stat "$i" rcv_last_abort)" in
+	shadow-restore*) ;;
+	*) cl_die "host $i: abort reason '$(cl_stat "$i" rcv_last_abort)', want shadow-restore" ;;
+	esac
+done
+# ... so the next delta round still hands over a state equal everywhere.
+echo ok >"$CL_BASE/shadow-mode"
+out=$(cl_recover 2) || cl_die "round 5 failed: $out"
 round_ok 3
-cl_assert_eq "round 4 hashed every chunk" "$n $n $n" "$(all_stat rcv_hashed)"
-cl_assert_eq "round 4 repaired nothing" "0 0 0" "$(all_stat rcv_repaired)"
+h=$(cl_stat 1 rcv_hashed)
+((h > 0 && h < n)) || cl_die "round 5 hashed $h of $n chunks on host 1 (delta expected)"
+cl_assert_eq "round 5 repaired nothing" "0 0 0" "$(all_stat rcv_repaired)"
+
+# 6. a full round
+out=$(cl_recover 3 --full) || cl_die "round 6 failed: $out"
+round_ok 4
+cl_assert_eq "round 6 hashed every chunk" "$n $n $n" "$(all_stat rcv_hashed)"
+cl_assert_eq "round 6 repaired nothing" "0 0 0" "$(all_stat rcv_repaired)"
 
 wait "$bpid" || cl_die "vmfit-bench failed; see $CL_DIR/load.log"
 grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||
@@ -146,7 +178,7 @@ for i in 2 3; do
 	cmp "$(cl_live_volume 1)" "$(cl_live_volume "$i")" ||
 		cl_die "live volumes of hosts 1 and $i differ after the rounds"
 done
-cl_log "part 1: 4 rounds (1 aborted, 3 done), live volumes identical"
+cl_log "part 1: 6 rounds (2 aborted, 4 done), live volumes identical"
 cl_down
 
 # Part 2: a lying manager that also sends malformed messages

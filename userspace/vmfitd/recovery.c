@@ -728,6 +728,8 @@ static void vote_chunks(struct vmfitd *d)
 			memcpy(rp->sources, o.sources,
 			       o.nsources * sizeof(o.sources[0]));
 			rp->nsources = o.nsources;
+			/* The store holds the verified state's digests (I2). */
+			vf_dstore_set(&r->work, c, o.digest, DS);
 			vf_warn("recovery: chunk %" PRIu64 " differs from what %u managers agree on: fetching it from node %u",
 				c, o.agree, o.sources[0]);
 		}
