@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vf_merkle.h"
-
+#include "vf_sha256.h"
 #include "vf_voter.h"
 
 struct cand {

@@ -19,9 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vf_merkle.h"
+#include "vf_sha256.h"
 
-#define VF_DIGEST_LEN		VF_MERKLE_DIGEST_SIZE
+#define VF_DIGEST_LEN		VF_SHA256_LEN
 #define VF_VOTER_MAX_VOTES	8	/* votes kept per order (2f+1 <= 7) */
 
 enum {
@@ -79,7 +79,5 @@ struct vf_voter_stats {
 	uint64_t last_opened;
 };
 void vf_voter_stats(const struct vf_voter *v, struct vf_voter_stats *st);
-
-/* Replies are compared by vf_sha256() (vf_merkle.h). */
 
 #endif /* VF_VOTER_H */

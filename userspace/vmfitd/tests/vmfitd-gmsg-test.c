@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "gmsg.h"
+#include "vf_check.h"
 #include "vf_rcv.h"
-#include "vf_test.h"
 
 int main(void)
 {
@@ -119,5 +119,5 @@ int main(void)
 			 -VF_E(VF_ERR_TYPE));
 	}
 	vf_wb_free(&wb);
-	TEST_DONE();
+	return vf_check_done("vmfitd-gmsg-test");
 }
