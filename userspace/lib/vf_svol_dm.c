@@ -108,7 +108,14 @@ static int dm_snapshot(struct vf_svol *v)
 	if (v->snap)
 		return -EBUSY;
 	dev_of(v, &dev);
-	r = vf_nl_control(v->nl, &dev, VMFIT_CMD_SNAPSHOT);
+	/* A merge (an aborted round's) may still run in the background. */
+	for (waited = 0;; waited++) {
+		r = vf_nl_control(v->nl, &dev, VMFIT_CMD_SNAPSHOT);
+		if (r != -EBUSY || waited >= DRAIN_WAIT_MS ||
+		    dm_status(v, &st) || st.mode != VMFIT_NL_MODE_MERGING)
+			break;
+		sleep_ms(1);
+	}
 	if (r)
 		return r;
 	/* The drain is the old epoch's in-flight writes: short. */
