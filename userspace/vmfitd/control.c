@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vf_ctlsock.h"
 #include "vf_log.h"
 #include "vmfitd.h"
 
@@ -349,93 +350,30 @@ void ctl_checkpoint_done(struct vmfitd *d, uint32_t node, uint64_t id,
 }
 
 /*----------------------------------------------------------------*/
-/* vmfitd --checkpoint, --recover */
+/* vmfitd --checkpoint, --recover: libvmfit's vf_ctlsock */
 
-/*
- * Send @cmd, wait up to @timeout_ms for the answer line. 0 and the text
- * after "ok " in @ans; 1 (or 2 for a bad path) after printing why.
- */
+/* 0 and the "ok" text in @ans, or 1 (2: bad path) after printing why. */
 static int ctl_client(const struct vf_conf *conf, const char *opt,
 		      const char *cmd, unsigned int timeout_ms, char *ans,
 		      size_t anslen)
 {
-	const char *path = conf->control_socket;
-	struct sockaddr_un sun;
-	struct pollfd pfd;
-	char line[512];
-	size_t len = 0;
-	ssize_t n;
-	int fd, r, rc = 1;
-	struct timespec t0, t;
-	long left;
+	int r = vf_ctlsock_request(conf->control_socket, cmd, timeout_ms, ans,
+				   anslen);
 
-	if (ctl_addr(path, &sun)) {
-		fprintf(stderr, "vmfitd: control socket path too long: %s\n",
-			path);
-		return 2;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "vmfitd: %s: %s: %s (is vmfitd running with this configuration?)\n",
-			opt, path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return 1;
-	}
-	r = vf_write_all(fd, cmd, strlen(cmd));
-	if (r) {
-		fprintf(stderr, "vmfitd: %s: %s: %s\n", opt, path,
-			strerror(-r));
-		goto out;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = (long)timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
-					   (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0) {
-			fprintf(stderr, "vmfitd: %s: no answer in %u ms\n",
-				opt, timeout_ms);
-			goto out;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		r = poll(&pfd, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			continue;
-		n = read(fd, line + len, sizeof(line) - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-		if (memchr(line, '\n', len) || len == sizeof(line) - 1)
-			break;
-	}
-	line[len] = '\0';
-	if (!len || !strchr(line, '\n')) {
-		fprintf(stderr, "vmfitd: %s: the daemon closed without a complete answer\n",
-			opt);
-		goto out;
-	}
-	*strchr(line, '\n') = '\0';
-	if (!strncmp(line, "ok ", 3)) {
-		snprintf(ans, anslen, "%s", line + 3);
-		rc = 0;
-	} else {
-		fprintf(stderr, "vmfitd: %s: %s\n", opt, line);
-	}
-out:
-	close(fd);
-	return rc;
+	if (!r)
+		return 0;
+	if (r == -EPROTO || r == -ETIMEDOUT || r == -EPIPE)
+		fprintf(stderr, "vmfitd: %s: %s\n", opt, ans);
+	else
+		fprintf(stderr, "vmfitd: %s: %s: %s: %s (is vmfitd running with this configuration?)\n",
+			opt, conf->control_socket, ans, strerror(-r));
+	return r == -ENAMETOOLONG ? 2 : 1;
 }
 
 int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
 {
 	char ans[512];
-	int rc = ctl_client(conf, "--checkpoint", "checkpoint\n", timeout_ms,
+	int rc = ctl_client(conf, "--checkpoint", "checkpoint", timeout_ms,
 			    ans, sizeof(ans));
 
 	if (!rc)
@@ -443,52 +381,14 @@ int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
 	return rc;
 }
 
-/* The value of "key":... in the status file text @s, into @out. */
-static bool status_field(const char *s, const char *key, char *out,
-			 size_t len)
-{
-	char pat[64];
-	const char *p;
-	size_t n = 0;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(s, pat);
-	if (!p)
-		return false;
-	p += strlen(pat);
-	if (*p == '"')
-		p++;
-	while (p[n] && p[n] != '"' && p[n] != ',' && p[n] != '}' &&
-	       n + 1 < len) {
-		out[n] = p[n];
-		n++;
-	}
-	out[n] = '\0';
-	return true;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 int ctl_client_recover(const struct vf_conf *conf, bool full, bool wait,
 		       unsigned int timeout_ms)
 {
-	static const char *const show[] = {
-		"rcv_phase", "rcv_hashed", "rcv_verified", "rcv_repaired",
-		"rcv_copied", "rcv_bytes_copied", "rcv_bytes_fetched",
-	};
-	char ans[512], round[32], buf[8192], v[64], line[512], last[512] = "";
-	unsigned int waited;
-	size_t i, n, len;
-	FILE *fp;
+	char ans[512], round[32];
 	int rc;
 
-	rc = ctl_client(conf, "--recover", full ? "recover full\n" :
-			"recover\n", 5000, ans, sizeof(ans));
+	rc = ctl_client(conf, "--recover", full ? "recover full" : "recover",
+			5000, ans, sizeof(ans));
 	if (rc)
 		return rc;
 	printf("%s\n", ans);
@@ -499,39 +399,12 @@ int ctl_client_recover(const struct vf_conf *conf, bool full, bool wait,
 		return 1;
 	}
 	snprintf(round, sizeof(round), "%.16s", ans + strlen("round="));
-	for (waited = 0; waited < timeout_ms; waited += 200) {
-		sleep_ms(200);
-		fp = fopen(conf->status_file, "r");
-		if (!fp)
-			continue;
-		n = fread(buf, 1, sizeof(buf) - 1, fp);
-		fclose(fp);
-		buf[n] = '\0';
-		len = 0;
-		line[0] = '\0';
-		for (i = 0; i < sizeof(show) / sizeof(show[0]); i++)
-			if (status_field(buf, show[i], v, sizeof(v)))
-				len += snprintf(line + len, sizeof(line) - len,
-						"%s%s=%s", i ? " " : "",
-						show[i] + 4, v);
-		if (strcmp(line, last)) {
-			printf("%s\n", line);
-			fflush(stdout);
-			strcpy(last, line);
-		}
-		if (!status_field(buf, "rcv_last_round", v, sizeof(v)) ||
-		    strcmp(v, round))
-			continue;
-		status_field(buf, "rcv_last_result", v, sizeof(v));
-		if (!strcmp(v, "done")) {
-			printf("done\n");
-			return 0;
-		}
-		status_field(buf, "rcv_last_abort", line, sizeof(line));
-		printf("aborted: %s\n", line);
+	rc = vf_ctlsock_follow_round(conf->status_file, round, timeout_ms,
+				     stdout);
+	if (rc < 0) {
+		fprintf(stderr, "vmfitd: --recover --wait: round %s not over in %u ms\n",
+			round, timeout_ms);
 		return 1;
 	}
-	fprintf(stderr, "vmfitd: --recover --wait: round %s not over in %u ms\n",
-		round, timeout_ms);
-	return 1;
+	return rc;
 }

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1875,6 +1876,7 @@ int rcv_init(struct vmfitd *d)
 	if (!strcmp(kind, "vmfit")) {
 		a += strlen("/dev/mapper/");
 		b += strlen("/dev/mapper/");
+		mkdir("/var/lib/vmfit", 0755);
 		snprintf(r->store_path, sizeof(r->store_path),
 			 "/var/lib/vmfit/%s.digests", d->conf.service);
 	} else {
