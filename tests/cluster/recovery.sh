@@ -25,6 +25,9 @@
 #  counts), and after a final ordered checkpoint the three live volumes
 #  are byte-identical.
 #
+# Host 1 cuts off the chunks it serves (a peer link dropping mid-chunk):
+# host 2's repair in round 3 comes from host 3 after that failure.
+#
 # Part 2, a fresh cluster: host 3 lies about its digests and sends
 # malformed recovery messages (truncated, wrong version, wrong round,
 # digest of the wrong size, a node that does not exist, an abort of
@@ -81,7 +84,11 @@ round_ok() { # n: every host has n rounds done, the last one done
 	cl_assert_eq "last result" "done done done" "$(all_stat rcv_last_result)"
 }
 
+# Host 1 cuts every chunk it serves off halfway (a peer link that drops
+# mid-chunk): host 2 must get its repair from host 3.
 CL_DIR=$CL_BASE/main
+CL_VMFITD_WRAP="env VMFITD_TEST_FAULT=cut-chunks"
+CL_VMFITD_WRAP_HOSTS=1
 cl_up 3
 # The load outlasts the rounds (a few seconds) and ends by itself, so that
 # every request has its answer.
@@ -129,14 +136,22 @@ round_ok 2
 cl_assert_eq "round 3 repairs" "0 1 0" "$(all_stat rcv_repaired)"
 [ "$(cl_stat 2 rcv_bytes_fetched)" -eq 4096 ] ||
 	cl_die "host 2 fetched $(cl_stat 2 rcv_bytes_fetched) bytes, want 4096"
-served=$(( $(cl_stat 1 rcv_bytes_served) + $(cl_stat 3 rcv_bytes_served) ))
-cl_assert_eq "bytes served to host 2" 4096 "$served"
+cl_assert_eq "bytes served to host 2 by hosts 1 and 3" "0 4096" \
+	"$(cl_stat 1 rcv_bytes_served) $(cl_stat 3 rcv_bytes_served)"
+grep -q "from node 1: connection closed before the chunk" "$(cl_hostdir 2)/vmfitd.log" ||
+	cl_die "host 2 did not log the chunk cut off by host 1"
 grep -q "chunk $(((off) / 4096)) differs" "$(cl_hostdir 2)/vmfitd.log" ||
 	cl_die "host 2 did not log the repaired chunk"
 # delta: only the changed chunks were hashed
 h=$(cl_stat 1 rcv_hashed)
 n=$(cl_stat 1 rcv_chunks)
 ((h > 0 && h < n)) || cl_die "round 3 hashed $h of $n chunks on host 1 (delta expected)"
+# the delta: exactly the hashed chunks are copied, nothing is fetched
+for i in 1 3; do
+	cl_assert_eq "host $i copied what it hashed" "$(cl_stat "$i" rcv_hashed) $(( $(cl_stat "$i" rcv_hashed) * 4096 ))" \
+		"$(cl_stat "$i" rcv_copied) $(cl_stat "$i" rcv_bytes_copied)"
+	cl_assert_eq "host $i fetched nothing" 0 "$(cl_stat "$i" rcv_bytes_fetched)"
+done
 
 # 4. a full round whose shadows restore from B, then die replaying: it
 # aborts on each host after B was written (shadow-restore); the seniors

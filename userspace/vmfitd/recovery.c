@@ -143,6 +143,7 @@ struct rcv {
 	uint64_t next_period_ms;
 	bool lie;			/* test fault: wrong digests sent */
 	bool bad_msgs;			/* test fault: malformed messages too */
+	bool cut;			/* test fault: chunks served cut short */
 	struct vf_wbuf msg;		/* group message being built */
 
 	/* the round */
@@ -1738,6 +1739,12 @@ static void peer_fetch(struct vmfitd *d, struct peer *p, const uint8_t *q,
 		p->closing = true;
 		return;
 	}
+	if (r->cut) {
+		/* The link drops in the middle of the chunk. */
+		p->out.len -= (VF_HDR_LEN + 20 + c.len) / 2;
+		p->closing = true;
+		return;
+	}
 	r->st.bytes_served += c.len;
 }
 
@@ -1910,6 +1917,10 @@ int rcv_init(struct vmfitd *d)
 	if (fault && strstr(fault, "lie-digests")) {
 		r->lie = true;
 		vf_warn("recovery: TEST FAULT lie-digests: this manager sends wrong digests");
+	}
+	if (fault && strstr(fault, "cut-chunks")) {
+		r->cut = true;
+		vf_warn("recovery: TEST FAULT cut-chunks: chunks served to peers are cut off halfway");
 	}
 	if (fault && strstr(fault, "bad-msgs")) {
 		r->bad_msgs = true;
