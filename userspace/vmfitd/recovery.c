@@ -232,15 +232,22 @@ static const char *cmd_of(const struct vmfitd *d, bool alt)
 					      d->conf.replica_cmd;
 }
 
-/* Who counts: one function, so that issue 8's primary component can
- * replace the current CPG membership here. */
+/*
+ * Who counts: the configured managers of the primary view that are in
+ * sync (membership.h; vmfitd(8) "Membership and quorum"). A manager that
+ * is not in sync neither takes part nor is waited for.
+ */
 static unsigned int round_members(const struct vmfitd *d, uint32_t *ids)
 {
-	unsigned int i, n = d->members < MEMBERS_MAX ? d->members :
-						       MEMBERS_MAX;
+	unsigned int i, n = 0;
 
-	for (i = 0; i < n; i++)
-		ids[i] = d->member_ids[i];
+	if (d->local) {
+		ids[0] = d->nodeid;
+		return 1;
+	}
+	for (i = 0; i < d->mb.n && n < MEMBERS_MAX; i++)
+		if (membership_is_synced(&d->mb, d->mb.m[i].node))
+			ids[n++] = d->mb.m[i].node;
 	return n;
 }
 
@@ -1493,7 +1500,9 @@ static void shadow_frame(struct vmfitd *d, const struct vf_hdr *h,
 		/* Replayed requests: the senior voted. After h: votes. */
 		if (r->switched && res.order > r->h) {
 			d->st.executed++;
-			if (d->synced)
+			/* As replica.c: only in sync in a primary view. */
+			if (manager_in_sync(&d->mb) &&
+			    membership_primary(&d->mb))
 				group_add_vote(d, res.order, res.data,
 					       res.len);
 		}
