@@ -108,11 +108,15 @@ static int dm_snapshot(struct vf_svol *v)
 	if (v->snap)
 		return -EBUSY;
 	dev_of(v, &dev);
-	/* A merge (an aborted round's) may still run in the background. */
+	/*
+	 * A merge (an aborted round's) may still run in the background, or
+	 * its end still be switching modes (-EBUSY in normal mode too): wait
+	 * for it. A snapshot that is really active is -EBUSY at once.
+	 */
 	for (waited = 0;; waited++) {
 		r = vf_nl_control(v->nl, &dev, VMFIT_CMD_SNAPSHOT);
 		if (r != -EBUSY || waited >= DRAIN_WAIT_MS ||
-		    dm_status(v, &st) || st.mode != VMFIT_NL_MODE_MERGING)
+		    dm_status(v, &st) || st.mode == VMFIT_NL_MODE_SNAPSHOT)
 			break;
 		sleep_ms(1);
 	}
