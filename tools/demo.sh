@@ -25,7 +25,8 @@
 # when the demo ends; results stay in build/demo/.
 #
 # Environment: DEMO_SECONDS (60), DEMO_CLIENTS (500), DEMO_WRITE_RATIO (0.5),
-# DEMO_RECORDS (10000), DEMO_RECORD_SIZE (128).
+# DEMO_RECORDS (10000), DEMO_RECORD_SIZE (128), DEMO_SHADOW (kv-sqlite: the
+# shadows' program; kv-hash for a hand-over to the same implementation).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,8 +40,9 @@ clients=${DEMO_CLIENTS:-500}
 wr=${DEMO_WRITE_RATIO:-0.5}
 records=${DEMO_RECORDS:-10000}
 rsize=${DEMO_RECORD_SIZE:-128}
+shadow=${DEMO_SHADOW:-kv-sqlite}
 
-for b in vmfitd vmfit-ctl kv-hash kv-sqlite vmfit-bench; do
+for b in vmfitd vmfit-ctl kv-hash "$shadow" vmfit-bench; do
 	[ -x "$VMFIT_BIN/$b" ] || {
 		echo "demo: $VMFIT_BIN/$b is missing: run 'make demo' (it builds first)" >&2
 		exit 1
@@ -59,7 +61,7 @@ CL_RECORD_SIZE=$rsize
 have_rcv=0
 if rl_available; then
 	have_rcv=1
-	rl_conf kv-sqlite
+	rl_conf "$shadow"
 else
 	cl_log "recovery not available in this build: $RL_WHY"
 fi
@@ -74,7 +76,7 @@ rl_load_start run "${load[@]}"
 sleep $((secs / 2))
 rcv_ok=0
 if ((have_rcv)); then
-	cl_log "2/3: proactive recovery through host 1 (kv-hash -> kv-sqlite shadows)"
+	cl_log "2/3: proactive recovery through host 1 (kv-hash -> $shadow shadows)"
 	if rl_recover run; then
 		rcv_ok=1
 		cl_log "recovery done: $(cl_stat 1 rcv_last_ms) ms from trigger to hand-over"
@@ -120,7 +122,7 @@ report() {
 			"capture (checkpoint + snapshot) $(cl_stat 1 rcv_capture_ms) ms"
 		echo "  longest interval without a completed request from the trigger to 1 s after the hand-over: $gap ms (from $at s)"
 		echo "  phases seen by vmfit-ctl (200 ms resolution):" \
-			"$(awk '{ printf "%s%s %.1f-%.1f s", NR > 1 ? ", " : "", $1, $2, $3 }' "$CL_DIR/run-phases.txt")"
+			"$(awk '{ printf "%s%s %.1f-%.1f s", (NR > 1 ? ", " : ""), $1, $2, $3 }' "$CL_DIR/run-phases.txt")"
 		echo "  host 1: $(cl_stat 1 rcv_chunks) chunks, $(cl_stat 1 rcv_hashed) hashed ($(mib "$(cl_stat 1 rcv_bytes_hashed)")," \
 			"full round: $(cl_stat 1 rcv_full)), $(cl_stat 1 rcv_verified) verified, $(cl_stat 1 rcv_repaired) repaired," \
 			"$(cl_stat 1 rcv_copied) copied ($(mib "$(cl_stat 1 rcv_bytes_copied)")), sent to peers $(mib "$(cl_stat 1 rcv_bytes_served)")"

@@ -92,16 +92,16 @@ rl_recover() {
 }
 
 # rl_phases log: "phase from_s to_s" for each phase vmfit-ctl showed, from
-# the first line that named it to the first line that named another (or
-# the final done/aborted line).
+# the first line that named it to the first line that named another; the
+# round ends at the final done/aborted line or when the phase is idle
+# again (an idle before the round shows up is skipped).
 rl_phases() {
 	awk '{ t = $1; p = "" }
 	     $2 ~ /^phase=/ { p = substr($2, 7) }
-	     $2 == "done" || $2 == "aborted:" { p = "(end)" }
-	     p != "" && p != cur {
-		if (cur != "") printf "%s %.3f %.3f\n", cur, from, t
-		cur = p; from = t
-	     }' "$1"
+	     $2 == "done" || $2 == "aborted:" || (p == "idle" && cur != "") { p = "(end)" }
+	     p == "idle" || p == "" || p == cur || cur == "(end)" { next }
+	     { if (cur != "") printf "%s %.3f %.3f\n", cur, from, t
+	       cur = p; from = t }' "$1"
 }
 
 # rl_load_start name [vmfit-bench options...]: the client load from the
