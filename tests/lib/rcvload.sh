@@ -74,7 +74,7 @@ rl_us() {
 # RL_TRIGGER_US (CLOCK_REALTIME of the trigger, us) and RL_RESULT ("done"
 # or vmfit-ctl's last line). Returns 0 when the round was done.
 rl_recover() {
-	local name=$1 log rc t0
+	local name=$1 log rc t0 ms line
 	shift
 	log=$CL_DIR/$name-recovery.log
 	t0=$(rl_us)
@@ -82,8 +82,8 @@ rl_recover() {
 	"$VMFIT_BIN/vmfit-ctl" recover --config "$(cl_hostdir 1)/vmfitd.conf" \
 		--wait --timeout 900 "$@" 2>&1 |
 		while IFS= read -r line; do
-			printf '%d.%03d %s\n' $((($(rl_us) - t0) / 1000000)) \
-				$((($(rl_us) - t0) / 1000 % 1000)) "$line"
+			ms=$((($(rl_us) - t0) / 1000))
+			printf '%d.%03d %s\n' $((ms / 1000)) $((ms % 1000)) "$line"
 		done >"$log"
 	rc=${PIPESTATUS[0]}
 	RL_RESULT=$(tail -n 1 "$log" | cut -d' ' -f2-)
@@ -181,7 +181,7 @@ rl_plots() {
 set label 'recovery' at $RL_T_TRIG, graph 0.97 offset 0.5,0 tc rgb '#d55e00'
 set arrow from $RL_T_HAND, graph 0 to $RL_T_HAND, graph 1 nohead lc rgb '#009e73' dt 2
 set label 'hand-over' at $RL_T_HAND, graph 0.90 offset 0.5,0 tc rgb '#009e73'"
-		from=$(awk -v t="$RL_T_TRIG" 'BEGIN { t -= 2; printf "%.3f", t < 0 ? 0 : t }')
+		from=$(awk -v t="$RL_T_TRIG" 'BEGIN { t -= 2; printf "%.3f", (t < 0 ? 0 : t) }')
 		to=$(awk -v t="$RL_T_HAND" 'BEGIN { printf "%.3f", t + 3 }')
 	fi
 	gnuplot <<EOF
