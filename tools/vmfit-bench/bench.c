@@ -994,8 +994,9 @@ static const char usage_text[] =
 "      --sweep             read every record exactly once (client i reads the\n"
 "                          records r with r % clients == i), then stop;\n"
 "                          replaces --duration and --requests\n"
-"      --fill              write every record exactly once, like --sweep, with\n"
-"                          values of --record-size (fills a service's state)\n"
+"      --fill              write every record exactly once, like --sweep,\n"
+"                          with values of --record-size (fills a\n"
+"                          service's state)\n"
 "  -V, --verify            check every GET against the last acknowledged PUT:\n"
 "                          each client writes only its own records\n"
 "                          (record % clients == client index, so M >= N);\n"
@@ -1184,7 +1185,8 @@ static int analyze(const char *path)
 		      stdout);
 		vf_json_string(stdout, path);
 		printf(",\n  \"bucket_ms\": %.3f,\n  \"duration_s\": %.3f,\n"
-		       "  \"ops\": %" PRIu64 ",\n  \"throughput_ops_s\": %.1f,\n",
+		       "  \"ops\": %" PRIu64 ",\n"
+		       "  \"throughput_ops_s\": %.1f,\n",
 		       (double)t.width_us / 1000.0, secs,
 		       timeline_sum(&t, 0, t.n), rate);
 		json_gap(stdout, &t, "longest_", 0, UINT64_MAX);
@@ -1368,7 +1370,8 @@ static int parse_args(int argc, char **argv)
 	if (cfg.analyze) {
 		if (cfg.nservers || cfg.out || cfg.timeline || cfg.per_second)
 			usage_error("--analyze reads a timeline: it takes no "
-				    "--servers, --out, --timeline or --per-second%s", "");
+				    "--servers, --out, --timeline or "
+				    "--per-second%s", "");
 		return analyze(cfg.analyze);
 	}
 	if (!cfg.nservers)
@@ -1376,9 +1379,10 @@ static int parse_args(int argc, char **argv)
 	if (cfg.fill && (cfg.sweep || cfg.verify))
 		usage_error("--fill writes every record once: it cannot be "
 			    "combined with --sweep or --verify%s", "");
-	if (cfg.timeline && cfg.per_second && !strcmp(cfg.timeline, cfg.per_second))
-		usage_error("--timeline and --per-second name the same file '%s'",
-			    cfg.timeline);
+	if (cfg.timeline && cfg.per_second &&
+	    !strcmp(cfg.timeline, cfg.per_second))
+		usage_error("--timeline and --per-second name the same "
+			    "file '%s'", cfg.timeline);
 	if (cfg.verify && cfg.records < cfg.clients) {
 		fprintf(stderr, PROG ": --verify needs --records (%u) >= --clients (%u):"
 			" every client owns at least one record\n", cfg.records,
@@ -1568,7 +1572,8 @@ int main(int argc, char **argv)
 	if (cfg.timeline) {
 		r = write_timeline(cfg.timeline, tl_write_csv);
 		if (r) {
-			fprintf(stderr, PROG ": %s: %s\n", cfg.timeline, strerror(-r));
+			fprintf(stderr, PROG ": %s: %s\n", cfg.timeline,
+				strerror(-r));
 			rc = 1;
 		}
 	}

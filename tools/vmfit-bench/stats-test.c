@@ -314,11 +314,13 @@ static void test_files(void)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int r = read_mem(&back, bad[i], &line);
+		unsigned int want = bad[i][0] == '0' ? 0 : bad_line[i];
 
-		if (r != -EINVAL || line != (bad[i][0] == '0' ? 0 : bad_line[i]))
-			fprintf(stderr, "bad file %u: r %d line %u\n", i, r, line);
+		if (r != -EINVAL || line != want)
+			fprintf(stderr, "bad file %u: r %d line %u\n", i, r,
+				line);
 		CHECK_EQ(r, -EINVAL);
-		CHECK_EQ(line, bad[i][0] == '0' ? 0 : bad_line[i]);
+		CHECK_EQ(line, want);
 	}
 }
 

@@ -288,7 +288,8 @@ int timeline_gap(const struct timeline *tl, uint64_t from_us, uint64_t to_us,
 			continue;
 		t = (uint64_t)b * w + tl->first[b];
 		/* An interval [prev, t] that overlaps [from, to). */
-		if (have && prev < to_us && t > from_us && t - prev > g->len_us) {
+		if (have && prev < to_us && t > from_us &&
+		    t - prev > g->len_us) {
 			g->len_us = t - prev;
 			g->start_us = prev;
 		}

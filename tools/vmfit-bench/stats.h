@@ -66,7 +66,7 @@ struct timeline {
 	size_t cap;
 	uint32_t *ops;		/* completions per bucket */
 	uint32_t *errs;		/* errors / failovers per bucket */
-	uint32_t *first;	/* first completion, us after the bucket's start */
+	uint32_t *first;	/* first completion, us into the bucket */
 	uint32_t *last;		/* last completion, likewise */
 	uint64_t end_us;	/* end of the measurement (timeline_extend) */
 	uint64_t dropped;

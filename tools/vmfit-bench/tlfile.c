@@ -19,6 +19,7 @@ int tl_write_csv(const struct timeline *tl, FILE *f, const char *label)
 {
 	double w = (double)tl->width_us / 1e6, t;
 	size_t i, n = timeline_buckets(tl);
+	uint64_t b0;
 
 	fprintf(f, "# vmfit-bench timeline%s%s: bucket start (s), completions, "
 		"ops/s, lost connections, first and last completion (s)\n",
@@ -30,10 +31,11 @@ int tl_write_csv(const struct timeline *tl, FILE *f, const char *label)
 		t = (double)i * w;
 		fprintf(f, "%.3f,%u,%.0f,%u,", t, tl->ops[i],
 			(double)tl->ops[i] / w, tl->errs[i]);
+		b0 = (uint64_t)i * tl->width_us;
 		if (tl->ops[i])
 			fprintf(f, "%.6f,%.6f\n",
-				(double)((uint64_t)i * tl->width_us + tl->first[i]) / 1e6,
-				(double)((uint64_t)i * tl->width_us + tl->last[i]) / 1e6);
+				(double)(b0 + tl->first[i]) / 1e6,
+				(double)(b0 + tl->last[i]) / 1e6);
 		else
 			fputs(",\n", f);
 	}
@@ -63,8 +65,8 @@ int tl_write_seconds(const struct timeline *tl, FILE *f, const char *label)
 		covered = (uint64_t)i * w - sec * 1000000u;
 		if (covered > 1000000u)
 			covered = 1000000u;
-		fprintf(f, "%" PRIu64 ",%" PRIu64 ",%.0f,%" PRIu64 "\n", sec, ops,
-			(double)ops * 1e6 / (double)covered, lost);
+		fprintf(f, "%" PRIu64 ",%" PRIu64 ",%.0f,%" PRIu64 "\n", sec,
+			ops, (double)ops * 1e6 / (double)covered, lost);
 	}
 	return finish(f);
 }
