@@ -4,13 +4,16 @@
 # codec, voter, reply cache, config parser and group messages.
 
 VMFITD_SRCS := $(wildcard userspace/vmfitd/*.c) $(wildcard userspace/backends/*.c)
-VMFITD_LIBS := -lcpg -lcrypto
+VMFITD_LIBS := -lcpg -lcrypto -lxenlight -lxentoollog -lxenstore -lxenvchan \
+	-lpthread
 
 CFLAGS_vmfitd := -Iuserspace/backends -Iuserspace/vmfitd
 CFLAGS_group := -Iuserspace/backends -Iuserspace/vmfitd
 CFLAGS_gmsg := -Iuserspace/vmfitd
 CFLAGS_ctl := -Iuserspace/backends -Iuserspace/vmfitd
 CFLAGS_process := -Iuserspace/backends
+CFLAGS_backend := -Iuserspace/backends
+CFLAGS_xen := -Iuserspace/backends
 
 USER_BINS += $(B)/bin/vmfitd
 
