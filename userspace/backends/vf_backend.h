@@ -43,11 +43,16 @@ struct vf_backend_ops {
 	 */
 	int (*start)(struct vf_replica *r, const struct vf_replica_spec *spec);
 	/*
-	 * Ask it to exit (close the channel; SIGTERM), wait up to
-	 * @timeout_ms, then kill.
+	 * Ask it to exit (SIGTERM; xen: EOF on the channel, the domain powers
+	 * off), wait up to @timeout_ms, then kill and wait as long again.
+	 * Blocks: at shutdown only, never in the event loop.
 	 */
 	int (*stop)(struct vf_replica *r, int timeout_ms);
-	/* Kill it now (SIGKILL; xen: destroy the domain) and reap it. */
+	/*
+	 * Kill it now (SIGKILL; xen: destroy the domain) and close the
+	 * channel, without waiting: it stays running (exit_fd still watched)
+	 * until reap() sees it exit.
+	 */
 	int (*kill)(struct vf_replica *r);
 	/*
 	 * Non-blocking: 1 and the wait status in @status if it has exited
