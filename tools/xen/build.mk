@@ -12,3 +12,10 @@ XEN_IMAGE_DIR := $(B)/xen
 
 xen-image: $(B)/bin/kv-hash $(B)/bin/kv-sqlite
 	$(Q)tools/xen/mkimage $(XEN_IMAGE_DIR)
+
+# The tests on real Xen inside qemu (tests/xen/*.sh through
+# tools/vmtest/vmtest --xen); tests/run runs them as the "xen" suite.
+.PHONY: check-xen
+check-xen: deps
+	$(Q)$(MAKE) --no-print-directory all unit-tests
+	$(Q)XEN=1 tests/run xen

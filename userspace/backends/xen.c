@@ -10,25 +10,24 @@
  *   reach a domain, whatever happens to the files afterwards.
  * - A domain is created paused from a libxl_domain_config built here: PV,
  *   the replica command after "--" on its kernel command line, the state
- *   volume as a writable phy: disk. libxl runs no hotplug script (no
- *   fork in the manager, no bash per disk): blkback only needs the
- *   volume's major:minor in the backend's "physical-device" node, which
- *   this file writes (libxl has no call for it).
+ *   volume as a writable phy: disk (libxl's vbd hotplug script writes
+ *   its major:minor for blkback).
  * - The replica channel is a vchan served from dom0 at
  *   /local/domain/<domid>/data/vmfit-vchan (libxl removes the domain's
  *   xenstore home, and with it this path, when the domain is destroyed);
  *   a relay (vf_vchan.c) joins it to a socketpair whose other end is
  *   the manager's replica fd.
  * - libxl's fds and timeouts go through libxl_osevent_register_hooks
- *   into one poll loop, the pump thread, which also runs the relay;
- *   death, shutdown and disk-eject events arrive there through
- *   libxl_event_register_callbacks and make exit_fd (an eventfd)
- *   readable. Nothing polls with sleeps.
+ *   into one poll loop per domain, the pump thread, which also runs the
+ *   relay and watches libxl's children (hotplug scripts) through pidfds;
+ *   death, shutdown and disk-eject events end the domain and make
+ *   exit_fd (an eventfd) readable. Nothing polls with sleeps.
  *
- * Threads: the manager's thread calls libxl only while the pump thread is
- * not running (create before starting it, destroy after joining it), so
- * the osevent registrations are touched by one thread at a time and the
- * "occurred" calls can never race a deregistration.
+ * Threads: once the pump runs, every libxl call for the domain is made on
+ * it, the long ones asynchronous (create, destroy); the manager's thread
+ * only pokes the pump through a pipe and reads its verdicts. So the
+ * osevent registrations have a single user and an "occurred" call can
+ * never race a deregistration.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +42,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -53,7 +52,6 @@
 #include <libxl_utils.h>
 #include <libxenvchan.h>
 #include <openssl/evp.h>
-#include <xenstore.h>
 #include <xentoollog.h>
 
 #include "vf_backend.h"
@@ -69,7 +67,7 @@
 /* Pump commands, one byte each on the wake pipe. */
 #define XEN_WAKE_POKE		'p'	/* registrations changed */
 #define XEN_WAKE_QUIT		'q'
-#define XEN_WAKE_SIGCHLD	'c'
+#define XEN_WAKE_DESTROY	'k'
 
 /* Up-pipe messages from the pump to a waiting start(). */
 #define XEN_UP_HELLO		'h'
@@ -245,21 +243,47 @@ struct xen_toreg {
 	bool live;
 };
 
+/* A child libxl forked (hotplug scripts), watched through a pidfd. */
+struct xen_child {
+	struct xen_child *next;
+	pid_t pid;
+	int pidfd;
+};
+
+/* The pump's lifecycle of one domain. */
+enum xen_phase {
+	XP_CLEANING,		/* destroying stale domains */
+	XP_CREATING,		/* libxl_domain_create_new in flight */
+	XP_RUNNING,		/* unpaused, relaying */
+	XP_DESTROYING,		/* libxl_domain_destroy in flight */
+	XP_DONE,		/* released, or never created */
+};
+
 struct xen_dom {
 	libxl_ctx *ctx;
 	xentoollog_logger_stdiostream *lg;
+	libxl_domain_config cfg;	/* until the create has completed */
+	bool have_cfg;
+	const struct vf_xen_conf *xc;
 	uint32_t domid;
-	bool created;
 	char name[64];
 	libxl_evgen_domain_death *death_ev;
 	libxl_evgen_disk_eject *eject_ev;
-	/* Registrations: see "Threads" at the top. */
+	/* Pump thread only (see "Threads" at the top). */
+	enum xen_phase phase;
+	unsigned int cleaning;		/* stale-domain destroys in flight */
+	bool quit;			/* release() is waiting for XP_DONE */
+	int end_status;			/* reported once XP_DONE */
+	char end_why[160];
 	struct xen_fdreg *fds;
 	struct xen_toreg *tos;
+	struct xen_child *children;
 	struct libxenvchan *vc;		/* NULL once closed */
 	struct vf_vchan_relay rl;
 	bool relaying;
 	int relay_fd;			/* relay's end of the socketpair */
+	int user_fd;			/* manager's end, until start() hands it over */
+	/* Any thread. */
 	int wake[2];			/* to the pump */
 	int up[2];			/* from the pump to start() */
 	int exit_efd;			/* the replica's exit_fd */
@@ -267,9 +291,7 @@ struct xen_dom {
 	bool pumping;
 	struct timespec t_create;	/* start() began */
 	pthread_mutex_t lock;		/* protects the fields below */
-	bool hello;			/* first bytes from the replica */
-	bool dead;			/* shut down or gone */
-	bool gone;			/* the hypervisor no longer has it */
+	bool dead;			/* released: exit_fd is readable */
 	int status;			/* wait(2)-style, valid when dead */
 	char why[160];
 };
@@ -292,27 +314,13 @@ static void tell_up(struct xen_dom *x, char what)
 	} while (n < 0 && errno == EINTR);
 }
 
-/* Record the end of the domain (first reason wins) and tell everyone. */
-static void mark_dead(struct xen_dom *x, int status, bool gone,
-		      const char *why)
+static long ms_since(const struct timespec *t0)
 {
-	uint64_t one = 1;
-	bool first;
+	struct timespec t;
 
-	pthread_mutex_lock(&x->lock);
-	first = !x->dead;
-	if (first) {
-		x->dead = true;
-		x->status = status;
-		snprintf(x->why, sizeof(x->why), "%s", why);
-	}
-	x->gone |= gone;
-	pthread_mutex_unlock(&x->lock);
-	if (!first)
-		return;
-	if (write(x->exit_efd, &one, sizeof(one)) < 0)
-		vf_warn("xen: eventfd: %s", strerror(errno));
-	tell_up(x, XEN_UP_DEAD);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /*----------------------------------------------------------------*/
@@ -425,7 +433,68 @@ static void sweep(struct xen_dom *x, bool all)
 }
 
 /*----------------------------------------------------------------*/
-/* libxl events */
+/* libxl's children: hotplug scripts, reaped without SIGCHLD */
+
+/*
+ * libxl forks on the pump thread (every libxl call is made there while it
+ * runs); a pidfd tells the pump when the child has exited, and
+ * libxl_childproc_sigchld_occurred() lets libxl reap it. The manager's
+ * own SIGCHLD handling never sees libxl's children as its own.
+ */
+static pid_t hook_fork(void *user)
+{
+	struct xen_dom *x = user;
+	struct xen_child *c = calloc(1, sizeof(*c));
+	pid_t pid;
+
+	if (!c) {
+		errno = ENOMEM;
+		return -1;
+	}
+	pid = fork();
+	if (pid <= 0) {
+		free(c);
+		return pid;
+	}
+	c->pid = pid;
+	c->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (c->pidfd < 0)
+		vf_warn("xen: pidfd_open(%d): %s", (int)pid, strerror(errno));
+	c->next = x->children;
+	x->children = c;
+	return pid;
+}
+
+static const libxl_childproc_hooks childproc_hooks = {
+	.chldowner = libxl_sigchld_owner_mainloop,
+	.fork_replacement = hook_fork,
+};
+
+static void children_exited(struct xen_dom *x, bool all)
+{
+	struct xen_child **cp = &x->children, *c;
+	struct pollfd p;
+	bool any = false;
+
+	while ((c = *cp)) {
+		p.fd = c->pidfd;
+		p.events = POLLIN;
+		if (all || c->pidfd < 0 || poll(&p, 1, 0) > 0) {
+			*cp = c->next;
+			if (c->pidfd >= 0)
+				close(c->pidfd);
+			free(c);
+			any = true;
+		} else {
+			cp = &c->next;
+		}
+	}
+	if (any && !all)
+		libxl_childproc_sigchld_occurred(x->ctx);
+}
+
+/*----------------------------------------------------------------*/
+/* Lifecycle, on the pump thread */
 
 static const char *shutdown_name(libxl_shutdown_reason r)
 {
@@ -445,6 +514,91 @@ static const char *shutdown_name(libxl_shutdown_reason r)
 	}
 }
 
+/* Is @domid still the domain called @name? */
+static bool still_ours(libxl_ctx *ctx, uint32_t domid, const char *name)
+{
+	char *n = libxl_domid_to_name(ctx, domid);
+	bool same = n && !strcmp(n, name);
+
+	free(n);
+	return same;
+}
+
+/* The end: exit_fd becomes readable, a waiting start() learns of it. */
+static void finish(struct xen_dom *x)
+{
+	uint64_t one = 1;
+
+	x->phase = XP_DONE;
+	pthread_mutex_lock(&x->lock);
+	x->dead = true;
+	x->status = x->end_status;
+	snprintf(x->why, sizeof(x->why), "%s", x->end_why);
+	pthread_mutex_unlock(&x->lock);
+	if (write(x->exit_efd, &one, sizeof(one)) < 0)
+		vf_warn("xen: eventfd: %s", strerror(errno));
+	tell_up(x, XEN_UP_DEAD);
+}
+
+static void relay_stop(struct xen_dom *x)
+{
+	if (!x->relaying)
+		return;
+	x->relaying = false;
+	vf_vchan_relay_free(&x->rl);
+	if (x->vc) {
+		/* Tells the replica: EOF, it exits, the domain powers off. */
+		libxenvchan_close(x->vc);
+		x->vc = NULL;
+	}
+	close(x->relay_fd);
+	x->relay_fd = -1;
+}
+
+static void on_destroyed(libxl_ctx *ctx, int rc, void *arg)
+{
+	struct xen_dom *x = arg;
+
+	if (rc)
+		vf_err("xen: destroy domain %s (%u) failed (libxl %d)", x->name,
+		       x->domid, rc);
+	else
+		vf_info("xen: domain %s (%u) destroyed (%s)", x->name, x->domid,
+			x->end_why);
+	finish(x);
+}
+
+/*
+ * End the domain for @why, reporting @status; the first reason wins. A
+ * domain that is gone already (destroyed from outside) ends at once.
+ */
+static void end_domain(struct xen_dom *x, int status, const char *why)
+{
+	libxl_asyncop_how how = {
+		.callback = on_destroyed,
+		.u.for_callback = x,
+	};
+	int rc;
+
+	if (x->phase == XP_DESTROYING || x->phase == XP_DONE)
+		return;
+	x->end_status = status;
+	snprintf(x->end_why, sizeof(x->end_why), "%s", why);
+	relay_stop(x);
+	if (x->phase != XP_RUNNING ||
+	    !still_ours(x->ctx, x->domid, x->name)) {
+		finish(x);
+		return;
+	}
+	x->phase = XP_DESTROYING;
+	rc = libxl_domain_destroy(x->ctx, x->domid, &how);
+	if (rc) {
+		vf_err("xen: destroy domain %s (%u) failed (libxl %d)", x->name,
+		       x->domid, rc);
+		finish(x);
+	}
+}
+
 static void on_event(void *user, libxl_event *ev)
 {
 	struct xen_dom *x = user;
@@ -453,25 +607,28 @@ static void on_event(void *user, libxl_event *ev)
 	switch (ev->type) {
 	case LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN:
 		snprintf(why, sizeof(why), "domain %s (%u) %s", x->name,
-			 x->domid, shutdown_name(ev->u.domain_shutdown.shutdown_reason));
+			 x->domid,
+			 shutdown_name(ev->u.domain_shutdown.shutdown_reason));
+		vf_info("xen: %s", why);
 		/*
 		 * The guest's /init powers off when the replica exits: that
 		 * is an exit; anything else counts as a crash.
 		 */
-		mark_dead(x, ev->u.domain_shutdown.shutdown_reason ==
-			     LIBXL_SHUTDOWN_REASON_POWEROFF ? W_EXITCODE(0, 0) :
-			     W_EXITCODE(0, SIGSEGV), false, why);
+		end_domain(x, ev->u.domain_shutdown.shutdown_reason ==
+			      LIBXL_SHUTDOWN_REASON_POWEROFF ?
+			      W_EXITCODE(0, 0) : W_EXITCODE(0, SIGSEGV), why);
 		break;
 	case LIBXL_EVENT_TYPE_DOMAIN_DEATH:
 		snprintf(why, sizeof(why), "domain %s (%u) destroyed", x->name,
 			 x->domid);
-		mark_dead(x, W_EXITCODE(0, SIGKILL), true, why);
+		vf_info("xen: %s", why);
+		end_domain(x, W_EXITCODE(0, SIGKILL), why);
 		break;
 	case LIBXL_EVENT_TYPE_DISK_EJECT:
 		/* The state volume left the domain: the replica is useless. */
 		snprintf(why, sizeof(why), "domain %s (%u): disk %s ejected",
 			 x->name, x->domid, ev->u.disk_eject.vdev);
-		mark_dead(x, W_EXITCODE(0, SIGBUS), false, why);
+		end_domain(x, W_EXITCODE(0, SIGBUS), why);
 		break;
 	default:
 		break;
@@ -484,9 +641,17 @@ static void on_disaster(void *user, libxl_event_type type, const char *msg,
 {
 	struct xen_dom *x = user;
 
+	/* No libxl call allowed here: report; the manager kills us. */
 	vf_err("xen: libxl event machinery failed: %s: %s", msg,
 	       strerror(errnoval));
-	mark_dead(x, W_EXITCODE(0, SIGABRT), false, "libxl event failure");
+	pthread_mutex_lock(&x->lock);
+	x->dead = true;
+	x->status = W_EXITCODE(0, SIGABRT);
+	snprintf(x->why, sizeof(x->why), "libxl event failure");
+	pthread_mutex_unlock(&x->lock);
+	if (write(x->exit_efd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0)
+		vf_warn("xen: eventfd: %s", strerror(errno));
+	tell_up(x, XEN_UP_DEAD);
 }
 
 static const libxl_event_hooks event_hooks = {
@@ -495,13 +660,143 @@ static const libxl_event_hooks event_hooks = {
 	.disaster = on_disaster,
 };
 
-/* libxl runs no children here (no hotplug scripts); see xen_reap(). */
-static const libxl_childproc_hooks childproc_hooks = {
-	.chldowner = libxl_sigchld_owner_mainloop,
-};
+/* The domain exists, paused: watch it, open the channel, unpause. */
+static int after_create(struct xen_dom *x)
+{
+	char vpath[128];
+	int sv[2], rc, r;
 
-/*----------------------------------------------------------------*/
-/* The pump thread */
+	rc = libxl_evenable_domain_death(x->ctx, x->domid, 0, &x->death_ev);
+	if (!rc)
+		rc = libxl_evenable_disk_eject(x->ctx, x->domid, XEN_VDEV, 0,
+					       &x->eject_ev);
+	if (rc) {
+		vf_err("xen: domain %s: cannot watch it (libxl %d)", x->name,
+		       rc);
+		return -EIO;
+	}
+	/* The channel exists before the replica can look for it. */
+	snprintf(vpath, sizeof(vpath), "/local/domain/%u/%s", x->domid,
+		 XEN_VCHAN_NODE);
+	x->vc = libxenvchan_server_init((xentoollog_logger *)x->lg, x->domid,
+					vpath, x->xc->vchan_ring,
+					x->xc->vchan_ring);
+	if (!x->vc) {
+		r = errno ? -errno : -EIO;
+		vf_err("xen: domain %s: vchan at %s: %s (is xen-gntalloc loaded?)",
+		       x->name, vpath, strerror(-r));
+		return r;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	x->relay_fd = sv[1];
+	x->user_fd = sv[0];
+	r = vf_vchan_relay_init(&x->rl, x->vc, x->relay_fd);
+	if (r)
+		return r;
+	x->relaying = true;
+	rc = libxl_domain_unpause(x->ctx, x->domid, NULL);
+	if (rc) {
+		vf_err("xen: unpausing domain %s failed (libxl %d)", x->name,
+		       rc);
+		return -EIO;
+	}
+	vf_info("xen: domain %s (%u) created and unpaused in %ld ms", x->name,
+		x->domid, ms_since(&x->t_create));
+	return 0;
+}
+
+static void on_created(libxl_ctx *ctx, int rc, void *arg)
+{
+	struct xen_dom *x = arg;
+	char why[160];
+
+	libxl_domain_config_dispose(&x->cfg);
+	x->have_cfg = false;
+	if (rc) {
+		/* libxl has destroyed what it had built. */
+		snprintf(why, sizeof(why),
+			 "creating domain %s failed (libxl %d)", x->name, rc);
+		vf_err("xen: %s", why);
+		x->end_status = W_EXITCODE(1, 0);
+		snprintf(x->end_why, sizeof(x->end_why), "%s", why);
+		finish(x);
+		return;
+	}
+	x->phase = XP_RUNNING;
+	if (x->quit) {
+		end_domain(x, W_EXITCODE(0, SIGKILL), "start abandoned");
+		return;
+	}
+	if (after_create(x)) {
+		snprintf(why, sizeof(why), "domain %s (%u) could not be set up",
+			 x->name, x->domid);
+		end_domain(x, W_EXITCODE(1, 0), why);
+	}
+}
+
+static void create(struct xen_dom *x)
+{
+	libxl_asyncop_how how = {
+		.callback = on_created,
+		.u.for_callback = x,
+	};
+	int rc;
+
+	x->phase = XP_CREATING;
+	rc = libxl_domain_create_new(x->ctx, &x->cfg, &x->domid, &how, NULL);
+	if (rc)
+		on_created(x->ctx, rc, x);
+}
+
+static void on_stale_destroyed(libxl_ctx *ctx, int rc, void *arg)
+{
+	struct xen_dom *x = arg;
+
+	if (--x->cleaning == 0)
+		create(x);
+}
+
+/*
+ * Domains named PREFIX-<n> belong to this service's manager; one that
+ * exists when the manager starts its first replica was left by an
+ * earlier vmfitd. Its vchan ended with that process, so it cannot be
+ * adopted: destroy it (the state volume is the manager's, not its own).
+ */
+static void cleanup_stale(struct xen_dom *x)
+{
+	libxl_asyncop_how how = {
+		.callback = on_stale_destroyed,
+		.u.for_callback = x,
+	};
+	size_t plen = strlen(x->xc->domain_prefix);
+	libxl_dominfo *info;
+	int nb = 0, i, rc;
+	char *name;
+
+	x->phase = XP_CLEANING;
+	x->cleaning = 1;	/* held until the loop is done */
+	info = libxl_list_domain(x->ctx, &nb);
+	for (i = 0; info && i < nb; i++) {
+		name = libxl_domid_to_name(x->ctx, info[i].domid);
+		if (name && !strncmp(name, x->xc->domain_prefix, plen) &&
+		    name[plen] == '-') {
+			vf_warn("xen: destroying stale domain %s (%u) left by an earlier vmfitd",
+				name, info[i].domid);
+			x->cleaning++;
+			rc = libxl_domain_destroy(x->ctx, info[i].domid, &how);
+			if (rc) {
+				vf_err("xen: destroy of stale domain %s failed (libxl %d)",
+				       name, rc);
+				x->cleaning--;
+			}
+		}
+		free(name);
+	}
+	if (info)
+		libxl_dominfo_list_free(info, nb);
+	on_stale_destroyed(x->ctx, 0, x);
+}
 
 static int tv_cmp(const struct timeval *a, const struct timeval *b)
 {
@@ -544,19 +839,28 @@ static int run_timeouts(struct xen_dom *x)
 	return best > 60000 ? 60000 : (int)best;
 }
 
-static void relay_stop(struct xen_dom *x)
+static void pump_commands(struct xen_dom *x)
 {
-	if (!x->relaying)
-		return;
-	x->relaying = false;
-	vf_vchan_relay_free(&x->rl);
-	if (x->vc) {
-		/* Tells the replica: EOF, it exits, the domain powers off. */
-		libxenvchan_close(x->vc);
-		x->vc = NULL;
+	char cmd[16];
+	ssize_t got;
+	int i;
+
+	got = read(x->wake[0], cmd, sizeof(cmd));
+	for (i = 0; i < got; i++) {
+		switch (cmd[i]) {
+		case XEN_WAKE_QUIT:
+			x->quit = true;
+			/* quitting destroys the domain */
+			__attribute__((fallthrough));
+		case XEN_WAKE_DESTROY:
+			if (x->phase == XP_RUNNING)
+				end_domain(x, W_EXITCODE(0, SIGKILL),
+					   "domain killed by the manager");
+			break;
+		default:
+			break;
+		}
 	}
-	close(x->relay_fd);
-	x->relay_fd = -1;
 }
 
 static void *pump_main(void *arg)
@@ -565,12 +869,12 @@ static void *pump_main(void *arg)
 	struct xen_fdreg *regs[XEN_MAX_FDS];
 	struct pollfd pfd[XEN_MAX_FDS];
 	struct xen_fdreg *f;
-	int n, nrelay, i, timeout, r;
+	struct xen_child *c;
+	int n, nrelay, nkids, i, timeout, r;
 	bool hello_told = false;
-	char cmd[16];
-	ssize_t got;
 
-	for (;;) {
+	cleanup_stale(x);
+	while (!(x->quit && x->phase == XP_DONE)) {
 		sweep(x, false);
 		timeout = run_timeouts(x);
 		n = 0;
@@ -582,6 +886,12 @@ static void *pump_main(void *arg)
 			vf_vchan_relay_pollfds(&x->rl, &pfd[n]);
 			nrelay = n;
 			regs[n++] = NULL;
+			regs[n++] = NULL;
+		}
+		nkids = n;
+		for (c = x->children; c && n < XEN_MAX_FDS; c = c->next) {
+			pfd[n].fd = c->pidfd;
+			pfd[n].events = POLLIN;
 			regs[n++] = NULL;
 		}
 		for (f = x->fds; f && n < XEN_MAX_FDS; f = f->next) {
@@ -598,19 +908,15 @@ static void *pump_main(void *arg)
 			if (errno == EINTR)
 				continue;
 			vf_err("xen: poll: %s", strerror(errno));
-			mark_dead(x, W_EXITCODE(0, SIGABRT), false,
-				  "backend poll failed");
 			break;
 		}
-		if (pfd[0].revents & POLLIN) {
-			got = read(x->wake[0], cmd, sizeof(cmd));
-			for (i = 0; i < got; i++) {
-				if (cmd[i] == XEN_WAKE_QUIT)
-					goto out;
-				if (cmd[i] == XEN_WAKE_SIGCHLD)
-					libxl_childproc_sigchld_occurred(x->ctx);
+		if (pfd[0].revents & POLLIN)
+			pump_commands(x);
+		for (i = nkids; i < n; i++)
+			if (!regs[i] && pfd[i].revents) {
+				children_exited(x, false);
+				break;
 			}
-		}
 		for (i = 1; i < n; i++) {
 			if (!regs[i] || !pfd[i].revents || !regs[i]->live)
 				continue;
@@ -622,9 +928,6 @@ static void *pump_main(void *arg)
 			r = vf_vchan_relay_handle(&x->rl, &pfd[nrelay]);
 			if (!hello_told && x->rl.from_peer) {
 				hello_told = true;
-				pthread_mutex_lock(&x->lock);
-				x->hello = true;
-				pthread_mutex_unlock(&x->lock);
 				tell_up(x, XEN_UP_HELLO);
 			}
 			if (r) {
@@ -635,72 +938,11 @@ static void *pump_main(void *arg)
 			}
 		}
 	}
-out:
 	return NULL;
 }
 
 /*----------------------------------------------------------------*/
-/* Create and destroy */
-
-static int libxl_errno(int rc)
-{
-	switch (rc) {
-	case 0:
-		return 0;
-	case ERROR_NOMEM:
-		return -ENOMEM;
-	case ERROR_INVAL:
-		return -EINVAL;
-	case ERROR_DOMAIN_NOTFOUND:
-		return -ESRCH;
-	case ERROR_TIMEDOUT:
-		return -ETIMEDOUT;
-	default:
-		return -EIO;
-	}
-}
-
-/* Is @domid still the domain called @name? */
-static bool still_ours(libxl_ctx *ctx, uint32_t domid, const char *name)
-{
-	char *n = libxl_domid_to_name(ctx, domid);
-	bool same = n && !strcmp(n, name);
-
-	free(n);
-	return same;
-}
-
-/*
- * Domains named PREFIX-<n> belong to this service's manager; one that
- * exists when the manager starts its first replica was left by an
- * earlier vmfitd. Its vchan ended with that process, so it cannot be
- * adopted: destroy it (its state volume is the manager's, not its own).
- */
-static void cleanup_stale(libxl_ctx *ctx, const char *prefix)
-{
-	size_t plen = strlen(prefix);
-	libxl_dominfo *info;
-	int nb = 0, i, rc;
-	char *name;
-
-	info = libxl_list_domain(ctx, &nb);
-	if (!info)
-		return;
-	for (i = 0; i < nb; i++) {
-		name = libxl_domid_to_name(ctx, info[i].domid);
-		if (name && !strncmp(name, prefix, plen) && name[plen] == '-') {
-			rc = libxl_domain_destroy(ctx, info[i].domid, NULL);
-			if (rc)
-				vf_warn("xen: stale domain %s (%u) left by an earlier vmfitd: destroy failed (libxl %d)",
-					name, info[i].domid, rc);
-			else
-				vf_warn("xen: destroyed stale domain %s (%u) left by an earlier vmfitd",
-					name, info[i].domid);
-		}
-		free(name);
-	}
-	libxl_dominfo_list_free(info, nb);
-}
+/* The backend ops */
 
 /* The replica command after "--": the kernel passes it to /init. */
 static int build_cmdline(char *buf, size_t len, const struct vf_xen_conf *xc,
@@ -727,10 +969,10 @@ static int build_cmdline(char *buf, size_t len, const struct vf_xen_conf *xc,
 	return 0;
 }
 
-static int build_config(struct xen_dom *x, libxl_domain_config *cfg,
-			const struct vf_replica_spec *spec)
+static int build_config(struct xen_dom *x, const struct vf_replica_spec *spec)
 {
 	const struct vf_xen_conf *xc = spec->xen;
+	libxl_domain_config *cfg = &x->cfg;
 	libxl_device_disk *disk;
 	char cmdline[2048];
 	int r;
@@ -739,10 +981,9 @@ static int build_config(struct xen_dom *x, libxl_domain_config *cfg,
 	if (r)
 		return r;
 	libxl_domain_config_init(cfg);
+	x->have_cfg = true;
 	cfg->c_info.type = LIBXL_DOMAIN_TYPE_PV;
 	cfg->c_info.name = strdup(x->name);
-	/* No hotplug scripts: see the top of this file. */
-	libxl_defbool_set(&cfg->c_info.run_hotplug_scripts, false);
 	libxl_domain_build_info_init_type(&cfg->b_info, LIBXL_DOMAIN_TYPE_PV);
 	cfg->b_info.max_vcpus = xc->vcpus;
 	cfg->b_info.max_memkb = (uint64_t)xc->memory_mb * 1024;
@@ -750,79 +991,31 @@ static int build_config(struct xen_dom *x, libxl_domain_config *cfg,
 	cfg->b_info.kernel = strdup(image.kernel_ref);
 	cfg->b_info.ramdisk = strdup(image.ramdisk_ref);
 	cfg->b_info.cmdline = strdup(cmdline);
+	/* Applied by this backend (libxl itself applies none of them). */
 	cfg->on_poweroff = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 	cfg->on_crash = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 	cfg->on_reboot = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 	disk = calloc(1, sizeof(*disk));
-	if (!disk || !cfg->c_info.name || !cfg->b_info.kernel ||
-	    !cfg->b_info.ramdisk || !cfg->b_info.cmdline) {
-		free(disk);
-		libxl_domain_config_dispose(cfg);
+	if (!disk)
 		return -ENOMEM;
-	}
 	libxl_device_disk_init(disk);
+	cfg->disks = disk;
+	cfg->num_disks = 1;
 	disk->backend_domid = 0;
 	disk->pdev_path = strdup(spec->state);
 	disk->vdev = strdup(XEN_VDEV);
 	disk->backend = LIBXL_DISK_BACKEND_PHY;
 	disk->format = LIBXL_DISK_FORMAT_RAW;
 	disk->readwrite = 1;
-	cfg->disks = disk;
-	cfg->num_disks = 1;
-	if (!disk->pdev_path || !disk->vdev) {
-		libxl_domain_config_dispose(cfg);
+	if (!cfg->c_info.name || !cfg->b_info.kernel || !cfg->b_info.ramdisk ||
+	    !cfg->b_info.cmdline || !disk->pdev_path || !disk->vdev)
 		return -ENOMEM;
-	}
 	return 0;
 }
 
-/*
- * blkback opens the volume named by "physical-device" (major:minor in
- * hex) in the vbd's backend directory; without hotplug scripts nobody
- * else writes it.
- */
-static int attach_volume(struct xen_dom *x, dev_t rdev)
-{
-	libxl_device_disk disk;
-	libxl_diskinfo info;
-	struct xs_handle *xs;
-	char path[256], val[32];
-	int r = 0, rc;
-
-	libxl_device_disk_init(&disk);
-	disk.vdev = strdup(XEN_VDEV);
-	libxl_diskinfo_init(&info);
-	rc = libxl_device_disk_getinfo(x->ctx, x->domid, &disk, &info);
-	if (rc || !info.backend) {
-		vf_err("xen: domain %s: no backend for %s (libxl %d)", x->name,
-		       XEN_VDEV, rc);
-		r = -ENODEV;
-		goto out;
-	}
-	xs = xs_open(0);
-	if (!xs) {
-		r = -errno;
-		vf_err("xen: xenstore: %s", strerror(-r));
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/physical-device", info.backend);
-	snprintf(val, sizeof(val), "%x:%x", major(rdev), minor(rdev));
-	if (!xs_write(xs, XBT_NULL, path, val, strlen(val))) {
-		r = -errno;
-		vf_err("xen: xenstore write %s: %s", path, strerror(-r));
-	}
-	xs_close(xs);
-out:
-	libxl_diskinfo_dispose(&info);
-	libxl_device_disk_dispose(&disk);
-	return r;
-}
-
-/* Destroy the domain (if it is still ours) and free everything. */
+/* Stop the pump (it destroys the domain first) and free everything. */
 static void dom_free(struct xen_dom *x)
 {
-	int rc;
-
 	if (x->pumping) {
 		wake_pump(x, XEN_WAKE_QUIT);
 		pthread_join(x->pump, NULL);
@@ -831,18 +1024,13 @@ static void dom_free(struct xen_dom *x)
 	relay_stop(x);
 	if (x->vc)
 		libxenvchan_close(x->vc);
-	x->vc = NULL;
-	if (x->ctx && x->created && still_ours(x->ctx, x->domid, x->name)) {
-		rc = libxl_domain_destroy(x->ctx, x->domid, NULL);
-		if (rc)
-			vf_err("xen: destroy domain %s (%u) failed (libxl %d)",
-			       x->name, x->domid, rc);
-		else
-			vf_info("xen: domain %s (%u) destroyed", x->name,
-				x->domid);
-	}
+	if (x->user_fd >= 0)
+		close(x->user_fd);
+	if (x->have_cfg)
+		libxl_domain_config_dispose(&x->cfg);
 	if (x->ctx)
 		libxl_ctx_free(x->ctx);
+	children_exited(x, true);
 	sweep(x, true);
 	if (x->lg)
 		xtl_logger_destroy((xentoollog_logger *)x->lg);
@@ -860,15 +1048,6 @@ static void dom_free(struct xen_dom *x)
 		close(x->exit_efd);
 	pthread_mutex_destroy(&x->lock);
 	free(x);
-}
-
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /* Wait for the pump's verdict on the start: 0, or -errno. */
@@ -895,7 +1074,7 @@ static int wait_up(struct xen_dom *x, unsigned int timeout_ms)
 		if (c == XEN_UP_HELLO)
 			return 0;
 		if (c == XEN_UP_DEAD)
-			return -ECHILD;
+			return -EIO;
 	}
 }
 
@@ -904,12 +1083,8 @@ static unsigned int dom_seq;
 static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 {
 	const struct vf_xen_conf *xc = spec->xen;
-	static bool cleaned;
-	libxl_domain_config cfg;
 	struct xen_dom *x;
 	struct stat st;
-	int sv[2] = { -1, -1 };
-	char vpath[128];
 	int ret, rc;
 
 	if (!xc || !spec->state)
@@ -934,8 +1109,11 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
+	x->xc = xc;
 	x->relay_fd = -1;
+	x->user_fd = -1;
 	x->wake[0] = x->wake[1] = x->up[0] = x->up[1] = -1;
+	x->domid = INVALID_DOMID;
 	pthread_mutex_init(&x->lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &x->t_create);
 	snprintf(x->name, sizeof(x->name), "%.48s-%u", xc->domain_prefix,
@@ -964,67 +1142,10 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 	libxl_osevent_register_hooks(x->ctx, &osevent_hooks, x);
 	libxl_event_register_callbacks(x->ctx, &event_hooks, x);
 	libxl_childproc_setmode(x->ctx, &childproc_hooks, x);
-	if (!cleaned) {
-		cleanup_stale(x->ctx, xc->domain_prefix);
-		cleaned = true;
-	}
-
-	ret = build_config(x, &cfg, spec);
+	ret = build_config(x, spec);
 	if (ret)
 		goto fail;
-	rc = libxl_domain_create_new(x->ctx, &cfg, &x->domid, NULL, NULL);
-	libxl_domain_config_dispose(&cfg);
-	if (rc) {
-		vf_err("xen: creating domain %s failed (libxl %d)", x->name,
-		       rc);
-		ret = libxl_errno(rc);
-		goto fail;
-	}
-	x->created = true;
-	rc = libxl_evenable_domain_death(x->ctx, x->domid, 0, &x->death_ev);
-	if (!rc)
-		rc = libxl_evenable_disk_eject(x->ctx, x->domid, XEN_VDEV, 0,
-					       &x->eject_ev);
-	if (rc) {
-		vf_err("xen: domain %s: cannot watch it (libxl %d)", x->name,
-		       rc);
-		ret = libxl_errno(rc);
-		goto fail;
-	}
-	ret = attach_volume(x, st.st_rdev);
-	if (ret)
-		goto fail;
-
-	/* The channel exists before the replica can look for it. */
-	snprintf(vpath, sizeof(vpath), "/local/domain/%u/%s", x->domid,
-		 XEN_VCHAN_NODE);
-	x->vc = libxenvchan_server_init((xentoollog_logger *)x->lg, x->domid,
-					vpath, xc->vchan_ring, xc->vchan_ring);
-	if (!x->vc) {
-		ret = errno ? -errno : -EIO;
-		vf_err("xen: domain %s: vchan at %s: %s (is xen-gntalloc loaded?)",
-		       x->name, vpath, strerror(-ret));
-		goto fail;
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	x->relay_fd = sv[1];
-	ret = vf_vchan_relay_init(&x->rl, x->vc, x->relay_fd);
-	if (ret)
-		goto fail;
-	x->relaying = true;
-
-	rc = libxl_domain_unpause(x->ctx, x->domid, NULL);
-	if (rc) {
-		vf_err("xen: unpausing domain %s failed (libxl %d)", x->name,
-		       rc);
-		ret = libxl_errno(rc);
-		goto fail;
-	}
-	vf_info("xen: domain %s (%u) created and unpaused in %ld ms", x->name,
-		x->domid, ms_since(&x->t_create));
+	/* From here on only the pump calls libxl, until it is joined. */
 	ret = -pthread_create(&x->pump, NULL, pump_main, x);
 	if (ret)
 		goto fail;
@@ -1032,8 +1153,8 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 
 	ret = wait_up(x, xc->start_timeout_ms);
 	if (ret == -ETIMEDOUT) {
-		vf_err("xen: domain %s (%u): no HELLO within xen_start_timeout_ms (%u ms): failed start, destroying it",
-		       x->name, x->domid, xc->start_timeout_ms);
+		vf_err("xen: domain %s: no HELLO within xen_start_timeout_ms (%u ms): failed start, destroying it",
+		       x->name, xc->start_timeout_ms);
 		goto fail;
 	}
 	if (ret) {
@@ -1045,7 +1166,8 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 	vf_info("xen: domain %s (%u) up: first HELLO bytes %ld ms after the start",
 		x->name, x->domid, ms_since(&x->t_create));
 	r->ops = &vf_xen_backend;
-	r->fd = sv[0];
+	r->fd = x->user_fd;
+	x->user_fd = -1;
 	r->exit_fd = x->exit_efd;
 	r->pid = 0;
 	r->domid = (int)x->domid;
@@ -1054,24 +1176,16 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 	return 0;
 
 fail:
-	if (sv[0] >= 0)
-		close(sv[0]);
-	if (!x->relaying && sv[1] >= 0) {
-		close(sv[1]);
-		x->relay_fd = -1;
-	}
 	dom_free(x);
 	return ret;
 }
 
 static void release(struct vf_replica *r)
 {
-	struct xen_dom *x = r->priv;
-
 	if (r->fd >= 0)
 		close(r->fd);
 	/* exit_fd is the domain's eventfd: dom_free closes it. */
-	dom_free(x);
+	dom_free(r->priv);
 	r->fd = -1;
 	r->exit_fd = -1;
 	r->domid = -1;
@@ -1092,20 +1206,24 @@ static int xen_reap(struct vf_replica *r, int *status)
 	if (dead)
 		vf_warn("xen: %s", x->why);
 	pthread_mutex_unlock(&x->lock);
-	if (!dead) {
-		/* The manager saw SIGCHLD: libxl may own that child. */
-		wake_pump(x, XEN_WAKE_SIGCHLD);
+	if (!dead)
 		return 0;
-	}
 	release(r);
 	return 1;
 }
 
 static int xen_kill(struct vf_replica *r)
 {
+	struct xen_dom *x = r->priv;
+
 	if (!r->running)
 		return 0;
-	release(r);
+	if (r->fd >= 0) {
+		close(r->fd);
+		r->fd = -1;
+	}
+	/* Still running until reap() sees exit_fd. */
+	wake_pump(x, XEN_WAKE_DESTROY);
 	return 0;
 }
 

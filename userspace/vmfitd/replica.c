@@ -42,6 +42,7 @@ int replica_start(struct vmfitd *d)
 	struct vf_replica_spec spec = {
 		.cmd = d->conf.replica_cmd,
 		.state = d->conf.state_volume[0] ? d->conf.state_volume : NULL,
+		.xen = &d->conf.xen,
 	};
 	int r;
 
@@ -56,8 +57,12 @@ int replica_start(struct vmfitd *d)
 	fcntl(d->rep.fd, F_SETFL, O_NONBLOCK);
 	vf_wb_init(&d->rout, REP_OUT_LIMIT);
 	vf_wb_init(&d->rhold, REP_OUT_LIMIT);
-	vf_info("replica started: pid %d, %s backend: %s", (int)d->rep.pid,
-		d->be->name, d->conf.replica_cmd);
+	if (d->rep.domid >= 0)
+		vf_info("replica started: domain %d, %s backend: %s",
+			d->rep.domid, d->be->name, d->conf.replica_cmd);
+	else
+		vf_info("replica started: pid %d, %s backend: %s",
+			(int)d->rep.pid, d->be->name, d->conf.replica_cmd);
 	return 0;
 }
 
@@ -254,6 +259,7 @@ int replica_init(struct vmfitd *d)
 {
 	d->rep.fd = -1;
 	d->rep.exit_fd = -1;
+	d->rep.domid = -1;
 	d->rin = malloc(REP_IN_CAP);
 	return d->rin ? 0 : -ENOMEM;
 }
