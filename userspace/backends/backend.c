@@ -15,7 +15,7 @@ const struct vf_backend_ops *vf_backend_find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+	for (i = 0; i < sizeof(backends) / sizeof(*backends); i++)
 		if (!strcmp(name, backends[i]->name))
 			return backends[i];
 	return NULL;

@@ -540,19 +540,26 @@ static void finish(struct xen_dom *x)
 	tell_up(x, XEN_UP_DEAD);
 }
 
-static void relay_stop(struct xen_dom *x)
+/*
+ * Stop relaying and close the vchan. The manager's end sees EOF only with
+ * @close_fd: a domain that ends for another reason reports that reason
+ * through exit_fd first, and release() closes the socket afterwards.
+ */
+static void relay_stop(struct xen_dom *x, bool close_fd)
 {
-	if (!x->relaying)
-		return;
-	x->relaying = false;
-	vf_vchan_relay_free(&x->rl);
+	if (x->relaying) {
+		x->relaying = false;
+		vf_vchan_relay_free(&x->rl);
+	}
 	if (x->vc) {
 		/* Tells the replica: EOF, it exits, the domain powers off. */
 		libxenvchan_close(x->vc);
 		x->vc = NULL;
 	}
-	close(x->relay_fd);
-	x->relay_fd = -1;
+	if (close_fd && x->relay_fd >= 0) {
+		close(x->relay_fd);
+		x->relay_fd = -1;
+	}
 }
 
 static void on_destroyed(libxl_ctx *ctx, int rc, void *arg)
@@ -584,7 +591,7 @@ static void end_domain(struct xen_dom *x, int status, const char *why)
 		return;
 	x->end_status = status;
 	snprintf(x->end_why, sizeof(x->end_why), "%s", why);
-	relay_stop(x);
+	relay_stop(x, false);
 	if (x->phase != XP_RUNNING ||
 	    !still_ours(x->ctx, x->domid, x->name)) {
 		finish(x);
@@ -934,7 +941,7 @@ static void *pump_main(void *arg)
 				if (r < 0)
 					vf_warn("xen: domain %s: replica channel: %s",
 						x->name, strerror(-r));
-				relay_stop(x);
+				relay_stop(x, true);
 			}
 		}
 	}
@@ -1021,9 +1028,7 @@ static void dom_free(struct xen_dom *x)
 		pthread_join(x->pump, NULL);
 		x->pumping = false;
 	}
-	relay_stop(x);
-	if (x->vc)
-		libxenvchan_close(x->vc);
+	relay_stop(x, true);
 	if (x->user_fd >= 0)
 		close(x->user_fd);
 	if (x->have_cfg)
@@ -1083,6 +1088,7 @@ static unsigned int dom_seq;
 static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 {
 	const struct vf_xen_conf *xc = spec->xen;
+	xentoollog_level lvl;
 	struct xen_dom *x;
 	struct stat st;
 	int ret, rc;
@@ -1112,7 +1118,10 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 	x->xc = xc;
 	x->relay_fd = -1;
 	x->user_fd = -1;
-	x->wake[0] = x->wake[1] = x->up[0] = x->up[1] = -1;
+	x->wake[0] = -1;
+	x->wake[1] = -1;
+	x->up[0] = -1;
+	x->up[1] = -1;
 	x->domid = INVALID_DOMID;
 	pthread_mutex_init(&x->lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &x->t_create);
@@ -1124,8 +1133,9 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 		ret = -errno;
 		goto fail;
 	}
-	x->lg = xtl_createlogger_stdiostream(stderr,
-		vf_log_get_level() >= VF_LOG_DEBUG ? XTL_DEBUG : XTL_ERROR, 0);
+	/* libxl's own log: errors, everything at vmfitd's debug level */
+	lvl = vf_log_get_level() >= VF_LOG_DEBUG ? XTL_DEBUG : XTL_ERROR;
+	x->lg = xtl_createlogger_stdiostream(stderr, lvl, 0);
 	if (!x->lg) {
 		ret = -ENOMEM;
 		goto fail;

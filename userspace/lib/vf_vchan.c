@@ -80,19 +80,14 @@ static int fill_from_fd(struct vf_vchan_relay *rl)
 	while (!rl->fd_eof && rl->to_vc_len < VF_VCHAN_RELAY_BUF) {
 		n = read(rl->fd, rl->to_vc + rl->to_vc_len,
 			 VF_VCHAN_RELAY_BUF - rl->to_vc_len);
-		if (n > 0) {
+		if (n > 0)
 			rl->to_vc_len += n;
-		} else if (n == 0) {
+		else if (n == 0 || errno == ECONNRESET)
 			rl->fd_eof = true;
-		} else if (errno == EINTR) {
-			continue;
-		} else if (errno == EAGAIN) {
+		else if (errno == EAGAIN)
 			break;
-		} else if (errno == ECONNRESET) {
-			rl->fd_eof = true;
-		} else {
+		else if (errno != EINTR)
 			return -errno;
-		}
 	}
 	return 0;
 }

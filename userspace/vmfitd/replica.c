@@ -24,8 +24,9 @@ void replica_failed(struct vmfitd *d, const char *why)
 {
 	if (d->rep_failed)
 		return;
-	vf_err("replica (pid %d) is faulty: %s; killing it and serving on with the others' votes (restart needs state transfer)",
-	       (int)d->rep.pid, why);
+	vf_err("replica (%s %d) is faulty: %s; killing it and serving on with the others' votes (restart needs state transfer)",
+	       d->rep.domid >= 0 ? "domain" : "pid",
+	       d->rep.domid >= 0 ? d->rep.domid : (int)d->rep.pid, why);
 	d->rep_failed = true;
 	if (d->rep.running)
 		d->be->kill(&d->rep);
