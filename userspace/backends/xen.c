@@ -628,7 +628,9 @@ static void on_event(void *user, libxl_event *ev)
 	case LIBXL_EVENT_TYPE_DOMAIN_DEATH:
 		snprintf(why, sizeof(why), "domain %s (%u) destroyed", x->name,
 			 x->domid);
-		vf_info("xen: %s", why);
+		/* Our own destroy logs its end itself. */
+		if (x->phase != XP_DESTROYING)
+			vf_info("xen: %s", why);
 		end_domain(x, W_EXITCODE(0, SIGKILL), why);
 		break;
 	case LIBXL_EVENT_TYPE_DISK_EJECT:
