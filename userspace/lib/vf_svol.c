@@ -125,8 +125,11 @@ static int file_geometry(struct vf_svol *v, struct vf_rcv_geom *g)
 	return vf_rcv_geom_check(g) ? -EFBIG : 0;
 }
 
-/* Copy @from (missing: empty) to @to atomically. */
-static int copy_file(const char *from, const char *to)
+/*
+ * Copy @from (missing: empty) to @to atomically; @durable: fsynced before
+ * the rename.
+ */
+static int copy_file(const char *from, const char *to, bool durable)
 {
 	char tmp[PATH_MAX + 8], *buf;
 	int in = -1, out, r = 0;
@@ -158,7 +161,7 @@ static int copy_file(const char *from, const char *to)
 		if (r)
 			break;
 	}
-	if (!r && fsync(out))
+	if (!r && durable && fsync(out))
 		r = -errno;
 	if (close(out) && !r)
 		r = -errno;
@@ -182,7 +185,14 @@ static int file_snapshot(struct vf_svol *v)
 		return -EBUSY;
 	if (access(v->path, F_OK))
 		return -errno;
-	r = copy_file(v->path, v->view);
+	/*
+	 * Not fsynced: the snapshot is taken while the replica is held, and
+	 * a view is not durable state. One found after a crash is merged
+	 * away (deleted); drop, the only way a view becomes the live file,
+	 * makes it durable first. So the capture costs a page-cache copy,
+	 * not a write-back of the whole state.
+	 */
+	r = copy_file(v->path, v->view, false);
 	if (r)
 		return r;
 	v->view_fd = open(v->view, O_RDONLY | O_CLOEXEC);
@@ -211,6 +221,8 @@ static int file_drop(struct vf_svol *v)
 		close(v->live_fd);
 		v->live_fd = -1;
 	}
+	if (fsync(v->view_fd))
+		return -errno;
 	if (rename(v->view, v->path))
 		return -errno;
 	end_snapshot(v);
@@ -234,7 +246,7 @@ static int file_clear(struct vf_svol *v)
 	if (v->snap)
 		return -EBUSY;
 	snprintf(base, sizeof(base), "%s.base", v->path);
-	return copy_file(v->path, base);
+	return copy_file(v->path, base, true);
 }
 
 /* Read up to @len bytes at @off; zeros past the end of the file. */

@@ -43,7 +43,8 @@
 
 #define SENIOR_DRAIN_MS		10000	/* handover: senior answers the rest */
 
-_Static_assert(RECOVERY_POLL_FDS == SHADOW_POLL_FDS + PEER_POLL_FDS,
+_Static_assert(RECOVERY_POLL_FDS ==
+	       SHADOW_POLL_FDS + VOLUME_POLL_FDS + PEER_POLL_FDS,
 	       "vmfitd.h's RECOVERY_POLL_FDS is the parts' slots");
 
 static const char *const phase_names[] = {
@@ -51,8 +52,10 @@ static const char *const phase_names[] = {
 	[PH_STARTING] = "starting",
 	[PH_READY] = "ready",
 	[PH_CAPTURE] = "capture",
+	[PH_HASH] = "hash",
 	[PH_VERIFY] = "verify",
 	[PH_FETCH] = "fetch",
+	[PH_COPY] = "copy",
 	[PH_RESTORE] = "restore",
 	[PH_HANDOVER] = "handover",
 	[PH_FINISH] = "finish",
@@ -60,6 +63,20 @@ static const char *const phase_names[] = {
 
 /*----------------------------------------------------------------*/
 /* Helpers */
+
+/*
+ * The longest time one call from the event loop spent in the controller
+ * during a round (@busy: a round ran when it began), the capture's
+ * checkpoint and snapshot aside (capture_ms): what recovery costs the
+ * other work of the loop (protocol.rst "Recovery and the event loop").
+ */
+static void loop_time(struct rcv *r, uint64_t t0, bool busy)
+{
+	uint64_t t = now_ms() - t0;
+
+	if ((busy || r->phase != PH_IDLE) && t > r->st.loop_max_ms)
+		r->st.loop_max_ms = t;
+}
 
 /*
  * Who counts: the configured managers of the primary view that are in
@@ -100,6 +117,7 @@ void round_send(struct vmfitd *d, uint32_t count)
 		vf_wb_reset(&r->msg);
 		return;
 	}
+	r->st.bytes_msgs += r->msg.len;
 	if (group_send(d, &r->msg))
 		vf_warn("recovery: not connected to the group, message lost");
 }
@@ -113,6 +131,7 @@ static void round_clear(struct vmfitd *d)
 	struct rcv *r = d->rcv;
 	size_t i;
 
+	volume_cancel(r);
 	shadow_release(d);
 	fetch_close(r);
 	verify_clear(r);
@@ -217,7 +236,9 @@ static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 	/* Per-round counters; rounds, done and aborted add up. */
 	r->st.hashed = r->st.verified = r->st.repaired = r->st.copied = 0;
 	r->st.bytes_hashed = r->st.bytes_copied = 0;
-	r->st.bytes_fetched = r->st.bytes_served = 0;
+	r->st.bytes_fetched = r->st.bytes_served = r->st.bytes_msgs = 0;
+	r->st.hash_ms = r->st.copy_ms = r->st.commit_ms = 0;
+	r->st.loop_max_ms = 0;
 	memset(&r->geom, 0, sizeof(r->geom));
 	r->k = round_members(d, ids);
 	for (i = 0; i < r->k; i++)
@@ -383,9 +404,8 @@ void rcv_checkpoint_done(struct vmfitd *d, uint64_t id, uint64_t order,
 			    strerror(status));
 		return;
 	}
-	if (volume_capture(d, order))
-		return;
-	verify_start(d);
+	/* The hash runs in the volume worker; verify_start() follows. */
+	volume_capture(d, order);
 }
 
 /*----------------------------------------------------------------*/
@@ -417,24 +437,26 @@ static void switch_over(struct vmfitd *d)
 		r->h, r->st.last_ms);
 }
 
-/* Commit: A holds the verified state, the digest store follows. */
+/* Every manager has fetched: A and the store are committed (worker). */
 static void finish_round(struct vmfitd *d)
 {
-	struct rcv *r = d->rcv;
-	int e;
+	volume_commit(d);
+}
 
-	e = volume_commit(r);
+void round_committed(struct vmfitd *d, int err, int store_err,
+		     struct vf_dstore *store)
+{
+	struct rcv *r = d->rcv;
+
 	vf_dstore_free(&r->store);
 	r->have_store = false;
-	if (!e) {
-		r->store = r->work;
-		memset(&r->work, 0, sizeof(r->work));
-		r->store.round = r->round;
+	if (!err) {
+		r->store = *store;
+		memset(store, 0, sizeof(*store));
 		r->have_store = true;
-		e = vf_dstore_save(&r->store, r->store_path);
-		if (e)
+		if (store_err)
 			vf_warn("recovery: digest store %s: %s",
-				r->store_path, strerror(-e));
+				r->store_path, strerror(-store_err));
 	}
 	r->since_full = r->full ? 0 : r->since_full + 1;
 	r->st.done++;
@@ -457,7 +479,7 @@ void round_progress(struct vmfitd *d)
 	if (r->phase == PH_HANDOVER &&
 	    (d->exec_done >= r->h || d->rep_failed || !d->rep.running))
 		shadow_swap(d);
-	if (r->phase == PH_FINISH) {
+	if (r->phase == PH_FINISH && !r->job) {
 		for (m = 0; m < r->k; m++)
 			if (!r->mem[m].fetched)
 				return;
@@ -468,8 +490,8 @@ void round_progress(struct vmfitd *d)
 /*----------------------------------------------------------------*/
 /* Delivery of the round's group messages */
 
-void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
-		 struct vf_rd *rd)
+static void deliver_msg(struct vmfitd *d, uint32_t node,
+			const struct vf_gmsg_hdr *h, struct vf_rd *rd)
 {
 	struct rcv *r = d->rcv;
 	struct vf_rcv_ready rm;
@@ -521,7 +543,7 @@ void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 			capture(d);
 		return;
 	case VF_G_RCV_DIGESTS:
-		if (r->phase == PH_CAPTURE) {
+		if (r->phase == PH_CAPTURE || r->phase == PH_HASH) {
 			/* Its capture finished before ours: keep it. */
 			verify_keep_early(d, node, rd);
 			return;
@@ -562,6 +584,18 @@ void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 	r->st.bad_msgs++;
 	vf_err("recovery: message type %u from node %u refused: %s", h->type,
 	       node, vf_strerror(e));
+}
+
+void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
+		 struct vf_rd *rd)
+{
+	struct rcv *r = d->rcv;
+	uint64_t t0 = now_ms();
+	bool busy = r && r->phase != PH_IDLE;
+
+	deliver_msg(d, node, h, rd);
+	if (r)
+		loop_time(r, t0, busy);
 }
 
 void rcv_left(struct vmfitd *d, uint32_t node)
@@ -667,7 +701,7 @@ void rcv_fini(struct vmfitd *d)
 	d->rcv = NULL;
 }
 
-/* Poll slots: the shadow's (SHADOW_POLL_FDS), the peers' (PEER_POLL_FDS). */
+/* Poll slots: the shadow's, the volume worker's, the peers'. */
 unsigned int rcv_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 {
 	struct rcv *r = d->rcv;
@@ -681,16 +715,24 @@ unsigned int rcv_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 	if (!r)
 		return RECOVERY_POLL_FDS;
 	shadow_poll_fds(r, pfd);
-	peer_poll_fds(r, pfd + SHADOW_POLL_FDS);
+	volume_poll_fds(r, pfd + SHADOW_POLL_FDS);
+	peer_poll_fds(r, pfd + SHADOW_POLL_FDS + VOLUME_POLL_FDS);
 	return RECOVERY_POLL_FDS;
 }
 
 void rcv_events(struct vmfitd *d, const struct pollfd *pfd)
 {
-	if (!d->rcv)
+	struct rcv *r = d->rcv;
+	uint64_t t0 = now_ms();
+	bool busy;
+
+	if (!r)
 		return;
+	busy = r->phase != PH_IDLE;
 	shadow_events(d, pfd);
-	peer_events(d, pfd + SHADOW_POLL_FDS);
+	volume_events(d, pfd + SHADOW_POLL_FDS);
+	peer_events(d, pfd + SHADOW_POLL_FDS + VOLUME_POLL_FDS);
+	loop_time(r, t0, busy);
 }
 
 void rcv_flush(struct vmfitd *d)
@@ -701,7 +743,7 @@ void rcv_flush(struct vmfitd *d)
 	peer_flush(d->rcv);
 }
 
-void rcv_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
+static void tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 {
 	struct rcv *r = d->rcv;
 	uint32_t ids[MEMBERS_MAX];
@@ -766,6 +808,17 @@ void rcv_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 		*wake = due;
 }
 
+void rcv_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
+{
+	struct rcv *r = d->rcv;
+	uint64_t t0 = now_ms();
+	bool busy = r && r->phase != PH_IDLE;
+
+	tick(d, now, wake);
+	if (r)
+		loop_time(r, t0, busy);
+}
+
 void rcv_status(struct vmfitd *d, FILE *fp)
 {
 	struct rcv *r = d->rcv;
@@ -794,4 +847,9 @@ void rcv_status(struct vmfitd *d, FILE *fp)
 		r->st.bytes_copied, r->st.bytes_fetched, r->st.bytes_served,
 		r->st.bad_msgs, r->capture_order, r->st.capture_ms,
 		r->st.last_ms, r->vol[r->cur].path);
+	fprintf(fp, "\"rcv_bytes_msgs\":%" PRIu64 ",\"rcv_hash_ms\":%" PRIu64
+		",\"rcv_copy_ms\":%" PRIu64 ",\"rcv_commit_ms\":%" PRIu64
+		",\"rcv_loop_max_ms\":%" PRIu64 ",",
+		r->st.bytes_msgs, r->st.hash_ms, r->st.copy_ms,
+		r->st.commit_ms, r->st.loop_max_ms);
 }

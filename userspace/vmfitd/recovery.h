@@ -41,8 +41,10 @@ enum phase {
 	PH_STARTING,
 	PH_READY,
 	PH_CAPTURE,
+	PH_HASH,
 	PH_VERIFY,
 	PH_FETCH,
+	PH_COPY,
 	PH_RESTORE,
 	PH_HANDOVER,
 	PH_FINISH,
@@ -92,8 +94,13 @@ struct rcv_stats {
 	uint64_t bytes_served;
 	uint64_t bad_msgs;
 	uint64_t last_round;
+	uint64_t bytes_msgs;	/* recovery group messages multicast */
 	uint64_t last_ms;	/* RECOVER -> hand-over of the last round */
 	uint64_t capture_ms;	/* checkpoint + snapshot of the last round */
+	uint64_t hash_ms;	/* the volume worker's time on each step */
+	uint64_t copy_ms;
+	uint64_t commit_ms;
+	uint64_t loop_max_ms;	/* longest call from the loop, but capture */
 	char last_result[16];	/* "done", "aborted" */
 	char last_abort[160];
 };
@@ -182,6 +189,10 @@ struct rcv {
 	int pl_fd;
 	struct peer peers[PEER_CONN_MAX];
 
+	/* the volume worker (recovery_volume.c) */
+	struct vworker *vw;
+	struct vjob *job;		/* the round's job in the worker */
+
 	struct rcv_stats st;
 };
 
@@ -199,6 +210,13 @@ void round_abort(struct vmfitd *d, uint32_t reason, bool tell,
 void round_ready(struct vmfitd *d);
 /* This manager has every repaired chunk (@status 0) or gives up. */
 void round_fetched(struct vmfitd *d, uint32_t status);
+/*
+ * The commit after the hand-over is done (@err: of the volume, the next
+ * round is full; @store_err: saving the digests): @store, the verified
+ * digests, becomes the store (moved out of *@store; NULL after @err).
+ */
+void round_committed(struct vmfitd *d, int err, int store_err,
+		     struct vf_dstore *store);
 /* Move on where the round can: switch-over, swap, finish. */
 void round_progress(struct vmfitd *d);
 
@@ -248,17 +266,28 @@ void shadow_events(struct vmfitd *d, const struct pollfd *pfd);
 void shadow_flush(struct vmfitd *d);
 
 /*----------------------------------------------------------------*/
-/* recovery_volume.c: the A/B state volumes */
+/* recovery_volume.c: the A/B state volumes and their worker thread */
 
+#define VOLUME_POLL_FDS		1
+struct vworker;
+struct vjob;
 int volume_open(struct vmfitd *d);
 void volume_close(struct rcv *r);
-/* After the checkpoint: snapshot A, hash its view; -1: aborted. */
+/*
+ * After the checkpoint: snapshot A (in the loop), then hash its view in
+ * the worker (phase hash); verify_start() follows. -1: aborted.
+ */
 int volume_capture(struct vmfitd *d, uint64_t order);
-/* Abort: merge A's snapshot back. */
+/* Abort: merge A's snapshot back (queued behind the cancelled job). */
 void volume_merge(struct rcv *r);
-/* Copy the verified chunks into B, then shadow_restore(). */
+/* The round ends: its job's result will be thrown away. */
+void volume_cancel(struct rcv *r);
+/* Copy the verified chunks into B (phase copy), then shadow_restore(). */
 void volume_copy(struct vmfitd *d);
-/* After the hand-over: drop A's snapshot, write the repairs into A. */
-int volume_commit(struct rcv *r);
+/* After the hand-over: A dropped and repaired, store saved, then
+ * round_committed(). */
+void volume_commit(struct vmfitd *d);
+void volume_poll_fds(struct rcv *r, struct pollfd *pfd);
+void volume_events(struct vmfitd *d, const struct pollfd *pfd);
 
 #endif /* VMFITD_RECOVERY_H */

@@ -309,7 +309,7 @@ int status_print(const struct vf_conf *c);
  * capture, the digest exchange and vote, chunk transfer between managers,
  * the A/B hand-over.
  */
-#define RECOVERY_POLL_FDS	(4 + PEER_CONN_MAX)
+#define RECOVERY_POLL_FDS	(5 + PEER_CONN_MAX)
 #define PEER_CONN_MAX		8	/* peer connections served at once */
 int rcv_init(struct vmfitd *d);
 void rcv_fini(struct vmfitd *d);
