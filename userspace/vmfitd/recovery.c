@@ -309,7 +309,8 @@ void round_send_bad(struct vmfitd *d, uint16_t type)
 		big[sizeof(big) - 1] = '\0';
 		vf_gmsg_begin(&r->msg, VF_G_RCV_ABORT, d->last_order);
 		vf_rcv_put_abort(&r->msg, r->round, VF_RCV_OPERATOR, "x");
-		r->msg.buf[VF_GMSG_HDR_LEN + 20] = 0x01;	/* msg_len 257 */
+		/* msg_len 257 */
+		r->msg.buf[VF_GMSG_HDR_LEN + 20] = 0x01;
 		r->msg.buf[VF_GMSG_HDR_LEN + 21] = 0x01;
 		vf_wb_bytes(&r->msg, big, VF_RCV_MAX_MSG);
 		round_send(d, 1);
@@ -762,7 +763,8 @@ static void tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 			for (i = 0, lowest = UINT32_MAX; i < n; i++)
 				if (ids[i] < lowest)
 					lowest = ids[i];
-			if (lowest == d->nodeid && !rcv_trigger(d, false, &round))
+			if (lowest == d->nodeid &&
+			    !rcv_trigger(d, false, &round))
 				vf_info("recovery: periodic round %016" PRIx64 " triggered",
 					round);
 		}

@@ -116,7 +116,7 @@ struct rcv {
 	uint64_t next_period_ms;
 	bool lie;			/* test fault: wrong digests sent */
 	bool bad_msgs;			/* test fault: malformed messages too */
-	bool cut;			/* test fault: chunks served cut short */
+	bool cut;			/* test fault: chunks cut short */
 	struct vf_wbuf msg;		/* group message being built */
 
 	/* the round */
@@ -144,7 +144,7 @@ struct rcv {
 	size_t silen;
 	size_t sin_off;			/* consumed: up to the frame handled */
 	struct vf_wbuf sout;		/* to the shadow, after RESTORE */
-	struct vf_wbuf slog;		/* EXECs logged before RESTORE is sent */
+	struct vf_wbuf slog;		/* EXECs logged before RESTORE */
 	uint64_t sh_sent;		/* last order logged or sent */
 	uint64_t sh_done;		/* last order the shadow answered */
 	bool switched;

@@ -192,7 +192,8 @@ static void pc_io(struct vmfitd *d, short revents)
 		return;
 	}
 	if (fl == 0) {
-		if (r->pc_ilen >= VF_HDR_LEN && VF_HDR_LEN + h.len > PEER_CLI_IN)
+		if (r->pc_ilen >= VF_HDR_LEN &&
+		    VF_HDR_LEN + h.len > PEER_CLI_IN)
 			fetch_next(d, "frame too big");
 		return;
 	}
@@ -393,8 +394,8 @@ void peer_poll_fds(struct rcv *r, struct pollfd *pfd)
 	pfd[0].events = POLLIN;
 	if (r->pc_fd >= 0) {
 		pfd[1].fd = r->pc_fd;
-		pfd[1].events = POLLIN |
-				(r->pc_connecting || r->pc_out.len ? POLLOUT : 0);
+		pfd[1].events = POLLIN | (r->pc_connecting || r->pc_out.len ?
+					  POLLOUT : 0);
 	}
 	for (i = 0; i < PEER_CONN_MAX; i++) {
 		pfd[2 + i].fd = r->peers[i].fd;

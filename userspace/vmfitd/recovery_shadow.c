@@ -171,7 +171,8 @@ static void shadow_frame(struct vmfitd *d, const struct vf_hdr *h,
 	char why[128];
 
 	if (!r->sh_hello) {
-		if (h->type != VF_R_HELLO || vf_hello_decode(p, h->len, &hello) ||
+		if (h->type != VF_R_HELLO ||
+		    vf_hello_decode(p, h->len, &hello) ||
 		    hello.proto_version != VF_PROTO_VERSION) {
 			shadow_failed(d, "first frame is not a valid HELLO");
 			return;
