@@ -11,22 +11,24 @@
  *        -> ready      shadow said HELLO: RCV_READY multicast
  *        -> capture    k-th RCV_READY delivered: ordered checkpoint of the
  *                      senior pushed; from here every EXEC is logged
- *        -> verify     checkpoint done: A snapshotted, hashed, digests
- *                      exchanged level by level
+ *        -> hash       checkpoint done: A snapshotted; the volume worker
+ *                      hashes its view (changed set, or all of it)
+ *        -> verify     digests exchanged level by level, chunks voted
  *        -> fetch      repairs fetched from peers (skipped if none)
- *        -> restore    RCV_FETCHED sent; B written and cleared; RESTORE and
- *                      the logged EXECs sent to the shadow
+ *        -> copy       RCV_FETCHED sent; the worker writes and clears B
+ *        -> restore    RESTORE and the logged EXECs sent to the shadow
  *        -> handover   the shadow caught up: it alone gets new EXECs and
  *                      votes on them; the senior finishes what it had
  *        -> finish     senior stopped, shadow is the replica; waiting for
- *                      every RCV_FETCHED, then A dropped and repaired, the
- *                      digest store committed
+ *                      every RCV_FETCHED, then the worker drops and
+ *                      repairs A and saves the digest store
  *        -> idle
  *
- * Until "handover" any fault aborts (abort()): the senior never stopped
- * serving, so nothing acknowledged is lost. Volume operations and chunk
- * copies run synchronously in the event loop (short for the volumes the
- * tests use; a worker thread is future work, see protocol.rst).
+ * Until "handover" any fault aborts (round_abort()): the senior never
+ * stopped serving, so nothing acknowledged is lost. Whatever grows with
+ * the state runs in the volume worker (recovery_volume.c), so the loop
+ * keeps serving clients during a round (protocol.rst "Recovery and the
+ * event loop").
  */
 #include <arpa/inet.h>
 #include <errno.h>
