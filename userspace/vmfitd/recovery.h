@@ -12,7 +12,8 @@
  *   recovery_shadow.c  the shadow replica: start, channel, RESTORE and
  *                      replay, the swap with the senior
  *   recovery_volume.c  the A/B state volumes: capture, hashing, the copy
- *                      into B, A's repair after the hand-over
+ *                      into B, A's repair after the hand-over; the slow
+ *                      steps in its worker thread
  *
  * Each part that owns descriptors has the main loop's shape:
  * <part>_poll_fds() / <part>_events() / <part>_flush() / <part>_tick().
