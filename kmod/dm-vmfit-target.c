@@ -157,6 +157,9 @@ static void vmfit_remap_cow(struct vmfit *vf, struct bio *bio,
 	bio->bi_iter.bi_sector = vf->data_start +
 		((sector_t)(val - 1) << vf->chunk_shift) + off;
 	io->cow = val;
+	/* Completed only once its mapping is committed: vmfit_end_io(). */
+	if ((bio->bi_opf & REQ_FUA) && op_is_write(bio_op(bio)))
+		io->flags |= VMFIT_IO_FUA;
 }
 
 static bool vmfit_full_chunk(struct vmfit *vf, struct bio *bio, u32 chunk)
@@ -292,15 +295,15 @@ again:
 	return DM_MAPIO_REMAPPED;
 }
 
-/* A FUA cow write needs its mapping committed before it is issued. */
-static bool vmfit_needs_commit(struct vmfit *vf, struct bio *bio,
-			       struct vmfit_io *io)
+/*
+ * While merging, a FUA write to the origin must not be undone by a merge
+ * resumed after a crash: the removal of its chunk's entry (set in dmap
+ * before the chunk was released to the origin) is committed first.
+ */
+static bool vmfit_needs_precommit(struct bio *bio, struct vmfit_io *io)
 {
-	if (likely(!(bio->bi_opf & REQ_FUA)) || !io->cow)
-		return false;
-	if (READ_ONCE(vf->dmap[io->chunk]) != io->cow)
-		vmfit_cow_set_dmap(vf, io->chunk, io->cow);
-	return true;
+	return unlikely(io->mode == VMFIT_MERGING && !io->cow &&
+			(bio->bi_opf & REQ_FUA) && op_is_write(bio_op(bio)));
 }
 
 static void vmfit_account_held(struct vmfit *vf, struct vmfit_io *io)
@@ -316,7 +319,7 @@ static void vmfit_issue(struct vmfit *vf, struct bio *bio)
 {
 	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-	if (vmfit_needs_commit(vf, bio, io)) {
+	if (vmfit_needs_precommit(bio, io)) {
 		vmfit_defer(vf, &vf->fua_bios, bio, io, false);
 		return;
 	}
@@ -364,7 +367,7 @@ static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 			continue;
 		}
 		vmfit_remap_origin(vf, bio);
-		submit_bio_noacct(bio);
+		vmfit_issue(vf, bio);
 	}
 }
 
@@ -476,19 +479,25 @@ static void vmfit_process_retry(struct vmfit *vf, struct bio *bio)
 		vmfit_issue(vf, bio);
 }
 
+/*
+ * One commit for every bio waiting for one: flushes (then passed to the
+ * origin), FUA origin writes while merging (then issued) and FUA cow writes
+ * whose data is done (then completed).
+ */
 static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
-				  struct bio_list *fua)
+				  struct bio_list *fua, struct bio_list *done)
 {
 	struct bio *bio;
 	int r = 0;
 
 	mutex_lock(&vf->md_lock);
-	if (READ_ONCE(vf->health) == VMFIT_FAIL)
+	if (READ_ONCE(vf->health) == VMFIT_FAIL) {
 		r = -EIO;
-	else
+	} else {
 		r = vmfit_cow_commit(vf);
-	if (r && r != -EIO)
-		vmfit_fail(vf, "metadata commit", r);
+		if (r)
+			vmfit_fail(vf, "metadata commit", r);
+	}
 	mutex_unlock(&vf->md_lock);
 
 	while ((bio = bio_list_pop(flush))) {
@@ -510,12 +519,21 @@ static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
 		vmfit_account_held(vf, io);
 		submit_bio_noacct(bio);
 	}
+	while ((bio = bio_list_pop(done))) {
+		struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+		io->flags |= VMFIT_IO_COMMITTED;
+		if (r)
+			bio->bi_status = BLK_STS_IOERR;
+		/* Back through vmfit_end_io(), which now lets it complete. */
+		bio_endio(bio);
+	}
 }
 
 static void vmfit_worker(struct work_struct *ws)
 {
 	struct vmfit *vf = container_of(ws, struct vmfit, worker);
-	struct bio_list bm, copy, retry, flush, fua;
+	struct bio_list bm, copy, retry, flush, fua, done;
 	struct blk_plug plug;
 	struct bio *bio;
 
@@ -528,6 +546,8 @@ static void vmfit_worker(struct work_struct *ws)
 	bio_list_init(&vf->flush_bios);
 	fua = vf->fua_bios;
 	bio_list_init(&vf->fua_bios);
+	done = vf->fua_done;
+	bio_list_init(&vf->fua_done);
 	bio_list_init(&copy);
 	/* Copies of origin chunks wait until the old generation drained. */
 	if (vf->view_ready) {
@@ -550,8 +570,9 @@ static void vmfit_worker(struct work_struct *ws)
 	bio_list_merge(&fua, &vf->fua_bios);
 	bio_list_init(&vf->fua_bios);
 	spin_unlock_irq(&vf->lock);
-	if (!bio_list_empty(&flush) || !bio_list_empty(&fua))
-		vmfit_process_commits(vf, &flush, &fua);
+	if (!bio_list_empty(&flush) || !bio_list_empty(&fua) ||
+	    !bio_list_empty(&done))
+		vmfit_process_commits(vf, &flush, &fua, &done);
 }
 
 static void vmfit_commit_work(struct work_struct *ws)
@@ -695,6 +716,15 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 	}
 	wait_for_completion(&vf->merge_done);
 
+	/*
+	 * Commit protocol, rule 3: the copies are durable on the origin
+	 * before any entry is cleared in dmap (which a commit may write at
+	 * once) and before a bio is let through to the origin chunk.
+	 */
+	r = blkdev_issue_flush(vf->origin_dev->bdev);
+	for (i = 0; r && i < n; i++)
+		batch[i]->error = r;
+
 	for (i = 0; i < n; i++) {
 		struct vmfit_job *job = batch[i];
 
@@ -815,8 +845,12 @@ static void vmfit_merge_work(struct work_struct *ws)
 	/* Queued twice (resume, cancelled suspend): only one merges. */
 	if (vmfit_mode(vf) != VMFIT_MERGING)
 		return;
-	/* Snapshot-generation bios and copies must be gone. */
-	vmfit_wait_gen(vf, vf->merge_parity);
+	/*
+	 * The previous generation (the snapshot's, at the first run) and its
+	 * copies must be gone.  The parity is read now: a merge re-run after
+	 * a resume or a cancelled suspend follows other switches.
+	 */
+	vmfit_wait_gen(vf, VMFIT_STATE_PARITY(READ_ONCE(vf->state)) ^ 1);
 	r = vmfit_merge_fold(vf);
 	if (r) {
 		vmfit_fail(vf, "changed-set write", r);
@@ -857,9 +891,16 @@ static int vmfit_msg_snapshot(struct vmfit *vf)
 		r = -EIO;
 		goto out;
 	}
+	/*
+	 * Commit protocol, rule 2: the new epoch and mode are durable before
+	 * any entry of the epoch can be written (before the switch).
+	 */
 	vf->epoch++;
-	vf->sb_mode = VMFIT_SNAPSHOT;
-	vf->sb_dirty = true;
+	r = __vmfit_commit_mode(vf, VMFIT_SNAPSHOT, "snapshot commit");
+	if (r) {
+		vf->epoch--;
+		goto out;
+	}
 	atomic64_set(&vf->held_ns, 0);
 	vf->drain_ns = 0;
 	spin_lock_irq(&vf->lock);
@@ -941,7 +982,7 @@ static int vmfit_msg_merge(struct vmfit *vf)
 	vf->merged = 0;
 	vf->merge_cursor = 0;
 	vf->merge_stop = false;
-	vf->merge_parity = vmfit_switch(vf, VMFIT_MERGING);
+	vmfit_switch(vf, VMFIT_MERGING);
 	queue_work(vf->merge_wq, &vf->merge_work);
 out:
 	mutex_unlock(&vf->md_lock);
@@ -1191,6 +1232,7 @@ static void vmfit_dtr(struct dm_target *ti)
 	vfree(vf->dmap);
 	bitmap_free(vf->map_dirty);
 	vfree(vf->md_batch);
+	vfree(vf->bm_batch);
 	if (vf->cow_dev)
 		dm_put_device(ti, vf->cow_dev);
 	if (vf->origin_dev)
@@ -1321,9 +1363,45 @@ static int vmfit_alloc_core(struct vmfit *vf)
 	vf->dmap = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
 	vf->map_dirty = bitmap_zalloc(vf->map_blocks, GFP_KERNEL);
 	vf->md_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
+	vf->bm_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
 	if (!vf->changed || !vf->ondisk || !vf->durable || !vf->bm_dirty || !vf->map ||
-	    !vf->dmap || !vf->map_dirty || !vf->md_batch)
+	    !vf->dmap || !vf->map_dirty || !vf->md_batch || !vf->bm_batch)
 		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Read the cow metadata into core and take up its mode.  Done by the
+ * constructor of a new device (so that a refusal is a ti->error), and by
+ * preresume when a reload replaced a live table (whose commits the
+ * constructor must not race with).  Holds md_lock.
+ */
+static int vmfit_load(struct vmfit *vf, char **error)
+{
+	u64 mapped = 0;
+	u32 c;
+	int r;
+
+	lockdep_assert_held(&vf->md_lock);
+	r = vmfit_cow_load(vf, error);
+	if (r) {
+		DMERR("%s: cannot load the cow metadata: %s (%d)",
+		      vmfit_name(vf), *error, r);
+		return r;
+	}
+	for (c = 0; c < vf->origin_chunks; c++)
+		mapped += vmfit_mapped(vf->map[c]);
+	vf->loaded = true;
+	vf->to_merge = vf->sb_mode == VMFIT_MERGING ? mapped : 0;
+	vf->merged = 0;
+	vf->merge_cursor = 0;
+	spin_lock_irq(&vf->lock);
+	vf->view_ready = vf->sb_mode == VMFIT_SNAPSHOT;
+	spin_unlock_irq(&vf->lock);
+	WRITE_ONCE(vf->state, (vf->state & ~3U) | vf->sb_mode);
+	DMINFO("%s: loaded: mode %s epoch %llu, %llu chunks in the cow",
+	       vmfit_name(vf), vmfit_mode_names[vf->sb_mode], vf->epoch,
+	       mapped);
 	return 0;
 }
 
@@ -1357,6 +1435,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&vf->retry_bios);
 	bio_list_init(&vf->flush_bios);
 	bio_list_init(&vf->fua_bios);
+	bio_list_init(&vf->fua_done);
 	bio_list_init(&vf->view_bios);
 	INIT_WORK(&vf->worker, vmfit_worker);
 	INIT_WORK(&vf->drain_work, vmfit_drain_work);
@@ -1457,6 +1536,18 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	mutex_lock(&vmfit_registry_lock);
+	old = vmfit_lookup(vf->devt);
+	mutex_unlock(&vmfit_registry_lock);
+	if (!old) {
+		/* A new device: refuse bad metadata here, with ti->error. */
+		mutex_lock(&vf->md_lock);
+		r = vmfit_load(vf, &ti->error);
+		mutex_unlock(&vf->md_lock);
+		if (r)
+			goto bad;
+	}
+
+	mutex_lock(&vmfit_registry_lock);
 	list_add(&vf->registry, &vmfit_registry);
 	mutex_unlock(&vmfit_registry_lock);
 	return 0;
@@ -1480,6 +1571,9 @@ static int vmfit_map(struct dm_target *ti, struct bio *bio)
 	io->mode = VMFIT_NORMAL;
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
+		/* Metadata I/O failed: no flush may claim durability. */
+		if (unlikely(READ_ONCE(vf->health) == VMFIT_FAIL))
+			return DM_MAPIO_KILL;
 		/* Empty: dm core sends the data of a flush separately. */
 		if (vmfit_mode(vf) == VMFIT_NORMAL) {
 			vmfit_remap_origin(vf, bio);
@@ -1501,7 +1595,7 @@ static int vmfit_map(struct dm_target *ti, struct bio *bio)
 
 	vmfit_get_gen(vf, io);
 	r = vmfit_route(vf, bio, io);
-	if (r == DM_MAPIO_REMAPPED && unlikely(vmfit_needs_commit(vf, bio, io))) {
+	if (r == DM_MAPIO_REMAPPED && vmfit_needs_precommit(bio, io)) {
 		vmfit_defer(vf, &vf->fua_bios, bio, io, false);
 		return DM_MAPIO_SUBMITTED;
 	}
@@ -1513,12 +1607,32 @@ static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
 {
 	struct vmfit *vf = ti->private;
 	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+	unsigned long flags;
 
-	/* Persist the mapping only once the data is on the cow. */
-	if (io->cow && !*error && io->mode == VMFIT_SNAPSHOT &&
-	    op_is_write(bio_op(bio)) &&
-	    READ_ONCE(vf->dmap[io->chunk]) != io->cow)
-		vmfit_cow_set_dmap(vf, io->chunk, io->cow);
+	if (io->flags & VMFIT_IO_COMMITTED) {
+		/* Second pass, from vmfit_process_commits(). */
+		*error = bio->bi_status;
+		vmfit_put_io(vf, io);
+		return DM_ENDIO_DONE;
+	}
+	/*
+	 * Persist the mapping only once the data is on the cow (in merging
+	 * mode too: a bio retried across the switch to merging may be the
+	 * first write to its chunk).  Its generation count is held until the
+	 * bio completes, so a merge batch clears the entry only after this.
+	 */
+	if (io->cow && !*error && op_is_write(bio_op(bio))) {
+		if (READ_ONCE(vf->dmap[io->chunk]) != io->cow)
+			vmfit_cow_set_dmap(vf, io->chunk, io->cow);
+		if (io->flags & VMFIT_IO_FUA) {
+			/* Acknowledged once the entry is durable too. */
+			spin_lock_irqsave(&vf->lock, flags);
+			bio_list_add(&vf->fua_done, bio);
+			spin_unlock_irqrestore(&vf->lock, flags);
+			queue_work(vf->wq, &vf->worker);
+			return DM_ENDIO_INCOMPLETE;
+		}
+	}
 	vmfit_put_io(vf, io);
 	return DM_ENDIO_DONE;
 }
@@ -1573,32 +1687,14 @@ static void vmfit_postsuspend(struct dm_target *ti)
 static int vmfit_preresume(struct dm_target *ti)
 {
 	struct vmfit *vf = ti->private;
-	u64 mapped = 0;
+	char *error;
 	int r = 0;
-	u32 c;
 
 	mutex_lock(&vf->md_lock);
 	if (!vf->loaded) {
-		r = vmfit_cow_load(vf);
-		if (r) {
-			DMERR("%s: cannot load the cow metadata: %d",
-			      vmfit_name(vf), r);
+		r = vmfit_load(vf, &error);
+		if (r)
 			goto out;
-		}
-		for (c = 0; c < vf->origin_chunks; c++)
-			mapped += vmfit_mapped(vf->map[c]);
-		vf->loaded = true;
-		vf->to_merge = vf->sb_mode == VMFIT_MERGING ? mapped : 0;
-		vf->merged = 0;
-		vf->merge_cursor = 0;
-		spin_lock_irq(&vf->lock);
-		vf->view_ready = vf->sb_mode == VMFIT_SNAPSHOT;
-		spin_unlock_irq(&vf->lock);
-		WRITE_ONCE(vf->state, (vf->state & ~3U) | vf->sb_mode);
-		vf->merge_parity = VMFIT_STATE_PARITY(vf->state) ^ 1;
-		DMINFO("%s: loaded: mode %s epoch %llu, %llu chunks in the cow",
-		       vmfit_name(vf), vmfit_mode_names[vf->sb_mode], vf->epoch,
-		       mapped);
 	}
 	vf->active = true;
 	queue_delayed_work(vf->wq, &vf->commit_work, VMFIT_COMMIT_PERIOD);
