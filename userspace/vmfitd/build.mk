@@ -6,10 +6,9 @@
 VMFITD_SRCS := $(wildcard userspace/vmfitd/*.c) $(wildcard userspace/backends/*.c)
 VMFITD_LIBS := -lcpg -lcrypto
 
-CFLAGS_vmfitd := -Iuserspace/backends -Iuserspace/vmfitd
-CFLAGS_group := -Iuserspace/backends -Iuserspace/vmfitd
-CFLAGS_gmsg := -Iuserspace/vmfitd
-CFLAGS_ctl := -Iuserspace/backends -Iuserspace/vmfitd
+# Every part of the daemon includes vmfitd.h, which needs the backends'.
+$(foreach f,$(notdir $(basename $(wildcard userspace/vmfitd/*.c))),\
+	$(eval CFLAGS_$(f) := -Iuserspace/backends -Iuserspace/vmfitd))
 CFLAGS_process := -Iuserspace/backends
 
 USER_BINS += $(B)/bin/vmfitd

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ctl.c - vmfitd's control socket (operator and test triggers) and the
+ * control.c - vmfitd's control socket (operator and test triggers) and the
  * `vmfitd --checkpoint` client that talks to it.
  *
  * A UNIX stream socket (control_socket, default /run/vmfit/<service>.ctl,
@@ -238,7 +238,7 @@ static void ctl_accept(struct vmfitd *d)
 	}
 }
 
-void ctl_poll_fds(struct vmfitd *d, struct pollfd *pfd)
+unsigned int ctl_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 {
 	unsigned int i;
 
@@ -250,6 +250,7 @@ void ctl_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 		pfd[i + 1].events = POLLIN;
 		pfd[i + 1].revents = 0;
 	}
+	return CONTROL_POLL_FDS;
 }
 
 void ctl_events(struct vmfitd *d, const struct pollfd *pfd)
