@@ -9,6 +9,9 @@
 #      once acknowledged (O_DSYNC), a crash image taken while the merge is
 #      still far from its chunk must, after the merge resumed on the image,
 #      hold it.
+#   A: a REQ_FUA write (libaio, O_DSYNC: no flush after it) to a chunk the
+#      merge has already copied back, while commits are held: if it is
+#      acknowledged, the merge resumed on a crash image must not undo it.
 #   D: a merge re-run after suspend/resume (three times, under writes)
 #      waits for the right generation: it ends, and suspend and remove do
 #      not hang.
@@ -23,15 +26,14 @@ CHUNK=16	# 8 KiB: a 4 KiB write is a partial-chunk write
 NFULL=3000	# full chunks written in the snapshot, from chunk 0
 TARGET=3500	# chunk of the retried partial write
 slice origin "$DISK_A" 0 $MB
-slice cow "$DISK_B" 0 $MB
 slice oimg "$DISK_C" 0 $MB
 slice cimg "$DISK_D" 0 $MB
 O=$(dm_path origin)
-C=$(dm_path cow)
 OI=$(dm_path oimg)
 CI=$(dm_path cimg)
 vmtest-io fill "$O" 3
-zero_dev "$C" 0 8
+vmfit_split_cow cow "$DISK_B" $SZ "$O" $CHUNK
+C=$(dm_path cow)
 vmfit_create live "$O" "$C" $CHUNK
 L=$(dm_path live)
 head -c 4096 /dev/urandom >"$TESTDIR/p1"
@@ -78,6 +80,36 @@ assert_eq "$P1" "$(sha_block "$(dm_path img)" $BLK)" \
 assert_eq "$P1" "$(sha_block "$OI" $BLK)" "image origin block $BLK"
 assert_eq "$full" "$(sha_dev "$(dm_path img)" 0 $((NFULL * CHUNK)))" \
 	"image: the flushed full-chunk writes"
+dm_remove img
+
+note "A: a FUA write to a merged chunk while commits are held"
+vmfit_status live
+merged=$ST_MERGED
+((merged >= 64 && merged < NFULL)) || die "merge progress $merged: cannot test"
+ablk=$(((merged - 1) * CHUNK / 8))
+dm_hold cowmd
+fio --name=fua --filename="$L" --ioengine=libaio --direct=1 --sync=1 \
+	--rw=write --bs=4k --size=4k --offset=$((ablk * 4096)) \
+	--output="$TESTDIR/fio.out" &
+f=$!
+sleep 3
+acked=0
+kill -0 $f 2>/dev/null || acked=1
+dm_hold origin
+copy_dev "$DISK_A" "$OI" $SZ
+copy_dev "$DISK_B" "$CI" $SZ
+dm_release origin
+dm_release cowmd
+wait $f || die "the FUA write failed: $(cat "$TESTDIR/fio.out")"
+want=$(sha_block "$L" $ablk)
+vmfit_create img "$OI" "$CI" $CHUNK
+wait_status img MODE normal 300
+if ((acked)); then
+	assert_eq "$want" "$(sha_block "$(dm_path img)" $ablk)" \
+		"image block $ablk: an acknowledged FUA write was undone by the merge"
+else
+	note "the FUA write waited for the held commit"
+fi
 dm_remove img
 
 note "D: suspend/resume during the merge, under writes"
