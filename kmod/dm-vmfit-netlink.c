@@ -22,6 +22,35 @@ static struct genl_family vmfit_genl_family;
 
 /*
  *--------------------------------------------------------------
+ * Privilege
+ *--------------------------------------------------------------
+ */
+/* genl_ops.internal_flags: the command needs CAP_SYS_ADMIN. */
+#define VMFIT_NL_ADMIN 0x01
+
+/*
+ * Commands that change state or reveal content (digests) need
+ * CAP_SYS_ADMIN in the initial namespace, as the dm ioctls do (not
+ * GENL_ADMIN_PERM's CAP_NET_ADMIN: it does not guard block devices).
+ */
+static int vmfit_nl_admin(struct sk_buff *skb, struct netlink_ext_ack *extack)
+{
+	if (netlink_capable(skb, CAP_SYS_ADMIN))
+		return 0;
+	NL_SET_ERR_MSG(extack, "This command needs CAP_SYS_ADMIN");
+	return -EPERM;
+}
+
+static int vmfit_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
+			     struct genl_info *info)
+{
+	if (ops->internal_flags & VMFIT_NL_ADMIN)
+		return vmfit_nl_admin(skb, info->extack);
+	return 0;
+}
+
+/*
+ *--------------------------------------------------------------
  * Policy
  *--------------------------------------------------------------
  */
@@ -534,6 +563,9 @@ static int __vmfit_nl_csum_start(struct netlink_callback *cb,
 	struct vmfit_nl_dev d;
 	int r;
 
+	r = vmfit_nl_admin(cb->skb, extack);
+	if (r)
+		return r;
 	r = vmfit_nl_parse_dev(attrs, extack, &d);
 	if (r)
 		return r;
@@ -712,33 +744,33 @@ static const struct genl_ops vmfit_genl_ops[] = {
 		.cmd = VMFIT_CMD_SNAPSHOT,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_snapshot,
 	},
 	{
 		.cmd = VMFIT_CMD_MERGE,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_merge,
 	},
 	{
 		.cmd = VMFIT_CMD_DROP,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_drop,
 	},
 	{
 		.cmd = VMFIT_CMD_CLEAR,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_clear,
 	},
 	{
 		.cmd = VMFIT_CMD_CHECKSUM,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.policy = vmfit_csum_policy,
 		.maxattr = ARRAY_SIZE(vmfit_csum_policy) - 1,
 		.start = vmfit_nl_csum_start,
@@ -749,7 +781,7 @@ static const struct genl_ops vmfit_genl_ops[] = {
 		.cmd = VMFIT_CMD_CHECKSUM_CANCEL,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_csum_cancel,
 	},
 };
@@ -762,6 +794,7 @@ static struct genl_family vmfit_genl_family __ro_after_init = {
 	.name = VMFIT_GENL_FAMILY_NAME,
 	.version = VMFIT_GENL_VERSION,
 	.parallel_ops = true,
+	.pre_doit = vmfit_nl_pre_doit,
 	.module = THIS_MODULE,
 	.ops = vmfit_genl_ops,
 	.n_ops = ARRAY_SIZE(vmfit_genl_ops),

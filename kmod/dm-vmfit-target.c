@@ -1190,10 +1190,23 @@ int dm_vmfit_for_each(int (*fn)(struct vmfit *vf, void *arg), void *arg)
 	return r;
 }
 
+static void vmfit_release(struct kref *ref)
+{
+	kfree(container_of(ref, struct vmfit, ref));
+}
+
+/* Drop a reference taken by a vmfit-view. */
+static void vmfit_put(struct vmfit *vf)
+{
+	kref_put(&vf->ref, vmfit_release);
+}
+
 static void vmfit_dtr(struct dm_target *ti)
 {
 	struct vmfit *vf = ti->private;
+	struct bio_list views;
 	unsigned int i;
+	struct bio *bio;
 
 	if (!vf)
 		return;
@@ -1201,6 +1214,14 @@ static void vmfit_dtr(struct dm_target *ti)
 	mutex_lock(&vmfit_registry_lock);
 	list_del_init(&vf->registry);
 	mutex_unlock(&vmfit_registry_lock);
+	/* Open views fail from now on; what they parked fails too. */
+	spin_lock_irq(&vf->lock);
+	vf->dead = true;
+	views = vf->view_bios;
+	bio_list_init(&vf->view_bios);
+	spin_unlock_irq(&vf->lock);
+	while ((bio = bio_list_pop(&views)))
+		bio_io_error(bio);
 	/* Checksums of this instance stop reading it. */
 	dm_vmfit_csum_detach(vf);
 
@@ -1240,8 +1261,9 @@ static void vmfit_dtr(struct dm_target *ti)
 	for (i = 0; i < vf->nr_ctr_args; i++)
 		kfree(vf->ctr_args[i]);
 	kfree(vf->ctr_args);
-	kfree(vf);
 	ti->private = NULL;
+	/* Views may still hold the structure (not what it pointed to). */
+	vmfit_put(vf);
 }
 
 static int vmfit_copy_ctr_args(struct vmfit *vf, unsigned int argc,
@@ -1423,6 +1445,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	ti->private = vf;
 	vf->ti = ti;
+	kref_init(&vf->ref);
 	INIT_LIST_HEAD(&vf->registry);
 	INIT_LIST_HEAD(&vf->jobs);
 	mutex_init(&vf->md_lock);
@@ -1816,8 +1839,10 @@ static struct target_type vmfit_target = {
  *--------------------------------------------------------------
  */
 struct vmfit_view {
-	struct dm_dev *live;	/* the vmfit device, held open */
-	struct vmfit *vf;	/* its instance; views counts us */
+	struct vmfit *vf;	/* its instance: a reference, and counted in views */
+	struct dm_dev *origin;	/* the frozen origin, opened by the view */
+	struct block_device *live_bdev;	/* the vmfit device, open, not claimed */
+	char live[16];		/* the vmfit device, major:minor */
 };
 
 static void vmfit_view_dtr(struct dm_target *ti)
@@ -1830,11 +1855,32 @@ static void vmfit_view_dtr(struct dm_target *ti)
 		mutex_lock(&v->vf->md_lock);
 		v->vf->views--;
 		mutex_unlock(&v->vf->md_lock);
+		vmfit_put(v->vf);
 	}
-	if (v->live)
-		dm_put_device(ti, v->live);
+	if (v->origin)
+		dm_put_device(ti, v->origin);
+	if (v->live_bdev)
+		blkdev_put(v->live_bdev, FMODE_READ);
 	kfree(v);
 	ti->private = NULL;
+}
+
+/*
+ * The device number of the vmfit device, from "major:minor" or a path.
+ * The device is not opened: whatever holds it (a mounted filesystem, a
+ * table on top) may hold it exclusively.
+ */
+static int vmfit_view_devt(const char *arg, dev_t *devt)
+{
+	unsigned int major, minor;
+	char dummy;
+
+	if (sscanf(arg, "%u:%u%c", &major, &minor, &dummy) == 2) {
+		*devt = MKDEV(major, minor);
+		return MAJOR(*devt) == major && MINOR(*devt) == minor ?
+			0 : -EINVAL;
+	}
+	return lookup_bdev(arg, devt);
 }
 
 /*
@@ -1844,7 +1890,9 @@ static void vmfit_view_dtr(struct dm_target *ti)
 static int vmfit_view_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct vmfit_view *v;
+	char origin[16];
 	struct vmfit *vf;
+	dev_t devt;
 	int r;
 
 	if (argc != 1) {
@@ -1858,14 +1906,27 @@ static int vmfit_view_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	ti->private = v;
 
-	r = dm_get_device(ti, argv[0], FMODE_READ, &v->live);
+	r = vmfit_view_devt(argv[0], &devt);
 	if (r) {
+		ti->error = "Error opening vmfit device";
+		goto bad;
+	}
+	snprintf(v->live, sizeof(v->live), "%u:%u", MAJOR(devt), MINOR(devt));
+	/*
+	 * Opened without a claim: a filesystem mounted on it holds it
+	 * exclusively, and that is fine.  The open keeps a plain
+	 * `dmsetup remove` of the live device from succeeding.
+	 */
+	v->live_bdev = blkdev_get_by_dev(devt, FMODE_READ, NULL);
+	if (IS_ERR(v->live_bdev)) {
+		r = PTR_ERR(v->live_bdev);
+		v->live_bdev = NULL;
 		ti->error = "Error opening vmfit device";
 		goto bad;
 	}
 
 	mutex_lock(&vmfit_registry_lock);
-	vf = vmfit_lookup(v->live->bdev->bd_dev);
+	vf = vmfit_lookup(devt);
 	if (!vf) {
 		mutex_unlock(&vmfit_registry_lock);
 		ti->error = "Device is not a vmfit device";
@@ -1880,13 +1941,24 @@ static int vmfit_view_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -EINVAL;
 		ti->error = "View is larger than the vmfit device";
 	} else {
+		/* Pins the snapshot (no merge, drop or reload) and the memory. */
 		vf->views++;
+		kref_get(&vf->ref);
 		v->vf = vf;
+		devt = vf->origin_dev->bdev->bd_dev;
 	}
 	mutex_unlock(&vf->md_lock);
 	mutex_unlock(&vmfit_registry_lock);
 	if (r)
 		goto bad;
+
+	/* Shared with the live table's own open of the origin. */
+	snprintf(origin, sizeof(origin), "%u:%u", MAJOR(devt), MINOR(devt));
+	r = dm_get_device(ti, origin, FMODE_READ, &v->origin);
+	if (r) {
+		ti->error = "Error opening the origin device";
+		goto bad;
+	}
 
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 0;
@@ -1904,9 +1976,12 @@ static int vmfit_view_map(struct dm_target *ti, struct bio *bio)
 	struct vmfit *vf = v->vf;
 	unsigned long flags;
 
+	/* The live table is gone: the origin is frozen no more. */
+	if (unlikely(READ_ONCE(vf->dead)))
+		return DM_MAPIO_KILL;
+	bio_set_dev(bio, v->origin->bdev);
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/* Empty flush: the origin is not written while frozen anyway. */
-		vmfit_remap_origin(vf, bio);
 		return DM_MAPIO_REMAPPED;
 	}
 	/* Writes, discards and write-zeroes: the view is read-only. */
@@ -1916,6 +1991,10 @@ static int vmfit_view_map(struct dm_target *ti, struct bio *bio)
 	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
 	if (unlikely(!READ_ONCE(vf->view_ready))) {
 		spin_lock_irqsave(&vf->lock, flags);
+		if (vf->dead) {
+			spin_unlock_irqrestore(&vf->lock, flags);
+			return DM_MAPIO_KILL;
+		}
 		if (!vf->view_ready) {
 			bio_list_add(&vf->view_bios, bio);
 			spin_unlock_irqrestore(&vf->lock, flags);
@@ -1923,14 +2002,13 @@ static int vmfit_view_map(struct dm_target *ti, struct bio *bio)
 		}
 		spin_unlock_irqrestore(&vf->lock, flags);
 	}
-	vmfit_remap_origin(vf, bio);
 	return DM_MAPIO_REMAPPED;
 }
 
 /*
  * Status format:
  *
- * <ready|draining> <vmfit dev major:minor>
+ * <ready|draining|gone> <vmfit dev major:minor>
  */
 static void vmfit_view_status(struct dm_target *ti, status_type_t type,
 			      unsigned int status_flags, char *result,
@@ -1938,18 +2016,22 @@ static void vmfit_view_status(struct dm_target *ti, status_type_t type,
 {
 	struct vmfit_view *v = ti->private;
 	unsigned int sz = 0;
+	const char *state;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%s %s", READ_ONCE(v->vf->view_ready) ? "ready" : "draining",
-		       v->live->name);
+		if (READ_ONCE(v->vf->dead))
+			state = "gone";
+		else
+			state = READ_ONCE(v->vf->view_ready) ? "ready" : "draining";
+		DMEMIT("%s %s", state, v->live);
 		break;
 	case STATUSTYPE_TABLE:
-		DMEMIT("%s", v->live->name);
+		DMEMIT("%s", v->live);
 		break;
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",vmfit_dev=%s;", v->live->name);
+		DMEMIT(",vmfit_dev=%s;", v->live);
 		break;
 	}
 }
@@ -1959,7 +2041,7 @@ static int vmfit_view_iterate_devices(struct dm_target *ti,
 {
 	struct vmfit_view *v = ti->private;
 
-	return fn(ti, v->vf->origin_dev, 0, ti->len, data);
+	return fn(ti, v->origin, 0, ti->len, data);
 }
 
 static struct target_type vmfit_view_target = {

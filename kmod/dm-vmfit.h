@@ -14,6 +14,7 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-io.h>
 #include <linux/dm-kcopyd.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -116,6 +117,8 @@ struct vmfit {
 	dev_t devt;			/* the mapped device (registry key) */
 	struct list_head registry;	/* in vmfit_registry */
 	unsigned int views;		/* open vmfit-view targets; Protected by "md_lock" */
+	struct kref ref;		/* the table's, and one per vmfit-view */
+	bool dead;			/* the table is gone (views fail); Protected by "lock" */
 
 	/* Table line. */
 	unsigned int nr_ctr_args;

@@ -17,8 +17,8 @@
 # the superblock write of a `snapshot` is held (and an old-generation
 # origin write, so the snapshot cannot drain either) while a REQ_FUA write
 # is sent. The image, snapshotted once more (which reaches the same epoch
-# number), must show the origin everywhere: no entry of the interrupted
-# epoch comes back.
+# number) and reloaded, must show the origin everywhere: no entry of the
+# interrupted epoch comes back.
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
@@ -108,7 +108,11 @@ assert_eq normal "$ST_MODE" "image mode (the snapshot's superblock was held)"
 assert_eq 2 "$ST_EPOCH" "image epoch"
 dm_msg img snapshot
 wait_status img VIEW ready 30
+# Entries come back (or not) when the mapping is loaded: reload.
+dm_remove img
+vmfit_create img "$OI" "$CI" 8
 vmfit_status img
+assert_eq snapshot "$ST_MODE" "image mode after a snapshot and a reload"
 assert_eq 3 "$ST_EPOCH" "image epoch after a snapshot"
 assert_eq "$(sha_dev "$OI")" "$(sha_dev "$(dm_path img)")" \
 	"image after a snapshot: an entry of the interrupted epoch came back"
