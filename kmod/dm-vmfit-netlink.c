@@ -293,7 +293,7 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 	struct vmfit_nl_status *st = arg;
 	struct sk_buff *skb = st->skb;
 	char name[DM_NAME_LEN];
-	u64 used, csum_done, csum_total;
+	u64 used, changed, csum_done, csum_total;
 	u32 mode, view, active;
 	void *hdr;
 
@@ -304,7 +304,8 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 	active = vmfit_csum_progress(vf, &csum_done, &csum_total);
 	dm_vmfit_dm_name(vf, name);
 
-	mutex_lock(&vf->md_lock);
+	/* No md_lock: status must never make the I/O path wait. */
+	changed = dm_vmfit_count_changed(vf);
 	mode = VMFIT_STATE_MODE(READ_ONCE(vf->state));
 	if (mode != VMFIT_SNAPSHOT)
 		view = VMFIT_NL_VIEW_NONE;
@@ -315,24 +316,24 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 	used = min_t(u64, atomic64_read(&vf->cow_next), vf->data_chunks);
 	if (vmfit_nl_put_dev(skb, vf->devt, name) ||
 	    nla_put_u32(skb, VMFIT_ATTR_MODE, mode) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_EPOCH, vf->epoch,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_EPOCH, READ_ONCE(vf->epoch),
 			      VMFIT_ATTR_PAD) ||
 	    nla_put_u32(skb, VMFIT_ATTR_CHUNK_SECTORS, vf->chunk_sectors) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_ORIGIN_CHUNKS, vf->origin_chunks,
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_CHANGED,
-			      dm_vmfit_count_changed(vf), VMFIT_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_CHANGED, changed,
+			      VMFIT_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_COW_USED, used, VMFIT_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_COW_TOTAL, vf->data_chunks,
 			      VMFIT_ATTR_PAD) ||
 	    nla_put_u32(skb, VMFIT_ATTR_VIEW, view) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_HELD_NS,
 			      atomic64_read(&vf->held_ns), VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_DRAIN_NS, vf->drain_ns,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_DRAIN_NS, READ_ONCE(vf->drain_ns),
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_MERGED, vf->merged,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_MERGED, READ_ONCE(vf->merged),
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_TO_MERGE, vf->to_merge,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_TO_MERGE, READ_ONCE(vf->to_merge),
 			      VMFIT_ATTR_PAD) ||
 	    nla_put_u32(skb, VMFIT_ATTR_HEALTH, READ_ONCE(vf->health)) ||
 	    nla_put_u32(skb, VMFIT_ATTR_CSUM_ACTIVE, active) ||
@@ -340,11 +341,9 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 			      VMFIT_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_CSUM_TOTAL, csum_total,
 			      VMFIT_ATTR_PAD)) {
-		mutex_unlock(&vf->md_lock);
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
-	mutex_unlock(&vf->md_lock);
 	genlmsg_end(skb, hdr);
 	return 0;
 }

@@ -1766,7 +1766,10 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		mutex_lock(&vf->md_lock);
+		/*
+		 * No lock: status must never make the I/O path wait (commits
+		 * hold md_lock across I/O); each field is read once.
+		 */
 		if (mode != VMFIT_SNAPSHOT)
 			view = "-";
 		else
@@ -1783,13 +1786,12 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 		if (mode == VMFIT_NORMAL && health == VMFIT_COW_FULL)
 			health = VMFIT_OK;
 		DMEMIT("%s %llu %llu %llu/%u %s %llu %llu %llu/%llu %s",
-		       vmfit_mode_names[mode], vf->epoch,
+		       vmfit_mode_names[mode], READ_ONCE(vf->epoch),
 		       vmfit_count_changed(vf), used, vf->data_chunks, view,
-		       (u64)atomic64_read(&vf->held_ns), vf->drain_ns,
-		       mode == VMFIT_MERGING ? vf->merged : 0,
-		       mode == VMFIT_MERGING ? vf->to_merge : 0,
+		       (u64)atomic64_read(&vf->held_ns), READ_ONCE(vf->drain_ns),
+		       mode == VMFIT_MERGING ? READ_ONCE(vf->merged) : 0,
+		       mode == VMFIT_MERGING ? READ_ONCE(vf->to_merge) : 0,
 		       vmfit_health_names[health]);
-		mutex_unlock(&vf->md_lock);
 		break;
 	case STATUSTYPE_TABLE:
 		for (i = 0; i < vf->nr_ctr_args; i++)
@@ -1798,7 +1800,7 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
 		DMEMIT(",mode=%s,epoch=%llu;", vmfit_mode_names[mode],
-		       vf->epoch);
+		       READ_ONCE(vf->epoch));
 		break;
 	}
 }

@@ -18,7 +18,8 @@
 # origin write, so the snapshot cannot drain either) while a REQ_FUA write
 # is sent. The image, snapshotted once more (which reaches the same epoch
 # number) and reloaded, must show the origin everywhere: no entry of the
-# interrupted epoch comes back.
+# interrupted epoch comes back. Meanwhile status (dm and netlink, the
+# latter unprivileged) answers: it never waits for a commit.
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
@@ -98,10 +99,17 @@ sleep 1
 dm_hold cowsb
 dm_msg live snapshot &
 msg=$!
-sleep 1
+# Soon: before a periodic commit (every second) could hold the lock.
+sleep 0.2
 put_block "$L" $Y "$TESTDIR/p3" dsync &
 fua=$!
 sleep 2
+# Status never waits for a commit (the snapshot's is held now), also as an
+# unprivileged user through netlink.
+timeout 30 dmsetup status "$PREFIX"live >/dev/null ||
+	die "dmsetup status waited for a held commit"
+timeout 30 vmfit-nlfuzz unpriv "$(dm_name live)" >"$TESTDIR/unpriv" ||
+	die "unprivileged netlink status failed or waited: $(cat "$TESTDIR/unpriv")"
 crash_image
 vmfit_status img
 assert_eq normal "$ST_MODE" "image mode (the snapshot's superblock was held)"
