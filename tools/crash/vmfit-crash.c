@@ -48,6 +48,7 @@
 #define STATUS_POLL_US 10000
 #define WAIT_SECS 120
 #define MAX_SHOWN 8			/* violations printed per kind */
+#define READ_BLOCKS 256			/* 1 MiB reads in the checks */
 
 static const char *prog = "vmfit-crash";
 
@@ -415,6 +416,7 @@ struct chk {
 	struct oracle o;
 	const char *name;	/* live dm name */
 	char view[160];
+	char view_path[300];
 	char live_path[300];
 	unsigned int chunk;	/* sectors */
 	uint64_t *got;		/* per block: gen read, or UINT64_MAX */
@@ -445,11 +447,16 @@ static void violation(struct chk *c, int kind, const char *fmt, ...)
 #define GEN_NONE UINT64_MAX	/* zeros */
 #define GEN_JUNK (UINT64_MAX - 1) /* not a block of ours */
 
-/* Read every block of @path; *@other counts blocks holding another's data. */
+/*
+ * Read every block of @path (1 MiB at a time): @gens gets the generation
+ * each holds (GEN_NONE, GEN_JUNK), @from the block it claims to be.
+ */
 static int read_all(struct chk *c, const char *path, uint64_t *gens,
 		    uint64_t *from)
 {
-	uint64_t b, blk, gen, nb;
+	uint64_t b, i, n, blk, gen, nb;
+	const uint64_t *p;
+	ssize_t got;
 	int fd;
 
 	fd = open_dev(path, O_RDONLY, &nb);
@@ -460,19 +467,25 @@ static int read_all(struct chk *c, const char *path, uint64_t *gens,
 		return err2("%s: %" PRIu64 " blocks, the oracle has %" PRIu64,
 			    path, nb, c->o.nblocks), -1;
 	}
-	for (b = 0; b < c->o.nblocks; b++) {
-		if (pread(fd, c->buf, BLK, (off_t)(b * BLK)) != BLK) {
-			err2("read %s block %" PRIu64 ": %s", path, b,
-			     strerror(errno));
+	for (b = 0; b < c->o.nblocks; b += n) {
+		n = c->o.nblocks - b < READ_BLOCKS ? c->o.nblocks - b : READ_BLOCKS;
+		got = pread(fd, c->buf, n * BLK, (off_t)(b * BLK));
+		if (got != (ssize_t)(n * BLK)) {
+			err2("read %s at block %" PRIu64 ": %s", path, b,
+			     got < 0 ? strerror(errno) : "short read");
 			close(fd);
 			return -1;
 		}
-		from[b] = b;
-		if (!vmtest_block_decode(c->buf, c->o.seed, &blk, &gen)) {
-			gens[b] = gen;
-			from[b] = blk;
-		} else {
-			gens[b] = vmtest_block_is_zero(c->buf) ? GEN_NONE : GEN_JUNK;
+		for (i = 0; i < n; i++) {
+			p = c->buf + i * VMTEST_BLK_WORDS;
+			from[b + i] = b + i;
+			if (!vmtest_block_decode(p, c->o.seed, &blk, &gen)) {
+				gens[b + i] = gen;
+				from[b + i] = blk;
+			} else {
+				gens[b + i] = vmtest_block_is_zero(p) ?
+					      GEN_NONE : GEN_JUNK;
+			}
 		}
 	}
 	close(fd);
@@ -638,20 +651,39 @@ static void check_recovery(struct chk *c, const uint64_t *before,
 			  before[first], c->got[first]);
 }
 
+/* Progress with the time since the check began (where the time goes). */
+static void stamp(const char *what)
+{
+	static struct timespec t0;
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!t0.tv_sec && !t0.tv_nsec)
+		t0 = t;
+	printf("  [%.2fs] %s\n", (double)(t.tv_sec - t0.tv_sec) +
+	       (double)(t.tv_nsec - t0.tv_nsec) / 1e9, what);
+}
+
 static int do_check(struct chk *c, const char *origin, const char *cow)
 {
 	struct vf_status st;
 	uint64_t *before = calloc(c->o.nblocks, sizeof(*before));
+	uint64_t *from = calloc(c->o.nblocks, sizeof(*from));
 	char m[64];
 	int r, slot;
 
-	if (!before)
+	if (!before || !from) {
+		free(before);
+		free(from);
 		return err2("out of memory");
+	}
+	stamp("load");
 	r = vf_dm_create_vmfit(c->name, origin, cow, c->chunk, NULL);
 	if (r) {
 		violation(c, V_LOAD, "the crash state does not load: %s (%s; see the kernel log)",
 			  strerror(-r), vf_dm_last_error());
 		free(before);
+		free(from);
 		return 0;
 	}
 	r = vf_dm_vmfit_status(c->name, &st);
@@ -669,13 +701,15 @@ static int do_check(struct chk *c, const char *origin, const char *cow)
 	if (st.health == VF_HEALTH_FAIL)
 		violation(c, V_HEALTH, "health is fail right after load");
 	check_live(c, "after load");
+	stamp("live checked");
 	memcpy(before, c->got, c->o.nblocks * sizeof(*before));
 	check_changed(c);
 	slot = -1;
 	if (st.mode == VF_MODE_SNAPSHOT && !view_open(c, "after load")) {
-		slot = check_view(c, c->view, "after load");
+		slot = check_view(c, c->view_path, "after load");
 		view_close(c);
 	}
+	stamp("view and changed set checked");
 	/* Recovery: end what was running, then a new snapshot. */
 	if (st.mode == VF_MODE_MERGING) {
 		if (wait_status(c->name, VF_MODE_NORMAL, 0, &st)) {
@@ -690,22 +724,28 @@ static int do_check(struct chk *c, const char *origin, const char *cow)
 			violation(c, V_RECOVERY, "drop after load: %s", strerror(-r));
 			goto out;
 		}
-		check_live(c, "after drop");
+		/* The live device is now the frozen image the view showed. */
 		if (slot >= 0) {
 			memcpy(before, c->o.frozen[slot],
 			       c->o.nblocks * sizeof(*before));
-			check_recovery(c, before, "drop (against the frozen image)");
+			if (read_all(c, c->live_path, c->got, from))
+				violation(c, V_RECOVERY, "cannot read the live device after drop");
+			else
+				check_recovery(c, before, "drop (against the frozen image)");
 		}
 		memcpy(before, c->got, c->o.nblocks * sizeof(*before));
 	}
+	stamp("recovered");
 	r = vf_dm_message(c->name, "snapshot", NULL);
 	if (r) {
 		violation(c, V_RECOVERY, "snapshot after recovery: %s", strerror(-r));
 		goto out;
 	}
 	if (!view_open(c, "after a new snapshot")) {
-		check_live(c, "after a new snapshot");
-		check_recovery(c, before, "a new snapshot");
+		if (read_all(c, c->live_path, c->got, from))
+			violation(c, V_RECOVERY, "cannot read the live device after a new snapshot");
+		else
+			check_recovery(c, before, "a new snapshot");
 		c->o.has_frozen[0] = 1;
 		c->o.has_frozen[1] = 0;
 		if (!c->o.frozen[0])
@@ -713,15 +753,17 @@ static int do_check(struct chk *c, const char *origin, const char *cow)
 		if (c->o.frozen[0]) {
 			memcpy(c->o.frozen[0], before,
 			       c->o.nblocks * sizeof(uint64_t));
-			check_view(c, c->view, "after a new snapshot");
+			check_view(c, c->view_path, "after a new snapshot");
 		}
 		view_close(c);
 	}
+	stamp("new snapshot checked");
 out:
 	r = vf_dm_remove(c->name);
 	if (r)
 		violation(c, V_LOAD, "cannot remove %s: %s", c->name, strerror(-r));
 	free(before);
+	free(from);
 	return 0;
 }
 
@@ -774,8 +816,9 @@ static int cmd_check(int argc, char **argv)
 	}
 	snprintf(c.view, sizeof(c.view), "%s_view", c.name);
 	snprintf(c.live_path, sizeof(c.live_path), "/dev/mapper/%s", c.name);
+	snprintf(c.view_path, sizeof(c.view_path), "/dev/mapper/%s", c.view);
 	c.got = calloc(c.o.nblocks, sizeof(*c.got));
-	c.buf = aligned_alloc(BLK, BLK);
+	c.buf = aligned_alloc(BLK, READ_BLOCKS * BLK);
 	rc = 2;
 	if (!c.got || !c.buf) {
 		err2("out of memory");
