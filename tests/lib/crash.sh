@@ -36,6 +36,20 @@ crash_seed() {
 	fi
 }
 
+# crash_save WORKLOAD LOG INFO - keep the log (the part in use) and the
+# oracle of a failed run next to the test's log, for vmfit-replay --only.
+crash_save() {
+	local base bytes
+	[ -n "${VMTEST_RESULTS:-}" ] || return 0
+	base=$VMTEST_RESULTS/${VMTEST_NAME:-crash}.$1
+	bytes=$(sed -n 's/.* log_bytes \([0-9]*\).*/\1/p' <<<"$3")
+	[ -n "$bytes" ] || return 0
+	dd if="$2" of="$base.lwlog" bs=1M iflag=count_bytes count="$bytes" \
+		2>/dev/null || return 0
+	cp "$TESTDIR/oracle.$1" "$base.oracle"
+	note "saved $base.lwlog and $base.oracle (vmfit-replay run $base.lwlog --only K ...)"
+}
+
 crash_workload() {
 	local wl=$1 chunk=$2 osz=$(($3 * 2048)) csz=$(($4 * 2048))
 	local sz seed log=$DISK_B img=$TESTDIR/state.img lo lc rc=0 out
@@ -55,7 +69,8 @@ crash_workload() {
 	dm_remove cow
 	dm_remove origin
 	dm_remove lw
-	vmfit-replay info "$log"
+	out=$(vmfit-replay info "$log") || die "cannot read the log: $out"
+	echo "$out"
 	rm -f "$img"
 	truncate -s $((sz * SECTOR)) "$img"
 	lo=$(losetup -f --show --sizelimit $((osz * SECTOR)) "$img")
@@ -69,6 +84,7 @@ crash_workload() {
 	losetup -d "$lc" "$lo"
 	_loops=("${_loops[@]:0:${#_loops[@]}-2}")
 	rm -f "$img"
+	((rc == 0)) || crash_save "$wl" "$log" "$out"
 	((rc == 0)) || die "crash states of workload $wl fail their checks (workload seed $seed, chunk $chunk; see VIOLATION lines)"
 	note "crash $wl: every state passed"
 }

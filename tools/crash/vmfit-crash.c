@@ -199,6 +199,7 @@ static int wl_msg(struct wl *w, const char *msg, const char *event)
 	return wl_mark(w);
 }
 
+/* Every block, a new generation, in 1 MiB writes; then an fsync. */
 static int wl_fill(struct wl *w)
 {
 	static uint64_t big[FILL_BLOCKS * VMTEST_BLK_WORDS]
@@ -276,7 +277,7 @@ static int wl_merge(struct wl *w)
 			break;
 		if (during++ > 10000)
 			return err2("merge does not end"), -1;
-		if (wl_steps(w, 1, 4, 25, 0, w->nblocks))
+		if (wl_steps(w, 1, 2, 25, 0, w->nblocks))
 			return -1;
 	}
 	printf("%s: %" PRIu64 " steps during the merge\n", prog, during);
@@ -324,7 +325,9 @@ static int wl_run(struct wl *w, const char *name)
 		       wl_steps(w, w->steps, 8, 20, 0, nb) ? -1 : 0;
 	}
 	if (!strcmp(name, "merge")) {
-		return wl_snapshot(w) || wl_steps(w, s / 2, 16, 20, 0, nb) ||
+		/* Every chunk in the cow: a merge long enough to write into. */
+		return wl_snapshot(w) || wl_fill(w) ||
+		       wl_steps(w, s / 2, 16, 20, 0, nb) ||
 		       wl_merge(w) || wl_steps(w, s / 4 + 1, 8, 20, 0, nb) ? -1 : 0;
 	}
 	if (!strcmp(name, "cowfull")) {

@@ -3,7 +3,8 @@
  * vmfit-replay - crash states of a data device from its dm-log-writes log.
  *
  *   vmfit-replay info LOG
- *	entries, marks, flushes, FUA writes, bytes written.
+ *	entries, marks, flushes, FUA writes, bytes written, and log_bytes:
+ *	how much of LOG the entries use (to save a copy of the log).
  *   vmfit-replay list LOG
  *	one line per entry: index, kind, sector, sectors, mark text.
  *   vmfit-replay run LOG --size BYTES --image FILE [--seed N]
@@ -109,8 +110,9 @@ static int cmd_scan(const char *path, int list)
 	if (!list)
 		printf("entries %" PRIu64 " sectorsize %" PRIu32 " marks %" PRIu64
 		       " flushes %" PRIu64 " fua %" PRIu64 " writes %" PRIu64
-		       " bytes %" PRIu64 "\n", lw.nr_entries, lw.sectorsize,
-		       marks, flushes, fua, writes, bytes);
+		       " bytes %" PRIu64 " log_bytes %" PRIu64 "\n",
+		       lw.nr_entries, lw.sectorsize, marks, flushes, fua,
+		       writes, bytes, lw.pos);
 	lw_close(&lw);
 	return 0;
 }
