@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * group.c - the manager group: corosync CPG (agreed order), or a loopback
- * in --unreplicated mode. Sends batches, queues them on CS_ERR_TRY_AGAIN
- * and retries from the main loop with backoff, reconnects to a restarted
- * corosync with backoff.
+ * in --unreplicated mode. Gathers the requests and votes of a loop round
+ * into one batch message per kind, sends batches, queues them on
+ * CS_ERR_TRY_AGAIN and retries from the main loop with backoff, reconnects
+ * to a restarted corosync with backoff.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -173,7 +175,7 @@ void group_fini(struct vmfitd *d)
 		vf_wb_free(&d->sendq[i]);
 }
 
-void group_dispatch(struct vmfitd *d)
+static void group_dispatch(struct vmfitd *d)
 {
 	cs_error_t e;
 
@@ -290,6 +292,33 @@ void group_flush(struct vmfitd *d)
 	}
 }
 
+/* Add a client's request to this round's REQUESTS batch. */
+void group_add_request(struct vmfitd *d, const struct vf_request *m)
+{
+	if (!d->req_count)
+		vf_gmsg_begin(&d->req_batch, VF_G_REQUESTS, d->last_order);
+	vf_gmsg_add_request(&d->req_batch, m);
+	d->req_count++;
+	if (d->req_count >= d->conf.batch_max ||
+	    d->req_batch.len >= BATCH_BYTES)
+		group_flush(d);
+}
+
+/* Add the local replica's result for @order to this round's VOTES batch. */
+void group_add_vote(struct vmfitd *d, uint64_t order, const uint8_t *data,
+		    uint32_t len)
+{
+	struct vf_gvote v = { .order = order, .len = len, .data = data };
+
+	if (!d->vote_count)
+		vf_gmsg_begin(&d->vote_batch, VF_G_VOTES, d->last_order);
+	vf_gmsg_add_vote(&d->vote_batch, &v);
+	d->vote_count++;
+	if (d->vote_count >= d->conf.batch_max ||
+	    d->vote_batch.len >= BATCH_BYTES)
+		group_flush(d);
+}
+
 int group_send_checkpoint(struct vmfitd *d, uint64_t id)
 {
 	struct vf_gckpt ck = { .id = id };
@@ -312,7 +341,21 @@ int group_send_checkpoint(struct vmfitd *d, uint64_t id)
 	return 0;
 }
 
-void group_tick(struct vmfitd *d)
+unsigned int group_poll_fds(struct vmfitd *d, struct pollfd *pfd)
+{
+	pfd[0].fd = d->cpg_ok ? d->cpg_fd : -1;
+	pfd[0].events = POLLIN;
+	return GROUP_POLL_FDS;
+}
+
+void group_events(struct vmfitd *d, const struct pollfd *pfd)
+{
+	if (pfd[0].revents)
+		group_dispatch(d);
+}
+
+/* Reconnect, retry the send queue; lowers @wake to when to try next. */
+void group_tick(struct vmfitd *d, uint64_t *wake)
 {
 	uint64_t now;
 
@@ -322,8 +365,11 @@ void group_tick(struct vmfitd *d)
 	if (!d->cpg_ok) {
 		if (now >= d->reconnect_at_ms)
 			cpg_connect(d);
-		return;
-	}
-	if (d->sendq_len && now >= d->retry_at_ms)
+	} else if (d->sendq_len && now >= d->retry_at_ms) {
 		drain_queue(d);
+	}
+	if (!d->cpg_ok && d->reconnect_at_ms < *wake)
+		*wake = d->reconnect_at_ms;
+	if (d->sendq_len && d->retry_at_ms < *wake)
+		*wake = d->retry_at_ms;
 }

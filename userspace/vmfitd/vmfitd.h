@@ -20,6 +20,7 @@
 #include "vf_proto.h"
 #include "vf_rcache.h"
 #include "vf_voter.h"
+#include "gmsg.h"
 
 #define VMFITD_VERSION		"1.0.0"
 #define CONN_MAX		4096	/* client connections */
@@ -121,6 +122,8 @@ struct vmfitd {
 	struct conn conns;		/* list head */
 	unsigned int nconns;
 	struct conn **wait_tab;		/* client_id -> waiting conn */
+	struct conn **poll_conns;	/* conn of each client pollfd */
+	unsigned int npoll_conns;
 	unsigned int wait_mask;
 	unsigned int npending;
 
@@ -179,32 +182,100 @@ struct vmfitd {
 	uint64_t next_stats_log_ms;
 };
 
+/*
+ * Each part of the manager has the same shape for the main loop (vmfitd.c):
+ * <part>_poll_fds() fills its pollfds and returns how many, <part>_events()
+ * handles their revents (same array position), <part>_tick() does what is
+ * due and lowers *wake to its next deadline, <part>_flush() pushes out what
+ * a loop round buffered.
+ */
+
+/* vmfitd.c: the main loop */
 uint64_t now_ms(void);
 
-/* group.c */
+/* client.c: client connections and the clients awaiting a reply */
+#define CLIENT_POLL_FDS		(1 + CONN_MAX)	/* listener, connections */
+int client_init(struct vmfitd *d);
+int client_listen(struct vmfitd *d);
+void client_fini(struct vmfitd *d);
+void client_free(struct vmfitd *d);
+unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd);
+void client_events(struct vmfitd *d, const struct pollfd *pfd);
+void client_flush(struct vmfitd *d);
+/* Answer the local client waiting for (@cid, @seq), if it is still here. */
+void client_answer(struct vmfitd *d, uint64_t cid, uint64_t seq,
+		   uint32_t status, const uint8_t *data, uint32_t len);
+
+/* replica.c: the local replica's channel */
+#define REPLICA_POLL_FDS	2	/* channel, exit notification */
+int replica_init(struct vmfitd *d);
+int replica_start(struct vmfitd *d);
+void replica_fini(struct vmfitd *d);
+void replica_free(struct vmfitd *d);
+unsigned int replica_poll_fds(struct vmfitd *d, struct pollfd *pfd);
+void replica_events(struct vmfitd *d, const struct pollfd *pfd);
+void replica_flush(struct vmfitd *d);
+/* Reap the replica if it has exited (SIGCHLD or its exit fd). */
+void replica_reap(struct vmfitd *d);
+void replica_exec(struct vmfitd *d, uint64_t order, uint64_t cid,
+		  uint64_t seq, const uint8_t *op, uint32_t op_len);
+/* Kill it for @why; it serves no more (restart needs state transfer). */
+void replica_failed(struct vmfitd *d, const char *why);
+
+/* checkpoint.c: ordered checkpoints */
+struct ckpt *ckpt_head(struct vmfitd *d);
+/* The oldest pending checkpoint is over with @status (0 or errno). */
+void ckpt_finish(struct vmfitd *d, uint32_t status);
+/* Advance the checkpoint FIFO as far as the replica's answers allow. */
+void replica_pump(struct vmfitd *d);
+void deliver_checkpoint(struct vmfitd *d, uint32_t node,
+			const struct vf_gmsg_hdr *h, struct vf_rd *rd);
+/* A replica that does not finish a checkpoint in time is faulty. */
+void ckpt_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
+
+/* delivery.c: the ordered stream, the voter, the reply cache */
+int delivery_init(struct vmfitd *d);
+void delivery_free(struct vmfitd *d);
+/* A message delivered by the group (in the same order everywhere). */
+void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len);
+/* In sync with the group and connected to it: may order and answer. */
+bool vmfitd_available(const struct vmfitd *d);
+
+/* group.c: the manager group (corosync CPG) and the batching */
+#define GROUP_POLL_FDS		1
 int group_init(struct vmfitd *d);
 void group_fini(struct vmfitd *d);
-void group_dispatch(struct vmfitd *d);
-void group_tick(struct vmfitd *d);
+unsigned int group_poll_fds(struct vmfitd *d, struct pollfd *pfd);
+void group_events(struct vmfitd *d, const struct pollfd *pfd);
+void group_tick(struct vmfitd *d, uint64_t *wake);
+/* Send this round's batches. */
 void group_flush(struct vmfitd *d);
 bool group_congested(const struct vmfitd *d);
-void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len);
+void group_add_request(struct vmfitd *d, const struct vf_request *m);
+void group_add_vote(struct vmfitd *d, uint64_t order, const uint8_t *data,
+		    uint32_t len);
 /* Multicast a CHECKPOINT message with @id; 0 or -errno. */
 int group_send_checkpoint(struct vmfitd *d, uint64_t id);
 
-/* ctl.c: the control socket and the --checkpoint client */
+/* control.c: the control socket and the --checkpoint client */
+#define CONTROL_POLL_FDS	(1 + CTL_MAX)	/* listener, connections */
 int ctl_init(struct vmfitd *d);
 void ctl_fini(struct vmfitd *d);
 /* Fill pfd[0 .. CTL_MAX] (listener, then connections). */
-void ctl_poll_fds(struct vmfitd *d, struct pollfd *pfd);
+unsigned int ctl_poll_fds(struct vmfitd *d, struct pollfd *pfd);
 void ctl_events(struct vmfitd *d, const struct pollfd *pfd);
 /* Expire waiting control clients; lowers @wake to the next deadline. */
 void ctl_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 /* The local replica finished checkpoint @id (triggered by @node). */
 void ctl_checkpoint_done(struct vmfitd *d, uint32_t node, uint64_t id,
 			 uint64_t order, uint32_t status);
-bool vmfitd_available(const struct vmfitd *d);
 /* vmfitd --checkpoint: trigger one and wait for the local result. */
 int ctl_client_checkpoint(const struct vf_conf *c, unsigned int timeout_ms);
+
+/* status.c: the status file, --status, periodic log lines */
+void status_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
+void status_remove(struct vmfitd *d);
+/* vmfitd --status: the status file as key=value lines. */
+int status_print(const struct vf_conf *c);
 
 #endif /* VMFITD_H */

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * checkpoint.c - ordered checkpoints.
+ *
+ * A CHECKPOINT group message is delivered at the same position of the
+ * total order on every manager; its order is the last order delivered
+ * before it. The manager lets the replica answer every EXEC up to that
+ * order, holds the EXECs ordered after it (rhold), sends CHECKPOINT(order)
+ * once every earlier EXEC is answered, and releases the held EXECs when
+ * CHECKPOINT_DONE comes back: between CHECKPOINT and CHECKPOINT_DONE the
+ * replica has nothing else to do, which is the point where recovery will
+ * snapshot the state volume. Pending checkpoints form a FIFO; each one
+ * is bounded by checkpoint_timeout_ms from the moment it is the oldest.
+ *
+ * The control socket (control.c) triggers them and hears how they ended.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gmsg.h"
+#include "vf_log.h"
+#include "vmfitd.h"
+
+struct ckpt *ckpt_head(struct vmfitd *d)
+{
+	return d->ckpt_len ? &d->ckpts[d->ckpt_head] : NULL;
+}
+
+/* Record the outcome of checkpoint @cp-like data and tell its trigger. */
+static void ckpt_record(struct vmfitd *d, uint32_t node, uint64_t id,
+			uint64_t order, uint32_t status)
+{
+	d->st.ckpt_done++;
+	d->st.ckpt_last_order = order;
+	d->st.ckpt_last_status = status;
+	if (status) {
+		d->st.ckpt_failed++;
+		vf_warn("CHECKPOINT_DONE order %" PRIu64 " status %u (%s): checkpoint %016" PRIx64 " failed on this host",
+			order, status, strerror(status), id);
+	} else {
+		vf_info("CHECKPOINT_DONE order %" PRIu64 " status 0: checkpoint %016" PRIx64 " taken",
+			order, id);
+	}
+	ctl_checkpoint_done(d, node, id, order, status);
+}
+
+/* The oldest pending checkpoint is over with @status. */
+void ckpt_finish(struct vmfitd *d, uint32_t status)
+{
+	struct ckpt cp = d->ckpts[d->ckpt_head];
+
+	d->ckpt_head = (d->ckpt_head + 1) % CKPT_MAX;
+	d->ckpt_len--;
+	if (d->ckpt_len)
+		d->ckpts[d->ckpt_head].start_ms = now_ms();
+	ckpt_record(d, cp.node, cp.id, cp.order, status);
+}
+
+/* Move the held EXECs of orders <= @upto to the replica channel. */
+static void held_release(struct vmfitd *d, uint64_t upto)
+{
+	struct vf_hdr h;
+	struct vf_rd rd;
+	size_t off = 0;
+	uint64_t order;
+	long fl;
+
+	while (off < d->rhold.len) {
+		/* Frames we encoded ourselves: always complete and valid. */
+		fl = vf_frame_peek(d->rhold.buf + off, d->rhold.len - off,
+				   VF_MAGIC_REPLICA, &h);
+		if (fl <= 0)
+			break;
+		vf_rd_init(&rd, d->rhold.buf + off + VF_HDR_LEN, h.len);
+		order = vf_rd_u64(&rd);
+		if (order > upto)
+			break;
+		d->exec_sent = order;
+		off += fl;
+	}
+	if (!off)
+		return;
+	vf_wb_bytes(&d->rout, d->rhold.buf, off);
+	if (d->rout.err) {
+		replica_failed(d, "its input buffer is full");
+		return;
+	}
+	vf_wb_consume(&d->rhold, off);
+}
+
+/* Advance the checkpoint FIFO as far as the replica's answers allow. */
+void replica_pump(struct vmfitd *d)
+{
+	struct ckpt *cp = ckpt_head(d);
+
+	if (d->rep_failed)
+		return;
+	if (!cp) {
+		held_release(d, UINT64_MAX);
+		return;
+	}
+	if (cp->sent)
+		return;
+	held_release(d, cp->order);
+	if (d->rep_failed || d->exec_done < cp->order)
+		return;
+	if (vf_checkpoint_encode(&d->rout, cp->order)) {
+		replica_failed(d, "its input buffer is full");
+		return;
+	}
+	cp->sent = true;
+	vf_dbg("CHECKPOINT order %" PRIu64 " sent to the replica", cp->order);
+}
+
+void deliver_checkpoint(struct vmfitd *d, uint32_t node,
+			const struct vf_gmsg_hdr *h, struct vf_rd *rd)
+{
+	struct vf_gckpt ck;
+	struct ckpt *cp;
+	int r;
+
+	r = vf_gmsg_read_checkpoint(h, rd, &ck);
+	if (r) {
+		d->st.bad_gmsgs++;
+		vf_err("cpg: malformed CHECKPOINT message from node %u: %s",
+		       node, vf_strerror(r));
+		return;
+	}
+	d->st.checkpoints++;
+	vf_info("checkpoint %016" PRIx64 " (from node %u) ordered after order %" PRIu64,
+		ck.id, node, d->last_order);
+	if (d->rep_failed || !d->rep.running) {
+		ckpt_record(d, node, ck.id, d->last_order, EIO);
+		return;
+	}
+	if (d->ckpt_len == CKPT_MAX) {
+		ckpt_record(d, node, ck.id, d->last_order, EBUSY);
+		return;
+	}
+	cp = &d->ckpts[(d->ckpt_head + d->ckpt_len) % CKPT_MAX];
+	memset(cp, 0, sizeof(*cp));
+	cp->id = ck.id;
+	cp->node = node;
+	cp->order = d->last_order;
+	if (!d->ckpt_len)
+		cp->start_ms = now_ms();
+	d->ckpt_len++;
+	replica_pump(d);
+}
+
+/* A replica that does not finish a checkpoint in time is faulty. */
+void ckpt_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
+{
+	struct ckpt *cp = ckpt_head(d);
+	uint64_t due;
+	char why[160];
+
+	if (!cp)
+		return;
+	due = cp->start_ms + d->conf.checkpoint_timeout_ms;
+	if (now < due) {
+		if (due < *wake)
+			*wake = due;
+		return;
+	}
+	snprintf(why, sizeof(why),
+		 "it did not finish the checkpoint of order %" PRIu64 " in %u ms%s",
+		 cp->order, d->conf.checkpoint_timeout_ms,
+		 cp->sent ? "" : " (earlier requests unanswered)");
+	ckpt_finish(d, ETIMEDOUT);
+	replica_failed(d, why);
+}

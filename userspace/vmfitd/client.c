@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * client.c - the client endpoint: the TCP listener, client connections
+ * (REQUEST in, REPLY or ERROR out) and the table of clients waiting for
+ * the reply to their one outstanding request. New requests go to the
+ * group (group_add_request); decided replies come back through
+ * client_answer(). See Documentation/protocol.rst (client protocol).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vf_log.h"
+#include "vmfitd.h"
+
+/*
+ *------------------------------------------------------------------
+ * Waiting clients: client_id -> the local connection awaiting a reply
+ *------------------------------------------------------------------
+ */
+
+static unsigned int wait_hash(const struct vmfitd *d, uint64_t cid)
+{
+	cid ^= cid >> 29;
+	cid *= 0xbf58476d1ce4e5b9ULL;
+	cid ^= cid >> 32;
+	return cid & d->wait_mask;
+}
+
+static struct conn *wait_find(struct vmfitd *d, uint64_t cid)
+{
+	struct conn *c;
+
+	for (c = d->wait_tab[wait_hash(d, cid)]; c; c = c->hnext)
+		if (c->cid == cid)
+			return c;
+	return NULL;
+}
+
+static void wait_del(struct vmfitd *d, struct conn *c)
+{
+	struct conn **pp;
+
+	if (!c->waiting)
+		return;
+	for (pp = &d->wait_tab[wait_hash(d, c->cid)]; *pp;
+	     pp = &(*pp)->hnext) {
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	}
+	c->hnext = NULL;
+	c->waiting = false;
+	d->npending--;
+}
+
+static void wait_add(struct vmfitd *d, struct conn *c, uint64_t cid,
+		     uint64_t seq)
+{
+	struct conn *old = wait_find(d, cid);
+	unsigned int b;
+
+	/* A client that reconnected: the newest connection gets the reply. */
+	if (old)
+		wait_del(d, old);
+	c->cid = cid;
+	c->seq = seq;
+	c->waiting = true;
+	b = wait_hash(d, cid);
+	c->hnext = d->wait_tab[b];
+	d->wait_tab[b] = c;
+	d->npending++;
+}
+
+/*
+ *------------------------------------------------------------------
+ * Client connections
+ *------------------------------------------------------------------
+ */
+
+/* Free a connection; only at the end of a loop round (see conn_kill). */
+static void conn_close(struct vmfitd *d, struct conn *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	wait_del(d, c);
+	/* Output the client never read: reset instead of leaving the kernel
+	 * to retransmit it into a zero window. */
+	if (c->out.len || c->reset)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	c->prev->next = c->next;
+	c->next->prev = c->prev;
+	close(c->fd);
+	vf_wb_free(&c->out);
+	free(c->in);
+	free(c);
+	d->nconns--;
+}
+
+/* Mark a connection dead: it is freed by the sweep after this round. */
+static void conn_kill(struct vmfitd *d, struct conn *c)
+{
+	wait_del(d, c);
+	c->dead = true;
+}
+
+static void conn_error(struct vmfitd *d, struct conn *c, int r,
+		       const char *what)
+{
+	int code = vf_err_code(r) ? vf_err_code(r) : VF_ERR_MALFORMED;
+	char msg[160];
+
+	d->st.bad_frames++;
+	snprintf(msg, sizeof(msg), "%s: %s", what, vf_strerror(r));
+	vf_dbg("client fd %d: %s; closing", c->fd, msg);
+	vf_error_encode(&c->out, VF_MAGIC_CLIENT, code, msg);
+	c->closing = true;
+	c->ilen = 0;
+}
+
+static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
+		       uint64_t seq, uint32_t status, const uint8_t *data,
+		       uint32_t len)
+{
+	struct vf_reply rep = {
+		.client_id = cid, .seq = seq, .status = status,
+		.len = len, .data = data,
+	};
+
+	if (vf_reply_encode(&c->out, &rep)) {
+		/* Output bound passed: the client does not read. */
+		if (vf_ratelimit(&d->conn_rl, now_ms()))
+			vf_warn("client fd %d does not read its replies; disconnecting",
+				c->fd);
+		conn_kill(d, c);
+		return;
+	}
+	d->st.replies++;
+	if (status == VF_ST_BUSY)
+		d->st.busy++;
+	else if (status == VF_ST_UNAVAILABLE)
+		d->st.unavailable++;
+}
+
+static void handle_request(struct vmfitd *d, struct conn *c,
+			   const struct vf_request *m)
+{
+	struct vf_rc_entry *e;
+
+	if (c->waiting) {
+		/* One outstanding request per client (connection). */
+		conn_reply(d, c, m->client_id, m->seq, VF_ST_BUSY, NULL, 0);
+		return;
+	}
+	if (!vmfitd_available(d)) {
+		conn_reply(d, c, m->client_id, m->seq, VF_ST_UNAVAILABLE,
+			   NULL, 0);
+		return;
+	}
+	e = vf_rcache_get(d->rc, m->client_id);
+	if (e && m->seq < e->seq) {
+		vf_dbg("client %016" PRIx64 ": stale seq %" PRIu64 " < %" PRIu64 " ignored",
+		       m->client_id, m->seq, e->seq);
+		return;
+	}
+	if (e && m->seq == e->seq) {
+		if (e->decided) {
+			d->st.cache_replies++;
+			conn_reply(d, c, e->client_id, e->seq, e->status,
+				   e->data, e->len);
+		} else {
+			wait_add(d, c, m->client_id, m->seq);
+		}
+		return;
+	}
+	if (d->npending >= d->conf.max_outstanding || group_congested(d)) {
+		conn_reply(d, c, m->client_id, m->seq, VF_ST_BUSY, NULL, 0);
+		return;
+	}
+	wait_add(d, c, m->client_id, m->seq);
+	group_add_request(d, m);
+}
+
+static void conn_input(struct vmfitd *d, struct conn *c)
+{
+	struct vf_request m;
+	struct vf_hdr h;
+	size_t off = 0;
+	ssize_t n;
+	long fl;
+	int r;
+
+	n = read(c->fd, c->in + c->ilen, CONN_IN_CAP - c->ilen);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		conn_kill(d, c);
+		return;
+	}
+	if (n == 0) {
+		if (c->ilen)
+			vf_dbg("client fd %d: truncated frame at EOF", c->fd);
+		conn_kill(d, c);
+		return;
+	}
+	c->ilen += n;
+	while (!c->closing && !c->dead) {
+		fl = vf_frame_peek(c->in + off, c->ilen - off,
+				   VF_MAGIC_CLIENT, &h);
+		if (fl < 0) {
+			conn_error(d, c, fl, "bad frame header");
+			return;
+		}
+		if (fl == 0) {
+			if (VF_HDR_LEN + (c->ilen - off >= VF_HDR_LEN ?
+					  h.len : 0) > CONN_IN_CAP) {
+				conn_error(d, c, -VF_E(VF_ERR_TOO_BIG),
+					   "request");
+				return;
+			}
+			break;
+		}
+		if (h.type != VF_C_REQUEST) {
+			conn_error(d, c, -VF_E(VF_ERR_TYPE),
+				   "clients may only send REQUEST");
+			return;
+		}
+		r = vf_request_decode(c->in + off + VF_HDR_LEN, h.len, &m);
+		if (r) {
+			conn_error(d, c, r, "REQUEST");
+			return;
+		}
+		handle_request(d, c, &m);
+		off += fl;
+	}
+	if (off) {
+		memmove(c->in, c->in + off, c->ilen - off);
+		c->ilen -= off;
+	}
+}
+
+/*
+ * Flush what the client can take. Output that makes no progress is bounded
+ * in time as well as in bytes: CONN_STALL_MS for an open connection,
+ * CONN_LINGER_MS for one that is closing (its last ERROR frame). A closing
+ * connection is closed once the kernel has sent everything too (SIOCOUTQ);
+ * one whose client does not read is reset: a client that never reads
+ * cannot pin a connection, its buffers, its slot or an orphaned socket.
+ */
+static void conn_output(struct vmfitd *d, struct conn *c, uint64_t now)
+{
+	bool progress = false;
+	uint64_t limit;
+	ssize_t n;
+	int queued;
+
+	while (c->out.len) {
+		n = send(c->fd, c->out.buf, c->out.len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				conn_kill(d, c);
+				return;
+			}
+			goto stalled;
+		}
+		progress = true;
+		vf_wb_consume(&c->out, n);
+	}
+	if (!c->closing) {
+		c->stall_ms = 0;
+		return;
+	}
+	if (ioctl(c->fd, SIOCOUTQ, &queued) < 0 || queued <= 0) {
+		conn_kill(d, c);
+		return;
+	}
+stalled:
+	if (progress || !c->stall_ms)
+		c->stall_ms = now;
+	limit = c->closing ? CONN_LINGER_MS : CONN_STALL_MS;
+	if (now - c->stall_ms < limit)
+		return;
+	d->st.stuck_closed++;
+	if (vf_ratelimit(&d->conn_rl, now))
+		vf_warn("client fd %d%s did not read its output (%zu bytes queued here) in %" PRIu64 " ms; resetting it",
+			c->fd, c->closing ? " (closing)" : "", c->out.len,
+			limit);
+	c->reset = true;
+	conn_kill(d, c);
+}
+
+static void accept_clients(struct vmfitd *d)
+{
+	int fd, one = 1, sndbuf = CONN_SNDBUF;
+	struct conn *c;
+
+	for (;;) {
+		fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (d->nconns >= CONN_MAX) {
+			vf_warn("too many client connections (%u); refusing one",
+				d->nconns);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (c)
+			c->in = malloc(CONN_IN_CAP);
+		if (!c || !c->in) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* A fixed kernel send buffer (no autotuning up to 4 MiB): what a
+		 * client that stops reading can pin is bounded and known. */
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		c->fd = fd;
+		vf_wb_init(&c->out, CONN_OUT_LIMIT);
+		c->next = d->conns.next;
+		c->prev = &d->conns;
+		d->conns.next->prev = c;
+		d->conns.next = c;
+		d->nconns++;
+	}
+}
+int client_listen(struct vmfitd *d)
+{
+	const struct sockaddr_in *sa = &d->conf.listen;
+	int one = 1;
+	char addr[INET_ADDRSTRLEN];
+
+	d->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+	if (d->lfd < 0)
+		return -errno;
+	setsockopt(d->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	inet_ntop(AF_INET, &sa->sin_addr, addr, sizeof(addr));
+	if (bind(d->lfd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ||
+	    listen(d->lfd, 512) < 0) {
+		int r = -errno;
+
+		vf_err("cannot listen on %s:%u: %s", addr, ntohs(sa->sin_port),
+		       strerror(-r));
+		close(d->lfd);
+		d->lfd = -1;
+		return r;
+	}
+	vf_info("listening for clients on %s:%u", addr, ntohs(sa->sin_port));
+	return 0;
+}
+
+int client_init(struct vmfitd *d)
+{
+	d->lfd = -1;
+	d->conns.next = d->conns.prev = &d->conns;
+	d->wait_mask = 1;
+	while (d->wait_mask < 2 * d->conf.max_outstanding)
+		d->wait_mask <<= 1;
+	d->wait_tab = calloc(d->wait_mask, sizeof(*d->wait_tab));
+	d->wait_mask--;
+	d->poll_conns = calloc(CONN_MAX, sizeof(*d->poll_conns));
+	return d->wait_tab && d->poll_conns ? 0 : -ENOMEM;
+}
+
+/* Close every connection and the listener. */
+void client_fini(struct vmfitd *d)
+{
+	while (d->conns.next != &d->conns)
+		conn_close(d, d->conns.next);
+	if (d->lfd >= 0)
+		close(d->lfd);
+	d->lfd = -1;
+}
+
+void client_free(struct vmfitd *d)
+{
+	free(d->poll_conns);
+	free(d->wait_tab);
+}
+
+/* Answer the local client waiting for (@cid, @seq), if it is still here. */
+void client_answer(struct vmfitd *d, uint64_t cid, uint64_t seq,
+		   uint32_t status, const uint8_t *data, uint32_t len)
+{
+	struct conn *c = wait_find(d, cid);
+
+	if (!c || c->seq != seq)
+		return;
+	wait_del(d, c);
+	conn_reply(d, c, cid, seq, status, data, len);
+}
+
+unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd)
+{
+	unsigned int n = 0;
+	struct conn *c;
+
+	pfd[n].fd = d->lfd;
+	pfd[n++].events = POLLIN;
+	for (c = d->conns.next; c != &d->conns && n <= CONN_MAX;
+	     c = c->next) {
+		pfd[n].fd = c->fd;
+		pfd[n].events = (c->closing ? 0 : POLLIN) |
+				(c->out.len ? POLLOUT : 0);
+		d->poll_conns[n - 1] = c;
+		n++;
+	}
+	d->npoll_conns = n - 1;
+	return n;
+}
+
+void client_events(struct vmfitd *d, const struct pollfd *pfd)
+{
+	struct conn *c;
+	unsigned int i;
+
+	for (i = 0; i < d->npoll_conns; i++) {
+		c = d->poll_conns[i];
+		if ((pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    !c->dead && !c->closing)
+			conn_input(d, c);
+	}
+	if (pfd[0].revents & POLLIN)
+		accept_clients(d);
+}
+
+/* End of a loop round: push out replies, free dead connections. */
+void client_flush(struct vmfitd *d)
+{
+	struct conn *c, *next;
+	uint64_t now = now_ms();
+
+	for (c = d->conns.next; c != &d->conns; c = next) {
+		next = c->next;
+		if (!c->dead && (c->out.len || c->closing))
+			conn_output(d, c, now);
+		if (c->dead)
+			conn_close(d, c);
+	}
+}

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * replica.c - the channel to the local replica (replica protocol): start it
+ * through its backend, send it the ordered requests as EXEC, read its
+ * HELLO, RESULTs (which become this manager's votes) and CHECKPOINT_DONEs,
+ * and declare it faulty for what it does wrong. See
+ * Documentation/protocol.rst (replica protocol).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vf_log.h"
+#include "vmfitd.h"
+
+void replica_failed(struct vmfitd *d, const char *why)
+{
+	if (d->rep_failed)
+		return;
+	vf_err("replica (pid %d) is faulty: %s; killing it and serving on with the others' votes (restart needs state transfer)",
+	       (int)d->rep.pid, why);
+	d->rep_failed = true;
+	if (d->rep.running)
+		d->be->kill(&d->rep);
+	vf_wb_free(&d->rout);
+	vf_wb_free(&d->rhold);
+	d->rilen = 0;
+	/* Its pending checkpoints will never be taken. */
+	while (d->ckpt_len)
+		ckpt_finish(d, EIO);
+}
+
+int replica_start(struct vmfitd *d)
+{
+	struct vf_replica_spec spec = {
+		.cmd = d->conf.replica_cmd,
+		.state = d->conf.state_volume[0] ? d->conf.state_volume : NULL,
+	};
+	int r;
+
+	d->rep.fd = -1;
+	d->rep.exit_fd = -1;
+	r = d->be->start(&d->rep, &spec);
+	if (r) {
+		vf_err("cannot start replica '%s': %s", d->conf.replica_cmd,
+		       strerror(-r));
+		return r;
+	}
+	fcntl(d->rep.fd, F_SETFL, O_NONBLOCK);
+	vf_wb_init(&d->rout, REP_OUT_LIMIT);
+	vf_wb_init(&d->rhold, REP_OUT_LIMIT);
+	vf_info("replica started: pid %d, %s backend: %s", (int)d->rep.pid,
+		d->be->name, d->conf.replica_cmd);
+	return 0;
+}
+
+void replica_exec(struct vmfitd *d, uint64_t order, uint64_t cid,
+		  uint64_t seq, const uint8_t *op, uint32_t op_len)
+{
+	struct vf_exec ex = {
+		.order = order, .client_id = cid, .seq = seq,
+		.op_len = op_len, .op = op,
+	};
+
+	if (d->rep_failed)
+		return;
+	if (order - d->exec_done > d->conf.replica_lag_max) {
+		replica_failed(d, "it lags too far behind");
+		return;
+	}
+	/* Behind a pending checkpoint: held until the replica has taken it
+	 * (see replica_pump). */
+	if (d->ckpt_len || d->rhold.len) {
+		if (vf_exec_encode(&d->rhold, &ex))
+			replica_failed(d, "too many requests held behind a checkpoint");
+		return;
+	}
+	if (vf_exec_encode(&d->rout, &ex)) {
+		replica_failed(d, "its input buffer is full");
+		return;
+	}
+	d->exec_sent = order;
+}
+
+static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
+			  const uint8_t *p)
+{
+	struct vf_result res;
+	struct vf_done done;
+	struct ckpt *cp;
+	struct vf_hello hello;
+	struct vf_error er;
+	char impl[VF_LOG_PEER_STR], ver[VF_LOG_PEER_STR], msg[VF_LOG_PEER_STR];
+	char why[128];
+	int r;
+
+	if (!d->hello) {
+		if (h->type != VF_R_HELLO ||
+		    vf_hello_decode(p, h->len, &hello)) {
+			replica_failed(d, "first frame is not a valid HELLO");
+			return;
+		}
+		if (hello.proto_version != VF_PROTO_VERSION) {
+			replica_failed(d, "HELLO with an unsupported protocol version");
+			return;
+		}
+		/* The replica is untrusted: its strings are escaped. */
+		vf_info("replica HELLO: %s version %s",
+			vf_log_peer_str(impl, sizeof(impl), hello.impl,
+					hello.impl_len),
+			vf_log_peer_str(ver, sizeof(ver), hello.ver,
+					hello.ver_len));
+		d->hello = true;
+		return;
+	}
+	switch (h->type) {
+	case VF_R_RESULT:
+		r = vf_result_decode(p, h->len, &res);
+		if (r) {
+			replica_failed(d, vf_strerror(r));
+			return;
+		}
+		if (res.order != d->exec_done + 1 || res.order > d->exec_sent) {
+			snprintf(why, sizeof(why),
+				 "RESULT for order %" PRIu64 ", expected %" PRIu64,
+				 res.order, d->exec_done + 1);
+			replica_failed(d, why);
+			return;
+		}
+		d->exec_done = res.order;
+		d->st.executed++;
+		if (d->synced)
+			group_add_vote(d, res.order, res.data, res.len);
+		if (d->ckpt_len)
+			replica_pump(d);
+		break;
+	case VF_R_CHECKPOINT_DONE:
+		r = vf_done_decode(p, h->len, &done);
+		if (r) {
+			replica_failed(d, vf_strerror(r));
+			return;
+		}
+		cp = ckpt_head(d);
+		if (!cp || !cp->sent || done.order != cp->order) {
+			snprintf(why, sizeof(why),
+				 "CHECKPOINT_DONE for order %" PRIu64 " that was not asked for",
+				 done.order);
+			replica_failed(d, why);
+			return;
+		}
+		ckpt_finish(d, done.status);
+		replica_pump(d);
+		break;
+	case VF_R_ERROR:
+		if (vf_error_decode(p, h->len, &er)) {
+			replica_failed(d, "malformed ERROR");
+			return;
+		}
+		snprintf(why, sizeof(why), "it sent ERROR %u: %s", er.code,
+			 vf_log_peer_str(msg, sizeof(msg), er.msg,
+					 er.msg_len));
+		replica_failed(d, why);
+		break;
+	default:
+		snprintf(why, sizeof(why), "unexpected %s frame",
+			 vf_type_name(h->type));
+		replica_failed(d, why);
+		break;
+	}
+}
+
+static void replica_input(struct vmfitd *d)
+{
+	struct vf_hdr h;
+	size_t off = 0;
+	ssize_t n;
+	long fl;
+
+	n = read(d->rep.fd, d->rin + d->rilen, REP_IN_CAP - d->rilen);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			replica_failed(d, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		replica_failed(d, "it closed its channel");
+		return;
+	}
+	d->rilen += n;
+	while (!d->rep_failed) {
+		fl = vf_frame_peek(d->rin + off, d->rilen - off,
+				   VF_MAGIC_REPLICA, &h);
+		if (fl < 0) {
+			replica_failed(d, vf_strerror(fl));
+			return;
+		}
+		if (fl == 0) {
+			if (d->rilen - off >= VF_HDR_LEN &&
+			    VF_HDR_LEN + h.len > REP_IN_CAP)
+				replica_failed(d, "frame too big");
+			break;
+		}
+		replica_frame(d, &h, d->rin + off + VF_HDR_LEN);
+		off += fl;
+	}
+	if (d->rep_failed)
+		return;
+	memmove(d->rin, d->rin + off, d->rilen - off);
+	d->rilen -= off;
+}
+
+static void replica_output(struct vmfitd *d)
+{
+	ssize_t n;
+
+	while (d->rout.len) {
+		n = send(d->rep.fd, d->rout.buf, d->rout.len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				replica_failed(d, strerror(errno));
+			return;
+		}
+		vf_wb_consume(&d->rout, n);
+	}
+}
+
+void replica_reap(struct vmfitd *d)
+{
+	pid_t pid = d->rep.pid;
+	int status;
+
+	if (!d->rep.running || d->be->reap(&d->rep, &status) != 1)
+		return;
+	if (d->rep_failed) {
+		/* Killed by replica_failed(): that was the news. */
+		vf_dbg("replica (pid %d) reaped", (int)pid);
+		return;
+	}
+	if (WIFEXITED(status))
+		vf_err("replica exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		vf_err("replica killed by signal %d", WTERMSIG(status));
+	replica_failed(d, "it exited");
+}
+
+int replica_init(struct vmfitd *d)
+{
+	d->rep.fd = -1;
+	d->rep.exit_fd = -1;
+	d->rin = malloc(REP_IN_CAP);
+	return d->rin ? 0 : -ENOMEM;
+}
+
+/* Stop the replica (if it runs) and free its buffers. */
+void replica_fini(struct vmfitd *d)
+{
+	if (d->rep.running)
+		d->be->stop(&d->rep, 2000);
+	vf_wb_free(&d->rout);
+	vf_wb_free(&d->rhold);
+}
+
+void replica_free(struct vmfitd *d)
+{
+	free(d->rin);
+}
+
+unsigned int replica_poll_fds(struct vmfitd *d, struct pollfd *pfd)
+{
+	pfd[0].fd = d->rep.running && !d->rep_failed ? d->rep.fd : -1;
+	pfd[0].events = POLLIN | (d->rout.len ? POLLOUT : 0);
+	pfd[1].fd = d->rep.running ? d->rep.exit_fd : -1;
+	pfd[1].events = POLLIN;
+	return REPLICA_POLL_FDS;
+}
+
+void replica_events(struct vmfitd *d, const struct pollfd *pfd)
+{
+	if (pfd[1].revents)
+		replica_reap(d);
+	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+		replica_input(d);
+}
+
+/* End of a loop round: push out the EXECs and CHECKPOINTs buffered. */
+void replica_flush(struct vmfitd *d)
+{
+	if (d->rep.running && !d->rep_failed && d->rout.len)
+		replica_output(d);
+}

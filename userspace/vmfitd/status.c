@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * status.c - what the manager tells about itself: the status file (JSON,
+ * rewritten every status_interval_ms), `vmfitd --status` that prints it,
+ * the periodic stats line and the summaries of rate-limited warnings.
+ * See Documentation/vmfitd.8.rst "Status".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vf_log.h"
+#include "vmfitd.h"
+
+#define STATS_LOG_MS		10000	/* period of the stats line */
+
+static bool is_ready(const struct vmfitd *d)
+{
+	return d->lfd >= 0 && d->hello && vmfitd_available(d);
+}
+
+/*
+ * A new temporary file next to @path, for write-then-rename: a fresh name
+ * created with O_EXCL (mkostemp), so nothing planted in the directory (a
+ * link at a predictable name) is ever followed or overwritten. Mode 0644:
+ * the status is for everyone to read. The name goes to @tmp.
+ */
+static FILE *status_tmp(const char *path, char *tmp, size_t size)
+{
+	FILE *fp;
+	int fd;
+
+	snprintf(tmp, size, "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		vf_warn("status file %s: cannot create a temporary file: %s",
+			path, strerror(errno));
+		return NULL;
+	}
+	fp = fchmod(fd, 0644) < 0 ? NULL : fdopen(fd, "w");
+	if (!fp) {
+		vf_warn("status file %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+	}
+	return fp;
+}
+
+static void write_status(struct vmfitd *d)
+{
+	char tmp[VF_CONF_STR + 8];
+	struct vf_voter_stats vs;
+	unsigned int i;
+	FILE *fp;
+	int r;
+
+	if (!d->conf.status_file[0])
+		return;
+	vf_voter_stats(d->voter, &vs);
+	fp = status_tmp(d->conf.status_file, tmp, sizeof(tmp));
+	if (!fp)
+		return;
+	fprintf(fp, "{\"pid\":%d,\"service\":\"%s\",\"node_id\":%u,\"ready\":%d,"
+		"\"synced\":%d,\"unreplicated\":%d,\"cpg_connected\":%d,"
+		"\"members\":%u,\"f\":%u,",
+		(int)getpid(), d->conf.service, d->nodeid, is_ready(d),
+		d->synced, d->local, d->local || d->cpg_ok, d->members,
+		d->conf.f);
+	fprintf(fp, "\"orders_delivered\":%" PRIu64 ",\"dup_requests\":%" PRIu64
+		",\"executed\":%" PRIu64 ",\"decided\":%" PRIu64
+		",\"expired\":%" PRIu64 ",\"suspects\":%" PRIu64
+		",\"votes_late\":%" PRIu64 ",\"votes_dropped\":%" PRIu64 ",",
+		d->st.delivered, d->st.dup_requests, d->st.executed,
+		vs.decided, vs.expired, vs.suspects, vs.late, vs.dropped);
+	fprintf(fp, "\"checkpoints\":%" PRIu64 ",\"checkpoints_done\":%" PRIu64
+		",\"checkpoints_failed\":%" PRIu64 ",\"checkpoints_pending\":%u"
+		",\"last_checkpoint_order\":%" PRIu64
+		",\"last_checkpoint_status\":%u,\"held_bytes\":%zu,",
+		d->st.checkpoints, d->st.ckpt_done, d->st.ckpt_failed,
+		d->ckpt_len, d->st.ckpt_last_order, d->st.ckpt_last_status,
+		d->rhold.len);
+	fprintf(fp, "\"clients\":%u,\"pending\":%u,\"cache_entries\":%u,"
+		"\"cache_evictions\":%" PRIu64 ",\"replies\":%" PRIu64
+		",\"cache_replies\":%" PRIu64 ",\"busy\":%" PRIu64
+		",\"unavailable\":%" PRIu64 ",\"bad_frames\":%" PRIu64
+		",\"stuck_closed\":%" PRIu64 ",",
+		d->nconns, d->npending, vf_rcache_count(d->rc),
+		vf_rcache_evictions(d->rc), d->st.replies,
+		d->st.cache_replies, d->st.busy, d->st.unavailable,
+		d->st.bad_frames, d->st.stuck_closed);
+	fprintf(fp, "\"cpg_sent\":%" PRIu64 ",\"cpg_recv\":%" PRIu64
+		",\"cpg_try_again\":%" PRIu64 ",\"request_msgs\":%" PRIu64
+		",\"requests_sent\":%" PRIu64 ",\"avg_batch\":%.2f"
+		",\"votes_sent\":%" PRIu64 ",\"sendq\":%u,",
+		d->st.msgs_sent, d->st.msgs_recv, d->st.try_again,
+		d->st.req_msgs_sent, d->st.reqs_sent,
+		d->st.req_msgs_sent ?
+		(double)d->st.reqs_sent / d->st.req_msgs_sent : 0.0,
+		d->st.votes_sent, d->sendq_len);
+	fprintf(fp, "\"replica_pid\":%d,\"replica_ok\":%d,\"suspect_nodes\":\"",
+		d->rep.running ? (int)d->rep.pid : 0,
+		d->hello && !d->rep_failed);
+	for (i = 0; i < SUSPECT_SLOTS; i++)
+		if (d->suspects[i].count)
+			fprintf(fp, "%s%u", i ? " " : "", d->suspects[i].node);
+	fprintf(fp, "\"}\n");
+	r = fclose(fp);
+	/* rename() replaces whatever is at the path, a link included,
+	 * without following it. */
+	if (r || rename(tmp, d->conf.status_file)) {
+		vf_warn("status file %s: %s", d->conf.status_file,
+			strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* vmfitd --status: the status file as key=value lines. */
+int status_print(const struct vf_conf *c)
+{
+	char buf[8192], *p, *k, *v, *save = NULL;
+	long pid = 0;
+	int alive;
+	FILE *fp;
+	size_t n;
+
+	if (!c->status_file[0]) {
+		fprintf(stderr, "vmfitd: no status_file configured\n");
+		return 1;
+	}
+	fp = fopen(c->status_file, "r");
+	if (!fp) {
+		fprintf(stderr, "vmfitd: %s: %s\n", c->status_file,
+			strerror(errno));
+		return 1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	p = strchr(buf, '{');
+	if (!p || !strchr(p, '}')) {
+		fprintf(stderr, "vmfitd: %s: not a status file\n",
+			c->status_file);
+		return 1;
+	}
+	*strchr(p, '}') = '\0';
+	if (sscanf(strstr(p, "\"pid\":") ? strstr(p, "\"pid\":") + 6 : "0",
+		   "%ld", &pid) != 1)
+		pid = 0;
+	alive = pid > 0 && kill(pid, 0) == 0;
+	for (k = strtok_r(p + 1, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+		v = strchr(k, ':');
+		if (!v)
+			continue;
+		*v++ = '\0';
+		if (*k == '"')
+			k++;
+		if (*k && k[strlen(k) - 1] == '"')
+			k[strlen(k) - 1] = '\0';
+		if (*v == '"')
+			v++;
+		if (*v && v[strlen(v) - 1] == '"')
+			v[strlen(v) - 1] = '\0';
+		if (!strcmp(k, "ready") && !alive)
+			v = "0";
+		printf("%s=%s\n", k, v);
+	}
+	printf("alive=%d\n", alive);
+	return 0;
+}
+
+static void log_stats(struct vmfitd *d)
+{
+	struct vf_voter_stats vs;
+
+	vf_voter_stats(d->voter, &vs);
+	vf_info("stats: delivered %" PRIu64 " executed %" PRIu64 " decided %" PRIu64
+		" suspects %" PRIu64 " clients %u pending %u; cpg msgs sent %" PRIu64
+		" recv %" PRIu64 ", avg batch %.1f requests",
+		d->st.delivered, d->st.executed, vs.decided, vs.suspects,
+		d->nconns, d->npending, d->st.msgs_sent, d->st.msgs_recv,
+		d->st.req_msgs_sent ?
+		(double)d->st.reqs_sent / d->st.req_msgs_sent : 0.0);
+}
+
+/* One line per period for what the rate limiters held back. */
+static void log_summaries(struct vmfitd *d, uint64_t now, uint64_t *wake)
+{
+	char nodes[SUSPECT_SLOTS * 48] = "";
+	const struct suspect *sp;
+	unsigned int i;
+	size_t len = 0;
+	uint64_t n;
+
+	n = vf_ratelimit_flush(&d->suspect_rl, now, wake);
+	if (n) {
+		for (i = 0; i < SUSPECT_SLOTS; i++) {
+			sp = &d->suspects[i];
+			if (!sp->count || len >= sizeof(nodes))
+				continue;
+			len += snprintf(nodes + len, sizeof(nodes) - len,
+					"%snode %u: %" PRIu64 " up to order %" PRIu64,
+					len ? ", " : "", sp->node, sp->count,
+					sp->last_order);
+		}
+		vf_warn("suspected faulty replica: %" PRIu64 " more lost votes not logged one by one (totals: %s)",
+			n, nodes);
+	}
+	n = vf_ratelimit_flush(&d->expire_rl, now, wake);
+	if (n)
+		vf_err("%" PRIu64 " more orders left the vote window undecided",
+		       n);
+	n = vf_ratelimit_flush(&d->conn_rl, now, wake);
+	if (n)
+		vf_warn("%" PRIu64 " more clients dropped for not reading their output",
+			n);
+}
+
+/* Rewrite the status file and log what is due; lowers @wake accordingly. */
+void status_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
+{
+	log_summaries(d, now, wake);
+	if (now >= d->next_status_ms) {
+		write_status(d);
+		d->next_status_ms = now + d->conf.status_interval_ms;
+	}
+	if (now >= d->next_stats_log_ms) {
+		if (d->next_stats_log_ms)
+			log_stats(d);
+		d->next_stats_log_ms = now + STATS_LOG_MS;
+	}
+	if (d->next_status_ms < *wake)
+		*wake = d->next_status_ms;
+}
+
+/* At shutdown: no status file claims a manager that is gone. */
+void status_remove(struct vmfitd *d)
+{
+	if (d->conf.status_file[0])
+		unlink(d->conf.status_file);
+}
