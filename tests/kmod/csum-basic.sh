@@ -7,7 +7,7 @@
 #   view (vmfit-csum-ref over all chunks; sha256sum and openssl dgst on
 #   sampled chunks), full and changed-set modes;
 # - blake2b-256, xxhash64 and crc32c equal the reference implementations
-#   (themselves checked against published vectors by csum-ref-test);
+#   (themselves checked against published vectors by vf-csum-test);
 # - the Merkle root equals a userspace recomputation; one flipped byte in
 #   one chunk of the frozen origin changes exactly that leaf and the root;
 # - a chunk range returns exactly that range.

@@ -395,24 +395,6 @@ static void test_extack(void)
 	CHECK_STR(out, "The checksum was cancelled");
 }
 
-static void test_names(void)
-{
-	uint32_t a = 0;
-
-	CHECK_EQ(vf_nl_algo_parse("sha256", &a), 0);
-	CHECK_EQ(a, VMFIT_CSUM_SHA256);
-	CHECK_EQ(vf_nl_algo_parse("crc32c", &a), 0);
-	CHECK_EQ(a, VMFIT_CSUM_CRC32C);
-	CHECK_EQ(vf_nl_algo_parse("md5", &a), -EINVAL);
-	CHECK_EQ(vf_nl_algo_parse("", &a), -EINVAL);
-	CHECK_EQ(vf_nl_algo_size(VMFIT_CSUM_BLAKE2B_256), 32);
-	CHECK_EQ(vf_nl_algo_size(VMFIT_CSUM_XXHASH64), 8);
-	CHECK_EQ(vf_nl_algo_size(0), 0);
-	CHECK_EQ(vf_nl_algo_size(VMFIT_CSUM_MAX + 1), 0);
-	CHECK(vf_nl_algo_name(0) == NULL);
-	CHECK_STR(vf_nl_algo_name(VMFIT_CSUM_BLAKE2B_256), "blake2b-256");
-}
-
 int main(void)
 {
 	test_requests();
@@ -420,6 +402,5 @@ int main(void)
 	test_events();
 	test_csum();
 	test_extack();
-	test_names();
 	return vf_check_done("vf-nl-test");
 }

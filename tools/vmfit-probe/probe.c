@@ -665,8 +665,24 @@ static const char *const fake_modes[] = {
 	"short",	/* RESULT payload shorter than its fields */
 	"wrong-order",	/* RESULT for an order never sent */
 	"truncated",	/* RESULT header, half the payload, EOF */
+	"hostile-hello", /* HELLO strings with escapes, new lines, 0xff,
+			  * 1000 bytes long; then a correct replica of
+			  * nothing (answers its first EXEC "not found") */
 	NULL,
 };
+
+/* Terminal escapes, a forged log line, bytes syslog would mangle. */
+static void hostile_hello(struct vf_wbuf *wb)
+{
+	static char impl[1001];
+	size_t n;
+
+	n = snprintf(impl, sizeof(impl),
+		     "evil\x1b[2J\x1b[31m\r\nvmfitd: forged line\x7f\xff\\");
+	memset(impl + n, 'A', sizeof(impl) - 1 - n);
+	impl[sizeof(impl) - 1] = '\0';
+	vf_hello_encode(wb, impl, "1\n2");
+}
 
 static int fake_replica(const char *mode, int fd)
 {
@@ -681,7 +697,10 @@ static int fake_replica(const char *mode, int fd)
 	int r, n;
 
 	vf_wb_init(&wb, 0);
-	vf_hello_encode(&wb, "vmfit-probe-fake", mode);
+	if (!strcmp(mode, "hostile-hello"))
+		hostile_hello(&wb);
+	else
+		vf_hello_encode(&wb, "vmfit-probe-fake", mode);
 	r = vf_wb_flush_fd(fd, &wb);
 	while (!r) {
 		r = vf_read_frame(fd, VF_MAGIC_REPLICA, &h, buf, sizeof(buf));
@@ -760,7 +779,9 @@ static const char usage_text[] =
 "(as vmfitd starts replicas: replica_cmd = vmfit-probe --fake-replica MODE):\n"
 "send HELLO, answer the first EXEC with a broken frame, read until EOF.\n"
 "MODE: garbage, bad-magic, bad-version, bad-type, oversized, short,\n"
-"wrong-order, truncated. Other replica options are accepted and ignored.\n"
+"wrong-order, truncated; hostile-hello sends HELLO strings made to\n"
+"garble a log (escapes, new lines, 1000 bytes), then answers correctly.\n"
+"Other replica options are accepted and ignored.\n"
 "\n"
 "Output: one line per case, \"PASS|FAIL name: what happened\".\n"
 "Exit status: 0 when every case passed, 1 otherwise, 2 on bad usage.\n";

@@ -44,9 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BLK 4096
-#define WORDS (BLK / 8)
-#define BLOCK_MAGIC 0x766d746573746231ULL /* "vmtestb1" */
+#include "vmtest-block.h"
+
+#define BLK VMTEST_BLK
+#define WORDS VMTEST_BLK_WORDS
 #define LOG_MAGIC 0x766d746573746c31ULL /* "vmtestl1" */
 
 struct block_hdr {
@@ -66,47 +67,20 @@ struct log_rec {
 	uint64_t sum;
 };
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-static void make_block(uint64_t *b, uint64_t seed, uint64_t blkno,
-		       uint64_t gen)
-{
-	uint64_t s = mix(seed ^ mix(blkno ^ mix(gen)));
-	unsigned int i;
-
-	b[0] = BLOCK_MAGIC;
-	b[1] = seed;
-	b[2] = blkno;
-	b[3] = gen;
-	for (i = 4; i < WORDS; i++)
-		b[i] = mix(s + i);
-}
-
 /* Returns the generation held by block @blkno for @seed, or -1. */
 static int64_t block_gen(const uint64_t *b, uint64_t seed, uint64_t blkno)
 {
-	static uint64_t want[WORDS] __attribute__((aligned(BLK)));
+	uint64_t got, gen;
 
-	if (b[0] != BLOCK_MAGIC || b[1] != seed || b[2] != blkno)
+	if (vmtest_block_decode(b, seed, &got, &gen) || got != blkno)
 		return -1;
-	make_block(want, seed, blkno, b[3]);
-	if (memcmp(b, want, BLK))
-		return -1;
-	return (int64_t)b[3];
+	return (int64_t)gen;
 }
 
 static uint64_t log_sum(const struct log_rec *r)
 {
-	return mix(r->magic ^ mix(r->nonce ^ mix(r->index ^ mix(r->seed ^
-		   mix(r->batch ^ mix(r->nblocks))))));
+	return vmtest_mix(r->magic ^ vmtest_mix(r->nonce ^ vmtest_mix(r->index ^ vmtest_mix(r->seed ^
+		   vmtest_mix(r->batch ^ vmtest_mix(r->nblocks))))));
 }
 
 static int open_dev(const char *path, int flags, uint64_t *nblocks)
@@ -177,7 +151,7 @@ static int parse_u64(const char *s, uint64_t *v)
 static uint64_t batch_blkno(uint64_t seed, uint64_t b, uint64_t j,
 			    uint64_t nblocks)
 {
-	return mix(seed ^ mix(b * 65537 + j)) % nblocks;
+	return vmtest_mix(seed ^ vmtest_mix(b * 65537 + j)) % nblocks;
 }
 
 static int cmd_write(int argc, char **argv)
@@ -202,8 +176,8 @@ static int cmd_write(int argc, char **argv)
 		goto fail;
 	}
 	for (i = 0; i < count; i++) {
-		blkno = first + mix(seed ^ mix(i)) % n;
-		make_block(buf, seed, blkno, i + 1);
+		blkno = first + vmtest_mix(seed ^ vmtest_mix(i)) % n;
+		vmtest_make_block(buf, seed, blkno, i + 1);
 		if (pwrite_block(fd, buf, blkno, argv[0]))
 			goto fail;
 	}
@@ -232,7 +206,7 @@ static int cmd_list(int argc, char **argv)
 		return -1;
 	}
 	for (i = 0; i < count; i++)
-		printf("%" PRIu64 "\n", first + mix(seed ^ mix(i)) % n);
+		printf("%" PRIu64 "\n", first + vmtest_mix(seed ^ vmtest_mix(i)) % n);
 	return 0;
 }
 
@@ -250,7 +224,7 @@ static int cmd_fill(int argc, char **argv)
 	if (fd < 0)
 		return -1;
 	for (i = 0; i < size; i++) {
-		make_block(buf, seed, i, 0);
+		vmtest_make_block(buf, seed, i, 0);
 		if (pwrite_block(fd, buf, i, argv[0])) {
 			close(fd);
 			return -1;
@@ -290,7 +264,7 @@ static int cmd_pcwrite(int argc, char **argv)
 		goto fail;
 	memset(&rec, 0, sizeof(rec));
 	rec.magic = LOG_MAGIC;
-	rec.nonce = mix(seed ^ (uint64_t)getpid() ^ (uint64_t)time(NULL));
+	rec.nonce = vmtest_mix(seed ^ (uint64_t)getpid() ^ (uint64_t)time(NULL));
 	rec.seed = seed;
 	rec.batch = batch;
 	rec.nblocks = nblocks;
@@ -298,7 +272,7 @@ static int cmd_pcwrite(int argc, char **argv)
 		if (b) {
 			for (j = 0; j < batch; j++) {
 				blkno = batch_blkno(seed, b - 1, j, nblocks);
-				make_block(buf, seed, blkno, b);
+				vmtest_make_block(buf, seed, blkno, b);
 				if (pwrite_block(fd, buf, blkno, argv[0]))
 					goto fail;
 			}

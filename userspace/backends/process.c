@@ -9,7 +9,8 @@
  * appended: fd 3 is the replica's end of an AF_UNIX SOCK_STREAM socketpair
  * (the only fd besides 0-2 it inherits), the manager keeps the other end.
  * Exit is observed through a pidfd (pidfd_open; SIGCHLD where that is
- * missing, e.g. under valgrind), reaped with waitpid().
+ * missing, e.g. under valgrind), reaped with waitpid(WNOHANG) from the
+ * manager's event loop, which never blocks on the replica.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +76,8 @@ static void child_exec(int fd, const struct vf_replica_spec *spec)
 		argv[n++] = (char *)spec->state;
 	}
 	argv[n] = NULL;
+	/* The replica is not the service, and not trusted to speak for it. */
+	unsetenv("NOTIFY_SOCKET");
 	execvp(argv[0], argv);
 	fprintf(stderr, "vmfitd: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -157,24 +160,48 @@ static int process_reap(struct vf_replica *r, int *status)
 	return 1;
 }
 
+/*
+ * SIGKILL and return: the exit is reaped later through reap(), from the
+ * event loop (exit_fd or SIGCHLD). Never waits: a replica stuck in the
+ * kernel (on its state volume, say) must not stop the manager.
+ */
 static int process_kill(struct vf_replica *r)
 {
-	int st;
-
 	if (!r->running)
 		return 0;
-	kill(r->pid, SIGKILL);
-	if (waitpid(r->pid, &st, 0) < 0 && errno != ECHILD)
+	if (r->fd >= 0) {
+		close(r->fd);
+		r->fd = -1;
+	}
+	if (kill(r->pid, SIGKILL) < 0 && errno != ESRCH)
 		return -errno;
-	release(r);
 	return 0;
 }
 
+/* Wait up to @timeout_ms for the replica to exit; 1 reaped, 0 not. */
+static int wait_exit(struct vf_replica *r, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = r->exit_fd, .events = POLLIN };
+	int st, t, ret;
+
+	if (r->exit_fd < 0) {
+		/* No pidfd: poll the wait status every 10 ms. */
+		for (t = 0; t < timeout_ms; t += 10) {
+			if (process_reap(r, &st) == 1)
+				return 1;
+			usleep(10000);
+		}
+	} else {
+		do {
+			ret = poll(&pfd, 1, timeout_ms);
+		} while (ret < 0 && errno == EINTR);
+	}
+	return process_reap(r, &st) == 1;
+}
+
+/* At shutdown or restart, not from the event loop: bounded waits. */
 static int process_stop(struct vf_replica *r, int timeout_ms)
 {
-	struct pollfd pfd;
-	int st, ret;
-
 	if (!r->running)
 		return 0;
 	/* Closing the channel is the polite request; SIGTERM the firm one. */
@@ -183,23 +210,15 @@ static int process_stop(struct vf_replica *r, int timeout_ms)
 		r->fd = -1;
 	}
 	kill(r->pid, SIGTERM);
-	pfd.fd = r->exit_fd;
-	pfd.events = POLLIN;
-	if (r->exit_fd < 0) {
-		/* No pidfd: poll the wait status every 10 ms. */
-		for (ret = 0; ret < timeout_ms; ret += 10) {
-			if (process_reap(r, &st) == 1)
-				return 0;
-			usleep(10000);
-		}
-		return process_kill(r);
-	}
-	do {
-		ret = poll(&pfd, 1, timeout_ms);
-	} while (ret < 0 && errno == EINTR);
-	if (ret > 0 && process_reap(r, &st) == 1)
+	if (wait_exit(r, timeout_ms))
 		return 0;
-	return process_kill(r);
+	process_kill(r);
+	if (wait_exit(r, timeout_ms))
+		return 0;
+	/* Stuck even after SIGKILL: give up on it (init reaps it once the
+	 * manager has exited). */
+	release(r);
+	return -ETIMEDOUT;
 }
 
 static int process_restart(struct vf_replica *r,

@@ -31,9 +31,15 @@ struct vf_backend_ops {
 	const char *name;
 	/* Start the replica; fills fd, exit_fd, pid. 0 or -errno. */
 	int (*start)(struct vf_replica *r, const struct vf_replica_spec *spec);
-	/* Ask it to exit (SIGTERM), wait up to @timeout_ms, then kill. */
+	/*
+	 * Ask it to exit (SIGTERM), wait up to @timeout_ms, then kill and wait
+	 * as long again. Blocks: at shutdown only, never in the event loop.
+	 */
 	int (*stop)(struct vf_replica *r, int timeout_ms);
-	/* Kill it now (SIGKILL) and reap it. */
+	/*
+	 * Kill it now (SIGKILL) and close the channel, without waiting: it
+	 * stays running (exit_fd still watched) until reap() sees it exit.
+	 */
 	int (*kill)(struct vf_replica *r);
 	/*
 	 * Non-blocking: 1 and the wait status in @status if it has exited

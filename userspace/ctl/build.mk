@@ -1,11 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# userspace/ctl: the operator CLI, and the unit tests of the libvmfit parts
-# that go with it (vf_status, vf_merkle) and of its own parsers.
+# userspace/ctl: the operator CLI and the unit test of its own parsers
+# (libvmfit's unit tests: tests/unit/build.mk).
 #
 #   build/bin/vmfit-ctl
-#   build/tests/unit/vf-status-test   status / table / changed-set parsers
-#   build/tests/unit/vf-merkle-test   Merkle tree
 #   build/tests/unit/ctl-parse-test   sizes, names, JSON writer
 #
 # The CLI's misuse tests are tests/unit/ctl-args.sh (host), the device tests
@@ -20,7 +18,8 @@ VF_MERKLE_LIBS := -lcrypto
 
 CTL_DIR := userspace/ctl
 CTL_PURE_SRCS := $(CTL_DIR)/ctl_parse.c $(CTL_DIR)/ctl_json.c
-CTL_SRCS := $(CTL_DIR)/vmfit-ctl.c $(CTL_DIR)/ctl_dm.c $(CTL_DIR)/cmd_nl.c $(CTL_PURE_SRCS)
+CTL_SRCS := $(CTL_DIR)/vmfit-ctl.c $(CTL_DIR)/ctl_cmdtable.c $(CTL_DIR)/ctl_util.c \
+	$(wildcard $(CTL_DIR)/cmd_*.c) $(CTL_DIR)/ctl_dm.c $(CTL_PURE_SRCS)
 
 USER_BINS += $(B)/bin/vmfit-ctl
 
@@ -36,18 +35,7 @@ $(CTL_SAN_BIN): $(call sanobj,$(CTL_SRCS)) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_DM_LIBS) $(VF_KMOD_LIBS) $(VF_NL_LIBS) $(VF_MERKLE_LIBS) -lm
 
-UNIT_TESTS += $(B)/tests/unit/vf-status-test $(B)/tests/unit/vf-merkle-test \
-	$(B)/tests/unit/ctl-parse-test
-
-$(B)/tests/unit/vf-status-test: $(call sanobj,tests/unit/vf-status-test.c) \
-	$(LIBVMFIT_SAN)
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
-
-$(B)/tests/unit/vf-merkle-test: $(call sanobj,tests/unit/vf-merkle-test.c) \
-	$(LIBVMFIT_SAN)
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_MERKLE_LIBS)
+UNIT_TESTS += $(B)/tests/unit/ctl-parse-test
 
 $(B)/tests/unit/ctl-parse-test: $(call sanobj,tests/unit/ctl-parse-test.c \
 	$(CTL_PURE_SRCS)) $(LIBVMFIT_SAN) | $(CTL_SAN_BIN)

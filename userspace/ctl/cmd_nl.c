@@ -14,6 +14,7 @@
 #include "ctl_cmd.h"
 #include "ctl_json.h"
 #include "ctl_parse.h"
+#include "vf_csum.h"
 #include "vf_merkle.h"
 #include "vf_nl.h"
 
@@ -142,16 +143,6 @@ static int csum_digest(uint64_t chunk, const uint8_t *digest,
 	return 0;
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (long)(ms % 1000) * 1000000L,
-	};
-
-	nanosleep(&ts, NULL);
-}
-
 int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 		 char **argv)
 {
@@ -188,7 +179,7 @@ int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 			req.flags |= VMFIT_CSUM_F_CHANGED;
 			break;
 		case 'a':
-			if (vf_nl_algo_parse(optarg, &req.algo))
+			if (vf_csum_algo_parse(optarg, &req.algo))
 				return misuse(cmd, "unknown algorithm '%s' "
 					      "(sha256, blake2b-256, xxhash64, "
 					      "crc32c)", optarg);
@@ -242,7 +233,7 @@ int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 		ctl_json_init(&j, stdout);
 		ctl_json_obj_begin(&j, NULL);
 		ctl_json_str(&j, "device", argv[optind]);
-		ctl_json_str(&j, "algo", vf_nl_algo_name(req.algo));
+		ctl_json_str(&j, "algo", vf_csum_algo_name(req.algo));
 		ctl_json_bool(&j, "changed_only",
 			      req.flags & VMFIT_CSUM_F_CHANGED);
 		if (!o.quiet)

@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * ctl_cmd - what a vmfit-ctl command file needs from vmfit-ctl.c: the
- * command table row, the global options, and the shared misuse/failure
- * helpers (exit status 2 for misuse, 1 for failures; see vmfit-ctl.c).
+ * ctl_cmd - what a vmfit-ctl command file (cmd_*.c) needs: the command
+ * table row, the global options, and the helpers of ctl_util.c (exit
+ * status 2 for misuse, 1 for failures; see vmfit-ctl.c).
  */
 #ifndef CTL_CMD_H
 #define CTL_CMD_H
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "ctl_transport.h"
 
+#define PROG "vmfit-ctl"
 #define EXIT_MISUSE 2
 
 struct ctl {
@@ -47,7 +51,58 @@ int next_opt(const struct command *cmd, int argc, char **argv,
 /* Positional argument count against the table; 0 or a misuse status. */
 int check_args(const struct command *cmd, int nargs);
 
-/* Commands of cmd_nl.c (generic netlink). */
+/* ctl_cmdtable.c: every command, ended by a row with a NULL name. */
+extern const struct command ctl_cmd_table[];
+
+/* ctl_util.c */
+/* Device errors shared by every command that names a device. */
+int fail_dev(const struct ctl *c, const struct command *cmd,
+	     const char *name, int err);
+/* "usage: ..." and the one-line help; @full: the details too. */
+void print_cmd_help(const struct command *cmd, FILE *f, bool full);
+/* A device name argument; 0 or a misuse status. */
+int check_name(const struct command *cmd, const char *name);
+/* Options-free commands: just -h and the positional count. */
+int simple_opts(const struct command *cmd, int argc, char **argv,
+		int *done);
+void fmt_bytes(char *buf, size_t size, uint64_t bytes);
+void fmt_ms(char *buf, size_t size, uint64_t ns);
+double pct(uint64_t part, uint64_t whole);
+void sleep_ms(unsigned int ms);
+double now_s(void);
+/* Names of the vmfit-view devices over @live, space-separated. */
+void views_of(const char *live, char *buf, size_t size);
+/* "<name>: <text>", or with --json the device's state after @action. */
+int print_action(const struct ctl *c, const char *name, const char *action,
+		 const char *text);
+
+/* The commands, by area. vmfit-ctl.c */
+int cmd_help(struct ctl *c, const struct command *cmd, int argc,
+	     char **argv);
+/* cmd_device.c */
+int cmd_load(struct ctl *c, const struct command *cmd, int argc,
+	     char **argv);
+int cmd_create(struct ctl *c, const struct command *cmd, int argc,
+	       char **argv);
+int cmd_view(struct ctl *c, const struct command *cmd, int argc,
+	     char **argv);
+int cmd_remove(struct ctl *c, const struct command *cmd, int argc,
+	       char **argv);
+/* cmd_snapshot.c */
+int cmd_snapshot(struct ctl *c, const struct command *cmd, int argc,
+		 char **argv);
+int cmd_merge(struct ctl *c, const struct command *cmd, int argc,
+	      char **argv);
+int cmd_drop(struct ctl *c, const struct command *cmd, int argc,
+	     char **argv);
+int cmd_clear(struct ctl *c, const struct command *cmd, int argc,
+	      char **argv);
+int cmd_changed(struct ctl *c, const struct command *cmd, int argc,
+		char **argv);
+/* cmd_status.c */
+int cmd_status(struct ctl *c, const struct command *cmd, int argc,
+	       char **argv);
+/* cmd_nl.c (generic netlink) */
 int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 		 char **argv);
 int cmd_events(struct ctl *c, const struct command *cmd, int argc,

@@ -93,6 +93,45 @@ void vf_log(enum vf_log_level level, const char *fmt, ...)
 	errno = saved;
 }
 
+/* Characters that @ch takes in vf_log_peer_str's output. */
+static size_t peer_char(unsigned char ch, char out[5])
+{
+	if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+		out[0] = ch;
+		out[1] = '\0';
+		return 1;
+	}
+	snprintf(out, 5, "\\x%02x", ch);
+	return 4;
+}
+
+const char *vf_log_peer_str(char *out, size_t size, const void *in,
+			    size_t len)
+{
+	const unsigned char *p = in;
+	size_t i, o = 0, total = 0, limit;
+	char c[5];
+
+	for (i = 0; i < len && total < size; i++)
+		total += peer_char(p[i], c);
+	/* All of it, or as much as leaves room for "..." and the NUL. */
+	limit = total < size ? size - 1 : size - 4;
+	for (i = 0; i < len; i++) {
+		size_t n = peer_char(p[i], c);
+
+		if (o + n > limit)
+			break;
+		memcpy(out + o, c, n);
+		o += n;
+	}
+	if (i < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 bool vf_ratelimit(struct vf_ratelimit *rl, uint64_t now_ms)
 {
 	if (!rl->suppressed && rl->printed &&

@@ -7,6 +7,7 @@
 #define VF_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum vf_log_level {
@@ -31,6 +32,18 @@ void vf_log(enum vf_log_level level, const char *fmt, ...)
 #define vf_warn(...)	vf_log(VF_LOG_WARN, __VA_ARGS__)
 #define vf_info(...)	vf_log(VF_LOG_INFO, __VA_ARGS__)
 #define vf_dbg(...)	vf_log(VF_LOG_DEBUG, __VA_ARGS__)
+
+/*
+ * Bytes from an untrusted peer (a replica's HELLO or ERROR text) made fit
+ * for a log line: printable ASCII is kept, every other byte and the
+ * backslash become \xHH, so the line cannot carry terminal escapes, new
+ * lines or bytes syslog would mangle, and a reader can tell what was sent.
+ * The result is cut to @size - 1 characters, ending in "..." when the
+ * input did not fit. @size >= 4; returns @out.
+ */
+#define VF_LOG_PEER_STR		81	/* a buffer for 80 characters */
+const char *vf_log_peer_str(char *out, size_t size, const void *in,
+			    size_t len);
 
 /*
  * Rate limiting for messages that a faulty peer can trigger once per

@@ -24,16 +24,6 @@ struct vf_merkle {
 	uint8_t *nodes;			/* all nodes, DS bytes each */
 };
 
-int vf_sha256(const void *data, size_t len, uint8_t digest[DS])
-{
-	unsigned int dl = 0;
-
-	if (!EVP_Digest(data, len, digest, &dl, EVP_sha256(), NULL) ||
-	    dl != DS)
-		return -EIO;
-	return 0;
-}
-
 /* Hash @count consecutive digests at @in into @out with a reused ctx. */
 static int hash_children(EVP_MD_CTX *ctx, const uint8_t *in, size_t count,
 			 uint8_t *out)

@@ -24,9 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vf_sha256.h"
 #include "vf_status.h"	/* struct vf_ranges */
 
-#define VF_MERKLE_DIGEST_SIZE 32	/* SHA-256 */
+#define VF_MERKLE_DIGEST_SIZE VF_SHA256_LEN
 #define VF_MERKLE_FANOUT 16
 
 struct vf_merkle;
@@ -61,9 +62,5 @@ int vf_merkle_node_span(const struct vf_merkle *t, unsigned int level,
  */
 int vf_merkle_diff(const struct vf_merkle *a, const struct vf_merkle *b,
 		   struct vf_ranges *out, size_t *visited);
-
-/* SHA-256 of @len bytes, through libcrypto's EVP interface. */
-int vf_sha256(const void *data, size_t len,
-	      uint8_t digest[VF_MERKLE_DIGEST_SIZE]);
 
 #endif /* VF_MERKLE_H */

@@ -92,47 +92,6 @@ static int nle_to_errno(int nle)
 
 /*----------------------------------------------------------------*/
 
-static const char *const algo_names[] = {
-	[VMFIT_CSUM_SHA256] = "sha256",
-	[VMFIT_CSUM_BLAKE2B_256] = "blake2b-256",
-	[VMFIT_CSUM_XXHASH64] = "xxhash64",
-	[VMFIT_CSUM_CRC32C] = "crc32c",
-};
-
-static const unsigned int algo_sizes[] = {
-	[VMFIT_CSUM_SHA256] = 32,
-	[VMFIT_CSUM_BLAKE2B_256] = 32,
-	[VMFIT_CSUM_XXHASH64] = 8,
-	[VMFIT_CSUM_CRC32C] = 4,
-};
-
-const char *vf_nl_algo_name(uint32_t algo)
-{
-	if (algo == VMFIT_CSUM_UNSPEC || algo > VMFIT_CSUM_MAX)
-		return NULL;
-	return algo_names[algo];
-}
-
-unsigned int vf_nl_algo_size(uint32_t algo)
-{
-	if (algo == VMFIT_CSUM_UNSPEC || algo > VMFIT_CSUM_MAX)
-		return 0;
-	return algo_sizes[algo];
-}
-
-int vf_nl_algo_parse(const char *s, uint32_t *algo)
-{
-	uint32_t a;
-
-	for (a = VMFIT_CSUM_SHA256; a <= VMFIT_CSUM_MAX; a++) {
-		if (!strcmp(s, algo_names[a])) {
-			*algo = a;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 const char *vf_nl_event_name(unsigned int cmd)
 {
 	switch (cmd) {

@@ -150,11 +150,7 @@ int vf_nl_next_event(struct vf_nl *nl, struct vf_nl_event *ev,
 
 /* Names: "snapshot-begin", "checksum-done", ...; NULL when unknown. */
 const char *vf_nl_event_name(unsigned int cmd);
-/* "sha256", "blake2b-256", "xxhash64", "crc32c"; NULL when unknown. */
-const char *vf_nl_algo_name(uint32_t algo);
-int vf_nl_algo_parse(const char *s, uint32_t *algo);
-/* Digest size of an algorithm, 0 when unknown. */
-unsigned int vf_nl_algo_size(uint32_t algo);
+/* Checksum algorithms' names and sizes: vf_csum.h. */
 const char *vf_nl_mode_name(uint32_t mode);
 const char *vf_nl_view_name(uint32_t view);
 const char *vf_nl_health_name(uint32_t health);

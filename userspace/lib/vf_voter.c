@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "vf_sha256.h"
 #include "vf_voter.h"
 
 struct cand {
@@ -39,15 +38,6 @@ struct vf_voter {
 	struct vf_voter_stats st;
 	uint8_t *out_data;	/* winner bytes handed out by the last add */
 };
-
-void vf_sha256(const void *p, size_t n, uint8_t out[VF_DIGEST_LEN])
-{
-	unsigned int len = VF_DIGEST_LEN;
-
-	/* Cannot fail for SHA-256 with the default provider. */
-	if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL))
-		memset(out, 0, VF_DIGEST_LEN);
-}
 
 struct vf_voter *vf_voter_new(unsigned int f, unsigned int window,
 			      const struct vf_voter_ops *ops, void *arg)
@@ -141,7 +131,9 @@ static int add(struct vf_voter *v, uint64_t order, uint32_t node,
 	for (i = 0; i < s->nvotes; i++)
 		if (s->node[i] == node)
 			return -EEXIST;
-	vf_sha256(data, len, dig);
+	/* Cannot fail for SHA-256 with the default provider. */
+	if (vf_sha256(data, len, dig))
+		memset(dig, 0, VF_DIGEST_LEN);
 	if (s->decided) {
 		if (memcmp(dig, s->winner, VF_DIGEST_LEN))
 			suspect(v, order, node);

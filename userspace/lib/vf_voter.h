@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VF_DIGEST_LEN		32
+#include "vf_sha256.h"
+
+#define VF_DIGEST_LEN		VF_SHA256_LEN
 #define VF_VOTER_MAX_VOTES	8	/* votes kept per order (2f+1 <= 7) */
 
 enum {
@@ -77,7 +79,5 @@ struct vf_voter_stats {
 	uint64_t last_opened;
 };
 void vf_voter_stats(const struct vf_voter *v, struct vf_voter_stats *st);
-
-void vf_sha256(const void *p, size_t n, uint8_t out[VF_DIGEST_LEN]);
 
 #endif /* VF_VOTER_H */

@@ -55,6 +55,7 @@ int ctl_init(struct vmfitd *d)
 {
 	const char *path = d->conf.control_socket;
 	struct sockaddr_un sun;
+	mode_t mask;
 	int fd, r;
 
 	r = ctl_addr(path, &sun);
@@ -75,9 +76,17 @@ int ctl_init(struct vmfitd *d)
 	}
 	if (errno == ECONNREFUSED)
 		unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, CTL_MAX) < 0) {
+	/*
+	 * Created with its final mode 0600: a chmod() after bind() would
+	 * leave a window in which anybody could connect. umask is
+	 * process-wide, but nothing else runs meanwhile.
+	 */
+	mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
+	umask(mask);
+	if (!r && listen(fd, CTL_MAX) < 0)
 		r = -errno;
+	if (r) {
 		close(fd);
 		goto fail;
 	}

@@ -97,6 +97,7 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 	struct ckpt *cp;
 	struct vf_hello hello;
 	struct vf_error er;
+	char impl[VF_LOG_PEER_STR], ver[VF_LOG_PEER_STR], msg[VF_LOG_PEER_STR];
 	char why[128];
 	int r;
 
@@ -110,8 +111,12 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 			replica_failed(d, "HELLO with an unsupported protocol version");
 			return;
 		}
-		vf_info("replica HELLO: %.*s version %.*s", hello.impl_len,
-			hello.impl, hello.ver_len, hello.ver);
+		/* The replica is untrusted: its strings are escaped. */
+		vf_info("replica HELLO: %s version %s",
+			vf_log_peer_str(impl, sizeof(impl), hello.impl,
+					hello.impl_len),
+			vf_log_peer_str(ver, sizeof(ver), hello.ver,
+					hello.ver_len));
 		d->hello = true;
 		return;
 	}
@@ -158,8 +163,9 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 			replica_failed(d, "malformed ERROR");
 			return;
 		}
-		snprintf(why, sizeof(why), "it sent ERROR %u: %.*s", er.code,
-			 er.msg_len > 80 ? 80 : er.msg_len, er.msg);
+		snprintf(why, sizeof(why), "it sent ERROR %u: %s", er.code,
+			 vf_log_peer_str(msg, sizeof(msg), er.msg,
+					 er.msg_len));
 		replica_failed(d, why);
 		break;
 	default:
@@ -227,10 +233,16 @@ static void replica_output(struct vmfitd *d)
 
 void replica_reap(struct vmfitd *d)
 {
+	pid_t pid = d->rep.pid;
 	int status;
 
 	if (!d->rep.running || d->be->reap(&d->rep, &status) != 1)
 		return;
+	if (d->rep_failed) {
+		/* Killed by replica_failed(): that was the news. */
+		vf_dbg("replica (pid %d) reaped", (int)pid);
+		return;
+	}
 	if (WIFEXITED(status))
 		vf_err("replica exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))

@@ -6,10 +6,13 @@
  * See Documentation/vmfitd.8.rst "Status".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vf_log.h"
@@ -22,22 +25,47 @@ static bool is_ready(const struct vmfitd *d)
 	return d->lfd >= 0 && d->hello && vmfitd_available(d);
 }
 
+/*
+ * A new temporary file next to @path, for write-then-rename: a fresh name
+ * created with O_EXCL (mkostemp), so nothing planted in the directory (a
+ * link at a predictable name) is ever followed or overwritten. Mode 0644:
+ * the status is for everyone to read. The name goes to @tmp.
+ */
+static FILE *status_tmp(const char *path, char *tmp, size_t size)
+{
+	FILE *fp;
+	int fd;
+
+	snprintf(tmp, size, "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		vf_warn("status file %s: cannot create a temporary file: %s",
+			path, strerror(errno));
+		return NULL;
+	}
+	fp = fchmod(fd, 0644) < 0 ? NULL : fdopen(fd, "w");
+	if (!fp) {
+		vf_warn("status file %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+	}
+	return fp;
+}
+
 static void write_status(struct vmfitd *d)
 {
 	char tmp[VF_CONF_STR + 8];
 	struct vf_voter_stats vs;
 	unsigned int i;
 	FILE *fp;
+	int r;
 
 	if (!d->conf.status_file[0])
 		return;
 	vf_voter_stats(d->voter, &vs);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", d->conf.status_file);
-	fp = fopen(tmp, "w");
-	if (!fp) {
-		vf_warn("status file %s: %s", tmp, strerror(errno));
+	fp = status_tmp(d->conf.status_file, tmp, sizeof(tmp));
+	if (!fp)
 		return;
-	}
 	fprintf(fp, "{\"pid\":%d,\"service\":\"%s\",\"node_id\":%u,\"ready\":%d,"
 		"\"synced\":%d,\"unreplicated\":%d,\"cpg_connected\":%d,"
 		"\"members\":%u,\"f\":%u,",
@@ -82,9 +110,14 @@ static void write_status(struct vmfitd *d)
 		if (d->suspects[i].count)
 			fprintf(fp, "%s%u", i ? " " : "", d->suspects[i].node);
 	fprintf(fp, "\"}\n");
-	if (fclose(fp) || rename(tmp, d->conf.status_file))
+	r = fclose(fp);
+	/* rename() replaces whatever is at the path, a link included,
+	 * without following it. */
+	if (r || rename(tmp, d->conf.status_file)) {
 		vf_warn("status file %s: %s", d->conf.status_file,
 			strerror(errno));
+		unlink(tmp);
+	}
 }
 
 /* vmfitd --status: the status file as key=value lines. */

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "vf_log.h"
 #include "vmfitd.h"
 
@@ -272,10 +274,6 @@ int main(int argc, char **argv)
 
 	vf_log_open("vmfitd", !d->foreground);
 	vf_log_set_level(d->conf.log_level);
-	if (!d->foreground && daemon(0, 0) < 0) {
-		vf_err("daemon: %s", strerror(errno));
-		goto out_free;
-	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -316,25 +314,38 @@ int main(int argc, char **argv)
 		d->local ? "unreplicated (no corosync, no voting)" :
 			   d->conf.cpg_group);
 
-	r = replica_start(d);
-	if (r)
-		goto out_free;
+	/*
+	 * The sockets first, then daemon(): a port or a control socket that
+	 * cannot be had is a failed start (exit status 1), not a daemon that
+	 * died in the background. The replica is started after the fork, as
+	 * the daemon's child.
+	 */
 	r = client_listen(d);
 	if (r)
-		goto out_replica;
+		goto out_free;
 	r = ctl_init(d);
 	if (r)
 		goto out_listen;
+	if (!d->foreground && daemon(0, 0) < 0) {
+		vf_err("daemon: %s", strerror(errno));
+		goto out_ctl;
+	}
+	r = replica_start(d);
+	if (r)
+		goto out_ctl;
 	group_init(d);
+	/* systemd (Type=notify): ready once every socket is open. */
+	sd_notifyf(0, "READY=1\nMAINPID=%lu", (unsigned long)getpid());
 	rc = run(d) ? 1 : 0;
+	sd_notify(0, "STOPPING=1");
 	vf_info("shutting down");
 	group_fini(d);
-	ctl_fini(d);
 	status_remove(d);
+	replica_fini(d);
+out_ctl:
+	ctl_fini(d);
 out_listen:
 	client_fini(d);
-out_replica:
-	replica_fini(d);
 out_free:
 	replica_free(d);
 	delivery_free(d);

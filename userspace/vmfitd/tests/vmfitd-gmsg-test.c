@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "gmsg.h"
-#include "vf_test.h"
+#include "vf_check.h"
 
 int main(void)
 {
@@ -99,5 +99,5 @@ int main(void)
 	h.type = VF_G_VOTES;
 	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2), -VF_E(VF_ERR_TYPE));
 	vf_wb_free(&wb);
-	TEST_DONE();
+	return vf_check_done("vmfitd-gmsg-test");
 }

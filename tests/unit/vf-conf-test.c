@@ -7,7 +7,7 @@
 #include "vf_backend.h"
 #include "vf_conf.h"
 #include "vf_log.h"
-#include "vf_test.h"
+#include "vf_check.h"
 
 static int parse(const char *text, struct vf_conf *c, char *err)
 {
@@ -157,5 +157,5 @@ int main(void)
 	CHECK_EQ(vf_conf_load(&c, "/nonexistent/vmfitd.conf", err, 256),
 		 -ENOENT);
 	CHECK(strstr(err, "/nonexistent/vmfitd.conf") != NULL);
-	TEST_DONE();
+	return vf_check_done("vf-conf-test");
 }

@@ -1,7 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* vf-log-test - log rate limiting: burst, suppression, summaries, episodes. */
+/*
+ * vf-log-test - log rate limiting: burst, suppression, summaries, episodes;
+ * peer strings made safe for a log line.
+ */
+#include <string.h>
+
 #include "vf_log.h"
-#include "vf_test.h"
+#include "vf_check.h"
+
+static void test_peer_str(void)
+{
+	char out[VF_LOG_PEER_STR], small[8], big[400];
+	const char *s;
+	size_t i;
+
+	CHECK_STR(vf_log_peer_str(out, sizeof(out), "kv-hash 1.0", 11),
+		  "kv-hash 1.0");
+	/* Terminal escapes, new lines, NUL, DEL, high bytes, backslash. */
+	CHECK_STR(vf_log_peer_str(out, sizeof(out), "\x1b[2J\r\nA\0\x7f\xff\\", 11),
+		  "\\x1b[2J\\x0d\\x0aA\\x00\\x7f\\xff\\x5c");
+	/* Only @len bytes are read: no NUL needed, none past it. */
+	CHECK_STR(vf_log_peer_str(out, sizeof(out), "abcdef", 3), "abc");
+	CHECK_STR(vf_log_peer_str(out, sizeof(out), "", 0), "");
+	/* Exactly full: no marker. */
+	CHECK_STR(vf_log_peer_str(small, sizeof(small), "1234567", 7),
+		  "1234567");
+	/* One more: cut, with the marker, within the buffer. */
+	CHECK_STR(vf_log_peer_str(small, sizeof(small), "12345678", 8),
+		  "1234...");
+	/* An escape is never cut in half. */
+	CHECK_STR(vf_log_peer_str(small, sizeof(small), "ab\n\n", 4),
+		  "ab...");
+	CHECK_STR(vf_log_peer_str(small, sizeof(small), "\n", 1), "\\x0a");
+	/* A long hostile string stays within VF_LOG_PEER_STR - 1. */
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = i % 3 ? 'x' : '\033';
+	s = vf_log_peer_str(out, sizeof(out), big, sizeof(big));
+	CHECK_EQ(strlen(s), VF_LOG_PEER_STR - 1);	/* 12 * 6 + 4 + 1 + 3 */
+	CHECK(!strchr(s, '\033'));
+	CHECK_STR(s + strlen(s) - 3, "...");
+}
 
 int main(void)
 {
@@ -52,5 +90,6 @@ int main(void)
 	summed += vf_ratelimit_flush(&rl, 50000 + 20000, NULL);
 	CHECK_EQ(logged, 10 + 9);
 	CHECK_EQ(summed, 100000 - 10);
-	TEST_DONE();
+	test_peer_str();
+	return vf_check_done("vf-log-test");
 }

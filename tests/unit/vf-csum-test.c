@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The reference digests of tools/vmfit-nlfuzz/csum_ref.c against published
+ * vf-csum-test - the checksum algorithms' names and sizes, and the
+ * reference digests of userspace/lib/vf_csum.c against published
  * test vectors (RFC 7693 and the algorithms' reference outputs), so that
  * the kernel tests that compare dm-vmfit's digests with them compare
  * against something right.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "csum_ref.h"
 #include "uapi/linux/dm-vmfit.h"
 #include "vf_check.h"
+#include "vf_csum.h"
 
 static void hexs(char *out, const uint8_t *d, int n)
 {
@@ -25,12 +27,30 @@ static const char *digest_hex(uint32_t algo, const void *data, size_t len)
 {
 	static char buf[2 * VMFIT_DIGEST_MAX + 1];
 	uint8_t d[VMFIT_DIGEST_MAX];
-	int n = csum_ref_digest(algo, data, len, d);
+	int n = vf_csum_digest(algo, data, len, d);
 
 	if (n < 0)
 		return "error";
 	hexs(buf, d, n);
 	return buf;
+}
+
+static void test_names(void)
+{
+	uint32_t a = 0;
+
+	CHECK_EQ(vf_csum_algo_parse("sha256", &a), 0);
+	CHECK_EQ(a, VMFIT_CSUM_SHA256);
+	CHECK_EQ(vf_csum_algo_parse("crc32c", &a), 0);
+	CHECK_EQ(a, VMFIT_CSUM_CRC32C);
+	CHECK_EQ(vf_csum_algo_parse("md5", &a), -EINVAL);
+	CHECK_EQ(vf_csum_algo_parse("", &a), -EINVAL);
+	CHECK_EQ(vf_csum_algo_size(VMFIT_CSUM_BLAKE2B_256), 32);
+	CHECK_EQ(vf_csum_algo_size(VMFIT_CSUM_XXHASH64), 8);
+	CHECK_EQ(vf_csum_algo_size(0), 0);
+	CHECK_EQ(vf_csum_algo_size(VMFIT_CSUM_MAX + 1), 0);
+	CHECK(vf_csum_algo_name(0) == NULL);
+	CHECK_STR(vf_csum_algo_name(VMFIT_CSUM_BLAKE2B_256), "blake2b-256");
 }
 
 int main(void)
@@ -57,29 +77,30 @@ int main(void)
 		uint8_t d64[64];
 		char h[129];
 
-		csum_ref_blake2b("abc", 3, d64, 64);
+		vf_csum_blake2b("abc", 3, d64, 64);
 		hexs(h, d64, 64);
 		CHECK_STR(h, "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1"
 			  "7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923");
 	}
 
 	/* XXH64, seed 0; the kernel returns it little-endian. */
-	CHECK(csum_ref_xxh64("", 0, 0) == 0xEF46DB3751D8E999ULL);
-	CHECK(csum_ref_xxh64("a", 1, 0) == 0xD24EC4F1A98C6E5BULL);
-	CHECK(csum_ref_xxh64("abc", 3, 0) == 0x44BC2CF5AD770999ULL);
-	CHECK(csum_ref_xxh64(spam, strlen(spam), 0) == 0xFBCEA83C8A378BF1ULL);
+	CHECK(vf_csum_xxh64("", 0, 0) == 0xEF46DB3751D8E999ULL);
+	CHECK(vf_csum_xxh64("a", 1, 0) == 0xD24EC4F1A98C6E5BULL);
+	CHECK(vf_csum_xxh64("abc", 3, 0) == 0x44BC2CF5AD770999ULL);
+	CHECK(vf_csum_xxh64(spam, strlen(spam), 0) == 0xFBCEA83C8A378BF1ULL);
 	CHECK_STR(digest_hex(VMFIT_CSUM_XXHASH64, "", 0), "99e9d85137db46ef");
 
 	/* CRC-32C check value; little-endian in the digest. */
-	CHECK(csum_ref_crc32c("123456789", 9) == 0xE3069283u);
-	CHECK(csum_ref_crc32c("", 0) == 0);
+	CHECK(vf_csum_crc32c("123456789", 9) == 0xE3069283u);
+	CHECK(vf_csum_crc32c("", 0) == 0);
 	CHECK_STR(digest_hex(VMFIT_CSUM_CRC32C, "123456789", 9), "839206e3");
 
 	/* SHA-256 through libcrypto. */
 	CHECK_STR(digest_hex(VMFIT_CSUM_SHA256, "abc", 3),
 		  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
-	CHECK_EQ(csum_ref_digest(0, "", 0, d), -22);
-	CHECK_EQ(csum_ref_digest(VMFIT_CSUM_MAX + 1, "", 0, d), -22);
-	return vf_check_done("csum-ref-test");
+	CHECK_EQ(vf_csum_digest(0, "", 0, d), -22);
+	CHECK_EQ(vf_csum_digest(VMFIT_CSUM_MAX + 1, "", 0, d), -22);
+	test_names();
+	return vf_check_done("vf-csum-test");
 }

@@ -1,14 +1,56 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * csum_ref - reference BLAKE2b, XXH64 and CRC-32C (see csum_ref.h).
- * Plain and slow on purpose: clarity over speed, it only checks the kernel.
+ * vf_csum - dm-vmfit's checksum algorithms: names, sizes, and reference
+ * BLAKE2b, XXH64 and CRC-32C (see vf_csum.h). Plain and slow on purpose:
+ * clarity over speed, as they check the kernel.
  */
 #include <errno.h>
 #include <string.h>
 
-#include "csum_ref.h"
+#include "vf_csum.h"
 #include "uapi/linux/dm-vmfit.h"
-#include "vf_merkle.h"
+#include "vf_sha256.h"
+
+static const char *const algo_names[] = {
+	[VMFIT_CSUM_SHA256] = "sha256",
+	[VMFIT_CSUM_BLAKE2B_256] = "blake2b-256",
+	[VMFIT_CSUM_XXHASH64] = "xxhash64",
+	[VMFIT_CSUM_CRC32C] = "crc32c",
+};
+
+static const unsigned int algo_sizes[] = {
+	[VMFIT_CSUM_SHA256] = 32,
+	[VMFIT_CSUM_BLAKE2B_256] = 32,
+	[VMFIT_CSUM_XXHASH64] = 8,
+	[VMFIT_CSUM_CRC32C] = 4,
+};
+
+const char *vf_csum_algo_name(uint32_t algo)
+{
+	if (algo == VMFIT_CSUM_UNSPEC || algo > VMFIT_CSUM_MAX)
+		return NULL;
+	return algo_names[algo];
+}
+
+unsigned int vf_csum_algo_size(uint32_t algo)
+{
+	if (algo == VMFIT_CSUM_UNSPEC || algo > VMFIT_CSUM_MAX)
+		return 0;
+	return algo_sizes[algo];
+}
+
+int vf_csum_algo_parse(const char *s, uint32_t *algo)
+{
+	uint32_t a;
+
+	for (a = VMFIT_CSUM_SHA256; a <= VMFIT_CSUM_MAX; a++) {
+		if (!strcmp(s, algo_names[a])) {
+			*algo = a;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 /*----------------------------------------------------------------*/
 /* BLAKE2b, RFC 7693 */
@@ -94,8 +136,8 @@ static void b2b_compress(uint64_t *h, const uint8_t *block, uint64_t t,
 		h[i] ^= v[i] ^ v[i + 8];
 }
 
-void csum_ref_blake2b(const void *data, size_t len, uint8_t *out,
-		      size_t outlen)
+void vf_csum_blake2b(const void *data, size_t len, uint8_t *out,
+		     size_t outlen)
 {
 	const uint8_t *p = data;
 	uint8_t block[128];
@@ -146,7 +188,7 @@ static uint64_t xxh64_merge(uint64_t acc, uint64_t val)
 	return acc * P64_1 + P64_4;
 }
 
-uint64_t csum_ref_xxh64(const void *data, size_t len, uint64_t seed)
+uint64_t vf_csum_xxh64(const void *data, size_t len, uint64_t seed)
 {
 	const uint8_t *p = data, *end = p + len;
 	uint64_t h, v1, v2, v3, v4;
@@ -201,7 +243,7 @@ uint64_t csum_ref_xxh64(const void *data, size_t len, uint64_t seed)
 /*----------------------------------------------------------------*/
 /* CRC-32C (reflected polynomial 0x82F63B78), bit by bit */
 
-uint32_t csum_ref_crc32c(const void *data, size_t len)
+uint32_t vf_csum_crc32c(const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	uint32_t crc = 0xFFFFFFFFu;
@@ -225,20 +267,20 @@ static void store_le(uint8_t *out, uint64_t v, unsigned int n)
 		out[i] = v >> (8 * i);
 }
 
-int csum_ref_digest(uint32_t algo, const void *data, size_t len,
-		    uint8_t *out)
+int vf_csum_digest(uint32_t algo, const void *data, size_t len,
+		   uint8_t *out)
 {
 	switch (algo) {
 	case VMFIT_CSUM_SHA256:
 		return vf_sha256(data, len, out) ? -EIO : 32;
 	case VMFIT_CSUM_BLAKE2B_256:
-		csum_ref_blake2b(data, len, out, 32);
+		vf_csum_blake2b(data, len, out, 32);
 		return 32;
 	case VMFIT_CSUM_XXHASH64:
-		store_le(out, csum_ref_xxh64(data, len, 0), 8);
+		store_le(out, vf_csum_xxh64(data, len, 0), 8);
 		return 8;
 	case VMFIT_CSUM_CRC32C:
-		store_le(out, csum_ref_crc32c(data, len), 4);
+		store_le(out, vf_csum_crc32c(data, len), 4);
 		return 4;
 	default:
 		return -EINVAL;

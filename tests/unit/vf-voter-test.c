@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "vf_voter.h"
-#include "vf_test.h"
+#include "vf_check.h"
 
 static unsigned int nsuspect, nexpire;
 static uint32_t last_suspect;
@@ -111,5 +111,5 @@ int main(void)
 	/* f too large for the slot size, zero window */
 	CHECK(!vf_voter_new(4, 8, NULL, NULL));
 	CHECK(!vf_voter_new(1, 0, NULL, NULL));
-	TEST_DONE();
+	return vf_check_done("vf-voter-test");
 }

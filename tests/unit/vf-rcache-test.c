@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "vf_rcache.h"
-#include "vf_test.h"
+#include "vf_check.h"
 
 int main(void)
 {
@@ -44,5 +44,5 @@ int main(void)
 	/* an evicted client's old request is new again (documented) */
 	CHECK_EQ(vf_rcache_deliver(rc, 200, 1, 8), 1);
 	vf_rcache_free(rc);
-	TEST_DONE();
+	return vf_check_done("vf-rcache-test");
 }

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "vf_proto.h"
-#include "vf_test.h"
+#include "vf_check.h"
 
 static struct vf_wbuf wb;
 
@@ -231,5 +231,5 @@ int main(void)
 	test_writer_bounds();
 	test_fd_helpers();
 	vf_wb_free(&wb);
-	TEST_DONE();
+	return vf_check_done("vf-proto-test");
 }

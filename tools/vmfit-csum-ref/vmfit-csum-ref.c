@@ -23,17 +23,10 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
-#include "csum_ref.h"
 #include "uapi/linux/dm-vmfit.h"
+#include "vf_csum.h"
 #include "vf_merkle.h"
 #include "vf_status.h"
-
-static const char *const names[] = {
-	[VMFIT_CSUM_SHA256] = "sha256",
-	[VMFIT_CSUM_BLAKE2B_256] = "blake2b-256",
-	[VMFIT_CSUM_XXHASH64] = "xxhash64",
-	[VMFIT_CSUM_CRC32C] = "crc32c",
-};
 
 static int usage(const char *why)
 {
@@ -64,7 +57,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint32_t algo = VMFIT_CSUM_SHA256, a;
+	uint32_t algo = VMFIT_CSUM_SHA256;
 	const char *changed = NULL;
 	bool merkle = false, quiet = false, more = false;
 	struct vf_ranges rs;
@@ -80,12 +73,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "a:c:mq", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'a':
-			for (a = VMFIT_CSUM_SHA256; a <= VMFIT_CSUM_MAX; a++)
-				if (!strcmp(optarg, names[a]))
-					break;
-			if (a > VMFIT_CSUM_MAX)
+			if (vf_csum_algo_parse(optarg, &algo))
 				return usage("unknown algorithm");
-			algo = a;
 			break;
 		case 'c':
 			changed = optarg;
@@ -140,7 +129,7 @@ int main(int argc, char **argv)
 			perror("pread");
 			return 1;
 		}
-		n = csum_ref_digest(algo, buf, len, d);
+		n = vf_csum_digest(algo, buf, len, d);
 		if (n < 0)
 			return 1;
 		if (merkle)
