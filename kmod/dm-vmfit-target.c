@@ -1127,6 +1127,32 @@ static struct vmfit *vmfit_lookup(dev_t devt)
 	return found;
 }
 
+/*
+ * Another instance of the same device than @vf (a live table being
+ * replaced, or a reload not resumed yet), with an open view if @views.
+ */
+static bool vmfit_other(struct vmfit *vf, dev_t devt, bool views)
+{
+	struct vmfit *o;
+	bool found = false;
+
+	lockdep_assert_held(&vmfit_registry_lock);
+	list_for_each_entry(o, &vmfit_registry, registry) {
+		if (o == vf || o->devt != devt)
+			continue;
+		if (!views) {
+			found = true;
+			break;
+		}
+		mutex_lock(&o->md_lock);
+		found = o->views;
+		mutex_unlock(&o->md_lock);
+		if (found)
+			break;
+	}
+	return found;
+}
+
 static struct vmfit *vmfit_lookup_name(const char *name)
 {
 	struct vmfit *vf, *found = NULL;
@@ -1713,6 +1739,18 @@ static int vmfit_preresume(struct dm_target *ti)
 	char *error;
 	int r = 0;
 
+	if (!vf->loaded) {
+		/* A view opened on the table this one replaces since its ctr. */
+		mutex_lock(&vmfit_registry_lock);
+		if (vmfit_other(vf, vf->devt, true))
+			r = -EBUSY;
+		mutex_unlock(&vmfit_registry_lock);
+		if (r) {
+			DMERR("%s: cannot resume a reload while a vmfit-view is open",
+			      vmfit_name(vf));
+			return r;
+		}
+	}
 	mutex_lock(&vf->md_lock);
 	if (!vf->loaded) {
 		r = vmfit_load(vf, &error);
@@ -1933,6 +1971,13 @@ static int vmfit_view_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		mutex_unlock(&vmfit_registry_lock);
 		ti->error = "Device is not a vmfit device";
 		r = -EINVAL;
+		goto bad;
+	}
+	/* The view would die with the table the reload replaces. */
+	if (vmfit_other(vf, devt, false)) {
+		mutex_unlock(&vmfit_registry_lock);
+		ti->error = "A reload of the vmfit device is pending";
+		r = -EBUSY;
 		goto bad;
 	}
 	mutex_lock(&vf->md_lock);
