@@ -391,6 +391,7 @@ static void vmfit_copy_done(int read_err, unsigned long write_err, void *context
 	if (failed) {
 		DMERR_LIMIT("%s: copying chunk %u to the cow failed",
 			    vmfit_name(vf), job->chunk);
+		vmfit_fail(vf, "copy to the cow", -EIO);
 		while ((bio = bio_list_pop(&waiters)))
 			bio_io_error(bio);
 	}
@@ -1670,6 +1671,9 @@ static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
 	 * first write to its chunk).  Its generation count is held until the
 	 * bio completes, so a merge batch clears the entry only after this.
 	 */
+	/* The chunk it maps would read stale data: the device fails. */
+	if (unlikely(*error) && io->cow && op_is_write(bio_op(bio)))
+		vmfit_fail(vf, "cow data write", blk_status_to_errno(*error));
 	if (io->cow && !*error && op_is_write(bio_op(bio))) {
 		if (READ_ONCE(vf->dmap[io->chunk]) != io->cow)
 			vmfit_cow_set_dmap(vf, io->chunk, io->cow);
