@@ -1862,7 +1862,7 @@ static int vmfit_iterate_devices(struct dm_target *ti,
 
 static struct target_type vmfit_target = {
 	.name = "vmfit",
-	.version = {1, 0, 0},
+	.version = {1, 1, 0},	/* 1.1: cow format 2, commit protocol */
 	.module = THIS_MODULE,
 	.ctr = vmfit_ctr,
 	.dtr = vmfit_dtr,
@@ -2097,7 +2097,7 @@ static int vmfit_view_iterate_devices(struct dm_target *ti,
 
 static struct target_type vmfit_view_target = {
 	.name = "vmfit-view",
-	.version = {1, 0, 0},
+	.version = {1, 1, 0},	/* 1.1: the live device is not claimed */
 	.module = THIS_MODULE,
 	.ctr = vmfit_view_ctr,
 	.dtr = vmfit_view_dtr,
