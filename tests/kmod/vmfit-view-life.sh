@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
+# vmtest: cmdline slub_debug=FZPU
 #
-# Lifetime of vmfit-view:
+# Lifetime of vmfit-view (under slub_debug=FZPU: a use-after-free is a
+# slab report or an oops, which fails the test):
 # - a view can be created while something holds the live device
 #   exclusively (vmtest-io hold: the O_EXCL claim a mounted filesystem
 #   holds; a dm-linear table on top is refused meanwhile, as with a mount);
