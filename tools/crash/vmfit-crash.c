@@ -285,6 +285,20 @@ static int wl_merge(struct wl *w)
 	return wl_mark(w);
 }
 
+static const char *const workloads[] = {
+	"normal", "snapshot", "fua", "drop", "reuse", "merge", "cowfull",
+};
+
+static int wl_known(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
+		if (!strcmp(name, workloads[i]))
+			return 1;
+	return 0;
+}
+
 static int wl_run(struct wl *w, const char *name)
 {
 	uint64_t s = w->steps, i, nb = w->nblocks;
@@ -339,8 +353,7 @@ static int wl_run(struct wl *w, const char *name)
 		       w->writes_failed);
 		return 0;
 	}
-	return err2("unknown workload '%s' (normal, snapshot, fua, drop, reuse, merge, cowfull)",
-		    name), -1;
+	return err2("workload '%s' has no body", name), -1;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -370,6 +383,9 @@ static int cmd_run(int argc, char **argv)
 		} else
 			return err2("unknown option '%s'", argv[i]);
 	}
+	if (!wl_known(name))
+		return err2("unknown workload '%s' (normal, snapshot, fua, drop, reuse, merge, cowfull)",
+			    name);
 	if (!w.live || !w.log || !oracle)
 		return err2("run needs --live, --log and --oracle");
 	w.rng = w.seed;
