@@ -310,12 +310,10 @@ static int wl_run(struct wl *w, const char *name)
 		       wl_msg(w, "clear", "clear") ||
 		       wl_steps(w, s - s / 2, 8, 20, 0, nb) ? -1 : 0;
 	}
-	if (!strcmp(name, "snapshot")) {
+	if (!strcmp(name, "snapshot"))
 		return wl_snapshot(w) || wl_steps(w, s, 8, 20, 0, nb) ? -1 : 0;
-	}
-	if (!strcmp(name, "fua")) {
+	if (!strcmp(name, "fua"))
 		return wl_snapshot(w) || wl_steps(w, s, 4, 100, 0, nb) ? -1 : 0;
-	}
 	if (!strcmp(name, "drop")) {
 		return wl_snapshot(w) || wl_steps(w, s / 3, 8, 20, 0, nb) ||
 		       wl_drop(w) || wl_steps(w, s / 3, 8, 20, 0, nb) ||
@@ -368,20 +366,21 @@ static int cmd_run(int argc, char **argv)
 	for (i = 1; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return err2("%s needs a value", argv[i]);
-		if (!strcmp(argv[i], "--live"))
+		if (!strcmp(argv[i], "--live")) {
 			w.live = argv[i + 1];
-		else if (!strcmp(argv[i], "--log"))
+		} else if (!strcmp(argv[i], "--log")) {
 			w.log = argv[i + 1];
-		else if (!strcmp(argv[i], "--oracle"))
+		} else if (!strcmp(argv[i], "--oracle")) {
 			oracle = argv[i + 1];
-		else if (!strcmp(argv[i], "--seed")) {
+		} else if (!strcmp(argv[i], "--seed")) {
 			if (parse_u64("--seed", argv[i + 1], &w.seed))
 				return 2;
 		} else if (!strcmp(argv[i], "--steps")) {
 			if (parse_u64("--steps", argv[i + 1], &w.steps))
 				return 2;
-		} else
+		} else {
 			return err2("unknown option '%s'", argv[i]);
+		}
 	}
 	if (!wl_known(name))
 		return err2("unknown workload '%s' (normal, snapshot, fua, drop, reuse, merge, cowfull)",
@@ -799,21 +798,22 @@ static int cmd_check(int argc, char **argv)
 	for (i = 0; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return err2("%s needs a value", argv[i]);
-		if (!strcmp(argv[i], "--oracle"))
+		if (!strcmp(argv[i], "--oracle")) {
 			oracle = argv[i + 1];
-		else if (!strcmp(argv[i], "--mark"))
+		} else if (!strcmp(argv[i], "--mark")) {
 			mark = argv[i + 1];
-		else if (!strcmp(argv[i], "--origin"))
+		} else if (!strcmp(argv[i], "--origin")) {
 			origin = argv[i + 1];
-		else if (!strcmp(argv[i], "--cow"))
+		} else if (!strcmp(argv[i], "--cow")) {
 			cow = argv[i + 1];
-		else if (!strcmp(argv[i], "--name"))
+		} else if (!strcmp(argv[i], "--name")) {
 			c.name = argv[i + 1];
-		else if (!strcmp(argv[i], "--chunk")) {
+		} else if (!strcmp(argv[i], "--chunk")) {
 			if (parse_u64("--chunk", argv[i + 1], &chunk))
 				return 2;
-		} else
+		} else {
 			return err2("unknown option '%s'", argv[i]);
+		}
 	}
 	if (!oracle || !mark || !origin || !cow || !c.name || !chunk)
 		return err2("check needs --oracle, --mark, --origin, --cow, --chunk and --name");
