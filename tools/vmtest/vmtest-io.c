@@ -25,6 +25,10 @@
  *	be partly there). Prints "acked=N" and the block numbers that hold
  *	any write of the run ("changed" lines) with -v.
  *
+ *   vmtest-io hold DEV
+ *	open DEV exclusively (O_EXCL, the claim a mounted filesystem holds),
+ *	print "held" and wait until killed.
+ *
  * Exit status: 0 ok, 1 verification failure, 2 usage or I/O error.
  */
 #include <errno.h>
@@ -378,6 +382,23 @@ out:
 	return r;
 }
 
+static int cmd_hold(int argc, char **argv)
+{
+	int fd;
+
+	if (argc != 1)
+		return -2;
+	fd = open(argv[0], O_RDONLY | O_EXCL);
+	if (fd < 0) {
+		fprintf(stderr, "vmtest-io: %s: %s\n", argv[0], strerror(errno));
+		return -1;
+	}
+	printf("held\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -386,6 +407,7 @@ static void usage(FILE *f)
 		"       vmtest-io fill DEV SEED\n"
 		"       vmtest-io pcwrite DEV LOGDEV SEED BATCH NBLOCKS MAXBATCHES\n"
 		"       vmtest-io pcverify [-v] DEV LOGDEV\n"
+		"       vmtest-io hold DEV\n"
 		"Blocks are 4096 bytes; all I/O uses O_DIRECT.\n");
 }
 
@@ -410,6 +432,8 @@ int main(int argc, char **argv)
 		r = cmd_fill(argc - 2, argv + 2);
 	} else if (!strcmp(argv[1], "pcwrite")) {
 		r = cmd_pcwrite(argc - 2, argv + 2);
+	} else if (!strcmp(argv[1], "hold")) {
+		r = cmd_hold(argc - 2, argv + 2);
 	} else if (!strcmp(argv[1], "pcverify")) {
 		if (argc > 2 && !strcmp(argv[2], "-v"))
 			verbose = 1;
