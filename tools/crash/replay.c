@@ -59,14 +59,26 @@ static void apply(uint8_t *img, const struct rp_write *w)
 		memset(img + w->off, 0, w->len);
 }
 
-void rp_state_compose(const struct rp_state *st, uint8_t *img)
+/*
+ * The pending writes in the order they reached the disk: every plain
+ * write before every FUA write (see replay.h), each kind in log order.
+ */
+static void apply_pending(uint8_t *img, const struct rp_write *pend,
+			  const uint8_t *applied, size_t n)
 {
+	int fua;
 	size_t i;
 
+	for (fua = 0; fua <= 1; fua++)
+		for (i = 0; i < n; i++)
+			if (pend[i].fua == fua && (!applied || applied[i]))
+				apply(img, &pend[i]);
+}
+
+void rp_state_compose(const struct rp_state *st, uint8_t *img)
+{
 	memcpy(img, st->durable, st->size);
-	for (i = 0; i < st->npending; i++)
-		if (st->applied[i])
-			apply(img, &st->pending[i]);
+	apply_pending(img, st->pending, st->applied, st->npending);
 }
 
 /* A flush completed: every pending write is now on the medium. */
@@ -74,10 +86,9 @@ static void settle(struct rp_ctx *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->npend; i++) {
-		apply(c->durable, &c->pend[i]);
+	apply_pending(c->durable, c->pend, NULL, c->npend);
+	for (i = 0; i < c->npend; i++)
 		free(c->pend[i].data);
-	}
 	c->npend = 0;
 }
 

@@ -133,15 +133,6 @@ struct wl {
 	uint64_t steps;
 	uint64_t *buf;
 	uint64_t writes_failed;
-	/*
-	 * Blocks with a plain write since the last fsync. dm-log-writes logs
-	 * a FUA write when it completes but a plain write only when the next
-	 * flush is issued, so "plain write to b, then FUA write to b, then
-	 * flush" and "FUA write to b, then plain write to b, then flush" give
-	 * the same log: the replay cannot tell which one is on the disk. A
-	 * FUA write to such a block is made a plain one.
-	 */
-	uint8_t *unflushed;
 };
 
 static uint64_t wl_rand(struct wl *w)
@@ -169,10 +160,6 @@ static int wl_write(struct wl *w, uint64_t blk, int fua)
 	uint64_t gen = ++w->gen;
 	ssize_t n;
 
-	if (w->unflushed[blk])
-		fua = 0;
-	else if (!fua)
-		w->unflushed[blk] = 1;
 	vmtest_make_block(w->buf, w->seed, blk, gen);
 	n = pwrite(fua ? w->fd_sync : w->fd, w->buf, BLK, (off_t)(blk * BLK));
 	fprintf(w->orc, "%c %" PRIu64 " %" PRIu64 " %s\n", fua ? 'W' : 'w',
@@ -192,8 +179,7 @@ static int wl_fsync(struct wl *w)
 	int r = fdatasync(w->fd);
 
 	fprintf(w->orc, "f %s\n", r ? "fail" : "ok");
-	if (!r)
-		memset(w->unflushed, 0, w->nblocks);
+
 	if (r && errno != EIO && errno != ENOSPC)
 		return err2("fdatasync: %s", strerror(errno)), -1;
 	return wl_mark(w);
@@ -413,11 +399,7 @@ static int cmd_run(int argc, char **argv)
 	w.fd_sync = open_dev(path, O_RDWR | O_DSYNC, NULL);
 	if (w.fd_sync < 0)
 		goto out_fd;
-	w.unflushed = calloc(w.nblocks, 1);
-	if (!w.unflushed) {
-		err2("out of memory");
-		goto out_sync;
-	}
+
 	w.orc = fopen(oracle, "w");
 	if (!w.orc) {
 		err2("%s: %s", oracle, strerror(errno));
@@ -439,7 +421,6 @@ static int cmd_run(int argc, char **argv)
 		printf("%s: %" PRIu64 " writes, %" PRIu64 " marks\n", prog,
 		       w.gen, w.mark);
 out_sync:
-	free(w.unflushed);
 	close(w.fd_sync);
 out_fd:
 	close(w.fd);
