@@ -204,7 +204,7 @@ static void test_random(void)
  */
 static void test_overlap(void)
 {
-	struct rp_opts o = { .size = DEV_SECTORS * SS, .seed = 3, .random = 8 };
+	struct rp_opts o = { .size = DEV_SECTORS * SS, .seed = 3, .random = 5 };
 	struct rp_result res;
 	struct seen seen = { 0 };
 	struct syn s;
