@@ -143,6 +143,13 @@ static void test_marks(void)
 	CHECK(!memcmp(seen.img[1], "ABCD", 4));
 	CHECK_STR(seen.mark[1], "m2");
 	CHECK_EQ(seen.kind[1], RP_MARK);
+	/* Marks of others (dm-log-writes-end) are ignored with a prefix. */
+	memset(&seen, 0, sizeof(seen));
+	o.mark_prefix = "m2";
+	CHECK_EQ(rp_replay(logpath, &o, record, &seen, &res, err, sizeof(err)), 0);
+	CHECK_EQ(res.marks, 1);
+	CHECK_EQ(seen.n, 1);
+	CHECK_STR(seen.mark[0], "m2");
 	free(s.buf);
 }
 

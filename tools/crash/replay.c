@@ -169,9 +169,16 @@ static int add_pending(struct rp_ctx *c, const struct lw_log *lw,
 	return 0;
 }
 
+static int our_mark(const struct rp_opts *o, const struct lw_entry *e)
+{
+	return (e->flags & LW_MARK) &&
+	       (!o->mark_prefix ||
+		!strncmp(e->mark, o->mark_prefix, strlen(o->mark_prefix)));
+}
+
 /* Pass 1: entry count and where the marks are. */
-static int scan(const char *path, uint64_t **marks, uint64_t *nmarks,
-		uint64_t *nentries, char *err, size_t errlen)
+static int scan(const char *path, const struct rp_opts *o, uint64_t **marks,
+		uint64_t *nmarks, uint64_t *nentries, char *err, size_t errlen)
 {
 	struct lw_log lw;
 	struct lw_entry e;
@@ -186,7 +193,7 @@ static int scan(const char *path, uint64_t **marks, uint64_t *nmarks,
 	}
 	lw.headers_only = 1;
 	while ((rc = lw_next(&lw, &e)) > 0) {
-		if (!(e.flags & LW_MARK))
+		if (!our_mark(o, &e))
 			continue;
 		if (*nmarks == cap) {
 			cap = cap ? 2 * cap : 64;
@@ -233,7 +240,7 @@ int rp_replay(const char *path, const struct rp_opts *o, rp_emit_fn emit,
 	c.rng = o->seed;
 	c.err = err;
 	c.errlen = errlen;
-	if (scan(path, &marks, &nmarks, &nentries, err, errlen))
+	if (scan(path, o, &marks, &nmarks, &nentries, err, errlen))
 		return -1;
 	res->marks = nmarks;
 	res->entries = nentries;
@@ -292,6 +299,8 @@ int rp_replay(const char *path, const struct rp_opts *o, rp_emit_fn emit,
 		if (!more)
 			break;
 		if (e.flags & LW_MARK) {
+			if (!our_mark(o, &e))
+				continue;
 			snprintf(c.mark, sizeof(c.mark), "%s", e.mark);
 			if (mark_sel[mark_no++] && emit_state(&c, i, RP_MARK))
 				goto out;

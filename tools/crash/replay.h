@@ -56,6 +56,12 @@ struct rp_opts {
 	uint64_t random;	/* random states to hand out */
 	uint64_t only;		/* hand out only state number @only (1-based) */
 	uint64_t size;		/* data device bytes */
+	/*
+	 * Only marks whose text starts with this count (NULL: all), so that
+	 * the "dm-log-writes-end" mark the target writes on removal, or any
+	 * other, is neither a state nor the "last mark" of one.
+	 */
+	const char *mark_prefix;
 };
 
 enum rp_kind { RP_MARK, RP_RANDOM };
