@@ -23,7 +23,8 @@
 #include "gmsg.h"
 #include "membership.h"
 
-#define VMFITD_VERSION		"1.0.0"
+/* The release version: -DVMFIT_VERSION from the Makefile (tools/dkms.conf). */
+#define VMFITD_VERSION		VMFIT_VERSION
 #define CONN_MAX		4096	/* client connections */
 #define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP)
 #define CONN_OUT_LIMIT		(4 * (VF_HDR_LEN + 24 + VF_MAX_OP))
