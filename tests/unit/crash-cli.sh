@@ -41,6 +41,7 @@ le64() {
 }
 
 # A log: write 'A' to sector 1, flush, mark "vmfit-0", FUA 'B' to sector 2.
+# shellcheck disable=SC2059 # the format holds the escapes of the header
 sector() { # HEADER-ESCAPES - one 512-byte sector starting with them
 	printf "$1" >"$tmp/s"
 	truncate -s 512 "$tmp/s"
