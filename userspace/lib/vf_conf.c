@@ -30,6 +30,15 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->vote_window = 0;	/* auto */
 	c->replica_lag_max = 8192;
 	c->checkpoint_timeout_ms = 30000;
+	strcpy(c->volume_kind, "file");
+	c->volume_chunk = 4096;
+	c->recovery_timeout_ms = 60000;
+	c->recovery_fetch_timeout_ms = 5000;
+	c->xen.memory_mb = 128;
+	c->xen.vcpus = 1;
+	c->xen.start_timeout_ms = 120000;
+	c->xen.vchan_ring = 65536;
+	strcpy(c->xen.extra, "console=hvc0 quiet");
 }
 
 int vf_parse_hostport(const char *s, struct sockaddr_in *sa)
@@ -129,7 +138,11 @@ enum key_id {
 	K_REPLICA_CMD, K_STATE_VOLUME, K_STATE_DIR, K_MAX_OUTSTANDING,
 	K_MAX_CLIENTS, K_CPG_GROUP, K_LOG_LEVEL, K_STATUS_FILE,
 	K_STATUS_INTERVAL, K_UNREPLICATED, K_BATCH_MAX, K_VOTE_WINDOW,
-	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT, K_NR,
+	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT,
+	K_STATE_VOLUME_B, K_VOLUME_KIND, K_VOLUME_CHUNK, K_SHADOW_CMD,
+	K_RCV_PERIOD, K_RCV_FULL_EVERY, K_RCV_TIMEOUT, K_RCV_FETCH_TIMEOUT,
+	K_XEN_KERNEL, K_XEN_RAMDISK, K_XEN_DIGEST, K_XEN_MEMORY, K_XEN_VCPUS,
+	K_XEN_START_TIMEOUT, K_XEN_VCHAN_RING, K_XEN_PREFIX, K_XEN_EXTRA, K_NR,
 };
 
 static const char *const key_names[K_NR] = {
@@ -155,7 +168,35 @@ static const char *const key_names[K_NR] = {
 	[K_REPLICA_LAG_MAX] = "replica_lag_max",
 	[K_CONTROL_SOCKET] = "control_socket",
 	[K_CHECKPOINT_TIMEOUT] = "checkpoint_timeout_ms",
+	[K_STATE_VOLUME_B] = "state_volume_b",
+	[K_VOLUME_KIND] = "volume_kind",
+	[K_VOLUME_CHUNK] = "volume_chunk",
+	[K_SHADOW_CMD] = "shadow_cmd",
+	[K_RCV_PERIOD] = "recovery_period_s",
+	[K_RCV_FULL_EVERY] = "recovery_full_every",
+	[K_RCV_TIMEOUT] = "recovery_timeout_ms",
+	[K_RCV_FETCH_TIMEOUT] = "recovery_fetch_timeout_ms",
+	[K_XEN_KERNEL] = "xen_kernel",
+	[K_XEN_RAMDISK] = "xen_ramdisk",
+	[K_XEN_DIGEST] = "xen_image_digest",
+	[K_XEN_MEMORY] = "xen_memory_mb",
+	[K_XEN_VCPUS] = "xen_vcpus",
+	[K_XEN_START_TIMEOUT] = "xen_start_timeout_ms",
+	[K_XEN_VCHAN_RING] = "xen_vchan_ring",
+	[K_XEN_PREFIX] = "xen_domain_prefix",
+	[K_XEN_EXTRA] = "xen_extra",
 };
+
+/* [A-Za-z0-9_.-]+ : service names and domain name prefixes */
+static bool is_name(const char *v)
+{
+	const char *p;
+
+	for (p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return false;
+	return *v;
+}
 
 static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 {
@@ -164,11 +205,8 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 
 	switch (k) {
 	case K_SERVICE:
-		if (!*v)
-			return "empty service name";
-		for (p = v; *p; p++)
-			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
-				return "service name may only contain A-Z a-z 0-9 _ . -";
+		if (!is_name(v))
+			return "service name may only contain A-Z a-z 0-9 _ . -";
 		return parse_str(v, c->service, sizeof(c->service));
 	case K_F:
 		return parse_uint(v, 0, VF_CONF_MAX_F, &c->f);
@@ -186,8 +224,8 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 		       "expected IPv4:port (e.g. 10.99.0.11:7500 or *:7500)" :
 		       NULL;
 	case K_BACKEND:
-		if (strcmp(v, "process"))
-			return "unknown backend (supported: process)";
+		if (strcmp(v, "process") && strcmp(v, "xen"))
+			return "unknown backend (supported: process, xen)";
 		return parse_str(v, c->backend, sizeof(c->backend));
 	case K_REPLICA_CMD:
 		if (!*v)
@@ -251,6 +289,65 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 				 sizeof(c->control_socket));
 	case K_CHECKPOINT_TIMEOUT:
 		return parse_uint(v, 100, 3600000, &c->checkpoint_timeout_ms);
+	case K_STATE_VOLUME_B:
+		if (*v != '/')
+			return "state volume must be an absolute path";
+		return parse_str(v, c->state_volume_b,
+				 sizeof(c->state_volume_b));
+	case K_VOLUME_KIND:
+		if (strcmp(v, "file") && strcmp(v, "vmfit"))
+			return "expected file or vmfit";
+		return parse_str(v, c->volume_kind, sizeof(c->volume_kind));
+	case K_VOLUME_CHUNK:
+		p = parse_uint(v, 512, 256 << 10, &c->volume_chunk);
+		if (!p && (c->volume_chunk & (c->volume_chunk - 1)))
+			p = "not a power of two";
+		return p;
+	case K_SHADOW_CMD:
+		return parse_str(v, c->shadow_cmd, sizeof(c->shadow_cmd));
+	case K_RCV_PERIOD:
+		return parse_uint(v, 0, 86400 * 365, &c->recovery_period_s);
+	case K_RCV_FULL_EVERY:
+		return parse_uint(v, 0, 1000000, &c->recovery_full_every);
+	case K_RCV_TIMEOUT:
+		return parse_uint(v, 1000, 3600000, &c->recovery_timeout_ms);
+	case K_RCV_FETCH_TIMEOUT:
+		return parse_uint(v, 100, 600000,
+				  &c->recovery_fetch_timeout_ms);
+	case K_XEN_KERNEL:
+		if (*v != '/')
+			return "kernel must be an absolute path";
+		return parse_str(v, c->xen.kernel, sizeof(c->xen.kernel));
+	case K_XEN_RAMDISK:
+		if (*v != '/')
+			return "ramdisk must be an absolute path";
+		return parse_str(v, c->xen.ramdisk, sizeof(c->xen.ramdisk));
+	case K_XEN_DIGEST:
+		if (strlen(v) != VF_CONF_DIGEST_HEX ||
+		    strspn(v, "0123456789abcdef") != VF_CONF_DIGEST_HEX)
+			return "expected 64 lower-case hex digits (SHA-256)";
+		return parse_str(v, c->xen.digest, sizeof(c->xen.digest));
+	case K_XEN_MEMORY:
+		return parse_uint(v, 32, 65536, &c->xen.memory_mb);
+	case K_XEN_VCPUS:
+		return parse_uint(v, 1, 64, &c->xen.vcpus);
+	case K_XEN_START_TIMEOUT:
+		return parse_uint(v, 1000, 3600000, &c->xen.start_timeout_ms);
+	case K_XEN_VCHAN_RING:
+		/* libxenvchan rings: 1 KiB .. 2 MiB per direction */
+		return parse_uint(v, 1024, 2u << 20, &c->xen.vchan_ring);
+	case K_XEN_PREFIX:
+		if (!is_name(v))
+			return "domain prefix may only contain A-Z a-z 0-9 _ . -";
+		/* room for "-N" in Xen's 64-byte domain names */
+		if (strlen(v) > 48)
+			return "domain prefix longer than 48 bytes";
+		return parse_str(v, c->xen.domain_prefix,
+				 sizeof(c->xen.domain_prefix));
+	case K_XEN_EXTRA:
+		if (strstr(v, "--"))
+			return "must not contain '--' (the replica command follows it)";
+		return parse_str(v, c->xen.extra, sizeof(c->xen.extra));
 	case K_NR:
 		break;
 	}
@@ -392,6 +489,58 @@ int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 		}
 		snprintf(c->cpg_group, sizeof(c->cpg_group), "vmfit-%s",
 			 c->service);
+	}
+	if (c->state_volume_b[0] && !c->state_volume[0]) {
+		errf(err, errlen, name, 0,
+		     "'state_volume_b' needs 'state_volume' (or 'state_dir')");
+		return -EINVAL;
+	}
+	if (c->state_volume_b[0] &&
+	    !strcmp(c->state_volume_b, c->state_volume)) {
+		errf(err, errlen, name, 0,
+		     "'state_volume_b' must differ from 'state_volume'");
+		return -EINVAL;
+	}
+	if (c->recovery_period_s && !c->state_volume_b[0]) {
+		errf(err, errlen, name, 0,
+		     "'recovery_period_s' needs 'state_volume_b'");
+		return -EINVAL;
+	}
+	if (c->state_volume_b[0] && !c->unreplicated && !c->has_peer_listen) {
+		errf(err, errlen, name, 0,
+		     "recovery ('state_volume_b') needs 'peer_listen'");
+		return -EINVAL;
+	}
+	if (!strcmp(c->volume_kind, "vmfit") &&
+	    ((c->state_volume[0] &&
+	      strncmp(c->state_volume, "/dev/mapper/", 12)) ||
+	     (c->state_volume_b[0] &&
+	      strncmp(c->state_volume_b, "/dev/mapper/", 12)))) {
+		errf(err, errlen, name, 0,
+		     "volume_kind vmfit: the state volumes must be /dev/mapper/<name>");
+		return -EINVAL;
+	}
+	if (!strcmp(c->backend, "xen")) {
+		if (!c->xen.kernel[0] || !c->xen.ramdisk[0] ||
+		    !c->xen.digest[0]) {
+			errf(err, errlen, name, 0,
+			     "backend xen needs 'xen_kernel', 'xen_ramdisk' and 'xen_image_digest'");
+			return -EINVAL;
+		}
+		if (!c->state_volume[0]) {
+			errf(err, errlen, name, 0,
+			     "backend xen needs 'state_volume' (a block device)");
+			return -EINVAL;
+		}
+	}
+	if (!strcmp(c->backend, "xen") && !c->xen.domain_prefix[0]) {
+		if (strlen(c->service) > 48 - sizeof("vmfit-") + 1) {
+			errf(err, errlen, name, 0,
+			     "service name too long for a domain prefix; set 'xen_domain_prefix'");
+			return -EINVAL;
+		}
+		snprintf(c->xen.domain_prefix, sizeof(c->xen.domain_prefix),
+			 "vmfit-%.42s", c->service);
 	}
 	if (!c->control_socket[0])
 		snprintf(c->control_socket, sizeof(c->control_socket),
