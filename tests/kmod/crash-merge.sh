@@ -9,4 +9,4 @@
 . "${VMFIT_ROOT:-.}/tests/lib/crash.sh"
 
 need_vmfit
-crash_workload merge 16 8 8
+crash_workload merge 16 8 12

@@ -24,8 +24,8 @@ if [ "${VMFIT_STRESS:-0}" = 1 ]; then
 	CRASH_RANDOM=${CRASH_RANDOM:-2000}
 else
 	CRASH_STEPS=${CRASH_STEPS:-24}
-	CRASH_MARKS=${CRASH_MARKS:-10}
-	CRASH_RANDOM=${CRASH_RANDOM:-14}
+	CRASH_MARKS=${CRASH_MARKS:-8}
+	CRASH_RANDOM=${CRASH_RANDOM:-12}
 fi
 
 crash_seed() {
@@ -79,6 +79,7 @@ crash_workload() {
 	_loops+=("$lc")
 	vmfit-replay run "$log" --size $((sz * SECTOR)) --image "$img" \
 		--seed "$seed" --marks "$CRASH_MARKS" --random "$CRASH_RANDOM" \
+		--mark-prefix vmfit- \
 		--exec "vmfit-crash check --oracle $TESTDIR/oracle.$wl --mark \"\$REPLAY_MARK\" --origin $lo --cow $lc --chunk $chunk --name ${PREFIX}chk || { dmesg | tail -n 5; exit 1; }" ||
 		rc=$?
 	losetup -d "$lc" "$lo"

@@ -143,6 +143,13 @@ static void test_marks(void)
 	CHECK(!memcmp(seen.img[1], "ABCD", 4));
 	CHECK_STR(seen.mark[1], "m2");
 	CHECK_EQ(seen.kind[1], RP_MARK);
+	/* Marks of others (dm-log-writes-end) are ignored with a prefix. */
+	memset(&seen, 0, sizeof(seen));
+	o.mark_prefix = "m2";
+	CHECK_EQ(rp_replay(logpath, &o, record, &seen, &res, err, sizeof(err)), 0);
+	CHECK_EQ(res.marks, 1);
+	CHECK_EQ(seen.n, 1);
+	CHECK_STR(seen.mark[0], "m2");
 	free(s.buf);
 }
 
@@ -194,6 +201,39 @@ static void test_random(void)
 		CHECK(!memcmp(one.img[0], seen.img[3], DEV_SECTORS));
 		CHECK_EQ(one.entry[0], seen.entry[3]);
 	}
+	free(s.buf);
+}
+
+/*
+ * A plain write (a chunk copy, 'P') completed before a FUA write into the
+ * same sector ('F'), both before one flush: the log has F first, P in the
+ * flush's run. The replay puts the plain write first: F wins.
+ */
+static void test_overlap(void)
+{
+	struct rp_opts o = { .size = DEV_SECTORS * SS, .seed = 3, .random = 5 };
+	struct rp_result res;
+	struct seen seen = { 0 };
+	struct syn s;
+	char err[600];
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	grow(&s, SS);
+	entry(&s, 0, 0, LW_MARK, 0, "m1");	/* 0 */
+	entry(&s, 4, 1, LW_FUA, 'F', NULL);	/* 1 */
+	entry(&s, 4, 2, 0, 'P', NULL);		/* 2: run of the flush */
+	entry(&s, 0, 0, LW_FLUSH, 0, NULL);	/* 3 */
+	entry(&s, 0, 0, LW_MARK, 0, "m2");	/* 4 */
+	finish(&s, LW_MAGIC, 0);
+	CHECK_EQ(rp_replay(logpath, &o, record, &seen, &res, err, sizeof(err)), 0);
+	for (i = 0; i < seen.n; i++) {
+		if (seen.entry[i] >= 2)
+			CHECK_EQ(seen.img[i][4], 'F');
+		if (seen.entry[i] >= 4)
+			CHECK_EQ(seen.img[i][5], 'P');
+	}
+	CHECK_STR(seen.mark[seen.n - 1], "m2");
 	free(s.buf);
 }
 
@@ -359,6 +399,7 @@ int main(void)
 	close(fd);
 	test_marks();
 	test_random();
+	test_overlap();
 	test_bad_logs();
 	test_oracle();
 	unlink(logpath);

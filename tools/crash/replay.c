@@ -59,14 +59,26 @@ static void apply(uint8_t *img, const struct rp_write *w)
 		memset(img + w->off, 0, w->len);
 }
 
-void rp_state_compose(const struct rp_state *st, uint8_t *img)
+/*
+ * The pending writes in the order they reached the disk: every plain
+ * write before every FUA write (see replay.h), each kind in log order.
+ */
+static void apply_pending(uint8_t *img, const struct rp_write *pend,
+			  const uint8_t *applied, size_t n)
 {
+	int fua;
 	size_t i;
 
+	for (fua = 0; fua <= 1; fua++)
+		for (i = 0; i < n; i++)
+			if (pend[i].fua == fua && (!applied || applied[i]))
+				apply(img, &pend[i]);
+}
+
+void rp_state_compose(const struct rp_state *st, uint8_t *img)
+{
 	memcpy(img, st->durable, st->size);
-	for (i = 0; i < st->npending; i++)
-		if (st->applied[i])
-			apply(img, &st->pending[i]);
+	apply_pending(img, st->pending, st->applied, st->npending);
 }
 
 /* A flush completed: every pending write is now on the medium. */
@@ -74,10 +86,9 @@ static void settle(struct rp_ctx *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->npend; i++) {
-		apply(c->durable, &c->pend[i]);
+	apply_pending(c->durable, c->pend, NULL, c->npend);
+	for (i = 0; i < c->npend; i++)
 		free(c->pend[i].data);
-	}
 	c->npend = 0;
 }
 
@@ -158,9 +169,16 @@ static int add_pending(struct rp_ctx *c, const struct lw_log *lw,
 	return 0;
 }
 
+static int our_mark(const struct rp_opts *o, const struct lw_entry *e)
+{
+	return (e->flags & LW_MARK) &&
+	       (!o->mark_prefix ||
+		!strncmp(e->mark, o->mark_prefix, strlen(o->mark_prefix)));
+}
+
 /* Pass 1: entry count and where the marks are. */
-static int scan(const char *path, uint64_t **marks, uint64_t *nmarks,
-		uint64_t *nentries, char *err, size_t errlen)
+static int scan(const char *path, const struct rp_opts *o, uint64_t **marks,
+		uint64_t *nmarks, uint64_t *nentries, char *err, size_t errlen)
 {
 	struct lw_log lw;
 	struct lw_entry e;
@@ -175,7 +193,7 @@ static int scan(const char *path, uint64_t **marks, uint64_t *nmarks,
 	}
 	lw.headers_only = 1;
 	while ((rc = lw_next(&lw, &e)) > 0) {
-		if (!(e.flags & LW_MARK))
+		if (!our_mark(o, &e))
 			continue;
 		if (*nmarks == cap) {
 			cap = cap ? 2 * cap : 64;
@@ -222,7 +240,7 @@ int rp_replay(const char *path, const struct rp_opts *o, rp_emit_fn emit,
 	c.rng = o->seed;
 	c.err = err;
 	c.errlen = errlen;
-	if (scan(path, &marks, &nmarks, &nentries, err, errlen))
+	if (scan(path, o, &marks, &nmarks, &nentries, err, errlen))
 		return -1;
 	res->marks = nmarks;
 	res->entries = nentries;
@@ -281,6 +299,8 @@ int rp_replay(const char *path, const struct rp_opts *o, rp_emit_fn emit,
 		if (!more)
 			break;
 		if (e.flags & LW_MARK) {
+			if (!our_mark(o, &e))
+				continue;
 			snprintf(c.mark, sizeof(c.mark), "%s", e.mark);
 			if (mark_sel[mark_no++] && emit_state(&c, i, RP_MARK))
 				goto out;

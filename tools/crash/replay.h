@@ -12,6 +12,16 @@
  *   + every FUA write between that flush and i,
  *   + any subset of the plain writes (and discards) between them.
  *
+ * Within one flush interval the log holds the FUA writes first (each as
+ * it completed) and the plain writes last (as the run of the closing
+ * flush), although every one of those plain writes completed before the
+ * flush was issued, often before the FUA writes: a dm-kcopyd copy of a
+ * chunk, say, and then a FUA write into it. The log cannot tell; the
+ * replay puts the plain writes of an interval before its FUA writes. (The
+ * other order, a plain write to a sector after a FUA write to it and
+ * before the next flush, is then replayed wrongly; O_DSYNC writes are
+ * followed by a flush, so a workload of those cannot produce it.)
+ *
  * rp_replay() walks the log once and hands out two kinds of states:
  *
  *   "mark":   at a mark entry, everything before it (all pending writes):
@@ -46,6 +56,12 @@ struct rp_opts {
 	uint64_t random;	/* random states to hand out */
 	uint64_t only;		/* hand out only state number @only (1-based) */
 	uint64_t size;		/* data device bytes */
+	/*
+	 * Only marks whose text starts with this count (NULL: all), so that
+	 * the "dm-log-writes-end" mark the target writes on removal, or any
+	 * other, is neither a state nor the "last mark" of one.
+	 */
+	const char *mark_prefix;
 };
 
 enum rp_kind { RP_MARK, RP_RANDOM };

@@ -179,6 +179,7 @@ static int wl_fsync(struct wl *w)
 	int r = fdatasync(w->fd);
 
 	fprintf(w->orc, "f %s\n", r ? "fail" : "ok");
+
 	if (r && errno != EIO && errno != ENOSPC)
 		return err2("fdatasync: %s", strerror(errno)), -1;
 	return wl_mark(w);
@@ -285,6 +286,20 @@ static int wl_merge(struct wl *w)
 	return wl_mark(w);
 }
 
+static const char *const workloads[] = {
+	"normal", "snapshot", "fua", "drop", "reuse", "merge", "cowfull",
+};
+
+static int wl_known(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
+		if (!strcmp(name, workloads[i]))
+			return 1;
+	return 0;
+}
+
 static int wl_run(struct wl *w, const char *name)
 {
 	uint64_t s = w->steps, i, nb = w->nblocks;
@@ -296,12 +311,10 @@ static int wl_run(struct wl *w, const char *name)
 		       wl_msg(w, "clear", "clear") ||
 		       wl_steps(w, s - s / 2, 8, 20, 0, nb) ? -1 : 0;
 	}
-	if (!strcmp(name, "snapshot")) {
+	if (!strcmp(name, "snapshot"))
 		return wl_snapshot(w) || wl_steps(w, s, 8, 20, 0, nb) ? -1 : 0;
-	}
-	if (!strcmp(name, "fua")) {
+	if (!strcmp(name, "fua"))
 		return wl_snapshot(w) || wl_steps(w, s, 4, 100, 0, nb) ? -1 : 0;
-	}
 	if (!strcmp(name, "drop")) {
 		return wl_snapshot(w) || wl_steps(w, s / 3, 8, 20, 0, nb) ||
 		       wl_drop(w) || wl_steps(w, s / 3, 8, 20, 0, nb) ||
@@ -339,8 +352,7 @@ static int wl_run(struct wl *w, const char *name)
 		       w->writes_failed);
 		return 0;
 	}
-	return err2("unknown workload '%s' (normal, snapshot, fua, drop, reuse, merge, cowfull)",
-		    name), -1;
+	return err2("workload '%s' has no body", name), -1;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -355,21 +367,25 @@ static int cmd_run(int argc, char **argv)
 	for (i = 1; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return err2("%s needs a value", argv[i]);
-		if (!strcmp(argv[i], "--live"))
+		if (!strcmp(argv[i], "--live")) {
 			w.live = argv[i + 1];
-		else if (!strcmp(argv[i], "--log"))
+		} else if (!strcmp(argv[i], "--log")) {
 			w.log = argv[i + 1];
-		else if (!strcmp(argv[i], "--oracle"))
+		} else if (!strcmp(argv[i], "--oracle")) {
 			oracle = argv[i + 1];
-		else if (!strcmp(argv[i], "--seed")) {
+		} else if (!strcmp(argv[i], "--seed")) {
 			if (parse_u64("--seed", argv[i + 1], &w.seed))
 				return 2;
 		} else if (!strcmp(argv[i], "--steps")) {
 			if (parse_u64("--steps", argv[i + 1], &w.steps))
 				return 2;
-		} else
+		} else {
 			return err2("unknown option '%s'", argv[i]);
+		}
 	}
+	if (!wl_known(name))
+		return err2("unknown workload '%s' (normal, snapshot, fua, drop, reuse, merge, cowfull)",
+			    name);
 	if (!w.live || !w.log || !oracle)
 		return err2("run needs --live, --log and --oracle");
 	w.rng = w.seed;
@@ -383,6 +399,7 @@ static int cmd_run(int argc, char **argv)
 	w.fd_sync = open_dev(path, O_RDWR | O_DSYNC, NULL);
 	if (w.fd_sync < 0)
 		goto out_fd;
+
 	w.orc = fopen(oracle, "w");
 	if (!w.orc) {
 		err2("%s: %s", oracle, strerror(errno));
@@ -783,21 +800,22 @@ static int cmd_check(int argc, char **argv)
 	for (i = 0; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return err2("%s needs a value", argv[i]);
-		if (!strcmp(argv[i], "--oracle"))
+		if (!strcmp(argv[i], "--oracle")) {
 			oracle = argv[i + 1];
-		else if (!strcmp(argv[i], "--mark"))
+		} else if (!strcmp(argv[i], "--mark")) {
 			mark = argv[i + 1];
-		else if (!strcmp(argv[i], "--origin"))
+		} else if (!strcmp(argv[i], "--origin")) {
 			origin = argv[i + 1];
-		else if (!strcmp(argv[i], "--cow"))
+		} else if (!strcmp(argv[i], "--cow")) {
 			cow = argv[i + 1];
-		else if (!strcmp(argv[i], "--name"))
+		} else if (!strcmp(argv[i], "--name")) {
 			c.name = argv[i + 1];
-		else if (!strcmp(argv[i], "--chunk")) {
+		} else if (!strcmp(argv[i], "--chunk")) {
 			if (parse_u64("--chunk", argv[i + 1], &chunk))
 				return 2;
-		} else
+		} else {
 			return err2("unknown option '%s'", argv[i]);
+		}
 	}
 	if (!oracle || !mark || !origin || !cow || !c.name || !chunk)
 		return err2("check needs --oracle, --mark, --origin, --cow, --chunk and --name");

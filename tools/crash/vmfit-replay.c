@@ -8,7 +8,8 @@
  *   vmfit-replay list LOG
  *	one line per entry: index, kind, sector, sectors, mark text.
  *   vmfit-replay run LOG --size BYTES --image FILE [--seed N]
- *		[--marks N] [--random N] [--only K] [--exec CMD]
+ *		[--marks N] [--random N] [--only K] [--mark-prefix P]
+ *		[--exec CMD]
  *	build the crash states of replay.h one after the other in FILE (the
  *	data device's image, BYTES long) and run CMD (/bin/sh -c) on each
  *	with REPLAY_STATE (number), REPLAY_KIND (mark|random), REPLAY_MARK
@@ -17,7 +18,9 @@
  *	environment. --marks N: N marks drawn at random (default: every
  *	mark); --random N: N random points with a random subset of the
  *	unflushed writes (default 0); --only K: state K alone (to
- *	reproduce a failure, with the same seed). The seed (default: from
+ *	reproduce a failure, with the same seed); --mark-prefix P: only
+ *	marks whose text starts with P count (dm-log-writes adds its own
+ *	"dm-log-writes-end" on removal). The seed (default: from
  *	the clock) is printed first. A failed CMD fails the state; the run
  *	goes on and ends with a summary and the command reproducing each
  *	failed state.
@@ -57,7 +60,8 @@ static void usage(FILE *f)
 		"usage: vmfit-replay info LOG\n"
 		"       vmfit-replay list LOG\n"
 		"       vmfit-replay run LOG --size BYTES --image FILE [--seed N]\n"
-		"                    [--marks N] [--random N] [--only K] [--exec CMD]\n");
+		"                    [--marks N] [--random N] [--only K] [--mark-prefix P]\n"
+		"                    [--exec CMD]\n");
 }
 
 static int parse_u64(const char *what, const char *s, uint64_t *v)
@@ -230,6 +234,8 @@ static int cmd_run(int argc, char **argv)
 		} else if (!strcmp(a, "--random")) {
 			if (parse_u64(a, v, &o.random))
 				return 2;
+		} else if (!strcmp(a, "--mark-prefix")) {
+			o.mark_prefix = v;
 		} else if (!strcmp(a, "--only")) {
 			if (parse_u64(a, v, &o.only))
 				return 2;
@@ -272,9 +278,12 @@ static int cmd_run(int argc, char **argv)
 	for (i = 0; i < r.nfailed; i++)
 		printf("reproduce: vmfit-replay run %s --size %" PRIu64
 		       " --image %s --seed %" PRIu64 " --marks %" PRIu64
-		       " --random %" PRIu64 " --only %" PRIu64 "%s%s%s\n",
+		       " --random %" PRIu64 " --only %" PRIu64 "%s%s%s%s%s\n",
 		       r.log, o.size, r.image, o.seed, o.marks, o.random,
-		       r.failed_states[i], r.cmd ? " --exec '" : "",
+		       r.failed_states[i],
+		       o.mark_prefix ? " --mark-prefix " : "",
+		       o.mark_prefix ? o.mark_prefix : "",
+		       r.cmd ? " --exec '" : "",
 		       r.cmd ? r.cmd : "", r.cmd ? "'" : "");
 	if (!o.only && !res.states) {
 		fprintf(stderr, "vmfit-replay: the log has no crash state to check (no mark)\n");
