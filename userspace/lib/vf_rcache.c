@@ -180,12 +180,19 @@ uint64_t vf_rcache_evictions(const struct vf_rcache *rc)
 	return rc->evictions;
 }
 
+const struct vf_rc_entry *vf_rcache_next(const struct vf_rcache *rc,
+					 const struct vf_rc_entry *e)
+{
+	e = e ? e->lru_prev : rc->lru.lru_prev;
+	return e == &rc->lru ? NULL : e;
+}
+
 void vf_rcache_encode(const struct vf_rcache *rc, struct vf_wbuf *wb)
 {
 	const struct vf_rc_entry *e;
 
 	vf_wb_u32(wb, rc->count);
-	for (e = rc->lru.lru_prev; e != &rc->lru; e = e->lru_prev) {
+	for (e = vf_rcache_next(rc, NULL); e; e = vf_rcache_next(rc, e)) {
 		vf_wb_u64(wb, e->client_id);
 		vf_wb_u64(wb, e->seq);
 		vf_wb_u64(wb, e->order);

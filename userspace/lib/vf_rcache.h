@@ -57,6 +57,13 @@ int vf_rcache_deliver(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
 int vf_rcache_decide(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
 		     uint32_t status, const uint8_t *data, uint32_t len);
 
+/*
+ * Walk the table, least recently delivered first: @e NULL gives the
+ * first entry; NULL after the last.
+ */
+const struct vf_rc_entry *vf_rcache_next(const struct vf_rcache *rc,
+					 const struct vf_rc_entry *e);
+
 /* Forget every client (a manager that takes over another's table). */
 void vf_rcache_clear(struct vf_rcache *rc);
 
