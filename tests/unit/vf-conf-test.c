@@ -60,7 +60,10 @@ int main(void)
 		"batch_max = 8\n"
 		"replica_lag_max = 64\n"
 		"control_socket = /run/vmfit/x.ctl\n"
-		"checkpoint_timeout_ms = 5000\n";
+		"checkpoint_timeout_ms = 5000\n"
+		"handshake_timeout_ms = 2000\n"
+		"idle_timeout_ms = 0\n"
+		"max_conns_per_source = 16\n";
 	char err[256], cmdbuf[256], *argv[8], longv[2000];
 	struct vf_conf c;
 
@@ -80,6 +83,9 @@ int main(void)
 	CHECK_EQ(c.batch_max, 8);
 	CHECK(!strcmp(c.control_socket, "/run/vmfit/x.ctl"));
 	CHECK_EQ(c.checkpoint_timeout_ms, 5000);
+	CHECK_EQ(c.handshake_timeout_ms, 2000);
+	CHECK_EQ(c.idle_timeout_ms, 0);
+	CHECK_EQ(c.max_conns_per_source, 16);
 	CHECK(!c.unreplicated);
 	CHECK_EQ(vf_split_cmd(c.replica_cmd, cmdbuf, sizeof(cmdbuf), argv, 8),
 		 5);
@@ -96,6 +102,9 @@ int main(void)
 	/* control_socket defaults to /run/vmfit/<service>.ctl */
 	CHECK(!strcmp(c.control_socket, "/run/vmfit/kv.ctl"));
 	CHECK_EQ(c.checkpoint_timeout_ms, 30000);
+	CHECK_EQ(c.handshake_timeout_ms, 10000);
+	CHECK_EQ(c.idle_timeout_ms, 600000);
+	CHECK_EQ(c.max_conns_per_source, 1024);
 
 	/* missing replica_cmd; window too small for the bound */
 	CHECK_EQ(parse("f = 1\n", &c, err), -EINVAL);
@@ -139,6 +148,9 @@ int main(void)
 	    "longer than 107");
 	bad("checkpoint_timeout_ms = 99", "out of range");
 	bad("checkpoint_timeout_ms = 3600001", "out of range");
+	bad("handshake_timeout_ms = 99", "out of range");
+	bad("idle_timeout_ms = 999", "out of range");
+	bad("max_conns_per_source = 0", "out of range");
 	memset(longv, 'a', sizeof(longv) - 1);
 	longv[sizeof(longv) - 1] = '\0';
 	memcpy(longv, "service = ", 10);

@@ -46,6 +46,7 @@
 #include "vf_json.h"
 #include "vf_proto.h"
 #include "../../userspace/services/kv/kv_op.h"
+#include "junk.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -79,6 +80,9 @@ struct config {
 	uint64_t seed;
 	const char *out;		/* output prefix */
 	const char *label;
+	unsigned int idle;		/* --idle: junk connections */
+	unsigned int stalled;		/* --stalled */
+	const char *junk_from;		/* their source address */
 };
 
 /*----------------------------------------------------------------*/
@@ -157,7 +161,9 @@ static uint64_t t_end;			/* end of the measurement (us) */
 static uint64_t issued;			/* requests started */
 static bool stopping;			/* no new requests */
 static unsigned int connected;
-static uint8_t *valbuf;			/* scratch: value of record_size */
+static uint8_t *valbuf;
+static struct sockaddr_storage *junk_addrs;	/* for junk.c */
+static socklen_t *junk_alens;			/* scratch: value of record_size */
 static uint8_t *opbuf;			/* scratch: encoded kv op */
 static volatile sig_atomic_t got_signal;
 static unsigned int complaints;		/* diagnostics printed so far */
@@ -738,6 +744,7 @@ static int write_csv(const char *path)
 
 static void write_json(FILE *f, const char *csv, const char *png)
 {
+	struct junk_stats js;
 	unsigned int i;
 
 	fprintf(f, "{\n  \"tool\": \"vmfit-bench\",\n  \"label\": ");
@@ -770,6 +777,11 @@ static void write_json(FILE *f, const char *csv, const char *png)
 		cnt.not_found, cnt.busy, cnt.unavailable, cnt.errors,
 		cnt.timeouts, cnt.conn_lost, cnt.failovers, cnt.bad_replies,
 		cnt.kv_errors, issued - cnt.ops);
+	junk_get(&js);
+	fprintf(f, "  \"idle\": %u,\n  \"stalled\": %u,\n  \"junk_opened\": %"
+		PRIu64 ",\n  \"junk_failed\": %" PRIu64 ",\n  \"junk_closed\": %"
+		PRIu64 ",\n  \"junk_open\": %u,\n", cfg.idle, cfg.stalled,
+		js.opened, js.failed, js.closed, js.open);
 	fprintf(f, "  \"verify_checked\": %" PRIu64 ",\n  \"verify_mismatches\": %"
 		PRIu64 ",\n  \"timeline_csv\": ", cnt.checked, cnt.mismatches);
 	vf_json_string(f, csv);
@@ -910,6 +922,11 @@ static const char usage_text[] =
 "                          and PREFIX.png (gnuplot)\n"
 "  -l, --label TEXT        name of this run in the outputs\n"
 "      --seed N            seed of the operation mix (client ids are random)\n"
+"      --idle N            overload: also hold N connections that never send\n"
+"      --stalled N         ... and N that send 4 bytes of a header, no more;\n"
+"                          both are opened before the clients start and\n"
+"                          reopened whenever a manager closes them\n"
+"      --junk-from ADDR    IPv4 source address of those (default: any)\n"
 "  -j, --json              print the JSON summary on stdout\n"
 "  -q, --quiet             no progress line on stderr\n"
 "  -h, --help              this text\n"
@@ -1046,7 +1063,8 @@ static int plot_only(int argc, char **argv)
 	return 0;
 }
 
-enum { OPT_BUCKET = 256, OPT_SEED, OPT_PLOT_ONLY, OPT_SWEEP, OPT_KEY_OFFSET };
+enum { OPT_BUCKET = 256, OPT_SEED, OPT_PLOT_ONLY, OPT_SWEEP, OPT_KEY_OFFSET,
+	OPT_IDLE, OPT_STALLED, OPT_JUNK_FROM };
 
 static const struct option long_opts[] = {
 	{ "servers", required_argument, NULL, 's' },
@@ -1064,6 +1082,9 @@ static const struct option long_opts[] = {
 	{ "out", required_argument, NULL, 'o' },
 	{ "label", required_argument, NULL, 'l' },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "idle", required_argument, NULL, OPT_IDLE },
+	{ "stalled", required_argument, NULL, OPT_STALLED },
+	{ "junk-from", required_argument, NULL, OPT_JUNK_FROM },
 	{ "json", no_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "plot-only", no_argument, NULL, OPT_PLOT_ONLY },
@@ -1128,6 +1149,15 @@ static int parse_args(int argc, char **argv)
 			cfg.seed = parse_u64(optarg, "--seed", 0, UINT64_MAX);
 			seeded = true;
 			break;
+		case OPT_IDLE:
+			cfg.idle = (unsigned int)parse_u64(optarg, "--idle", 0, 100000);
+			break;
+		case OPT_STALLED:
+			cfg.stalled = (unsigned int)parse_u64(optarg, "--stalled", 0, 100000);
+			break;
+		case OPT_JUNK_FROM:
+			cfg.junk_from = optarg;
+			break;
 		case 'j':
 			cfg.json = true;
 			break;
@@ -1178,18 +1208,39 @@ static int setup(void)
 	unsigned int i;
 	struct client *c;
 
-	/* One socket per client plus some slack. */
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < cfg.clients + 64u) {
-		rl.rlim_cur = rl.rlim_max < cfg.clients + 64u ? rl.rlim_max :
-			      cfg.clients + 64u;
+	unsigned int nfd = cfg.clients + cfg.idle + cfg.stalled;
+	struct sockaddr_storage *jaddr;
+	socklen_t *jlen;
+	int r;
+
+	/* One socket per client and junk connection plus some slack. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < nfd + 64u) {
+		rl.rlim_cur = rl.rlim_max < nfd + 64u ? rl.rlim_max : nfd + 64u;
 		setrlimit(RLIMIT_NOFILE, &rl);
-		if (rl.rlim_cur < cfg.clients + 16u) {
-			fprintf(stderr, PROG ": %u clients need %u file descriptors,"
-				" the limit is %lu\n", cfg.clients, cfg.clients + 16,
+		if (rl.rlim_cur < nfd + 16u) {
+			fprintf(stderr, PROG ": %u connections need %u file descriptors,"
+				" the limit is %lu\n", nfd, nfd + 16,
 				(unsigned long)rl.rlim_cur);
 			return -EMFILE;
 		}
 	}
+	jaddr = calloc(cfg.nservers, sizeof(*jaddr));
+	jlen = calloc(cfg.nservers, sizeof(*jlen));
+	if (!jaddr || !jlen) {
+		free(jaddr);
+		free(jlen);
+		return -ENOMEM;
+	}
+	for (i = 0; i < cfg.nservers; i++) {
+		jaddr[i] = cfg.servers[i].addr;
+		jlen[i] = cfg.servers[i].alen;
+	}
+	junk_addrs = jaddr;
+	junk_alens = jlen;
+	r = junk_start(cfg.idle, cfg.stalled, jaddr, jlen, cfg.nservers,
+		       cfg.junk_from);
+	if (r)
+		return r;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return -errno;
@@ -1244,8 +1295,31 @@ static void cleanup(void)
 	free(valbuf);
 	free(opbuf);
 	timeline_free(&tl);
+	junk_stop();
+	free(junk_addrs);
+	free(junk_alens);
 	if (epfd >= 0)
 		close(epfd);
+}
+
+/* Open the junk connections before the measurement starts. */
+static void junk_warm_up(void)
+{
+	struct junk_stats js;
+	uint64_t deadline = now_us() + 10000000;
+
+	if (!cfg.idle && !cfg.stalled)
+		return;
+	do {
+		junk_tick(now_us());
+		junk_get(&js);
+		if (js.open >= cfg.idle + cfg.stalled)
+			break;
+		usleep(20000);
+	} while (now_us() < deadline && !got_signal);
+	if (!cfg.quiet)
+		fprintf(stderr, "overload: %u of %u junk connections open\n",
+			js.open, cfg.idle + cfg.stalled);
 }
 
 static bool all_done(void)
@@ -1265,6 +1339,7 @@ static void run(void)
 	uint64_t dur = (uint64_t)(cfg.duration * 1e6);
 	int n, i;
 
+	junk_warm_up();
 	t0 = now_us();
 	next_tick = t0;
 	next_progress = t0 + 1000000;
@@ -1282,6 +1357,7 @@ static void run(void)
 			if (all_done() || now >= drain_end || got_signal > 1)
 				break;
 		}
+		junk_tick(now);
 		if (now >= next_tick) {
 			on_tick(now);
 			next_tick = now + 2000;

@@ -3,7 +3,8 @@
 # unit test of its pure parts (histogram, timeline, workload), under ASan.
 
 VMFIT_BENCH_PURE := tools/vmfit-bench/stats.c tools/vmfit-bench/workload.c
-VMFIT_BENCH_SRCS := tools/vmfit-bench/bench.c $(VMFIT_BENCH_PURE) \
+VMFIT_BENCH_SRCS := tools/vmfit-bench/bench.c tools/vmfit-bench/junk.c \
+	$(VMFIT_BENCH_PURE) \
 	userspace/services/kv/kv_op.c
 USER_BINS += $(B)/bin/vmfit-bench
 UNIT_TESTS += $(B)/tests/unit/vmfit-bench-stats

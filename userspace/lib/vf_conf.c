@@ -30,6 +30,9 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->vote_window = 0;	/* auto */
 	c->replica_lag_max = 8192;
 	c->checkpoint_timeout_ms = 30000;
+	c->handshake_timeout_ms = 10000;
+	c->idle_timeout_ms = 600000;
+	c->max_conns_per_source = 1024;
 }
 
 int vf_parse_hostport(const char *s, struct sockaddr_in *sa)
@@ -94,7 +97,8 @@ enum key_id {
 	K_REPLICA_CMD, K_STATE_VOLUME, K_STATE_DIR, K_MAX_OUTSTANDING,
 	K_MAX_CLIENTS, K_CPG_GROUP, K_LOG_LEVEL, K_STATUS_FILE,
 	K_STATUS_INTERVAL, K_UNREPLICATED, K_BATCH_MAX, K_VOTE_WINDOW,
-	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT, K_NR,
+	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT,
+	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNS_PER_SOURCE, K_NR,
 };
 
 static const char *const key_names[K_NR] = {
@@ -119,6 +123,9 @@ static const char *const key_names[K_NR] = {
 	[K_REPLICA_LAG_MAX] = "replica_lag_max",
 	[K_CONTROL_SOCKET] = "control_socket",
 	[K_CHECKPOINT_TIMEOUT] = "checkpoint_timeout_ms",
+	[K_HANDSHAKE_TIMEOUT] = "handshake_timeout_ms",
+	[K_IDLE_TIMEOUT] = "idle_timeout_ms",
+	[K_MAX_CONNS_PER_SOURCE] = "max_conns_per_source",
 };
 
 static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
@@ -213,6 +220,17 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 				 sizeof(c->control_socket));
 	case K_CHECKPOINT_TIMEOUT:
 		return parse_uint(v, 100, 3600000, &c->checkpoint_timeout_ms);
+	case K_HANDSHAKE_TIMEOUT:
+		return parse_uint(v, 100, 3600000, &c->handshake_timeout_ms);
+	case K_IDLE_TIMEOUT:
+		/* 0: never */
+		if (!strcmp(v, "0")) {
+			c->idle_timeout_ms = 0;
+			return NULL;
+		}
+		return parse_uint(v, 1000, 86400000, &c->idle_timeout_ms);
+	case K_MAX_CONNS_PER_SOURCE:
+		return parse_uint(v, 1, 1u << 20, &c->max_conns_per_source);
 	case K_NR:
 		break;
 	}

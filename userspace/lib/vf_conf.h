@@ -41,6 +41,9 @@ struct vf_conf {
 	unsigned int replica_lag_max;	/* EXECs a replica may owe */
 	char control_socket[VF_CONF_STR]; /* UNIX socket: operator triggers */
 	unsigned int checkpoint_timeout_ms; /* replica's CHECKPOINT_DONE */
+	unsigned int handshake_timeout_ms; /* connect to first request */
+	unsigned int idle_timeout_ms;	/* silent client, 0: never */
+	unsigned int max_conns_per_source; /* client connections per IPv4 */
 };
 
 #define VF_CONF_CONTROL_DIR	"/run/vmfit"	/* default control_socket dir */

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,9 +87,76 @@ static void wait_add(struct vmfitd *d, struct conn *c, uint64_t cid,
 
 /*
  *------------------------------------------------------------------
+ * Connections per source address (max_conns_per_source)
+ *------------------------------------------------------------------
+ */
+
+static struct src **src_slot(struct vmfitd *d, uint32_t addr)
+{
+	uint32_t h = addr * 0x9e3779b1u;
+	struct src **pp;
+
+	for (pp = &d->src_tab[(h >> 16) % SRC_BUCKETS]; *pp;
+	     pp = &(*pp)->next)
+		if ((*pp)->addr == addr)
+			break;
+	return pp;
+}
+
+/* Count a new connection from @addr; NULL: out of memory. */
+static struct src *src_get(struct vmfitd *d, uint32_t addr)
+{
+	struct src **pp = src_slot(d, addr);
+
+	if (!*pp) {
+		*pp = calloc(1, sizeof(**pp));
+		if (!*pp)
+			return NULL;
+		(*pp)->addr = addr;
+	}
+	(*pp)->n++;
+	return *pp;
+}
+
+static void src_put(struct vmfitd *d, struct src *s)
+{
+	struct src **pp;
+
+	if (!s || --s->n)
+		return;
+	pp = src_slot(d, s->addr);
+	*pp = s->next;
+	free(s);
+}
+
+static unsigned int src_count(struct vmfitd *d, uint32_t addr)
+{
+	struct src *s = *src_slot(d, addr);
+
+	return s ? s->n : 0;
+}
+
+/*
+ *------------------------------------------------------------------
  * Client connections
  *------------------------------------------------------------------
  */
+
+/*
+ * Say why on a connection that is about to be closed (refused, evicted):
+ * one small ERROR frame, written only if the socket takes it at once, then
+ * an orderly close. The client sees a reason instead of a reset.
+ */
+static void conn_goodbye(int fd, uint32_t code, const char *why)
+{
+	struct vf_wbuf wb;
+
+	vf_wb_init(&wb, VF_HDR_LEN + 256);
+	if (!vf_error_encode(&wb, VF_MAGIC_CLIENT, code, why))
+		(void)!send(fd, wb.buf, wb.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	vf_wb_free(&wb);
+	close(fd);
+}
 
 /* Free a connection; only at the end of a loop round (see conn_kill). */
 static void conn_close(struct vmfitd *d, struct conn *c)
@@ -101,6 +170,7 @@ static void conn_close(struct vmfitd *d, struct conn *c)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
+	src_put(d, c->src);
 	close(c->fd);
 	vf_wb_free(&c->out);
 	free(c->in);
@@ -138,6 +208,7 @@ static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
 		.len = len, .data = data,
 	};
 
+	c->active_ms = now_ms();
 	if (vf_reply_encode(&c->out, &rep)) {
 		/* Output bound passed: the client does not read. */
 		if (vf_ratelimit(&d->conn_rl, now_ms()))
@@ -215,6 +286,7 @@ static void conn_input(struct vmfitd *d, struct conn *c)
 		return;
 	}
 	c->ilen += n;
+	c->active_ms = now_ms();
 	while (!c->closing && !c->dead) {
 		fl = vf_frame_peek(c->in + off, c->ilen - off,
 				   VF_MAGIC_CLIENT, &h);
@@ -241,6 +313,7 @@ static void conn_input(struct vmfitd *d, struct conn *c)
 			conn_error(d, c, r, "REQUEST");
 			return;
 		}
+		c->greeted = true;
 		handle_request(d, c, &m);
 		off += fl;
 	}
@@ -300,27 +373,111 @@ stalled:
 	conn_kill(d, c);
 }
 
+static void refuse(struct vmfitd *d, int fd, uint32_t addr, const char *why)
+{
+	char a[INET_ADDRSTRLEN];
+
+	d->st.conns_refused++;
+	if (vf_ratelimit(&d->refuse_rl, now_ms()))
+		vf_warn("refusing a client connection from %s: %s",
+			inet_ntop(AF_INET, &addr, a, sizeof(a)), why);
+	conn_goodbye(fd, VF_ERR_BUSY, why);
+}
+
+/*
+ * At the connection cap, a newcomer takes the slot of the oldest
+ * connection that has not sent a complete request yet: connections that
+ * only hold a slot cannot lock real clients out, and a client that has
+ * completed a request is never closed for somebody else.
+ */
+static bool evict_one(struct vmfitd *d)
+{
+	struct conn *c;
+
+	for (c = d->conns.prev; c != &d->conns; c = c->prev) {
+		if (c->greeted || c->dead || c->closing)
+			continue;
+		d->st.conns_evicted++;
+		if (vf_ratelimit(&d->refuse_rl, now_ms()))
+			vf_warn("%u client connections (the cap): closing fd %d, which sent no request in %" PRIu64 " ms, for a newcomer",
+				d->nconns, c->fd, now_ms() - c->since_ms);
+		wait_del(d, c);
+		conn_goodbye(c->fd, VF_ERR_BUSY,
+			     "connection limit reached; closing the oldest connection without a request");
+		c->fd = -1;
+		c->prev->next = c->next;
+		c->next->prev = c->prev;
+		src_put(d, c->src);
+		vf_wb_free(&c->out);
+		free(c->in);
+		free(c);
+		d->nconns--;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Out of descriptors despite the cap (another part of the daemon, or the
+ * system-wide limit): the pending connection would keep the listener
+ * readable forever. Give up the spare descriptor to take it and close it.
+ */
+static void refuse_no_fd(struct vmfitd *d, int err)
+{
+	int fd;
+
+	d->st.conns_refused++;
+	if (vf_ratelimit(&d->refuse_rl, now_ms()))
+		vf_warn("accept: %s; refusing a client connection",
+			strerror(err));
+	if (d->spare_fd >= 0)
+		close(d->spare_fd);
+	fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		conn_goodbye(fd, VF_ERR_BUSY, "server out of descriptors");
+	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void accept_clients(struct vmfitd *d)
 {
 	int fd, one = 1, sndbuf = CONN_SNDBUF;
+	struct sockaddr_in sa;
+	socklen_t alen;
+	unsigned int i;
 	struct conn *c;
+	uint32_t addr;
 
-	for (;;) {
-		fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+	for (i = 0; i < CONN_ACCEPT_BURST; i++) {
+		alen = sizeof(sa);
+		fd = accept4(d->lfd, (struct sockaddr *)&sa, &alen,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				refuse_no_fd(d, errno);
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
 			return;
-		if (d->nconns >= CONN_MAX) {
-			vf_warn("too many client connections (%u); refusing one",
-				d->nconns);
-			close(fd);
+		}
+		addr = sa.sin_addr.s_addr;
+		if (src_count(d, addr) >= d->conf.max_conns_per_source) {
+			refuse(d, fd, addr,
+			       "too many connections from this address");
+			continue;
+		}
+		if (d->nconns >= d->conn_max && !evict_one(d)) {
+			refuse(d, fd, addr, "too many client connections");
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
 		if (c)
 			c->in = malloc(CONN_IN_CAP);
-		if (!c || !c->in) {
+		if (c && c->in)
+			c->src = src_get(d, addr);
+		if (!c || !c->in || !c->src) {
+			if (c)
+				free(c->in);
 			free(c);
-			close(fd);
+			refuse(d, fd, addr, "out of memory");
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -328,6 +485,7 @@ static void accept_clients(struct vmfitd *d)
 		 * client that stops reading can pin is bounded and known. */
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		c->fd = fd;
+		c->since_ms = c->active_ms = now_ms();
 		vf_wb_init(&c->out, CONN_OUT_LIMIT);
 		c->next = d->conns.next;
 		c->prev = &d->conns;
@@ -336,6 +494,78 @@ static void accept_clients(struct vmfitd *d)
 		d->nconns++;
 	}
 }
+
+/*
+ * Handshake time-out: a connection must complete its first request in
+ * handshake_timeout_ms (it is told why). Idle time-out: a client that has
+ * nothing outstanding and sends nothing for idle_timeout_ms is closed.
+ */
+void client_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
+{
+	struct conn *c;
+	const char *why;
+
+	if (!d->nconns)
+		return;
+	if (now >= d->next_conn_scan_ms) {
+		d->next_conn_scan_ms = now + CONN_SCAN_MS;
+		for (c = d->conns.next; c != &d->conns; c = c->next) {
+			if (c->dead || c->closing)
+				continue;
+			if (!c->greeted &&
+			    now - c->since_ms >= d->conf.handshake_timeout_ms)
+				why = "no request within the handshake time-out";
+			else if (c->greeted && !c->waiting && !c->out.len &&
+				 d->conf.idle_timeout_ms &&
+				 now - c->active_ms >= d->conf.idle_timeout_ms)
+				why = "idle time-out";
+			else
+				continue;
+			d->st.conns_timed_out++;
+			if (vf_ratelimit(&d->tmo_rl, now))
+				vf_info("client fd %d: %s; closing", c->fd,
+					why);
+			vf_error_encode(&c->out, VF_MAGIC_CLIENT,
+					VF_ERR_BUSY, why);
+			c->closing = true;
+			c->ilen = 0;
+		}
+	}
+	if (d->next_conn_scan_ms < *wake)
+		*wake = d->next_conn_scan_ms;
+}
+
+/*
+ * vmfitd keeps CONN_FD_RESERVE descriptors for itself (listener, control
+ * socket, corosync, replica channel, status file, log); the rest, up to
+ * CONN_MAX, may be client connections. ppoll() refuses more descriptors
+ * than RLIMIT_NOFILE, so the cap is what keeps the event loop alive.
+ */
+int client_limits(struct vmfitd *d)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < CONN_FD_RESERVE + 16) {
+		vf_err("RLIMIT_NOFILE is %lu: vmfitd needs at least %u descriptors",
+		       (unsigned long)rl.rlim_cur, CONN_FD_RESERVE + 16);
+		return -EMFILE;
+	}
+	d->conn_max = rl.rlim_cur - CONN_FD_RESERVE < CONN_MAX ?
+		      rl.rlim_cur - CONN_FD_RESERVE : CONN_MAX;
+	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	vf_info("client connections: at most %u (RLIMIT_NOFILE %lu), %u per source address",
+		d->conn_max, (unsigned long)rl.rlim_cur,
+		d->conf.max_conns_per_source);
+	return 0;
+}
+
 int client_listen(struct vmfitd *d)
 {
 	const struct sockaddr_in *sa = &d->conf.listen;
@@ -365,6 +595,7 @@ int client_listen(struct vmfitd *d)
 int client_init(struct vmfitd *d)
 {
 	d->lfd = -1;
+	d->spare_fd = -1;
 	d->conns.next = d->conns.prev = &d->conns;
 	d->wait_mask = 1;
 	while (d->wait_mask < 2 * d->conf.max_outstanding)
@@ -372,7 +603,8 @@ int client_init(struct vmfitd *d)
 	d->wait_tab = calloc(d->wait_mask, sizeof(*d->wait_tab));
 	d->wait_mask--;
 	d->poll_conns = calloc(CONN_MAX, sizeof(*d->poll_conns));
-	return d->wait_tab && d->poll_conns ? 0 : -ENOMEM;
+	d->src_tab = calloc(SRC_BUCKETS, sizeof(*d->src_tab));
+	return d->wait_tab && d->poll_conns && d->src_tab ? 0 : -ENOMEM;
 }
 
 /* Close every connection and the listener. */
@@ -383,12 +615,16 @@ void client_fini(struct vmfitd *d)
 	if (d->lfd >= 0)
 		close(d->lfd);
 	d->lfd = -1;
+	if (d->spare_fd >= 0)
+		close(d->spare_fd);
+	d->spare_fd = -1;
 }
 
 void client_free(struct vmfitd *d)
 {
 	free(d->poll_conns);
 	free(d->wait_tab);
+	free(d->src_tab);
 }
 
 /* Answer the local client waiting for (@cid, @seq), if it is still here. */

@@ -23,7 +23,11 @@
 #include "gmsg.h"
 
 #define VMFITD_VERSION		"1.0.0"
-#define CONN_MAX		4096	/* client connections */
+#define CONN_MAX		4096	/* client connections, at most */
+#define CONN_FD_RESERVE		64	/* descriptors kept for the rest */
+#define CONN_SCAN_MS		250	/* handshake and idle time-out checks */
+#define CONN_ACCEPT_BURST	256	/* accepts per loop round */
+#define SRC_BUCKETS		1024	/* per-source connection counts */
 #define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP)
 #define CONN_OUT_LIMIT		(4 * (VF_HDR_LEN + 24 + VF_MAX_OP))
 #define REP_IN_CAP		(VF_HDR_LEN + 8 + 2 * 65536)
@@ -50,11 +54,22 @@ struct conn {
 	bool dead;		/* freed at the end of the loop round */
 	bool reset;		/* close with a reset (stuck output) */
 	bool waiting;		/* has an unanswered request */
+	bool greeted;		/* has sent a complete request */
 	uint64_t stall_ms;	/* output blocked since (0: not blocked) */
+	uint64_t since_ms;	/* accepted at */
+	uint64_t active_ms;	/* last input or reply */
+	struct src *src;	/* its source address's count */
 	uint64_t cid;
 	uint64_t seq;
 	struct conn *prev, *next;	/* all connections */
 	struct conn *hnext;		/* waiter hash chain */
+};
+
+/* Client connections from one IPv4 source address. */
+struct src {
+	uint32_t addr;		/* network byte order */
+	unsigned int n;
+	struct src *next;
 };
 
 struct ordmeta {
@@ -98,6 +113,9 @@ struct stats {
 	uint64_t try_again;	/* CS_ERR_TRY_AGAIN */
 	uint64_t bad_gmsgs;	/* undecodable group messages */
 	uint64_t stuck_closed;	/* clients dropped: output did not drain */
+	uint64_t conns_refused;	/* at a limit: refused on accept */
+	uint64_t conns_evicted;	/* closed for a newcomer at the cap */
+	uint64_t conns_timed_out; /* handshake or idle time-out */
 	uint64_t checkpoints;	/* CHECKPOINT messages delivered */
 	uint64_t ckpt_done;	/* finished (any status) */
 	uint64_t ckpt_failed;	/* finished with a nonzero status */
@@ -126,6 +144,10 @@ struct vmfitd {
 	unsigned int npoll_conns;
 	unsigned int wait_mask;
 	unsigned int npending;
+	unsigned int conn_max;		/* below RLIMIT_NOFILE, <= CONN_MAX */
+	int spare_fd;			/* given up to refuse on EMFILE */
+	struct src **src_tab;		/* SRC_BUCKETS chains */
+	uint64_t next_conn_scan_ms;
 
 	/* ordered state */
 	struct vf_rcache *rc;
@@ -177,6 +199,8 @@ struct vmfitd {
 	struct vf_ratelimit suspect_rl;	/* "suspected faulty replica" */
 	struct vf_ratelimit expire_rl;	/* "left the vote window" */
 	struct vf_ratelimit conn_rl;	/* dropped stuck clients */
+	struct vf_ratelimit refuse_rl;	/* refused connections */
+	struct vf_ratelimit tmo_rl;	/* timed-out connections */
 	uint64_t expired_since;		/* expired orders not yet logged */
 	uint64_t next_status_ms;
 	uint64_t next_stats_log_ms;
@@ -196,7 +220,11 @@ uint64_t now_ms(void);
 /* client.c: client connections and the clients awaiting a reply */
 #define CLIENT_POLL_FDS		(1 + CONN_MAX)	/* listener, connections */
 int client_init(struct vmfitd *d);
+/* Raise RLIMIT_NOFILE as far as allowed, derive conn_max; 0 or -errno. */
+int client_limits(struct vmfitd *d);
 int client_listen(struct vmfitd *d);
+/* Handshake and idle time-outs; lowers @wake to the next check. */
+void client_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 void client_fini(struct vmfitd *d);
 void client_free(struct vmfitd *d);
 unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd);
