@@ -83,7 +83,7 @@ static void jc_connect(struct jconn *j, uint64_t now)
 
 static void jc_connected(struct jconn *j, uint64_t now)
 {
-	static const uint8_t head[JUNK_STALL_BYTES] = { 'V', 'F', 'C', 'L' };
+	static const uint8_t head[JUNK_STALL_BYTES] = { 'V', 'M', 'F', 'C' };
 	int err = 0;
 	socklen_t len = sizeof(err);
 
