@@ -475,12 +475,17 @@ cl_wait_quiet() {
 
 # cl_checkpoint i: trigger an ordered checkpoint through host i's control
 # socket (vmfitd --checkpoint); prints "order=N status=0 id=..." once host
-# i's replica has taken it. Fails the test otherwise.
+# i's replica has taken it (retrying for 30 s while host i's group send
+# queue is congested). Fails the test otherwise.
 cl_checkpoint() {
-	local out
-	out=$("$VMFIT_BIN/vmfitd" --checkpoint --timeout 30000 \
-		-c "$(cl_hostdir "$1")/vmfitd.conf" 2>&1) ||
-		cl_die "checkpoint through host $1 failed: $out"
+	local out deadline=$((SECONDS + 30))
+	# "group send queue congested" is a transient refusal: try again.
+	until out=$("$VMFIT_BIN/vmfitd" --checkpoint --timeout 30000 \
+		-c "$(cl_hostdir "$1")/vmfitd.conf" 2>&1); do
+		[[ "$out" == *congested* ]] && ((SECONDS < deadline)) ||
+			cl_die "checkpoint through host $1 failed: $out"
+		sleep 0.2
+	done
 	echo "$out"
 }
 

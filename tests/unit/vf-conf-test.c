@@ -58,7 +58,7 @@ int main(void)
 		"status_interval_ms = 100\n"
 		"unreplicated = no\n"
 		"batch_max = 8\n"
-		"replica_lag_max = 64\n"
+		"replica_lag_max = 1000\n"
 		"control_socket = /run/vmfit/x.ctl\n"
 		"checkpoint_timeout_ms = 5000\n"
 		"handshake_timeout_ms = 2000\n"
@@ -79,7 +79,8 @@ int main(void)
 	CHECK_EQ(c.max_clients, 50);
 	CHECK_EQ(c.log_level, VF_LOG_DEBUG);
 	CHECK(!strcmp(c.cpg_group, "vmfit-kv_1.a-b"));	/* derived */
-	CHECK_EQ(c.vote_window, 4096);			/* auto */
+	CHECK_EQ(c.replica_lag_max, 1000);
+	CHECK_EQ(c.vote_window, 1000 + 5 * 100);	/* auto */
 	CHECK_EQ(c.batch_max, 8);
 	CHECK(!strcmp(c.control_socket, "/run/vmfit/x.ctl"));
 	CHECK_EQ(c.checkpoint_timeout_ms, 5000);
@@ -102,6 +103,9 @@ int main(void)
 	/* control_socket defaults to /run/vmfit/<service>.ctl */
 	CHECK(!strcmp(c.control_socket, "/run/vmfit/kv.ctl"));
 	CHECK_EQ(c.checkpoint_timeout_ms, 30000);
+	/* f = 0 here: 8192 at least, window lag + 1 x 1024 */
+	CHECK_EQ(c.replica_lag_max, 8192);
+	CHECK_EQ(c.vote_window, 8192 + 1024);
 	CHECK_EQ(c.handshake_timeout_ms, 10000);
 	CHECK_EQ(c.idle_timeout_ms, 600000);
 	CHECK_EQ(c.max_conns_per_source, 1024);
@@ -112,6 +116,19 @@ int main(void)
 	CHECK_EQ(parse("replica_cmd = x\nmax_outstanding = 2000\n"
 		       "vote_window = 4000\n", &c, err), -EINVAL);
 	CHECK(strstr(err, "vote_window") != NULL);
+	/* the window must cover what a correct replica may owe */
+	CHECK_EQ(parse("replica_cmd = x\nreplica_lag_max = 8192\n"
+		       "vote_window = 8192\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "vote_window (8192) must be >= replica_lag_max") != NULL);
+	/* the lag bound must hold what all managers may have in flight */
+	CHECK_EQ(parse("replica_cmd = x\nmax_outstanding = 2000\n"
+		       "replica_lag_max = 8192\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "replica_lag_max (8192) must be >=") != NULL);
+	/* derived from max_outstanding when not given */
+	CHECK_EQ(parse("replica_cmd = x\nmax_outstanding = 2000\n", &c, err),
+		 0);
+	CHECK_EQ(c.replica_lag_max, 12000);
+	CHECK_EQ(c.vote_window, 18000);
 
 	bad("nonsense", "expected 'key = value'");
 	bad("colour = blue", "unknown key 'colour'");

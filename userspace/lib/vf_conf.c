@@ -28,7 +28,7 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->status_interval_ms = 500;
 	c->batch_max = 64;
 	c->vote_window = 0;	/* auto */
-	c->replica_lag_max = 8192;
+	c->replica_lag_max = 0;	/* auto */
 	c->checkpoint_timeout_ms = 30000;
 	c->handshake_timeout_ms = 10000;
 	c->idle_timeout_ms = 600000;
@@ -338,6 +338,8 @@ int vf_conf_parse(struct vf_conf *c, const char *name, FILE *fp, char *err,
 int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 		   size_t errlen)
 {
+	unsigned int inflight;
+
 	if (!c->replica_cmd[0]) {
 		errf(err, errlen, name, 0, "'replica_cmd' is required");
 		return -EINVAL;
@@ -355,14 +357,31 @@ int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 	if (!c->control_socket[0])
 		snprintf(c->control_socket, sizeof(c->control_socket),
 			 VF_CONF_CONTROL_DIR "/%s.ctl", c->service);
-	/* Every manager may have max_outstanding orders in flight. */
-	if (!c->vote_window)
-		c->vote_window = (2 * c->f + 1) * c->max_outstanding < 4096 ?
-				 4096 : (2 * c->f + 1) * c->max_outstanding;
-	if (c->vote_window < (2 * c->f + 1) * c->max_outstanding) {
+	/*
+	 * Every manager may have max_outstanding requests in the group.
+	 * Back-pressure stops reading clients when the replica owes half of
+	 * replica_lag_max results, so what all managers have in flight must
+	 * fit in the other half: then load alone never makes a replica lag
+	 * past replica_lag_max. And a replica that is not faulty votes on an
+	 * order before replica_lag_max + that much more is delivered, so the
+	 * vote window must hold that many orders: an order then leaves it
+	 * undecided only when more than f replicas failed on it.
+	 */
+	inflight = (2 * c->f + 1) * c->max_outstanding;
+	if (!c->replica_lag_max)
+		c->replica_lag_max = 2 * inflight < 8192 ? 8192 : 2 * inflight;
+	if (c->replica_lag_max < 2 * inflight) {
 		errf(err, errlen, name, 0,
-		     "vote_window (%u) must be >= (2f+1) * max_outstanding (%u)",
-		     c->vote_window, (2 * c->f + 1) * c->max_outstanding);
+		     "replica_lag_max (%u) must be >= 2 * (2f+1) * max_outstanding (%u): clients are paused when the replica owes half of it, and every manager may have max_outstanding requests in flight",
+		     c->replica_lag_max, 2 * inflight);
+		return -EINVAL;
+	}
+	if (!c->vote_window)
+		c->vote_window = c->replica_lag_max + inflight;
+	if (c->vote_window < c->replica_lag_max + inflight) {
+		errf(err, errlen, name, 0,
+		     "vote_window (%u) must be >= replica_lag_max + (2f+1) * max_outstanding (%u): an order must not leave the vote window while a replica that is not faulty may still vote on it",
+		     c->vote_window, c->replica_lag_max + inflight);
 		return -EINVAL;
 	}
 	return 0;

@@ -263,30 +263,45 @@ static void handle_request(struct vmfitd *d, struct conn *c,
 	group_add_request(d, m);
 }
 
-static void conn_input(struct vmfitd *d, struct conn *c)
+/*
+ *------------------------------------------------------------------
+ * Back-pressure
+ *------------------------------------------------------------------
+ */
+
+/*
+ * Requests pile up behind a checkpoint or a slow replica, or this
+ * manager's own requests are not yet back from the group: stop taking
+ * requests from clients (their bytes stay in the kernel; TCP slows the
+ * senders down) instead of queueing without bound and declaring the
+ * replica faulty for the load. Every manager stops at the same backlog
+ * (every one holds at the same checkpoint), and each has at most
+ * max_outstanding requests in the group, so the orders in flight are
+ * bounded everywhere: the configuration checks that (2f+1) x
+ * max_outstanding fits in half of replica_lag_max (vf_conf.c).
+ */
+static bool client_paused(const struct vmfitd *d)
+{
+	if (!vmfitd_available(d))
+		return false;	/* requests get UNAVAILABLE at once */
+	if (d->own_reqs + d->req_count >= d->conf.max_outstanding ||
+	    d->own_bytes + d->req_batch.len >= OWN_INFLIGHT_BYTES)
+		return true;
+	if (d->rep_failed || !d->rep.running)
+		return false;
+	return d->last_order - d->exec_done >= d->conf.replica_lag_max / 2 ||
+	       d->rhold.len + d->rout.len >= EXEC_QUEUE_HIGH;
+}
+
+/* Handle the complete frames in @c's input, as far as back-pressure lets. */
+static void conn_parse(struct vmfitd *d, struct conn *c)
 {
 	struct vf_request m;
 	struct vf_hdr h;
 	size_t off = 0;
-	ssize_t n;
 	long fl;
 	int r;
 
-	n = read(c->fd, c->in + c->ilen, CONN_IN_CAP - c->ilen);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		conn_kill(d, c);
-		return;
-	}
-	if (n == 0) {
-		if (c->ilen)
-			vf_dbg("client fd %d: truncated frame at EOF", c->fd);
-		conn_kill(d, c);
-		return;
-	}
-	c->ilen += n;
-	c->active_ms = now_ms();
 	while (!c->closing && !c->dead) {
 		fl = vf_frame_peek(c->in + off, c->ilen - off,
 				   VF_MAGIC_CLIENT, &h);
@@ -308,6 +323,11 @@ static void conn_input(struct vmfitd *d, struct conn *c)
 				   "clients may only send REQUEST");
 			return;
 		}
+		if (client_paused(d)) {
+			/* Kept until the backlog drains (client_events). */
+			d->input_held = true;
+			break;
+		}
 		r = vf_request_decode(c->in + off + VF_HDR_LEN, h.len, &m);
 		if (r) {
 			conn_error(d, c, r, "REQUEST");
@@ -321,6 +341,31 @@ static void conn_input(struct vmfitd *d, struct conn *c)
 		memmove(c->in, c->in + off, c->ilen - off);
 		c->ilen -= off;
 	}
+}
+
+static void conn_input(struct vmfitd *d, struct conn *c)
+{
+	ssize_t n;
+
+	/* Full of frames held back by back-pressure: read nothing more. */
+	if (c->ilen == CONN_IN_CAP)
+		return;
+	n = read(c->fd, c->in + c->ilen, CONN_IN_CAP - c->ilen);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		conn_kill(d, c);
+		return;
+	}
+	if (n == 0) {
+		if (c->ilen)
+			vf_dbg("client fd %d: truncated frame at EOF", c->fd);
+		conn_kill(d, c);
+		return;
+	}
+	c->ilen += n;
+	c->active_ms = now_ms();
+	conn_parse(d, c);
 }
 
 /*
@@ -507,6 +552,9 @@ void client_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 
 	if (!d->nconns)
 		return;
+	/* Paused clients are not late: no time-outs while paused. */
+	if (d->paused)
+		return;
 	if (now >= d->next_conn_scan_ms) {
 		d->next_conn_scan_ms = now + CONN_SCAN_MS;
 		for (c = d->conns.next; c != &d->conns; c = c->next) {
@@ -643,13 +691,29 @@ unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 {
 	unsigned int n = 0;
 	struct conn *c;
+	bool paused = client_paused(d);
 
+	if (paused != d->paused) {
+		d->paused = paused;
+		if (paused) {
+			d->st.client_pauses++;
+			if (vf_ratelimit(&d->pause_rl, now_ms()))
+				vf_info("back-pressure: not reading from clients (%" PRIu64 " orders and %zu bytes queued for the replica, %" PRIu64 " own requests in the group)",
+					d->last_order - d->exec_done,
+					d->rhold.len + d->rout.len,
+					d->own_reqs);
+		} else {
+			/* The time-outs start over for everyone. */
+			for (c = d->conns.next; c != &d->conns; c = c->next)
+				c->since_ms = c->active_ms = now_ms();
+		}
+	}
 	pfd[n].fd = d->lfd;
 	pfd[n++].events = POLLIN;
 	for (c = d->conns.next; c != &d->conns && n <= CONN_MAX;
 	     c = c->next) {
 		pfd[n].fd = c->fd;
-		pfd[n].events = (c->closing ? 0 : POLLIN) |
+		pfd[n].events = (c->closing || paused ? 0 : POLLIN) |
 				(c->out.len ? POLLOUT : 0);
 		d->poll_conns[n - 1] = c;
 		n++;
@@ -663,6 +727,13 @@ void client_events(struct vmfitd *d, const struct pollfd *pfd)
 	struct conn *c;
 	unsigned int i;
 
+	/* Frames held back while paused: handle them now that it is over. */
+	if (d->input_held && !client_paused(d)) {
+		d->input_held = false;
+		for (c = d->conns.next; c != &d->conns; c = c->next)
+			if (c->ilen && !c->dead && !c->closing)
+				conn_parse(d, c);
+	}
 	for (i = 0; i < d->npoll_conns; i++) {
 		c = d->poll_conns[i];
 		if ((pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) &&

@@ -135,6 +135,13 @@ static void deliver_votes(struct vmfitd *d, uint32_t node, struct vf_rd *rd,
 	}
 }
 
+/* @count requests (@len bytes) this manager sent are back (or lost). */
+void own_delivered(struct vmfitd *d, uint32_t count, size_t len)
+{
+	d->own_reqs = count < d->own_reqs ? d->own_reqs - count : 0;
+	d->own_bytes = len < d->own_bytes ? d->own_bytes - len : 0;
+}
+
 void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len)
 {
 	struct vf_gmsg_hdr h;
@@ -148,6 +155,8 @@ void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len)
 		       vf_strerror(r));
 		return;
 	}
+	if (h.type == VF_G_REQUESTS && node == d->nodeid)
+		own_delivered(d, h.count, len);
 	if (!d->synced)
 		return;
 	if (h.last_order > d->last_order) {

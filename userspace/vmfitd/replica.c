@@ -136,6 +136,9 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 		}
 		d->exec_done = res.order;
 		d->st.executed++;
+		/* Progress: the oldest checkpoint's wait starts over. */
+		if (d->ckpt_len && !ckpt_head(d)->sent)
+			ckpt_head(d)->start_ms = now_ms();
 		if (d->synced)
 			group_add_vote(d, res.order, res.data, res.len);
 		if (d->ckpt_len)
@@ -275,7 +278,13 @@ void replica_free(struct vmfitd *d)
 unsigned int replica_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 {
 	pfd[0].fd = d->rep.running && !d->rep_failed ? d->rep.fd : -1;
-	pfd[0].events = POLLIN | (d->rout.len ? POLLOUT : 0);
+	/*
+	 * Its RESULTs become votes: while the group send queue is congested,
+	 * leave them in the channel (the replica waits, the backlog pauses
+	 * the clients) rather than queue votes until one must be dropped.
+	 */
+	pfd[0].events = (group_congested(d) ? 0 : POLLIN) |
+			(d->rout.len ? POLLOUT : 0);
 	pfd[1].fd = d->rep.running ? d->rep.exit_fd : -1;
 	pfd[1].events = POLLIN;
 	return REPLICA_POLL_FDS;

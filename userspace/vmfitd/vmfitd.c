@@ -306,6 +306,7 @@ int main(int argc, char **argv)
 	d->conn_rl = d->suspect_rl;
 	d->refuse_rl = d->suspect_rl;
 	d->tmo_rl = d->suspect_rl;
+	d->pause_rl = d->suspect_rl;
 	/* Each allocates what it can; out_free frees what was allocated. */
 	r = client_init(d);
 	if (delivery_init(d))

@@ -36,6 +36,8 @@
 #define BATCH_BYTES		(512u << 10)
 #define SUSPECT_SLOTS		8
 #define CONN_SNDBUF		(256 << 10)	/* SO_SNDBUF of client sockets */
+#define OWN_INFLIGHT_BYTES	(4u << 20)	/* own requests in the group */
+#define EXEC_QUEUE_HIGH		(16u << 20)	/* EXEC bytes queued: pause */
 #define CONN_LINGER_MS		2000	/* closing: time to flush the output */
 #define CONN_STALL_MS		30000	/* open: output without progress */
 #define CKPT_MAX		16	/* checkpoints delivered, not finished */
@@ -116,6 +118,7 @@ struct stats {
 	uint64_t conns_refused;	/* at a limit: refused on accept */
 	uint64_t conns_evicted;	/* closed for a newcomer at the cap */
 	uint64_t conns_timed_out; /* handshake or idle time-out */
+	uint64_t client_pauses;	/* back-pressure episodes */
 	uint64_t checkpoints;	/* CHECKPOINT messages delivered */
 	uint64_t ckpt_done;	/* finished (any status) */
 	uint64_t ckpt_failed;	/* finished with a nonzero status */
@@ -148,6 +151,10 @@ struct vmfitd {
 	int spare_fd;			/* given up to refuse on EMFILE */
 	struct src **src_tab;		/* SRC_BUCKETS chains */
 	uint64_t next_conn_scan_ms;
+	bool paused;			/* back-pressure: not reading clients */
+	bool input_held;		/* frames left unparsed while paused */
+	uint64_t own_reqs;		/* requests sent to the group, not back */
+	uint64_t own_bytes;		/* ... their bytes */
 
 	/* ordered state */
 	struct vf_rcache *rc;
@@ -201,6 +208,7 @@ struct vmfitd {
 	struct vf_ratelimit conn_rl;	/* dropped stuck clients */
 	struct vf_ratelimit refuse_rl;	/* refused connections */
 	struct vf_ratelimit tmo_rl;	/* timed-out connections */
+	struct vf_ratelimit pause_rl;	/* back-pressure episodes */
 	uint64_t expired_since;		/* expired orders not yet logged */
 	uint64_t next_status_ms;
 	uint64_t next_stats_log_ms;
@@ -266,6 +274,8 @@ int delivery_init(struct vmfitd *d);
 void delivery_free(struct vmfitd *d);
 /* A message delivered by the group (in the same order everywhere). */
 void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len);
+/* @count of this manager's requests (@len message bytes) came back. */
+void own_delivered(struct vmfitd *d, uint32_t count, size_t len);
 /* In sync with the group and connected to it: may order and answer. */
 bool vmfitd_available(const struct vmfitd *d);
 

@@ -49,6 +49,7 @@ enum kv_fault_mode {
 	KV_FAULT_SILENT,	/* no RESULT at all */
 	KV_FAULT_CORRUPT_STATE,	/* bytes flipped in checkpoint writes */
 	KV_FAULT_CRASH,		/* SIGKILL itself */
+	KV_FAULT_SLOW_CHECKPOINT, /* checkpoints take --fault-delay ms */
 };
 
 static const char *const kv_fault_names[] = {
@@ -59,6 +60,7 @@ static const char *const kv_fault_names[] = {
 	[KV_FAULT_SILENT] = "silent",
 	[KV_FAULT_CORRUPT_STATE] = "corrupt-state",
 	[KV_FAULT_CRASH] = "crash",
+	[KV_FAULT_SLOW_CHECKPOINT] = "slow-checkpoint",
 };
 
 struct kv_fault {
@@ -153,6 +155,7 @@ static int kv_fault_reply(struct kv_fault *f, uint8_t *reply, int n)
 
 	f->execs++;
 	if (f->mode == KV_FAULT_NONE || f->mode == KV_FAULT_CORRUPT_STATE ||
+	    f->mode == KV_FAULT_SLOW_CHECKPOINT ||
 	    f->execs <= f->after || !kv_fault_roll(f))
 		return n;
 	switch (f->mode) {
@@ -177,6 +180,19 @@ static int kv_fault_reply(struct kv_fault *f, uint8_t *reply, int n)
 	default:
 		return n;
 	}
+}
+
+/* A slow checkpoint (not a fault: a big state on a slow disk). */
+static void kv_fault_checkpoint(struct kv_fault *f)
+{
+	struct timespec ts;
+
+	if (f->mode != KV_FAULT_SLOW_CHECKPOINT)
+		return;
+	ts.tv_sec = f->delay_ms / 1000;
+	ts.tv_nsec = (long)(f->delay_ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 #endif /* KV_FAULT_INJECTION */
@@ -291,6 +307,9 @@ static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
 		       (unsigned long long)rp->last);
 		done.status = ESTALE;
 	} else {
+#ifdef KV_FAULT_INJECTION
+		kv_fault_checkpoint(&rp->fault);
+#endif
 		r = kv_checkpoint(&rp->vol, &rp->store, rp->last);
 		if (r)
 			vf_err("checkpoint at order %llu: %s",
@@ -432,12 +451,15 @@ static void kv_usage(FILE *fp, const char *prog,
 	fprintf(fp,
 		"Fault injection (this build only):\n"
 		"  --fault MODE[:PROB]  wrong, random, late, silent,\n"
-		"                    corrupt-state or crash, applied with\n"
+		"                    corrupt-state, crash or slow-checkpoint\n"
+		"                    (every checkpoint takes --fault-delay ms\n"
+		"                    more; not a fault), applied with\n"
 		"                    probability PROB (default 1) per request\n"
 		"                    (corrupt-state: per block written)\n"
 		"  --fault-after N   serve N requests correctly first (crash:\n"
 		"                    die on request N+1); default 0\n"
-		"  --fault-delay MS  delay for late (default 500)\n"
+		"  --fault-delay MS  delay for late and slow-checkpoint\n"
+		"                    (default 500)\n"
 		"  --fault-seed S    random seed (default 1)\n");
 #endif
 }

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""
+tests/lib/vfclient.py - a small client of vmfit's client protocol
+(Documentation/protocol.rst) for tests that need requests vmfit-bench
+does not send: send-and-close churn, chosen client ids and sequence
+numbers, replays.
+
+    vfclient.py churn HOST:PORT --count N [--size B] [--from ADDR]
+        N connections, each sends one kv request (a PUT of B bytes, or a
+        GET with --size 0) under a fresh client id and closes without
+        waiting for the reply. Prints "sent N refused R blocked B".
+"""
+import argparse
+import os
+import socket
+import struct
+import sys
+
+MAGIC_CLIENT = 0x43464D56      # "VMFC"
+VERSION = 1
+T_REQUEST, T_REPLY, T_ERROR = 1, 2, 3
+KV_GET, KV_PUT = 1, 2
+
+
+def frame(ftype, payload, version=VERSION):
+    return struct.pack('<IHHII', MAGIC_CLIENT, version, ftype,
+                       len(payload), 0) + payload
+
+
+def kv_op(key, size):
+    if size:
+        return struct.pack('<BxxxII', KV_PUT, key, size) + os.urandom(size)
+    return struct.pack('<BxxxII', KV_GET, key, 0)
+
+
+def request(cid, seq, op):
+    return frame(T_REQUEST, struct.pack('<QQI', cid, seq, len(op)) + op)
+
+
+def hostport(s):
+    h, p = s.rsplit(':', 1)
+    return h, int(p)
+
+
+def churn(a):
+    addr = hostport(a.server)
+    sent = refused = blocked = 0
+    for i in range(a.count):
+        cid = int.from_bytes(os.urandom(8), 'little') or 1
+        msg = request(cid, 1, kv_op(i % a.records, a.size))
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(a.timeout)
+        try:
+            if a.src:
+                s.bind((a.src, 0))
+            s.connect(addr)
+            s.sendall(msg)
+            sent += 1
+        except socket.timeout:
+            blocked += 1
+        except OSError:
+            refused += 1
+        finally:
+            s.close()
+    print('sent %d refused %d blocked %d' % (sent, refused, blocked))
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    c = sub.add_parser('churn')
+    c.add_argument('server')
+    c.add_argument('--count', type=int, required=True)
+    c.add_argument('--size', type=int, default=0)
+    c.add_argument('--records', type=int, default=64)
+    c.add_argument('--from', dest='src')
+    c.add_argument('--timeout', type=float, default=1.0)
+    a = ap.parse_args()
+    return churn(a)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
