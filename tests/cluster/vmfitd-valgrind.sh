@@ -21,7 +21,7 @@ cl_up 3
 vlog=$(cl_hostdir 1)/valgrind.log
 
 out=$("$VMFIT_BIN/vmfit-bench" --servers "$(cl_servers)" --clients 10 \
-	--requests 600 --records 500 --record-size 64 --verify --timeout 20000 \
+	--requests 600 --records 500 --record-size 64 --verify --timeout 20000 --quiet \
 	--json 2>"$CL_DIR/bench.err") ||
 	cl_die "vmfit-bench failed: $out"
 mism=$(echo "$out" | sed -n 's/.*"verify_mismatches": *\([0-9]*\).*/\1/p')

@@ -42,9 +42,10 @@
 # outputs (cl_bench). Everything is kept after the test.
 #
 # Functions: cl_enter, cl_up N, cl_up_unreplicated, cl_down, cl_exec,
-# cl_spawn, cl_kill what i, cl_kill_host i, cl_alive, cl_status, cl_stat,
-# cl_wait_quiet, cl_checkpoint, cl_wait_checkpoints, cl_volume, cl_rss_kb,
-# cl_bench/cl_bench_start, cl_json, cl_assert*.
+# cl_spawn, cl_kill what i, cl_kill_manager i, cl_kill_host i, cl_alive,
+# cl_status, cl_stat, cl_wait_stat, cl_probe, cl_wait_quiet, cl_checkpoint,
+# cl_wait_checkpoints, cl_volume, cl_rss_kb, cl_bench/cl_bench_start,
+# cl_bench_wait, cl_json, cl_assert*.
 #
 # Environment:
 #   CL_NAME       log directory name (default: the script's basename)
@@ -52,6 +53,8 @@
 #   CL_TOKEN      corosync totem token in ms (default 1000)
 #   CL_RECORDS, CL_RECORD_SIZE   kv service configuration (10000, 1024)
 #   CL_REPLICA, CL_REPLICA_<i>   replica program (+ options) in VMFIT_BIN
+#   CL_MANAGERS   node ids of the configured managers (vmfitd.conf
+#                 "managers"; default: every host, 1..N)
 #   VMFIT_BIN     directory with vmfitd, kv-* and vmfit-bench (build/bin)
 #   CL_VMFITD_WRAP  command prefix for vmfitd (valgrind ...); "@DIR@" in it
 #                 becomes the host's directory
@@ -273,6 +276,7 @@ cl_vmfitd_conf() {
 service = kv
 node_id = $i
 f = $(((CL_N - 1) / 2))
+managers = ${CL_MANAGERS:-$(seq -s ' ' 1 "$CL_N")}
 listen = $(cl_addr "$i"):$CL_PORT
 cpg_group = vmfit-$CL_NAME
 backend = process
@@ -385,6 +389,17 @@ cl_kill() {
 	cl_log "killed $1 of host $2 (pid $p)"
 }
 
+# cl_kill_manager i: host i's vmfitd and the replica it started die at once
+# (corosync stays up).
+cl_kill_manager() {
+	local p kids
+	p=$(cl_pid vmfitd "$1")
+	[ -n "$p" ] || cl_die "no vmfitd on host $1"
+	kids=$(cat "/proc/$p/task/$p/children" 2>/dev/null)
+	kill -KILL $kids 2>/dev/null
+	cl_kill vmfitd "$1"
+}
+
 # cl_kill_host i: the host crashes: its vmfitd, the replica it started, and
 # corosync, all at once.
 cl_kill_host() {
@@ -396,6 +411,29 @@ cl_kill_host() {
 		cl_kill vmfitd "$1"
 	fi
 	cl_kill corosync "$1"
+}
+
+# cl_probe i args...: one request to host i's vmfitd (vmfit-probe --get KEY
+# or --put KEY=VALUE, [--v1]); prints vmfit-probe's answer line, e.g.
+# "REPLY version=2 status=OK kv=OK value=x" or "REPLY version=2
+# status=NOT_PRIMARY". The client runs in the root namespace, or in host
+# i itself with CL_PROBE_LOCAL=1 (reaches a host whose link is cut).
+cl_probe() {
+	local i=$1 in=()
+	shift
+	[ -z "${CL_PROBE_LOCAL:-}" ] || in=(cl_exec "$i")
+	"${in[@]}" "$VMFIT_BIN/vmfit-probe" --server "$(cl_addr "$i"):$CL_PORT" \
+		--timeout "${CL_PROBE_MS:-3000}" "$@"
+}
+
+# cl_wait_stat i key value [secs]: wait until host i's status has key=value.
+cl_wait_stat() {
+	local deadline=$((SECONDS + ${4:-30}))
+	until [ "$(cl_stat "$1" "$2")" = "$3" ]; do
+		((SECONDS < deadline)) ||
+			cl_die "host $1: $2=$(cl_stat "$1" "$2"), not $3, after ${4:-30} s"
+		sleep 0.2
+	done
 }
 
 # cl_rss_kb i: VmRSS of host i's vmfitd in KiB.
@@ -534,6 +572,23 @@ cl_bench_start() {
 
 cl_bench() {
 	cl_bench_start "$@"
+	wait "$CL_BENCH_PID"
+}
+
+# cl_bench_wait secs: wait for the vmfit-bench of cl_bench_start, at most
+# secs seconds (then it is interrupted and the test fails): a service that
+# stopped answering must fail the test, not hang it.
+cl_bench_wait() {
+	local deadline=$((SECONDS + $1))
+	while kill -0 "$CL_BENCH_PID" 2>/dev/null; do
+		if ((SECONDS >= deadline)); then
+			kill -INT "$CL_BENCH_PID" 2>/dev/null
+			wait "$CL_BENCH_PID"
+			tail -n 5 "$CL_DIR"/*.log >&2
+			cl_die "vmfit-bench still running after $1 s: the service stopped answering"
+		fi
+		sleep 0.2
+	done
 	wait "$CL_BENCH_PID"
 }
 

@@ -46,6 +46,7 @@ int main(void)
 		"  service = kv_1.a-b  \n"
 		"f = 2\n"
 		"node_id = 3\n"
+		"managers = 1 2\t3 4  5\n"
 		"listen = 10.99.0.11:7400\n"
 		"peer_listen = *:7500\n"
 		"backend = process\n"
@@ -71,6 +72,9 @@ int main(void)
 	CHECK(!strcmp(c.service, "kv_1.a-b"));
 	CHECK_EQ(c.f, 2);
 	CHECK_EQ(c.node_id, 3);
+	CHECK_EQ(c.nmanagers, 5);
+	CHECK(c.managers[0] == 1 && c.managers[2] == 3 && c.managers[4] == 5);
+	CHECK(vf_conf_is_manager(&c, 4) && !vf_conf_is_manager(&c, 6));
 	CHECK_EQ(ntohs(c.listen.sin_port), 7400);
 	CHECK_EQ(ntohl(c.listen.sin_addr.s_addr), 0x0a63000b);
 	CHECK(c.has_peer_listen && c.peer_listen.sin_addr.s_addr == INADDR_ANY);
@@ -114,7 +118,8 @@ int main(void)
 	CHECK_EQ(parse("f = 1\n", &c, err), -EINVAL);
 	CHECK(strstr(err, "replica_cmd") != NULL);
 	CHECK_EQ(parse("replica_cmd = x\nmax_outstanding = 2000\n"
-		       "vote_window = 4000\n", &c, err), -EINVAL);
+		       "managers = 1 2 3\nvote_window = 4000\n", &c, err),
+		 -EINVAL);
 	CHECK(strstr(err, "vote_window") != NULL);
 	/* the window must cover what a correct replica may owe */
 	CHECK_EQ(parse("replica_cmd = x\nreplica_lag_max = 8192\n"
@@ -130,6 +135,16 @@ int main(void)
 	CHECK_EQ(c.replica_lag_max, 12000);
 	CHECK_EQ(c.vote_window, 18000);
 
+	/* managers: required, exactly 2f+1, holding node_id */
+	CHECK_EQ(parse("replica_cmd = x\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "'managers' is required") != NULL);
+	CHECK_EQ(parse("replica_cmd = x\nmanagers = 1 2\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "lists 2 node ids; f = 1 needs 2f+1 = 3") != NULL);
+	CHECK_EQ(parse("replica_cmd = x\nf = 0\nmanagers = 7\n", &c, err), 0);
+	CHECK_EQ(parse("replica_cmd = x\nnode_id = 4\nmanagers = 1 2 3\n", &c,
+		       err), -EINVAL);
+	CHECK(strstr(err, "node_id 4 is not in 'managers'") != NULL);
+
 	bad("nonsense", "expected 'key = value'");
 	bad("colour = blue", "unknown key 'colour'");
 	bad("f =", "empty value for 'f'");
@@ -139,6 +154,10 @@ int main(void)
 	bad("f = 4", "out of range");
 	bad("node_id = 0", "out of range");
 	bad("node_id = 99999999999", "out of range");
+	bad("managers = 1 2 x", "not a number");
+	bad("managers = 1 0 2", "out of range");
+	bad("managers = 1 2 1", "listed twice");
+	bad("managers = 1 2 3 4 5 6 7 8", "more than");
 	bad("listen = 10.99.0.1", "expected IPv4:port");
 	bad("listen = 10.99.0.1:0", "expected IPv4:port");
 	bad("listen = 10.99.0.1:65536", "expected IPv4:port");

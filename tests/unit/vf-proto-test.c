@@ -14,7 +14,7 @@ static void test_roundtrips(void)
 {
 	uint8_t op[100];
 	struct vf_request rq = { 0x1122334455667788ULL, 42, sizeof(op), op }, rq2;
-	struct vf_reply rp = { 7, 8, VF_ST_OK, 3, (const uint8_t *)"abc" }, rp2;
+	struct vf_reply rp = { 7, 8, VF_ST_OK, 3, (const uint8_t *)"abc", 0 }, rp2;
 	struct vf_exec ex = { 9, 10, 11, 5, (const uint8_t *)"hello" }, ex2;
 	struct vf_result rs = { 12, 0, NULL }, rs2;
 	struct vf_done dn = { 13, 5 }, dn2;
@@ -32,8 +32,8 @@ static void test_roundtrips(void)
 	CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, &rq2), 0);
 	CHECK(rq2.client_id == rq.client_id && rq2.seq == 42);
 	CHECK(rq2.op_len == sizeof(op) && !memcmp(rq2.op, op, sizeof(op)));
-	/* byte layout: little-endian magic "VMFC", version 1 */
-	CHECK(!memcmp(wb.buf, "VMFC\x01\x00\x01\x00", 8));
+	/* byte layout: little-endian magic "VMFC", version 2 */
+	CHECK(!memcmp(wb.buf, "VMFC\x02\x00\x01\x00", 8));
 	CHECK_EQ(wb.buf[16], 0x88);
 
 	vf_wb_reset(&wb);
@@ -41,11 +41,33 @@ static void test_roundtrips(void)
 	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
 	CHECK_EQ(vf_reply_decode(wb.buf + VF_HDR_LEN, h.len, &rp2), 0);
 	CHECK(rp2.len == 3 && !memcmp(rp2.data, "abc", 3) && rp2.seq == 8);
+	CHECK_EQ(h.version, VF_CLIENT_VERSION);
+
+	/* NOT_PRIMARY: as is in version 2, UNAVAILABLE to a version 1 client */
+	rp.status = VF_ST_NOT_PRIMARY;
+	vf_wb_reset(&wb);
+	CHECK_EQ(vf_reply_encode(&wb, &rp), 0);
+	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
+	CHECK_EQ(vf_reply_decode(wb.buf + VF_HDR_LEN, h.len, &rp2), 0);
+	CHECK(h.version == 2 && rp2.status == VF_ST_NOT_PRIMARY);
+	rp.version = 1;
+	vf_wb_reset(&wb);
+	CHECK_EQ(vf_reply_encode(&wb, &rp), 0);
+	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
+	CHECK_EQ(vf_reply_decode(wb.buf + VF_HDR_LEN, h.len, &rp2), 0);
+	CHECK(h.version == 1 && rp2.status == VF_ST_UNAVAILABLE);
+	rp.version = 3;
+	CHECK_EQ(vf_reply_encode(&wb, &rp), -EINVAL);
+	rp.version = 0;
+	rp.status = VF_ST_OK;
+	CHECK(!strcmp(vf_status_name(VF_ST_NOT_PRIMARY), "NOT_PRIMARY"));
+	CHECK(!strcmp(vf_status_name(VF_ST_OK), "OK"));
+	CHECK(!strcmp(vf_status_name(4), "?"));
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_error_encode(&wb, VF_MAGIC_CLIENT, VF_ERR_BUSY, "busy"), 0);
 	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
-	CHECK_EQ(h.type, VF_C_ERROR);
+	CHECK(h.type == VF_C_ERROR && h.version == VF_CLIENT_VERSION_MIN);
 	CHECK_EQ(vf_error_decode(wb.buf + VF_HDR_LEN, h.len, &er), 0);
 	CHECK(er.code == VF_ERR_BUSY && er.msg_len == 4 &&
 	      !memcmp(er.msg, "busy", 4));
@@ -105,10 +127,20 @@ static void test_bad_headers(void)
 	CHECK_EQ(vf_frame_peek(b, 3, VF_MAGIC_CLIENT, &h), 0);
 	/* truncated: header only, payload missing */
 	CHECK_EQ(vf_frame_peek(b, VF_HDR_LEN, VF_MAGIC_CLIENT, &h), 0);
-	/* version */
-	b[4] = 2;
-	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_CLIENT, &h), -VF_E(VF_ERR_VERSION));
+	/* version: clients 1..2, replicas 1 */
 	b[4] = 1;
+	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_CLIENT, &h), 0);
+	b[4] = 0;
+	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_CLIENT, &h), -VF_E(VF_ERR_VERSION));
+	b[4] = 3;
+	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_CLIENT, &h), -VF_E(VF_ERR_VERSION));
+	b[4] = 2;
+	vf_hdr_encode(b, VF_MAGIC_REPLICA, VF_R_EXEC, 20);
+	CHECK_EQ(b[4], 1);
+	b[4] = 2;
+	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_REPLICA, &h),
+		 -VF_E(VF_ERR_VERSION));
+	vf_hdr_encode(b, VF_MAGIC_CLIENT, VF_C_REQUEST, 20);
 	/* type: unknown, and a replica type on the client protocol */
 	b[6] = 4;
 	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_CLIENT, &h), -VF_E(VF_ERR_TYPE));

@@ -8,7 +8,7 @@
  * managers, with kv operations (userspace/services/kv/kv_op.h) as the op
  * bytes. One epoll loop drives every connection. Each client starts on
  * server (index % nservers) and fails over to the next one on a lost
- * connection, a time-out or an UNAVAILABLE reply, re-sending the same
+ * connection, a time-out or an UNAVAILABLE or NOT_PRIMARY reply, re-sending the same
  * (client_id, seq).
  *
  * Throughput is counted in 10 ms buckets, latency in a histogram with
@@ -130,6 +130,7 @@ struct counters {
 	uint64_t not_found;		/* GET of a record nobody wrote yet */
 	uint64_t busy;			/* BUSY replies (request resent) */
 	uint64_t unavailable;		/* UNAVAILABLE replies */
+	uint64_t not_primary;		/* NOT_PRIMARY replies */
 	uint64_t errors;		/* ERROR frames received */
 	uint64_t timeouts;
 	uint64_t conn_lost;		/* connections lost or refused */
@@ -468,6 +469,9 @@ static int on_reply(struct client *c, const struct vf_reply *rp, uint64_t now)
 	case VF_ST_UNAVAILABLE:
 		cnt.unavailable++;
 		return -1;
+	case VF_ST_NOT_PRIMARY:
+		cnt.not_primary++;
+		return -1;
 	default:
 		cnt.bad_replies++;
 		complain("client %u: reply status %u from %s", c->idx,
@@ -769,12 +773,14 @@ static void write_json(FILE *f, const char *csv, const char *png)
 		"},\n", hist_mean(&lat), hist_percentile(&lat, 50),
 		hist_percentile(&lat, 90), hist_percentile(&lat, 99), lat.max);
 	fprintf(f, "  \"not_found\": %" PRIu64 ",\n  \"busy\": %" PRIu64
-		",\n  \"unavailable\": %" PRIu64 ",\n  \"errors\": %" PRIu64
+		",\n  \"unavailable\": %" PRIu64 ",\n  \"not_primary\": %" PRIu64
+		",\n  \"errors\": %" PRIu64
 		",\n  \"timeouts\": %" PRIu64 ",\n  \"conn_lost\": %" PRIu64
 		",\n  \"failovers\": %" PRIu64 ",\n  \"bad_replies\": %" PRIu64
 		",\n  \"kv_errors\": %" PRIu64 ",\n  \"unfinished\": %" PRIu64
 		",\n",
-		cnt.not_found, cnt.busy, cnt.unavailable, cnt.errors,
+		cnt.not_found, cnt.busy, cnt.unavailable, cnt.not_primary,
+		cnt.errors,
 		cnt.timeouts, cnt.conn_lost, cnt.failovers, cnt.bad_replies,
 		cnt.kv_errors, issued - cnt.ops);
 	junk_get(&js);
@@ -895,8 +901,8 @@ static const char usage_text[] =
 "client protocol (Documentation/protocol.rst). Each client has a random\n"
 "64-bit client_id and at most one outstanding request; client i starts on\n"
 "server i mod (number of servers) and, when its connection is lost, a\n"
-"request times out or the server answers UNAVAILABLE, moves to the next\n"
-"server and sends the same (client_id, seq) again.\n"
+"request times out or the server answers UNAVAILABLE or NOT_PRIMARY, moves\n"
+"to the next server and sends the same (client_id, seq) again.\n"
 "\n"
 "Options:\n"
 "  -s, --servers LIST      managers to use, comma-separated HOST:PORT\n"

@@ -113,7 +113,7 @@ static int b_version(struct vf_wbuf *wb)
 {
 	int r = put_get(wb);
 
-	patch16(wb, 4, VF_PROTO_VERSION + 1);
+	patch16(wb, 4, VF_CLIENT_VERSION + 1);
 	return r;
 }
 
@@ -755,9 +755,74 @@ static int fake_replica(const char *mode, int fd)
 }
 
 /*----------------------------------------------------------------*/
+/*
+ * One request (--get / --put): print what came back, for tests that look
+ * at a single answer of one manager (its REPLY status, its kv status).
+ */
+
+static int one_request(uint8_t opcode, uint32_t key, const char *val,
+		       uint16_t version)
+{
+	static uint8_t buf[VF_MAX_PAYLOAD];
+	uint8_t op[KV_REQ_HDR_LEN + 256];
+	uint32_t vlen = val ? strlen(val) : 0;
+	struct vf_wbuf wb;
+	struct vf_reply rp;
+	struct vf_error er;
+	struct kv_reply kr;
+	struct vf_hdr h;
+	int fd, n, r, rc = 1;
+
+	n = kv_req_encode(op, sizeof(op), opcode, key, val, vlen);
+	if (n < 0) {
+		fprintf(stderr, PROG ": cannot encode the kv op: %s\n",
+			strerror(-n));
+		return 2;
+	}
+	vf_wb_init(&wb, 0);
+	r = put_request(&wb, 1, op, (uint32_t)n);
+	if (!r && version != VF_CLIENT_VERSION)
+		patch16(&wb, 4, version);
+	fd = r ? r : dial();
+	if (fd < 0) {
+		printf("CONNECT-FAILED %s\n", strerror(-fd));
+		vf_wb_free(&wb);
+		return 1;
+	}
+	r = vf_write_all(fd, wb.buf, wb.len);
+	vf_wb_free(&wb);
+	if (!r)
+		r = vf_read_frame(fd, VF_MAGIC_CLIENT, &h, buf, sizeof(buf));
+	close(fd);
+	if (r == -EAGAIN) {
+		printf("TIMEOUT no answer in %u ms\n", timeout_ms);
+	} else if (r) {
+		printf("CLOSED %s\n", vf_strerror(r));
+	} else if (h.type == VF_C_ERROR && !vf_error_decode(buf, h.len, &er)) {
+		printf("ERROR version=%u code=%u %.*s\n", h.version, er.code,
+		       (int)er.msg_len, er.msg);
+	} else if (h.type != VF_C_REPLY || vf_reply_decode(buf, h.len, &rp)) {
+		printf("BAD-FRAME type %s\n", vf_type_name(h.type));
+	} else if (rp.status != VF_ST_OK) {
+		printf("REPLY version=%u status=%s\n", h.version,
+		       vf_status_name(rp.status));
+		rc = 0;
+	} else if (kv_reply_decode(rp.data, rp.len, &kr)) {
+		printf("BAD-FRAME malformed kv reply\n");
+	} else {
+		printf("REPLY version=%u status=OK kv=%s value=%.*s\n",
+		       h.version, kv_status_name(kr.status),
+		       (int)(kr.val_len > 64 ? 64 : kr.val_len), kr.val);
+		rc = 0;
+	}
+	return rc;
+}
+
+/*----------------------------------------------------------------*/
 
 static const char usage_text[] =
 "Usage: vmfit-probe --server HOST:PORT [options] [CASE...]\n"
+"       vmfit-probe --server HOST:PORT --get KEY | --put KEY=VALUE [--v1]\n"
 "       vmfit-probe --list\n"
 "       vmfit-probe --fake-replica MODE --fd N [--state PATH] [...]\n"
 "\n"
@@ -773,6 +838,9 @@ static const char usage_text[] =
 "      --noread-secs N     give up on no-read after N s (default 30)\n"
 "  -l, --list              list the cases\n"
 "  -v, --verbose           print passing cases too\n"
+"      --get KEY           send one kv GET and print the answer\n"
+"      --put KEY=VALUE     send one kv PUT (VALUE up to 255 bytes)\n"
+"      --v1                --get/--put in client protocol version 1\n"
 "  -h, --help              this text\n"
 "\n"
 "With --fake-replica, act as a broken replica on the replica channel fd N\n"
@@ -784,7 +852,11 @@ static const char usage_text[] =
 "Other replica options are accepted and ignored.\n"
 "\n"
 "Output: one line per case, \"PASS|FAIL name: what happened\".\n"
-"Exit status: 0 when every case passed, 1 otherwise, 2 on bad usage.\n";
+"Exit status: 0 when every case passed, 1 otherwise, 2 on bad usage.\n"
+"\n"
+"--get/--put print one line: \"REPLY version=V status=S [kv=K value=...]\",\n"
+"\"ERROR version=V code=C text\", \"TIMEOUT ...\", \"CLOSED ...\" or\n"
+"\"CONNECT-FAILED ...\"; exit status 0 for a REPLY, else 1.\n";
 
 static int resolve(char *spec)
 {
@@ -816,13 +888,19 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "fake-replica", required_argument, NULL, 'F' },
 		{ "fd", required_argument, NULL, 'D' },
+		{ "get", required_argument, NULL, 'G' },
+		{ "put", required_argument, NULL, 'P' },
+		{ "v1", no_argument, NULL, '1' },
 		/* replica options vmfitd or the config may pass: ignored */
 		{ "state", required_argument, NULL, 'I' },
 		{ "records", required_argument, NULL, 'I' },
 		{ "record-size", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *fake = NULL;
+	const char *fake = NULL, *val = NULL;
+	uint16_t version = VF_CLIENT_VERSION;
+	uint8_t opcode = 0;
+	unsigned long key = 0;
 	int rfd = -1;
 	char why[512], *end;
 	bool selected[NCASES] = { false }, any = false;
@@ -873,6 +951,23 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'G':
+		case 'P':
+			opcode = o == 'G' ? KV_OP_GET : KV_OP_PUT;
+			errno = 0;
+			key = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || key > UINT32_MAX ||
+			    (o == 'G' ? *end != '\0' : *end != '=')) {
+				fprintf(stderr, PROG ": expected %s, got '%s'\n",
+					o == 'G' ? "--get KEY" : "--put KEY=VALUE",
+					optarg);
+				return 2;
+			}
+			val = o == 'P' ? end + 1 : NULL;
+			break;
+		case '1':
+			version = 1;
+			break;
 		case 'I':
 			break;
 		default:
@@ -896,6 +991,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": --server is required\nTry '" PROG
 			" --help'.\n");
 		return 2;
+	}
+	if (opcode) {
+		if (optind < argc) {
+			fprintf(stderr, PROG ": no CASE with --get/--put\n");
+			return 2;
+		}
+		signal(SIGPIPE, SIG_IGN);
+		return one_request(opcode, (uint32_t)key, val, version);
 	}
 	for (; optind < argc; optind++) {
 		for (i = 0; i < NCASES; i++)

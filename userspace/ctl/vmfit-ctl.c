@@ -24,9 +24,7 @@
 #include "ctl_transport.h"
 #include "vf_dm.h"
 
-#ifndef VMFIT_VERSION
-#define VMFIT_VERSION "0.1.0"
-#endif
+/* VMFIT_VERSION, the release version, comes from the Makefile. */
 
 static const struct command *find_cmd(const char *name)
 {

@@ -92,8 +92,43 @@ static const char *parse_str(const char *v, char *out, size_t cap)
 	return NULL;
 }
 
+bool vf_conf_is_manager(const struct vf_conf *c, unsigned int nodeid)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nmanagers; i++)
+		if (c->managers[i] == nodeid)
+			return true;
+	return false;
+}
+
+/* "1 2 3": distinct node ids, blank-separated. */
+static const char *parse_managers(const char *v, struct vf_conf *c)
+{
+	char buf[VF_CONF_CMD], *tok, *save = NULL;
+	const char *msg;
+	unsigned int id;
+
+	if (strlen(v) >= sizeof(buf))
+		return "value too long";
+	strcpy(buf, v);
+	c->nmanagers = 0;
+	for (tok = strtok_r(buf, " \t", &save); tok;
+	     tok = strtok_r(NULL, " \t", &save)) {
+		msg = parse_uint(tok, 1, ~0u, &id);
+		if (msg)
+			return msg;
+		if (vf_conf_is_manager(c, id))
+			return "a node id is listed twice";
+		if (c->nmanagers == VF_CONF_MAX_MANAGERS)
+			return "more than 2 * 3 + 1 = 7 node ids";
+		c->managers[c->nmanagers++] = id;
+	}
+	return NULL;
+}
+
 enum key_id {
-	K_SERVICE, K_F, K_NODE_ID, K_LISTEN, K_PEER_LISTEN, K_BACKEND,
+	K_SERVICE, K_F, K_NODE_ID, K_MANAGERS, K_LISTEN, K_PEER_LISTEN, K_BACKEND,
 	K_REPLICA_CMD, K_STATE_VOLUME, K_STATE_DIR, K_MAX_OUTSTANDING,
 	K_MAX_CLIENTS, K_CPG_GROUP, K_LOG_LEVEL, K_STATUS_FILE,
 	K_STATUS_INTERVAL, K_UNREPLICATED, K_BATCH_MAX, K_VOTE_WINDOW,
@@ -105,6 +140,7 @@ static const char *const key_names[K_NR] = {
 	[K_SERVICE] = "service",
 	[K_F] = "f",
 	[K_NODE_ID] = "node_id",
+	[K_MANAGERS] = "managers",
 	[K_LISTEN] = "listen",
 	[K_PEER_LISTEN] = "peer_listen",
 	[K_BACKEND] = "backend",
@@ -145,6 +181,8 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 		return parse_uint(v, 0, VF_CONF_MAX_F, &c->f);
 	case K_NODE_ID:
 		return parse_uint(v, 1, ~0u, &c->node_id);
+	case K_MANAGERS:
+		return parse_managers(v, c);
 	case K_LISTEN:
 		return vf_parse_hostport(v, &c->listen) ?
 		       "expected IPv4:port (e.g. 10.99.0.11:7400 or *:7400)" :
@@ -346,6 +384,27 @@ int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 	}
 	if (c->unreplicated)
 		c->f = 0;
+	/*
+	 * The primary component is a majority of exactly these managers,
+	 * and votes count only from them: never guess the list.
+	 */
+	if (!c->unreplicated && c->nmanagers != 2 * c->f + 1) {
+		if (!c->nmanagers)
+			errf(err, errlen, name, 0,
+			     "'managers' is required: the corosync node ids of the 2f+1 = %u managers",
+			     2 * c->f + 1);
+		else
+			errf(err, errlen, name, 0,
+			     "'managers' lists %u node ids; f = %u needs 2f+1 = %u",
+			     c->nmanagers, c->f, 2 * c->f + 1);
+		return -EINVAL;
+	}
+	if (!c->unreplicated && c->node_id &&
+	    !vf_conf_is_manager(c, c->node_id)) {
+		errf(err, errlen, name, 0,
+		     "node_id %u is not in 'managers'", c->node_id);
+		return -EINVAL;
+	}
 	if (!c->cpg_group[0]) {
 		if (strlen(c->service) + sizeof("vmfit-") > 128) {
 			errf(err, errlen, name, 0, "service name too long");

@@ -18,11 +18,15 @@
 #define VF_CONF_STR		256
 #define VF_CONF_CMD		1024
 #define VF_CONF_MAX_F		3
+#define VF_CONF_MAX_MANAGERS	(2 * VF_CONF_MAX_F + 1)
 
 struct vf_conf {
 	char service[64];		/* service name, [A-Za-z0-9_.-]+ */
 	unsigned int f;			/* faults tolerated; 2f+1 hosts */
 	unsigned int node_id;		/* 0: take it from corosync */
+	/* corosync node ids of the 2f+1 managers (the configured members) */
+	unsigned int managers[VF_CONF_MAX_MANAGERS];
+	unsigned int nmanagers;
 	struct sockaddr_in listen;	/* client endpoint */
 	bool has_peer_listen;
 	struct sockaddr_in peer_listen;	/* state transfer (reserved) */
@@ -62,6 +66,9 @@ int vf_conf_load(struct vf_conf *c, const char *path, char *err,
 /* Cross-key checks and derived defaults; run after parsing. */
 int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 		   size_t errlen);
+
+/* True if @nodeid is one of the configured managers. */
+bool vf_conf_is_manager(const struct vf_conf *c, unsigned int nodeid);
 
 /* "a.b.c.d:port" (IPv4; "*" = any) -> @sa; 0 or -EINVAL. */
 int vf_parse_hostport(const char *s, struct sockaddr_in *sa);

@@ -52,6 +52,20 @@ const char *vf_type_name(uint16_t type)
 	return "?";
 }
 
+const char *vf_status_name(uint32_t status)
+{
+	static const char *const names[] = {
+		[VF_ST_OK] = "OK",
+		[VF_ST_BUSY] = "BUSY",
+		[VF_ST_UNAVAILABLE] = "UNAVAILABLE",
+		[VF_ST_NOT_PRIMARY] = "NOT_PRIMARY",
+	};
+
+	if (status < sizeof(names) / sizeof(names[0]))
+		return names[status];
+	return "?";
+}
+
 /*----------------------------------------------------------------*/
 /* Little-endian helpers */
 
@@ -95,7 +109,8 @@ void vf_hdr_encode(uint8_t out[VF_HDR_LEN], uint32_t magic, uint16_t type,
 		   uint32_t len)
 {
 	put32(out, magic);
-	put16(out + 4, VF_PROTO_VERSION);
+	put16(out + 4, magic == VF_MAGIC_CLIENT ? VF_CLIENT_VERSION :
+						  VF_PROTO_VERSION);
 	put16(out + 6, type);
 	put32(out + 8, len);
 	put32(out + 12, 0);
@@ -118,7 +133,10 @@ int vf_hdr_decode(const uint8_t *p, uint32_t magic, struct vf_hdr *h)
 
 	if (h->magic != magic)
 		return -VF_E(VF_ERR_MAGIC);
-	if (h->version != VF_PROTO_VERSION)
+	if (magic == VF_MAGIC_CLIENT ?
+	    h->version < VF_CLIENT_VERSION_MIN ||
+	    h->version > VF_CLIENT_VERSION :
+	    h->version != VF_PROTO_VERSION)
 		return -VF_E(VF_ERR_VERSION);
 	if (h->reserved != 0)
 		return -VF_E(VF_ERR_MALFORMED);
@@ -460,16 +478,31 @@ int vf_request_encode(struct vf_wbuf *wb, const struct vf_request *m)
 	return vf_wb_frame_end(wb, s);
 }
 
+/* Patch the version of the frame header at @start (already written). */
+static void frame_set_version(struct vf_wbuf *wb, size_t start, uint16_t v)
+{
+	if (!wb->err && start + VF_HDR_LEN <= wb->len)
+		put16(wb->buf + start + 4, v);
+}
+
 int vf_reply_encode(struct vf_wbuf *wb, const struct vf_reply *m)
 {
+	uint32_t status = m->status;
 	size_t s;
 
 	if (m->len > VF_MAX_OP)
 		return -VF_E(VF_ERR_TOO_BIG);
+	if (m->version && (m->version < VF_CLIENT_VERSION_MIN ||
+			   m->version > VF_CLIENT_VERSION))
+		return -EINVAL;
+	if (m->version == 1 && status == VF_ST_NOT_PRIMARY)
+		status = VF_ST_UNAVAILABLE;
 	s = vf_wb_frame_begin(wb, VF_MAGIC_CLIENT, VF_C_REPLY);
+	if (m->version)
+		frame_set_version(wb, s, m->version);
 	vf_wb_u64(wb, m->client_id);
 	vf_wb_u64(wb, m->seq);
-	vf_wb_u32(wb, m->status);
+	vf_wb_u32(wb, status);
 	vf_wb_u32(wb, m->len);
 	vf_wb_bytes(wb, m->data, m->len);
 	return vf_wb_frame_end(wb, s);
@@ -483,6 +516,8 @@ int vf_error_encode(struct vf_wbuf *wb, uint32_t magic, uint32_t code,
 
 	s = vf_wb_frame_begin(wb, magic, magic == VF_MAGIC_CLIENT ?
 			      VF_C_ERROR : VF_R_ERROR);
+	if (magic == VF_MAGIC_CLIENT)
+		frame_set_version(wb, s, VF_CLIENT_VERSION_MIN);
 	vf_wb_u32(wb, code);
 	vf_wb_u16(wb, len);
 	vf_wb_bytes(wb, msg, len);

@@ -24,7 +24,14 @@
 
 #define VF_MAGIC_CLIENT		0x43464d56u	/* "VMFC" little-endian */
 #define VF_MAGIC_REPLICA	0x52464d56u	/* "VMFR" little-endian */
-#define VF_PROTO_VERSION	1
+#define VF_PROTO_VERSION	1	/* replica channel */
+/*
+ * Client protocol versions (protocol.rst "Versions"): a server accepts
+ * every version from VF_CLIENT_VERSION_MIN and answers each REQUEST in the
+ * version it came in. 2 added the REPLY status VF_ST_NOT_PRIMARY.
+ */
+#define VF_CLIENT_VERSION	2
+#define VF_CLIENT_VERSION_MIN	1
 #define VF_HDR_LEN		16
 #define VF_MAX_PAYLOAD		(1u << 20)	/* per frame */
 #define VF_MAX_OP		(64u << 10)	/* per op and per reply data */
@@ -60,6 +67,7 @@ enum {
 	VF_ST_OK = 0,
 	VF_ST_BUSY = 1,
 	VF_ST_UNAVAILABLE = 2,
+	VF_ST_NOT_PRIMARY = 3,	/* version 2: outside the primary component */
 };
 
 #define VF_EBASE	4096
@@ -72,6 +80,8 @@ static inline int vf_err_code(int r)
 
 const char *vf_strerror(int r);
 const char *vf_type_name(uint16_t type);
+/* "OK", "BUSY", "UNAVAILABLE", "NOT_PRIMARY" or "?" (REPLY status). */
+const char *vf_status_name(uint32_t status);
 
 /*----------------------------------------------------------------*/
 /* Frame header */
@@ -183,6 +193,7 @@ struct vf_reply {
 	uint32_t status;	/* VF_ST_* */
 	uint32_t len;
 	const uint8_t *data;
+	uint16_t version;	/* header version to encode, 0: current */
 };
 
 /* ERROR frame, both protocols. */
@@ -233,9 +244,15 @@ int vf_done_decode(const uint8_t *p, size_t n, struct vf_done *m);
 int vf_empty_decode(const uint8_t *p, size_t n);
 
 int vf_request_encode(struct vf_wbuf *wb, const struct vf_request *m);
+/*
+ * A REPLY in m->version (VF_CLIENT_VERSION_MIN..VF_CLIENT_VERSION, 0 for
+ * the current one): a status that version does not know goes out as the
+ * one it does (VF_ST_NOT_PRIMARY as VF_ST_UNAVAILABLE for version 1).
+ */
 int vf_reply_encode(struct vf_wbuf *wb, const struct vf_reply *m);
 /* @magic selects the protocol (VF_C_ERROR or VF_R_ERROR); @msg a C string,
- * truncated to VF_MAX_ERRMSG bytes. */
+ * truncated to VF_MAX_ERRMSG bytes. A client ERROR is sent in version
+ * VF_CLIENT_VERSION_MIN, which every client speaks. */
 int vf_error_encode(struct vf_wbuf *wb, uint32_t magic, uint32_t code,
 		    const char *msg);
 int vf_hello_encode(struct vf_wbuf *wb, const char *impl, const char *ver);

@@ -18,12 +18,24 @@ $(B)/bin/vmfitd: $(call obj,$(VMFITD_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(VMFITD_LIBS)
 
-# Unit tests of vmfitd's own group messages (gmsg.c) and of the process
-# backend.
-UNIT_TESTS += $(B)/tests/unit/vmfitd-gmsg-test $(B)/tests/unit/process-backend-test
+# Unit tests of vmfitd's own group messages (gmsg.c), of membership
+# (membership.c), of who is heard in the ordered stream (delivery.c with
+# the rest of the manager stubbed) and of the process backend.
+UNIT_TESTS += $(B)/tests/unit/vmfitd-gmsg-test $(B)/tests/unit/process-backend-test \
+	$(B)/tests/unit/vmfitd-membership-test $(B)/tests/unit/vmfitd-delivery-test
 
 CFLAGS_vmfitd-gmsg-test := -Iuserspace/vmfitd -Itests/unit
 CFLAGS_process-backend-test := -Iuserspace/backends -Itests/unit
+CFLAGS_vmfitd-membership-test := -Iuserspace/vmfitd -Itests/unit
+CFLAGS_vmfitd-delivery-test := -Iuserspace/vmfitd -Iuserspace/backends -Itests/unit
+
+$(B)/tests/unit/vmfitd-membership-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-membership-test.c userspace/vmfitd/membership.c) $(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
+
+$(B)/tests/unit/vmfitd-delivery-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-delivery-test.c userspace/vmfitd/delivery.c userspace/vmfitd/membership.c userspace/vmfitd/gmsg.c) $(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcrypto
 
 $(B)/tests/unit/process-backend-test: $(call sanobj,userspace/vmfitd/tests/process-backend-test.c userspace/backends/process.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)

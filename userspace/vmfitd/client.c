@@ -205,7 +205,7 @@ static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
 {
 	struct vf_reply rep = {
 		.client_id = cid, .seq = seq, .status = status,
-		.len = len, .data = data,
+		.len = len, .data = data, .version = c->version,
 	};
 
 	c->active_ms = now_ms();
@@ -222,6 +222,8 @@ static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
 		d->st.busy++;
 	else if (status == VF_ST_UNAVAILABLE)
 		d->st.unavailable++;
+	else if (status == VF_ST_NOT_PRIMARY)
+		d->st.not_primary++;
 }
 
 static void handle_request(struct vmfitd *d, struct conn *c,
@@ -235,7 +237,7 @@ static void handle_request(struct vmfitd *d, struct conn *c,
 		return;
 	}
 	if (!vmfitd_available(d)) {
-		conn_reply(d, c, m->client_id, m->seq, VF_ST_UNAVAILABLE,
+		conn_reply(d, c, m->client_id, m->seq, vmfitd_refusal(d),
 			   NULL, 0);
 		return;
 	}
@@ -334,6 +336,8 @@ static void conn_parse(struct vmfitd *d, struct conn *c)
 			return;
 		}
 		c->greeted = true;
+		/* Answer in the version the client speaks (protocol.rst). */
+		c->version = h.version;
 		handle_request(d, c, &m);
 		off += fl;
 	}
@@ -685,6 +689,18 @@ void client_answer(struct vmfitd *d, uint64_t cid, uint64_t seq,
 		return;
 	wait_del(d, c);
 	conn_reply(d, c, cid, seq, status, data, len);
+}
+
+void client_refuse_all(struct vmfitd *d, uint32_t status)
+{
+	struct conn *c;
+
+	for (c = d->conns.next; c != &d->conns; c = c->next) {
+		if (!c->waiting || c->dead)
+			continue;
+		wait_del(d, c);
+		conn_reply(d, c, c->cid, c->seq, status, NULL, 0);
+	}
 }
 
 unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd)

@@ -4,12 +4,16 @@
  * order on every manager. REQUESTS are numbered (order 1, 2, ...) and
  * executed on the local replica; VOTES go to the voter, whose decisions
  * answer the waiting clients and fill the reply cache; CHECKPOINT goes to
- * checkpoint.c. A manager that sees the stream diverge from its own goes
- * out of sync.
+ * checkpoint.c; STATE to membership.c. Only the vmfitd of a configured
+ * manager in sync in the same primary view is heard (membership.h); an
+ * ordered message that such a sender could not have sent (ahead of this
+ * manager's order) is rejected and logged: a forged message must never
+ * put a correct manager out of sync.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "gmsg.h"
 #include "vf_log.h"
@@ -17,16 +21,31 @@
 
 bool vmfitd_available(const struct vmfitd *d)
 {
-	return d->synced && (d->local || d->cpg_ok);
+	return manager_serving(&d->mb) && (d->local || d->cpg_ok);
+}
+
+uint32_t vmfitd_refusal(const struct vmfitd *d)
+{
+	/* Outside the primary component: another manager can serve. */
+	if (!d->local && d->cpg_ok && !membership_primary(&d->mb))
+		return VF_ST_NOT_PRIMARY;
+	return VF_ST_UNAVAILABLE;
+}
+
+void delivery_membership(struct vmfitd *d, int flags)
+{
+	/* Clients waiting here would wait for good: send them elsewhere. */
+	if (!vmfitd_available(d) && d->npending)
+		client_refuse_all(d, vmfitd_refusal(d));
+	if (flags & MB_GENESIS)
+		vf_info("in sync at order %" PRIu64 ": ready to order, execute and answer",
+			d->last_order);
 }
 
 static void out_of_sync(struct vmfitd *d, const char *why)
 {
-	if (!d->synced)
-		return;
-	vf_err("out of sync with the group (%s): this manager stops executing and voting until restarted with state transfer",
-	       why);
-	d->synced = false;
+	mb_out_of_sync(&d->mb, why);
+	delivery_membership(d, MB_LOST_SYNC);
 }
 
 static void on_suspect(void *arg, uint64_t order, uint32_t node)
@@ -106,8 +125,8 @@ static void deliver_requests(struct vmfitd *d, struct vf_rd *rd,
 	}
 }
 
-static void deliver_votes(struct vmfitd *d, uint32_t node, struct vf_rd *rd,
-			  uint32_t count)
+static void deliver_votes(struct vmfitd *d, uint32_t node, uint32_t pid,
+			  struct vf_rd *rd, uint32_t count)
 {
 	struct vf_decision dec;
 	struct ordmeta *meta;
@@ -118,11 +137,13 @@ static void deliver_votes(struct vmfitd *d, uint32_t node, struct vf_rd *rd,
 	for (i = 0; i < count; i++) {
 		if (vf_gmsg_next_vote(rd, &v))
 			return;
-		r = vf_voter_add(d->voter, v.order, node, v.data, v.len, &dec);
-		if (r == -ENOENT) {
-			out_of_sync(d, "vote for an order not delivered here");
+		if (v.order > d->last_order) {
+			/* A manager in sync votes only for delivered orders. */
+			mb_reject(&d->mb, node, pid, "VOTES",
+				  "vote for an order not delivered yet");
 			return;
 		}
+		r = vf_voter_add(d->voter, v.order, node, v.data, v.len, &dec);
 		if (r != VF_VOTE_DECIDED)
 			continue;
 		meta = &d->meta[dec.order % d->conf.vote_window];
@@ -142,10 +163,37 @@ void own_delivered(struct vmfitd *d, uint32_t count, size_t len)
 	d->own_bytes = len < d->own_bytes ? d->own_bytes - len : 0;
 }
 
-void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len)
+static const char *const gmsg_names[] = {
+	[VF_G_REQUESTS] = "REQUESTS",
+	[VF_G_VOTES] = "VOTES",
+	[VF_G_CHECKPOINT] = "CHECKPOINT",
+	[VF_G_STATE] = "STATE",
+};
+
+static void deliver_state(struct vmfitd *d, uint32_t node, uint32_t pid,
+			  const struct vf_gmsg_hdr *h, struct vf_rd *rd)
+{
+	struct vf_gstate st;
+	int r;
+
+	r = vf_gmsg_read_state(h, rd, &st);
+	if (r) {
+		d->st.bad_gmsgs++;
+		vf_err("cpg: malformed STATE message from node %u: %s", node,
+		       vf_strerror(r));
+		return;
+	}
+	delivery_membership(d, mb_state(&d->mb, node, pid, st.state,
+					h->last_order, st.conf_hash,
+					st.view));
+}
+
+void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
+	     size_t len)
 {
 	struct vf_gmsg_hdr h;
 	struct vf_rd rd;
+	const char *what;
 	int r;
 
 	r = vf_gmsg_open(msg, len, &h, &rd);
@@ -155,12 +203,20 @@ void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len)
 		       vf_strerror(r));
 		return;
 	}
-	if (h.type == VF_G_REQUESTS && node == d->nodeid)
+	/* Own REQUESTS back (counted for back-pressure, client.c). */
+	if (h.type == VF_G_REQUESTS && node == d->nodeid &&
+	    pid == (uint32_t)getpid())
 		own_delivered(d, h.count, len);
-	if (!d->synced)
+	if (h.type == VF_G_STATE) {
+		deliver_state(d, node, pid, &h, &rd);
+		return;
+	}
+	what = gmsg_names[h.type];
+	if (!mb_admit(&d->mb, node, pid, what))
 		return;
 	if (h.last_order > d->last_order) {
-		out_of_sync(d, "a peer has delivered orders this manager has not");
+		mb_reject(&d->mb, node, pid, what,
+			  "its sender claims orders not delivered yet");
 		return;
 	}
 	if (h.type == VF_G_CHECKPOINT) {
@@ -170,7 +226,7 @@ void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len)
 	if (h.type == VF_G_REQUESTS)
 		deliver_requests(d, &rd, h.count);
 	else
-		deliver_votes(d, node, &rd, h.count);
+		deliver_votes(d, node, pid, &rd, h.count);
 	if (vf_rd_end(&rd)) {
 		d->st.bad_gmsgs++;
 		vf_err("cpg: malformed %s message from node %u",
@@ -180,7 +236,7 @@ void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len)
 
 int delivery_init(struct vmfitd *d)
 {
-	d->synced = true;
+	mb_init(&d->mb, &d->conf, d->local);
 	d->rc = vf_rcache_new(d->conf.max_clients);
 	d->voter = vf_voter_new(d->conf.f, d->conf.vote_window, &voter_ops, d);
 	d->meta = calloc(d->conf.vote_window, sizeof(*d->meta));

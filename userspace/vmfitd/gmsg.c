@@ -8,6 +8,8 @@
  *   VOTES:    u64 order, u32 len, data[len]
  *   CHECKPOINT (count 1): u16 entry version (1), u16 flags (0),
  *             u32 reserved (0), u64 id
+ *   STATE (count 1): u16 entry version (1), u16 state (1..3),
+ *             u32 conf_hash, u64 view
  */
 #include "gmsg.h"
 
@@ -48,6 +50,17 @@ int vf_gmsg_checkpoint(struct vf_wbuf *wb, uint64_t last_order,
 	return vf_gmsg_end(wb, 1);
 }
 
+int vf_gmsg_state(struct vf_wbuf *wb, uint64_t last_order,
+		  const struct vf_gstate *st)
+{
+	vf_gmsg_begin(wb, VF_G_STATE, last_order);
+	vf_wb_u16(wb, VF_GSTATE_VERSION);
+	vf_wb_u16(wb, st->state);
+	vf_wb_u32(wb, st->conf_hash);
+	vf_wb_u64(wb, st->view);
+	return vf_gmsg_end(wb, 1);
+}
+
 int vf_gmsg_end(struct vf_wbuf *wb, uint32_t count)
 {
 	vf_wb_put_u32_at(wb, 8, count);
@@ -77,8 +90,7 @@ int vf_gmsg_open(const void *p, size_t n, struct vf_gmsg_hdr *h,
 		return -VF_E(VF_ERR_VERSION);
 	if (reserved)
 		return -VF_E(VF_ERR_MALFORMED);
-	if (h->type != VF_G_REQUESTS && h->type != VF_G_VOTES &&
-	    h->type != VF_G_CHECKPOINT)
+	if (h->type < VF_G_REQUESTS || h->type > VF_G_STATE)
 		return -VF_E(VF_ERR_TYPE);
 	return 0;
 }
@@ -125,6 +137,30 @@ int vf_gmsg_read_checkpoint(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
 	if (version != VF_GCKPT_VERSION)
 		return -VF_E(VF_ERR_VERSION);
 	if (flags || reserved)
+		return -VF_E(VF_ERR_MALFORMED);
+	return 0;
+}
+
+int vf_gmsg_read_state(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
+		       struct vf_gstate *st)
+{
+	uint16_t version;
+	int r;
+
+	if (h->type != VF_G_STATE)
+		return -VF_E(VF_ERR_TYPE);
+	if (h->count != 1)
+		return -VF_E(VF_ERR_MALFORMED);
+	version = vf_rd_u16(rd);
+	st->state = vf_rd_u16(rd);
+	st->conf_hash = vf_rd_u32(rd);
+	st->view = vf_rd_u64(rd);
+	r = vf_rd_end(rd);
+	if (r)
+		return r;
+	if (version != VF_GSTATE_VERSION)
+		return -VF_E(VF_ERR_VERSION);
+	if (st->state < 1 || st->state > 3)
 		return -VF_E(VF_ERR_MALFORMED);
 	return 0;
 }

@@ -12,7 +12,7 @@
 #include "vf_proto.h"
 
 #define VF_GMSG_MAGIC		0x47464d56u	/* "VMFG" */
-#define VF_GMSG_VERSION		1
+#define VF_GMSG_VERSION		2	/* 2: STATE */
 #define VF_GMSG_HDR_LEN		24
 #define VF_GMSG_MAX		(VF_MAX_PAYLOAD + VF_GMSG_HDR_LEN)
 
@@ -20,9 +20,11 @@ enum {
 	VF_G_REQUESTS = 1,	/* batch of client requests to order */
 	VF_G_VOTES = 2,		/* batch of the sender's replica results */
 	VF_G_CHECKPOINT = 3,	/* take an ordered checkpoint here */
+	VF_G_STATE = 4,		/* the sender's membership state */
 };
 
 #define VF_GCKPT_VERSION	1	/* CHECKPOINT entry layout */
+#define VF_GSTATE_VERSION	1	/* STATE entry layout */
 
 struct vf_gmsg_hdr {
 	uint16_t type;
@@ -42,6 +44,13 @@ struct vf_gckpt {
 	uint64_t id;		/* chosen by the sender to match its trigger */
 };
 
+/* The one entry of a STATE message (header last_order: the sender's). */
+struct vf_gstate {
+	uint16_t state;		/* enum mb_state: 1 fresh, 2 out, 3 in sync */
+	uint32_t conf_hash;	/* of f and the configured managers */
+	uint64_t view;		/* the view it was sent in (fingerprint) */
+};
+
 /* Start a message in @wb (empty); returns the header offset. */
 void vf_gmsg_begin(struct vf_wbuf *wb, uint16_t type, uint64_t last_order);
 void vf_gmsg_add_request(struct vf_wbuf *wb, const struct vf_request *m);
@@ -49,6 +58,9 @@ void vf_gmsg_add_vote(struct vf_wbuf *wb, const struct vf_gvote *v);
 /* A complete CHECKPOINT message (count 1) in @wb; returns wb->err. */
 int vf_gmsg_checkpoint(struct vf_wbuf *wb, uint64_t last_order,
 		       const struct vf_gckpt *c);
+/* A complete STATE message (count 1) in @wb; returns wb->err. */
+int vf_gmsg_state(struct vf_wbuf *wb, uint64_t last_order,
+		  const struct vf_gstate *st);
 /* Patch the count; returns wb->err. */
 int vf_gmsg_end(struct vf_wbuf *wb, uint32_t count);
 
@@ -67,5 +79,8 @@ int vf_gmsg_next_vote(struct vf_rd *rd, struct vf_gvote *v);
  */
 int vf_gmsg_read_checkpoint(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
 			    struct vf_gckpt *c);
+/* The entry of a STATE message: same rules; state 1..3, no flags. */
+int vf_gmsg_read_state(const struct vf_gmsg_hdr *h, struct vf_rd *rd,
+		       struct vf_gstate *st);
 
 #endif /* VMFITD_GMSG_H */

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "gmsg.h"
 #include "vf_log.h"
@@ -27,7 +28,7 @@ static void cpg_deliver_cb(cpg_handle_t h, const struct cpg_name *name,
 			   size_t len)
 {
 	group_d->st.msgs_recv++;
-	deliver(group_d, nodeid, msg, len);
+	deliver(group_d, nodeid, pid, msg, len);
 }
 
 static void log_list(const char *what, const struct cpg_address *l, size_t n)
@@ -49,14 +50,15 @@ static void cpg_confchg_cb(cpg_handle_t h, const struct cpg_name *name,
 	log_list("joined", joined, njoined);
 	/*
 	 * A leaving member's votes are simply no longer awaited: the voter
-	 * only waits for f+1 identical votes, from whoever sends them.
+	 * only waits for f+1 identical votes, from managers in sync.
 	 */
 	log_list("left", left, nleft);
 	d->members = nmembers;
 	vf_info("cpg: %zu member(s) in group %s (f = %u needs %u)", nmembers,
 		d->conf.cpg_group, d->conf.f, d->conf.f + 1);
-	if (nmembers < d->conf.f + 1)
-		vf_warn("cpg: fewer than f+1 members: no request can be decided");
+	/* Delivered at the same point of the order on every member. */
+	delivery_membership(d, mb_view(&d->mb, members, nmembers, left, nleft,
+				       joined, njoined));
 }
 
 static cpg_model_v1_data_t cpg_model = {
@@ -77,12 +79,10 @@ static void cpg_lost(struct vmfitd *d, const char *what, cs_error_t e)
 	/* Whatever was sent and not delivered will never come back. */
 	d->own_reqs = 0;
 	d->own_bytes = 0;
-	if (d->joined_once && d->synced) {
-		/* We may have missed ordered messages: until state transfer
-		 * exists, this manager cannot rejoin the order. */
-		vf_err("lost the ordered stream: this manager stays out of sync (no execution, no votes, clients get UNAVAILABLE) until restarted");
-		d->synced = false;
-	}
+	/* It may have missed ordered messages: out of sync for good. */
+	if (d->joined_once)
+		mb_lost(&d->mb);
+	delivery_membership(d, MB_LOST_SYNC);
 	d->reconnect_ms = d->reconnect_ms ? d->reconnect_ms * 2 :
 					    RECONNECT_MIN_MS;
 	if (d->reconnect_ms > RECONNECT_MAX_MS)
@@ -130,6 +130,9 @@ static int cpg_connect(struct vmfitd *d)
 		vf_warn("node_id %u in %s differs from corosync's nodeid %u; votes use corosync's",
 			d->conf.node_id, d->conf_path, nodeid);
 	d->nodeid = nodeid;
+	/* CPG names a process by node id and pid (ours, as corosync sees
+	 * it: vmfitd and corosync share a PID namespace). */
+	mb_connected(&d->mb, nodeid, getpid());
 	d->cpg_ok = true;
 	d->joined_once = true;
 	d->reconnect_ms = 0;
@@ -146,6 +149,7 @@ int group_init(struct vmfitd *d)
 	vf_wb_init(&d->req_batch, VF_GMSG_MAX);
 	vf_wb_init(&d->vote_batch, VF_GMSG_MAX);
 	vf_wb_init(&d->ctl_msg, VF_GMSG_MAX);
+	vf_wb_init(&d->state_msg, VF_GMSG_MAX);
 	for (i = 0; i < SENDQ_MAX; i++)
 		vf_wb_init(&d->sendq[i], VF_GMSG_MAX);
 	if (d->local) {
@@ -174,6 +178,7 @@ void group_fini(struct vmfitd *d)
 	vf_wb_free(&d->req_batch);
 	vf_wb_free(&d->vote_batch);
 	vf_wb_free(&d->ctl_msg);
+	vf_wb_free(&d->state_msg);
 	for (i = 0; i < SENDQ_MAX; i++)
 		vf_wb_free(&d->sendq[i]);
 }
@@ -252,7 +257,7 @@ static void send_msg(struct vmfitd *d, struct vf_wbuf *wb)
 	if (d->local) {
 		d->st.msgs_sent++;
 		d->st.msgs_recv++;
-		deliver(d, d->nodeid, wb->buf, wb->len);
+		deliver(d, d->nodeid, getpid(), wb->buf, wb->len);
 		vf_wb_reset(wb);
 		return;
 	}
@@ -287,8 +292,27 @@ static void send_msg(struct vmfitd *d, struct vf_wbuf *wb)
 	d->sendq_len++;
 }
 
+/* After a view change: tell the group where this manager stands. */
+static void send_state(struct vmfitd *d)
+{
+	struct vf_gstate st = {
+		.state = mb_self_state(&d->mb),
+		.conf_hash = d->mb.conf_hash,
+		.view = d->mb.view_fp,
+	};
+
+	d->mb.announce = false;
+	if (vf_gmsg_state(&d->state_msg, d->last_order, &st)) {
+		vf_wb_reset(&d->state_msg);
+		return;
+	}
+	send_msg(d, &d->state_msg);
+}
+
 void group_flush(struct vmfitd *d)
 {
+	if (d->mb.announce && d->cpg_ok)
+		send_state(d);
 	if (d->req_count) {
 		if (!vf_gmsg_end(&d->req_batch, d->req_count)) {
 			d->st.req_msgs_sent++;

@@ -139,7 +139,8 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 		/* Progress: the oldest checkpoint's wait starts over. */
 		if (d->ckpt_len && !ckpt_head(d)->sent)
 			ckpt_head(d)->start_ms = now_ms();
-		if (d->synced)
+		/* Only a manager in sync in a primary view votes. */
+		if (manager_in_sync(&d->mb) && membership_primary(&d->mb))
 			group_add_vote(d, res.order, res.data, res.len);
 		if (d->ckpt_len)
 			replica_pump(d);

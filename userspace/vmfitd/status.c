@@ -70,8 +70,16 @@ static void write_status(struct vmfitd *d)
 		"\"synced\":%d,\"unreplicated\":%d,\"cpg_connected\":%d,"
 		"\"members\":%u,\"f\":%u,",
 		(int)getpid(), d->conf.service, d->nodeid, is_ready(d),
-		d->synced, d->local, d->local || d->cpg_ok, d->members,
-		d->conf.f);
+		manager_in_sync(&d->mb), d->local, d->local || d->cpg_ok,
+		d->members, d->conf.f);
+	fprintf(fp, "\"primary\":%d,\"managers\":%u,\"managers_present\":%u,"
+		"\"managers_synced\":%u,\"membership\":\"%s\",\"views\":%" PRIu64
+		",\"rejected_msgs\":%" PRIu64 ",",
+		membership_primary(&d->mb), d->mb.n, membership_count(&d->mb),
+		membership_synced_count(&d->mb),
+		mb_self_state(&d->mb) == MB_SYNCED ? "synced" :
+		mb_self_state(&d->mb) == MB_FRESH ? "fresh" : "out",
+		d->mb.views, d->mb.rejected);
 	fprintf(fp, "\"orders_delivered\":%" PRIu64 ",\"dup_requests\":%" PRIu64
 		",\"executed\":%" PRIu64 ",\"decided\":%" PRIu64
 		",\"expired\":%" PRIu64 ",\"suspects\":%" PRIu64
@@ -88,7 +96,8 @@ static void write_status(struct vmfitd *d)
 	fprintf(fp, "\"clients\":%u,\"pending\":%u,\"cache_entries\":%u,"
 		"\"cache_evictions\":%" PRIu64 ",\"replies\":%" PRIu64
 		",\"cache_replies\":%" PRIu64 ",\"busy\":%" PRIu64
-		",\"unavailable\":%" PRIu64 ",\"bad_frames\":%" PRIu64
+		",\"unavailable\":%" PRIu64 ",\"not_primary\":%" PRIu64
+		",\"bad_frames\":%" PRIu64
 		",\"stuck_closed\":%" PRIu64 ",\"conns_refused\":%" PRIu64
 		",\"conns_evicted\":%" PRIu64 ",\"conns_timed_out\":%" PRIu64
 		",\"conn_max\":%u,\"client_pauses\":%" PRIu64
@@ -96,9 +105,10 @@ static void write_status(struct vmfitd *d)
 		d->nconns, d->npending, vf_rcache_count(d->rc),
 		vf_rcache_evictions(d->rc), d->st.replies,
 		d->st.cache_replies, d->st.busy, d->st.unavailable,
-		d->st.bad_frames, d->st.stuck_closed, d->st.conns_refused,
-		d->st.conns_evicted, d->st.conns_timed_out, d->conn_max,
-		d->st.client_pauses, d->paused, d->own_reqs);
+		d->st.not_primary, d->st.bad_frames, d->st.stuck_closed,
+		d->st.conns_refused, d->st.conns_evicted,
+		d->st.conns_timed_out, d->conn_max, d->st.client_pauses,
+		d->paused, d->own_reqs);
 	fprintf(fp, "\"cpg_sent\":%" PRIu64 ",\"cpg_recv\":%" PRIu64
 		",\"cpg_try_again\":%" PRIu64 ",\"request_msgs\":%" PRIu64
 		",\"requests_sent\":%" PRIu64 ",\"avg_batch\":%.2f"
@@ -237,6 +247,10 @@ static void log_summaries(struct vmfitd *d, uint64_t now, uint64_t *wake)
 	if (n)
 		vf_info("%" PRIu64 " more client connections timed out (total %" PRIu64 ")",
 			n, d->st.conns_timed_out);
+	n = vf_ratelimit_flush(&d->mb.reject_rl, now, wake);
+	if (n)
+		vf_warn("%" PRIu64 " more group messages rejected (total %" PRIu64 ")",
+			n, d->mb.rejected);
 }
 
 /* Rewrite the status file and log what is due; lowers @wake accordingly. */

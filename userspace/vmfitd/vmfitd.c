@@ -244,6 +244,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	vf_conf_defaults(&d->conf);
+	/* Known before the checks: --unreplicated needs no 'managers'. */
+	d->conf.unreplicated = unrep;
 	if (vf_conf_load(&d->conf, d->conf_path, err, sizeof(err))) {
 		fprintf(stderr, "vmfitd: %s\n", err);
 		free(d);
@@ -271,8 +273,12 @@ int main(int argc, char **argv)
 	d->local = d->conf.unreplicated;
 	d->be = vf_backend_find(d->conf.backend);
 	if (check) {
-		printf("%s: OK (service %s, f %u, group %s)\n", d->conf_path,
-		       d->conf.service, d->conf.f, d->conf.cpg_group);
+		printf("%s: OK (service %s, f %u, group %s, managers",
+		       d->conf_path, d->conf.service, d->conf.f,
+		       d->conf.cpg_group);
+		for (i = 0; i < d->conf.nmanagers; i++)
+			printf(" %u", d->conf.managers[i]);
+		printf("%s)\n", d->local ? " none: unreplicated" : "");
 		free(d);
 		return 0;
 	}

@@ -21,8 +21,10 @@
 #include "vf_rcache.h"
 #include "vf_voter.h"
 #include "gmsg.h"
+#include "membership.h"
 
-#define VMFITD_VERSION		"1.0.0"
+/* The release version: -DVMFIT_VERSION from the Makefile (tools/dkms.conf). */
+#define VMFITD_VERSION		VMFIT_VERSION
 #define CONN_MAX		4096	/* client connections, at most */
 #define CONN_FD_RESERVE		64	/* descriptors kept for the rest */
 #define CONN_SCAN_MS		250	/* handshake and idle time-out checks */
@@ -63,6 +65,7 @@ struct conn {
 	struct src *src;	/* its source address's count */
 	uint64_t cid;
 	uint64_t seq;
+	uint16_t version;	/* client protocol version it speaks */
 	struct conn *prev, *next;	/* all connections */
 	struct conn *hnext;		/* waiter hash chain */
 };
@@ -106,6 +109,7 @@ struct stats {
 	uint64_t cache_replies;	/* answered from the reply cache */
 	uint64_t busy;		/* VF_ST_BUSY replies */
 	uint64_t unavailable;	/* VF_ST_UNAVAILABLE replies */
+	uint64_t not_primary;	/* VF_ST_NOT_PRIMARY replies */
 	uint64_t bad_frames;	/* clients cut off for protocol errors */
 	uint64_t msgs_sent;	/* CPG messages */
 	uint64_t msgs_recv;
@@ -161,7 +165,7 @@ struct vmfitd {
 	struct vf_voter *voter;
 	struct ordmeta *meta;		/* vote_window entries */
 	uint64_t last_order;
-	bool synced;
+	struct membership mb;		/* primary component, in sync */
 
 	/* local replica */
 	const struct vf_backend_ops *be;
@@ -200,6 +204,7 @@ struct vmfitd {
 	int ctl_lfd;
 	struct ctl ctls[CTL_MAX];
 	struct vf_wbuf ctl_msg;		/* CHECKPOINT message being sent */
+	struct vf_wbuf state_msg;	/* STATE message being sent */
 
 	struct stats st;
 	struct suspect suspects[SUSPECT_SLOTS];
@@ -241,6 +246,8 @@ void client_flush(struct vmfitd *d);
 /* Answer the local client waiting for (@cid, @seq), if it is still here. */
 void client_answer(struct vmfitd *d, uint64_t cid, uint64_t seq,
 		   uint32_t status, const uint8_t *data, uint32_t len);
+/* Answer every waiting client @status: this manager stopped serving. */
+void client_refuse_all(struct vmfitd *d, uint32_t status);
 
 /* replica.c: the local replica's channel */
 #define REPLICA_POLL_FDS	2	/* channel, exit notification */
@@ -273,11 +280,16 @@ void ckpt_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 int delivery_init(struct vmfitd *d);
 void delivery_free(struct vmfitd *d);
 /* A message delivered by the group (in the same order everywhere). */
-void deliver(struct vmfitd *d, uint32_t node, const void *msg, size_t len);
+void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
+	     size_t len);
 /* @count of this manager's requests (@len message bytes) came back. */
 void own_delivered(struct vmfitd *d, uint32_t count, size_t len);
-/* In sync with the group and connected to it: may order and answer. */
+/* In sync, in a primary view that can decide, connected: may answer. */
 bool vmfitd_available(const struct vmfitd *d);
+/* The REPLY status for a client while not available. */
+uint32_t vmfitd_refusal(const struct vmfitd *d);
+/* React to what membership reported (MB_* flags). */
+void delivery_membership(struct vmfitd *d, int flags);
 
 /* group.c: the manager group (corosync CPG) and the batching */
 #define GROUP_POLL_FDS		1

@@ -8,6 +8,8 @@
 #                          (--fault ...); only this binary can misbehave
 #   build/tests/kv/*       ASan/UBSan builds of the three, driven by the
 #                          unit tests
+#   build/bin/kv-powercut  the state code under power cuts, for
+#                          tests/kmod/kv-powercut.sh (runs in the test VM)
 #   build/tests/unit/kv-*  unit tests
 #
 # KV_OP_SRCS is the op codec (kv_op.c), for other programs that speak the
@@ -90,3 +92,12 @@ $(B)/tests/unit/kv-replica-test: $(call sanobj,$(KV_TEST_DIR)/kv-replica-test.c 
 	$(KV_COMMON_SRCS)) $(LIBVMFIT_SAN) | $(KV_TEST_BINS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $(filter-out |,$^)
+
+# The guest side of tests/kmod/kv-powercut.sh (shipped into the test VM
+# with everything else in build/bin).
+USER_BINS += $(B)/bin/kv-powercut
+
+$(B)/bin/kv-powercut: $(call obj,$(KV_TEST_DIR)/kv-powercut.c \
+	$(KV_COMMON_SRCS) $(KV_DIR)/kv_hash.c $(KV_DIR)/kv_sqlite.c)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS)

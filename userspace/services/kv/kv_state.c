@@ -2,6 +2,12 @@
 /*
  * kv_state.c - checkpoint and restore of the kv abstract state.
  * The layout is in kv_state.h and Documentation/kv-service.rst.
+ *
+ * Crash rule: the slots and the header are only ever rewritten in place
+ * while a committed journal holds their new bytes, and the journal is only
+ * ever rewritten while the in-place image is complete. So at any point the
+ * volume holds either a complete in-place image (journal empty, torn or
+ * already applied) or a committed journal that completes it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +25,13 @@
 #define KV_IO_CHUNK	(1u << 20)
 /* The largest volume we lay out: 1 TiB. */
 #define KV_MAX_VOLUME	(1ull << 40)
+/* Journal index entries per index block. */
+#define KV_KEYS_PER_BLOCK	(KV_STATE_BLOCK / 4)
+
+static uint64_t kv_round_block(uint64_t n)
+{
+	return (n + KV_STATE_BLOCK - 1) / KV_STATE_BLOCK * KV_STATE_BLOCK;
+}
 
 /*
  *------------------------------------------------------------------
@@ -28,8 +41,8 @@
 
 int kv_geom_init(struct kv_geom *g, const struct kv_limits *lim)
 {
+	uint64_t data, slots;
 	uint32_t raw, slot;
-	uint64_t size;
 
 	if (kv_limits_check(lim))
 		return -EINVAL;
@@ -39,31 +52,78 @@ int kv_geom_init(struct kv_geom *g, const struct kv_limits *lim)
 		while (slot < raw)
 			slot <<= 1;
 	} else {
-		slot = (raw + KV_STATE_BLOCK - 1) / KV_STATE_BLOCK *
-		       KV_STATE_BLOCK;
+		slot = kv_round_block(raw);
 	}
-	size = KV_STATE_HDR_SIZE + (uint64_t)lim->records * slot;
-	size = (size + KV_STATE_BLOCK - 1) / KV_STATE_BLOCK * KV_STATE_BLOCK;
-	if (size > KV_MAX_VOLUME)
-		return -EINVAL;
+	slots = (uint64_t)lim->records * slot;
+	data = kv_round_block(KV_STATE_HDR_SIZE + slots);
 	g->records = lim->records;
 	g->record_size = lim->record_size;
 	g->slot_size = slot;
-	g->volume_size = size;
+	g->data_end = data;
+	/* the journal can hold every slot: any checkpoint fits in one */
+	g->journal_off = data;
+	g->index_off = data + KV_STATE_BLOCK;
+	g->entries_off = g->index_off + kv_round_block(4ull * lim->records);
+	g->volume_size = g->entries_off + kv_round_block(slots);
+	if (g->volume_size > KV_MAX_VOLUME)
+		return -EINVAL;
 	return 0;
+}
+
+/* Table-driven CRCs: the journal's data CRC covers every change. */
+static uint32_t kv_crc_table[256];
+
+static void kv_crc_init(void)
+{
+	uint32_t i, c;
+	int k;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0x82f63b78u & -(c & 1));
+		kv_crc_table[i] = c;
+	}
+}
+
+/* CRC-64/XZ (ECMA-182, reflected), for the journal's data. */
+static uint64_t kv_crc64_table[256];
+
+static void kv_crc64_init(void)
+{
+	uint64_t c;
+	uint32_t i;
+	int k;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xc96c5795d7870f42ull & -(c & 1));
+		kv_crc64_table[i] = c;
+	}
+}
+
+uint64_t kv_crc64(uint64_t crc, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	if (!kv_crc64_table[1])
+		kv_crc64_init();
+	crc = ~crc;
+	while (n--)
+		crc = kv_crc64_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
+	return ~crc;
 }
 
 uint32_t kv_crc32c(uint32_t crc, const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	int k;
 
+	if (!kv_crc_table[1])
+		kv_crc_init();
 	crc = ~crc;
-	while (n--) {
-		crc ^= *b++;
-		for (k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0x82f63b78u & -(crc & 1));
-	}
+	while (n--)
+		crc = kv_crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
 	return ~crc;
 }
 
@@ -79,6 +139,7 @@ void kv_hdr_encode(uint8_t *hdr, const struct kv_geom *g, uint64_t order)
 	kv_put_le32(hdr + 28, 0);
 	kv_put_le64(hdr + 32, order);
 	kv_put_le64(hdr + 40, g->volume_size);
+	kv_put_le64(hdr + 48, g->journal_off);
 	kv_put_le32(hdr + KV_HDR_CRC_OFF, kv_crc32c(0, hdr, KV_HDR_CRC_OFF));
 }
 
@@ -105,17 +166,70 @@ static int kv_hdr_decode(const uint8_t *hdr, const struct kv_geom *g,
 	if (kv_get_le32(hdr + 8) != KV_STATE_VERSION ||
 	    kv_get_le32(hdr + 12) != KV_STATE_HDR_SIZE ||
 	    kv_get_le32(hdr + 28) != 0 ||
-	    !kv_all_zero(hdr + 48, KV_HDR_CRC_OFF - 48))
+	    !kv_all_zero(hdr + 56, KV_HDR_CRC_OFF - 56))
 		return -EBADMSG;
 	if (kv_get_le32(hdr + 16) != g->records ||
 	    kv_get_le32(hdr + 20) != g->record_size)
 		return -EINVAL;
 	/* derived fields: a mismatch means a forged or broken header */
 	if (kv_get_le32(hdr + 24) != g->slot_size ||
-	    kv_get_le64(hdr + 40) != g->volume_size)
+	    kv_get_le64(hdr + 40) != g->volume_size ||
+	    kv_get_le64(hdr + 48) != g->journal_off)
 		return -EBADMSG;
 	*order = kv_get_le64(hdr + 32);
 	return 0;
+}
+
+static void kv_commit_encode(uint8_t *c, const struct kv_geom *g,
+			     uint32_t count, uint64_t order, uint64_t data_crc)
+{
+	memset(c, 0, KV_STATE_BLOCK);
+	memcpy(c, KV_JRNL_MAGIC, 8);
+	kv_put_le32(c + 8, KV_STATE_VERSION);
+	kv_put_le32(c + 12, count);
+	kv_put_le64(c + 16, order);
+	kv_put_le32(c + 24, g->records);
+	kv_put_le32(c + 28, g->record_size);
+	kv_put_le64(c + 32, data_crc);
+	kv_put_le32(c + KV_HDR_CRC_OFF, kv_crc32c(0, c, KV_HDR_CRC_OFF));
+}
+
+/* A commit record of this layout? 0, or -EBADMSG (not committed). */
+static int kv_commit_decode(const uint8_t *c, const struct kv_geom *g,
+			    uint32_t *count, uint64_t *order,
+			    uint64_t *data_crc)
+{
+	if (memcmp(c, KV_JRNL_MAGIC, 8) ||
+	    kv_get_le32(c + KV_HDR_CRC_OFF) !=
+	    kv_crc32c(0, c, KV_HDR_CRC_OFF) ||
+	    kv_get_le32(c + 8) != KV_STATE_VERSION ||
+	    kv_get_le32(c + 12) > g->records ||
+	    kv_get_le32(c + 24) != g->records ||
+	    kv_get_le32(c + 28) != g->record_size ||
+	    !kv_all_zero(c + 40, KV_HDR_CRC_OFF - 40))
+		return -EBADMSG;
+	*count = kv_get_le32(c + 12);
+	*order = kv_get_le64(c + 16);
+	*data_crc = kv_get_le64(c + 32);
+	return 0;
+}
+
+/* A slot image in canonical form? 0 or -EBADMSG. */
+static int kv_slot_check(const struct kv_geom *g, const uint8_t *slot)
+{
+	uint32_t present = kv_get_le32(slot), len = kv_get_le32(slot + 4);
+
+	if (present > 1 || len > g->record_size || (!present && len))
+		return -EBADMSG;
+	if (!kv_all_zero(slot + KV_SLOT_HDR_LEN + len,
+			 g->slot_size - KV_SLOT_HDR_LEN - len))
+		return -EBADMSG;
+	return 0;
+}
+
+static uint64_t kv_slot_off(const struct kv_geom *g, uint32_t key)
+{
+	return KV_STATE_HDR_SIZE + (uint64_t)key * g->slot_size;
 }
 
 /*
@@ -154,9 +268,13 @@ int kv_vol_open(struct kv_vol *v, const char *path,
 	if (chunk < KV_IO_CHUNK)
 		chunk = KV_IO_CHUNK / chunk * chunk;
 	v->buf_size = chunk;
+	v->ents_size = chunk;
 	v->buf = malloc(chunk);
+	v->ents = malloc(chunk);
+	v->slot = malloc(v->g.slot_size);
 	v->old = malloc(v->g.slot_size);
-	if (!v->buf || !v->old) {
+	v->keys = malloc(KV_STATE_BLOCK);
+	if (!v->buf || !v->ents || !v->slot || !v->old || !v->keys) {
 		r = -ENOMEM;
 		goto bad;
 	}
@@ -172,9 +290,15 @@ void kv_vol_close(struct kv_vol *v)
 		close(v->fd);
 	v->fd = -1;
 	free(v->buf);
+	free(v->ents);
+	free(v->slot);
 	free(v->old);
+	free(v->keys);
 	v->buf = NULL;
+	v->ents = NULL;
+	v->slot = NULL;
 	v->old = NULL;
+	v->keys = NULL;
 }
 
 static int kv_vol_size(struct kv_vol *v, uint64_t *size)
@@ -197,9 +321,15 @@ static int kv_pwrite(struct kv_vol *v, const uint8_t *p, size_t n,
 {
 	size_t done = 0;
 	ssize_t w;
+	int r;
 
-	if (v->observe)
-		v->observe(v->observe_arg, off, n);
+	if (v->hook) {
+		r = v->hook(v->hook_arg, off, p, n);
+		if (r > 0)
+			return 0;
+		if (r)
+			return r;
+	}
 	while (done < n) {
 		w = pwrite(v->fd, p + done, n - done, (off_t)(off + done));
 		if (w < 0) {
@@ -208,7 +338,25 @@ static int kv_pwrite(struct kv_vol *v, const uint8_t *p, size_t n,
 			return -errno;
 		}
 		done += w;
+		v->bytes_written += w;
 	}
+	return 0;
+}
+
+/* The barrier between what is committed and what relies on it. */
+static int kv_sync(struct kv_vol *v)
+{
+	int r;
+
+	if (v->hook) {
+		r = v->hook(v->hook_arg, 0, NULL, 0);
+		if (r > 0)
+			return 0;
+		if (r)
+			return r;
+	}
+	if (fdatasync(v->fd))
+		return -errno;
 	return 0;
 }
 
@@ -232,69 +380,15 @@ static int kv_pread(struct kv_vol *v, uint8_t *p, size_t n, uint64_t off)
 	return 0;
 }
 
-/*
- *------------------------------------------------------------------
- * Checkpoint
- *------------------------------------------------------------------
- */
-
-static uint64_t kv_slot_off(const struct kv_geom *g, uint32_t key)
+/* Write zeros over [@off, @off + @len). Uses v->buf. */
+static int kv_zero(struct kv_vol *v, uint64_t off, uint64_t len)
 {
-	return KV_STATE_HDR_SIZE + (uint64_t)key * g->slot_size;
-}
-
-static int kv_write_slot(void *arg, uint32_t key, const uint8_t *val,
-			 uint32_t len)
-{
-	struct kv_vol *v = arg;
-	uint8_t *slot = v->buf;
-
-	if (key >= v->g.records || len > v->g.record_size)
-		return -EIO;
-	memset(slot, 0, v->g.slot_size);
-	kv_put_le32(slot, 1);
-	kv_put_le32(slot + 4, len);
-	memcpy(slot + KV_SLOT_HDR_LEN, val, len);
-#ifdef KV_FAULT_INJECTION
-	if (v->mangle)
-		v->mangle(v->mangle_arg, slot, v->g.slot_size);
-#endif
-	/*
-	 * The target counts written chunks, not changed bytes: leave a slot
-	 * that already holds these bytes alone (a read is cheaper than a
-	 * chunk to transfer and verify at the next recovery).
-	 */
-	if (!v->full &&
-	    !kv_pread(v, v->old, v->g.slot_size, kv_slot_off(&v->g, key)) &&
-	    !memcmp(v->old, slot, v->g.slot_size))
-		return 0;
-	return kv_pwrite(v, slot, v->g.slot_size, kv_slot_off(&v->g, key));
-}
-
-/* Make the data area all zero (= every slot absent), at the exact size. */
-static int kv_zero_volume(struct kv_vol *v)
-{
-	uint64_t size, off, n;
+	uint64_t n;
 	int r;
 
-	if (v->is_reg) {
-		if (v->observe)
-			v->observe(v->observe_arg, 0, v->g.volume_size);
-		if (ftruncate(v->fd, 0) ||
-		    ftruncate(v->fd, (off_t)v->g.volume_size))
-			return -errno;
-		return 0;
-	}
-	r = kv_vol_size(v, &size);
-	if (r)
-		return r;
-	if (size < v->g.volume_size)
-		return -ENOSPC;
 	memset(v->buf, 0, v->buf_size);
-	for (off = KV_STATE_HDR_SIZE; off < v->g.volume_size; off += n) {
-		n = v->g.volume_size - off;
-		if (n > v->buf_size)
-			n = v->buf_size;
+	for (; len; off += n, len -= n) {
+		n = len < v->buf_size ? len : v->buf_size;
 		r = kv_pwrite(v, v->buf, n, off);
 		if (r)
 			return r;
@@ -302,19 +396,395 @@ static int kv_zero_volume(struct kv_vol *v)
 	return 0;
 }
 
-int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order)
+/*
+ * Make [@off, @off + @len) zero, writing only the blocks that are not (so
+ * a clean area adds nothing to the target's changed set). Sets *@any when
+ * something was written. Uses v->buf.
+ */
+static int kv_zero_nonzero(struct kv_vol *v, uint64_t off, uint64_t len,
+			   bool *any)
 {
-	bool full = !v->synced;
+	uint64_t n, i, b;
 	int r;
 
-	v->synced = false;
-	v->full = full;
-	if (full) {
-		r = kv_zero_volume(v);
+	for (; len; off += n, len -= n) {
+		n = len < v->buf_size ? len : v->buf_size;
+		r = kv_pread(v, v->buf, n, off);
+		if (r)
+			return r;
+		for (i = 0; i < n; i += b) {
+			b = n - i < KV_STATE_BLOCK ? n - i : KV_STATE_BLOCK;
+			if (kv_all_zero(v->buf + i, b))
+				continue;
+			*any = true;
+			memset(v->buf + i, 0, b);
+			r = kv_pwrite(v, v->buf + i, b, off + i);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Are [@off, @off + @len) all zero? 0, -EBADMSG or an I/O error. */
+static int kv_check_zero(struct kv_vol *v, uint64_t off, uint64_t len)
+{
+	uint64_t n;
+	int r;
+
+	for (; len; off += n, len -= n) {
+		n = len < v->buf_size ? len : v->buf_size;
+		r = kv_pread(v, v->buf, n, off);
+		if (r)
+			return r;
+		if (!kv_all_zero(v->buf, n))
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
+ *------------------------------------------------------------------
+ * Journal
+ *------------------------------------------------------------------
+ */
+
+/*
+ * Walk the @count entries of the journal in batches. Without @apply:
+ * check the keys and slot images and fold them into *@crc (the data CRC
+ * of the commit record). With @apply: write each entry over its slot.
+ * Uses v->keys and v->buf.
+ */
+static int kv_journal_walk(struct kv_vol *v, uint32_t count, bool apply,
+			   uint64_t *crc)
+{
+	const struct kv_geom *g = &v->g;
+	uint32_t per = v->buf_size / g->slot_size, i, j, n, key;
+	const uint8_t *ent;
+	uint64_t eoff;
+	int r;
+
+	if (per > KV_KEYS_PER_BLOCK)
+		per = KV_KEYS_PER_BLOCK;
+	for (i = 0; i < count; i += n) {
+		n = count - i < per ? count - i : per;
+		eoff = g->entries_off + (uint64_t)i * g->slot_size;
+		r = kv_pread(v, v->keys, 4 * n, g->index_off + 4ull * i);
+		if (!r)
+			r = kv_pread(v, v->buf, (size_t)n * g->slot_size, eoff);
+		if (r)
+			return r;
+		for (j = 0; j < n; j++) {
+			key = kv_get_le32(v->keys + 4 * j);
+			ent = v->buf + (size_t)j * g->slot_size;
+			if (apply) {
+				r = kv_pwrite(v, ent, g->slot_size,
+					      kv_slot_off(g, key));
+				if (r)
+					return r;
+				continue;
+			}
+			if (key >= g->records || kv_slot_check(g, ent))
+				return -EBADMSG;
+			*crc = kv_crc64(*crc, v->keys + 4 * j, 4);
+			*crc = kv_crc64(*crc, ent, g->slot_size);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Apply a committed journal: its entries and the header of @order in
+ * place, durably; then zero the journal, which makes it empty again (a
+ * crash before the zeros are durable leaves a journal that replays to the
+ * same image, or a torn one next to a complete image).
+ */
+static int kv_journal_apply(struct kv_vol *v, uint32_t count, uint64_t order,
+			    bool mangle)
+{
+	const struct kv_geom *g = &v->g;
+	int r;
+
+	r = kv_journal_walk(v, count, true, NULL);
+	if (r)
+		return r;
+	kv_hdr_encode(v->buf, g, order);
+#ifdef KV_FAULT_INJECTION
+	if (mangle && v->mangle)
+		v->mangle(v->mangle_arg, v->buf, KV_STATE_HDR_SIZE);
+#else
+	(void)mangle;
+#endif
+	r = kv_pwrite(v, v->buf, KV_STATE_HDR_SIZE, 0);
+	if (!r)
+		r = kv_sync(v);
+	if (!r)
+		r = kv_zero(v, g->journal_off, KV_STATE_BLOCK);
+	if (!r)
+		r = kv_zero(v, g->index_off, kv_round_block(4ull * count));
+	if (!r)
+		r = kv_zero(v, g->entries_off, (uint64_t)count * g->slot_size);
+	if (r)
+		return r;
+	v->order = order;
+	return 0;
+}
+
+/*
+ * Bring a volume of at least volume_size bytes to a complete in-place
+ * image: replay a committed journal, or zero an uncommitted one. A
+ * journal area is only written when its commit record or the header
+ * belongs to this layout: a volume of another configuration is left
+ * alone. Records what it did in v->found. Returns 0 or an I/O error.
+ */
+static int kv_journal_recover(struct kv_vol *v)
+{
+	const struct kv_geom *g = &v->g;
+	uint64_t order, want, crc = 0;
+	uint32_t count;
+	bool any = false;
+	int r;
+
+	v->found = KV_JOURNAL_EMPTY;
+	r = kv_pread(v, v->buf, KV_STATE_BLOCK, g->journal_off);
+	if (r)
+		return r;
+	if (!kv_commit_decode(v->buf, g, &count, &order, &want)) {
+		r = kv_journal_walk(v, count, false, &crc);
+		if (r && r != -EBADMSG)
+			return r;
+		if (!r && crc == want) {
+			r = kv_journal_apply(v, count, order, false);
+			if (r)
+				return r;
+			v->found = KV_JOURNAL_REPLAYED;
+			v->found_order = order;
+			return 0;
+		}
+	}
+	/* not committed: zero it, if the in-place image is of this layout */
+	r = kv_pread(v, v->buf, KV_STATE_HDR_SIZE, 0);
+	if (r)
+		return r;
+	if (kv_hdr_decode(v->buf, g, &order))
+		return 0;
+	r = kv_zero_nonzero(v, g->journal_off, g->volume_size - g->journal_off,
+			    &any);
+	if (r)
+		return r;
+	if (any)
+		v->found = KV_JOURNAL_DISCARDED;
+	return 0;
+}
+
+/* The journal being written by a checkpoint. */
+struct kv_jw {
+	struct kv_vol *v;
+	uint32_t n;		/* entries so far */
+	uint32_t nbuf;		/* of which buffered in v->ents */
+	uint64_t crc;		/* data CRC so far */
+};
+
+/* Write the buffered entries and the current (partial) index block. */
+static int kv_jw_flush(struct kv_jw *w)
+{
+	struct kv_vol *v = w->v;
+	const struct kv_geom *g = &v->g;
+	uint32_t first = w->n - w->nbuf;
+	int r;
+
+	if (!w->nbuf)
+		return 0;
+	r = kv_pwrite(v, v->ents, (size_t)w->nbuf * g->slot_size,
+		      g->entries_off + (uint64_t)first * g->slot_size);
+	if (r)
+		return r;
+	w->nbuf = 0;
+	return 0;
+}
+
+static int kv_jw_flush_keys(struct kv_jw *w)
+{
+	struct kv_vol *v = w->v;
+	uint32_t blk = (w->n - 1) / KV_KEYS_PER_BLOCK;
+	int r;
+
+	r = kv_pwrite(v, v->keys, KV_STATE_BLOCK,
+		      v->g.index_off + (uint64_t)blk * KV_STATE_BLOCK);
+	memset(v->keys, 0, KV_STATE_BLOCK);
+	return r;
+}
+
+/* Journal the slot image @slot of @key. */
+static int kv_jw_add(struct kv_jw *w, uint32_t key, const uint8_t *slot)
+{
+	struct kv_vol *v = w->v;
+	uint32_t ss = v->g.slot_size;
+	uint8_t *k = v->keys + 4 * (w->n % KV_KEYS_PER_BLOCK);
+	int r;
+
+	kv_put_le32(k, key);
+	w->crc = kv_crc64(w->crc, k, 4);
+	w->crc = kv_crc64(w->crc, slot, ss);
+	memcpy(v->ents + (size_t)w->nbuf * ss, slot, ss);
+	w->n++;
+	w->nbuf++;
+	if (w->n % KV_KEYS_PER_BLOCK == 0) {
+		r = kv_jw_flush_keys(w);
 		if (r)
 			return r;
 	}
-	r = s->ops->iterate(s->e, !full, kv_write_slot, v);
+	if ((w->nbuf + 1) * (uint64_t)ss > v->ents_size)
+		return kv_jw_flush(w);
+	return 0;
+}
+
+/* Write the rest of the journal, then the commit record, durably. */
+static int kv_jw_commit(struct kv_jw *w, uint64_t order)
+{
+	struct kv_vol *v = w->v;
+	int r;
+
+	r = kv_jw_flush(w);
+	if (!r && w->n % KV_KEYS_PER_BLOCK)
+		r = kv_jw_flush_keys(w);
+	if (r)
+		return r;
+	/*
+	 * One barrier covers the data and the commit record: the data CRC
+	 * in the record tells a record that reached the medium without
+	 * all of its data from a committed one.
+	 */
+	kv_commit_encode(v->buf, &v->g, w->n, order, w->crc);
+	r = kv_pwrite(v, v->buf, KV_STATE_BLOCK, v->g.journal_off);
+	if (!r)
+		r = kv_sync(v);
+	return r;
+}
+
+/*
+ *------------------------------------------------------------------
+ * Checkpoint
+ *------------------------------------------------------------------
+ */
+
+/* The slot image of a record (or of an absent one: @val NULL) in v->slot. */
+static void kv_slot_encode(struct kv_vol *v, const uint8_t *val,
+			   uint32_t len)
+{
+	uint8_t *slot = v->slot;
+
+	memset(slot, 0, v->g.slot_size);
+	if (val) {
+		kv_put_le32(slot, 1);
+		kv_put_le32(slot + 4, len);
+		memcpy(slot + KV_SLOT_HDR_LEN, val, len);
+	}
+#ifdef KV_FAULT_INJECTION
+	if (v->mangle && val)
+		v->mangle(v->mangle_arg, slot, v->g.slot_size);
+#endif
+}
+
+/*
+ * A dirty record: journal its slot unless the volume already holds these
+ * bytes. The target counts written chunks, not changed bytes: a read is
+ * cheaper than a chunk to transfer and verify at the next recovery.
+ */
+static int kv_ckpt_dirty(void *arg, uint32_t key, const uint8_t *val,
+			 uint32_t len)
+{
+	struct kv_jw *w = arg;
+	struct kv_vol *v = w->v;
+	int r;
+
+	if (key >= v->g.records || len > v->g.record_size)
+		return -EIO;
+	kv_slot_encode(v, val, len);
+	r = kv_pread(v, v->old, v->g.slot_size, kv_slot_off(&v->g, key));
+	if (r)
+		return r;
+	if (!memcmp(v->old, v->slot, v->g.slot_size))
+		return 0;
+	return kv_jw_add(w, key, v->slot);
+}
+
+/*
+ * The volume holds a valid image of unknown content (a replica that did
+ * not restore, or after a failed checkpoint): journal every slot that
+ * differs from the engine's record.
+ */
+static int kv_ckpt_diff(struct kv_jw *w, struct kv_store *s)
+{
+	struct kv_vol *v = w->v;
+	const struct kv_geom *g = &v->g;
+	uint32_t per = v->buf_size / g->slot_size, key, n, i, len;
+	int r;
+
+	for (key = 0; key < g->records; key += n) {
+		n = g->records - key < per ? g->records - key : per;
+		r = kv_pread(v, v->buf, (size_t)n * g->slot_size,
+			     kv_slot_off(g, key));
+		if (r)
+			return r;
+		for (i = 0; i < n; i++) {
+			r = s->ops->get(s->e, key + i, v->old, &len);
+			if (r && r != -ENOENT)
+				return r;
+			if (!r && len > g->record_size)
+				return -EIO;
+			kv_slot_encode(v, r ? NULL : v->old, len);
+			if (!memcmp(v->buf + (size_t)i * g->slot_size, v->slot,
+				    g->slot_size))
+				continue;
+			r = kv_jw_add(w, key + i, v->slot);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Format: write a present record's slot straight in place. */
+static int kv_format_slot(void *arg, uint32_t key, const uint8_t *val,
+			  uint32_t len)
+{
+	struct kv_vol *v = arg;
+
+	if (key >= v->g.records || len > v->g.record_size)
+		return -EIO;
+	kv_slot_encode(v, val, len);
+	return kv_pwrite(v, v->slot, v->g.slot_size, kv_slot_off(&v->g, key));
+}
+
+/*
+ * Format a volume that holds no image of this layout (nothing to keep):
+ * all zero (a block device over its whole size, so the bytes past the
+ * state are defined), the slots, durably, then the header, durably. A
+ * crash leaves no valid header, which restore refuses.
+ */
+static int kv_format(struct kv_vol *v, struct kv_store *s, uint64_t size,
+		     uint64_t order)
+{
+	int r;
+
+	if (v->is_reg) {
+		if (v->hook) {
+			r = v->hook(v->hook_arg, 0, NULL, v->g.volume_size);
+			if (r < 0)
+				return r;
+		}
+		if (ftruncate(v->fd, 0) ||
+		    ftruncate(v->fd, (off_t)v->g.volume_size))
+			return -errno;
+	} else {
+		r = kv_zero(v, 0, size);
+		if (r)
+			return r;
+	}
+	r = s->ops->iterate(s->e, false, kv_format_slot, v);
+	if (!r)
+		r = kv_sync(v);
 	if (r)
 		return r;
 	kv_hdr_encode(v->buf, &v->g, order);
@@ -323,10 +793,92 @@ int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order)
 		v->mangle(v->mangle_arg, v->buf, KV_STATE_HDR_SIZE);
 #endif
 	r = kv_pwrite(v, v->buf, KV_STATE_HDR_SIZE, 0);
+	if (!r)
+		r = kv_sync(v);
+	if (!r)
+		v->order = order;
+	return r;
+}
+
+/*
+ * Before the first checkpoint onto a volume of unknown content: complete
+ * it (journal recovery), and tell whether it holds a valid image of this
+ * layout (*@valid, with its order in v->order), whose stray bytes outside
+ * the slots are then zeroed. -ENOSPC: a block device too small.
+ */
+static int kv_ckpt_prepare(struct kv_vol *v, uint64_t *size, bool *valid)
+{
+	const struct kv_geom *g = &v->g;
+	uint64_t order, end;
+	bool any = false;
+	int r;
+
+	*valid = false;
+	r = kv_vol_size(v, size);
 	if (r)
 		return r;
-	if (fdatasync(v->fd))
-		return -errno;
+	if (!v->is_reg && *size < g->volume_size)
+		return -ENOSPC;
+	if (*size < g->volume_size ||
+	    (v->is_reg && *size != g->volume_size))
+		return 0;
+	r = kv_journal_recover(v);
+	if (r)
+		return r;
+	r = kv_pread(v, v->buf, KV_STATE_HDR_SIZE, 0);
+	if (r)
+		return r;
+	if (kv_hdr_decode(v->buf, g, &order))
+		return 0;
+	end = kv_slot_off(g, g->records);
+	r = kv_zero_nonzero(v, end, g->data_end - end, &any);
+	if (!r && !v->is_reg)
+		r = kv_zero_nonzero(v, g->volume_size,
+				    *size - g->volume_size, &any);
+	if (r)
+		return r;
+	v->order = order;
+	*valid = true;
+	return 0;
+}
+
+int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order)
+{
+	struct kv_jw w = { .v = v };
+	bool known = v->synced, valid = true;
+	uint64_t size;
+	int r;
+
+	/* whatever happens now, the volume is unknown until we succeed */
+	v->synced = false;
+	v->found = KV_JOURNAL_EMPTY;
+	if (!known) {
+		r = kv_ckpt_prepare(v, &size, &valid);
+		if (r)
+			return r;
+		if (!valid) {
+			r = kv_format(v, s, size, order);
+			if (r)
+				return r;
+			goto done;
+		}
+	}
+	memset(v->keys, 0, KV_STATE_BLOCK);
+	if (known)
+		r = s->ops->iterate(s->e, true, kv_ckpt_dirty, &w);
+	else
+		r = kv_ckpt_diff(&w, s);
+	if (r)
+		return r;
+	/* nothing changed, not even the order: the volume is the state */
+	if (!w.n && order == v->order)
+		goto done;
+	r = kv_jw_commit(&w, order);
+	if (!r)
+		r = kv_journal_apply(v, w.n, order, true);
+	if (r)
+		return r;
+done:
 	r = s->ops->clean(s->e);
 	if (r)
 		return r;
@@ -340,62 +892,61 @@ int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order)
  *------------------------------------------------------------------
  */
 
-/* Check and load the slots in @buf, the first of which is @key. */
+/* Check and load the slots in v->buf, the first of which is @key. */
 static int kv_load_slots(struct kv_vol *v, struct kv_store *s, uint32_t key,
 			 uint32_t nslots)
 {
 	const uint8_t *slot = v->buf;
-	uint32_t i, present, len;
+	uint32_t i;
 	int r;
 
 	for (i = 0; i < nslots; i++, slot += v->g.slot_size) {
-		present = kv_get_le32(slot);
-		len = kv_get_le32(slot + 4);
-		if (present > 1 || len > v->g.record_size ||
-		    (!present && len))
+		if (kv_slot_check(&v->g, slot))
 			return -EBADMSG;
-		if (!kv_all_zero(slot + KV_SLOT_HDR_LEN + len,
-				 v->g.slot_size - KV_SLOT_HDR_LEN - len))
-			return -EBADMSG;
-		if (!present)
+		if (!kv_get_le32(slot))
 			continue;
-		r = s->ops->load(s->e, key + i, slot + KV_SLOT_HDR_LEN, len);
+		r = s->ops->load(s->e, key + i, slot + KV_SLOT_HDR_LEN,
+				 kv_get_le32(slot + 4));
 		if (r)
 			return r;
 	}
 	return 0;
 }
 
-static int kv_restore_slots(struct kv_vol *v, struct kv_store *s)
+static int kv_restore_slots(struct kv_vol *v, struct kv_store *s,
+			    uint64_t size)
 {
-	uint32_t per = v->buf_size / v->g.slot_size;
+	const struct kv_geom *g = &v->g;
+	uint32_t per = v->buf_size / g->slot_size;
 	uint32_t key, n;
-	uint64_t off, tail;
+	uint64_t off;
 	int r;
 
-	for (key = 0; key < v->g.records; key += n) {
-		n = v->g.records - key;
+	for (key = 0; key < g->records; key += n) {
+		n = g->records - key;
 		if (n > per)
 			n = per;
-		off = kv_slot_off(&v->g, key);
-		r = kv_pread(v, v->buf, (size_t)n * v->g.slot_size, off);
+		r = kv_pread(v, v->buf, (size_t)n * g->slot_size,
+			     kv_slot_off(g, key));
 		if (r)
 			return r;
 		r = kv_load_slots(v, s, key, n);
 		if (r)
 			return r;
 	}
-	/* the rounding up to a whole block after the last slot: zero too */
-	off = kv_slot_off(&v->g, v->g.records);
-	tail = v->g.volume_size - off;
-	if (tail) {
-		r = kv_pread(v, v->buf, tail, off);
-		if (r)
-			return r;
-		if (!kv_all_zero(v->buf, tail))
-			return -EBADMSG;
-	}
-	return 0;
+	/*
+	 * Zero: the rounding up to a whole block after the last slot, the
+	 * journal (empty after recovery) and, on a block device, everything
+	 * past volume_size (zeroed by the format).
+	 */
+	off = kv_slot_off(g, g->records);
+	r = kv_check_zero(v, off, g->data_end - off);
+	if (!r)
+		r = kv_check_zero(v, g->journal_off,
+				  g->volume_size - g->journal_off);
+	if (!r && !v->is_reg)
+		r = kv_check_zero(v, g->volume_size, size - g->volume_size);
+	return r;
 }
 
 int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
@@ -404,6 +955,7 @@ int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
 	int r, r2;
 
 	v->synced = false;
+	v->found = KV_JOURNAL_EMPTY;
 	r = s->ops->reset(s->e);
 	if (r)
 		return r;
@@ -412,6 +964,11 @@ int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
 		return r;
 	if (size < KV_STATE_HDR_SIZE)
 		return -ENODATA;
+	if (size >= v->g.volume_size) {
+		r = kv_journal_recover(v);
+		if (r)
+			return r;
+	}
 	r = kv_pread(v, v->buf, KV_STATE_HDR_SIZE, 0);
 	if (r)
 		return r;
@@ -428,7 +985,7 @@ int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
 		if (r)
 			return r;
 	}
-	r = kv_restore_slots(v, s);
+	r = kv_restore_slots(v, s, size);
 	if (s->ops->batch) {
 		r2 = s->ops->batch(s->e, false);
 		if (!r)
@@ -439,6 +996,7 @@ int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
 		return r;
 	}
 	*order = ord;
+	v->order = ord;
 	v->synced = true;
 	return 0;
 }

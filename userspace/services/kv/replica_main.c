@@ -288,6 +288,16 @@ static int kv_on_exec(struct kv_replica *rp, const uint8_t *p, uint32_t n)
 	return kv_flush(rp);
 }
 
+/* Say what a restore or the first checkpoint found after a crash. */
+static void kv_log_journal(const struct kv_vol *v)
+{
+	if (v->found == KV_JOURNAL_REPLAYED)
+		vf_warn("state volume: completed the interrupted checkpoint at order %llu from its journal",
+			(unsigned long long)v->found_order);
+	else if (v->found == KV_JOURNAL_DISCARDED)
+		vf_warn("state volume: discarded an uncommitted checkpoint journal; the previous checkpoint stands");
+}
+
 static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
 			    uint32_t n)
 {
@@ -311,6 +321,7 @@ static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
 		kv_fault_checkpoint(&rp->fault);
 #endif
 		r = kv_checkpoint(&rp->vol, &rp->store, rp->last);
+		kv_log_journal(&rp->vol);
 		if (r)
 			vf_err("checkpoint at order %llu: %s",
 			       (unsigned long long)rp->last, strerror(-r));
@@ -333,6 +344,7 @@ static int kv_on_restore(struct kv_replica *rp, const uint8_t *p, uint32_t n)
 		return 1;
 	}
 	r = kv_restore(&rp->vol, &rp->store, &order);
+	kv_log_journal(&rp->vol);
 	if (r) {
 		vf_err("restore: %s", strerror(-r));
 		rp->last = 0;

@@ -10,6 +10,7 @@ int main(void)
 	struct vf_request rq = { 5, 6, 3, (const uint8_t *)"abc" }, r2;
 	struct vf_gvote gv = { 9, 2, (const uint8_t *)"ok" }, g2;
 	struct vf_gckpt ck = { 0x1122334455667788ull }, ck2;
+	struct vf_gstate st = { 3, 0xdeadbeef, 0x0102030405060708ull }, st2;
 	struct vf_gmsg_hdr h;
 	struct vf_wbuf wb;
 	struct vf_rd rd;
@@ -43,10 +44,10 @@ int main(void)
 	wb.buf[0] ^= 1;
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_MAGIC));
 	wb.buf[0] ^= 1;
-	wb.buf[4] = 2;
+	wb.buf[4] = 1;	/* version 1 had no STATE: no mixed groups */
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_VERSION));
-	wb.buf[4] = 1;
-	wb.buf[6] = 4;
+	wb.buf[4] = VF_GMSG_VERSION;
+	wb.buf[6] = 5;
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_TYPE));
 	wb.buf[6] = VF_G_VOTES;
 	wb.buf[12] = 1;
@@ -98,6 +99,30 @@ int main(void)
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
 	h.type = VF_G_VOTES;
 	CHECK_EQ(vf_gmsg_read_checkpoint(&h, &rd, &ck2), -VF_E(VF_ERR_TYPE));
+
+	/* STATE: round trip, then every field broken */
+	CHECK_EQ(vf_gmsg_state(&wb, 99, &st), 0);
+	CHECK_EQ(wb.len, VF_GMSG_HDR_LEN + 16);
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK(h.type == VF_G_STATE && h.count == 1 && h.last_order == 99);
+	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), 0);
+	CHECK(st2.state == 3 && st2.conf_hash == 0xdeadbeef &&
+	      st2.view == 0x0102030405060708ull);
+	wb.buf[24] = 2;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), -VF_E(VF_ERR_VERSION));
+	wb.buf[24] = 1;
+	wb.buf[26] = 4;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), -VF_E(VF_ERR_MALFORMED));
+	wb.buf[26] = 0;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), -VF_E(VF_ERR_MALFORMED));
+	wb.buf[26] = 3;
+	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len - 1, &h, &rd), 0);
+	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), -VF_E(VF_ERR_MALFORMED));
+	h.type = VF_G_CHECKPOINT;
+	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), -VF_E(VF_ERR_TYPE));
 	vf_wb_free(&wb);
 	return vf_check_done("vmfitd-gmsg-test");
 }

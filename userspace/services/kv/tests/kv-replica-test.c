@@ -10,8 +10,10 @@
  *    byte-identical volumes, and a second checkpoint after K puts changes
  *    only the header block and the blocks of the keys put;
  *  - RESTORE of one implementation's volume into the other, then identical
- *    replies; corrupt volumes give RESTORE_DONE with the right errno and
- *    the replica keeps serving;
+ *    replies and identical volumes, over several rounds of incremental
+ *    checkpoints and hand-overs between the implementations; corrupt
+ *    volumes give RESTORE_DONE with the right errno and the replica keeps
+ *    serving;
  *  - malformed frames get an ERROR frame with the right code and a clean
  *    exit 1 (a sanitizer report would exit 86/87, a crash by a signal);
  *  - kv-faulty's fault modes do what they say.
@@ -348,6 +350,9 @@ static void test_differential(void)
 	uint64_t order = 0, seed = 0xd1ff, o;
 	uint8_t *a, *b, touched[RECORDS] = { 0 };
 	size_t na, nb, blk, nblk, changed, allowed;
+	static const char *const bins[] = { "kv-hash", "kv-sqlite" };
+	const char *vp[2];
+	int impl[2] = { 0, 1 }, round;
 	struct kv_geom g;
 	uint32_t k, key;
 	int i, n;
@@ -444,6 +449,39 @@ static void test_differential(void)
 	CHECK_EQ(restore(&r[0], &o), 0);
 	CHECK_EQ(o, order);
 	lockstep(r, 2, &order, &seed, 5000);
+
+	/*
+	 * Rounds: run on, checkpoint incrementally (equal volumes, empty
+	 * journals), then replace each replica by the other implementation,
+	 * restored from the volume the replaced one wrote.
+	 */
+	vp[0] = st[1];
+	vp[1] = copy;
+	for (round = 0; round < 4; round++) {
+		lockstep(r, 2, &order, &seed, 1500);
+		for (i = 0; i < 2; i++)
+			CHECK_EQ(checkpoint(&r[i], order), 0);
+		CHECK(same_file(vp[0], vp[1]));
+		a = slurp(vp[0], &na);
+		CHECK_EQ(na, g.volume_size);
+		for (blk = g.journal_off; blk < na && !a[blk]; blk++)
+			;
+		CHECK_EQ(blk, na);
+		free(a);
+		for (i = 0; i < 2; i++) {
+			stop(&r[i], 0);
+			impl[i] = !impl[i];
+			start(&r[i], bins[impl[i]], vp[i], NULL);
+			expect_hello(&r[i], bins[impl[i]]);
+			o = 0;
+			CHECK_EQ(restore(&r[i], &o), 0);
+			CHECK_EQ(o, order);
+		}
+	}
+	lockstep(r, 2, &order, &seed, 1000);
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(checkpoint(&r[i], order), 0);
+	CHECK(same_file(vp[0], vp[1]));
 
 	stop(&r[0], 0);
 	stop(&r[1], 0);
