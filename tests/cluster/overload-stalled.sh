@@ -32,7 +32,7 @@ cl_bench stalled --servers "$(cl_servers 1)" --junk-from "$CL_JUNK_ADDR" \
 	--timeout 20000 ||
 	{ tail -n 20 "$CL_DIR/stalled.log"; cl_die "the real clients were not served"; }
 j=$CL_DIR/stalled.json
-cl_assert_json "$j" ops -gt 100
+cl_assert_json "$j" ops -gt 20
 cl_assert_json "$j" unfinished -eq 0
 cl_assert_json "$j" timeouts -eq 0
 cl_assert_json "$j" conn_lost -eq 0
@@ -41,7 +41,7 @@ cl_alive vmfitd 1 || cl_die "vmfitd on host 1 exited"
 
 ref=$(cl_stat 1 conns_refused)
 tmo=$(cl_stat 1 conns_timed_out)
-((ref >= 4000)) || cl_die "host 1 refused only $ref connections"
+((ref >= 3000)) || cl_die "host 1 refused only $ref connections"
 ((tmo >= 500)) || cl_die "host 1 timed out only $tmo stalled connections"
 lines=$(grep -c 'refusing a client connection' "$log1")
 ((lines <= 30)) || cl_die "host 1 logged $lines refusals one by one (not rate-limited)"

@@ -122,16 +122,16 @@ int main(void)
 		 -EINVAL);
 	CHECK(strstr(err, "vote_window") != NULL);
 	/* the window must cover what a correct replica may owe */
-	CHECK_EQ(parse("replica_cmd = x\nreplica_lag_max = 8192\n"
+	CHECK_EQ(parse("replica_cmd = x\nmanagers = 1 2 3\nreplica_lag_max = 8192\n"
 		       "vote_window = 8192\n", &c, err), -EINVAL);
 	CHECK(strstr(err, "vote_window (8192) must be >= replica_lag_max") != NULL);
 	/* the lag bound must hold what all managers may have in flight */
-	CHECK_EQ(parse("replica_cmd = x\nmax_outstanding = 2000\n"
+	CHECK_EQ(parse("replica_cmd = x\nmanagers = 1 2 3\nmax_outstanding = 2000\n"
 		       "replica_lag_max = 8192\n", &c, err), -EINVAL);
 	CHECK(strstr(err, "replica_lag_max (8192) must be >=") != NULL);
 	/* derived from max_outstanding when not given */
-	CHECK_EQ(parse("replica_cmd = x\nmax_outstanding = 2000\n", &c, err),
-		 0);
+	CHECK_EQ(parse("replica_cmd = x\nmanagers = 1 2 3\n"
+		       "max_outstanding = 2000\n", &c, err), 0);
 	CHECK_EQ(c.replica_lag_max, 12000);
 	CHECK_EQ(c.vote_window, 18000);
 

@@ -20,7 +20,7 @@
 
 #define JUNK_TICK_US		100000
 #define JUNK_CONNECT_US		5000000		/* give up a connect after */
-#define JUNK_PAUSE_US		200000		/* before reopening */
+#define JUNK_PAUSE_US		1000000		/* before reopening */
 #define JUNK_STALL_BYTES	4		/* of a 16-byte header */
 
 enum jstate { J_DOWN, J_CONNECTING, J_OPEN };
