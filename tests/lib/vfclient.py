@@ -38,6 +38,36 @@ def request(cid, seq, op):
     return frame(T_REQUEST, struct.pack('<QQI', cid, seq, len(op)) + op)
 
 
+def recv_exact(s, n):
+    b = b''
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            raise EOFError('connection closed after %d of %d bytes'
+                           % (len(b), n))
+        b += d
+    return b
+
+
+def call(addr, cid, seq, op, timeout=30.0):
+    """Send one REQUEST on a new connection and read one frame back:
+    ('reply', status, data in hex) or ('error', code, message)."""
+    s = socket.create_connection(addr, timeout=timeout)
+    try:
+        s.sendall(request(cid, seq, op))
+        magic, ver, ftype, n, _ = struct.unpack('<IHHII', recv_exact(s, 16))
+        p = recv_exact(s, n)
+    finally:
+        s.close()
+    if ftype == T_REPLY:
+        rcid, rseq, status, ln = struct.unpack_from('<QQII', p)
+        return ('reply', status, p[24:24 + ln].hex())
+    if ftype == T_ERROR:
+        code, ln = struct.unpack_from('<IH', p)
+        return ('error', code, p[6:6 + ln].decode('utf-8', 'replace'))
+    return ('frame', ftype, p.hex())
+
+
 def hostport(s):
     h, p = s.rsplit(':', 1)
     return h, int(p)

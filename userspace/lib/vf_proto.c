@@ -25,6 +25,8 @@ const char *vf_strerror(int r)
 		return "busy";
 	case VF_ERR_MAGIC:
 		return "wrong magic";
+	case VF_ERR_STALE:
+		return "stale request, not executed";
 	}
 	if (r == 1)
 		return "end of stream";

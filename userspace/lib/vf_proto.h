@@ -60,6 +60,7 @@ enum {
 	VF_ERR_TOO_BIG,
 	VF_ERR_BUSY,
 	VF_ERR_MAGIC,
+	VF_ERR_STALE,		/* request refused, not executed */
 };
 
 /* Client REPLY status values. */
@@ -75,7 +76,7 @@ enum {
 
 static inline int vf_err_code(int r)
 {
-	return (r < -VF_EBASE && r >= -VF_E(VF_ERR_MAGIC)) ? -r - VF_EBASE : 0;
+	return (r < -VF_EBASE && r >= -VF_E(VF_ERR_STALE)) ? -r - VF_EBASE : 0;
 }
 
 const char *vf_strerror(int r);

@@ -226,10 +226,18 @@ static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
 		d->st.not_primary++;
 }
 
+/* A request refused without execution: ERROR VF_ERR_STALE, then close. */
+static void conn_refuse(struct vmfitd *d, struct conn *c, const char *why)
+{
+	d->st.stale_refused++;
+	conn_error(d, c, -VF_E(VF_ERR_STALE), why);
+}
+
 static void handle_request(struct vmfitd *d, struct conn *c,
 			   const struct vf_request *m)
 {
 	struct vf_rc_entry *e;
+	char msg[160];
 
 	if (c->waiting) {
 		/* One outstanding request per client (connection). */
@@ -243,8 +251,16 @@ static void handle_request(struct vmfitd *d, struct conn *c,
 	}
 	e = vf_rcache_get(d->rc, m->client_id);
 	if (e && m->seq < e->seq) {
-		vf_dbg("client %016" PRIx64 ": stale seq %" PRIu64 " < %" PRIu64 " ignored",
-		       m->client_id, m->seq, e->seq);
+		/* The cache holds the last reply only: an older request
+		 * can be neither answered nor executed again. */
+		snprintf(msg, sizeof(msg),
+			 "seq %" PRIu64 " is older than this client_id's last seq %" PRIu64 ": not executed",
+			 m->seq, e->seq);
+		conn_refuse(d, c, msg);
+		return;
+	}
+	if (!e && vf_rcache_evicted(d->rc, m->client_id)) {
+		conn_refuse(d, c, VMFITD_EVICTED_MSG);
 		return;
 	}
 	if (e && m->seq == e->seq) {
@@ -252,6 +268,10 @@ static void handle_request(struct vmfitd *d, struct conn *c,
 			d->st.cache_replies++;
 			conn_reply(d, c, e->client_id, e->seq, e->status,
 				   e->data, e->len);
+		} else if (e->expired) {
+			/* Not final: the answer of a retry is the same. */
+			conn_reply(d, c, e->client_id, e->seq,
+				   VF_ST_UNAVAILABLE, NULL, 0);
 		} else {
 			wait_add(d, c, m->client_id, m->seq);
 		}
@@ -677,6 +697,18 @@ void client_free(struct vmfitd *d)
 	free(d->poll_conns);
 	free(d->wait_tab);
 	free(d->src_tab);
+}
+
+/* The group refused (@cid, @seq) without executing it (@why). */
+void client_refuse(struct vmfitd *d, uint64_t cid, uint64_t seq,
+		   const char *why)
+{
+	struct conn *c = wait_find(d, cid);
+
+	if (!c || c->seq != seq)
+		return;
+	wait_del(d, c);
+	conn_refuse(d, c, why);
 }
 
 /* Answer the local client waiting for (@cid, @seq), if it is still here. */

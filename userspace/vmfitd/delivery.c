@@ -83,7 +83,8 @@ static void on_expire(void *arg, uint64_t order)
 		       order);
 	if (m->order != order)
 		return;
-	vf_rcache_decide(d->rc, m->cid, m->seq, VF_ST_UNAVAILABLE, NULL, 0);
+	/* Never a final answer: nothing is cached as the reply. */
+	vf_rcache_expire(d->rc, m->cid, m->seq);
 	client_answer(d, m->cid, m->seq, VF_ST_UNAVAILABLE, NULL, 0);
 }
 
@@ -106,6 +107,13 @@ static void deliver_requests(struct vmfitd *d, struct vf_rd *rd,
 			return;
 		r = vf_rcache_deliver(d->rc, m.client_id, m.seq,
 				      d->last_order + 1);
+		if (r == -ESTALE) {
+			/* Same decision on every manager: not executed. */
+			d->st.stale_refused++;
+			client_refuse(d, m.client_id, m.seq,
+				      VMFITD_EVICTED_MSG);
+			continue;
+		}
 		if (r < 0) {
 			out_of_sync(d, "out of memory in the reply cache");
 			return;

@@ -101,14 +101,15 @@ static void write_status(struct vmfitd *d)
 		",\"stuck_closed\":%" PRIu64 ",\"conns_refused\":%" PRIu64
 		",\"conns_evicted\":%" PRIu64 ",\"conns_timed_out\":%" PRIu64
 		",\"conn_max\":%u,\"client_pauses\":%" PRIu64
-		",\"paused\":%d,\"own_requests\":%" PRIu64 ",",
+		",\"paused\":%d,\"own_requests\":%" PRIu64
+		",\"stale_refused\":%" PRIu64 ",",
 		d->nconns, d->npending, vf_rcache_count(d->rc),
 		vf_rcache_evictions(d->rc), d->st.replies,
 		d->st.cache_replies, d->st.busy, d->st.unavailable,
 		d->st.not_primary, d->st.bad_frames, d->st.stuck_closed,
 		d->st.conns_refused, d->st.conns_evicted,
 		d->st.conns_timed_out, d->conn_max, d->st.client_pauses,
-		d->paused, d->own_reqs);
+		d->paused, d->own_reqs, d->st.stale_refused);
 	fprintf(fp, "\"cpg_sent\":%" PRIu64 ",\"cpg_recv\":%" PRIu64
 		",\"cpg_try_again\":%" PRIu64 ",\"request_msgs\":%" PRIu64
 		",\"requests_sent\":%" PRIu64 ",\"avg_batch\":%.2f"

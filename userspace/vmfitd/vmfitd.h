@@ -123,6 +123,7 @@ struct stats {
 	uint64_t conns_evicted;	/* closed for a newcomer at the cap */
 	uint64_t conns_timed_out; /* handshake or idle time-out */
 	uint64_t client_pauses;	/* back-pressure episodes */
+	uint64_t stale_refused;	/* stale or evicted requests refused */
 	uint64_t checkpoints;	/* CHECKPOINT messages delivered */
 	uint64_t ckpt_done;	/* finished (any status) */
 	uint64_t ckpt_failed;	/* finished with a nonzero status */
@@ -243,6 +244,10 @@ void client_free(struct vmfitd *d);
 unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd);
 void client_events(struct vmfitd *d, const struct pollfd *pfd);
 void client_flush(struct vmfitd *d);
+#define VMFITD_EVICTED_MSG	"this client_id's reply cache entry was evicted: its requests are not executed again; start over with a new client_id"
+/* The group refused (@cid, @seq) without executing it (@why). */
+void client_refuse(struct vmfitd *d, uint64_t cid, uint64_t seq,
+		   const char *why);
 /* Answer the local client waiting for (@cid, @seq), if it is still here. */
 void client_answer(struct vmfitd *d, uint64_t cid, uint64_t seq,
 		   uint32_t status, const uint8_t *data, uint32_t len);

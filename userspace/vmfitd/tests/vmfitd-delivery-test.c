@@ -39,6 +39,12 @@ void client_answer(struct vmfitd *d, uint64_t cid, uint64_t seq,
 	last_status = status;
 }
 
+void client_refuse(struct vmfitd *d, uint64_t cid, uint64_t seq,
+		   const char *why)
+{
+	n_answer++;
+}
+
 void client_refuse_all(struct vmfitd *d, uint32_t status)
 {
 	n_refused++;
