@@ -17,6 +17,9 @@
 struct vf_replica_spec {
 	const char *cmd;	/* command line, split on blanks (no shell) */
 	const char *state;	/* state volume path, or NULL */
+	bool isolate;		/* own namespaces, unprivileged user */
+	uid_t uid;		/* run as (if the manager is root) */
+	gid_t gid;
 };
 
 struct vf_replica {

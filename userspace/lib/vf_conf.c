@@ -33,6 +33,8 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->handshake_timeout_ms = 10000;
 	c->idle_timeout_ms = 600000;
 	c->max_conns_per_source = 1024;
+	strcpy(c->replica_user, "nobody");
+	c->replica_isolation = true;
 }
 
 int vf_parse_hostport(const char *s, struct sockaddr_in *sa)
@@ -133,7 +135,8 @@ enum key_id {
 	K_MAX_CLIENTS, K_CPG_GROUP, K_LOG_LEVEL, K_STATUS_FILE,
 	K_STATUS_INTERVAL, K_UNREPLICATED, K_BATCH_MAX, K_VOTE_WINDOW,
 	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT,
-	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNS_PER_SOURCE, K_NR,
+	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNS_PER_SOURCE,
+	K_REPLICA_USER, K_REPLICA_ISOLATION, K_NR,
 };
 
 static const char *const key_names[K_NR] = {
@@ -162,6 +165,8 @@ static const char *const key_names[K_NR] = {
 	[K_HANDSHAKE_TIMEOUT] = "handshake_timeout_ms",
 	[K_IDLE_TIMEOUT] = "idle_timeout_ms",
 	[K_MAX_CONNS_PER_SOURCE] = "max_conns_per_source",
+	[K_REPLICA_USER] = "replica_user",
+	[K_REPLICA_ISOLATION] = "replica_isolation",
 };
 
 static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
@@ -269,6 +274,22 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 		return parse_uint(v, 1000, 86400000, &c->idle_timeout_ms);
 	case K_MAX_CONNS_PER_SOURCE:
 		return parse_uint(v, 1, 1u << 20, &c->max_conns_per_source);
+	case K_REPLICA_USER:
+		for (p = v; *p; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+				return "user name may only contain A-Z a-z 0-9 _ . -";
+		if (!strcmp(v, "root") || !strcmp(v, "0"))
+			return "the replica is untrusted: it may not run as root";
+		return parse_str(v, c->replica_user, sizeof(c->replica_user));
+	case K_REPLICA_ISOLATION:
+		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+			c->replica_isolation = true;
+		else if (!strcmp(v, "no") || !strcmp(v, "false") ||
+			 !strcmp(v, "0"))
+			c->replica_isolation = false;
+		else
+			return "expected yes or no";
+		return NULL;
 	case K_NR:
 		break;
 	}

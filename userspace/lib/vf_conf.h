@@ -48,6 +48,8 @@ struct vf_conf {
 	unsigned int handshake_timeout_ms; /* connect to first request */
 	unsigned int idle_timeout_ms;	/* silent client, 0: never */
 	unsigned int max_conns_per_source; /* client connections per IPv4 */
+	char replica_user[64];		/* process backend: runs as */
+	bool replica_isolation;		/* process backend: namespaces */
 };
 
 #define VF_CONF_CONTROL_DIR	"/run/vmfit"	/* default control_socket dir */

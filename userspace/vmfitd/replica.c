@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +39,46 @@ void replica_failed(struct vmfitd *d, const char *why)
 		ckpt_finish(d, EIO);
 }
 
+/*
+ * The isolated replica runs as replica_user: resolve it, and hand it its
+ * state volume (created if missing; a regular file or a block device,
+ * never through a link). 0 or -errno.
+ */
+static int replica_user(struct vmfitd *d, struct vf_replica_spec *spec)
+{
+	struct passwd *pw;
+	struct stat st;
+	int fd, r = 0;
+
+	spec->isolate = d->conf.replica_isolation;
+	if (!spec->isolate || geteuid() != 0)
+		return 0;
+	pw = getpwnam(d->conf.replica_user);
+	if (!pw || !pw->pw_uid) {
+		vf_err("replica_user '%s': %s", d->conf.replica_user,
+		       pw ? "is root" : "no such user");
+		return -EINVAL;
+	}
+	spec->uid = pw->pw_uid;
+	spec->gid = pw->pw_gid;
+	if (!spec->state)
+		return 0;
+	fd = open(spec->state, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		r = -EINVAL;
+	else if (fchown(fd, spec->uid, spec->gid) < 0)
+		r = -errno;
+	if (r)
+		vf_err("state volume %s: cannot hand it to replica_user '%s': %s",
+		       spec->state, d->conf.replica_user, strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 int replica_start(struct vmfitd *d)
 {
 	struct vf_replica_spec spec = {
@@ -45,6 +87,9 @@ int replica_start(struct vmfitd *d)
 	};
 	int r;
 
+	r = replica_user(d, &spec);
+	if (r)
+		return r;
 	d->rep.fd = -1;
 	d->rep.exit_fd = -1;
 	r = d->be->start(&d->rep, &spec);
@@ -56,8 +101,11 @@ int replica_start(struct vmfitd *d)
 	fcntl(d->rep.fd, F_SETFL, O_NONBLOCK);
 	vf_wb_init(&d->rout, REP_OUT_LIMIT);
 	vf_wb_init(&d->rhold, REP_OUT_LIMIT);
-	vf_info("replica started: pid %d, %s backend: %s", (int)d->rep.pid,
-		d->be->name, d->conf.replica_cmd);
+	vf_info("replica started: pid %d, %s backend%s: %s", (int)d->rep.pid,
+		d->be->name,
+		!spec.isolate ? " (NOT isolated: replica_isolation = no)" :
+		geteuid() ? " (own namespaces, user namespace)" :
+		" (own namespaces, unprivileged user)", d->conf.replica_cmd);
 	return 0;
 }
 
