@@ -8,6 +8,11 @@
 #    "evicted"), on every manager alike, and not executed;
 #  - a request older than the client's last seq is refused the same way
 #    (it used to be ignored silently) and not executed;
+#  - sessions (client protocol 3): a client_id is the hash of its
+#    session key, which every request carries; another client cannot send
+#    under the victim's id (e.g. seq 2^64-1, which used to silence the
+#    victim for good): wrong key -> ERROR VF_ERR_AUTH, no key (version 2)
+#    -> ERROR VF_ERR_VERSION; the victim goes on undisturbed;
 #  - vmfitd refuses a vote_window that does not cover replica_lag_max +
 #    (2f+1) x max_outstanding (an order must never leave the window while
 #    a correct replica may still vote on it).
@@ -40,28 +45,38 @@ import vfclient as vc
 step, h1, h2, port, d = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 state = os.path.join(d, 'victims.json')
 v = json.load(open(state)) if os.path.exists(state) else {
-	'victim': int.from_bytes(os.urandom(8), 'little') | 1,
-	'other': int.from_bytes(os.urandom(8), 'little') | 1}
+	'victim': os.urandom(32).hex(), 'other': os.urandom(32).hex(),
+	'victim2': os.urandom(32).hex()}
+def sess(name):
+	key = bytes.fromhex(v[name])
+	return key, vc.session_id(key)
 put = lambda key, b: vc.kv_op(key, 0) if b is None else \
 	vc.struct.pack('<BxxxII', vc.KV_PUT, key, len(b)) + b
 out = []
 if step == 'victim':
-	out.append(vc.call((h1, port), v['victim'], 1, put(5, b'victim-1')))
-	out.append(vc.call((h1, port), v['other'], 1, put(6, b'other-1')))
-	out.append(vc.call((h1, port), v['other'], 2, put(6, b'other-2')))
+	out.append(vc.call((h1, port), *sess('victim'), 1, put(5, b'victim-1')))
+	out.append(vc.call((h1, port), *sess('other'), 1, put(6, b'other-1')))
+	out.append(vc.call((h1, port), *sess('other'), 2, put(6, b'other-2')))
 elif step == 'evict':
 	# 400 requests under fresh client ids through host 2 (send-and-close)
 	for i in range(400):
-		cid = int.from_bytes(os.urandom(8), 'little') | 1
-		out.append(vc.call((h2, port), cid, 1, put(100 + i % 100, b'x'))[0])
+		out.append(vc.call((h2, port), *vc.session(), 1, put(100 + i % 100, b'x'))[0])
 	out = [out.count('reply')]
 elif step == 'replay':
-	out.append(vc.call((h1, port), v['victim'], 1, put(5, b'victim-1')))
+	out.append(vc.call((h1, port), *sess('victim'), 1, put(5, b'victim-1')))
 elif step == 'stale':
-	cid = int.from_bytes(os.urandom(8), 'little') | 1
-	out.append(vc.call((h1, port), cid, 1, put(7, b'third-1')))
-	out.append(vc.call((h1, port), cid, 2, put(7, b'third-2')))
-	out.append(vc.call((h1, port), cid, 1, put(7, b'third-1')))
+	s3 = vc.session()
+	out.append(vc.call((h1, port), *s3, 1, put(7, b'third-1')))
+	out.append(vc.call((h1, port), *s3, 2, put(7, b'third-2')))
+	out.append(vc.call((h1, port), *s3, 1, put(7, b'third-1')))
+elif step == 'takeover':
+	# another client sends under the victim's id: without its key, with
+	# a key of its own, with no key at all (version 2)
+	key, cid = sess('victim2')
+	out.append(vc.call((h1, port), *sess('victim2'), 1, put(8, b'v2-1')))
+	out.append(vc.call((h2, port), os.urandom(32), cid, 2**64 - 1, put(8, b'evil')))
+	out.append(vc.call((h2, port), None, cid, 2**64 - 1, put(8, b'evil')))
+	out.append(vc.call((h1, port), *sess('victim2'), 2, put(8, b'v2-2')))
 json.dump(v, open(state, 'w'))
 print(json.dumps(out))
 PY
@@ -94,4 +109,10 @@ cl_assert_eq "orders after the stale request" "$((before + 2))" "$after"
 for i in 2 3; do
 	cl_assert_eq "host $i orders" "$after" "$(cl_stat "$i" orders_delivered)"
 done
+
+# Sessions: nobody else can send under a client_id (protocol version 3).
+r=$(scenario takeover) || cl_die "takeover: $r"
+cl_log "victim seq 1; another client's seq 2^64-1 with a wrong key, then without one; victim seq 2: $r"
+[[ "$r" == '[["reply", 0, '*'["error", 8, '*'["error", 2, '*'["reply", 0, '* ]] ||
+	cl_die "a client could send under another's client_id: $r"
 cl_log "PASS"

@@ -50,12 +50,12 @@ grep -q 'more client connections refused' "$log1" ||
 cl_log "host 1: $ref refused ($lines logged one by one), $tmo timed out; $(cl_json "$j" ops) requests served"
 
 # Idle time-out: a client that got its reply and then says nothing.
-idle=$(python3 - "$(cl_addr 1)" "$CL_PORT" <<'PY'
-import socket, struct, sys, time
+idle=$(python3 - "$(cl_addr 1)" "$CL_PORT" "$CL_TOP/tests/lib" <<'PY'
+import socket, sys, time
+sys.path.insert(0, sys.argv[3])
+import vfclient as vc
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
-op = struct.pack('<BxxxII', 1, 7, 0)			# kv GET of record 7
-body = struct.pack('<QQI', 0x1d1e, 1, len(op)) + op
-s.sendall(struct.pack('<IHHII', 0x43464d56, 1, 1, len(body), 0) + body)
+s.sendall(vc.request(*vc.session(), 1, vc.kv_op(7, 0)))	# kv GET of record 7
 t0 = time.monotonic()
 got = b''
 while True:

@@ -24,12 +24,12 @@ export CL_RECORDS=1000 CL_RECORD_SIZE=128
 cl_up 3
 for i in 1 2 3; do
 	out=$(cl_probe "$i" --put "$i=written-through-$i")
-	[[ "$out" == "REPLY version=2 status=OK kv=OK"* ]] || cl_die "PUT through host $i: $out"
+	[[ "$out" == "REPLY version=3 status=OK kv=OK"* ]] || cl_die "PUT through host $i: $out"
 done
 for i in 1 2 3; do
 	out=$(cl_probe "$i" --get 2)
 	cl_assert_eq "GET through host $i before the restart" \
-		"REPLY version=2 status=OK kv=OK value=written-through-2" "$out"
+		"REPLY version=3 status=OK kv=OK value=written-through-2" "$out"
 done
 
 cl_kill_manager 2
@@ -50,13 +50,13 @@ for round in 1 2 3; do
 		for k in 1 2 3; do
 			out=$(cl_probe "$i" --get "$k")
 			case "$out" in
-			"REPLY version=2 status=OK kv=OK value=written-through-$k") ;;
-			"REPLY version=2 status=UNAVAILABLE") ;;
+			"REPLY version=3 status=OK kv=OK value=written-through-$k") ;;
+			"REPLY version=3 status=UNAVAILABLE") ;;
 			*) cl_die "round $round: GET $k through host $i answered '$out'" ;;
 			esac
 		done
 		out=$(cl_probe "$i" --put "9=after-restart-$i")
-		[ "$out" = "REPLY version=2 status=UNAVAILABLE" ] ||
+		[ "$out" = "REPLY version=3 status=UNAVAILABLE" ] ||
 			cl_die "round $round: PUT through host $i answered '$out' (no state to write on)"
 	done
 	sleep 1

@@ -415,7 +415,7 @@ cl_kill_host() {
 
 # cl_probe i args...: one request to host i's vmfitd (vmfit-probe --get KEY
 # or --put KEY=VALUE, [--v1]); prints vmfit-probe's answer line, e.g.
-# "REPLY version=2 status=OK kv=OK value=x" or "REPLY version=2
+# "REPLY version=3 status=OK kv=OK value=x" or "REPLY version=3
 # status=NOT_PRIMARY". The client runs in the root namespace, or in host
 # i itself with CL_PROBE_LOCAL=1 (reaches a host whose link is cut).
 cl_probe() {

@@ -12,13 +12,14 @@ numbers, replays.
         waiting for the reply. Prints "sent N refused R blocked B".
 """
 import argparse
+import hashlib
 import os
 import socket
 import struct
 import sys
 
 MAGIC_CLIENT = 0x43464D56      # "VMFC"
-VERSION = 1
+VERSION = 3                    # sessions: REQUEST carries the session key
 T_REQUEST, T_REPLY, T_ERROR = 1, 2, 3
 KV_GET, KV_PUT = 1, 2
 
@@ -34,8 +35,23 @@ def kv_op(key, size):
     return struct.pack('<BxxxII', KV_GET, key, 0)
 
 
-def request(cid, seq, op):
-    return frame(T_REQUEST, struct.pack('<QQI', cid, seq, len(op)) + op)
+def session():
+    """A new session: (key, client_id), the id being the first 8 bytes
+    (little-endian) of SHA-256(key)."""
+    key = os.urandom(32)
+    return key, session_id(key)
+
+
+def session_id(key):
+    return struct.unpack('<Q', hashlib.sha256(key).digest()[:8])[0]
+
+
+def request(key, cid, seq, op):
+    """A version 3 REQUEST; key None: a version 2 one (no session)."""
+    body = struct.pack('<QQI', cid, seq, len(op)) + op
+    if key is None:
+        return frame(T_REQUEST, body, version=2)
+    return frame(T_REQUEST, body + key)
 
 
 def recv_exact(s, n):
@@ -49,12 +65,12 @@ def recv_exact(s, n):
     return b
 
 
-def call(addr, cid, seq, op, timeout=30.0):
+def call(addr, key, cid, seq, op, timeout=30.0):
     """Send one REQUEST on a new connection and read one frame back:
     ('reply', status, data in hex) or ('error', code, message)."""
     s = socket.create_connection(addr, timeout=timeout)
     try:
-        s.sendall(request(cid, seq, op))
+        s.sendall(request(key, cid, seq, op))
         magic, ver, ftype, n, _ = struct.unpack('<IHHII', recv_exact(s, 16))
         p = recv_exact(s, n)
     finally:
@@ -77,8 +93,8 @@ def churn(a):
     addr = hostport(a.server)
     sent = refused = blocked = 0
     for i in range(a.count):
-        cid = int.from_bytes(os.urandom(8), 'little') or 1
-        msg = request(cid, 1, kv_op(i % a.records, a.size))
+        key, cid = session()
+        msg = request(key, cid, 1, kv_op(i % a.records, a.size))
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(a.timeout)
         try:

@@ -114,6 +114,7 @@ int main(void)
 	CHECK_EQ(c.idle_timeout_ms, 600000);
 	CHECK_EQ(c.max_conns_per_source, 1024);
 	CHECK(!strcmp(c.replica_user, "nobody") && c.replica_isolation);
+	CHECK(!c.legacy_clients);
 
 	/* missing replica_cmd; window too small for the bound */
 	CHECK_EQ(parse("f = 1\n", &c, err), -EINVAL);
@@ -191,6 +192,7 @@ int main(void)
 	bad("replica_user = root", "may not run as root");
 	bad("replica_user = a/b", "user name may only contain");
 	bad("replica_isolation = maybe", "expected yes or no");
+	bad("legacy_clients = sometimes", "expected yes or no");
 	memset(longv, 'a', sizeof(longv) - 1);
 	longv[sizeof(longv) - 1] = '\0';
 	memcpy(longv, "service = ", 10);

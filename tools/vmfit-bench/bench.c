@@ -2,7 +2,8 @@
 /*
  * vmfit-bench - client emulator for vmfit's replicated key-value service.
  *
- * N clients (default 500), each with its own random client_id and at most
+ * N clients (default 500), each with its own session (a random key whose
+ * hash is its client_id, client protocol version 3) and at most
  * one outstanding request, speak the client protocol
  * (Documentation/protocol.rst, codec userspace/lib/vf_proto.h) to a list of
  * managers, with kv operations (userspace/services/kv/kv_op.h) as the op
@@ -45,6 +46,7 @@
 
 #include "vf_json.h"
 #include "vf_proto.h"
+#include "vf_session.h"
 #include "../../userspace/services/kv/kv_op.h"
 #include "junk.h"
 #include "stats.h"
@@ -101,7 +103,8 @@ struct client {
 	int fd;
 	unsigned int server;		/* index into cfg.servers */
 	unsigned int fails;		/* consecutive losses without a reply */
-	uint64_t id;			/* client_id */
+	uint64_t id;			/* client_id: of the session key */
+	uint8_t skey[VF_SESSION_KEY_LEN]; /* session key (protocol version 3) */
 	uint64_t seq;			/* seq of the current request */
 	bool inflight;			/* current request not answered yet */
 	bool sent;			/* current request written on this conn */
@@ -262,6 +265,7 @@ static int queue_request(struct client *c)
 	rq.seq = c->seq;
 	rq.op_len = (uint32_t)n;
 	rq.op = opbuf;
+	rq.key = c->skey;
 	return vf_request_encode(&c->out, &rq);
 }
 
@@ -898,8 +902,9 @@ static const char usage_text[] =
 "       vmfit-bench --plot-only OUT.png CSV[=LABEL]...\n"
 "\n"
 "Emulate many clients of vmfit's replicated key-value service over the\n"
-"client protocol (Documentation/protocol.rst). Each client has a random\n"
-"64-bit client_id and at most one outstanding request; client i starts on\n"
+"client protocol (Documentation/protocol.rst). Each client has a session\n"
+"(version 3: a random key, client_id = its hash) and at most one\n"
+"outstanding request; client i starts on\n"
 "server i mod (number of servers) and, when its connection is lost, a\n"
 "request times out or the server answers UNAVAILABLE or NOT_PRIMARY, moves\n"
 "to the next server and sends the same (client_id, seq) again.\n"
@@ -1266,10 +1271,8 @@ static int setup(void)
 		c->fd = -1;
 		c->st = C_DOWN;
 		c->server = i % cfg.nservers;
-		while (!c->id) {
-			if (getrandom(&c->id, sizeof(c->id), 0) != sizeof(c->id))
-				return -errno;
-		}
+		if (vf_session_new(c->skey, &c->id))
+			return -EIO;
 		c->rng = wl_seed(cfg.seed, i);
 		vf_wb_init(&c->out, VF_HDR_LEN + VF_MAX_PAYLOAD);
 		c->in_cap = 256;

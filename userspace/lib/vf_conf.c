@@ -86,6 +86,17 @@ static const char *parse_uint(const char *v, unsigned int min,
 	return NULL;
 }
 
+static const char *parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return "expected yes or no";
+	return NULL;
+}
+
 static const char *parse_str(const char *v, char *out, size_t cap)
 {
 	if (strlen(v) >= cap)
@@ -136,7 +147,7 @@ enum key_id {
 	K_STATUS_INTERVAL, K_UNREPLICATED, K_BATCH_MAX, K_VOTE_WINDOW,
 	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT,
 	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNS_PER_SOURCE,
-	K_REPLICA_USER, K_REPLICA_ISOLATION, K_NR,
+	K_REPLICA_USER, K_REPLICA_ISOLATION, K_LEGACY_CLIENTS, K_NR,
 };
 
 static const char *const key_names[K_NR] = {
@@ -167,6 +178,7 @@ static const char *const key_names[K_NR] = {
 	[K_MAX_CONNS_PER_SOURCE] = "max_conns_per_source",
 	[K_REPLICA_USER] = "replica_user",
 	[K_REPLICA_ISOLATION] = "replica_isolation",
+	[K_LEGACY_CLIENTS] = "legacy_clients",
 };
 
 static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
@@ -282,14 +294,9 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 			return "the replica is untrusted: it may not run as root";
 		return parse_str(v, c->replica_user, sizeof(c->replica_user));
 	case K_REPLICA_ISOLATION:
-		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
-			c->replica_isolation = true;
-		else if (!strcmp(v, "no") || !strcmp(v, "false") ||
-			 !strcmp(v, "0"))
-			c->replica_isolation = false;
-		else
-			return "expected yes or no";
-		return NULL;
+		return parse_bool(v, &c->replica_isolation);
+	case K_LEGACY_CLIENTS:
+		return parse_bool(v, &c->legacy_clients);
 	case K_NR:
 		break;
 	}

@@ -50,6 +50,7 @@ struct vf_conf {
 	unsigned int max_conns_per_source; /* client connections per IPv4 */
 	char replica_user[64];		/* process backend: runs as */
 	bool replica_isolation;		/* process backend: namespaces */
+	bool legacy_clients;		/* accept client protocol 1, 2 */
 };
 
 #define VF_CONF_CONTROL_DIR	"/run/vmfit"	/* default control_socket dir */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "vf_log.h"
+#include "vf_session.h"
 #include "vmfitd.h"
 
 /*
@@ -350,9 +351,21 @@ static void conn_parse(struct vmfitd *d, struct conn *c)
 			d->input_held = true;
 			break;
 		}
-		r = vf_request_decode(c->in + off + VF_HDR_LEN, h.len, &m);
+		r = vf_request_decode(c->in + off + VF_HDR_LEN, h.len,
+				      h.version, &m);
 		if (r) {
 			conn_error(d, c, r, "REQUEST");
+			return;
+		}
+		/* Sessions (protocol.rst): only the holder of a client_id's
+		 * key may send under it. */
+		if (!m.key && !d->conf.legacy_clients) {
+			conn_error(d, c, -VF_E(VF_ERR_VERSION),
+				   "client protocol version 3 (sessions) required; this manager refuses client ids without a session key");
+			return;
+		}
+		if (m.key && !vf_session_check(&m)) {
+			conn_error(d, c, -VF_E(VF_ERR_AUTH), "REQUEST");
 			return;
 		}
 		c->greeted = true;

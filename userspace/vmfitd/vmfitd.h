@@ -30,7 +30,7 @@
 #define CONN_SCAN_MS		250	/* handshake and idle time-out checks */
 #define CONN_ACCEPT_BURST	256	/* accepts per loop round */
 #define SRC_BUCKETS		1024	/* per-source connection counts */
-#define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP)
+#define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP + VF_SESSION_KEY_LEN)
 #define CONN_OUT_LIMIT		(4 * (VF_HDR_LEN + 24 + VF_MAX_OP))
 #define REP_IN_CAP		(VF_HDR_LEN + 8 + 2 * 65536)
 #define REP_OUT_LIMIT		(64u << 20)
