@@ -96,13 +96,13 @@ cl_log "400 fresh client ids: $ev evictions on host 1"
 before=$(delivered 1)
 r=$(scenario replay) || cl_die "replay: $r"
 cl_log "replay of the evicted victim's request: $r"
-[[ "$r" == '[["error", 7, '*evicted* ]] ||
+[[ "$r" == '[["error", 10, '*evicted* ]] ||
 	cl_die "the evicted victim's replayed request was not refused: $r"
 cl_assert_eq "orders after the replay" "$before" "$(delivered 1)"
 
 r=$(scenario stale) || cl_die "stale: $r"
 cl_log "a new client: seq 1, seq 2, then seq 1 again: $r"
-[[ "$r" == '[["reply", 0, '*'["reply", 0, '*'["error", 7, '*older* ]] ||
+[[ "$r" == '[["reply", 0, '*'["reply", 0, '*'["error", 10, '*older* ]] ||
 	cl_die "a request older than the client's last seq was not refused: $r"
 after=$(delivered 1)
 cl_assert_eq "orders after the stale request" "$((before + 2))" "$after"
@@ -113,6 +113,6 @@ done
 # Sessions: nobody else can send under a client_id (protocol version 3).
 r=$(scenario takeover) || cl_die "takeover: $r"
 cl_log "victim seq 1; another client's seq 2^64-1 with a wrong key, then without one; victim seq 2: $r"
-[[ "$r" == '[["reply", 0, '*'["error", 8, '*'["error", 2, '*'["reply", 0, '* ]] ||
+[[ "$r" == '[["reply", 0, '*'["error", 11, '*'["error", 2, '*'["reply", 0, '* ]] ||
 	cl_die "a client could send under another's client_id: $r"
 cl_log "PASS"

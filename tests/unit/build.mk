@@ -7,14 +7,19 @@
 #
 #   vf-conf-test     vmfitd.conf parser (with the backends' names)
 #   vf-csum-test     checksum algorithms against published test vectors
+#   vf-cvote-test    recovery: the chunk vote, f = 1 and f = 2, liars
+#   vf-dstore-test   recovery: digest store (memory, file, Merkle)
 #   vf-log-test      log rate limiting
 #   vf-merkle-test   Merkle tree
 #   vf-nl-test       generic netlink attribute encoding/decoding
 #   vf-proto-test    client and replica protocol codecs
 #   vf-rcache-test   reply cache
+#   vf-rcv-test      recovery: group entries and peer frames
 #   vf-sha256-test   SHA-256, and its users (voter, Merkle tree, checksums)
 #                    linked into one program
 #   vf-status-test   status / table / changed-set parsers
+#   vf-svol-test     recovery: state volumes (the file stand-in; the
+#                    vmfit kind must fail cleanly without the module)
 #   vf-voter-test    voter
 #
 # The link flags of libvmfit's modules (VF_*_LIBS) come from the build.mk of
@@ -22,7 +27,7 @@
 
 LIBVMFIT_TESTS := vf-conf-test vf-csum-test vf-log-test vf-merkle-test vf-nl-test \
 	vf-proto-test vf-rcache-test vf-sha256-test vf-status-test \
-	vf-voter-test
+	vf-voter-test vf-rcv-test vf-dstore-test vf-cvote-test vf-svol-test
 UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(LIBVMFIT_TESTS))
 
 CFLAGS_vf-conf-test := -Iuserspace/backends
@@ -37,6 +42,11 @@ $(B)/tests/unit/vf-conf-test: $(call sanobj,tests/unit/vf-conf-test.c \
 $(B)/tests/unit/vf-nl-test: $(B)/san/tests/unit/vf-nl-test.o $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_NL_LIBS)
+
+# vf_svol.o pulls in the vmfit implementation (vf_nl, vf_dm).
+$(B)/tests/unit/vf-svol-test: $(B)/san/tests/unit/vf-svol-test.o $(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(VF_MERKLE_LIBS) $(VF_NL_LIBS) $(VF_DM_LIBS)
 
 $(B)/tests/unit/vf-%-test: $(B)/san/tests/unit/vf-%-test.o $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)

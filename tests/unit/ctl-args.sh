@@ -98,6 +98,9 @@ misuse "create: unknown option '--size'" create v /a /b --size 1
 misuse "create: unknown option '--ignore-discards'" create v /a /b --ignore-discards
 misuse "create: empty device path" create v '' /b
 misuse "create: empty device path" create v /a ''
+misuse "recover: invalid timeout 'x': expected a decimal number" recover --timeout x
+misuse "recover: invalid timeout '0': zero" recover -t 0
+misuse "recover: too many arguments|unexpected argument" recover extra
 misuse "merge: --timeout needs --wait" merge v --timeout 5
 misuse "merge: invalid timeout 'x': expected a decimal number" merge v --wait --timeout x
 misuse "merge: invalid timeout '5s': trailing characters" merge v -w -t 5s
@@ -141,7 +144,7 @@ checks=$((checks + 1))
 run help
 [ "$rc" = 0 ] || fail "help: exit $rc"
 cmds=$(awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }' "$tmp/out")
-want="help load create view remove snapshot merge drop clear changed status checksum events"
+want="help load create view remove snapshot merge drop clear changed status checksum events recover"
 [ "$(echo $cmds)" = "$want" ] || fail "help lists '$(echo $cmds)', want '$want'"
 for c in $cmds; do
 	checks=$((checks + 3))

@@ -74,6 +74,18 @@ iops vmfit 1 880
 iops vmfit 2 990
 iops classic 1 300
 iops thin 1 400
+fsync raw 1 800
+fsync linear 1 720
+fsync vmfit 1 600
+fsync classic 1 200
+fsync thin 1 160
+fsync raw 2 1000
+fsync linear 2 1000
+fsync vmfit 2 900
+meta fsync_number_ios 8000
+meta loadavg_before 0.42
+meta loadavg_after 1.75
+meta forced 1
 R
 "$bin" report --json "$tmp/r.json" --md "$tmp/r.md" "$tmp/rec" ||
 	fail "report on valid records failed"
@@ -92,6 +104,23 @@ check '.targets.held_ns_zero.met == true and .targets.held_ns_zero.of == 1' "hel
 check '.targets.vmfit_iops_to_linear.ratio > 0.97' "vmfit/linear"
 check '.kernel == "6.1.0-56-amd64" and .rounds == 2 and .date == null' "meta"
 check '.failures == []' "no failures"
+check '.fsync_iops_ratio_to_raw.linear == 0.95' "fsync linear ratio (median of 0.9, 1.0)"
+check '.fsync_iops_ratio_to_raw.classic == 0.25 and .fsync_iops_ratio_to_raw.thin == 0.2' "fsync classic/thin ratios"
+check '.fsync_iops_median.raw == 900' "fsync raw median"
+check '.iops_ratio_to_raw.linear == 0.9' "plain ratios unchanged by fsync records"
+check '.targets.vmfit_fsync_iops_to_linear.ratio == 0.867 and .targets.vmfit_fsync_iops_to_linear.met == true' "fsync target (median of 0.833, 0.9)"
+check '.fsync_number_ios == 8000 and .loadavg_before == 0.42 and .loadavg_after == 1.75 and .forced == true' "load meta"
+grep -q 'fsync every 8 writes >= 0.80x dm-linear: 0.87x, met' "$tmp/r.md" || fail "markdown: no fsync target line"
+grep -q 'load average 0.42 before the run, 1.75 after it (\*\*forced' "$tmp/r.md" || fail "markdown: no forced-load note"
+expect_err 1 "bad record" report --json "$tmp/b.json" <(printf 'fsync vmfit 1 0\n')
+printf 'fsync vmfit 1 10\nfsync vmfit 1 20\n' >"$tmp/dup"
+expect_err 1 "dup:2" report --json "$tmp/b.json" "$tmp/dup"
+printf 'iops vmfit 1 10\nfsync vmfit 1 20\n' >"$tmp/both"
+"$bin" report --json "$tmp/both.json" "$tmp/both" || fail "iops and fsync records of the same round rejected"
+for bad in 'meta loadavg_before -1' 'meta loadavg_before 1.5x' 'meta forced 2' 'meta loadavg_after .5'; do
+	echo "$bad" >"$tmp/badmeta"
+	expect_err 1 "bad record" report --json "$tmp/b.json" "$tmp/badmeta"
+done
 grep -q '^<!-- freeze:begin -->$' "$tmp/r.md" || fail "markdown: no begin marker"
 
 # Malformed records: a clear error with the line number, no output.

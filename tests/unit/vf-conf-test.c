@@ -201,6 +201,55 @@ int main(void)
 	longv[200] = '\0';
 	bad(longv, "group name");
 
+	/* recovery keys: defaults, values, and every bad one */
+	CHECK_EQ(parse("replica_cmd = x\nunreplicated = yes\n", &c, err), 0);
+	CHECK(!c.state_volume_b[0] && !strcmp(c.volume_kind, "file"));
+	CHECK(c.volume_chunk == 4096 && c.recovery_period_s == 0 &&
+	      c.recovery_full_every == 0 && c.recovery_timeout_ms == 60000 &&
+	      c.recovery_fetch_timeout_ms == 5000 && !c.shadow_cmd[0]);
+	CHECK_EQ(parse("replica_cmd = x\nstate_volume = /a\nmanagers = 1 2 3\n"
+		       "state_volume_b = /b\npeer_listen = 1.2.3.4:7500\n"
+		       "volume_chunk = 65536\nshadow_cmd = y --z\n"
+		       "recovery_period_s = 60\nrecovery_full_every = 10\n"
+		       "recovery_timeout_ms = 1000\n"
+		       "recovery_fetch_timeout_ms = 100\n", &c, err), 0);
+	CHECK(!strcmp(c.state_volume_b, "/b") && c.volume_chunk == 65536 &&
+	      !strcmp(c.shadow_cmd, "y --z") && c.recovery_period_s == 60 &&
+	      c.recovery_full_every == 10 && c.recovery_timeout_ms == 1000 &&
+	      c.recovery_fetch_timeout_ms == 100);
+	CHECK_EQ(parse("replica_cmd = x\nvolume_kind = vmfit\n"
+		       "state_volume = /dev/mapper/a\n"
+		       "state_volume_b = /dev/mapper/b\nunreplicated = yes\n",
+		       &c, err), 0);
+	bad("state_volume_b = rel", "absolute path");
+	bad("volume_kind = lvm", "expected file or vmfit");
+	bad("volume_chunk = 4000", "not a power of two");
+	bad("volume_chunk = 256", "out of range");
+	bad("volume_chunk = 524288", "out of range");
+	bad("recovery_period_s = x", "not a number");
+	bad("recovery_timeout_ms = 999", "out of range");
+	bad("recovery_fetch_timeout_ms = 99", "out of range");
+	bad("recovery_full_every = 1000001", "out of range");
+	/* cross-key checks */
+	CHECK_EQ(parse("replica_cmd = x\nstate_volume_b = /b\n"
+		       "unreplicated = yes\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "needs 'state_volume'") != NULL);
+	CHECK_EQ(parse("replica_cmd = x\nstate_volume = /b\n"
+		       "state_volume_b = /b\nunreplicated = yes\n", &c, err),
+		 -EINVAL);
+	CHECK(strstr(err, "must differ") != NULL);
+	CHECK_EQ(parse("replica_cmd = x\nstate_volume = /a\n"
+		       "managers = 1 2 3\nstate_volume_b = /b\n", &c, err),
+		 -EINVAL);
+	CHECK(strstr(err, "needs 'peer_listen'") != NULL);
+	CHECK_EQ(parse("replica_cmd = x\nrecovery_period_s = 5\n"
+		       "unreplicated = yes\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "needs 'state_volume_b'") != NULL);
+	CHECK_EQ(parse("replica_cmd = x\nvolume_kind = vmfit\n"
+		       "state_volume = /a\nstate_volume_b = /dev/mapper/b\n"
+		       "unreplicated = yes\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "/dev/mapper/<name>") != NULL);
+
 	/* state_dir and state_volume exclude each other */
 	CHECK_EQ(parse("replica_cmd = x\nstate_dir = /a\nstate_volume = /b\n",
 		       &c, err), -EINVAL);

@@ -16,7 +16,10 @@
  * < 1 % relative error (stats.h). Output: a progress line per second on
  * stderr, a summary on stdout (text, or JSON with --json), and with
  * --out PREFIX the files PREFIX.csv (timeline), PREFIX.json (summary) and
- * PREFIX.png (gnuplot).
+ * PREFIX.png (gnuplot); --timeline / --per-second write the timeline
+ * (tlfile.h) where asked. The summary has the longest interval without a
+ * completed request, over the run and over --window; --analyze computes
+ * the same from a timeline file afterwards.
  *
  * --verify: single writer per record (workload.h), every GET reply is
  * compared with the value of the last acknowledged PUT of that record.
@@ -50,6 +53,7 @@
 #include "../../userspace/services/kv/kv_op.h"
 #include "junk.h"
 #include "stats.h"
+#include "tlfile.h"
 #include "workload.h"
 
 #define PROG "vmfit-bench"
@@ -77,10 +81,16 @@ struct config {
 	unsigned int bucket_ms;
 	bool verify;
 	bool sweep;			/* read every record once, then stop */
+	bool fill;			/* write every record once, then stop */
 	bool json;
 	bool quiet;
 	uint64_t seed;
 	const char *out;		/* output prefix */
+	const char *timeline;		/* --timeline FILE */
+	const char *per_second;		/* --per-second FILE */
+	const char *analyze;		/* --analyze FILE */
+	bool window;			/* --window given */
+	double win_from, win_to;	/* seconds since the start */
 	const char *label;
 	unsigned int idle;		/* --idle: junk connections */
 	unsigned int stalled;		/* --stalled */
@@ -118,7 +128,7 @@ struct client {
 	uint64_t rng;
 	uint64_t *vers;			/* --verify: acked version per owned record */
 	uint32_t nowned;
-	uint32_t swept;			/* --sweep: owned records read so far */
+	uint32_t swept;			/* --sweep/--fill: owned records done */
 	struct vf_wbuf out;
 	uint8_t *in;
 	size_t in_len;
@@ -161,6 +171,7 @@ static struct hist lat_sec;		/* since the last progress line */
 static struct timeline tl;
 static int epfd = -1;
 static uint64_t t0;			/* start of the measurement (us) */
+static struct timespec t0_real;		/* the same moment, CLOCK_REALTIME */
 static uint64_t t_end;			/* end of the measurement (us) */
 static uint64_t issued;			/* requests started */
 static bool stopping;			/* no new requests */
@@ -214,11 +225,12 @@ static bool next_op(struct client *c)
 		return false;
 	if (cfg.requests && issued >= cfg.requests)
 		return false;
-	if (cfg.sweep) {
+	if (cfg.sweep || cfg.fill) {
 		if (c->swept >= c->nowned)
 			return false;
 		c->key = wl_owned_record(cfg.clients, c->idx, c->swept++);
-		c->opcode = KV_OP_GET;
+		c->opcode = cfg.fill ? KV_OP_PUT : KV_OP_GET;
+		c->ver = 1;
 		goto out;
 	}
 	put = (double)(wl_rand(&c->rng) >> 11) / 9007199254740992.0 <
@@ -727,27 +739,63 @@ static double throughput(void)
 	return (double)timeline_sum(&tl, 0, full) / secs;
 }
 
-static int write_csv(const char *path)
+/* Write the timeline to @path with @fn (tl_write_csv, tl_write_seconds). */
+static int write_timeline(const char *path,
+			  int (*fn)(const struct timeline *, FILE *,
+				    const char *))
 {
 	FILE *f;
-	size_t i, n = (size_t)((t_end - t0 + tl.width_us - 1) / tl.width_us);
-	double w = (double)tl.width_us / 1e6;
+	int r;
 
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "# vmfit-bench timeline%s%s: bucket start (s), completions, "
-		"ops/s, lost connections\n", cfg.label ? " " : "",
-		cfg.label ? cfg.label : "");
-	fprintf(f, "#t_s,ops,ops_per_s,lost\n");
-	if (n > tl.n)
-		n = tl.n;
-	for (i = 0; i < n; i++)
-		fprintf(f, "%.3f,%u,%.0f,%u\n", (double)i * w, tl.ops[i],
-			(double)tl.ops[i] / w, tl.errs[i]);
-	if (fclose(f))
-		return -errno;
-	return 0;
+	r = fn(&tl, f, cfg.label);
+	if (fclose(f) && !r)
+		r = -errno;
+	return r;
+}
+
+static uint64_t win_us(double s)
+{
+	return (uint64_t)llround(s * 1e6);
+}
+
+/*
+ * The longest gap of @t (over [from, to) us) as JSON members with
+ * @prefix: <prefix>gap_ms, <prefix>gap_at_s, <prefix>gap_at_end; null
+ * when there is none.
+ */
+static void json_gap(FILE *f, const struct timeline *t, const char *prefix,
+		     uint64_t from, uint64_t to)
+{
+	struct tl_gap g;
+
+	if (timeline_gap(t, from, to, &g)) {
+		fprintf(f, "  \"%sgap_ms\": null,\n  \"%sgap_at_s\": null,\n"
+			"  \"%sgap_at_end\": false,\n", prefix, prefix, prefix);
+		return;
+	}
+	fprintf(f, "  \"%sgap_ms\": %.3f,\n  \"%sgap_at_s\": %.6f,\n"
+		"  \"%sgap_at_end\": %s,\n", prefix, (double)g.len_us / 1000.0,
+		prefix, (double)g.start_us / 1e6, prefix,
+		g.at_end ? "true" : "false");
+}
+
+/* Window members of the JSON summaries (--window). */
+static void json_window(FILE *f, const struct timeline *t)
+{
+	double secs, rate;
+
+	if (!cfg.window)
+		return;
+	rate = timeline_rate(t, win_us(cfg.win_from), win_us(cfg.win_to),
+			     &secs);
+	fprintf(f, "  \"window_from_s\": %.3f,\n  \"window_to_s\": %.3f,\n"
+		"  \"window_measured_s\": %.3f,\n"
+		"  \"window_throughput_ops_s\": %.1f,\n", cfg.win_from,
+		cfg.win_to, secs, rate);
+	json_gap(f, t, "window_", win_us(cfg.win_from), win_us(cfg.win_to));
 }
 
 static void write_json(FILE *f, const char *csv, const char *png)
@@ -792,12 +840,45 @@ static void write_json(FILE *f, const char *csv, const char *png)
 		PRIu64 ",\n  \"junk_failed\": %" PRIu64 ",\n  \"junk_closed\": %"
 		PRIu64 ",\n  \"junk_open\": %u,\n", cfg.idle, cfg.stalled,
 		js.opened, js.failed, js.closed, js.open);
+	fprintf(f, "  \"start_unix_s\": %lld.%06ld,\n"
+		"  \"timeline_ops\": %" PRIu64 ",\n",
+		(long long)t0_real.tv_sec, t0_real.tv_nsec / 1000,
+		timeline_sum(&tl, 0, timeline_buckets(&tl)));
+	json_gap(f, &tl, "longest_", 0, UINT64_MAX);
+	json_window(f, &tl);
 	fprintf(f, "  \"verify_checked\": %" PRIu64 ",\n  \"verify_mismatches\": %"
 		PRIu64 ",\n  \"timeline_csv\": ", cnt.checked, cnt.mismatches);
 	vf_json_string(f, csv);
 	fputs(",\n  \"plot\": ", f);
 	vf_json_string(f, png);
 	fputs("\n}\n", f);
+}
+
+static void print_gap(FILE *f, const struct timeline *t, const char *what,
+		      uint64_t from, uint64_t to)
+{
+	struct tl_gap g;
+
+	if (timeline_gap(t, from, to, &g))
+		fprintf(f, "%s: none (no completion)\n", what);
+	else
+		fprintf(f, "%s: %.1f ms from %.3f s%s\n", what,
+			(double)g.len_us / 1000.0, (double)g.start_us / 1e6,
+			g.at_end ? " to the end" : "");
+}
+
+static void print_window(FILE *f, const struct timeline *t)
+{
+	double secs, rate;
+	char what[128];
+
+	rate = timeline_rate(t, win_us(cfg.win_from), win_us(cfg.win_to),
+			     &secs);
+	fprintf(f, "window %.3f-%.3f s: %.0f ops/s over %.2f s\n", cfg.win_from,
+		cfg.win_to, rate, secs);
+	snprintf(what, sizeof(what), "window %.3f-%.3f s: longest interval "
+		 "without a completion", cfg.win_from, cfg.win_to);
+	print_gap(f, t, what, win_us(cfg.win_from), win_us(cfg.win_to));
 }
 
 static void print_text(FILE *f, const char *csv, const char *png)
@@ -820,6 +901,10 @@ static void print_text(FILE *f, const char *csv, const char *png)
 	if (cfg.verify)
 		fprintf(f, "verify: %" PRIu64 " reads checked, %" PRIu64
 			" mismatches\n", cnt.checked, cnt.mismatches);
+	print_gap(f, &tl, "longest interval without a completion", 0,
+		  UINT64_MAX);
+	if (cfg.window)
+		print_window(f, &tl);
 	if (csv)
 		fprintf(f, "timeline: %s\n", csv);
 	if (png)
@@ -900,6 +985,7 @@ static int plot(const char *png, char *const *csv, char *const *labels,
 static const char usage_text[] =
 "Usage: vmfit-bench --servers HOST:PORT[,HOST:PORT...] [options]\n"
 "       vmfit-bench --plot-only OUT.png CSV[=LABEL]...\n"
+"       vmfit-bench --analyze TIMELINE.csv [--window FROM:TO] [--json]\n"
 "\n"
 "Emulate many clients of vmfit's replicated key-value service over the\n"
 "client protocol (Documentation/protocol.rst). Each client has a session\n"
@@ -925,12 +1011,31 @@ static const char usage_text[] =
 "      --sweep             read every record exactly once (client i reads the\n"
 "                          records r with r % clients == i), then stop;\n"
 "                          replaces --duration and --requests\n"
+"      --fill              write every record exactly once, like --sweep,\n"
+"                          with values of --record-size (fills a\n"
+"                          service's state)\n"
 "  -V, --verify            check every GET against the last acknowledged PUT:\n"
 "                          each client writes only its own records\n"
 "                          (record % clients == client index, so M >= N);\n"
 "                          a record's first operation is always a PUT\n"
 "  -o, --out PREFIX        write PREFIX.csv (timeline), PREFIX.json (summary)\n"
 "                          and PREFIX.png (gnuplot)\n"
+"      --timeline FILE     write the timeline to FILE: CSV, one line per\n"
+"                          bucket: t_s,ops,ops_per_s,lost,first_s,last_s\n"
+"                          (bucket start, completed requests, their rate,\n"
+"                          lost connections, first and last completion in\n"
+"                          the bucket in seconds since the start, empty if\n"
+"                          none); '#' lines are comments, one of them\n"
+"                          '#bucket_us=W end_us=E' (the same as PREFIX.csv)\n"
+"      --per-second FILE   the timeline summed per second: t_s,ops,ops_per_s,\n"
+"                          lost (a partial last second's rate is over the\n"
+"                          part measured)\n"
+"      --window FROM:TO    also report throughput and the longest interval\n"
+"                          without a completion inside FROM..TO seconds after\n"
+"                          the start (e.g. around a recovery)\n"
+"      --analyze FILE      no run: read a --timeline FILE and report its\n"
+"                          throughput and longest interval without a\n"
+"                          completion (and those of --window)\n"
 "  -l, --label TEXT        name of this run in the outputs\n"
 "      --seed N            seed of the operation mix (client ids are random)\n"
 "      --idle N            overload: also hold N connections that never send\n"
@@ -947,6 +1052,15 @@ static const char usage_text[] =
 "buckets; latency is measured from the first send of a request to its\n"
 "reply (across fail-overs), with < 1 % error. At the end of the window no\n"
 "new request starts and outstanding ones get up to --timeout to finish.\n"
+"The longest interval without a completion is between two consecutive\n"
+"completions, or from the last one to the end of the measurement (the\n"
+"ramp-up before the first does not count); exact to the microsecond when\n"
+"it is longer than a bucket (shorter gaps inside a bucket are not kept).\n"
+"With --window, an interval counts if it overlaps the window. The JSON\n"
+"summary gives longest_gap_ms, longest_gap_at_s, start_unix_s (the\n"
+"start of the measurement, CLOCK_REALTIME), timeline_ops (completions up\n"
+"to the end of the measurement: the timeline's sum; \"ops\" also counts\n"
+"those of the drain after it), and window_* with --window.\n"
 "\n"
 "Exit status: 0 on success; 1 when a --verify check failed, a server broke\n"
 "the protocol, or nothing completed; 2 on bad usage.\n"
@@ -954,7 +1068,8 @@ static const char usage_text[] =
 "Examples:\n"
 "  vmfit-bench -s 10.99.0.11:7400,10.99.0.12:7400,10.99.0.13:7400 -d 60 -o r\n"
 "  vmfit-bench -s 127.0.0.1:7400 -c 20 -n 10000 --verify --json\n"
-"  vmfit-bench --plot-only both.png r.csv=replicated u.csv=unreplicated\n";
+"  vmfit-bench --plot-only both.png r.csv=replicated u.csv=unreplicated\n"
+"  vmfit-bench --analyze r.csv --window 28.5:31.2 --json\n";
 
 static void usage_error(const char *fmt, const char *arg)
 {
@@ -1037,6 +1152,80 @@ static void parse_servers(char *list)
 		usage_error("--servers: empty list%s", "");
 }
 
+/* --window FROM:TO, seconds, FROM < TO. */
+static void parse_window(const char *arg)
+{
+	char *end;
+
+	errno = 0;
+	cfg.win_from = strtod(arg, &end);
+	if (errno || end == arg || *end != ':' || !(cfg.win_from >= 0))
+		usage_error("--window: '%s' is not FROM:TO (seconds since the "
+			    "start, FROM < TO)", arg);
+	arg = end + 1;
+	cfg.win_to = strtod(arg, &end);
+	if (errno || end == arg || *end || !(cfg.win_to > cfg.win_from) ||
+	    cfg.win_to > 86400.0 * 365)
+		usage_error("--window: '%s' is not FROM:TO (seconds since the "
+			    "start, FROM < TO)", arg);
+	cfg.window = true;
+}
+
+/* --analyze FILE: the summary of a timeline file. */
+static int analyze(const char *path)
+{
+	struct timeline t;
+	unsigned int line;
+	double secs, rate;
+	FILE *f;
+	int r;
+
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	r = tl_read_csv(&t, f, &line);
+	fclose(f);
+	if (r == -EINVAL && !line) {
+		fprintf(stderr, PROG ": %s: not a vmfit-bench timeline (no "
+			"#bucket_us line)\n", path);
+		return 1;
+	}
+	if (r == -EINVAL) {
+		fprintf(stderr, PROG ": %s:%u: malformed timeline line\n", path,
+			line);
+		return 1;
+	}
+	if (r) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(-r));
+		return 1;
+	}
+	rate = timeline_rate(&t, 0, UINT64_MAX, &secs);
+	if (cfg.json) {
+		fputs("{\n  \"tool\": \"vmfit-bench --analyze\",\n  \"file\": ",
+		      stdout);
+		vf_json_string(stdout, path);
+		printf(",\n  \"bucket_ms\": %.3f,\n  \"duration_s\": %.3f,\n"
+		       "  \"ops\": %" PRIu64 ",\n"
+		       "  \"throughput_ops_s\": %.1f,\n",
+		       (double)t.width_us / 1000.0, secs,
+		       timeline_sum(&t, 0, t.n), rate);
+		json_gap(stdout, &t, "longest_", 0, UINT64_MAX);
+		json_window(stdout, &t);
+		printf("  \"measured_s\": %.3f\n}\n", secs);
+	} else {
+		printf("%s: %" PRIu64 " ops in %.2f s, %.0f ops/s\n", path,
+		       timeline_sum(&t, 0, t.n), secs, rate);
+		print_gap(stdout, &t, "longest interval without a completion",
+			  0, UINT64_MAX);
+		if (cfg.window)
+			print_window(stdout, &t);
+	}
+	timeline_free(&t);
+	return 0;
+}
+
 static int plot_only(int argc, char **argv)
 {
 	char **csv, **labels, *eq;
@@ -1074,8 +1263,11 @@ static int plot_only(int argc, char **argv)
 	return 0;
 }
 
-enum { OPT_BUCKET = 256, OPT_SEED, OPT_PLOT_ONLY, OPT_SWEEP, OPT_KEY_OFFSET,
-	OPT_IDLE, OPT_STALLED, OPT_JUNK_FROM };
+enum {
+	OPT_BUCKET = 256, OPT_SEED, OPT_PLOT_ONLY, OPT_SWEEP, OPT_KEY_OFFSET,
+	OPT_FILL, OPT_TIMELINE, OPT_PER_SECOND, OPT_WINDOW, OPT_ANALYZE,
+	OPT_IDLE, OPT_STALLED, OPT_JUNK_FROM,
+};
 
 static const struct option long_opts[] = {
 	{ "servers", required_argument, NULL, 's' },
@@ -1089,6 +1281,11 @@ static const struct option long_opts[] = {
 	{ "bucket-ms", required_argument, NULL, OPT_BUCKET },
 	{ "verify", no_argument, NULL, 'V' },
 	{ "sweep", no_argument, NULL, OPT_SWEEP },
+	{ "fill", no_argument, NULL, OPT_FILL },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "per-second", required_argument, NULL, OPT_PER_SECOND },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "analyze", required_argument, NULL, OPT_ANALYZE },
 	{ "key-offset", required_argument, NULL, OPT_KEY_OFFSET },
 	{ "out", required_argument, NULL, 'o' },
 	{ "label", required_argument, NULL, 'l' },
@@ -1146,6 +1343,21 @@ static int parse_args(int argc, char **argv)
 		case OPT_SWEEP:
 			cfg.sweep = true;
 			break;
+		case OPT_FILL:
+			cfg.fill = true;
+			break;
+		case OPT_TIMELINE:
+			cfg.timeline = optarg;
+			break;
+		case OPT_PER_SECOND:
+			cfg.per_second = optarg;
+			break;
+		case OPT_WINDOW:
+			parse_window(optarg);
+			break;
+		case OPT_ANALYZE:
+			cfg.analyze = optarg;
+			break;
 		case OPT_KEY_OFFSET:
 			cfg.key_offset = (uint32_t)parse_u64(optarg, "--key-offset", 0,
 							     KV_MAX_RECORDS - 1);
@@ -1190,8 +1402,22 @@ static int parse_args(int argc, char **argv)
 		return plot_only(argc - optind, argv + optind);
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg.analyze) {
+		if (cfg.nservers || cfg.out || cfg.timeline || cfg.per_second)
+			usage_error("--analyze reads a timeline: it takes no "
+				    "--servers, --out, --timeline or "
+				    "--per-second%s", "");
+		return analyze(cfg.analyze);
+	}
 	if (!cfg.nservers)
 		usage_error("--servers is required%s", "");
+	if (cfg.fill && (cfg.sweep || cfg.verify))
+		usage_error("--fill writes every record once: it cannot be "
+			    "combined with --sweep or --verify%s", "");
+	if (cfg.timeline && cfg.per_second &&
+	    !strcmp(cfg.timeline, cfg.per_second))
+		usage_error("--timeline and --per-second name the same "
+			    "file '%s'", cfg.timeline);
 	if (cfg.verify && cfg.records < cfg.clients) {
 		fprintf(stderr, PROG ": --verify needs --records (%u) >= --clients (%u):"
 			" every client owns at least one record\n", cfg.records,
@@ -1203,7 +1429,7 @@ static int parse_args(int argc, char **argv)
 	if (cfg.sweep && cfg.verify)
 		usage_error("--sweep reads records other clients wrote: it "
 			    "cannot be combined with --verify%s", "");
-	if (cfg.sweep)
+	if (cfg.sweep || cfg.fill)
 		cfg.requests = cfg.records;
 	if (!seeded && getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 		cfg.seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
@@ -1350,6 +1576,7 @@ static void run(void)
 
 	junk_warm_up();
 	t0 = now_us();
+	clock_gettime(CLOCK_REALTIME, &t0_real);
 	next_tick = t0;
 	next_progress = t0 + 1000000;
 	for (;;) {
@@ -1421,11 +1648,27 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	run();
+	if (cfg.timeline) {
+		r = write_timeline(cfg.timeline, tl_write_csv);
+		if (r) {
+			fprintf(stderr, PROG ": %s: %s\n", cfg.timeline,
+				strerror(-r));
+			rc = 1;
+		}
+	}
+	if (cfg.per_second) {
+		r = write_timeline(cfg.per_second, tl_write_seconds);
+		if (r) {
+			fprintf(stderr, PROG ": %s: %s\n", cfg.per_second,
+				strerror(-r));
+			rc = 1;
+		}
+	}
 	if (cfg.out) {
 		csv = path_with(cfg.out, ".csv");
 		json = path_with(cfg.out, ".json");
 		png = path_with(cfg.out, ".png");
-		r = write_csv(csv);
+		r = write_timeline(csv, tl_write_csv);
 		if (r) {
 			fprintf(stderr, PROG ": %s: %s\n", csv, strerror(-r));
 			rc = 1;

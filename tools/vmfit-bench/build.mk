@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # tools/vmfit-bench: the client emulator (build/bin/vmfit-bench) and the
-# unit test of its pure parts (histogram, timeline, workload), under ASan.
+# unit test of its pure parts (histogram, timeline and its files, workload),
+# under ASan.
 
-VMFIT_BENCH_PURE := tools/vmfit-bench/stats.c tools/vmfit-bench/workload.c
+VMFIT_BENCH_PURE := tools/vmfit-bench/stats.c tools/vmfit-bench/tlfile.c \
+	tools/vmfit-bench/workload.c
 VMFIT_BENCH_SRCS := tools/vmfit-bench/bench.c tools/vmfit-bench/junk.c \
 	$(VMFIT_BENCH_PURE) \
 	userspace/services/kv/kv_op.c

@@ -8,6 +8,7 @@
 #ifndef VMFIT_BENCH_STATS_H
 #define VMFIT_BENCH_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,7 +54,10 @@ double hist_mean(const struct hist *h);
  * Throughput timeline: completions counted in buckets of @width_us,
  * starting at time 0 (the start of the measurement). The bucket array
  * grows as needed, up to @max_buckets; a completion past that is counted
- * in `dropped`.
+ * in `dropped`. Each bucket also keeps the time of its first and last
+ * completion, so that the longest interval without a completion is exact
+ * at microsecond resolution whenever it is longer than a bucket (the gaps
+ * between two completions of one bucket are not kept).
  */
 struct timeline {
 	uint64_t width_us;
@@ -62,6 +66,9 @@ struct timeline {
 	size_t cap;
 	uint32_t *ops;		/* completions per bucket */
 	uint32_t *errs;		/* errors / failovers per bucket */
+	uint32_t *first;	/* first completion, us into the bucket */
+	uint32_t *last;		/* last completion, likewise */
+	uint64_t end_us;	/* end of the measurement (timeline_extend) */
 	uint64_t dropped;
 };
 
@@ -71,7 +78,46 @@ void timeline_free(struct timeline *tl);
 int timeline_add(struct timeline *tl, uint64_t t_us, int err);
 /* Close the timeline at @t_us: buckets up to it exist (possibly empty). */
 int timeline_extend(struct timeline *tl, uint64_t t_us);
+/*
+ * Set bucket @b as a whole (reading a timeline back from a file): @ops
+ * completions, the first and last @first_off/@last_off us after the
+ * bucket's start (< width), @errs errors.
+ */
+int timeline_set(struct timeline *tl, size_t b, uint32_t ops, uint32_t errs,
+		 uint32_t first_off, uint32_t last_off);
+/*
+ * Buckets of the measurement: up to the one holding its end
+ * (timeline_extend), else all in use. Completions in later buckets (the
+ * drain after the end) are in no rate, gap or file.
+ */
+size_t timeline_buckets(const struct timeline *tl);
 /* Sum of completions in buckets [from, to). */
 uint64_t timeline_sum(const struct timeline *tl, size_t from, size_t to);
+
+/*
+ * Completions per second in the whole buckets inside [@from_us, @to_us)
+ * (clamped to the measurement: timeline_extend's end, else the buckets in
+ * use); the number of seconds used in *@secs (may be NULL). 0 when no
+ * whole bucket is inside.
+ */
+double timeline_rate(const struct timeline *tl, uint64_t from_us,
+		     uint64_t to_us, double *secs);
+
+/*
+ * The longest interval without a completed request: between two
+ * consecutive completions, or from the last completion to the end of the
+ * measurement (a service that stopped answering); the ramp-up before the
+ * first completion does not count. Only intervals that overlap
+ * [@from_us, @to_us) are considered (0, UINT64_MAX: the whole run).
+ */
+struct tl_gap {
+	uint64_t len_us;
+	uint64_t start_us;	/* the completion it starts at */
+	bool at_end;		/* it lasted until the end of the measurement */
+};
+
+/* 0, or -ENODATA when no interval qualifies (no completion at all). */
+int timeline_gap(const struct timeline *tl, uint64_t from_us, uint64_t to_us,
+		 struct tl_gap *g);
 
 #endif /* VMFIT_BENCH_STATS_H */

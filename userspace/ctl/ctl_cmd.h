@@ -105,6 +105,8 @@ int cmd_status(struct ctl *c, const struct command *cmd, int argc,
 /* cmd_nl.c (generic netlink) */
 int cmd_checksum(struct ctl *c, const struct command *cmd, int argc,
 		 char **argv);
+int cmd_recover(struct ctl *c, const struct command *cmd, int argc,
+		char **argv);
 int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 	       char **argv);
 

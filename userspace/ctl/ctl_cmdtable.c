@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "ctl_cmd.h"
+#include "vf_conf.h"
 
 const struct command ctl_cmd_table[] = {
 	{ "help", cmd_help, 0, 1, "[COMMAND]",
@@ -80,6 +81,16 @@ const struct command ctl_cmd_table[] = {
 	  "  -n, --count N      exit after N events\n"
 	  "  -t, --timeout SECS give up after SECS (a failure with --count)\n"
 	  "One line (or, with --json, one JSON document) per event.\n" },
+	{ "recover", cmd_recover, 0, 0,
+	  "[--config FILE] [--full] [--wait [--timeout SECS]]",
+	  "start a proactive recovery round of a running vmfitd",
+	  "  -c, --config FILE   vmfitd's configuration (control_socket,\n"
+	  "                      status_file); default " VF_CONF_DEFAULT_PATH "\n"
+	  "  -f, --full          hash every chunk, not only the changed set\n"
+	  "  -w, --wait          print progress until the round is over; exit\n"
+	  "                      status 1 if it aborted\n"
+	  "  -t, --timeout SECS  with --wait: give up after SECS (default 600)\n"
+	  "See vmfitd(8) \"Proactive recovery\".\n" },
 	{ NULL, NULL, 0, 0, NULL, NULL, NULL },
 };
 

@@ -35,6 +35,10 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->max_conns_per_source = 1024;
 	strcpy(c->replica_user, "nobody");
 	c->replica_isolation = true;
+	strcpy(c->volume_kind, "file");
+	c->volume_chunk = 4096;
+	c->recovery_timeout_ms = 60000;
+	c->recovery_fetch_timeout_ms = 5000;
 }
 
 int vf_parse_hostport(const char *s, struct sockaddr_in *sa)
@@ -147,7 +151,10 @@ enum key_id {
 	K_STATUS_INTERVAL, K_UNREPLICATED, K_BATCH_MAX, K_VOTE_WINDOW,
 	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT,
 	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNS_PER_SOURCE,
-	K_REPLICA_USER, K_REPLICA_ISOLATION, K_LEGACY_CLIENTS, K_NR,
+	K_REPLICA_USER, K_REPLICA_ISOLATION, K_LEGACY_CLIENTS,
+	K_STATE_VOLUME_B, K_VOLUME_KIND, K_VOLUME_CHUNK, K_SHADOW_CMD,
+	K_RCV_PERIOD, K_RCV_FULL_EVERY, K_RCV_TIMEOUT, K_RCV_FETCH_TIMEOUT,
+	K_NR,
 };
 
 static const char *const key_names[K_NR] = {
@@ -179,6 +186,14 @@ static const char *const key_names[K_NR] = {
 	[K_REPLICA_USER] = "replica_user",
 	[K_REPLICA_ISOLATION] = "replica_isolation",
 	[K_LEGACY_CLIENTS] = "legacy_clients",
+	[K_STATE_VOLUME_B] = "state_volume_b",
+	[K_VOLUME_KIND] = "volume_kind",
+	[K_VOLUME_CHUNK] = "volume_chunk",
+	[K_SHADOW_CMD] = "shadow_cmd",
+	[K_RCV_PERIOD] = "recovery_period_s",
+	[K_RCV_FULL_EVERY] = "recovery_full_every",
+	[K_RCV_TIMEOUT] = "recovery_timeout_ms",
+	[K_RCV_FETCH_TIMEOUT] = "recovery_fetch_timeout_ms",
 };
 
 static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
@@ -297,6 +312,31 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 		return parse_bool(v, &c->replica_isolation);
 	case K_LEGACY_CLIENTS:
 		return parse_bool(v, &c->legacy_clients);
+	case K_STATE_VOLUME_B:
+		if (*v != '/')
+			return "state volume must be an absolute path";
+		return parse_str(v, c->state_volume_b,
+				 sizeof(c->state_volume_b));
+	case K_VOLUME_KIND:
+		if (strcmp(v, "file") && strcmp(v, "vmfit"))
+			return "expected file or vmfit";
+		return parse_str(v, c->volume_kind, sizeof(c->volume_kind));
+	case K_VOLUME_CHUNK:
+		p = parse_uint(v, 512, 256 << 10, &c->volume_chunk);
+		if (!p && (c->volume_chunk & (c->volume_chunk - 1)))
+			p = "not a power of two";
+		return p;
+	case K_SHADOW_CMD:
+		return parse_str(v, c->shadow_cmd, sizeof(c->shadow_cmd));
+	case K_RCV_PERIOD:
+		return parse_uint(v, 0, 86400 * 365, &c->recovery_period_s);
+	case K_RCV_FULL_EVERY:
+		return parse_uint(v, 0, 1000000, &c->recovery_full_every);
+	case K_RCV_TIMEOUT:
+		return parse_uint(v, 1000, 3600000, &c->recovery_timeout_ms);
+	case K_RCV_FETCH_TIMEOUT:
+		return parse_uint(v, 100, 600000,
+				  &c->recovery_fetch_timeout_ms);
 	case K_NR:
 		break;
 	}
@@ -440,6 +480,36 @@ int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 		}
 		snprintf(c->cpg_group, sizeof(c->cpg_group), "vmfit-%s",
 			 c->service);
+	}
+	if (c->state_volume_b[0] && !c->state_volume[0]) {
+		errf(err, errlen, name, 0,
+		     "'state_volume_b' needs 'state_volume' (or 'state_dir')");
+		return -EINVAL;
+	}
+	if (c->state_volume_b[0] &&
+	    !strcmp(c->state_volume_b, c->state_volume)) {
+		errf(err, errlen, name, 0,
+		     "'state_volume_b' must differ from 'state_volume'");
+		return -EINVAL;
+	}
+	if (c->recovery_period_s && !c->state_volume_b[0]) {
+		errf(err, errlen, name, 0,
+		     "'recovery_period_s' needs 'state_volume_b'");
+		return -EINVAL;
+	}
+	if (c->state_volume_b[0] && !c->unreplicated && !c->has_peer_listen) {
+		errf(err, errlen, name, 0,
+		     "recovery ('state_volume_b') needs 'peer_listen'");
+		return -EINVAL;
+	}
+	if (!strcmp(c->volume_kind, "vmfit") &&
+	    ((c->state_volume[0] &&
+	      strncmp(c->state_volume, "/dev/mapper/", 12)) ||
+	     (c->state_volume_b[0] &&
+	      strncmp(c->state_volume_b, "/dev/mapper/", 12)))) {
+		errf(err, errlen, name, 0,
+		     "volume_kind vmfit: the state volumes must be /dev/mapper/<name>");
+		return -EINVAL;
 	}
 	if (!c->control_socket[0])
 		snprintf(c->control_socket, sizeof(c->control_socket),

@@ -51,6 +51,15 @@ struct vf_conf {
 	char replica_user[64];		/* process backend: runs as */
 	bool replica_isolation;		/* process backend: namespaces */
 	bool legacy_clients;		/* accept client protocol 1, 2 */
+	/* proactive recovery (Documentation/protocol.rst "Recovery") */
+	char state_volume_b[VF_CONF_STR];	/* the second volume; "": off */
+	char volume_kind[8];		/* "file" (stand-in) or "vmfit" */
+	unsigned int volume_chunk;	/* file: chunk size in bytes */
+	char shadow_cmd[VF_CONF_CMD];	/* the other implementation; "": same */
+	unsigned int recovery_period_s;	/* 0: only on demand */
+	unsigned int recovery_full_every; /* every N-th round hashes all */
+	unsigned int recovery_timeout_ms; /* RECOVER -> hand-over */
+	unsigned int recovery_fetch_timeout_ms; /* one chunk from a peer */
 };
 
 #define VF_CONF_CONTROL_DIR	"/run/vmfit"	/* default control_socket dir */

@@ -37,6 +37,28 @@ static int hash_children(EVP_MD_CTX *ctx, const uint8_t *in, size_t count,
 	return 0;
 }
 
+uint64_t vf_merkle_shape_len(uint64_t n, unsigned int level)
+{
+	uint64_t len = n;
+	unsigned int l;
+
+	for (l = 0; l < level; l++) {
+		if (l && len == 1)
+			return 0;	/* above the root */
+		len = len ? (len - 1) / F + 1 : 1;	/* empty tree: 1 */
+	}
+	return len;
+}
+
+unsigned int vf_merkle_shape_levels(uint64_t n)
+{
+	unsigned int l = 1;
+
+	while (vf_merkle_shape_len(n, l) > 1)
+		l++;
+	return l + 1;
+}
+
 int vf_merkle_build(const uint8_t *leaves, size_t n, struct vf_merkle **out)
 {
 	struct vf_merkle *t;
@@ -56,20 +78,13 @@ int vf_merkle_build(const uint8_t *leaves, size_t n, struct vf_merkle **out)
 	t->n = n;
 
 	/* Shape first: level sizes and offsets. */
-	t->len[0] = n;
-	total = n;
-	l = 0;
-	do {
-		size_t next = (t->len[l] + F - 1) / F;
-
-		if (!next)
-			next = 1;	/* the empty tree's root */
-		l++;
-		t->len[l] = next;
+	t->nlevels = vf_merkle_shape_levels(n);
+	total = 0;
+	for (l = 0; l < t->nlevels; l++) {
+		t->len[l] = vf_merkle_shape_len(n, l);
 		t->off[l] = total;
-		total += next;
-	} while (t->len[l] > 1);
-	t->nlevels = l + 1;
+		total += t->len[l];
+	}
 
 	t->nodes = malloc(total * DS);
 	if (!t->nodes)

@@ -33,6 +33,14 @@
 struct vf_merkle;
 
 /*
+ * The shape alone, without digests (what a decoder checks a node index
+ * against): levels of a tree over @n leaves, and the node count of
+ * @level (0 when level is out of range). vf_merkle_build uses the same.
+ */
+unsigned int vf_merkle_shape_levels(uint64_t n);
+uint64_t vf_merkle_shape_len(uint64_t n, unsigned int level);
+
+/*
  * Build a tree over @n leaf digests (@leaves holds n * 32 bytes; may be
  * NULL when n == 0). The leaves are copied.
  */

@@ -25,6 +25,12 @@ const char *vf_strerror(int r)
 		return "busy";
 	case VF_ERR_MAGIC:
 		return "wrong magic";
+	case VF_ERR_ROUND:
+		return "not the current recovery round";
+	case VF_ERR_CHUNK:
+		return "unknown chunk or tree node";
+	case VF_ERR_DIGEST:
+		return "digest of the wrong size";
 	case VF_ERR_STALE:
 		return "stale request, not executed";
 	case VF_ERR_AUTH:
@@ -49,6 +55,9 @@ const char *vf_type_name(uint16_t type)
 		[VF_R_RESTORE] = "RESTORE",
 		[VF_R_RESTORE_DONE] = "RESTORE_DONE",
 		[VF_R_ERROR] = "ERROR",
+		[VF_P_FETCH] = "FETCH",
+		[VF_P_CHUNK] = "CHUNK",
+		[VF_P_ERROR] = "PEER_ERROR",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])
@@ -124,6 +133,8 @@ static int type_valid(uint32_t magic, uint16_t type)
 {
 	if (magic == VF_MAGIC_CLIENT)
 		return type >= VF_C_REQUEST && type <= VF_C_ERROR;
+	if (magic == VF_MAGIC_PEER)
+		return type >= VF_P_FETCH && type <= VF_P_ERROR;
 	return type >= VF_R_HELLO && type <= VF_R_ERROR;
 }
 
@@ -623,6 +634,25 @@ int vf_write_all(int fd, const void *p, size_t n)
 		}
 		q += w;
 		n -= w;
+	}
+	return 0;
+}
+
+int vf_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const uint8_t *q = p;
+	ssize_t w;
+
+	while (n) {
+		w = pwrite(fd, q, n, off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		q += w;
+		n -= w;
+		off += w;
 	}
 	return 0;
 }

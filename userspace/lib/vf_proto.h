@@ -24,6 +24,7 @@
 
 #define VF_MAGIC_CLIENT		0x43464d56u	/* "VMFC" little-endian */
 #define VF_MAGIC_REPLICA	0x52464d56u	/* "VMFR" little-endian */
+#define VF_MAGIC_PEER		0x50464d56u	/* "VMFP": manager peers */
 #define VF_PROTO_VERSION	1	/* replica channel */
 /*
  * Client protocol versions (protocol.rst "Versions"): a server accepts
@@ -40,7 +41,10 @@
 #define VF_MAX_OP		(64u << 10)	/* per op and per reply data */
 #define VF_MAX_ERRMSG		1024		/* longest ERROR text we send */
 
-/* Frame types. Client protocol: 1..3; replica channel: 16..23. */
+/*
+ * Frame types. Client protocol: 1..3; replica channel: 16..23; manager
+ * peer connections (recovery chunk transfer, vf_rcv.h): 32..34.
+ */
 enum {
 	VF_C_REQUEST = 1,
 	VF_C_REPLY,
@@ -53,6 +57,9 @@ enum {
 	VF_R_RESTORE,
 	VF_R_RESTORE_DONE,
 	VF_R_ERROR,
+	VF_P_FETCH = 32,
+	VF_P_CHUNK,
+	VF_P_ERROR,
 };
 
 /* Wire error codes (ERROR frames). */
@@ -63,8 +70,12 @@ enum {
 	VF_ERR_TOO_BIG,
 	VF_ERR_BUSY,
 	VF_ERR_MAGIC,
+	VF_ERR_ROUND,		/* recovery: not the current round */
+	VF_ERR_CHUNK,		/* recovery: unknown chunk or tree node */
+	VF_ERR_DIGEST,		/* recovery: digest of the wrong size */
 	VF_ERR_STALE,		/* request refused, not executed */
 	VF_ERR_AUTH,		/* session key does not match client_id */
+	VF_ERR_LAST = VF_ERR_AUTH,
 };
 
 /* Client REPLY status values. */
@@ -80,7 +91,7 @@ enum {
 
 static inline int vf_err_code(int r)
 {
-	return (r < -VF_EBASE && r >= -VF_E(VF_ERR_AUTH)) ? -r - VF_EBASE : 0;
+	return (r < -VF_EBASE && r >= -VF_E(VF_ERR_LAST)) ? -r - VF_EBASE : 0;
 }
 
 const char *vf_strerror(int r);
@@ -279,6 +290,7 @@ int vf_restore_encode(struct vf_wbuf *wb);
 /* Blocking fd helpers (EINTR-safe; not for the daemon's event loop) */
 
 int vf_write_all(int fd, const void *p, size_t n);
+int vf_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 int vf_read_all(int fd, void *p, size_t n);	/* -EPIPE on early EOF */
 
 /*

@@ -5,7 +5,9 @@
 # tests/unit/build.mk).
 
 VMFITD_SRCS := $(wildcard userspace/vmfitd/*.c) $(wildcard userspace/backends/*.c)
-VMFITD_LIBS := -lcpg -lcrypto $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+# vf_svol (recovery's state volumes) pulls in vf_nl and vf_dm.
+VMFITD_LIBS = -lcpg -lcrypto $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) \
+	$(VF_NL_LIBS) $(VF_DM_LIBS)
 
 # Every part of the daemon includes vmfitd.h, which needs the backends'.
 $(foreach f,$(notdir $(basename $(wildcard userspace/vmfitd/*.c))),\
@@ -43,4 +45,4 @@ $(B)/tests/unit/process-backend-test: $(call sanobj,userspace/vmfitd/tests/proce
 
 $(B)/tests/unit/vmfitd-gmsg-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-gmsg-test.c userspace/vmfitd/gmsg.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcrypto

@@ -48,6 +48,7 @@ static void ckpt_record(struct vmfitd *d, uint32_t node, uint64_t id,
 			order, id);
 	}
 	ctl_checkpoint_done(d, node, id, order, status);
+	rcv_checkpoint_done(d, id, order, status);
 }
 
 /* The oldest pending checkpoint is over with @status. */
@@ -123,7 +124,6 @@ void deliver_checkpoint(struct vmfitd *d, uint32_t node,
 			const struct vf_gmsg_hdr *h, struct vf_rd *rd)
 {
 	struct vf_gckpt ck;
-	struct ckpt *cp;
 	int r;
 
 	r = vf_gmsg_read_checkpoint(h, rd, &ck);
@@ -136,17 +136,24 @@ void deliver_checkpoint(struct vmfitd *d, uint32_t node,
 	d->st.checkpoints++;
 	vf_info("checkpoint %016" PRIx64 " (from node %u) ordered after order %" PRIu64,
 		ck.id, node, d->last_order);
+	ckpt_push(d, node, ck.id);
+}
+
+void ckpt_push(struct vmfitd *d, uint32_t node, uint64_t id)
+{
+	struct ckpt *cp;
+
 	if (d->rep_failed || !d->rep.running) {
-		ckpt_record(d, node, ck.id, d->last_order, EIO);
+		ckpt_record(d, node, id, d->last_order, EIO);
 		return;
 	}
 	if (d->ckpt_len == CKPT_MAX) {
-		ckpt_record(d, node, ck.id, d->last_order, EBUSY);
+		ckpt_record(d, node, id, d->last_order, EBUSY);
 		return;
 	}
 	cp = &d->ckpts[(d->ckpt_head + d->ckpt_len) % CKPT_MAX];
 	memset(cp, 0, sizeof(*cp));
-	cp->id = ck.id;
+	cp->id = id;
 	cp->node = node;
 	cp->order = d->last_order;
 	if (!d->ckpt_len)

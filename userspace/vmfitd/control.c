@@ -10,6 +10,9 @@
  *	checkpoint\n	-> ok order=<N> status=0 id=<16 hex>\n
  *			   fail order=<N> status=<errno> id=<16 hex> <text>\n
  *			   err <text>\n
+ *	recover [full]\n -> ok round=<16 hex>\n (the round was multicast;
+ *			   its progress is in the status file, rcv_*)
+ *			   err <text>\n
  *
  * "checkpoint" multicasts a CHECKPOINT group message; the answer comes
  * when the local replica has finished that checkpoint (or failed to). See
@@ -29,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vf_ctlsock.h"
 #include "vf_log.h"
 #include "vmfitd.h"
 
@@ -144,7 +148,7 @@ static void ctl_answer(struct ctl *c, const char *fmt, ...)
 	ctl_close(c);
 }
 
-static uint64_t ckpt_new_id(void)
+uint64_t random_id(void)
 {
 	uint64_t id = 0;
 
@@ -154,13 +158,41 @@ static uint64_t ckpt_new_id(void)
 	return id;
 }
 
+static void ctl_recover(struct vmfitd *d, struct ctl *c, bool full)
+{
+	uint64_t round;
+	int r = rcv_trigger(d, full, &round);
+
+	switch (r) {
+	case 0:
+		vf_info("control: recovery round %016" PRIx64 " requested%s",
+			round, full ? " (full)" : "");
+		ctl_answer(c, "ok round=%016" PRIx64, round);
+		return;
+	case -ENOTSUP:
+		ctl_answer(c, "err recovery is not configured (state_volume_b)");
+		return;
+	case -EBUSY:
+		ctl_answer(c, "err busy: a recovery round is running");
+		return;
+	case -ENOTCONN:
+		ctl_answer(c, "err unavailable: this manager is not in the group or out of sync");
+		return;
+	}
+	ctl_answer(c, "err cannot start a round: %s", strerror(-r));
+}
+
 static void ctl_command(struct vmfitd *d, struct ctl *c, const char *cmd)
 {
 	uint64_t id;
 	int r;
 
+	if (!strcmp(cmd, "recover") || !strcmp(cmd, "recover full")) {
+		ctl_recover(d, c, cmd[7] != '\0');
+		return;
+	}
 	if (strcmp(cmd, "checkpoint")) {
-		ctl_answer(c, "err unknown command '%.64s' (commands: checkpoint)",
+		ctl_answer(c, "err unknown command '%.64s' (commands: checkpoint, recover [full])",
 			   cmd);
 		return;
 	}
@@ -172,7 +204,7 @@ static void ctl_command(struct vmfitd *d, struct ctl *c, const char *cmd)
 		ctl_answer(c, "err busy: %u checkpoints pending", d->ckpt_len);
 		return;
 	}
-	id = ckpt_new_id();
+	id = random_id();
 	/* Set before sending: --unreplicated delivers inside the send. */
 	c->ckpt_id = id;
 	c->deadline_ms = now_ms() + d->conf.checkpoint_timeout_ms + CTL_IDLE_MS;
@@ -318,78 +350,61 @@ void ctl_checkpoint_done(struct vmfitd *d, uint32_t node, uint64_t id,
 }
 
 /*----------------------------------------------------------------*/
-/* vmfitd --checkpoint */
+/* vmfitd --checkpoint, --recover: libvmfit's vf_ctlsock */
+
+/* 0 and the "ok" text in @ans, or 1 (2: bad path) after printing why. */
+static int ctl_client(const struct vf_conf *conf, const char *opt,
+		      const char *cmd, unsigned int timeout_ms, char *ans,
+		      size_t anslen)
+{
+	int r = vf_ctlsock_request(conf->control_socket, cmd, timeout_ms, ans,
+				   anslen);
+
+	if (!r)
+		return 0;
+	if (r == -EPROTO || r == -ETIMEDOUT || r == -EPIPE)
+		fprintf(stderr, "vmfitd: %s: %s\n", opt, ans);
+	else
+		fprintf(stderr, "vmfitd: %s: %s: %s: %s (is vmfitd running with this configuration?)\n",
+			opt, conf->control_socket, ans, strerror(-r));
+	return r == -ENAMETOOLONG ? 2 : 1;
+}
 
 int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
 {
-	const char *path = conf->control_socket;
-	struct sockaddr_un sun;
-	struct pollfd pfd;
-	char line[512];
-	size_t len = 0;
-	ssize_t n;
-	int fd, r, rc = 1;
-	struct timespec t0, t;
-	long left;
+	char ans[512];
+	int rc = ctl_client(conf, "--checkpoint", "checkpoint", timeout_ms,
+			    ans, sizeof(ans));
 
-	if (ctl_addr(path, &sun)) {
-		fprintf(stderr, "vmfitd: control socket path too long: %s\n",
-			path);
-		return 2;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "vmfitd: --checkpoint: %s: %s (is vmfitd running with this configuration?)\n",
-			path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (!rc)
+		printf("%s\n", ans);
+	return rc;
+}
+
+int ctl_client_recover(const struct vf_conf *conf, bool full, bool wait,
+		       unsigned int timeout_ms)
+{
+	char ans[512], round[32];
+	int rc;
+
+	rc = ctl_client(conf, "--recover", full ? "recover full" : "recover",
+			5000, ans, sizeof(ans));
+	if (rc)
+		return rc;
+	printf("%s\n", ans);
+	if (!wait)
+		return 0;
+	if (!conf->status_file[0]) {
+		fprintf(stderr, "vmfitd: --recover --wait: no status_file configured\n");
 		return 1;
 	}
-	r = vf_write_all(fd, "checkpoint\n", 11);
-	if (r) {
-		fprintf(stderr, "vmfitd: --checkpoint: %s: %s\n", path,
-			strerror(-r));
-		goto out;
+	snprintf(round, sizeof(round), "%.16s", ans + strlen("round="));
+	rc = vf_ctlsock_follow_round(conf->status_file, round, timeout_ms,
+				     stdout);
+	if (rc < 0) {
+		fprintf(stderr, "vmfitd: --recover --wait: round %s not over in %u ms\n",
+			round, timeout_ms);
+		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = (long)timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
-					   (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0) {
-			fprintf(stderr, "vmfitd: --checkpoint: no answer in %u ms\n",
-				timeout_ms);
-			goto out;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		r = poll(&pfd, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			continue;
-		n = read(fd, line + len, sizeof(line) - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-		if (memchr(line, '\n', len) || len == sizeof(line) - 1)
-			break;
-	}
-	line[len] = '\0';
-	if (!len || !strchr(line, '\n')) {
-		fprintf(stderr, "vmfitd: --checkpoint: the daemon closed without a complete answer\n");
-		goto out;
-	}
-	*strchr(line, '\n') = '\0';
-	if (!strncmp(line, "ok ", 3)) {
-		printf("%s\n", line + 3);
-		rc = 0;
-	} else {
-		fprintf(stderr, "vmfitd: --checkpoint: %s\n", line);
-	}
-out:
-	close(fd);
 	return rc;
 }

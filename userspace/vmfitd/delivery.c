@@ -176,6 +176,11 @@ static const char *const gmsg_names[] = {
 	[VF_G_VOTES] = "VOTES",
 	[VF_G_CHECKPOINT] = "CHECKPOINT",
 	[VF_G_STATE] = "STATE",
+	[VF_G_RECOVER] = "RECOVER",
+	[VF_G_RCV_READY] = "RCV_READY",
+	[VF_G_RCV_DIGESTS] = "RCV_DIGESTS",
+	[VF_G_RCV_FETCHED] = "RCV_FETCHED",
+	[VF_G_RCV_ABORT] = "RCV_ABORT",
 };
 
 static void deliver_state(struct vmfitd *d, uint32_t node, uint32_t pid,
@@ -229,6 +234,10 @@ void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 	}
 	if (h.type == VF_G_CHECKPOINT) {
 		deliver_checkpoint(d, node, &h, &rd);
+		return;
+	}
+	if (h.type >= VF_G_RECOVER) {
+		rcv_deliver(d, node, &h, &rd);
 		return;
 	}
 	if (h.type == VF_G_REQUESTS)

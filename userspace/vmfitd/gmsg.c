@@ -10,6 +10,7 @@
  *             u32 reserved (0), u64 id
  *   STATE (count 1): u16 entry version (1), u16 state (1..3),
  *             u32 conf_hash, u64 view
+ *   RECOVER .. RCV_ABORT: userspace/lib/vf_rcv.c
  */
 #include "gmsg.h"
 
@@ -90,7 +91,7 @@ int vf_gmsg_open(const void *p, size_t n, struct vf_gmsg_hdr *h,
 		return -VF_E(VF_ERR_VERSION);
 	if (reserved)
 		return -VF_E(VF_ERR_MALFORMED);
-	if (h->type < VF_G_REQUESTS || h->type > VF_G_STATE)
+	if (h->type < VF_G_REQUESTS || h->type > VF_G_LAST)
 		return -VF_E(VF_ERR_TYPE);
 	return 0;
 }

@@ -21,6 +21,13 @@ enum {
 	VF_G_VOTES = 2,		/* batch of the sender's replica results */
 	VF_G_CHECKPOINT = 3,	/* take an ordered checkpoint here */
 	VF_G_STATE = 4,		/* the sender's membership state */
+	/* Recovery (entries: userspace/lib/vf_rcv.h) */
+	VF_G_RECOVER = 5,	/* start a round */
+	VF_G_RCV_READY = 6,	/* the sender's shadow is up */
+	VF_G_RCV_DIGESTS = 7,	/* Merkle nodes / chunk digests */
+	VF_G_RCV_FETCHED = 8,	/* the sender needs no more chunks */
+	VF_G_RCV_ABORT = 9,	/* abort the round */
+	VF_G_LAST = VF_G_RCV_ABORT,
 };
 
 #define VF_GCKPT_VERSION	1	/* CHECKPOINT entry layout */

@@ -46,6 +46,7 @@ static void cpg_confchg_cb(cpg_handle_t h, const struct cpg_name *name,
 			   const struct cpg_address *joined, size_t njoined)
 {
 	struct vmfitd *d = group_d;
+	size_t i;
 
 	log_list("joined", joined, njoined);
 	/*
@@ -54,6 +55,9 @@ static void cpg_confchg_cb(cpg_handle_t h, const struct cpg_name *name,
 	 */
 	log_list("left", left, nleft);
 	d->members = nmembers;
+	/* A manager of a running recovery round is gone. */
+	for (i = 0; i < nleft; i++)
+		rcv_left(d, left[i].nodeid);
 	vf_info("cpg: %zu member(s) in group %s (f = %u needs %u)", nmembers,
 		d->conf.cpg_group, d->conf.f, d->conf.f + 1);
 	/* Delivered at the same point of the order on every member. */
@@ -360,6 +364,18 @@ void group_add_vote(struct vmfitd *d, uint64_t order, const uint8_t *data,
 	if (d->vote_count >= d->conf.batch_max ||
 	    d->vote_batch.len >= BATCH_BYTES)
 		group_flush(d);
+}
+
+int group_send(struct vmfitd *d, struct vf_wbuf *wb)
+{
+	if (!d->local && !d->cpg_ok) {
+		vf_wb_reset(wb);
+		return -ENOTCONN;
+	}
+	/* What this round gathered goes first (see below). */
+	group_flush(d);
+	send_msg(d, wb);
+	return 0;
 }
 
 int group_send_checkpoint(struct vmfitd *d, uint64_t id)

@@ -117,6 +117,10 @@ void replica_exec(struct vmfitd *d, uint64_t order, uint64_t cid,
 		.op_len = op_len, .op = op,
 	};
 
+	/* Recovery logs it for the shadow, or (after the hand-over point)
+	 * gives it to the shadow alone. */
+	if (rcv_exec(d, &ex))
+		return;
 	if (d->rep_failed)
 		return;
 	if (order - d->exec_done > d->conf.replica_lag_max) {

@@ -119,6 +119,7 @@ static void write_status(struct vmfitd *d)
 		d->st.req_msgs_sent ?
 		(double)d->st.reqs_sent / d->st.req_msgs_sent : 0.0,
 		d->st.votes_sent, d->sendq_len);
+	rcv_status(d, fp);
 	fprintf(fp, "\"replica_pid\":%d,\"replica_ok\":%d,\"suspect_nodes\":\"",
 		d->rep.running ? (int)d->rep.pid : 0,
 		d->hello && !d->rep_failed);

@@ -64,11 +64,11 @@ static void reload_log_level(struct vmfitd *d)
 }
 
 #define POLL_FDS	(GROUP_POLL_FDS + REPLICA_POLL_FDS + CONTROL_POLL_FDS + \
-			 CLIENT_POLL_FDS)
+			 CLIENT_POLL_FDS + RECOVERY_POLL_FDS)
 
 static int run(struct vmfitd *d)
 {
-	struct pollfd *pfd, *gp, *rp, *cp, *kp;
+	struct pollfd *pfd, *gp, *rp, *cp, *kp, *vp;
 	sigset_t empty;
 	struct timespec to;
 	uint64_t now, wake;
@@ -87,6 +87,7 @@ static int run(struct vmfitd *d)
 		if (sig_chld) {
 			sig_chld = 0;
 			replica_reap(d);
+			rcv_reap(d);
 		}
 		wake = UINT64_MAX;
 		group_tick(d, &wake);
@@ -97,6 +98,7 @@ static int run(struct vmfitd *d)
 		ctl_tick(d, now, &wake);
 		client_tick(d, now, &wake);
 		status_tick(d, now, &wake);
+		rcv_tick(d, now, &wake);
 
 		n = 0;
 		gp = &pfd[n];
@@ -107,6 +109,8 @@ static int run(struct vmfitd *d)
 		n += ctl_poll_fds(d, cp);
 		kp = &pfd[n];
 		n += client_poll_fds(d, kp);
+		vp = &pfd[n];
+		n += rcv_poll_fds(d, vp);
 
 		now = now_ms();
 		wake = wake > now ? wake - now : 0;
@@ -127,10 +131,12 @@ static int run(struct vmfitd *d)
 		replica_events(d, rp);
 		ctl_events(d, cp);
 		client_events(d, kp);
+		rcv_events(d, vp);
 		/* Batch everything gathered in this round into one message
 		 * per kind, then push out what is buffered. */
 		group_flush(d);
 		replica_flush(d);
+		rcv_flush(d);
 		client_flush(d);
 	}
 	free(pfd);
@@ -153,7 +159,12 @@ static void usage(FILE *fp)
 "      --status         print the running daemon's status (key=value lines)\n"
 "      --checkpoint     ask the running daemon for an ordered checkpoint and\n"
 "                       wait for its local replica's result\n"
-"      --timeout MS     --checkpoint: give up after MS ms (default 60000)\n"
+"      --recover        start a proactive recovery round (see protocol.rst)\n"
+"      --full           --recover: hash every chunk, not only the changed set\n"
+"      --wait           --recover: follow the round until it is over; exit 1\n"
+"                       if it aborted\n"
+"      --timeout MS     --checkpoint, --recover --wait: give up after MS ms\n"
+"                       (default 60000)\n"
 "      --unreplicated   no corosync, no voting: hand requests straight to the\n"
 "                       one local replica (benchmark baseline; f = 0)\n"
 "  -h, --help           this help\n"
@@ -173,12 +184,16 @@ int main(int argc, char **argv)
 		{ "status", no_argument, NULL, 'S' },
 		{ "checkpoint", no_argument, NULL, 'K' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "recover", no_argument, NULL, 'R' },
+		{ "full", no_argument, NULL, 'F' },
+		{ "wait", no_argument, NULL, 'W' },
 		{ "unreplicated", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool check = false, status = false, unrep = false, ckpt = false;
+	bool recover = false, full = false, wait = false;
 	unsigned long timeout_ms = 60000;
 	char *end;
 	struct vmfitd *d;
@@ -223,6 +238,15 @@ int main(int argc, char **argv)
 		case 'U':
 			unrep = true;
 			break;
+		case 'R':
+			recover = true;
+			break;
+		case 'F':
+			full = true;
+			break;
+		case 'W':
+			wait = true;
+			break;
 		case 'h':
 			usage(stdout);
 			free(d);
@@ -251,8 +275,13 @@ int main(int argc, char **argv)
 		free(d);
 		return 2;
 	}
-	if (status + ckpt + check > 1) {
-		fprintf(stderr, "vmfitd: --status, --checkpoint and --check-config exclude each other\n");
+	if (status + ckpt + check + recover > 1) {
+		fprintf(stderr, "vmfitd: --status, --checkpoint, --recover and --check-config exclude each other\n");
+		free(d);
+		return 2;
+	}
+	if ((full || wait) && !recover) {
+		fprintf(stderr, "vmfitd: --full and --wait go with --recover\n");
 		free(d);
 		return 2;
 	}
@@ -263,6 +292,11 @@ int main(int argc, char **argv)
 	}
 	if (ckpt) {
 		rc = ctl_client_checkpoint(&d->conf, timeout_ms);
+		free(d);
+		return rc;
+	}
+	if (recover) {
+		rc = ctl_client_recover(&d->conf, full, wait, timeout_ms);
 		free(d);
 		return rc;
 	}
@@ -349,6 +383,9 @@ int main(int argc, char **argv)
 	r = replica_start(d);
 	if (r)
 		goto out_ctl;
+	r = rcv_init(d);
+	if (r)
+		goto out_rcv;
 	group_init(d);
 	/* systemd (Type=notify): ready once every socket is open. */
 	sd_notifyf(0, "READY=1\nMAINPID=%lu", (unsigned long)getpid());
@@ -356,6 +393,8 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	vf_info("shutting down");
 	group_fini(d);
+out_rcv:
+	rcv_fini(d);
 	status_remove(d);
 	replica_fini(d);
 out_ctl:

@@ -6,6 +6,7 @@
 #define VMFITD_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -48,6 +49,7 @@
 #define CTL_IDLE_MS		5000	/* control client must send its line */
 #define LOG_BURST		10	/* rate-limited warnings per episode */
 #define LOG_PERIOD_MS		1000	/* then one summary per period */
+#define MEMBERS_MAX		16	/* group members tracked by id */
 
 struct conn {
 	int fd;
@@ -218,6 +220,8 @@ struct vmfitd {
 	uint64_t expired_since;		/* expired orders not yet logged */
 	uint64_t next_status_ms;
 	uint64_t next_stats_log_ms;
+
+	struct rcv *rcv;		/* recovery.c; NULL: not configured */
 };
 
 /*
@@ -278,6 +282,8 @@ void ckpt_finish(struct vmfitd *d, uint32_t status);
 void replica_pump(struct vmfitd *d);
 void deliver_checkpoint(struct vmfitd *d, uint32_t node,
 			const struct vf_gmsg_hdr *h, struct vf_rd *rd);
+/* Take checkpoint @id (triggered by @node) after the last delivered order. */
+void ckpt_push(struct vmfitd *d, uint32_t node, uint64_t id);
 /* A replica that does not finish a checkpoint in time is faulty. */
 void ckpt_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 
@@ -311,6 +317,8 @@ void group_add_vote(struct vmfitd *d, uint64_t order, const uint8_t *data,
 		    uint32_t len);
 /* Multicast a CHECKPOINT message with @id; 0 or -errno. */
 int group_send_checkpoint(struct vmfitd *d, uint64_t id);
+/* Multicast the complete message in @wb (left empty); 0 or -ENOTCONN. */
+int group_send(struct vmfitd *d, struct vf_wbuf *wb);
 
 /* control.c: the control socket and the --checkpoint client */
 #define CONTROL_POLL_FDS	(1 + CTL_MAX)	/* listener, connections */
@@ -324,13 +332,49 @@ void ctl_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 /* The local replica finished checkpoint @id (triggered by @node). */
 void ctl_checkpoint_done(struct vmfitd *d, uint32_t node, uint64_t id,
 			 uint64_t order, uint32_t status);
+/* A random nonzero 64-bit id (checkpoints, recovery rounds). */
+uint64_t random_id(void);
 /* vmfitd --checkpoint: trigger one and wait for the local result. */
 int ctl_client_checkpoint(const struct vf_conf *c, unsigned int timeout_ms);
+/* vmfitd --recover [--full] [--wait]: start a round (and follow it). */
+int ctl_client_recover(const struct vf_conf *c, bool full, bool wait,
+		       unsigned int timeout_ms);
 
 /* status.c: the status file, --status, periodic log lines */
 void status_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 void status_remove(struct vmfitd *d);
 /* vmfitd --status: the status file as key=value lines. */
 int status_print(const struct vf_conf *c);
+
+/*
+ * recovery.c: proactive recovery with verified state transfer
+ * (Documentation/protocol.rst "Recovery"): the shadow replica, the
+ * capture, the digest exchange and vote, chunk transfer between managers,
+ * the A/B hand-over.
+ */
+#define RECOVERY_POLL_FDS	(4 + PEER_CONN_MAX)
+#define PEER_CONN_MAX		8	/* peer connections served at once */
+int rcv_init(struct vmfitd *d);
+void rcv_fini(struct vmfitd *d);
+unsigned int rcv_poll_fds(struct vmfitd *d, struct pollfd *pfd);
+void rcv_events(struct vmfitd *d, const struct pollfd *pfd);
+void rcv_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
+void rcv_flush(struct vmfitd *d);
+/* Reap the shadow if it has exited (SIGCHLD). */
+void rcv_reap(struct vmfitd *d);
+/* A recovery group message (types VF_G_RECOVER..VF_G_LAST). */
+void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
+		 struct vf_rd *rd);
+/* Manager @node left the group. */
+void rcv_left(struct vmfitd *d, uint32_t node);
+/* An EXEC for the local replica: true when the shadow took it alone. */
+bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex);
+/* Checkpoint @id of the senior finished (checkpoint.c). */
+void rcv_checkpoint_done(struct vmfitd *d, uint64_t id, uint64_t order,
+			 uint32_t status);
+/* Multicast RECOVER; 0 and *@round, or -errno (-ENOTSUP: not set up). */
+int rcv_trigger(struct vmfitd *d, bool full, uint64_t *round);
+/* The rcv_* fields of the status file (JSON members, each ending ","). */
+void rcv_status(struct vmfitd *d, FILE *fp);
 
 #endif /* VMFITD_H */

@@ -2,6 +2,7 @@
 /*
  * fb.c - the freeze benchmark's pure logic. See fb.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -148,12 +149,30 @@ static const char *const meta_names[] = {
 	[FB_META_VOLUME_MIB] = "volume_mib",
 	[FB_META_COUNT] = "count",
 	[FB_META_ROUNDS] = "rounds",
+	[FB_META_FSYNC_NUMBER_IOS] = "fsync_number_ios",
+	[FB_META_LOAD_BEFORE] = "loadavg_before",
+	[FB_META_LOAD_AFTER] = "loadavg_after",
+	[FB_META_FORCED] = "forced",
 };
 
-/* Keys whose value is a string; the others are non-negative integers. */
+/* Record types of the two loads (struct fb_iops). */
+static const char *const load_records[] = {
+	[FB_LOAD_PLAIN] = "iops",
+	[FB_LOAD_FSYNC] = "fsync",
+};
+
+/*
+ * Keys whose value is a string; a decimal number; a flag (0 or 1); the
+ * others are non-negative integers.
+ */
 static bool meta_is_string(unsigned int k)
 {
 	return k == FB_META_KERNEL || k == FB_META_DATE || k == FB_META_FIO;
+}
+
+static bool meta_is_decimal(unsigned int k)
+{
+	return k == FB_META_LOAD_BEFORE || k == FB_META_LOAD_AFTER;
 }
 
 static int lookup(const char *s, const char *const *names, size_t n)
@@ -276,9 +295,10 @@ static int parse_snap(char **f, int n, struct fb_results *r)
 	return 0;
 }
 
-static int parse_iops(char **f, int n, struct fb_results *r)
+static int parse_iops(char **f, int n, enum fb_load load,
+		      struct fb_results *r)
 {
-	struct fb_iops io;
+	struct fb_iops io = { .load = load };
 	char *end;
 	size_t i;
 
@@ -292,7 +312,8 @@ static int parse_iops(char **f, int n, struct fb_results *r)
 	    !isfinite(io.iops))
 		return -EINVAL;
 	for (i = 0; i < r->niops; i++)
-		if (r->iops[i].config == io.config &&
+		if (r->iops[i].load == io.load &&
+		    r->iops[i].config == io.config &&
 		    r->iops[i].round == io.round)
 			return -EEXIST;
 	if (r->niops == FB_MAX_IOPS)
@@ -315,13 +336,22 @@ static int parse_meta(const char *key, const char *rest, struct fb_results *r)
 	if (!len || len >= FB_META_LEN)
 		return -EINVAL;
 	if (!meta_is_string(k)) {
-		char tmp[FB_META_LEN];
+		char tmp[FB_META_LEN], *end;
 		int64_t v;
+		double d;
 
 		memcpy(tmp, rest, len);
 		tmp[len] = '\0';
-		if (parse_i64(tmp, &v) || v < 0)
+		if (meta_is_decimal(k)) {
+			errno = 0;
+			d = strtod(tmp, &end);
+			if (errno || *end || end == tmp || !(d >= 0) ||
+			    !isfinite(d) || !isdigit((unsigned char)tmp[0]))
+				return -EINVAL;
+		} else if (parse_i64(tmp, &v) || v < 0 ||
+			   (k == FB_META_FORCED && v > 1)) {
 			return -EINVAL;
+		}
 	}
 	memcpy(r->meta[k], rest, len);
 	r->meta[k][len] = '\0';
@@ -373,8 +403,10 @@ int fb_parse_line(const char *line, struct fb_results *r)
 		return 0;
 	if (!strcmp(f[0], "snap"))
 		return parse_snap(f, n, r);
-	if (!strcmp(f[0], "iops"))
-		return parse_iops(f, n, r);
+	if (!strcmp(f[0], load_records[FB_LOAD_PLAIN]))
+		return parse_iops(f, n, FB_LOAD_PLAIN, r);
+	if (!strcmp(f[0], load_records[FB_LOAD_FSYNC]))
+		return parse_iops(f, n, FB_LOAD_FSYNC, r);
 	/* meta and fail keep the rest of the line verbatim. */
 	if (!strcmp(f[0], "meta") && n >= 3)
 		return parse_meta(f[1], after_words(line, 2), r);
@@ -492,14 +524,15 @@ out:
 	return ret;
 }
 
-/* IOPS of @c in round @round, or 0 when not measured. */
-static double iops_of(const struct fb_results *r, enum fb_config c,
-		      unsigned int round)
+/* IOPS of @c under @load in round @round, or 0 when not measured. */
+static double iops_of(const struct fb_results *r, enum fb_load load,
+		      enum fb_config c, unsigned int round)
 {
 	size_t i;
 
 	for (i = 0; i < r->niops; i++)
-		if (r->iops[i].config == c && r->iops[i].round == round)
+		if (r->iops[i].load == load && r->iops[i].config == c &&
+		    r->iops[i].round == round)
 			return r->iops[i].iops;
 	return 0;
 }
@@ -508,8 +541,8 @@ static double iops_of(const struct fb_results *r, enum fb_config c,
  * Median over rounds of iops(@num)/iops(@den) in the same round; rounds
  * where either is missing are skipped. -ENODATA when no round has both.
  */
-static int round_ratio(const struct fb_results *r, enum fb_config num,
-		       enum fb_config den, double *ratio)
+static int round_ratio(const struct fb_results *r, enum fb_load load,
+		       enum fb_config num, enum fb_config den, double *ratio)
 {
 	double v[FB_MAX_IOPS];
 	size_t n = 0, i;
@@ -517,15 +550,37 @@ static int round_ratio(const struct fb_results *r, enum fb_config num,
 	for (i = 0; i < r->niops; i++) {
 		double d;
 
-		if (r->iops[i].config != num)
+		if (r->iops[i].load != load || r->iops[i].config != num)
 			continue;
-		d = iops_of(r, den, r->iops[i].round);
+		d = iops_of(r, load, den, r->iops[i].round);
 		if (d > 0)
 			v[n++] = r->iops[i].iops / d;
 	}
 	if (!n)
 		return -ENODATA;
 	return fb_median_dbl(v, n, ratio);
+}
+
+static int sum_config(const struct fb_results *r, enum fb_load load,
+		      enum fb_config c, struct fb_config_sum *cs)
+{
+	double v[FB_MAX_IOPS];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < r->niops; i++)
+		if (r->iops[i].load == load && r->iops[i].config == c)
+			v[cs->rounds++] = r->iops[i].iops;
+	if (!cs->rounds)
+		return 0;
+	ret = fb_median_dbl(v, cs->rounds, &cs->iops_median);
+	if (ret)
+		return ret;
+	ret = round_ratio(r, load, c, FB_CFG_RAW, &cs->ratio_median);
+	if (ret && ret != -ENODATA)
+		return ret;
+	cs->has_ratio = !ret;
+	return 0;
 }
 
 int fb_summarise(const struct fb_results *r, struct fb_summary *s)
@@ -540,22 +595,11 @@ int fb_summarise(const struct fb_results *r, struct fb_summary *s)
 			return ret;
 	}
 	for (c = 0; c < FB_NR_CONFIGS; c++) {
-		struct fb_config_sum *cs = &s->c[c];
-		double v[FB_MAX_IOPS];
-		size_t i;
-
-		for (i = 0; i < r->niops; i++)
-			if (r->iops[i].config == c)
-				v[cs->rounds++] = r->iops[i].iops;
-		if (!cs->rounds)
-			continue;
-		ret = fb_median_dbl(v, cs->rounds, &cs->iops_median);
+		ret = sum_config(r, FB_LOAD_PLAIN, c, &s->c[c]);
+		if (!ret)
+			ret = sum_config(r, FB_LOAD_FSYNC, c, &s->f[c]);
 		if (ret)
 			return ret;
-		ret = round_ratio(r, c, FB_CFG_RAW, &cs->ratio_median);
-		if (ret && ret != -ENODATA)
-			return ret;
-		cs->has_ratio = !ret;
 	}
 	return 0;
 }
@@ -581,6 +625,8 @@ static void json_meta(FILE *f, const struct fb_results *r, unsigned int k)
 {
 	if (!r->meta[k][0])
 		fputs("null", f);
+	else if (k == FB_META_FORCED)
+		json_bool(f, strcmp(r->meta[k], "0") != 0);
 	else if (meta_is_string(k))
 		vf_json_string(f, r->meta[k]);
 	else
@@ -621,6 +667,8 @@ struct fb_targets {
 	int held_met;
 	double iops_ratio;
 	int iops_met;
+	double fsync_ratio;
+	int fsync_met;
 };
 
 static void targets(const struct fb_results *r, const struct fb_summary *s,
@@ -641,17 +689,64 @@ static void targets(const struct fb_results *r, const struct fb_summary *s,
 				  v->held_n * FB_TARGET_HELD_ZERO : -1;
 	t->iops_ratio = -1;
 	t->iops_met = -1;
-	if (!round_ratio(r, FB_CFG_VMFIT, FB_CFG_LINEAR, &ratio)) {
+	if (!round_ratio(r, FB_LOAD_PLAIN, FB_CFG_VMFIT, FB_CFG_LINEAR,
+			 &ratio)) {
 		t->iops_ratio = ratio;
 		t->iops_met = ratio >= FB_TARGET_IOPS_RATIO;
 	}
+	t->fsync_ratio = -1;
+	t->fsync_met = -1;
+	if (!round_ratio(r, FB_LOAD_FSYNC, FB_CFG_VMFIT, FB_CFG_LINEAR,
+			 &ratio)) {
+		t->fsync_ratio = ratio;
+		t->fsync_met = ratio >= FB_TARGET_FSYNC_RATIO;
+	}
+}
+
+/*
+ * The measurements of one load: "<p>iops" (per round), "<p>iops_median",
+ * "<p>iops_ratio_to_raw", with <p> "" or "fsync_".
+ */
+static void json_load(FILE *f, const struct fb_results *r, enum fb_load load,
+		      const struct fb_config_sum *cs)
+{
+	const char *p = load == FB_LOAD_FSYNC ? "fsync_" : "";
+	unsigned int c;
+	size_t i;
+
+	fprintf(f, "  \"%siops\": {", p);
+	for (c = 0; c < FB_NR_CONFIGS; c++) {
+		const char *sep = "";
+
+		fprintf(f, "%s\"%s\": [", c ? ", " : "", config_names[c]);
+		for (i = 0; i < r->niops; i++) {
+			if (r->iops[i].load != load || r->iops[i].config != c)
+				continue;
+			fprintf(f, "%s{\"round\": %u, \"iops\": %.1f}", sep,
+				r->iops[i].round, r->iops[i].iops);
+			sep = ", ";
+		}
+		fputc(']', f);
+	}
+	fprintf(f, "},\n  \"%siops_median\": {", p);
+	for (c = 0; c < FB_NR_CONFIGS; c++) {
+		fprintf(f, "%s\"%s\": ", c ? ", " : "", config_names[c]);
+		json_num(f, cs[c].rounds ? cs[c].iops_median : -1);
+	}
+	fprintf(f, "},\n  \"%siops_ratio_to_raw\": {", p);
+	for (c = FB_CFG_LINEAR; c < FB_NR_CONFIGS; c++) {
+		fprintf(f, "%s\"%s\": ", c > FB_CFG_LINEAR ? ", " : "",
+			config_names[c]);
+		json_num(f, cs[c].has_ratio ? cs[c].ratio_median : -1);
+	}
+	fputs("},\n", f);
 }
 
 int fb_write_json(FILE *f, const struct fb_results *r)
 {
 	struct fb_summary s;
 	struct fb_targets t;
-	unsigned int m, c, k;
+	unsigned int m, k;
 	size_t i;
 	int ret;
 
@@ -711,32 +806,10 @@ int fb_write_json(FILE *f, const struct fb_results *r)
 		}
 		fprintf(f, "}%s\n", m + 1 < FB_NR_METHODS ? "," : "");
 	}
-	fputs("  },\n  \"iops\": {", f);
-	for (c = 0; c < FB_NR_CONFIGS; c++) {
-		const char *sep = "";
-
-		fprintf(f, "%s\"%s\": [", c ? ", " : "", config_names[c]);
-		for (i = 0; i < r->niops; i++) {
-			if (r->iops[i].config != c)
-				continue;
-			fprintf(f, "%s{\"round\": %u, \"iops\": %.1f}", sep,
-				r->iops[i].round, r->iops[i].iops);
-			sep = ", ";
-		}
-		fputc(']', f);
-	}
-	fputs("},\n  \"iops_median\": {", f);
-	for (c = 0; c < FB_NR_CONFIGS; c++) {
-		fprintf(f, "%s\"%s\": ", c ? ", " : "", config_names[c]);
-		json_num(f, s.c[c].rounds ? s.c[c].iops_median : -1);
-	}
-	fputs("},\n  \"iops_ratio_to_raw\": {", f);
-	for (c = FB_CFG_LINEAR; c < FB_NR_CONFIGS; c++) {
-		fprintf(f, "%s\"%s\": ", c > FB_CFG_LINEAR ? ", " : "",
-			config_names[c]);
-		json_num(f, s.c[c].has_ratio ? s.c[c].ratio_median : -1);
-	}
-	fputs("},\n  \"targets\": {\n", f);
+	fputs("  },\n", f);
+	json_load(f, r, FB_LOAD_PLAIN, s.c);
+	json_load(f, r, FB_LOAD_FSYNC, s.f);
+	fputs("  \"targets\": {\n", f);
 	fputs("    \"vmfit_gap_to_baseline\": {\"ratio\": ", f);
 	json_num(f, t.gap_ratio);
 	fprintf(f, ", \"limit\": %.2f, \"met\": ", FB_TARGET_GAP_RATIO);
@@ -749,6 +822,10 @@ int fb_write_json(FILE *f, const struct fb_results *r)
 	json_num(f, t.iops_ratio);
 	fprintf(f, ", \"limit\": %.2f, \"met\": ", FB_TARGET_IOPS_RATIO);
 	json_bool(f, t.iops_met);
+	fputs("},\n    \"vmfit_fsync_iops_to_linear\": {\"ratio\": ", f);
+	json_num(f, t.fsync_ratio);
+	fprintf(f, ", \"limit\": %.2f, \"met\": ", FB_TARGET_FSYNC_RATIO);
+	json_bool(f, t.fsync_met);
 	fputs("}\n  },\n  \"failures\": [", f);
 	for (i = 0; i < r->nfail; i++) {
 		fprintf(f, "%s{\"what\": ", i ? ", " : "");
@@ -800,12 +877,28 @@ static const char *meta_or(const struct fb_results *r, unsigned int k,
 	return r->meta[k][0] ? r->meta[k] : dflt;
 }
 
+/* IOPS and ratio to raw of each configuration under one load. */
+static void md_load_table(FILE *f, const struct fb_config_sum *cs)
+{
+	char a[32], b[32];
+	unsigned int c;
+
+	fputs("| device | IOPS, median | ratio to raw |\n", f);
+	fputs("| --- | ---: | ---: |\n", f);
+	for (c = 0; c < FB_NR_CONFIGS; c++)
+		fprintf(f, "| %s | %s | %s |\n", config_titles[c],
+			cs[c].rounds ? (snprintf(a, sizeof(a), "%.0f",
+						 cs[c].iops_median), a) : "n/a",
+			md_num(b, sizeof(b), cs[c].ratio_median,
+			       cs[c].has_ratio));
+}
+
 int fb_write_markdown(FILE *f, const struct fb_results *r)
 {
 	struct fb_summary s;
 	struct fb_targets t;
 	char a[32], b[32], c3[32], d[32], e[32];
-	unsigned int m, c;
+	unsigned int m;
 	size_t i;
 	int ret;
 
@@ -834,11 +927,18 @@ int fb_write_markdown(FILE *f, const struct fb_results *r)
 		meta_or(r, FB_META_COUNT, "20"),
 		meta_or(r, FB_META_WINDOW_MS, "?"),
 		meta_or(r, FB_META_PRE_MS, "?"));
-	fprintf(f, "Run: kernel %s, %s, %s.\n"
+	fprintf(f, "Run: kernel %s, %s, %s; 1-minute load average %s "
+		"before the run, %s after it%s.\n"
 		"Reproduce: `make bench BENCH=freeze` (boots a VM; results in "
 		"`bench/results/freeze.json`).\n\n",
 		meta_or(r, FB_META_KERNEL, "?"), meta_or(r, FB_META_DATE, "?"),
-		meta_or(r, FB_META_FIO, "fio ?"));
+		meta_or(r, FB_META_FIO, "fio ?"),
+		meta_or(r, FB_META_LOAD_BEFORE, "?"),
+		meta_or(r, FB_META_LOAD_AFTER, "?"),
+		strcmp(meta_or(r, FB_META_FORCED, "0"), "0") ?
+		" (**forced with FORCE=1 on a busy machine: other work "
+		"competed for the cores, the figures are not trustworthy**)" :
+		"");
 
 	fputs("| method | longest gap, median (ms) | longest gap, max (ms) "
 	      "| same device, window before: max gap (ms) "
@@ -892,16 +992,15 @@ int fb_write_markdown(FILE *f, const struct fb_results *r)
 		"provisioned first.\n\n",
 		meta_or(r, FB_META_NUMBER_IOS, "?"),
 		meta_or(r, FB_META_ROUNDS, "?"));
-	fputs("| device | IOPS, median | ratio to raw |\n", f);
-	fputs("| --- | ---: | ---: |\n", f);
-	for (c = 0; c < FB_NR_CONFIGS; c++) {
-		const struct fb_config_sum *cs = &s.c[c];
-
-		fprintf(f, "| %s | %s | %s |\n", config_titles[c],
-			cs->rounds ? (snprintf(a, sizeof(a), "%.0f",
-					       cs->iops_median), a) : "n/a",
-			md_num(b, sizeof(b), cs->ratio_median, cs->has_ratio));
-	}
+	md_load_table(f, s.c);
+	fprintf(f, "\nThe same after a snapshot with an fsync every %d "
+		"writes (fio `--ioengine=psync --direct=1 --fsync=%d`, one "
+		"writer, `--number_ios=%s`: every fsync is a flush the "
+		"target has to make durable, with its metadata), same "
+		"configurations and rounds:\n\n",
+		FB_FSYNC_EVERY, FB_FSYNC_EVERY,
+		meta_or(r, FB_META_FSYNC_NUMBER_IOS, "?"));
+	md_load_table(f, s.f);
 
 	fputs("\nTargets (within this run):\n\n", f);
 	fprintf(f, "- vmfit longest gap <= %.1fx baseline: %sx, %s\n",
@@ -914,6 +1013,10 @@ int fb_write_markdown(FILE *f, const struct fb_results *r)
 	fprintf(f, "- vmfit IOPS after a snapshot >= %.2fx dm-linear: %sx, "
 		"%s\n", FB_TARGET_IOPS_RATIO,
 		md_num(a, sizeof(a), t.iops_ratio, true), verdict(t.iops_met));
+	fprintf(f, "- vmfit IOPS with an fsync every %d writes >= %.2fx "
+		"dm-linear: %sx, %s\n", FB_FSYNC_EVERY, FB_TARGET_FSYNC_RATIO,
+		md_num(a, sizeof(a), t.fsync_ratio, true),
+		verdict(t.fsync_met));
 	if (r->nfail) {
 		fputs("\nParts that failed in this run:\n\n", f);
 		for (i = 0; i < r->nfail; i++)

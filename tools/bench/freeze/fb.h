@@ -91,8 +91,22 @@ struct fb_snap {
 	int64_t ios;
 };
 
-/* iops <config> <round> <write IOPS>: fio --number_ios after a snapshot. */
+/*
+ * The two write loads measured after a snapshot (fio, fixed work):
+ *   iops <config> <round> <write IOPS>   4 KiB random writes, libaio
+ *   fsync <config> <round> <write IOPS>  the same, synchronous, with an
+ *                                        fsync every FB_FSYNC_EVERY writes
+ */
+enum fb_load {
+	FB_LOAD_PLAIN,
+	FB_LOAD_FSYNC,
+	FB_NR_LOADS,
+};
+
+#define FB_FSYNC_EVERY	8
+
 struct fb_iops {
+	enum fb_load load;
 	enum fb_config config;
 	unsigned int round;
 	double iops;
@@ -102,7 +116,10 @@ struct fb_iops {
  * Run parameters and provenance:
  *   meta <key> <value...>
  * Keys: kernel, date, fio (strings, rest of the line); number_ios,
- * window_ms, pre_ms, depth, volume_mib, count, rounds (integers).
+ * fsync_number_ios, window_ms, pre_ms, depth, volume_mib, count, rounds
+ * (integers); loadavg_before, loadavg_after (the host's 1-minute load
+ * average, decimals); forced (0 or 1: published although the host was
+ * busy, FORCE=1).
  */
 enum fb_meta_key {
 	FB_META_KERNEL,
@@ -115,6 +132,10 @@ enum fb_meta_key {
 	FB_META_VOLUME_MIB,
 	FB_META_COUNT,
 	FB_META_ROUNDS,
+	FB_META_FSYNC_NUMBER_IOS,
+	FB_META_LOAD_BEFORE,
+	FB_META_LOAD_AFTER,
+	FB_META_FORCED,
 	FB_NR_META,
 };
 
@@ -162,6 +183,7 @@ int fb_print_snap(FILE *f, const struct fb_snap *s);
 #define FB_TARGET_GAP_RATIO	1.2	/* vmfit gap max / baseline gap max */
 #define FB_TARGET_HELD_ZERO	19	/* of 20 snapshots: held_ns == 0 */
 #define FB_TARGET_IOPS_RATIO	0.90	/* vmfit / linear IOPS ratio */
+#define FB_TARGET_FSYNC_RATIO	0.80	/* the same with fsyncs */
 
 struct fb_method_sum {
 	size_t n;			/* snapshots measured */
@@ -186,7 +208,8 @@ struct fb_config_sum {
 
 struct fb_summary {
 	struct fb_method_sum m[FB_NR_METHODS];
-	struct fb_config_sum c[FB_NR_CONFIGS];
+	struct fb_config_sum c[FB_NR_CONFIGS];		/* FB_LOAD_PLAIN */
+	struct fb_config_sum f[FB_NR_CONFIGS];		/* FB_LOAD_FSYNC */
 };
 
 int fb_summarise(const struct fb_results *r, struct fb_summary *s);

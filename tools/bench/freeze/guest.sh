@@ -13,7 +13,7 @@
 # device-mapper layer the others do not have.
 #
 # Parameters come from $FB_RESULTS/freeze.conf (written by the host):
-#   FB_PARTS      "gaps iops"        which halves to run
+#   FB_PARTS      "gaps iops fsync"  which parts to run
 #   FB_METHODS    "none vmfit classic thin"
 #   FB_CONFIGS    "raw linear classic thin vmfit"
 #   FB_COUNT      20                 snapshots per method
@@ -22,17 +22,20 @@
 #                                    writes; about 10 s of raw I/O here)
 #   FB_IOPS_SECS                     instead: calibrate on raw to this many
 #                                    seconds of work (needs FB_NUMBER_IOS=)
+#   FB_FSYNC_IOS  8000               fixed work of each fsync run (4 KiB
+#                                    synchronous writes, an fsync every 8)
 #   FB_WINDOW_MS 1000, FB_PRE_MS 250, FB_FILL 1 (prefill before measuring)
 set -uo pipefail
 
 FB_RESULTS=${FB_RESULTS:-/results}
 [ -f "$FB_RESULTS/freeze.conf" ] && . "$FB_RESULTS/freeze.conf"
-: "${FB_PARTS:=gaps iops}"
+: "${FB_PARTS:=gaps iops fsync}"
 : "${FB_METHODS:=none vmfit classic thin}"
 : "${FB_CONFIGS:=raw linear classic thin vmfit}"
 : "${FB_COUNT:=20}" "${FB_ROUNDS:=3}" "${FB_IOPS_SECS:=10}"
 : "${FB_NUMBER_IOS=30000}" "${FB_WINDOW_MS:=1000}" "${FB_PRE_MS:=250}"
-: "${FB_FILL:=1}"
+: "${FB_FILL:=1}" "${FB_FSYNC_IOS:=8000}"
+FSYNC_EVERY=8	# FB_FSYNC_EVERY in fb.h
 
 rec=$FB_RESULTS/freeze.records
 : >"$rec"
@@ -213,11 +216,20 @@ gaps() { # method
 	esac
 }
 
-# fio_iops DEV - fixed work; prints the write IOPS.
+# fio_iops DEV - fixed work; prints the write IOPS. LOAD=fsync: one
+# synchronous writer with an fsync every FSYNC_EVERY writes.
 fio_iops() {
-	fio --name=fb --filename="$1" --rw=randwrite --bs=4k \
-		--iodepth=$DEPTH --ioengine=libaio --direct=1 \
-		--size=$((VOL_SECTORS / 2048))m --number_ios="$NUMBER_IOS" \
+	local load
+
+	if [ "$LOAD" = fsync ]; then
+		load=(--iodepth=1 --ioengine=psync --fsync=$FSYNC_EVERY
+		      --number_ios="$FB_FSYNC_IOS")
+	else
+		load=(--iodepth=$DEPTH --ioengine=libaio
+		      --number_ios="$NUMBER_IOS")
+	fi
+	fio --name=fb --filename="$1" --rw=randwrite --bs=4k --direct=1 \
+		"${load[@]}" --size=$((VOL_SECTORS / 2048))m \
 		--output-format=terse --terse-version=3 |
 		awk -F';' 'NF > 50 && $5 == 0 { print $49; ok = 1 }
 			   END { exit !ok }'
@@ -260,8 +272,8 @@ iops_one() {
 	fi
 	if ((rc == 0)); then
 		if v=$(fio_iops "$dev"); then
-			echo "iops $c $r $v" >>"$rec"
-			log "iops: round $r: $c: $v"
+			echo "$LOAD $c $r $v" >>"$rec"
+			log "$LOAD: round $r: $c: $v"
 		else
 			fail "$c" "round $r: fio failed"
 			rc=1
@@ -296,13 +308,20 @@ calibrate() {
 	log "calibration: raw $v IOPS -> --number_ios=$NUMBER_IOS"
 }
 
+# iops LOAD - the configurations after a snapshot under LOAD (iops: the
+# plain load, fsync: with fsyncs), interleaved rounds.
 iops() {
 	local r i n cfgs rc=0
-	calibrate || {
-		fail iops "calibration run failed"
-		return 1
-	}
-	meta number_ios "$NUMBER_IOS"
+	LOAD=$1
+	if [ "$LOAD" = iops ]; then
+		calibrate || {
+			fail iops "calibration run failed"
+			return 1
+		}
+		meta number_ios "$NUMBER_IOS"
+	else
+		meta fsync_number_ios "$FB_FSYNC_IOS"
+	fi
 	read -r -a cfgs <<<"$FB_CONFIGS"
 	n=${#cfgs[@]}
 	for ((r = 1; r <= FB_ROUNDS; r++)); do
@@ -333,7 +352,7 @@ for part in $FB_PARTS; do
 			gaps "$m" || status=1
 		done
 		;;
-	iops) iops || status=1 ;;
+	iops | fsync) iops "$part" || status=1 ;;
 	*) fail setup "unknown part '$part'"; status=1 ;;
 	esac
 done

@@ -56,6 +56,11 @@ void deliver_checkpoint(struct vmfitd *d, uint32_t node,
 {
 }
 
+void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
+		 struct vf_rd *rd)
+{
+}
+
 static struct vf_wbuf wb;
 
 static void send_requests(struct vmfitd *d, uint32_t node, uint32_t pid,

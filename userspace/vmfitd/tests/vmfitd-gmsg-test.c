@@ -4,6 +4,7 @@
 
 #include "gmsg.h"
 #include "vf_check.h"
+#include "vf_rcv.h"
 
 int main(void)
 {
@@ -47,7 +48,7 @@ int main(void)
 	wb.buf[4] = 1;	/* version 1 had no STATE: no mixed groups */
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_VERSION));
 	wb.buf[4] = VF_GMSG_VERSION;
-	wb.buf[6] = 5;
+	wb.buf[6] = VF_G_LAST + 1;
 	CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), -VF_E(VF_ERR_TYPE));
 	wb.buf[6] = VF_G_VOTES;
 	wb.buf[12] = 1;
@@ -123,6 +124,25 @@ int main(void)
 	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), -VF_E(VF_ERR_MALFORMED));
 	h.type = VF_G_CHECKPOINT;
 	CHECK_EQ(vf_gmsg_read_state(&h, &rd, &st2), -VF_E(VF_ERR_TYPE));
+
+	/* A recovery message: the header opens, the entry is vf_rcv's. */
+	{
+		uint64_t round;
+		uint16_t flags;
+
+		vf_gmsg_begin(&wb, VF_G_RECOVER, 42);
+		vf_rcv_put_recover(&wb, 99, VF_RCV_F_FULL);
+		CHECK_EQ(vf_gmsg_end(&wb, 1), 0);
+		CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+		CHECK(h.type == VF_G_RECOVER && h.count == 1);
+		CHECK_EQ(vf_rcv_read_recover(&rd, h.count, &round, &flags), 0);
+		CHECK(round == 99 && flags == VF_RCV_F_FULL);
+		wb.buf[6] = VF_G_RCV_ABORT;
+		CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd), 0);
+		wb.buf[6] = VF_G_LAST + 1;
+		CHECK_EQ(vf_gmsg_open(wb.buf, wb.len, &h, &rd),
+			 -VF_E(VF_ERR_TYPE));
+	}
 	vf_wb_free(&wb);
 	return vf_check_done("vmfitd-gmsg-test");
 }

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# recovery-valgrind: the recovery controller is memcheck-clean, and a round
+# that does not end in time aborts. 3 hosts (f = 1), file volumes, light
+# load; host 1's vmfitd runs under valgrind memcheck through:
+#  1. a full round (done);
+#  2. a delta round in which host 1's own volume has a flipped byte: host 1
+#     fetches the chunk from a peer (the client side of the peer protocol
+#     under memcheck) and the round is done;
+#  3. a round whose shadows take longer to start than recovery_timeout_ms:
+#     it aborts with reason "timeout" on every host;
+#  4. a round that is done again;
+# then SIGTERM: exit status 0, no memcheck error, no definite or indirect
+# leak, and the leak check saw the work.
+. "$(dirname "$0")/../lib/cluster.sh"
+cl_enter "$@"
+
+command -v valgrind >/dev/null || cl_die "valgrind missing: run 'make deps'"
+export CL_RECORDS=2000 CL_RECORD_SIZE=248
+cat >"$CL_BASE/slow-hash" <<EOS
+#!/bin/sh
+shift
+[ "\$(cat "$CL_BASE/shadow-mode" 2>/dev/null)" = slow ] && sleep 12
+exec "$VMFIT_BIN/kv-hash" "\$@"
+EOS
+chmod +x "$CL_BASE/slow-hash"
+echo ok >"$CL_BASE/shadow-mode"
+export CL_VMFITD_EXTRA="peer_listen = @ADDR@:7500
+state_volume_b = @DIR@/vstate/state-b.img
+shadow_cmd = $CL_BASE/slow-hash @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
+recovery_timeout_ms = 8000"
+export CL_VMFITD_WRAP="valgrind --tool=memcheck --leak-check=full
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	--track-origins=yes --log-file=@DIR@/valgrind.log"
+export CL_VMFITD_WRAP_HOSTS=1 CL_READY_SECS=120
+cl_up 3
+vlog=$(cl_hostdir 1)/valgrind.log
+
+cl_bench_start load --clients 4 --records 1500 --duration 40 \
+	--write-ratio 0.5 --verify --timeout 20000
+bpid=$CL_BENCH_PID
+sleep 2
+
+status_of() { # i -> "done aborted result"
+	echo "$(cl_stat "$1" rcv_done) $(cl_stat "$1" rcv_aborted) $(cl_stat "$1" rcv_last_result)"
+}
+
+out=$(cl_recover 2) || cl_die "round 1 failed: $out"
+cl_wait_rounds 1
+cl_assert_eq "round 1 on host 1" "1 0 done" "$(status_of 1)"
+
+vol=$(cl_live_volume 1)
+printf '\x5a' | dd of="$vol" bs=1 seek=$((4096 + 1950 * 256 + 7)) conv=notrunc status=none
+out=$(cl_recover 2) || cl_die "round 2 failed: $out"
+cl_wait_rounds 2
+cl_assert_eq "round 2 on host 1" "2 0 done" "$(status_of 1)"
+cl_assert_eq "host 1 repaired its chunk" 1 "$(cl_stat 1 rcv_repaired)"
+
+echo slow >"$CL_BASE/shadow-mode"
+out=$(cl_recover 3) && cl_die "round 3 did not abort: $out"
+cl_wait_rounds 3
+for i in 1 2 3; do
+	cl_assert_eq "round 3 on host $i" "2 1 aborted" "$(status_of "$i")"
+	case "$(cl_stat "$i" rcv_last_abort)" in
+	timeout*) ;;
+	*) cl_die "host $i: abort reason '$(cl_stat "$i" rcv_last_abort)', want timeout" ;;
+	esac
+done
+echo ok >"$CL_BASE/shadow-mode"
+sleep 13		# the slow shadows of round 3 are gone
+out=$(cl_recover 2) || cl_die "round 4 failed: $out"
+cl_wait_rounds 4
+cl_assert_eq "round 4 on host 1" "3 1 done" "$(status_of 1)"
+
+wait "$bpid" || cl_die "vmfit-bench failed; see $CL_DIR/load.log"
+grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||
+	cl_die "clients saw errors: $(grep errors "$CL_DIR/load.log")"
+grep -q 'verify: [0-9]* reads checked, 0 mismatches' "$CL_DIR/load.log" ||
+	cl_die "clients saw a wrong value"
+
+p=$(cl_pid vmfitd 1)
+kill -TERM "$p"
+rc=0
+wait "$p" || rc=$?
+rm -f "$(cl_hostdir 1)/vmfitd.pid"
+grep -E "ERROR SUMMARY|definitely lost|indirectly lost|All heap blocks" "$vlog" |
+	sed 's/^==[0-9]*== */valgrind: /'
+cl_assert_eq "vmfitd exit status under valgrind (99: memcheck errors)" 0 "$rc"
+grep -q "LEAK SUMMARY:\|All heap blocks were freed" "$vlog" || cl_die "no leak check in $vlog"
+grep -q "ERROR SUMMARY: 0 errors" "$vlog" ||
+	{ cat "$vlog"; cl_die "memcheck reported errors"; }
+if grep -qE "(definitely|indirectly) lost: [1-9]" "$vlog"; then
+	cat "$vlog"
+	cl_die "memcheck found leaks"
+fi
+cl_log "PASS"

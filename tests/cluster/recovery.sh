@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# recovery: proactive recovery with verified state transfer
+# (Documentation/protocol.rst "Recovery") on 3 hosts (f = 1), real
+# corosync, the file stand-in state volumes (volume_kind file; the VM test
+# of the dm-vmfit volumes is still to be written), under continuous client
+# load (vmfit-bench --verify):
+#
+#  1. the shadow fails to start (a wrapper that exits at once, the first
+#     time): the round aborts everywhere (shadow-start),
+#     the seniors keep serving;
+#  2. the next round succeeds, heterogeneous: kv-hash seniors hand over to
+#     kv-sqlite shadows (the shadows restore the abstract state);
+#  3. a byte flipped in host 2's live volume before the capture is found
+#     by the vote and repaired from a peer over TCP (host 2 repairs one
+#     chunk, hosts 1 and 3 none), and kv-sqlite hands back to kv-hash;
+#  4. a full round whose shadows die while replaying the logged requests
+#     (after B was written) aborts (shadow-restore) on every host, and
+#  5. the next delta round still succeeds (A's changed set was kept:
+#     invariant I2), then
+#  6. a full round (--full) hashes every chunk;
+#  then: no acknowledged operation lost or wrong (--verify, 0 errors, 0
+#  unfinished), every host executed every order once (equal executed
+#  counts), and after a final ordered checkpoint the three live volumes
+#  are byte-identical.
+#
+# Host 1 cuts off the chunks it serves (a peer link dropping mid-chunk):
+# host 2's repair in round 3 comes from host 3 after that failure.
+#
+# Part 2, a fresh cluster: host 3 lies about its digests and sends
+# malformed recovery messages (truncated, wrong version, wrong round,
+# digest of the wrong size, a node that does not exist, an abort of
+# another round, an oversized abort text); two rounds still complete with
+# nothing repaired, hosts 1 and 2 count and log the refusals. Bad peer
+# connections (wrong magic, wrong round, truncated, oversized, wrong type)
+# get a PEER_ERROR with the right code, and the manager goes on. Then
+# host 3 is killed while a round's shadows start: hosts 1 and 2 abort
+# (member-left) and the next round, of two, succeeds.
+. "$(dirname "$0")/../lib/cluster.sh"
+cl_enter "$@"
+
+export CL_RECORDS=2000 CL_RECORD_SIZE=248	# 256-byte slots, 126 chunks
+PEER_PORT=7500
+
+# The shadow command for kv-sqlite, steered by $CL_BASE/shadow-mode:
+# "fail" exits at once (the shadow does not start), "crash" runs kv-faulty
+# (sqlite engine) that kills itself on its first EXEC (it restores, then
+# dies replaying the logged requests), anything else runs kv-sqlite.
+cat >"$CL_BASE/flaky-sqlite" <<EOS
+#!/bin/sh
+shift
+case "\$(cat "$CL_BASE/shadow-mode" 2>/dev/null)" in
+fail)
+	echo "flaky-sqlite: failing on purpose" >&2
+	exit 1 ;;
+slow)
+	sleep 4 ;;
+crash)
+	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash \
+		--fault-after 0 "\$@" ;;
+esac
+exec "$VMFIT_BIN/kv-sqlite" "\$@"
+EOS
+chmod +x "$CL_BASE/flaky-sqlite"
+
+CL_VMFITD_EXTRA="peer_listen = @ADDR@:$PEER_PORT
+state_volume_b = @DIR@/vstate/state-b.img
+shadow_cmd = $CL_BASE/flaky-sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
+recovery_timeout_ms = 30000"
+
+# all_stat key: "v1 v2 v3"
+all_stat() {
+	local i out=
+	for i in 1 2 3; do
+		out+="$(cl_stat "$i" "$1") "
+	done
+	echo "${out% }"
+}
+
+round_ok() { # n: every host has n rounds done, the last one done
+	cl_wait_rounds "$(($1 + aborted))"
+	cl_assert_eq "rounds done" "$1 $1 $1" "$(all_stat rcv_done)"
+	cl_assert_eq "last result" "done done done" "$(all_stat rcv_last_result)"
+}
+
+# Host 1 cuts every chunk it serves off halfway (a peer link that drops
+# mid-chunk): host 2 must get its repair from host 3.
+CL_DIR=$CL_BASE/main
+CL_VMFITD_WRAP="env VMFITD_TEST_FAULT=cut-chunks"
+CL_VMFITD_WRAP_HOSTS=1
+cl_up 3
+# The load outlasts the rounds (a few seconds) and ends by itself, so that
+# every request has its answer.
+cl_bench_start load --clients 20 --records 1500 --duration 20 \
+	--write-ratio 0.5 --verify --timeout 10000
+bpid=$CL_BENCH_PID
+sleep 2
+
+# 1. the shadow does not start
+aborted=0
+echo fail >"$CL_BASE/shadow-mode"
+out=$(cl_recover 1) && cl_die "round 1 did not abort: $out"
+cl_log "round 1: $out"
+cl_wait_rounds 1
+aborted=1
+cl_assert_eq "round 1 aborted everywhere" "1 1 1" "$(all_stat rcv_aborted)"
+for i in 1 2 3; do
+	case "$(cl_stat "$i" rcv_last_abort)" in
+	shadow-start*) ;;
+	*) cl_die "host $i: abort reason '$(cl_stat "$i" rcv_last_abort)', want shadow-start" ;;
+	esac
+	cl_assert_eq "host $i still on volume A" "$(cl_volume "$i")" "$(cl_stat "$i" rcv_volume)"
+done
+
+# 2. hash -> sqlite
+echo ok >"$CL_BASE/shadow-mode"
+out=$(cl_recover 2) || cl_die "round 2 failed: $out"
+cl_log "round 2: $(echo "$out" | tail -n 2 | head -n 1)"
+round_ok 1
+for i in 1 2 3; do
+	cl_assert_eq "host $i on volume B" "$(cl_hostdir "$i")/vstate/state-b.img" "$(cl_stat "$i" rcv_volume)"
+	grep -q "shadow HELLO: kv-sqlite" "$(cl_hostdir "$i")/vmfitd.log" ||
+		cl_die "host $i: the shadow was not kv-sqlite"
+done
+cl_assert_eq "round 2 repaired nothing" "0 0 0" "$(all_stat rcv_repaired)"
+
+# 3. corruption on host 2: a byte in the slot of record 1900 (never
+# written by the clients, so no checkpoint rewrites it)
+vol=$(cl_live_volume 2)
+off=$((4096 + 1900 * 256 + 100))
+printf '\x5a' | dd of="$vol" bs=1 seek="$off" conv=notrunc status=none
+out=$(cl_recover 3) || cl_die "round 3 failed: $out"
+cl_log "round 3: $(echo "$out" | tail -n 2 | head -n 1)"
+round_ok 2
+cl_assert_eq "round 3 repairs" "0 1 0" "$(all_stat rcv_repaired)"
+[ "$(cl_stat 2 rcv_bytes_fetched)" -eq 4096 ] ||
+	cl_die "host 2 fetched $(cl_stat 2 rcv_bytes_fetched) bytes, want 4096"
+cl_assert_eq "bytes served to host 2 by hosts 1 and 3" "0 4096" \
+	"$(cl_stat 1 rcv_bytes_served) $(cl_stat 3 rcv_bytes_served)"
+grep -q "from node 1: connection closed before the chunk" "$(cl_hostdir 2)/vmfitd.log" ||
+	cl_die "host 2 did not log the chunk cut off by host 1"
+grep -q "chunk $(((off) / 4096)) differs" "$(cl_hostdir 2)/vmfitd.log" ||
+	cl_die "host 2 did not log the repaired chunk"
+# delta: only the changed chunks were hashed
+h=$(cl_stat 1 rcv_hashed)
+n=$(cl_stat 1 rcv_chunks)
+((h > 0 && h < n)) || cl_die "round 3 hashed $h of $n chunks on host 1 (delta expected)"
+# the delta: exactly the hashed chunks are copied, nothing is fetched
+for i in 1 3; do
+	cl_assert_eq "host $i copied what it hashed" "$(cl_stat "$i" rcv_hashed) $(( $(cl_stat "$i" rcv_hashed) * 4096 ))" \
+		"$(cl_stat "$i" rcv_copied) $(cl_stat "$i" rcv_bytes_copied)"
+	cl_assert_eq "host $i fetched nothing" 0 "$(cl_stat "$i" rcv_bytes_fetched)"
+done
+
+# 4. a full round whose shadows restore from B, then die replaying: it
+# aborts on each host after B was written (shadow-restore); the seniors
+# go on, and A's changed set is still whole (invariant I2) ...
+echo crash >"$CL_BASE/shadow-mode"
+out=$(cl_recover 1 --full) && cl_die "round 4 did not abort: $out"
+cl_wait_rounds 4
+aborted=2
+cl_assert_eq "round 4 aborted everywhere" "2 2 2" "$(all_stat rcv_aborted)"
+for i in 1 2 3; do
+	case "$(cl_stat "$i" rcv_last_abort)" in
+	shadow-restore*) ;;
+	*) cl_die "host $i: abort reason '$(cl_stat "$i" rcv_last_abort)', want shadow-restore" ;;
+	esac
+done
+# ... so the next delta round still hands over a state equal everywhere.
+echo ok >"$CL_BASE/shadow-mode"
+out=$(cl_recover 2) || cl_die "round 5 failed: $out"
+round_ok 3
+h=$(cl_stat 1 rcv_hashed)
+((h > 0 && h < n)) || cl_die "round 5 hashed $h of $n chunks on host 1 (delta expected)"
+cl_assert_eq "round 5 repaired nothing" "0 0 0" "$(all_stat rcv_repaired)"
+
+# 6. a full round
+out=$(cl_recover 3 --full) || cl_die "round 6 failed: $out"
+round_ok 4
+cl_assert_eq "round 6 hashed every chunk" "$n $n $n" "$(all_stat rcv_hashed)"
+cl_assert_eq "round 6 repaired nothing" "0 0 0" "$(all_stat rcv_repaired)"
+
+wait "$bpid" || cl_die "vmfit-bench failed; see $CL_DIR/load.log"
+grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||
+	cl_die "clients saw errors: $(grep errors "$CL_DIR/load.log")"
+grep -q 'verify: [0-9]* reads checked, 0 mismatches' "$CL_DIR/load.log" ||
+	cl_die "clients saw a wrong value: $(grep verify "$CL_DIR/load.log")"
+executed=$(cl_wait_quiet)
+acked=$(sed -n 's/^load: .*: \([0-9]*\) ops .*/\1/p' "$CL_DIR/load.log")
+cl_log "all hosts executed $executed orders, the clients had $acked acknowledged"
+cl_assert_eq "every acknowledged operation executed once" "$acked" "$executed"
+c0=$(cl_stat 1 checkpoints_done)
+cl_checkpoint 1 >/dev/null
+cl_wait_checkpoints $((c0 + 1))
+for i in 2 3; do
+	cmp "$(cl_live_volume 1)" "$(cl_live_volume "$i")" ||
+		cl_die "live volumes of hosts 1 and $i differ after the rounds"
+done
+cl_log "part 1: 6 rounds (2 aborted, 4 done), live volumes identical"
+cl_down
+
+# Part 2: a lying manager that also sends malformed messages
+CL_DIR=$CL_BASE/liar
+CL_VMFITD_WRAP="env VMFITD_TEST_FAULT=lie-digests,bad-msgs"
+CL_VMFITD_WRAP_HOSTS=3
+CL_VMFITD_EXTRA="peer_listen = @ADDR@:$PEER_PORT
+state_volume_b = @DIR@/vstate/state-b.img
+shadow_cmd = $CL_BASE/flaky-sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
+recovery_timeout_ms = 30000"
+echo ok >"$CL_BASE/shadow-mode"
+cl_up 3
+cl_bench_start load --clients 8 --records 1500 --duration 25 \
+	--write-ratio 0.5 --verify --timeout 10000
+bpid=$CL_BENCH_PID
+sleep 1
+aborted=0
+out=$(cl_recover 1) || cl_die "round with a liar failed: $out"
+round_ok 1
+# this one through vmfit-ctl
+out=$("$VMFIT_BIN/vmfit-ctl" recover --wait --config "$(cl_hostdir 2)/vmfitd.conf" 2>&1) ||
+	cl_die "second round with a liar (vmfit-ctl recover) failed: $out"
+grep -q '^done$' <<<"$out" || cl_die "vmfit-ctl recover --wait: no 'done': $out"
+round_ok 2
+cl_assert_eq "the liar got nothing replaced" "0 0 0" "$(all_stat rcv_repaired)"
+for i in 1 2; do
+	b=$(cl_stat "$i" rcv_bad_msgs)
+	((b >= 8)) || cl_die "host $i refused only $b malformed recovery messages"
+	for what in "digest of the wrong size" "not the current recovery round" \
+		"unknown chunk or tree node" "frame or field too big" \
+		"unsupported protocol version" "malformed frame"; do
+		grep -q "refused: $what" "$(cl_hostdir "$i")/vmfitd.log" ||
+			cl_die "host $i did not log a refusal '$what'"
+	done
+done
+
+# Bad peer connections to host 1 (no round running: FETCH is refused
+# with ROUND; framing errors close the connection).
+# peer_case name expected-code hex-bytes
+peer_case() {
+	local name=$1 want=$2 got
+	got=$(timeout 5 bash -c '
+		exec 5<>/dev/tcp/'"$(cl_addr 1)"'/'"$PEER_PORT"' || exit 9
+		printf "$1" >&5
+		od -An -v -tu1 -N 38 <&5' _ "$3" | tr -s ' \n' ' ')
+	set -- $got
+	[ "$#" -ge 33 ] || cl_die "peer $name: no PEER_ERROR (got: $got)"
+	cl_assert_eq "peer $name: magic" "86 77 70 80" "$1 $2 $3 $4"
+	cl_assert_eq "peer $name: type" 34 "$7"
+	cl_assert_eq "peer $name: code" "$want" "${33}"
+	cl_log "peer $name: PEER_ERROR code $want"
+}
+hdr() { # type len
+	printf 'VMFP\\x01\\x00\\x%02x\\x00\\x%02x\\x00\\x00\\x00\\x00\\x00\\x00\\x00' "$1" "$2"
+}
+z8='\x00\x00\x00\x00\x00\x00\x00\x00'
+peer_case magic 6 'GARBAGEGARBAGE!!'
+peer_case round 7 "$(hdr 32 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
+peer_case truncated 1 "$(hdr 32 15)\\x01\\x00\\x00\\x00\\x00\\x00\\x00$z8"
+peer_case type 3 "$(hdr 17 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
+peer_case oversized 4 'VMFP\x01\x00\x20\x00\x00\x00\x20\x00\x00\x00\x00\x00'
+cl_alive vmfitd 1 || cl_die "vmfitd on host 1 died from bad peer input"
+# A host dies during a round (its shadows start slowly): the others abort
+# (member-left) and go on serving; the next round, with the two left
+# (k = 2 >= f+1), succeeds.
+echo slow >"$CL_BASE/shadow-mode"
+"$VMFIT_BIN/vmfitd" --recover -c "$(cl_hostdir 1)/vmfitd.conf" >/dev/null ||
+	cl_die "round 3 not started"
+sleep 1
+cl_assert_eq "round 3 is starting" "starting starting" \
+	"$(cl_stat 1 rcv_phase) $(cl_stat 2 rcv_phase)"
+cl_kill_host 3
+aborted=1
+cl_wait_rounds 3 1 2
+for i in 1 2; do
+	case "$(cl_stat "$i" rcv_last_abort)" in
+	member-left*) ;;
+	*) cl_die "host $i: abort reason '$(cl_stat "$i" rcv_last_abort)', want member-left" ;;
+	esac
+done
+echo ok >"$CL_BASE/shadow-mode"
+out=$(cl_recover 2) || cl_die "round 4 (2 hosts) failed: $out"
+cl_wait_rounds 4 1 2
+cl_assert_eq "round 4 done" "done done" \
+	"$(cl_stat 1 rcv_last_result) $(cl_stat 2 rcv_last_result)"
+wait "$bpid" || cl_die "vmfit-bench failed; see $CL_DIR/load.log"
+grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||
+	cl_die "clients saw errors: $(grep errors "$CL_DIR/load.log")"
+cl_log "part 2: liar and bad input refused in 2 rounds; a host killed mid-round: abort, then a round of 2"
+cl_log "PASS"

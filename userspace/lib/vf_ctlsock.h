@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vf_ctlsock - the client side of vmfitd's control socket (vmfitd(8)
+ * "Control socket": one command line, one answer line) and of its status
+ * file, shared by `vmfitd --checkpoint/--recover` and `vmfit-ctl
+ * recover`. Nothing here exits; printing goes to the FILE given.
+ */
+#ifndef VF_CTLSOCK_H
+#define VF_CTLSOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * Send @cmd (one line, "\n" added) to the socket at @path and wait up to
+ * @timeout_ms for the answer. 0 and the text after "ok " in @ans; -EPROTO
+ * and the whole answer ("err ...", "fail ...") in @ans; -ETIMEDOUT; -EPIPE
+ * (closed without a complete line); -errno of connect/write (@ans then
+ * says which step failed).
+ */
+int vf_ctlsock_request(const char *path, const char *cmd,
+		       unsigned int timeout_ms, char *ans, size_t anslen);
+
+/* The value of "key" in a status file's flat JSON text @s, into @out. */
+bool vf_status_field(const char *s, const char *key, char *out, size_t len);
+
+/*
+ * Follow recovery round @round (16 hex digits) in the status file @status
+ * until it is over or @timeout_ms pass: a line of progress on @out each
+ * time it changes, then "done" or "aborted: <reason>". 0 done, 1 aborted,
+ * -ETIMEDOUT.
+ */
+int vf_ctlsock_follow_round(const char *status, const char *round,
+			    unsigned int timeout_ms, FILE *out);
+
+#endif /* VF_CTLSOCK_H */
