@@ -89,6 +89,7 @@ cl_log "victim and other client: $r"
 	cl_die "the victims' first requests were not answered OK: $r"
 r=$(scenario evict) || cl_die "evict: $r"
 cl_assert_eq "fresh clients answered" "[400]" "$r"
+cl_wait_quiet 1 2 3 >/dev/null
 ev=$(cl_stat 1 cache_evictions)
 ((ev >= 100)) || cl_die "only $ev reply cache evictions on host 1"
 cl_log "400 fresh client ids: $ev evictions on host 1"

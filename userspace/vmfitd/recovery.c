@@ -469,7 +469,10 @@ static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 	r->sh.exit_fd = -1;
 	vf_wb_init(&r->sout, REP_OUT_LIMIT);
 	vf_wb_init(&r->slog, REP_OUT_LIMIT);
-	e = d->be->start(&r->sh, &spec);
+	/* The shadow is as untrusted as the replica: isolated the same way. */
+	e = replica_isolation(d, &spec);
+	if (!e)
+		e = d->be->start(&r->sh, &spec);
 	if (e) {
 		round_abort(d, VF_RCV_SHADOW_START, true,
 			    "cannot start the shadow: %s", strerror(-e));

@@ -44,7 +44,7 @@ void replica_failed(struct vmfitd *d, const char *why)
  * state volume (created if missing; a regular file or a block device,
  * never through a link). 0 or -errno.
  */
-static int replica_user(struct vmfitd *d, struct vf_replica_spec *spec)
+int replica_isolation(struct vmfitd *d, struct vf_replica_spec *spec)
 {
 	struct passwd *pw;
 	struct stat st;
@@ -87,7 +87,7 @@ int replica_start(struct vmfitd *d)
 	};
 	int r;
 
-	r = replica_user(d, &spec);
+	r = replica_isolation(d, &spec);
 	if (r)
 		return r;
 	d->rep.fd = -1;

@@ -262,6 +262,12 @@ void client_refuse_all(struct vmfitd *d, uint32_t status);
 #define REPLICA_POLL_FDS	2	/* channel, exit notification */
 int replica_init(struct vmfitd *d);
 int replica_start(struct vmfitd *d);
+/*
+ * Fill @spec's isolation (replica_isolation, replica_user) and hand its
+ * state volume to that user; for every replica the backend starts (the
+ * recovery shadow too). 0 or -errno (logged).
+ */
+int replica_isolation(struct vmfitd *d, struct vf_replica_spec *spec);
 void replica_fini(struct vmfitd *d);
 void replica_free(struct vmfitd *d);
 unsigned int replica_poll_fds(struct vmfitd *d, struct pollfd *pfd);
