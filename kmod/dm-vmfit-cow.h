@@ -13,7 +13,7 @@
 #include "dm-vmfit.h"
 
 #define VMFIT_SB_MAGIC 0x564d4654	/* "VMFT" */
-#define VMFIT_SB_VERSION 1
+#define VMFIT_SB_VERSION 2
 #define VMFIT_SB_CSUM_SEED 0x7669666dU
 
 /* The superblock: the first 512 bytes of block 0, written atomically. */
@@ -32,7 +32,20 @@ struct vmfit_disk_sb {
 	__le64 map_start;	/* sector of the first mapping block */
 	__le64 data_start;	/* sector of data chunk 0 */
 	__le64 data_chunks;	/* data chunks */
-	__u8 pad[432];		/* zero */
+	__le64 nonce;		/* random per format: seeds the block checksums */
+	__u8 pad[424];		/* zero */
+} __packed;
+
+/*
+ * Header of every bitmap block and of every 512-byte mapping sector: the
+ * crc32c (seed vf->csum_seed) of the rest of the block or sector, and the
+ * index of the block (bitmap) or sector (mapping) in its area, so that a
+ * block written to the wrong place or left from another format does not
+ * validate.  An all-zero block or sector is empty (as formatted).
+ */
+struct vmfit_disk_hdr {
+	__le32 csum;
+	__le32 index;
 } __packed;
 
 /*
@@ -54,14 +67,20 @@ int vmfit_cow_format(struct vmfit *vf);
 
 /*
  * vmfit_cow_load - read superblock, bitmap and mapping into core; recompute
- * the allocation high-water mark from the committed mapping.
+ * the allocation high-water mark from the committed mapping.  A bitmap
+ * block that fails its checksum is rebuilt as all ones (over-reporting);
+ * a mapping sector that fails its checksum fails the load with -EILSEQ and
+ * *@error set.
  */
-int vmfit_cow_load(struct vmfit *vf);
+int vmfit_cow_load(struct vmfit *vf, char **error);
 
 /*
- * vmfit_cow_commit - make everything durable: flush the origin when
- * merging, write dirty mapping blocks, then the superblock with
- * REQ_PREFLUSH | REQ_FUA (which also flushes the cow data).
+ * vmfit_cow_commit - make everything durable (the commit protocol of the
+ * admin guide): each run of dirty mapping blocks is packed from dmap and
+ * written with REQ_PREFLUSH, so every cow data write whose entry it holds
+ * is durable before the entry; then the superblock with
+ * REQ_PREFLUSH | REQ_FUA, which makes the entries and every completed cow
+ * data write durable.
  */
 int vmfit_cow_commit(struct vmfit *vf);
 

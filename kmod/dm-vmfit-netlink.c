@@ -22,6 +22,35 @@ static struct genl_family vmfit_genl_family;
 
 /*
  *--------------------------------------------------------------
+ * Privilege
+ *--------------------------------------------------------------
+ */
+/* genl_ops.internal_flags: the command needs CAP_SYS_ADMIN. */
+#define VMFIT_NL_ADMIN 0x01
+
+/*
+ * Commands that change state or reveal content (digests) need
+ * CAP_SYS_ADMIN in the initial namespace, as the dm ioctls do (not
+ * GENL_ADMIN_PERM's CAP_NET_ADMIN: it does not guard block devices).
+ */
+static int vmfit_nl_admin(struct sk_buff *skb, struct netlink_ext_ack *extack)
+{
+	if (netlink_capable(skb, CAP_SYS_ADMIN))
+		return 0;
+	NL_SET_ERR_MSG(extack, "This command needs CAP_SYS_ADMIN");
+	return -EPERM;
+}
+
+static int vmfit_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
+			     struct genl_info *info)
+{
+	if (ops->internal_flags & VMFIT_NL_ADMIN)
+		return vmfit_nl_admin(skb, info->extack);
+	return 0;
+}
+
+/*
+ *--------------------------------------------------------------
  * Policy
  *--------------------------------------------------------------
  */
@@ -264,7 +293,7 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 	struct vmfit_nl_status *st = arg;
 	struct sk_buff *skb = st->skb;
 	char name[DM_NAME_LEN];
-	u64 used, csum_done, csum_total;
+	u64 used, changed, csum_done, csum_total;
 	u32 mode, view, active;
 	void *hdr;
 
@@ -275,7 +304,8 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 	active = vmfit_csum_progress(vf, &csum_done, &csum_total);
 	dm_vmfit_dm_name(vf, name);
 
-	mutex_lock(&vf->md_lock);
+	/* No md_lock: status must never make the I/O path wait. */
+	changed = dm_vmfit_count_changed(vf);
 	mode = VMFIT_STATE_MODE(READ_ONCE(vf->state));
 	if (mode != VMFIT_SNAPSHOT)
 		view = VMFIT_NL_VIEW_NONE;
@@ -286,24 +316,24 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 	used = min_t(u64, atomic64_read(&vf->cow_next), vf->data_chunks);
 	if (vmfit_nl_put_dev(skb, vf->devt, name) ||
 	    nla_put_u32(skb, VMFIT_ATTR_MODE, mode) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_EPOCH, vf->epoch,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_EPOCH, READ_ONCE(vf->epoch),
 			      VMFIT_ATTR_PAD) ||
 	    nla_put_u32(skb, VMFIT_ATTR_CHUNK_SECTORS, vf->chunk_sectors) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_ORIGIN_CHUNKS, vf->origin_chunks,
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_CHANGED,
-			      dm_vmfit_count_changed(vf), VMFIT_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_CHANGED, changed,
+			      VMFIT_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_COW_USED, used, VMFIT_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_COW_TOTAL, vf->data_chunks,
 			      VMFIT_ATTR_PAD) ||
 	    nla_put_u32(skb, VMFIT_ATTR_VIEW, view) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_HELD_NS,
 			      atomic64_read(&vf->held_ns), VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_DRAIN_NS, vf->drain_ns,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_DRAIN_NS, READ_ONCE(vf->drain_ns),
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_MERGED, vf->merged,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_MERGED, READ_ONCE(vf->merged),
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_TO_MERGE, vf->to_merge,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_TO_MERGE, READ_ONCE(vf->to_merge),
 			      VMFIT_ATTR_PAD) ||
 	    nla_put_u32(skb, VMFIT_ATTR_HEALTH, READ_ONCE(vf->health)) ||
 	    nla_put_u32(skb, VMFIT_ATTR_CSUM_ACTIVE, active) ||
@@ -311,11 +341,9 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 			      VMFIT_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_CSUM_TOTAL, csum_total,
 			      VMFIT_ATTR_PAD)) {
-		mutex_unlock(&vf->md_lock);
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
-	mutex_unlock(&vf->md_lock);
 	genlmsg_end(skb, hdr);
 	return 0;
 }
@@ -534,6 +562,9 @@ static int __vmfit_nl_csum_start(struct netlink_callback *cb,
 	struct vmfit_nl_dev d;
 	int r;
 
+	r = vmfit_nl_admin(cb->skb, extack);
+	if (r)
+		return r;
 	r = vmfit_nl_parse_dev(attrs, extack, &d);
 	if (r)
 		return r;
@@ -712,33 +743,33 @@ static const struct genl_ops vmfit_genl_ops[] = {
 		.cmd = VMFIT_CMD_SNAPSHOT,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_snapshot,
 	},
 	{
 		.cmd = VMFIT_CMD_MERGE,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_merge,
 	},
 	{
 		.cmd = VMFIT_CMD_DROP,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_drop,
 	},
 	{
 		.cmd = VMFIT_CMD_CLEAR,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_clear,
 	},
 	{
 		.cmd = VMFIT_CMD_CHECKSUM,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.policy = vmfit_csum_policy,
 		.maxattr = ARRAY_SIZE(vmfit_csum_policy) - 1,
 		.start = vmfit_nl_csum_start,
@@ -749,7 +780,7 @@ static const struct genl_ops vmfit_genl_ops[] = {
 		.cmd = VMFIT_CMD_CHECKSUM_CANCEL,
 		.policy = vmfit_dev_policy,
 		.maxattr = ARRAY_SIZE(vmfit_dev_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VMFIT_NL_ADMIN,
 		.doit = vmfit_nl_csum_cancel,
 	},
 };
@@ -762,6 +793,7 @@ static struct genl_family vmfit_genl_family __ro_after_init = {
 	.name = VMFIT_GENL_FAMILY_NAME,
 	.version = VMFIT_GENL_VERSION,
 	.parallel_ops = true,
+	.pre_doit = vmfit_nl_pre_doit,
 	.module = THIS_MODULE,
 	.ops = vmfit_genl_ops,
 	.n_ops = ARRAY_SIZE(vmfit_genl_ops),

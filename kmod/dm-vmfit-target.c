@@ -157,6 +157,9 @@ static void vmfit_remap_cow(struct vmfit *vf, struct bio *bio,
 	bio->bi_iter.bi_sector = vf->data_start +
 		((sector_t)(val - 1) << vf->chunk_shift) + off;
 	io->cow = val;
+	/* Completed only once its mapping is committed: vmfit_end_io(). */
+	if ((bio->bi_opf & REQ_FUA) && op_is_write(bio_op(bio)))
+		io->flags |= VMFIT_IO_FUA;
 }
 
 static bool vmfit_full_chunk(struct vmfit *vf, struct bio *bio, u32 chunk)
@@ -292,15 +295,15 @@ again:
 	return DM_MAPIO_REMAPPED;
 }
 
-/* A FUA cow write needs its mapping committed before it is issued. */
-static bool vmfit_needs_commit(struct vmfit *vf, struct bio *bio,
-			       struct vmfit_io *io)
+/*
+ * While merging, a FUA write to the origin must not be undone by a merge
+ * resumed after a crash: the removal of its chunk's entry (set in dmap
+ * before the chunk was released to the origin) is committed first.
+ */
+static bool vmfit_needs_precommit(struct bio *bio, struct vmfit_io *io)
 {
-	if (likely(!(bio->bi_opf & REQ_FUA)) || !io->cow)
-		return false;
-	if (READ_ONCE(vf->dmap[io->chunk]) != io->cow)
-		vmfit_cow_set_dmap(vf, io->chunk, io->cow);
-	return true;
+	return unlikely(io->mode == VMFIT_MERGING && !io->cow &&
+			(bio->bi_opf & REQ_FUA) && op_is_write(bio_op(bio)));
 }
 
 static void vmfit_account_held(struct vmfit *vf, struct vmfit_io *io)
@@ -316,7 +319,7 @@ static void vmfit_issue(struct vmfit *vf, struct bio *bio)
 {
 	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-	if (vmfit_needs_commit(vf, bio, io)) {
+	if (vmfit_needs_precommit(bio, io)) {
 		vmfit_defer(vf, &vf->fua_bios, bio, io, false);
 		return;
 	}
@@ -364,7 +367,7 @@ static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 			continue;
 		}
 		vmfit_remap_origin(vf, bio);
-		submit_bio_noacct(bio);
+		vmfit_issue(vf, bio);
 	}
 }
 
@@ -388,6 +391,7 @@ static void vmfit_copy_done(int read_err, unsigned long write_err, void *context
 	if (failed) {
 		DMERR_LIMIT("%s: copying chunk %u to the cow failed",
 			    vmfit_name(vf), job->chunk);
+		vmfit_fail(vf, "copy to the cow", -EIO);
 		while ((bio = bio_list_pop(&waiters)))
 			bio_io_error(bio);
 	}
@@ -476,19 +480,25 @@ static void vmfit_process_retry(struct vmfit *vf, struct bio *bio)
 		vmfit_issue(vf, bio);
 }
 
+/*
+ * One commit for every bio waiting for one: flushes (then passed to the
+ * origin), FUA origin writes while merging (then issued) and FUA cow writes
+ * whose data is done (then completed).
+ */
 static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
-				  struct bio_list *fua)
+				  struct bio_list *fua, struct bio_list *done)
 {
 	struct bio *bio;
 	int r = 0;
 
 	mutex_lock(&vf->md_lock);
-	if (READ_ONCE(vf->health) == VMFIT_FAIL)
+	if (READ_ONCE(vf->health) == VMFIT_FAIL) {
 		r = -EIO;
-	else
+	} else {
 		r = vmfit_cow_commit(vf);
-	if (r && r != -EIO)
-		vmfit_fail(vf, "metadata commit", r);
+		if (r)
+			vmfit_fail(vf, "metadata commit", r);
+	}
 	mutex_unlock(&vf->md_lock);
 
 	while ((bio = bio_list_pop(flush))) {
@@ -510,12 +520,21 @@ static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
 		vmfit_account_held(vf, io);
 		submit_bio_noacct(bio);
 	}
+	while ((bio = bio_list_pop(done))) {
+		struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+		io->flags |= VMFIT_IO_COMMITTED;
+		if (r)
+			bio->bi_status = BLK_STS_IOERR;
+		/* Back through vmfit_end_io(), which now lets it complete. */
+		bio_endio(bio);
+	}
 }
 
 static void vmfit_worker(struct work_struct *ws)
 {
 	struct vmfit *vf = container_of(ws, struct vmfit, worker);
-	struct bio_list bm, copy, retry, flush, fua;
+	struct bio_list bm, copy, retry, flush, fua, done;
 	struct blk_plug plug;
 	struct bio *bio;
 
@@ -528,6 +547,8 @@ static void vmfit_worker(struct work_struct *ws)
 	bio_list_init(&vf->flush_bios);
 	fua = vf->fua_bios;
 	bio_list_init(&vf->fua_bios);
+	done = vf->fua_done;
+	bio_list_init(&vf->fua_done);
 	bio_list_init(&copy);
 	/* Copies of origin chunks wait until the old generation drained. */
 	if (vf->view_ready) {
@@ -550,8 +571,9 @@ static void vmfit_worker(struct work_struct *ws)
 	bio_list_merge(&fua, &vf->fua_bios);
 	bio_list_init(&vf->fua_bios);
 	spin_unlock_irq(&vf->lock);
-	if (!bio_list_empty(&flush) || !bio_list_empty(&fua))
-		vmfit_process_commits(vf, &flush, &fua);
+	if (!bio_list_empty(&flush) || !bio_list_empty(&fua) ||
+	    !bio_list_empty(&done))
+		vmfit_process_commits(vf, &flush, &fua, &done);
 }
 
 static void vmfit_commit_work(struct work_struct *ws)
@@ -695,6 +717,15 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 	}
 	wait_for_completion(&vf->merge_done);
 
+	/*
+	 * Commit protocol, rule 3: the copies are durable on the origin
+	 * before any entry is cleared in dmap (which a commit may write at
+	 * once) and before a bio is let through to the origin chunk.
+	 */
+	r = blkdev_issue_flush(vf->origin_dev->bdev);
+	for (i = 0; r && i < n; i++)
+		batch[i]->error = r;
+
 	for (i = 0; i < n; i++) {
 		struct vmfit_job *job = batch[i];
 
@@ -815,8 +846,12 @@ static void vmfit_merge_work(struct work_struct *ws)
 	/* Queued twice (resume, cancelled suspend): only one merges. */
 	if (vmfit_mode(vf) != VMFIT_MERGING)
 		return;
-	/* Snapshot-generation bios and copies must be gone. */
-	vmfit_wait_gen(vf, vf->merge_parity);
+	/*
+	 * The previous generation (the snapshot's, at the first run) and its
+	 * copies must be gone.  The parity is read now: a merge re-run after
+	 * a resume or a cancelled suspend follows other switches.
+	 */
+	vmfit_wait_gen(vf, VMFIT_STATE_PARITY(READ_ONCE(vf->state)) ^ 1);
 	r = vmfit_merge_fold(vf);
 	if (r) {
 		vmfit_fail(vf, "changed-set write", r);
@@ -857,9 +892,16 @@ static int vmfit_msg_snapshot(struct vmfit *vf)
 		r = -EIO;
 		goto out;
 	}
+	/*
+	 * Commit protocol, rule 2: the new epoch and mode are durable before
+	 * any entry of the epoch can be written (before the switch).
+	 */
 	vf->epoch++;
-	vf->sb_mode = VMFIT_SNAPSHOT;
-	vf->sb_dirty = true;
+	r = __vmfit_commit_mode(vf, VMFIT_SNAPSHOT, "snapshot commit");
+	if (r) {
+		vf->epoch--;
+		goto out;
+	}
 	atomic64_set(&vf->held_ns, 0);
 	vf->drain_ns = 0;
 	spin_lock_irq(&vf->lock);
@@ -941,7 +983,7 @@ static int vmfit_msg_merge(struct vmfit *vf)
 	vf->merged = 0;
 	vf->merge_cursor = 0;
 	vf->merge_stop = false;
-	vf->merge_parity = vmfit_switch(vf, VMFIT_MERGING);
+	vmfit_switch(vf, VMFIT_MERGING);
 	queue_work(vf->merge_wq, &vf->merge_work);
 out:
 	mutex_unlock(&vf->md_lock);
@@ -1086,6 +1128,32 @@ static struct vmfit *vmfit_lookup(dev_t devt)
 	return found;
 }
 
+/*
+ * Another instance of the same device than @vf (a live table being
+ * replaced, or a reload not resumed yet), with an open view if @views.
+ */
+static bool vmfit_other(struct vmfit *vf, dev_t devt, bool views)
+{
+	struct vmfit *o;
+	bool found = false;
+
+	lockdep_assert_held(&vmfit_registry_lock);
+	list_for_each_entry(o, &vmfit_registry, registry) {
+		if (o == vf || o->devt != devt)
+			continue;
+		if (!views) {
+			found = true;
+			break;
+		}
+		mutex_lock(&o->md_lock);
+		found = o->views;
+		mutex_unlock(&o->md_lock);
+		if (found)
+			break;
+	}
+	return found;
+}
+
 static struct vmfit *vmfit_lookup_name(const char *name)
 {
 	struct vmfit *vf, *found = NULL;
@@ -1149,10 +1217,23 @@ int dm_vmfit_for_each(int (*fn)(struct vmfit *vf, void *arg), void *arg)
 	return r;
 }
 
+static void vmfit_release(struct kref *ref)
+{
+	kfree(container_of(ref, struct vmfit, ref));
+}
+
+/* Drop a reference taken by a vmfit-view. */
+static void vmfit_put(struct vmfit *vf)
+{
+	kref_put(&vf->ref, vmfit_release);
+}
+
 static void vmfit_dtr(struct dm_target *ti)
 {
 	struct vmfit *vf = ti->private;
+	struct bio_list views;
 	unsigned int i;
+	struct bio *bio;
 
 	if (!vf)
 		return;
@@ -1160,6 +1241,14 @@ static void vmfit_dtr(struct dm_target *ti)
 	mutex_lock(&vmfit_registry_lock);
 	list_del_init(&vf->registry);
 	mutex_unlock(&vmfit_registry_lock);
+	/* Open views fail from now on; what they parked fails too. */
+	spin_lock_irq(&vf->lock);
+	vf->dead = true;
+	views = vf->view_bios;
+	bio_list_init(&vf->view_bios);
+	spin_unlock_irq(&vf->lock);
+	while ((bio = bio_list_pop(&views)))
+		bio_io_error(bio);
 	/* Checksums of this instance stop reading it. */
 	dm_vmfit_csum_detach(vf);
 
@@ -1191,6 +1280,7 @@ static void vmfit_dtr(struct dm_target *ti)
 	vfree(vf->dmap);
 	bitmap_free(vf->map_dirty);
 	vfree(vf->md_batch);
+	vfree(vf->bm_batch);
 	if (vf->cow_dev)
 		dm_put_device(ti, vf->cow_dev);
 	if (vf->origin_dev)
@@ -1198,8 +1288,9 @@ static void vmfit_dtr(struct dm_target *ti)
 	for (i = 0; i < vf->nr_ctr_args; i++)
 		kfree(vf->ctr_args[i]);
 	kfree(vf->ctr_args);
-	kfree(vf);
 	ti->private = NULL;
+	/* Views may still hold the structure (not what it pointed to). */
+	vmfit_put(vf);
 }
 
 static int vmfit_copy_ctr_args(struct vmfit *vf, unsigned int argc,
@@ -1321,9 +1412,45 @@ static int vmfit_alloc_core(struct vmfit *vf)
 	vf->dmap = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
 	vf->map_dirty = bitmap_zalloc(vf->map_blocks, GFP_KERNEL);
 	vf->md_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
+	vf->bm_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
 	if (!vf->changed || !vf->ondisk || !vf->durable || !vf->bm_dirty || !vf->map ||
-	    !vf->dmap || !vf->map_dirty || !vf->md_batch)
+	    !vf->dmap || !vf->map_dirty || !vf->md_batch || !vf->bm_batch)
 		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Read the cow metadata into core and take up its mode.  Done by the
+ * constructor of a new device (so that a refusal is a ti->error), and by
+ * preresume when a reload replaced a live table (whose commits the
+ * constructor must not race with).  Holds md_lock.
+ */
+static int vmfit_load(struct vmfit *vf, char **error)
+{
+	u64 mapped = 0;
+	u32 c;
+	int r;
+
+	lockdep_assert_held(&vf->md_lock);
+	r = vmfit_cow_load(vf, error);
+	if (r) {
+		DMERR("%s: cannot load the cow metadata: %s (%d)",
+		      vmfit_name(vf), *error, r);
+		return r;
+	}
+	for (c = 0; c < vf->origin_chunks; c++)
+		mapped += vmfit_mapped(vf->map[c]);
+	vf->loaded = true;
+	vf->to_merge = vf->sb_mode == VMFIT_MERGING ? mapped : 0;
+	vf->merged = 0;
+	vf->merge_cursor = 0;
+	spin_lock_irq(&vf->lock);
+	vf->view_ready = vf->sb_mode == VMFIT_SNAPSHOT;
+	spin_unlock_irq(&vf->lock);
+	WRITE_ONCE(vf->state, (vf->state & ~3U) | vf->sb_mode);
+	DMINFO("%s: loaded: mode %s epoch %llu, %llu chunks in the cow",
+	       vmfit_name(vf), vmfit_mode_names[vf->sb_mode], vf->epoch,
+	       mapped);
 	return 0;
 }
 
@@ -1345,6 +1472,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	ti->private = vf;
 	vf->ti = ti;
+	kref_init(&vf->ref);
 	INIT_LIST_HEAD(&vf->registry);
 	INIT_LIST_HEAD(&vf->jobs);
 	mutex_init(&vf->md_lock);
@@ -1357,6 +1485,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&vf->retry_bios);
 	bio_list_init(&vf->flush_bios);
 	bio_list_init(&vf->fua_bios);
+	bio_list_init(&vf->fua_done);
 	bio_list_init(&vf->view_bios);
 	INIT_WORK(&vf->worker, vmfit_worker);
 	INIT_WORK(&vf->drain_work, vmfit_drain_work);
@@ -1457,6 +1586,18 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	mutex_lock(&vmfit_registry_lock);
+	old = vmfit_lookup(vf->devt);
+	mutex_unlock(&vmfit_registry_lock);
+	if (!old) {
+		/* A new device: refuse bad metadata here, with ti->error. */
+		mutex_lock(&vf->md_lock);
+		r = vmfit_load(vf, &ti->error);
+		mutex_unlock(&vf->md_lock);
+		if (r)
+			goto bad;
+	}
+
+	mutex_lock(&vmfit_registry_lock);
 	list_add(&vf->registry, &vmfit_registry);
 	mutex_unlock(&vmfit_registry_lock);
 	return 0;
@@ -1480,6 +1621,9 @@ static int vmfit_map(struct dm_target *ti, struct bio *bio)
 	io->mode = VMFIT_NORMAL;
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
+		/* Metadata I/O failed: no flush may claim durability. */
+		if (unlikely(READ_ONCE(vf->health) == VMFIT_FAIL))
+			return DM_MAPIO_KILL;
 		/* Empty: dm core sends the data of a flush separately. */
 		if (vmfit_mode(vf) == VMFIT_NORMAL) {
 			vmfit_remap_origin(vf, bio);
@@ -1501,7 +1645,7 @@ static int vmfit_map(struct dm_target *ti, struct bio *bio)
 
 	vmfit_get_gen(vf, io);
 	r = vmfit_route(vf, bio, io);
-	if (r == DM_MAPIO_REMAPPED && unlikely(vmfit_needs_commit(vf, bio, io))) {
+	if (r == DM_MAPIO_REMAPPED && vmfit_needs_precommit(bio, io)) {
 		vmfit_defer(vf, &vf->fua_bios, bio, io, false);
 		return DM_MAPIO_SUBMITTED;
 	}
@@ -1513,12 +1657,35 @@ static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
 {
 	struct vmfit *vf = ti->private;
 	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+	unsigned long flags;
 
-	/* Persist the mapping only once the data is on the cow. */
-	if (io->cow && !*error && io->mode == VMFIT_SNAPSHOT &&
-	    op_is_write(bio_op(bio)) &&
-	    READ_ONCE(vf->dmap[io->chunk]) != io->cow)
-		vmfit_cow_set_dmap(vf, io->chunk, io->cow);
+	if (io->flags & VMFIT_IO_COMMITTED) {
+		/* Second pass, from vmfit_process_commits(). */
+		*error = bio->bi_status;
+		vmfit_put_io(vf, io);
+		return DM_ENDIO_DONE;
+	}
+	/*
+	 * Persist the mapping only once the data is on the cow (in merging
+	 * mode too: a bio retried across the switch to merging may be the
+	 * first write to its chunk).  Its generation count is held until the
+	 * bio completes, so a merge batch clears the entry only after this.
+	 */
+	/* The chunk it maps would read stale data: the device fails. */
+	if (unlikely(*error) && io->cow && op_is_write(bio_op(bio)))
+		vmfit_fail(vf, "cow data write", blk_status_to_errno(*error));
+	if (io->cow && !*error && op_is_write(bio_op(bio))) {
+		if (READ_ONCE(vf->dmap[io->chunk]) != io->cow)
+			vmfit_cow_set_dmap(vf, io->chunk, io->cow);
+		if (io->flags & VMFIT_IO_FUA) {
+			/* Acknowledged once the entry is durable too. */
+			spin_lock_irqsave(&vf->lock, flags);
+			bio_list_add(&vf->fua_done, bio);
+			spin_unlock_irqrestore(&vf->lock, flags);
+			queue_work(vf->wq, &vf->worker);
+			return DM_ENDIO_INCOMPLETE;
+		}
+	}
 	vmfit_put_io(vf, io);
 	return DM_ENDIO_DONE;
 }
@@ -1573,32 +1740,26 @@ static void vmfit_postsuspend(struct dm_target *ti)
 static int vmfit_preresume(struct dm_target *ti)
 {
 	struct vmfit *vf = ti->private;
-	u64 mapped = 0;
+	char *error;
 	int r = 0;
-	u32 c;
 
+	if (!vf->loaded) {
+		/* A view opened on the table this one replaces since its ctr. */
+		mutex_lock(&vmfit_registry_lock);
+		if (vmfit_other(vf, vf->devt, true))
+			r = -EBUSY;
+		mutex_unlock(&vmfit_registry_lock);
+		if (r) {
+			DMERR("%s: cannot resume a reload while a vmfit-view is open",
+			      vmfit_name(vf));
+			return r;
+		}
+	}
 	mutex_lock(&vf->md_lock);
 	if (!vf->loaded) {
-		r = vmfit_cow_load(vf);
-		if (r) {
-			DMERR("%s: cannot load the cow metadata: %d",
-			      vmfit_name(vf), r);
+		r = vmfit_load(vf, &error);
+		if (r)
 			goto out;
-		}
-		for (c = 0; c < vf->origin_chunks; c++)
-			mapped += vmfit_mapped(vf->map[c]);
-		vf->loaded = true;
-		vf->to_merge = vf->sb_mode == VMFIT_MERGING ? mapped : 0;
-		vf->merged = 0;
-		vf->merge_cursor = 0;
-		spin_lock_irq(&vf->lock);
-		vf->view_ready = vf->sb_mode == VMFIT_SNAPSHOT;
-		spin_unlock_irq(&vf->lock);
-		WRITE_ONCE(vf->state, (vf->state & ~3U) | vf->sb_mode);
-		vf->merge_parity = VMFIT_STATE_PARITY(vf->state) ^ 1;
-		DMINFO("%s: loaded: mode %s epoch %llu, %llu chunks in the cow",
-		       vmfit_name(vf), vmfit_mode_names[vf->sb_mode], vf->epoch,
-		       mapped);
 	}
 	vf->active = true;
 	queue_delayed_work(vf->wq, &vf->commit_work, VMFIT_COMMIT_PERIOD);
@@ -1647,7 +1808,10 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		mutex_lock(&vf->md_lock);
+		/*
+		 * No lock: status must never make the I/O path wait (commits
+		 * hold md_lock across I/O); each field is read once.
+		 */
 		if (mode != VMFIT_SNAPSHOT)
 			view = "-";
 		else
@@ -1664,13 +1828,12 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 		if (mode == VMFIT_NORMAL && health == VMFIT_COW_FULL)
 			health = VMFIT_OK;
 		DMEMIT("%s %llu %llu %llu/%u %s %llu %llu %llu/%llu %s",
-		       vmfit_mode_names[mode], vf->epoch,
+		       vmfit_mode_names[mode], READ_ONCE(vf->epoch),
 		       vmfit_count_changed(vf), used, vf->data_chunks, view,
-		       (u64)atomic64_read(&vf->held_ns), vf->drain_ns,
-		       mode == VMFIT_MERGING ? vf->merged : 0,
-		       mode == VMFIT_MERGING ? vf->to_merge : 0,
+		       (u64)atomic64_read(&vf->held_ns), READ_ONCE(vf->drain_ns),
+		       mode == VMFIT_MERGING ? READ_ONCE(vf->merged) : 0,
+		       mode == VMFIT_MERGING ? READ_ONCE(vf->to_merge) : 0,
 		       vmfit_health_names[health]);
-		mutex_unlock(&vf->md_lock);
 		break;
 	case STATUSTYPE_TABLE:
 		for (i = 0; i < vf->nr_ctr_args; i++)
@@ -1679,7 +1842,7 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
 		DMEMIT(",mode=%s,epoch=%llu;", vmfit_mode_names[mode],
-		       vf->epoch);
+		       READ_ONCE(vf->epoch));
 		break;
 	}
 }
@@ -1699,7 +1862,7 @@ static int vmfit_iterate_devices(struct dm_target *ti,
 
 static struct target_type vmfit_target = {
 	.name = "vmfit",
-	.version = {1, 0, 0},
+	.version = {1, 1, 0},	/* 1.1: cow format 2, commit protocol */
 	.module = THIS_MODULE,
 	.ctr = vmfit_ctr,
 	.dtr = vmfit_dtr,
@@ -1720,8 +1883,10 @@ static struct target_type vmfit_target = {
  *--------------------------------------------------------------
  */
 struct vmfit_view {
-	struct dm_dev *live;	/* the vmfit device, held open */
-	struct vmfit *vf;	/* its instance; views counts us */
+	struct vmfit *vf;	/* its instance: a reference, and counted in views */
+	struct dm_dev *origin;	/* the frozen origin, opened by the view */
+	struct block_device *live_bdev;	/* the vmfit device, open, not claimed */
+	char live[16];		/* the vmfit device, major:minor */
 };
 
 static void vmfit_view_dtr(struct dm_target *ti)
@@ -1734,11 +1899,32 @@ static void vmfit_view_dtr(struct dm_target *ti)
 		mutex_lock(&v->vf->md_lock);
 		v->vf->views--;
 		mutex_unlock(&v->vf->md_lock);
+		vmfit_put(v->vf);
 	}
-	if (v->live)
-		dm_put_device(ti, v->live);
+	if (v->origin)
+		dm_put_device(ti, v->origin);
+	if (v->live_bdev)
+		blkdev_put(v->live_bdev, FMODE_READ);
 	kfree(v);
 	ti->private = NULL;
+}
+
+/*
+ * The device number of the vmfit device, from "major:minor" or a path.
+ * The device is not opened: whatever holds it (a mounted filesystem, a
+ * table on top) may hold it exclusively.
+ */
+static int vmfit_view_devt(const char *arg, dev_t *devt)
+{
+	unsigned int major, minor;
+	char dummy;
+
+	if (sscanf(arg, "%u:%u%c", &major, &minor, &dummy) == 2) {
+		*devt = MKDEV(major, minor);
+		return MAJOR(*devt) == major && MINOR(*devt) == minor ?
+			0 : -EINVAL;
+	}
+	return lookup_bdev(arg, devt);
 }
 
 /*
@@ -1748,7 +1934,9 @@ static void vmfit_view_dtr(struct dm_target *ti)
 static int vmfit_view_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct vmfit_view *v;
+	char origin[16];
 	struct vmfit *vf;
+	dev_t devt;
 	int r;
 
 	if (argc != 1) {
@@ -1762,18 +1950,38 @@ static int vmfit_view_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	ti->private = v;
 
-	r = dm_get_device(ti, argv[0], FMODE_READ, &v->live);
+	r = vmfit_view_devt(argv[0], &devt);
 	if (r) {
+		ti->error = "Error opening vmfit device";
+		goto bad;
+	}
+	snprintf(v->live, sizeof(v->live), "%u:%u", MAJOR(devt), MINOR(devt));
+	/*
+	 * Opened without a claim: a filesystem mounted on it holds it
+	 * exclusively, and that is fine.  The open keeps a plain
+	 * `dmsetup remove` of the live device from succeeding.
+	 */
+	v->live_bdev = blkdev_get_by_dev(devt, FMODE_READ, NULL);
+	if (IS_ERR(v->live_bdev)) {
+		r = PTR_ERR(v->live_bdev);
+		v->live_bdev = NULL;
 		ti->error = "Error opening vmfit device";
 		goto bad;
 	}
 
 	mutex_lock(&vmfit_registry_lock);
-	vf = vmfit_lookup(v->live->bdev->bd_dev);
+	vf = vmfit_lookup(devt);
 	if (!vf) {
 		mutex_unlock(&vmfit_registry_lock);
 		ti->error = "Device is not a vmfit device";
 		r = -EINVAL;
+		goto bad;
+	}
+	/* The view would die with the table the reload replaces. */
+	if (vmfit_other(vf, devt, false)) {
+		mutex_unlock(&vmfit_registry_lock);
+		ti->error = "A reload of the vmfit device is pending";
+		r = -EBUSY;
 		goto bad;
 	}
 	mutex_lock(&vf->md_lock);
@@ -1784,13 +1992,24 @@ static int vmfit_view_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -EINVAL;
 		ti->error = "View is larger than the vmfit device";
 	} else {
+		/* Pins the snapshot (no merge, drop or reload) and the memory. */
 		vf->views++;
+		kref_get(&vf->ref);
 		v->vf = vf;
+		devt = vf->origin_dev->bdev->bd_dev;
 	}
 	mutex_unlock(&vf->md_lock);
 	mutex_unlock(&vmfit_registry_lock);
 	if (r)
 		goto bad;
+
+	/* Shared with the live table's own open of the origin. */
+	snprintf(origin, sizeof(origin), "%u:%u", MAJOR(devt), MINOR(devt));
+	r = dm_get_device(ti, origin, FMODE_READ, &v->origin);
+	if (r) {
+		ti->error = "Error opening the origin device";
+		goto bad;
+	}
 
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 0;
@@ -1808,9 +2027,12 @@ static int vmfit_view_map(struct dm_target *ti, struct bio *bio)
 	struct vmfit *vf = v->vf;
 	unsigned long flags;
 
+	/* The live table is gone: the origin is frozen no more. */
+	if (unlikely(READ_ONCE(vf->dead)))
+		return DM_MAPIO_KILL;
+	bio_set_dev(bio, v->origin->bdev);
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/* Empty flush: the origin is not written while frozen anyway. */
-		vmfit_remap_origin(vf, bio);
 		return DM_MAPIO_REMAPPED;
 	}
 	/* Writes, discards and write-zeroes: the view is read-only. */
@@ -1820,6 +2042,10 @@ static int vmfit_view_map(struct dm_target *ti, struct bio *bio)
 	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
 	if (unlikely(!READ_ONCE(vf->view_ready))) {
 		spin_lock_irqsave(&vf->lock, flags);
+		if (vf->dead) {
+			spin_unlock_irqrestore(&vf->lock, flags);
+			return DM_MAPIO_KILL;
+		}
 		if (!vf->view_ready) {
 			bio_list_add(&vf->view_bios, bio);
 			spin_unlock_irqrestore(&vf->lock, flags);
@@ -1827,14 +2053,13 @@ static int vmfit_view_map(struct dm_target *ti, struct bio *bio)
 		}
 		spin_unlock_irqrestore(&vf->lock, flags);
 	}
-	vmfit_remap_origin(vf, bio);
 	return DM_MAPIO_REMAPPED;
 }
 
 /*
  * Status format:
  *
- * <ready|draining> <vmfit dev major:minor>
+ * <ready|draining|gone> <vmfit dev major:minor>
  */
 static void vmfit_view_status(struct dm_target *ti, status_type_t type,
 			      unsigned int status_flags, char *result,
@@ -1842,18 +2067,22 @@ static void vmfit_view_status(struct dm_target *ti, status_type_t type,
 {
 	struct vmfit_view *v = ti->private;
 	unsigned int sz = 0;
+	const char *state;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%s %s", READ_ONCE(v->vf->view_ready) ? "ready" : "draining",
-		       v->live->name);
+		if (READ_ONCE(v->vf->dead))
+			state = "gone";
+		else
+			state = READ_ONCE(v->vf->view_ready) ? "ready" : "draining";
+		DMEMIT("%s %s", state, v->live);
 		break;
 	case STATUSTYPE_TABLE:
-		DMEMIT("%s", v->live->name);
+		DMEMIT("%s", v->live);
 		break;
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",vmfit_dev=%s;", v->live->name);
+		DMEMIT(",vmfit_dev=%s;", v->live);
 		break;
 	}
 }
@@ -1863,12 +2092,12 @@ static int vmfit_view_iterate_devices(struct dm_target *ti,
 {
 	struct vmfit_view *v = ti->private;
 
-	return fn(ti, v->vf->origin_dev, 0, ti->len, data);
+	return fn(ti, v->origin, 0, ti->len, data);
 }
 
 static struct target_type vmfit_view_target = {
 	.name = "vmfit-view",
-	.version = {1, 0, 0},
+	.version = {1, 1, 0},	/* 1.1: the live device is not claimed */
 	.module = THIS_MODULE,
 	.ctr = vmfit_view_ctr,
 	.dtr = vmfit_view_dtr,

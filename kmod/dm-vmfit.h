@@ -14,6 +14,7 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-io.h>
 #include <linux/dm-kcopyd.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -31,8 +32,17 @@
 /* Metadata block size: superblock, bitmap and mapping blocks. */
 #define VMFIT_BLOCK_SIZE 4096
 #define VMFIT_BLOCK_SECTORS (VMFIT_BLOCK_SIZE >> SECTOR_SHIFT)
-#define VMFIT_MAP_PER_BLOCK (VMFIT_BLOCK_SIZE / sizeof(__le64))
-#define VMFIT_BITS_PER_BLOCK (VMFIT_BLOCK_SIZE * 8)
+/*
+ * Every metadata block and mapping sector starts with an 8-byte header
+ * (checksum, index): see struct vmfit_disk_hdr in dm-vmfit-cow.h.
+ */
+#define VMFIT_HDR_SIZE 8
+/* Mapping: 63 entries per 512-byte sector, 8 sectors per block. */
+#define VMFIT_MAP_PER_SECTOR ((SECTOR_SIZE - VMFIT_HDR_SIZE) / sizeof(__le64))
+#define VMFIT_MAP_PER_BLOCK (VMFIT_MAP_PER_SECTOR * VMFIT_BLOCK_SECTORS)
+/* Bitmap: the bits of a block follow its header (a multiple of 64 bits). */
+#define VMFIT_BM_BYTES (VMFIT_BLOCK_SIZE - VMFIT_HDR_SIZE)
+#define VMFIT_BITS_PER_BLOCK (VMFIT_BM_BYTES * 8)
 
 /* Most mapping blocks written by one I/O of a commit (128 KiB). */
 #define VMFIT_MD_BATCH 32
@@ -86,6 +96,8 @@ struct vmfit_io {
 };
 
 #define VMFIT_IO_COUNTED	0x01	/* holds a count in inflight[parity] */
+#define VMFIT_IO_FUA		0x02	/* a REQ_FUA write remapped to the cow */
+#define VMFIT_IO_COMMITTED	0x04	/* its mapping was committed: complete it */
 
 /* A chunk being copied (origin -> cow, or cow -> origin when merging). */
 struct vmfit_job {
@@ -105,6 +117,8 @@ struct vmfit {
 	dev_t devt;			/* the mapped device (registry key) */
 	struct list_head registry;	/* in vmfit_registry */
 	unsigned int views;		/* open vmfit-view targets; Protected by "md_lock" */
+	struct kref ref;		/* the table's, and one per vmfit-view */
+	bool dead;			/* the table is gone (views fail); Protected by "lock" */
 
 	/* Table line. */
 	unsigned int nr_ctr_args;
@@ -134,6 +148,9 @@ struct vmfit {
 	struct mutex bm_lock;		/* changed set, bitmap I/O; inside md_lock */
 	void *md_buf;			/* one metadata block, for I/O */
 	void *md_batch;			/* VMFIT_MD_BATCH mapping blocks (vmalloc) */
+	void *bm_batch;			/* VMFIT_MD_BATCH bitmap blocks; Protected by "bm_lock" */
+	u64 nonce;			/* random per format, in every checksum */
+	u32 csum_seed;			/* crc32c seed of bitmap and mapping blocks */
 	struct dm_io_client *io_client;
 
 	/* Routing, read locklessly in map(). */
@@ -159,7 +176,8 @@ struct vmfit {
 	struct bio_list copy_bios;	/* partial writes to unmapped chunks */
 	struct bio_list retry_bios;	/* bios to route again */
 	struct bio_list flush_bios;	/* flushes waiting for a commit */
-	struct bio_list fua_bios;	/* remapped FUA cow writes: commit, then submit */
+	struct bio_list fua_bios;	/* FUA origin writes (merging): commit, then submit */
+	struct bio_list fua_done;	/* FUA cow writes done: commit, then complete */
 	struct bio_list view_bios;	/* view reads waiting for the drain */
 	struct list_head jobs;		/* struct vmfit_job in progress */
 	struct workqueue_struct *wq;	/* ordered: worker, drain, commit */
@@ -172,7 +190,6 @@ struct vmfit {
 	/* Snapshot. */
 	bool draining;			/* old generation still in flight; Protected by "md_lock" */
 	bool switching;			/* drop/merge end in progress; Protected by "md_lock" */
-	unsigned int merge_parity;	/* generation the merge waits for first */
 	bool view_ready;		/* frozen origin is stable; Protected by "lock" */
 	u64 snap_start_ns;		/* ktime of the snapshot message */
 	atomic64_t held_ns;		/* total ns bios were held (last snapshot) */

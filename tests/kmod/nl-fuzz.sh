@@ -5,7 +5,8 @@
 # - fixed bad requests: missing, duplicate, oversized, wrongly typed and
 #   unknown attributes, huge and inverted chunk ranges, unknown devices and
 #   commands; each gets the expected errno and an extack message;
-# - as nobody without CAP_NET_ADMIN: every admin command gets -EPERM;
+# - as nobody, and as root without CAP_SYS_ADMIN (CAP_NET_ADMIN kept):
+#   every admin command gets -EPERM, status works;
 # - random requests from two processes at once (snapshot, checksum dumps
 #   abandoned midway, merge, drop, clear, garbage) while the live device is
 #   written: every request is answered, errors carry extack messages;
@@ -46,6 +47,8 @@ vmfit-nlfuzz cases "$N"
 
 note "without privileges"
 vmfit-nlfuzz unpriv "$N"
+note "with CAP_NET_ADMIN but without CAP_SYS_ADMIN"
+vmfit-nlfuzz netadmin "$N"
 
 note "random requests: 2 processes, ${SECS}s, with a writer"
 seed=${VMFIT_SEED:-$RANDOM}

@@ -101,6 +101,27 @@ dm_remove() { # SUFFIX
 	return 0
 }
 
+# dm_create_lines SUFFIX LINE... - like dm_create, one table line an
+# argument.
+dm_create_lines() {
+	local n=$PREFIX$1
+	shift
+	printf '%s\n' "$@" | dmsetup create "$n" || return
+	_dm_created+=("$n")
+}
+
+# dm_hold SUFFIX - queue every new bio of a device (suspend --noflush):
+# what it holds is "in flight", not on the disk below, as at a power cut.
+# dm_release SUFFIX lets them go; teardown releases what is still held.
+dm_hold() {
+	dmsetup suspend --noflush "$PREFIX$1" || return
+	at_exit "dmsetup resume $PREFIX$1 2>/dev/null"
+}
+
+dm_release() { # SUFFIX
+	dmsetup resume "$PREFIX$1"
+}
+
 dm_exists() { # SUFFIX
 	dmsetup info "$PREFIX$1" >/dev/null 2>&1
 }
@@ -240,6 +261,19 @@ fio_verify() {
 		die "fio $name on $dev failed: $(cat "$TESTDIR/fio-$name.out")"
 }
 
+# put_block DEV BLOCK FILE [DD_OFLAGS] - write the 4 KiB FILE to 4 KiB block
+# BLOCK of DEV with O_DIRECT (DD_OFLAGS, e.g. "dsync" for a REQ_FUA write,
+# are added to oflag=direct).
+put_block() {
+	dd if="$3" of="$1" bs=4k seek="$2" count=1 conv=notrunc \
+		oflag=direct${4:+,$4} 2>/dev/null
+}
+
+# sha_block DEV BLOCK - sha256 of 4 KiB block BLOCK.
+sha_block() {
+	sha_dev "$1" $(($2 * 8)) 8
+}
+
 # vmfit status ---------------------------------------------------------------
 
 # Fields of `dmsetup status` for the vmfit target, in order (contract):
@@ -292,6 +326,37 @@ wait_status() {
 		sleep 0.1
 	done
 	die "timed out waiting for status $2=$3 on $PREFIX$1 (now '${!v}')"
+}
+
+# vmfit_sb_u64 DEV OFFSET - a little-endian u64 of the cow superblock
+# (offsets: admin guide, "On-disk format"; 56 mapping start, 64 data start).
+vmfit_sb_u64() {
+	dd if="$1" bs=512 count=1 iflag=direct 2>/dev/null |
+		od -An -t u8 -j "$2" -N 8 | tr -d ' '
+}
+
+# vmfit_split_cow SUFFIX DEV SECTORS ORIGIN CHUNK - format a cow device for
+# ORIGIN on the first SECTORS of DEV (a vmfit device is created and removed
+# on it), then build the cow device SUFFIX from three pieces that dm_hold
+# can hold apart: SUFFIXsb (the superblock block), SUFFIXmd (bitmap and
+# mapping) and SUFFIXdata (the data chunks). Sets CS_DATA (data start,
+# sectors) and CS_MAP (mapping start).
+vmfit_split_cow() {
+	local sfx=$1 dev=$2 sz=$3 origin=$4 chunk=$5 fmt
+	dm_create "${sfx}fmt" "0 $sz linear $dev 0"
+	fmt=$(dm_path "${sfx}fmt")
+	zero_dev "$fmt" 0 8
+	vmfit_create "${sfx}probe" "$origin" "$fmt" "$chunk"
+	dm_remove "${sfx}probe"
+	CS_DATA=$(vmfit_sb_u64 "$fmt" 64)
+	CS_MAP=$(vmfit_sb_u64 "$fmt" 56)
+	dm_remove "${sfx}fmt"
+	dm_create "${sfx}sb" "0 8 linear $dev 0"
+	dm_create "${sfx}md" "0 $((CS_DATA - 8)) linear $dev 8"
+	dm_create "${sfx}data" "0 $((sz - CS_DATA)) linear $dev $CS_DATA"
+	dm_create_lines "$sfx" "0 8 linear $(dm_path "${sfx}sb") 0" \
+		"8 $((CS_DATA - 8)) linear $(dm_path "${sfx}md") 0" \
+		"$CS_DATA $((sz - CS_DATA)) linear $(dm_path "${sfx}data") 0"
 }
 
 # vmfit_changed SUFFIX - the changed set, one chunk number a line, sorted.

@@ -33,7 +33,7 @@ UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(LIBVMFIT_TESTS))
 CFLAGS_vf-conf-test := -Iuserspace/backends
 CFLAGS_vf-nl-test = $(VF_NL_CFLAGS)
 
-# vf_backend_find() is the backends' (userspace/backends), not libvmfit's.
+# vf_split_cmd() is the backends' (userspace/backends), not libvmfit's.
 $(B)/tests/unit/vf-conf-test: $(call sanobj,tests/unit/vf-conf-test.c \
 	userspace/backends/process.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)

@@ -32,6 +32,17 @@ for b in kv-hash kv-sqlite kv-faulty; do
 		test "$(rc_of "$bin/$b")" = 2
 	check "$b --records 0 is a usage error" \
 		test "$(rc_of "$bin/$b" --fd 3 --state /tmp/x --records 0 --record-size 8)" = 2
+	check "$b --fd with --vchan is a usage error" \
+		test "$(rc_of "$bin/$b" --fd 3 --vchan data/v --state /tmp/x --records 1 --record-size 8)" = 2
+	check "$b --vchan '' is a usage error" \
+		test "$(rc_of "$bin/$b" --vchan '' --state /tmp/x --records 1 --record-size 8)" = 2
+	# Outside a Xen domain there is no xenstore: a clear error, status 1.
+	st=$(mktemp)
+	check "$b --vchan without Xen fails cleanly" \
+		test "$(rc_of "$bin/$b" --vchan data/v --state "$st" --records 1 --record-size 8)" = 1
+	check "$b --vchan without Xen names the vchan" \
+		grep -q "vchan data/v: " <("$bin/$b" --vchan data/v --state "$st" --records 1 --record-size 8 2>&1)
+	rm -f "$st"
 done
 
 for b in kv-hash kv-sqlite; do

@@ -167,7 +167,7 @@ int main(void)
 	bad("listen = host.example:80", "expected IPv4:port");
 	bad("listen = :80", "expected IPv4:port");
 	bad("peer_listen = 1.2.3.4:+5", "expected IPv4:port");
-	bad("backend = xen", "unknown backend");
+	bad("backend = kvm", "unknown backend");
 	bad("service = a b", "service name may only");
 	bad("state_volume = rel/path", "absolute path");
 	bad("state_dir = rel", "absolute path");
@@ -249,6 +249,35 @@ int main(void)
 		       "state_volume = /a\nstate_volume_b = /dev/mapper/b\n"
 		       "unreplicated = yes\n", &c, err), -EINVAL);
 	CHECK(strstr(err, "/dev/mapper/<name>") != NULL);
+	/* xen backend keys */
+	bad("xen_kernel = vmlinux", "absolute path");
+	bad("xen_ramdisk = x.cpio", "absolute path");
+	bad("xen_image_digest = 1234", "64 lower-case hex");
+	bad("xen_image_digest = 5DBF07380002DAC7EA45CBD3495072D42660AC02DFD8AC02ADA87E04596638DF",
+	    "64 lower-case hex");
+	bad("xen_memory_mb = 16", "out of range");
+	bad("xen_vcpus = 0", "out of range");
+	bad("xen_start_timeout_ms = 999", "out of range");
+	bad("xen_vchan_ring = 100", "out of range");
+	bad("xen_domain_prefix = a/b", "domain prefix may only");
+	bad("xen_extra = console=hvc0 -- x", "must not contain '--'");
+	CHECK_EQ(parse("replica_cmd = kv-hash\nbackend = xen\nunreplicated = yes\n"
+		       "state_volume = /dev/mapper/v\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "xen_image_digest") != NULL);
+	CHECK_EQ(parse("replica_cmd = kv-hash\nbackend = xen\nunreplicated = yes\n"
+		       "xen_kernel = /k\nxen_ramdisk = /r\n"
+		       "xen_image_digest = 5dbf07380002dac7ea45cbd3495072d42660ac02dfd8ac02ada87e04596638df\n",
+		       &c, err), -EINVAL);
+	CHECK(strstr(err, "state_volume") != NULL);
+	CHECK_EQ(parse("replica_cmd = kv-hash --records 8\nbackend = xen\nunreplicated = yes\n"
+		       "service = s1\nstate_volume = /dev/mapper/v\n"
+		       "xen_kernel = /k\nxen_ramdisk = /r\nxen_vcpus = 2\n"
+		       "xen_image_digest = 5dbf07380002dac7ea45cbd3495072d42660ac02dfd8ac02ada87e04596638df\n",
+		       &c, err), 0);
+	CHECK(!strcmp(c.backend, "xen"));
+	CHECK(!strcmp(c.xen.domain_prefix, "vmfit-s1"));
+	CHECK_EQ(c.xen.vcpus, 2u);
+	CHECK_EQ(c.xen.memory_mb, 128u);
 
 	/* state_dir and state_volume exclude each other */
 	CHECK_EQ(parse("replica_cmd = x\nstate_dir = /a\nstate_volume = /b\n",

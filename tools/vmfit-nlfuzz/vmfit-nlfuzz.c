@@ -3,14 +3,17 @@
  * vmfit-nlfuzz - exercise dm-vmfit's generic netlink family with bad and
  * random requests. Every request asks for an ack, so every one must be
  * answered; an error from the family's own code must carry an extended-ack
- * message (only the genetlink core's own refusals, -EPERM for
- * GENL_ADMIN_PERM and -EOPNOTSUPP for unknown commands or a dump of a
- * doit-only command, come without one).
+ * message (only the genetlink core's own refusals, -EOPNOTSUPP for unknown
+ * commands or a dump of a doit-only command, come without one; -EPERM is
+ * still accepted without one, from a module before family version 3).
  *
  *   vmfit-nlfuzz cases NAME      fixed bad requests with expected errors
  *                                (takes and drops a snapshot of NAME)
- *   vmfit-nlfuzz unpriv NAME     as nobody without CAP_NET_ADMIN: status
- *                                works, every admin command gets -EPERM
+ *   vmfit-nlfuzz unpriv NAME     as nobody: status works, every admin
+ *                                command gets -EPERM
+ *   vmfit-nlfuzz netadmin NAME   as root with CAP_NET_ADMIN but without
+ *                                CAP_SYS_ADMIN: the same (admin commands
+ *                                need CAP_SYS_ADMIN, as the dm ioctls do)
  *   vmfit-nlfuzz status NAME [MAJ:MIN]
  *                                the netlink status as key=value lines
  *   vmfit-nlfuzz control NAME snapshot|merge|drop|clear|cancel
@@ -31,12 +34,14 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -409,7 +414,31 @@ static int drop_privileges(void)
 	return 0;
 }
 
-static int run_unpriv(struct fz *f)
+/* Root without CAP_SYS_ADMIN (effective, permitted, bounding set). */
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	unsigned int w = CAP_SYS_ADMIN / 32, bit = 1U << (CAP_SYS_ADMIN % 32);
+
+	if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) ||
+	    syscall(SYS_capget, &h, d)) {
+		perror("vmfit-nlfuzz: drop CAP_SYS_ADMIN");
+		return -1;
+	}
+	d[w].effective &= ~bit;
+	d[w].permitted &= ~bit;
+	d[w].inheritable &= ~bit;
+	if (syscall(SYS_capset, &h, d)) {
+		perror("vmfit-nlfuzz: drop CAP_SYS_ADMIN");
+		return -1;
+	}
+	return 0;
+}
+
+static int run_unpriv(struct fz *f, bool netadmin)
 {
 	static const int admin[] = {
 		VMFIT_CMD_SNAPSHOT, VMFIT_CMD_MERGE, VMFIT_CMD_DROP,
@@ -418,22 +447,25 @@ static int run_unpriv(struct fz *f)
 	struct answer a;
 	unsigned int i;
 
-	if (drop_privileges())
+	if (netadmin ? drop_sys_admin() : drop_privileges())
 		return 1;
 	nl_socket_free(f->sk);
 	if (fz_connect(f))
 		return 1;
 	for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++)
 		expect(f, dev_msg(f, admin[i], 0), -EPERM, false,
+		       netadmin ? "admin command without CAP_SYS_ADMIN" :
 		       "admin command as nobody");
-	expect(f, csum_msg(f), -EPERM, false, "checksum as nobody");
+	expect(f, csum_msg(f), -EPERM, false,
+	       netadmin ? "checksum without CAP_SYS_ADMIN" :
+	       "checksum as nobody");
 	fz_send(f, dev_msg(f, VMFIT_CMD_GET_STATUS, 0), &a, 0);
 	if (a.error || a.data != 1) {
 		failures++;
-		printf("FAIL: status as nobody: error %d, %lu replies\n",
+		printf("FAIL: status without privileges: error %d, %lu replies\n",
 		       a.error, a.data);
 	} else {
-		printf("ok:   status as nobody works\n");
+		printf("ok:   status without privileges works\n");
 	}
 	printf("%d failure(s) in %lu requests\n", failures, f->sent);
 	return failures ? 1 : 0;
@@ -612,7 +644,7 @@ static int run_control(const char *name, const char *verb)
 static int usage(void)
 {
 	fprintf(stderr, "usage: vmfit-nlfuzz cases NAME | unpriv NAME | "
-		"random NAME SECONDS [PROCS [SEED]] | status NAME [MAJ:MIN] | "
+		"netadmin NAME | random NAME SECONDS [PROCS [SEED]] | status NAME [MAJ:MIN] | "
 		"control NAME VERB\n");
 	return 2;
 }
@@ -639,10 +671,11 @@ int main(int argc, char **argv)
 		if (fz_connect(&f))
 			return 1;
 		r = run_cases(&f);
-	} else if (!strcmp(argv[1], "unpriv") && argc == 3) {
+	} else if ((!strcmp(argv[1], "unpriv") ||
+		    !strcmp(argv[1], "netadmin")) && argc == 3) {
 		if (fz_connect(&f))
 			return 1;
-		r = run_unpriv(&f);
+		r = run_unpriv(&f, !strcmp(argv[1], "netadmin"));
 	} else if (!strcmp(argv[1], "random") && argc >= 4 && argc <= 6) {
 		seconds = strtoul(argv[3], NULL, 10);
 		if (argc >= 5)

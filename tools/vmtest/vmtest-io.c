@@ -25,6 +25,10 @@
  *	be partly there). Prints "acked=N" and the block numbers that hold
  *	any write of the run ("changed" lines) with -v.
  *
+ *   vmtest-io hold DEV
+ *	open DEV exclusively (O_EXCL, the claim a mounted filesystem holds),
+ *	print "held" and wait until killed.
+ *
  * Exit status: 0 ok, 1 verification failure, 2 usage or I/O error.
  */
 #include <errno.h>
@@ -40,9 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BLK 4096
-#define WORDS (BLK / 8)
-#define BLOCK_MAGIC 0x766d746573746231ULL /* "vmtestb1" */
+#include "vmtest-block.h"
+
+#define BLK VMTEST_BLK
+#define WORDS VMTEST_BLK_WORDS
 #define LOG_MAGIC 0x766d746573746c31ULL /* "vmtestl1" */
 
 struct block_hdr {
@@ -62,47 +67,20 @@ struct log_rec {
 	uint64_t sum;
 };
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-static void make_block(uint64_t *b, uint64_t seed, uint64_t blkno,
-		       uint64_t gen)
-{
-	uint64_t s = mix(seed ^ mix(blkno ^ mix(gen)));
-	unsigned int i;
-
-	b[0] = BLOCK_MAGIC;
-	b[1] = seed;
-	b[2] = blkno;
-	b[3] = gen;
-	for (i = 4; i < WORDS; i++)
-		b[i] = mix(s + i);
-}
-
 /* Returns the generation held by block @blkno for @seed, or -1. */
 static int64_t block_gen(const uint64_t *b, uint64_t seed, uint64_t blkno)
 {
-	static uint64_t want[WORDS] __attribute__((aligned(BLK)));
+	uint64_t got, gen;
 
-	if (b[0] != BLOCK_MAGIC || b[1] != seed || b[2] != blkno)
+	if (vmtest_block_decode(b, seed, &got, &gen) || got != blkno)
 		return -1;
-	make_block(want, seed, blkno, b[3]);
-	if (memcmp(b, want, BLK))
-		return -1;
-	return (int64_t)b[3];
+	return (int64_t)gen;
 }
 
 static uint64_t log_sum(const struct log_rec *r)
 {
-	return mix(r->magic ^ mix(r->nonce ^ mix(r->index ^ mix(r->seed ^
-		   mix(r->batch ^ mix(r->nblocks))))));
+	return vmtest_mix(r->magic ^ vmtest_mix(r->nonce ^ vmtest_mix(r->index ^ vmtest_mix(r->seed ^
+		   vmtest_mix(r->batch ^ vmtest_mix(r->nblocks))))));
 }
 
 static int open_dev(const char *path, int flags, uint64_t *nblocks)
@@ -173,7 +151,7 @@ static int parse_u64(const char *s, uint64_t *v)
 static uint64_t batch_blkno(uint64_t seed, uint64_t b, uint64_t j,
 			    uint64_t nblocks)
 {
-	return mix(seed ^ mix(b * 65537 + j)) % nblocks;
+	return vmtest_mix(seed ^ vmtest_mix(b * 65537 + j)) % nblocks;
 }
 
 static int cmd_write(int argc, char **argv)
@@ -198,8 +176,8 @@ static int cmd_write(int argc, char **argv)
 		goto fail;
 	}
 	for (i = 0; i < count; i++) {
-		blkno = first + mix(seed ^ mix(i)) % n;
-		make_block(buf, seed, blkno, i + 1);
+		blkno = first + vmtest_mix(seed ^ vmtest_mix(i)) % n;
+		vmtest_make_block(buf, seed, blkno, i + 1);
 		if (pwrite_block(fd, buf, blkno, argv[0]))
 			goto fail;
 	}
@@ -228,7 +206,7 @@ static int cmd_list(int argc, char **argv)
 		return -1;
 	}
 	for (i = 0; i < count; i++)
-		printf("%" PRIu64 "\n", first + mix(seed ^ mix(i)) % n);
+		printf("%" PRIu64 "\n", first + vmtest_mix(seed ^ vmtest_mix(i)) % n);
 	return 0;
 }
 
@@ -246,7 +224,7 @@ static int cmd_fill(int argc, char **argv)
 	if (fd < 0)
 		return -1;
 	for (i = 0; i < size; i++) {
-		make_block(buf, seed, i, 0);
+		vmtest_make_block(buf, seed, i, 0);
 		if (pwrite_block(fd, buf, i, argv[0])) {
 			close(fd);
 			return -1;
@@ -286,7 +264,7 @@ static int cmd_pcwrite(int argc, char **argv)
 		goto fail;
 	memset(&rec, 0, sizeof(rec));
 	rec.magic = LOG_MAGIC;
-	rec.nonce = mix(seed ^ (uint64_t)getpid() ^ (uint64_t)time(NULL));
+	rec.nonce = vmtest_mix(seed ^ (uint64_t)getpid() ^ (uint64_t)time(NULL));
 	rec.seed = seed;
 	rec.batch = batch;
 	rec.nblocks = nblocks;
@@ -294,7 +272,7 @@ static int cmd_pcwrite(int argc, char **argv)
 		if (b) {
 			for (j = 0; j < batch; j++) {
 				blkno = batch_blkno(seed, b - 1, j, nblocks);
-				make_block(buf, seed, blkno, b);
+				vmtest_make_block(buf, seed, blkno, b);
 				if (pwrite_block(fd, buf, blkno, argv[0]))
 					goto fail;
 			}
@@ -404,6 +382,23 @@ out:
 	return r;
 }
 
+static int cmd_hold(int argc, char **argv)
+{
+	int fd;
+
+	if (argc != 1)
+		return -2;
+	fd = open(argv[0], O_RDONLY | O_EXCL);
+	if (fd < 0) {
+		fprintf(stderr, "vmtest-io: %s: %s\n", argv[0], strerror(errno));
+		return -1;
+	}
+	printf("held\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -412,6 +407,7 @@ static void usage(FILE *f)
 		"       vmtest-io fill DEV SEED\n"
 		"       vmtest-io pcwrite DEV LOGDEV SEED BATCH NBLOCKS MAXBATCHES\n"
 		"       vmtest-io pcverify [-v] DEV LOGDEV\n"
+		"       vmtest-io hold DEV\n"
 		"Blocks are 4096 bytes; all I/O uses O_DIRECT.\n");
 }
 
@@ -436,6 +432,8 @@ int main(int argc, char **argv)
 		r = cmd_fill(argc - 2, argv + 2);
 	} else if (!strcmp(argv[1], "pcwrite")) {
 		r = cmd_pcwrite(argc - 2, argv + 2);
+	} else if (!strcmp(argv[1], "hold")) {
+		r = cmd_hold(argc - 2, argv + 2);
 	} else if (!strcmp(argv[1], "pcverify")) {
 		if (argc > 2 && !strcmp(argv[2], "-v"))
 			verbose = 1;

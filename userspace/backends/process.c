@@ -177,6 +177,7 @@ static int process_start(struct vf_replica *r,
 	r->fd = sv[0];
 	r->exit_fd = pidfd;
 	r->pid = pid;
+	r->domid = -1;
 	r->running = true;
 	return 0;
 
@@ -292,10 +293,3 @@ const struct vf_backend_ops vf_process_backend = {
 	.reap = process_reap,
 	.restart = process_restart,
 };
-
-const struct vf_backend_ops *vf_backend_find(const char *name)
-{
-	if (!strcmp(name, vf_process_backend.name))
-		return &vf_process_backend;
-	return NULL;
-}

@@ -4,7 +4,8 @@
  *
  * A backend starts one replica and gives the manager a stream fd speaking
  * the replica channel (Documentation/protocol.rst). Implementations:
- * "process" (fork/exec, socketpair), later "xen".
+ * "process" (fork/exec, socketpair) and "xen" (a PV domain through libxl,
+ * the channel over a vchan; Documentation/xen-backend.rst).
  */
 #ifndef VF_BACKEND_H
 #define VF_BACKEND_H
@@ -14,9 +15,12 @@
 
 #define VF_REPLICA_MAX_ARGS	64
 
+struct vf_xen_conf;
+
 struct vf_replica_spec {
 	const char *cmd;	/* command line, split on blanks (no shell) */
 	const char *state;	/* state volume path, or NULL */
+	const struct vf_xen_conf *xen;	/* xen backend settings */
 	bool isolate;		/* own namespaces, unprivileged user */
 	uid_t uid;		/* run as (if the manager is root) */
 	gid_t gid;
@@ -26,22 +30,31 @@ struct vf_replica {
 	const struct vf_backend_ops *ops;
 	int fd;			/* manager end of the channel, -1 if none */
 	int exit_fd;		/* readable once the replica has exited, -1 */
-	pid_t pid;		/* 0 if not running */
+	pid_t pid;		/* 0 if not running (or not a process) */
+	int domid;		/* Xen domain id, -1 if not a domain */
 	bool running;
+	void *priv;		/* backend's own state */
 };
 
 struct vf_backend_ops {
 	const char *name;
-	/* Start the replica; fills fd, exit_fd, pid. 0 or -errno. */
+	/*
+	 * Start the replica; fills fd, exit_fd, pid or domid. The xen backend
+	 * returns once the replica's first bytes (its HELLO) have arrived,
+	 * and fails (everything released) if they do not within its start
+	 * timeout. 0 or -errno.
+	 */
 	int (*start)(struct vf_replica *r, const struct vf_replica_spec *spec);
 	/*
-	 * Ask it to exit (SIGTERM), wait up to @timeout_ms, then kill and wait
-	 * as long again. Blocks: at shutdown only, never in the event loop.
+	 * Ask it to exit (SIGTERM; xen: EOF on the channel, the domain powers
+	 * off), wait up to @timeout_ms, then kill and wait as long again.
+	 * Blocks: at shutdown only, never in the event loop.
 	 */
 	int (*stop)(struct vf_replica *r, int timeout_ms);
 	/*
-	 * Kill it now (SIGKILL) and close the channel, without waiting: it
-	 * stays running (exit_fd still watched) until reap() sees it exit.
+	 * Kill it now (SIGKILL; xen: destroy the domain) and close the
+	 * channel, without waiting: it stays running (exit_fd still watched)
+	 * until reap() sees it exit.
 	 */
 	int (*kill)(struct vf_replica *r);
 	/*
@@ -54,8 +67,9 @@ struct vf_backend_ops {
 };
 
 extern const struct vf_backend_ops vf_process_backend;
+extern const struct vf_backend_ops vf_xen_backend;
 
-/* Backend by name ("process"), or NULL. */
+/* Backend by name ("process", "xen"), or NULL. */
 const struct vf_backend_ops *vf_backend_find(const char *name);
 
 /*

@@ -57,7 +57,7 @@ static int nl_fail(const struct ctl *c, const struct command *cmd,
 	const char *msg = vf_nl_errmsg(nl);
 
 	if (err == -EPERM && !*msg)
-		msg = "needs CAP_NET_ADMIN (run as root)";
+		msg = "needs CAP_SYS_ADMIN (run as root)";
 	if (*msg)
 		return fail(c, cmd, what, err, "%s", msg);
 	return fail(c, cmd, what, err, NULL);

@@ -39,6 +39,11 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->volume_chunk = 4096;
 	c->recovery_timeout_ms = 60000;
 	c->recovery_fetch_timeout_ms = 5000;
+	c->xen.memory_mb = 128;
+	c->xen.vcpus = 1;
+	c->xen.start_timeout_ms = 120000;
+	c->xen.vchan_ring = 65536;
+	strcpy(c->xen.extra, "console=hvc0 quiet");
 }
 
 int vf_parse_hostport(const char *s, struct sockaddr_in *sa)
@@ -154,7 +159,8 @@ enum key_id {
 	K_REPLICA_USER, K_REPLICA_ISOLATION, K_LEGACY_CLIENTS,
 	K_STATE_VOLUME_B, K_VOLUME_KIND, K_VOLUME_CHUNK, K_SHADOW_CMD,
 	K_RCV_PERIOD, K_RCV_FULL_EVERY, K_RCV_TIMEOUT, K_RCV_FETCH_TIMEOUT,
-	K_NR,
+	K_XEN_KERNEL, K_XEN_RAMDISK, K_XEN_DIGEST, K_XEN_MEMORY, K_XEN_VCPUS,
+	K_XEN_START_TIMEOUT, K_XEN_VCHAN_RING, K_XEN_PREFIX, K_XEN_EXTRA, K_NR,
 };
 
 static const char *const key_names[K_NR] = {
@@ -194,7 +200,27 @@ static const char *const key_names[K_NR] = {
 	[K_RCV_FULL_EVERY] = "recovery_full_every",
 	[K_RCV_TIMEOUT] = "recovery_timeout_ms",
 	[K_RCV_FETCH_TIMEOUT] = "recovery_fetch_timeout_ms",
+	[K_XEN_KERNEL] = "xen_kernel",
+	[K_XEN_RAMDISK] = "xen_ramdisk",
+	[K_XEN_DIGEST] = "xen_image_digest",
+	[K_XEN_MEMORY] = "xen_memory_mb",
+	[K_XEN_VCPUS] = "xen_vcpus",
+	[K_XEN_START_TIMEOUT] = "xen_start_timeout_ms",
+	[K_XEN_VCHAN_RING] = "xen_vchan_ring",
+	[K_XEN_PREFIX] = "xen_domain_prefix",
+	[K_XEN_EXTRA] = "xen_extra",
 };
+
+/* [A-Za-z0-9_.-]+ : service names and domain name prefixes */
+static bool is_name(const char *v)
+{
+	const char *p;
+
+	for (p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return false;
+	return *v;
+}
 
 static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 {
@@ -203,11 +229,8 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 
 	switch (k) {
 	case K_SERVICE:
-		if (!*v)
-			return "empty service name";
-		for (p = v; *p; p++)
-			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
-				return "service name may only contain A-Z a-z 0-9 _ . -";
+		if (!is_name(v))
+			return "service name may only contain A-Z a-z 0-9 _ . -";
 		return parse_str(v, c->service, sizeof(c->service));
 	case K_F:
 		return parse_uint(v, 0, VF_CONF_MAX_F, &c->f);
@@ -225,8 +248,8 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 		       "expected IPv4:port (e.g. 10.99.0.11:7500 or *:7500)" :
 		       NULL;
 	case K_BACKEND:
-		if (strcmp(v, "process"))
-			return "unknown backend (supported: process)";
+		if (strcmp(v, "process") && strcmp(v, "xen"))
+			return "unknown backend (supported: process, xen)";
 		return parse_str(v, c->backend, sizeof(c->backend));
 	case K_REPLICA_CMD:
 		if (!*v)
@@ -337,6 +360,40 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 	case K_RCV_FETCH_TIMEOUT:
 		return parse_uint(v, 100, 600000,
 				  &c->recovery_fetch_timeout_ms);
+	case K_XEN_KERNEL:
+		if (*v != '/')
+			return "kernel must be an absolute path";
+		return parse_str(v, c->xen.kernel, sizeof(c->xen.kernel));
+	case K_XEN_RAMDISK:
+		if (*v != '/')
+			return "ramdisk must be an absolute path";
+		return parse_str(v, c->xen.ramdisk, sizeof(c->xen.ramdisk));
+	case K_XEN_DIGEST:
+		if (strlen(v) != VF_CONF_DIGEST_HEX ||
+		    strspn(v, "0123456789abcdef") != VF_CONF_DIGEST_HEX)
+			return "expected 64 lower-case hex digits (SHA-256)";
+		return parse_str(v, c->xen.digest, sizeof(c->xen.digest));
+	case K_XEN_MEMORY:
+		return parse_uint(v, 32, 65536, &c->xen.memory_mb);
+	case K_XEN_VCPUS:
+		return parse_uint(v, 1, 64, &c->xen.vcpus);
+	case K_XEN_START_TIMEOUT:
+		return parse_uint(v, 1000, 3600000, &c->xen.start_timeout_ms);
+	case K_XEN_VCHAN_RING:
+		/* libxenvchan rings: 1 KiB .. 2 MiB per direction */
+		return parse_uint(v, 1024, 2u << 20, &c->xen.vchan_ring);
+	case K_XEN_PREFIX:
+		if (!is_name(v))
+			return "domain prefix may only contain A-Z a-z 0-9 _ . -";
+		/* room for "-N" in Xen's 64-byte domain names */
+		if (strlen(v) > 48)
+			return "domain prefix longer than 48 bytes";
+		return parse_str(v, c->xen.domain_prefix,
+				 sizeof(c->xen.domain_prefix));
+	case K_XEN_EXTRA:
+		if (strstr(v, "--"))
+			return "must not contain '--' (the replica command follows it)";
+		return parse_str(v, c->xen.extra, sizeof(c->xen.extra));
 	case K_NR:
 		break;
 	}
@@ -510,6 +567,28 @@ int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 		errf(err, errlen, name, 0,
 		     "volume_kind vmfit: the state volumes must be /dev/mapper/<name>");
 		return -EINVAL;
+	}
+	if (!strcmp(c->backend, "xen")) {
+		if (!c->xen.kernel[0] || !c->xen.ramdisk[0] ||
+		    !c->xen.digest[0]) {
+			errf(err, errlen, name, 0,
+			     "backend xen needs 'xen_kernel', 'xen_ramdisk' and 'xen_image_digest'");
+			return -EINVAL;
+		}
+		if (!c->state_volume[0]) {
+			errf(err, errlen, name, 0,
+			     "backend xen needs 'state_volume' (a block device)");
+			return -EINVAL;
+		}
+	}
+	if (!strcmp(c->backend, "xen") && !c->xen.domain_prefix[0]) {
+		if (strlen(c->service) > 48 - sizeof("vmfit-") + 1) {
+			errf(err, errlen, name, 0,
+			     "service name too long for a domain prefix; set 'xen_domain_prefix'");
+			return -EINVAL;
+		}
+		snprintf(c->xen.domain_prefix, sizeof(c->xen.domain_prefix),
+			 "vmfit-%.42s", c->service);
 	}
 	if (!c->control_socket[0])
 		snprintf(c->control_socket, sizeof(c->control_socket),

@@ -18,7 +18,21 @@
 #define VF_CONF_STR		256
 #define VF_CONF_CMD		1024
 #define VF_CONF_MAX_F		3
+#define VF_CONF_DIGEST_HEX	64	/* SHA-256 in hex */
 #define VF_CONF_MAX_MANAGERS	(2 * VF_CONF_MAX_F + 1)
+
+/* The xen backend (Documentation/xen-backend.rst). */
+struct vf_xen_conf {
+	char kernel[VF_CONF_STR];	/* PV kernel: vmlinux ELF */
+	char ramdisk[VF_CONF_STR];	/* initramfs with the replica */
+	char digest[VF_CONF_DIGEST_HEX + 1]; /* SHA-256(kernel || ramdisk) */
+	unsigned int memory_mb;
+	unsigned int vcpus;
+	unsigned int start_timeout_ms;	/* create .. first HELLO bytes */
+	unsigned int vchan_ring;	/* bytes per direction */
+	char domain_prefix[64];		/* domains are PREFIX-N */
+	char extra[VF_CONF_STR];	/* guest kernel command line */
+};
 
 struct vf_conf {
 	char service[64];		/* service name, [A-Za-z0-9_.-]+ */
@@ -30,7 +44,7 @@ struct vf_conf {
 	struct sockaddr_in listen;	/* client endpoint */
 	bool has_peer_listen;
 	struct sockaddr_in peer_listen;	/* state transfer (reserved) */
-	char backend[16];		/* "process" */
+	char backend[16];		/* "process" or "xen" */
 	char replica_cmd[VF_CONF_CMD];	/* argv, split on blanks */
 	char state_volume[VF_CONF_STR];	/* replica's state volume path */
 	unsigned int max_outstanding;	/* accepted, unanswered requests */
@@ -60,6 +74,7 @@ struct vf_conf {
 	unsigned int recovery_full_every; /* every N-th round hashes all */
 	unsigned int recovery_timeout_ms; /* RECOVER -> hand-over */
 	unsigned int recovery_fetch_timeout_ms; /* one chunk from a peer */
+	struct vf_xen_conf xen;
 };
 
 #define VF_CONF_CONTROL_DIR	"/run/vmfit"	/* default control_socket dir */

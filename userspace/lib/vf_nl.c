@@ -522,7 +522,7 @@ static int txn_run(struct vf_nl *nl, struct nl_sock *sk, struct nl_msg *msg,
 	}
 	nl_cb_put(cb);
 	if (t.err && !nl->errmsg[0] && t.err == -EPERM)
-		set_msg(nl, "%s", "needs CAP_NET_ADMIN (run as root)");
+		set_msg(nl, "%s", "needs CAP_SYS_ADMIN (run as root)");
 	return t.err;
 }
 

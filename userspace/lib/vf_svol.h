@@ -36,7 +36,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <limits.h>
+#include <linux/limits.h>	/* PATH_MAX whatever the feature macros */
 
 #include "vf_nl.h"
 #include "vf_rcv.h"

@@ -7,12 +7,14 @@
 VMFITD_SRCS := $(wildcard userspace/vmfitd/*.c) $(wildcard userspace/backends/*.c)
 # vf_svol (recovery's state volumes) pulls in vf_nl and vf_dm.
 VMFITD_LIBS = -lcpg -lcrypto $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) \
-	$(VF_NL_LIBS) $(VF_DM_LIBS)
+	$(VF_NL_LIBS) $(VF_DM_LIBS) -lxenlight -lxentoollog -lxenstore -lxenvchan -lpthread
 
 # Every part of the daemon includes vmfitd.h, which needs the backends'.
 $(foreach f,$(notdir $(basename $(wildcard userspace/vmfitd/*.c))),\
 	$(eval CFLAGS_$(f) := -Iuserspace/backends -Iuserspace/vmfitd))
 CFLAGS_process := -Iuserspace/backends
+CFLAGS_backend := -Iuserspace/backends
+CFLAGS_xen := -Iuserspace/backends
 
 USER_BINS += $(B)/bin/vmfitd
 

@@ -26,8 +26,9 @@ void replica_failed(struct vmfitd *d, const char *why)
 {
 	if (d->rep_failed)
 		return;
-	vf_err("replica (pid %d) is faulty: %s; killing it and serving on with the others' votes (restart needs state transfer)",
-	       (int)d->rep.pid, why);
+	vf_err("replica (%s %d) is faulty: %s; killing it and serving on with the others' votes (restart needs state transfer)",
+	       d->rep.domid >= 0 ? "domain" : "pid",
+	       d->rep.domid >= 0 ? d->rep.domid : (int)d->rep.pid, why);
 	d->rep_failed = true;
 	if (d->rep.running)
 		d->be->kill(&d->rep);
@@ -50,7 +51,9 @@ int replica_isolation(struct vmfitd *d, struct vf_replica_spec *spec)
 	struct stat st;
 	int fd, r = 0;
 
-	spec->isolate = d->conf.replica_isolation;
+	/* A Xen domain is isolated by the hypervisor. */
+	spec->isolate = d->conf.replica_isolation &&
+			d->be == &vf_process_backend;
 	if (!spec->isolate || geteuid() != 0)
 		return 0;
 	pw = getpwnam(d->conf.replica_user);
@@ -84,6 +87,7 @@ int replica_start(struct vmfitd *d)
 	struct vf_replica_spec spec = {
 		.cmd = d->conf.replica_cmd,
 		.state = d->conf.state_volume[0] ? d->conf.state_volume : NULL,
+		.xen = &d->conf.xen,
 	};
 	int r;
 
@@ -101,11 +105,16 @@ int replica_start(struct vmfitd *d)
 	fcntl(d->rep.fd, F_SETFL, O_NONBLOCK);
 	vf_wb_init(&d->rout, REP_OUT_LIMIT);
 	vf_wb_init(&d->rhold, REP_OUT_LIMIT);
-	vf_info("replica started: pid %d, %s backend%s: %s", (int)d->rep.pid,
-		d->be->name,
-		!spec.isolate ? " (NOT isolated: replica_isolation = no)" :
-		geteuid() ? " (own namespaces, user namespace)" :
-		" (own namespaces, unprivileged user)", d->conf.replica_cmd);
+	if (d->rep.domid >= 0)
+		vf_info("replica started: domain %d, %s backend: %s",
+			d->rep.domid, d->be->name, d->conf.replica_cmd);
+	else
+		vf_info("replica started: pid %d, %s backend%s: %s",
+			(int)d->rep.pid, d->be->name,
+			!spec.isolate ? " (NOT isolated: replica_isolation = no)" :
+			geteuid() ? " (own namespaces, user namespace)" :
+			" (own namespaces, unprivileged user)",
+			d->conf.replica_cmd);
 	return 0;
 }
 
@@ -310,6 +319,7 @@ int replica_init(struct vmfitd *d)
 {
 	d->rep.fd = -1;
 	d->rep.exit_fd = -1;
+	d->rep.domid = -1;
 	d->rin = malloc(REP_IN_CAP);
 	return d->rin ? 0 : -ENOMEM;
 }

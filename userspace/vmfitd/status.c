@@ -120,8 +120,9 @@ static void write_status(struct vmfitd *d)
 		(double)d->st.reqs_sent / d->st.req_msgs_sent : 0.0,
 		d->st.votes_sent, d->sendq_len);
 	rcv_status(d, fp);
-	fprintf(fp, "\"replica_pid\":%d,\"replica_ok\":%d,\"suspect_nodes\":\"",
+	fprintf(fp, "\"replica_pid\":%d,\"replica_domid\":%d,\"replica_ok\":%d,\"suspect_nodes\":\"",
 		d->rep.running ? (int)d->rep.pid : 0,
+		d->rep.running ? d->rep.domid : -1,
 		d->hello && !d->rep_failed);
 	for (i = 0; i < SUSPECT_SLOTS; i++)
 		if (d->suspects[i].count)

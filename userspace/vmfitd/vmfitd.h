@@ -221,7 +221,7 @@ struct vmfitd {
 	uint64_t next_status_ms;
 	uint64_t next_stats_log_ms;
 
-	struct rcv *rcv;		/* recovery.c; NULL: not configured */
+	struct rcv *rcv;		/* recovery*.c; NULL: not configured */
 };
 
 /*
@@ -353,7 +353,7 @@ void status_remove(struct vmfitd *d);
 int status_print(const struct vf_conf *c);
 
 /*
- * recovery.c: proactive recovery with verified state transfer
+ * recovery*.c: proactive recovery with verified state transfer
  * (Documentation/protocol.rst "Recovery"): the shadow replica, the
  * capture, the digest exchange and vote, chunk transfer between managers,
  * the A/B hand-over.

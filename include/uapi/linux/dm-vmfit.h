@@ -12,7 +12,8 @@
  * given they must name the same device. Requests are validated strictly:
  * unknown or wrongly typed attributes are rejected, and every error carries
  * an extended-ack message. Commands that change state or read data need
- * CAP_NET_ADMIN (GENL_ADMIN_PERM); VMFIT_CMD_GET_STATUS does not.
+ * CAP_SYS_ADMIN, as the dm ioctls do (version 3; CAP_NET_ADMIN before);
+ * VMFIT_CMD_GET_STATUS does not.
  *
  * Commands (-> request attributes; <- reply attributes):
  *
@@ -80,7 +81,7 @@
 #include <linux/types.h>
 
 #define VMFIT_GENL_FAMILY_NAME		"dm-vmfit"
-#define VMFIT_GENL_VERSION		0x2	/* 2: VMFIT_ATTR_CSUM_WORKERS */
+#define VMFIT_GENL_VERSION		0x3	/* 3: CAP_SYS_ADMIN (admin commands) */
 #define VMFIT_GENL_MCAST_GROUP_NAME	"events"
 
 /* Longest dm device name, without the NUL (DM_NAME_LEN - 1). */

@@ -18,7 +18,10 @@
 KV_DIR := userspace/services/kv
 KV_OP_SRCS := $(KV_DIR)/kv_op.c
 KV_COMMON_SRCS := $(KV_OP_SRCS) $(KV_DIR)/kv_exec.c $(KV_DIR)/kv_state.c
-KV_REPLICA_SRCS := $(KV_COMMON_SRCS) $(KV_DIR)/replica_main.c
+KV_REPLICA_SRCS := $(KV_COMMON_SRCS) $(KV_DIR)/replica_main.c \
+	$(KV_DIR)/kv_vchan.c
+# --vchan: the replica channel over a Xen vchan (replica in a Xen domain)
+KV_REPLICA_LIBS := -lxenvchan -lpthread
 KV_HASH_SRCS := $(KV_REPLICA_SRCS) $(KV_DIR)/kv_hash.c $(KV_DIR)/main_hash.c
 KV_SQLITE_SRCS := $(KV_REPLICA_SRCS) $(KV_DIR)/kv_sqlite.c \
 	$(KV_DIR)/main_sqlite.c
@@ -45,15 +48,15 @@ USER_BINS += $(B)/bin/kv-hash $(B)/bin/kv-sqlite $(B)/bin/kv-faulty
 
 $(B)/bin/kv-hash: $(call obj,$(KV_HASH_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(KV_REPLICA_LIBS)
 
 $(B)/bin/kv-sqlite: $(call obj,$(KV_SQLITE_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS) $(KV_REPLICA_LIBS)
 
 $(B)/bin/kv-faulty: $(call kvfobj,$(KV_FAULTY_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS) $(KV_REPLICA_LIBS)
 
 # Sanitized replicas for the tests.
 KV_TEST_BINS := $(B)/tests/kv/kv-hash $(B)/tests/kv/kv-sqlite \
@@ -61,15 +64,15 @@ KV_TEST_BINS := $(B)/tests/kv/kv-hash $(B)/tests/kv/kv-sqlite \
 
 $(B)/tests/kv/kv-hash: $(call sanobj,$(KV_HASH_SRCS)) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(KV_REPLICA_LIBS)
 
 $(B)/tests/kv/kv-sqlite: $(call sanobj,$(KV_SQLITE_SRCS)) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS) $(KV_REPLICA_LIBS)
 
 $(B)/tests/kv/kv-faulty: $(call kvfsanobj,$(KV_FAULTY_SRCS)) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS) $(KV_REPLICA_LIBS)
 
 # Unit tests.
 KV_TEST_DIR := $(KV_DIR)/tests

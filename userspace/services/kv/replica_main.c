@@ -34,6 +34,7 @@
 #include "kv_rand.h"
 #include "kv_replica.h"
 #include "kv_state.h"
+#include "kv_vchan.h"
 
 _Static_assert(KV_MAX_OP == VF_MAX_OP, "kv ops must fit the wire limit");
 
@@ -500,7 +501,8 @@ static void kv_usage(FILE *fp, const char *prog,
 	int i;
 
 	fprintf(fp,
-		"Usage: %s (--fd N | --connect unix:PATH|tcp:HOST:PORT)\n"
+		"Usage: %s (--fd N | --connect unix:PATH|tcp:HOST:PORT |\n"
+		"           --vchan XSPATH)\n"
 		"       --state PATH --records M --record-size S\n", prog);
 	if (engines[1]) {
 		fprintf(fp, "       [--engine");
@@ -520,6 +522,8 @@ static void kv_usage(FILE *fp, const char *prog,
 		"                    replica channel\n"
 		"  --connect ADDR    connect to the manager at unix:PATH or\n"
 		"                    tcp:HOST:PORT instead\n"
+		"  --vchan XSPATH    use the Xen vchan that dom0 serves at\n"
+		"                    xenstore path XSPATH (in a Xen domain)\n"
 		"  --state PATH      state volume (file, created if missing,\n"
 		"                    or block device)\n"
 		"  --records M       number of keys: 0 .. M-1 (1 .. %u)\n"
@@ -623,6 +627,7 @@ static int kv_connect(const char *addr)
 enum {
 	OPT_FD = 256,
 	OPT_CONNECT,
+	OPT_VCHAN,
 	OPT_STATE,
 	OPT_RECORDS,
 	OPT_RECORD_SIZE,
@@ -638,6 +643,7 @@ enum {
 static const struct option kv_options[] = {
 	{ "fd", required_argument, NULL, OPT_FD },
 	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "vchan", required_argument, NULL, OPT_VCHAN },
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "records", required_argument, NULL, OPT_RECORDS },
 	{ "record-size", required_argument, NULL, OPT_RECORD_SIZE },
@@ -658,6 +664,7 @@ struct kv_args {
 	const struct kv_engine_ops *engine;
 	int fd;
 	const char *connect;
+	const char *vchan;
 	const char *state;
 	struct kv_limits lim;
 };
@@ -696,6 +703,11 @@ static int kv_parse_args(struct kv_replica *rp, struct kv_args *a, int argc,
 			break;
 		case OPT_CONNECT:
 			a->connect = optarg;
+			break;
+		case OPT_VCHAN:
+			if (!*optarg)
+				goto bad_value;
+			a->vchan = optarg;
 			break;
 		case OPT_STATE:
 			a->state = optarg;
@@ -773,8 +785,9 @@ static int kv_parse_args(struct kv_replica *rp, struct kv_args *a, int argc,
 			argv[optind]);
 		goto usage;
 	}
-	if ((a->fd >= 0) == !!a->connect) {
-		fprintf(stderr, "%s: exactly one of --fd and --connect needed\n",
+	if ((a->fd >= 0) + !!a->connect + !!a->vchan != 1) {
+		fprintf(stderr,
+			"%s: exactly one of --fd, --connect and --vchan needed\n",
 			prog);
 		goto usage;
 	}
@@ -797,6 +810,7 @@ int kv_replica_main(int argc, char **argv,
 		    const struct kv_engine_ops *const *engines)
 {
 	struct kv_replica rp = { .fd = -1, .vol = { .fd = -1 } };
+	struct kv_vchan *vchan = NULL;
 	struct kv_args a;
 	int r, ret = 1;
 
@@ -836,7 +850,13 @@ int kv_replica_main(int argc, char **argv,
 		rp.vol.mangle_arg = &rp.fault;
 	}
 #endif
-	if (a.connect) {
+	if (a.vchan) {
+		rp.fd = kv_vchan_open(a.vchan, &vchan);
+		if (rp.fd < 0) {
+			vf_err("vchan %s: %s", a.vchan, strerror(-rp.fd));
+			goto out;
+		}
+	} else if (a.connect) {
 		rp.fd = kv_connect(a.connect);
 		if (rp.fd < 0) {
 			vf_err("connect %s: %s", a.connect,
@@ -850,6 +870,7 @@ int kv_replica_main(int argc, char **argv,
 out:
 	if (rp.fd >= 0)
 		close(rp.fd);
+	kv_vchan_close(vchan);
 	kv_vol_close(&rp.vol);
 	kv_store_close(&rp.store);
 	vf_wb_free(&rp.wb);

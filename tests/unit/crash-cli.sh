@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vmfit-replay and vmfit-crash on the host: bad logs (bad magic, truncated,
+# missing), bad options and bad oracles are refused with a clear message and
+# status 2; a small synthetic log is listed and replayed (the states reach
+# --exec with their environment). Device checks need the guest:
+# tests/kmod/crash-*.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+replay=build/bin/vmfit-replay
+crash=build/bin/vmfit-crash
+for b in "$replay" "$crash"; do
+	[ -x "$b" ] || { echo "FAIL: $b not built (make userspace)" >&2; exit 1; }
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+# reject RC TEXT CMD... - CMD must exit RC and print TEXT.
+reject() {
+	local want=$1 text=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	if ((rc != want)) || ! grep -qF -- "$text" <<<"$out"; then
+		echo "FAIL: $*: rc $rc, want $want and '$text'; got: $out" >&2
+		fails=$((fails + 1))
+	else
+		echo "ok: ${*##*/} -> $text"
+	fi
+}
+
+# le64 N - 8 little-endian bytes, as printf escapes.
+le64() {
+	local v=$1 i s=""
+	for ((i = 0; i < 8; i++)); do
+		s+=$(printf '\\x%02x' $(((v >> (8 * i)) & 255)))
+	done
+	printf '%s' "$s"
+}
+
+# A log: write 'A' to sector 1, flush, mark "vmfit-0", FUA 'B' to sector 2.
+# shellcheck disable=SC2059 # the format holds the escapes of the header
+sector() { # HEADER-ESCAPES - one 512-byte sector starting with them
+	printf "$1" >"$tmp/s"
+	truncate -s 512 "$tmp/s"
+	cat "$tmp/s"
+}
+{
+	sector "$(le64 0x6a736677736872)$(le64 1)$(le64 4)\x00\x02\x00\x00"
+	sector "$(le64 1)$(le64 1)$(le64 0)$(le64 0)"
+	head -c 512 /dev/zero | tr '\0' A
+	sector "$(le64 0)$(le64 0)$(le64 1)$(le64 0)"
+	sector "$(le64 0)$(le64 0)$(le64 8)$(le64 7)vmfit-0"
+	sector "$(le64 2)$(le64 1)$(le64 2)$(le64 0)"
+	head -c 512 /dev/zero | tr '\0' B
+} >"$tmp/log"
+
+out=$("$replay" info "$tmp/log")
+grep -qF "entries 4 sectorsize 512 marks 1 flushes 1 fua 1 writes 2 bytes 1024 log_bytes 3584" <<<"$out" ||
+	{ echo "FAIL: info: $out" >&2; fails=$((fails + 1)); }
+out=$("$replay" list "$tmp/log")
+grep -qF "2 mark 0 0 vmfit-0" <<<"$out" || { echo "FAIL: list: $out" >&2; fails=$((fails + 1)); }
+# The one mark state reaches --exec with its environment and image.
+out=$("$replay" run "$tmp/log" --size 2048 --image "$tmp/img" --seed 5 \
+	--exec "test \"\$REPLAY_KIND\" = mark && test \"\$REPLAY_MARK\" = vmfit-0 && test \"\$(head -c 513 $tmp/img | tail -c 1)\" = A")
+grep -qF "1 states checked, 0 failed (seed 5)" <<<"$out" ||
+	{ echo "FAIL: run with a passing check: $out" >&2; fails=$((fails + 1)); }
+reject 1 "reproduce: vmfit-replay run $tmp/log --size 2048" \
+	"$replay" run "$tmp/log" --size 2048 --image "$tmp/img" --seed 5 --exec false
+
+# Bad logs.
+printf 'not a log' >"$tmp/bad"
+truncate -s 4096 "$tmp/bad"
+reject 2 "bad magic" "$replay" info "$tmp/bad"
+head -c 1500 "$tmp/log" >"$tmp/short"
+reject 2 "truncated log" "$replay" info "$tmp/short"
+reject 2 "truncated log" "$replay" run "$tmp/short" --size 2048 --image "$tmp/img"
+head -c 10 "$tmp/log" >"$tmp/tiny"
+reject 2 "truncated log" "$replay" info "$tmp/tiny"
+reject 2 "cannot open" "$replay" info "$tmp/none"
+reject 2 "beyond the data device" "$replay" run "$tmp/log" --size 1024 --image "$tmp/img"
+
+# Bad options.
+reject 2 "usage:" "$replay"
+reject 2 "unknown command 'x'" "$replay" x y
+reject 2 "needs --size (non-zero) and --image" "$replay" run "$tmp/log"
+reject 2 "--seed: 'x' is not a number" "$replay" run "$tmp/log" --seed x
+reject 2 "--random: '-1' is not a number" "$replay" run "$tmp/log" --random -1
+reject 2 "--only needs a value" "$replay" run "$tmp/log" --only
+reject 2 "unknown option '--bogus'" "$replay" run "$tmp/log" --bogus 1
+reject 2 "usage:" "$crash"
+reject 2 "unknown workload 'bogus'" "$crash" run bogus --live x --log y --oracle "$tmp/o"
+reject 2 "run needs --live, --log and --oracle" "$crash" run normal
+reject 2 "check needs --oracle" "$crash" check --mark vmfit-1
+reject 2 "is not a mark of vmfit-crash" "$crash" check --oracle "$tmp/o" --mark m1 \
+	--origin a --cow b --chunk 8 --name n
+reject 2 "--chunk 12: the check needs a power of two" "$crash" check --oracle "$tmp/o" \
+	--mark vmfit-1 --origin a --cow b --chunk 12 --name n
+reject 2 "No such file or directory" "$crash" check --oracle "$tmp/none" \
+	--mark vmfit-1 --origin a --cow b --chunk 8 --name n
+printf 'vmfit-crash-oracle 1\nblocks 1 seed 3\nw 0 1 ok\nf ok\nm 0\n' >"$tmp/o"
+reject 2 "no mark 4 in the oracle" "$crash" check --oracle "$tmp/o" \
+	--mark vmfit-4 --origin a --cow b --chunk 8 --name n
+printf 'vmfit-crash-oracle 1\nblocks 1 seed 3\nw 0 1 perhaps\n' >"$tmp/o"
+reject 2 "oracle line 3: result 'perhaps' is neither ok nor fail" "$crash" check \
+	--oracle "$tmp/o" --mark vmfit-0 --origin a --cow b --chunk 8 --name n
+
+if ((fails)); then
+	echo "FAIL: $fails case(s)" >&2
+	exit 1
+fi
+echo "crash-cli: all cases passed"

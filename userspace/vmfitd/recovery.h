@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * recovery.h - the recovery controller's own state and the interfaces
+ * between its parts (private to recovery*.c; vmfitd.h has what the rest
+ * of vmfitd calls):
+ *
+ *   recovery.c         the round: phases, group messages, abort rules,
+ *                      the main loop's rcv_* entry points
+ *   recovery_verify.c  digest exchange, Merkle descent, chunk vote
+ *   recovery_peer.c    chunk transfer between managers over TCP: the
+ *                      fetching client and the serving side
+ *   recovery_shadow.c  the shadow replica: start, channel, RESTORE and
+ *                      replay, the swap with the senior
+ *   recovery_volume.c  the A/B state volumes: capture, hashing, the copy
+ *                      into B, A's repair after the hand-over
+ *
+ * Each part that owns descriptors has the main loop's shape:
+ * <part>_poll_fds() / <part>_events() / <part>_flush() / <part>_tick().
+ */
+#ifndef VMFITD_RECOVERY_H
+#define VMFITD_RECOVERY_H
+
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vf_cvote.h"
+#include "vf_dstore.h"
+#include "vf_rcv.h"
+#include "vf_svol.h"
+#include "vmfitd.h"
+
+#define DS			VF_MERKLE_DIGEST_SIZE
+#define F			VF_MERKLE_FANOUT
+#define PEER_SRV_IN		(VF_HDR_LEN + 64)
+#define PEER_CLI_IN		(VF_HDR_LEN + 20 + VF_RCV_MAX_CHUNK)
+
+enum phase {
+	PH_IDLE,
+	PH_STARTING,
+	PH_READY,
+	PH_CAPTURE,
+	PH_VERIFY,
+	PH_FETCH,
+	PH_RESTORE,
+	PH_HANDOVER,
+	PH_FINISH,
+};
+
+struct member {
+	uint32_t node;
+	bool ready;
+	uint8_t addr[4];
+	uint16_t port;
+	bool fetched;		/* its RCV_FETCHED was delivered, or it left */
+	bool left;
+	uint8_t *dig;		/* this level's node digests, nq of them */
+	uint8_t *have;		/* per group of this level */
+	size_t ngot;		/* groups received at this level */
+};
+
+struct repair {
+	uint64_t chunk;
+	uint8_t digest[DS];
+	uint32_t sources[VF_CVOTE_MAX_REMOTE];
+	unsigned int nsources;
+	unsigned int next;	/* source to try next */
+	uint8_t *data;		/* the fetched, checked bytes */
+	uint32_t len;
+};
+
+struct peer {
+	int fd;			/* -1: free */
+	uint8_t in[PEER_SRV_IN];
+	size_t ilen;
+	struct vf_wbuf out;
+	bool closing;		/* close once out is sent */
+};
+
+struct rcv_stats {
+	uint64_t rounds;
+	uint64_t done;
+	uint64_t aborted;
+	uint64_t hashed;
+	uint64_t verified;
+	uint64_t repaired;
+	uint64_t copied;
+	uint64_t bytes_hashed;
+	uint64_t bytes_copied;
+	uint64_t bytes_fetched;
+	uint64_t bytes_served;
+	uint64_t bad_msgs;
+	uint64_t last_round;
+	uint64_t last_ms;	/* RECOVER -> hand-over of the last round */
+	uint64_t capture_ms;	/* checkpoint + snapshot of the last round */
+	char last_result[16];	/* "done", "aborted" */
+	char last_abort[160];
+};
+
+struct rcv {
+	struct vf_svol vol[2];
+	int cur;			/* the senior's volume (A) */
+	bool alt;			/* the senior runs shadow_cmd */
+	char store_path[PATH_MAX];
+	struct vf_dstore store;		/* the verified state (committed) */
+	bool have_store;
+	unsigned int since_full;	/* rounds since the last full one */
+	uint64_t next_period_ms;
+	bool lie;			/* test fault: wrong digests sent */
+	bool bad_msgs;			/* test fault: malformed messages too */
+	bool cut;			/* test fault: chunks served cut short */
+	struct vf_wbuf msg;		/* group message being built */
+
+	/* the round */
+	enum phase phase;
+	uint64_t round;
+	bool full;
+	uint64_t start_ms;
+	uint64_t capture_start_ms;
+	struct member mem[MEMBERS_MAX];
+	unsigned int k;
+	unsigned int self;
+	unsigned int nready;
+	uint64_t ckpt_id;
+	uint64_t capture_order;
+	bool logging;			/* EXECs after the capture are logged */
+	struct vf_svol *frozen;		/* volume whose view serves peers */
+	bool fetched_sent;
+
+	/* the shadow */
+	struct vf_replica sh;
+	bool sh_hello;
+	bool restore_sent;
+	bool restored;
+	uint8_t *sin;
+	size_t silen;
+	size_t sin_off;			/* consumed: up to the frame handled */
+	struct vf_wbuf sout;		/* to the shadow, after RESTORE */
+	struct vf_wbuf slog;		/* EXECs logged before RESTORE is sent */
+	uint64_t sh_sent;		/* last order logged or sent */
+	uint64_t sh_done;		/* last order the shadow answered */
+	bool switched;
+	uint64_t h;			/* hand-over point */
+	uint64_t switch_ms;
+
+	/* verification */
+	struct vf_rcv_geom geom;
+	uint64_t view_bytes;
+	struct vf_dstore work;
+	struct vf_ranges changed;
+	unsigned int level;
+	size_t ng;			/* groups of this level */
+	uint64_t *gfirst;
+	uint32_t *gn;
+	size_t *gpos;
+	size_t nq;			/* nodes of this level */
+	struct repair *rep;
+	size_t nrep;
+	size_t rep_next;
+	/*
+	 * Root digests of managers whose capture finished before ours:
+	 * kept until ours is done (only the root level can be early: the
+	 * next one needs our root).
+	 */
+	struct {
+		uint32_t node;
+		uint8_t *msg;
+		size_t len;
+	} early[MEMBERS_MAX];
+	unsigned int nearly;
+
+	/* fetching (client side) */
+	int pc_fd;
+	bool pc_connecting;
+	uint64_t pc_deadline;
+	uint8_t *pc_in;
+	size_t pc_ilen;
+	struct vf_wbuf pc_out;
+
+	/* serving (server side) */
+	int pl_fd;
+	struct peer peers[PEER_CONN_MAX];
+
+	struct rcv_stats st;
+};
+
+/*----------------------------------------------------------------*/
+/* recovery.c: the round */
+
+int round_member(const struct rcv *r, uint32_t node);
+/* Send the group message built in r->msg with @count entries. */
+void round_send(struct vmfitd *d, uint32_t count);
+/* Test fault "bad-msgs": malformed messages of @type first. */
+void round_send_bad(struct vmfitd *d, uint16_t type);
+void round_abort(struct vmfitd *d, uint32_t reason, bool tell,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The shadow said HELLO: multicast RCV_READY. */
+void round_ready(struct vmfitd *d);
+/* This manager has every repaired chunk (@status 0) or gives up. */
+void round_fetched(struct vmfitd *d, uint32_t status);
+/* Move on where the round can: switch-over, swap, finish. */
+void round_progress(struct vmfitd *d);
+
+/*----------------------------------------------------------------*/
+/* recovery_verify.c: digest exchange, Merkle descent, chunk vote */
+
+/* r->work from the committed store (or empty: the round becomes full). */
+int verify_store_init(struct rcv *r);
+/* The local digests are complete: send the root level. */
+void verify_start(struct vmfitd *d);
+/* RCV_DIGESTS from member @m in phase verify. */
+void verify_digests(struct vmfitd *d, int m, const struct vf_gmsg_hdr *h,
+		   struct vf_rd *rd);
+/* RCV_DIGESTS that arrived before this manager's capture finished. */
+void verify_keep_early(struct vmfitd *d, uint32_t node,
+		       const struct vf_rd *rd);
+/* Free the level's and the early digests. */
+void verify_clear(struct rcv *r);
+
+/*----------------------------------------------------------------*/
+/* recovery_peer.c: chunk transfer between managers */
+
+#define PEER_POLL_FDS		(2 + PEER_CONN_MAX)
+/* Fetch the repairs in r->rep, then round_fetched() and volume_copy(). */
+void fetch_start(struct vmfitd *d);
+void fetch_close(struct rcv *r);
+int peer_listen(struct vmfitd *d);
+void peer_close_all(struct rcv *r);
+void peer_poll_fds(struct rcv *r, struct pollfd *pfd);
+void peer_events(struct vmfitd *d, const struct pollfd *pfd);
+void peer_flush(struct rcv *r);
+void peer_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
+
+/*----------------------------------------------------------------*/
+/* recovery_shadow.c: the shadow replica */
+
+#define SHADOW_POLL_FDS		2
+int shadow_start(struct vmfitd *d);
+void shadow_release(struct vmfitd *d);
+void shadow_failed(struct vmfitd *d, const char *why);
+/* B holds the verified state: RESTORE and the logged EXECs. */
+void shadow_restore(struct vmfitd *d);
+/* The senior is done: the shadow becomes the replica. */
+void shadow_swap(struct vmfitd *d);
+void shadow_poll_fds(struct rcv *r, struct pollfd *pfd);
+void shadow_events(struct vmfitd *d, const struct pollfd *pfd);
+void shadow_flush(struct vmfitd *d);
+
+/*----------------------------------------------------------------*/
+/* recovery_volume.c: the A/B state volumes */
+
+int volume_open(struct vmfitd *d);
+void volume_close(struct rcv *r);
+/* After the checkpoint: snapshot A, hash its view; -1: aborted. */
+int volume_capture(struct vmfitd *d, uint64_t order);
+/* Abort: merge A's snapshot back. */
+void volume_merge(struct rcv *r);
+/* Copy the verified chunks into B, then shadow_restore(). */
+void volume_copy(struct vmfitd *d);
+/* After the hand-over: drop A's snapshot, write the repairs into A. */
+int volume_commit(struct rcv *r);
+
+#endif /* VMFITD_RECOVERY_H */

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * recovery_shadow.c - the shadow replica of a recovery round
+ * (Documentation/protocol.rst "Recovery", phases 1, 5 and 6): started
+ * through the backend from the clean command on volume B, its HELLO, the
+ * RESTORE from B followed by the EXECs logged since the capture, its
+ * answers (discarded until the hand-over, voted after it), and the swap
+ * that makes it the replica once the senior has answered up to the
+ * hand-over point.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "recovery.h"
+#include "vf_log.h"
+
+#define SENIOR_STOP_MS		2000
+
+static const char *cmd_of(const struct vmfitd *d, bool alt)
+{
+	return alt && d->conf.shadow_cmd[0] ? d->conf.shadow_cmd :
+					      d->conf.replica_cmd;
+}
+
+int shadow_start(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	struct vf_replica_spec spec = {
+		.cmd = cmd_of(d, !r->alt),
+		.state = r->vol[!r->cur].path,
+	};
+	int e;
+
+	vf_info("recovery: starting the shadow '%s' on %s", spec.cmd,
+		spec.state);
+	r->sh.fd = -1;
+	r->sh.exit_fd = -1;
+	vf_wb_init(&r->sout, REP_OUT_LIMIT);
+	vf_wb_init(&r->slog, REP_OUT_LIMIT);
+	/* The shadow is as untrusted as the replica: isolated the same way. */
+	e = replica_isolation(d, &spec);
+	if (!e)
+		e = d->be->start(&r->sh, &spec);
+	if (e)
+		return e;
+	fcntl(r->sh.fd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+void shadow_release(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+
+	if (r->sh.running)
+		d->be->kill(&r->sh);
+	r->sh.fd = -1;
+	r->sh.exit_fd = -1;
+	vf_wb_free(&r->sout);
+	vf_wb_free(&r->slog);
+	r->silen = 0;
+}
+
+void shadow_restore(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+
+	if (vf_restore_encode(&r->sout)) {
+		round_abort(d, VF_RCV_SHADOW_RESTORE, false,
+			    "shadow output buffer full");
+		return;
+	}
+	vf_wb_bytes(&r->sout, r->slog.buf, r->slog.len);
+	vf_wb_free(&r->slog);
+	if (r->sout.err) {
+		round_abort(d, VF_RCV_SHADOW_RESTORE, false,
+			    "too many requests logged for the shadow");
+		return;
+	}
+	r->restore_sent = true;
+	r->phase = PH_RESTORE;
+}
+
+bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
+{
+	struct rcv *r = d->rcv;
+
+	if (!r || !r->logging)
+		return false;
+	if (vf_exec_encode(r->restore_sent ? &r->sout : &r->slog, ex)) {
+		if (r->switched) {
+			replica_failed(d, "the new replica's input buffer is full");
+			return true;
+		}
+		round_abort(d, VF_RCV_SHADOW_RESTORE, !r->fetched_sent,
+			    "too many requests logged for the shadow");
+		return false;
+	}
+	r->sh_sent = ex->order;
+	return r->switched;
+}
+
+/* The senior has answered up to h (or is gone): it is replaced. */
+void shadow_swap(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	uint8_t *tmp;
+
+	if (d->rep.running)
+		d->be->stop(&d->rep, SENIOR_STOP_MS);
+	vf_info("recovery: senior stopped; the shadow (pid %d) is the replica",
+		(int)r->sh.pid);
+	while (d->ckpt_len)
+		ckpt_finish(d, EIO);
+	vf_wb_free(&d->rout);
+	vf_wb_free(&d->rhold);
+	d->rep = r->sh;
+	d->rout = r->sout;
+	vf_wb_init(&r->sout, REP_OUT_LIMIT);
+	/* What the shadow sent after the frame being handled is the
+	 * replica's input now. */
+	memmove(r->sin, r->sin + r->sin_off, r->silen - r->sin_off);
+	tmp = d->rin;
+	d->rin = r->sin;
+	r->sin = tmp;
+	d->rilen = r->silen - r->sin_off;
+	r->silen = 0;
+	r->sin_off = 0;
+	vf_wb_init(&d->rhold, REP_OUT_LIMIT);
+	d->exec_sent = r->sh_sent;
+	d->exec_done = r->sh_done;
+	d->hello = true;
+	d->rep_failed = false;
+	memset(&r->sh, 0, sizeof(r->sh));
+	r->sh.fd = -1;
+	r->sh.exit_fd = -1;
+	r->cur = !r->cur;
+	r->alt = !r->alt;
+	/* The replica's own path (replica_exec) takes every EXEC again. */
+	r->logging = false;
+	r->phase = PH_FINISH;
+}
+
+/*----------------------------------------------------------------*/
+/* The shadow's channel */
+
+void shadow_failed(struct vmfitd *d, const char *why)
+{
+	struct rcv *r = d->rcv;
+
+	if (r->switched) {
+		/* It is the replica now in all but name. */
+		shadow_swap(d);
+		replica_failed(d, why);
+		return;
+	}
+	round_abort(d, r->restore_sent ? VF_RCV_SHADOW_RESTORE :
+		    VF_RCV_SHADOW_START, !r->fetched_sent, "shadow: %s", why);
+}
+
+static void shadow_frame(struct vmfitd *d, const struct vf_hdr *h,
+			 const uint8_t *p)
+{
+	struct rcv *r = d->rcv;
+	struct vf_hello hello;
+	struct vf_result res;
+	struct vf_done done;
+	char why[128];
+
+	if (!r->sh_hello) {
+		if (h->type != VF_R_HELLO || vf_hello_decode(p, h->len, &hello) ||
+		    hello.proto_version != VF_PROTO_VERSION) {
+			shadow_failed(d, "first frame is not a valid HELLO");
+			return;
+		}
+		vf_info("recovery: shadow HELLO: %.*s version %.*s",
+			hello.impl_len, hello.impl, hello.ver_len, hello.ver);
+		r->sh_hello = true;
+		round_ready(d);
+		return;
+	}
+	switch (h->type) {
+	case VF_R_RESTORE_DONE:
+		if (vf_done_decode(p, h->len, &done) || !r->restore_sent ||
+		    r->restored) {
+			shadow_failed(d, "unexpected RESTORE_DONE");
+			return;
+		}
+		if (done.status || done.order != r->capture_order) {
+			snprintf(why, sizeof(why),
+				 "RESTORE_DONE order %" PRIu64 " status %u, expected order %" PRIu64 " status 0",
+				 done.order, done.status, r->capture_order);
+			shadow_failed(d, why);
+			return;
+		}
+		r->restored = true;
+		r->sh_done = r->capture_order;
+		vf_info("recovery: shadow restored order %" PRIu64 "; replaying %" PRIu64 " request(s)",
+			done.order, r->sh_sent - r->capture_order);
+		break;
+	case VF_R_RESULT:
+		if (vf_result_decode(p, h->len, &res) || !r->restored ||
+		    res.order != r->sh_done + 1 || res.order > r->sh_sent) {
+			shadow_failed(d, "unexpected RESULT");
+			return;
+		}
+		r->sh_done = res.order;
+		/* Replayed requests: the senior voted. After h: votes. */
+		if (r->switched && res.order > r->h) {
+			d->st.executed++;
+			/* As replica.c: only in sync in a primary view. */
+			if (manager_in_sync(&d->mb) &&
+			    membership_primary(&d->mb))
+				group_add_vote(d, res.order, res.data,
+					       res.len);
+		}
+		break;
+	default:
+		snprintf(why, sizeof(why), "unexpected %s frame",
+			 vf_type_name(h->type));
+		shadow_failed(d, why);
+		return;
+	}
+	round_progress(d);
+}
+
+static void shadow_input(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	struct vf_hdr h;
+	size_t off = 0;
+	ssize_t n;
+	long fl;
+
+	n = read(r->sh.fd, r->sin + r->silen, REP_IN_CAP - r->silen);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			shadow_failed(d, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		shadow_failed(d, "it closed its channel");
+		return;
+	}
+	r->silen += n;
+	for (;;) {
+		fl = vf_frame_peek(r->sin + off, r->silen - off,
+				   VF_MAGIC_REPLICA, &h);
+		if (fl < 0) {
+			shadow_failed(d, vf_strerror(fl));
+			return;
+		}
+		if (fl == 0)
+			break;
+		r->sin_off = off + fl;
+		shadow_frame(d, &h, r->sin + off + VF_HDR_LEN);
+		off += fl;
+		/* The frame may have ended the round or made the shadow
+		 * the replica (its buffer moved with it). */
+		if (r->phase == PH_IDLE || r->phase == PH_FINISH)
+			return;
+	}
+	memmove(r->sin, r->sin + off, r->silen - off);
+	r->silen -= off;
+	r->sin_off = 0;
+}
+
+void rcv_reap(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	int status;
+
+	if (!r || !r->sh.running || d->be->reap(&r->sh, &status) != 1)
+		return;
+	shadow_failed(d, WIFSIGNALED(status) ? "killed by a signal" :
+			 "it exited");
+}
+
+/*----------------------------------------------------------------*/
+/* The main loop's interface */
+
+/* Poll slots: the shadow's channel, its exit. */
+void shadow_poll_fds(struct rcv *r, struct pollfd *pfd)
+{
+	if (!r->sh.running)
+		return;
+	pfd[0].fd = r->sh.fd;
+	pfd[0].events = POLLIN | (r->sout.len && r->restore_sent ?
+				  POLLOUT : 0);
+	pfd[1].fd = r->sh.exit_fd;
+	pfd[1].events = POLLIN;
+}
+
+void shadow_events(struct vmfitd *d, const struct pollfd *pfd)
+{
+	struct rcv *r = d->rcv;
+
+	if (pfd[1].fd >= 0 && pfd[1].fd == r->sh.exit_fd && pfd[1].revents)
+		rcv_reap(d);
+	if (pfd[0].fd >= 0 && pfd[0].fd == r->sh.fd &&
+	    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		shadow_input(d);
+}
+
+void shadow_flush(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	ssize_t n;
+
+	while (r->sh.running && r->restore_sent && r->sout.len) {
+		n = send(r->sh.fd, r->sout.buf, r->sout.len,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				shadow_failed(d, strerror(errno));
+			break;
+		}
+		vf_wb_consume(&r->sout, n);
+	}
+}
