@@ -14,7 +14,8 @@ static struct vf_wbuf wb;
 static void test_roundtrips(void)
 {
 	uint8_t op[100];
-	struct vf_request rq = { 0x1122334455667788ULL, 42, sizeof(op), op, NULL }, rq2;
+	struct vf_request rq = { 0x1122334455667788ULL, 42, sizeof(op), op,
+				 NULL }, rq2;
 	struct vf_reply rp = { 7, 8, VF_ST_OK, 3, (const uint8_t *)"abc", 0 }, rp2;
 	struct vf_exec ex = { 9, 10, 11, 5, (const uint8_t *)"hello" }, ex2;
 	struct vf_result rs = { 12, 0, NULL }, rs2;
@@ -30,7 +31,8 @@ static void test_roundtrips(void)
 	CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_CLIENT, &h),
 		 VF_HDR_LEN + 20 + sizeof(op));
 	CHECK_EQ(h.type, VF_C_REQUEST);
-	CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, h.version, &rq2), 0);
+	CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, h.version,
+				   &rq2), 0);
 	CHECK(rq2.client_id == rq.client_id && rq2.seq == 42);
 	CHECK(rq2.op_len == sizeof(op) && !memcmp(rq2.op, op, sizeof(op)));
 	/* byte layout: little-endian magic "VMFC", version 2 */
@@ -233,7 +235,8 @@ static void test_bad_payloads(void)
 	CHECK_EQ(vf_request_decode(p, 30, 2, &rq), 0);
 	/* shorter than the fixed fields */
 	for (n = 0; n < 20; n++)
-		CHECK_EQ(vf_request_decode(p, n, 2, &rq), -VF_E(VF_ERR_MALFORMED));
+		CHECK_EQ(vf_request_decode(p, n, 2, &rq),
+			 -VF_E(VF_ERR_MALFORMED));
 	/* op above VF_MAX_OP */
 	memset(p, 0, sizeof(p));
 	p[18] = 0x01;			/* op_len = 0x10000 + ... */

@@ -176,9 +176,9 @@ static uint64_t t_end;			/* end of the measurement (us) */
 static uint64_t issued;			/* requests started */
 static bool stopping;			/* no new requests */
 static unsigned int connected;
-static uint8_t *valbuf;
-static struct sockaddr_storage *junk_addrs;	/* for junk.c */
-static socklen_t *junk_alens;			/* scratch: value of record_size */
+static uint8_t *valbuf;			/* scratch: value of record_size */
+static struct sockaddr_storage *junk_addrs;	/* the servers, for junk.c */
+static socklen_t *junk_alens;
 static uint8_t *opbuf;			/* scratch: encoded kv op */
 static volatile sig_atomic_t got_signal;
 static unsigned int complaints;		/* diagnostics printed so far */

@@ -19,9 +19,9 @@
 #include "junk.h"
 
 #define JUNK_TICK_US		100000
-#define JUNK_CONNECT_US		5000000		/* give up a connect after */
-#define JUNK_PAUSE_US		1000000		/* before reopening */
-#define JUNK_STALL_BYTES	4		/* of a 16-byte header */
+#define JUNK_CONNECT_US		5000000	/* connect time-out */
+#define JUNK_PAUSE_US		1000000	/* before reopening */
+#define JUNK_STALL_BYTES	4	/* of a 16-byte header */
 
 enum jstate { J_DOWN, J_CONNECTING, J_OPEN };
 
@@ -178,7 +178,8 @@ void junk_tick(uint64_t now)
 timeouts:
 	for (i = 0; i < njunk; i++) {
 		j = &jc[i];
-		if (j->st == J_CONNECTING && now - j->since_us > JUNK_CONNECT_US) {
+		if (j->st == J_CONNECTING &&
+		    now - j->since_us > JUNK_CONNECT_US) {
 			jst.failed++;
 			jc_down(j, now);
 		}

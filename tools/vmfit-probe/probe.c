@@ -586,7 +586,8 @@ static int run_noread(char *why, size_t whylen)
  * the server's output backs up), sends a few more, then the bad frame;
  * far below the server's output bound, which would drop it anyway.
  */
-#define NOREAD_CHUNK	(100 * (48 + VF_SESSION_KEY_LEN))	/* 100 GETs */
+/* 100 GET requests */
+#define NOREAD_CHUNK	(100 * (48 + VF_SESSION_KEY_LEN))
 
 static int run_noread_closing(char *why, size_t whylen)
 {

@@ -372,6 +372,10 @@ static void conn_parse(struct vmfitd *d, struct conn *c)
 		/* Answer in the version the client speaks (protocol.rst). */
 		c->version = h.version;
 		handle_request(d, c, &m);
+		/* Refused (conn_error() dropped its input) or cut off:
+		 * nothing left to move. */
+		if (c->closing || c->dead)
+			return;
 		off += fl;
 	}
 	if (off) {

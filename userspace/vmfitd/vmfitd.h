@@ -27,11 +27,12 @@
 /* The release version: -DVMFIT_VERSION from the Makefile (tools/dkms.conf). */
 #define VMFITD_VERSION		VMFIT_VERSION
 #define CONN_MAX		4096	/* client connections, at most */
-#define CONN_FD_RESERVE		64	/* descriptors kept for the rest */
-#define CONN_SCAN_MS		250	/* handshake and idle time-out checks */
+#define CONN_FD_RESERVE		64	/* fds kept for the rest */
+#define CONN_SCAN_MS		250	/* time-out checks */
 #define CONN_ACCEPT_BURST	256	/* accepts per loop round */
-#define SRC_BUCKETS		1024	/* per-source connection counts */
-#define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP + VF_SESSION_KEY_LEN)
+#define SRC_BUCKETS		1024	/* per-source counts */
+#define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP + \
+				 VF_SESSION_KEY_LEN)
 #define CONN_OUT_LIMIT		(4 * (VF_HDR_LEN + 24 + VF_MAX_OP))
 #define REP_IN_CAP		(VF_HDR_LEN + 8 + 2 * 65536)
 #define REP_OUT_LIMIT		(64u << 20)
@@ -39,8 +40,8 @@
 #define BATCH_BYTES		(512u << 10)
 #define SUSPECT_SLOTS		8
 #define CONN_SNDBUF		(256 << 10)	/* SO_SNDBUF of client sockets */
-#define OWN_INFLIGHT_BYTES	(4u << 20)	/* own requests in the group */
-#define EXEC_QUEUE_HIGH		(16u << 20)	/* EXEC bytes queued: pause */
+#define OWN_INFLIGHT_BYTES	(4u << 20)	/* own requests in group */
+#define EXEC_QUEUE_HIGH		(16u << 20)	/* queued: pause */
 #define CONN_LINGER_MS		2000	/* closing: time to flush the output */
 #define CONN_STALL_MS		30000	/* open: output without progress */
 #define CKPT_MAX		16	/* checkpoints delivered, not finished */
@@ -154,13 +155,13 @@ struct vmfitd {
 	unsigned int npoll_conns;
 	unsigned int wait_mask;
 	unsigned int npending;
-	unsigned int conn_max;		/* below RLIMIT_NOFILE, <= CONN_MAX */
+	unsigned int conn_max;		/* < RLIMIT_NOFILE, <= CONN_MAX */
 	int spare_fd;			/* given up to refuse on EMFILE */
 	struct src **src_tab;		/* SRC_BUCKETS chains */
 	uint64_t next_conn_scan_ms;
-	bool paused;			/* back-pressure: not reading clients */
+	bool paused;			/* back-pressure: no reading */
 	bool input_held;		/* frames left unparsed while paused */
-	uint64_t own_reqs;		/* requests sent to the group, not back */
+	uint64_t own_reqs;		/* sent to the group, not back */
 	uint64_t own_bytes;		/* ... their bytes */
 
 	/* ordered state */

@@ -74,7 +74,7 @@ struct kv_fault {
 	uint32_t delay_ms;	/* late */
 	uint64_t rng;		/* splitmix64 state */
 	uint64_t execs;		/* EXECs seen */
-	char probe[VF_LOG_PEER_STR - 1]; /* --probe-isolation: what it reached */
+	char probe[VF_LOG_PEER_STR - 1]; /* --probe-isolation report */
 };
 
 static uint64_t kv_fault_next(struct kv_fault *f)
@@ -194,13 +194,15 @@ static int kv_fault_reply(struct kv_fault *f, uint8_t *reply, int n)
  * @out, R being "ok" or the errno of the failed connect: a test replica
  * that tells whether it could reach the group. Short, to fit in HELLO.
  */
-static int kv_probe_unix(const struct sockaddr_un *un, socklen_t len)
+/* Connect to @sa: 0 or the errno. */
+static int kv_probe_connect(const void *sa, socklen_t len)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0), r;
+	int fd = socket(((const struct sockaddr *)sa)->sa_family,
+			SOCK_STREAM, 0), r;
 
 	if (fd < 0)
 		return errno;
-	r = connect(fd, (const struct sockaddr *)un, len) < 0 ? errno : 0;
+	r = connect(fd, sa, len) < 0 ? errno : 0;
 	close(fd);
 	return r;
 }
@@ -211,7 +213,7 @@ static void kv_probe(const char *targets, char *out, size_t size)
 	struct sockaddr_un un;
 	struct sockaddr_in in;
 	size_t len, n;
-	int fd, r;
+	int r;
 
 	n = snprintf(out, size, "uid=%u", (unsigned int)getuid());
 	snprintf(buf, sizeof(buf), "%s", targets);
@@ -220,26 +222,22 @@ static void kv_probe(const char *targets, char *out, size_t size)
 		memset(&un, 0, sizeof(un));
 		memset(&in, 0, sizeof(in));
 		r = EINVAL;
-		if (t[0] == '@' && (len = strlen(t + 1)) < sizeof(un.sun_path)) {
+		len = strlen(t + 1);
+		if (t[0] == '@' && len < sizeof(un.sun_path)) {
 			un.sun_family = AF_UNIX;
 			memcpy(un.sun_path + 1, t + 1, len);
 			/* As named, then NUL-padded to the whole sun_path
 			 * (libqb binds its names that way). */
-			r = kv_probe_unix(&un, offsetof(struct sockaddr_un,
-							sun_path) + 1 + len);
+			r = kv_probe_connect(&un, offsetof(struct sockaddr_un,
+							   sun_path) + 1 + len);
 			if (r == ECONNREFUSED)
-				r = kv_probe_unix(&un, sizeof(un));
+				r = kv_probe_connect(&un, sizeof(un));
 		} else if ((colon = strchr(t, ':'))) {
 			*colon = 0;
 			in.sin_family = AF_INET;
 			in.sin_port = htons((uint16_t)atoi(colon + 1));
-			if (inet_pton(AF_INET, t, &in.sin_addr) == 1) {
-				fd = socket(AF_INET, SOCK_STREAM, 0);
-				r = fd < 0 || connect(fd, (struct sockaddr *)&in,
-						      sizeof(in)) < 0 ? errno : 0;
-				if (fd >= 0)
-					close(fd);
-			}
+			if (inet_pton(AF_INET, t, &in.sin_addr) == 1)
+				r = kv_probe_connect(&in, sizeof(in));
 			*colon = ':';
 		}
 		if (r)
