@@ -13,9 +13,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "gmsg.h"
 #include "vf_log.h"
+#include "vf_mstate.h"
 #include "vmfitd.h"
 
 bool vmfitd_available(const struct vmfitd *d)
@@ -82,7 +85,8 @@ static void on_expire(void *arg, uint64_t order)
 		       order);
 	if (m->order != order)
 		return;
-	vf_rcache_decide(d->rc, m->cid, m->seq, VF_ST_UNAVAILABLE, NULL, 0);
+	/* Never a final answer: nothing is cached as the reply. */
+	vf_rcache_expire(d->rc, m->cid, m->seq);
 	client_answer(d, m->cid, m->seq, VF_ST_UNAVAILABLE, NULL, 0);
 }
 
@@ -105,6 +109,13 @@ static void deliver_requests(struct vmfitd *d, struct vf_rd *rd,
 			return;
 		r = vf_rcache_deliver(d->rc, m.client_id, m.seq,
 				      d->last_order + 1);
+		if (r == -ESTALE) {
+			/* Same decision on every manager: not executed. */
+			d->st.stale_refused++;
+			client_refuse(d, m.client_id, m.seq,
+				      VMFITD_EVICTED_MSG);
+			continue;
+		}
 		if (r < 0) {
 			out_of_sync(d, "out of memory in the reply cache");
 			return;
@@ -155,6 +166,13 @@ static void deliver_votes(struct vmfitd *d, uint32_t node, uint32_t pid,
 	}
 }
 
+/* @count requests (@len bytes) this manager sent are back (or lost). */
+void own_delivered(struct vmfitd *d, uint32_t count, size_t len)
+{
+	d->own_reqs = count < d->own_reqs ? d->own_reqs - count : 0;
+	d->own_bytes = len < d->own_bytes ? d->own_bytes - len : 0;
+}
+
 static const char *const gmsg_names[] = {
 	[VF_G_REQUESTS] = "REQUESTS",
 	[VF_G_VOTES] = "VOTES",
@@ -165,6 +183,7 @@ static const char *const gmsg_names[] = {
 	[VF_G_RCV_DIGESTS] = "RCV_DIGESTS",
 	[VF_G_RCV_FETCHED] = "RCV_FETCHED",
 	[VF_G_RCV_ABORT] = "RCV_ABORT",
+	[VF_G_RCV_MSTATE] = "RCV_MSTATE",
 };
 
 static void deliver_state(struct vmfitd *d, uint32_t node, uint32_t pid,
@@ -185,6 +204,25 @@ static void deliver_state(struct vmfitd *d, uint32_t node, uint32_t pid,
 					st.view));
 }
 
+/* REQUESTS, VOTES, CHECKPOINT of an admitted sender. */
+static void deliver_ordered(struct vmfitd *d, uint32_t node, uint32_t pid,
+			    const struct vf_gmsg_hdr *h, struct vf_rd *rd)
+{
+	if (h->type == VF_G_CHECKPOINT) {
+		deliver_checkpoint(d, node, h, rd);
+		return;
+	}
+	if (h->type == VF_G_REQUESTS)
+		deliver_requests(d, rd, h->count);
+	else
+		deliver_votes(d, node, pid, rd, h->count);
+	if (vf_rd_end(rd)) {
+		d->st.bad_gmsgs++;
+		vf_err("cpg: malformed %s message from node %u",
+		       h->type == VF_G_REQUESTS ? "REQUESTS" : "VOTES", node);
+	}
+}
+
 void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 	     size_t len)
 {
@@ -200,11 +238,39 @@ void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 		       vf_strerror(r));
 		return;
 	}
+	/* Own REQUESTS back (counted for back-pressure, client.c). */
+	if (h.type == VF_G_REQUESTS && node == d->nodeid &&
+	    pid == (uint32_t)getpid())
+		own_delivered(d, h.count, len);
 	if (h.type == VF_G_STATE) {
 		deliver_state(d, node, pid, &h, &rd);
 		return;
 	}
 	what = gmsg_names[h.type];
+	if (h.type >= VF_G_RECOVER) {
+		/*
+		 * A round also brings back managers that are not in sync
+		 * (protocol.rst "Catching up"): it hears every configured
+		 * member present and decides itself who may say what.
+		 */
+		if (!mb_admit_present(&d->mb, node, pid, what))
+			return;
+		if (manager_in_sync(&d->mb) &&
+		    mb_sender_synced(&d->mb, node, pid) &&
+		    h.last_order > d->last_order) {
+			mb_reject(&d->mb, node, pid, what,
+				  "its sender claims orders not delivered yet");
+			return;
+		}
+		rcv_deliver(d, node, &h, &rd);
+		return;
+	}
+	if (!manager_in_sync(&d->mb)) {
+		/* What it missed, for a catch-up in progress (if any). */
+		if (mb_sender_synced(&d->mb, node, pid))
+			rcv_keep(d, node, pid, msg, len);
+		return;
+	}
 	if (!mb_admit(&d->mb, node, pid, what))
 		return;
 	if (h.last_order > d->last_order) {
@@ -212,23 +278,58 @@ void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 			  "its sender claims orders not delivered yet");
 		return;
 	}
-	if (h.type == VF_G_CHECKPOINT) {
-		deliver_checkpoint(d, node, &h, &rd);
+	deliver_ordered(d, node, pid, &h, &rd);
+}
+
+void deliver_kept(struct vmfitd *d, uint32_t node, uint32_t pid,
+		  const void *msg, size_t len)
+{
+	struct vf_gmsg_hdr h;
+	struct vf_rd rd;
+
+	/* Kept by rcv_keep() after deliver() opened it: cannot fail. */
+	if (vf_gmsg_open(msg, len, &h, &rd) || h.type >= VF_G_STATE)
 		return;
+	deliver_ordered(d, node, pid, &h, &rd);
+}
+
+int delivery_adopt(struct vmfitd *d, const void *p, size_t n)
+{
+	const struct vf_rc_entry *e;
+	struct vf_rcache *rc;
+	struct vf_voter *v;
+	struct ordmeta *m;
+	uint64_t last;
+	int r = -ENOMEM;
+
+	rc = vf_rcache_new(d->conf.max_clients);
+	v = vf_voter_new(d->conf.f, d->conf.vote_window, &voter_ops, d);
+	if (!rc || !v)
+		goto out;
+	r = vf_mstate_decode(p, n, &last, rc, v);
+	if (r)
+		goto out;
+	/* Orders still open: which request each one answers. */
+	memset(d->meta, 0, d->conf.vote_window * sizeof(*d->meta));
+	for (e = vf_rcache_next(rc, NULL); e; e = vf_rcache_next(rc, e)) {
+		if (e->decided || !e->order || e->order > last ||
+		    last - e->order >= d->conf.vote_window)
+			continue;
+		m = &d->meta[e->order % d->conf.vote_window];
+		m->order = e->order;
+		m->cid = e->client_id;
+		m->seq = e->seq;
 	}
-	if (h.type >= VF_G_RECOVER) {
-		rcv_deliver(d, node, &h, &rd);
-		return;
-	}
-	if (h.type == VF_G_REQUESTS)
-		deliver_requests(d, &rd, h.count);
-	else
-		deliver_votes(d, node, pid, &rd, h.count);
-	if (vf_rd_end(&rd)) {
-		d->st.bad_gmsgs++;
-		vf_err("cpg: malformed %s message from node %u",
-		       h.type == VF_G_REQUESTS ? "REQUESTS" : "VOTES", node);
-	}
+	vf_rcache_free(d->rc);
+	vf_voter_free(d->voter);
+	d->rc = rc;
+	d->voter = v;
+	d->last_order = last;
+	return 0;
+out:
+	vf_rcache_free(rc);
+	vf_voter_free(v);
+	return r;
 }
 
 int delivery_init(struct vmfitd *d)
