@@ -165,10 +165,16 @@ static void print_recovery(FILE *f, const int64_t *r, const char *phase,
 	     r[R_ROUNDS], r[R_DONE], r[R_ABORTED]);
 	if (!strcmp(s[2], "none"))
 		return;
-	line(f, "last round", "%s %s%s in %" PRId64 " ms (checkpoint + "
-	     "snapshot %" PRId64 " ms at order %" PRId64 ")", s[1], s[2],
-	     r[R_FULL] ? " (full)" : "", r[R_LAST_MS], r[R_CAP_MS],
-	     r[R_CAP_ORDER]);
+	/* rcv_last_ms is set at hand-over: an aborted round has none. */
+	if (!strcmp(s[2], "done"))
+		line(f, "last round", "%s done%s in %" PRId64 " ms "
+		     "(checkpoint + snapshot %" PRId64 " ms at order %" PRId64
+		     ")", s[1], r[R_FULL] ? " (full)" : "", r[R_LAST_MS],
+		     r[R_CAP_MS], r[R_CAP_ORDER]);
+	else
+		line(f, "last round", "%s %s%s (checkpoint + snapshot %" PRId64
+		     " ms at order %" PRId64 ")", s[1], s[2],
+		     r[R_FULL] ? " (full)" : "", r[R_CAP_MS], r[R_CAP_ORDER]);
 	line(f, "chunks", "%" PRId64 " in the volume: %" PRId64 " hashed, %"
 	     PRId64 " verified, %" PRId64 " repaired, %" PRId64 " copied",
 	     r[R_CHUNKS], r[R_HASHED], r[R_VERIFIED], r[R_REPAIRED],
