@@ -13,6 +13,7 @@
 #   vf-merkle-test   Merkle tree
 #   vf-nl-test       generic netlink attribute encoding/decoding
 #   vf-proto-test    client and replica protocol codecs
+#   vf-mstate-test   manager state as bytes (reply cache, vote window)
 #   vf-rcache-test   reply cache
 #   vf-rcv-test      recovery: group entries and peer frames
 #   vf-sha256-test   SHA-256, and its users (voter, Merkle tree, checksums)
@@ -30,7 +31,8 @@
 
 LIBVMFIT_TESTS := vf-conf-test vf-csum-test vf-log-test vf-merkle-test vf-nl-test \
 	vf-proto-test vf-rcache-test vf-sha256-test vf-status-test \
-	vf-voter-test vf-rcv-test vf-dstore-test vf-cvote-test vf-svol-test
+	vf-voter-test vf-rcv-test vf-dstore-test vf-cvote-test vf-svol-test \
+	vf-mstate-test
 UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(LIBVMFIT_TESTS))
 
 CFLAGS_vf-conf-test := -Iuserspace/backends

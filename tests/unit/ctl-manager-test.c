@@ -33,7 +33,8 @@ static const char good[] =
 	"\"rcv_copied\":22,\"rcv_bytes_hashed\":4194304,"
 	"\"rcv_bytes_copied\":90112,\"rcv_bytes_fetched\":0,"
 	"\"rcv_bytes_served\":0,\"rcv_bad_msgs\":0,\"rcv_capture_order\":3000,"
-	"\"rcv_capture_ms\":12,\"rcv_last_ms\":345,\"rcv_volume\":\"/v/b\","
+	"\"rcv_capture_ms\":12,\"rcv_last_ms\":345,\"rcv_caught_up\":1,"
+	"\"rcv_receivers\":0,\"rcv_volume\":\"/v/b\","
 	"\"replica_pid\":4243,\"replica_domid\":-1,\"replica_ok\":1,"
 	"\"suspect_nodes\":\"\"}\n";
 
@@ -89,6 +90,7 @@ static void test_good(struct vf_jflat *j)
 	CHECK(strstr(out, "1024 hashed, 1000 verified, 2 repaired, 22 copied"));
 	CHECK(strstr(out, "4 MiB hashed, 88 KiB copied"));
 	CHECK(strstr(out, "last abort timeout: peer 3 silent"));
+	CHECK(strstr(out, "catch-up   this manager caught up through 1 rounds"));
 	free(out);
 
 	/* vf_status_field (vmfit-ctl recover --wait) reads through it too. */

@@ -224,6 +224,59 @@ static void test_digests(void)
 	vf_wb_free(&wb);
 }
 
+static void test_mstate(void)
+{
+	uint8_t dig[3 * VF_MERKLE_DIGEST_SIZE];
+	struct vf_rcv_mstate m = { 5, 77, 2 * VF_RCV_MSTATE_PIECE + 1, 3, dig };
+	struct vf_rcv_mstate m2;
+	struct vf_wbuf wb;
+	struct vf_rd rd;
+
+	memset(dig, 0xab, sizeof(dig));
+	CHECK_EQ(vf_rcv_mstate_pieces(0), 1);
+	CHECK_EQ(vf_rcv_mstate_pieces(1), 1);
+	CHECK_EQ(vf_rcv_mstate_pieces(VF_RCV_MSTATE_PIECE), 1);
+	CHECK_EQ(vf_rcv_mstate_pieces(VF_RCV_MSTATE_PIECE + 1), 2);
+	CHECK_EQ(vf_rcv_mstate_piece_len(m.len, 0), VF_RCV_MSTATE_PIECE);
+	CHECK_EQ(vf_rcv_mstate_piece_len(m.len, 2), 1);
+	CHECK_EQ(vf_rcv_mstate_piece_len(m.len, 3), 0);
+	vf_wb_init(&wb, 0);
+	vf_rcv_put_mstate(&wb, &m);
+	CHECK_EQ(wb.len, 40 + sizeof(dig));
+	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), 0);
+	CHECK(m2.round == 5 && m2.order == 77 && m2.len == m.len &&
+	      m2.npieces == 3 && !memcmp(m2.digests, dig, sizeof(dig)));
+	CHECK_TRUNCATIONS(wb.buf, wb.len, vf_rcv_read_mstate(&rd, 1, 5, &m2));
+	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 6, &m2), -VF_E(VF_ERR_ROUND));
+	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_rcv_read_mstate(&rd, 2, 5, &m2), MALFORMED);
+	/* piece size, piece count, empty state, too many pieces */
+	wb.buf[32] ^= 1;
+	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), MALFORMED);
+	wb.buf[32] ^= 1;
+	m.npieces = 2;
+	vf_wb_reset(&wb);
+	vf_rcv_put_mstate(&wb, &m);
+	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), MALFORMED);
+	m.len = 0;
+	m.npieces = 1;
+	vf_wb_reset(&wb);
+	vf_rcv_put_mstate(&wb, &m);
+	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), MALFORMED);
+	vf_wb_reset(&wb);
+	m.len = 1;
+	vf_rcv_put_mstate(&wb, &m);
+	vf_wb_put_u32_at(&wb, 36, VF_RCV_MSTATE_MAX_PIECES + 1);
+	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), -VF_E(VF_ERR_TOO_BIG));
+	vf_wb_free(&wb);
+}
+
 static void test_fetched_abort(void)
 {
 	struct vf_rcv_fetched f = { 3, EIO }, f2;
@@ -367,6 +420,7 @@ int main(void)
 	test_ready();
 	test_digests();
 	test_fetched_abort();
+	test_mstate();
 	test_peer();
 	return vf_check_done(__FILE__);
 }

@@ -154,15 +154,23 @@ static void print_replica(FILE *f, const int64_t *m, const char *suspects)
 		     *suspects ? suspects : "?");
 }
 
-static void print_recovery(FILE *f, const int64_t *r, const char *phase,
+static void print_recovery(FILE *f, const struct vf_jflat *j,
+			   const int64_t *r, const char *phase,
 			   const char *const *s)
 {
+	int64_t caught, recv;
 	char b[4][32];
 
 	line(f, "recovery", "phase %s%s; %" PRId64 " rounds: %" PRId64
 	     " done, %" PRId64 " aborted", phase,
 	     strcmp(phase, "idle") ? " (a round is under way)" : "",
 	     r[R_ROUNDS], r[R_DONE], r[R_ABORTED]);
+	/* Catch-up members (group protocol v3); older files lack them. */
+	if (vf_jflat_i64(j, "rcv_caught_up", &caught) &&
+	    vf_jflat_i64(j, "rcv_receivers", &recv))
+		line(f, "catch-up", "this manager caught up through %" PRId64
+		     " rounds; %" PRId64 " managers catching up in the current "
+		     "or last round", caught, recv);
 	if (!strcmp(s[2], "none"))
 		return;
 	/* rcv_last_ms is set at hand-over: an aborted round has none. */
@@ -235,7 +243,7 @@ int ctl_manager_summary(FILE *f, const struct vf_jflat *j, char *err,
 	     " requests awaiting a reply", m[M_CLIENTS], m[M_PENDING]);
 	print_replica(f, m, suspects);
 	if (strcmp(phase, "off"))
-		print_recovery(f, r, phase, rs);
+		print_recovery(f, j, r, phase, rs);
 	else
 		line(f, "recovery", "off: no proactive recovery configured");
 	return 0;

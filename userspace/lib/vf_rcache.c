@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vf_proto.h"
 #include "vf_rcache.h"
+
+/* Entry flags of the encoded table (protocol.rst "Manager state"). */
+#define RC_DECIDED		0x1u
+#define RC_FLAGS		RC_DECIDED
 
 struct vf_rcache {
 	unsigned int max;
@@ -47,17 +52,25 @@ struct vf_rcache *vf_rcache_new(unsigned int max_clients)
 	return rc;
 }
 
-void vf_rcache_free(struct vf_rcache *rc)
+void vf_rcache_clear(struct vf_rcache *rc)
 {
 	struct vf_rc_entry *e, *n;
 
-	if (!rc)
-		return;
 	for (e = rc->lru.lru_next; e != &rc->lru; e = n) {
 		n = e->lru_next;
 		free(e->data);
 		free(e);
 	}
+	rc->lru.lru_next = rc->lru.lru_prev = &rc->lru;
+	memset(rc->buckets, 0, rc->nbuckets * sizeof(*rc->buckets));
+	rc->count = 0;
+}
+
+void vf_rcache_free(struct vf_rcache *rc)
+{
+	if (!rc)
+		return;
+	vf_rcache_clear(rc);
 	free(rc->buckets);
 	free(rc);
 }
@@ -165,4 +178,80 @@ unsigned int vf_rcache_count(const struct vf_rcache *rc)
 uint64_t vf_rcache_evictions(const struct vf_rcache *rc)
 {
 	return rc->evictions;
+}
+
+const struct vf_rc_entry *vf_rcache_next(const struct vf_rcache *rc,
+					 const struct vf_rc_entry *e)
+{
+	e = e ? e->lru_prev : rc->lru.lru_prev;
+	return e == &rc->lru ? NULL : e;
+}
+
+void vf_rcache_encode(const struct vf_rcache *rc, struct vf_wbuf *wb)
+{
+	const struct vf_rc_entry *e;
+
+	vf_wb_u32(wb, rc->count);
+	for (e = vf_rcache_next(rc, NULL); e; e = vf_rcache_next(rc, e)) {
+		vf_wb_u64(wb, e->client_id);
+		vf_wb_u64(wb, e->seq);
+		vf_wb_u64(wb, e->order);
+		vf_wb_u32(wb, e->decided ? RC_DECIDED : 0);
+		vf_wb_u32(wb, e->status);
+		vf_wb_u32(wb, e->len);
+		if (e->len)
+			vf_wb_bytes(wb, e->data, e->len);
+	}
+}
+
+static int decode_entry(struct vf_rcache *rc, struct vf_rd *rd)
+{
+	uint64_t cid = vf_rd_u64(rd);
+	uint64_t seq = vf_rd_u64(rd);
+	uint64_t order = vf_rd_u64(rd);
+	uint32_t flags = vf_rd_u32(rd);
+	uint32_t status = vf_rd_u32(rd);
+	uint32_t len = vf_rd_u32(rd);
+	const uint8_t *data;
+	int r;
+
+	if (rd->err)
+		return rd->err;
+	if (len > VF_MAX_OP)
+		return -VF_E(VF_ERR_TOO_BIG);
+	if ((flags & ~RC_FLAGS) || (!(flags & RC_DECIDED) && (status || len)))
+		return -VF_E(VF_ERR_MALFORMED);
+	data = vf_rd_bytes(rd, len);
+	if (!data && len)
+		return rd->err;
+	if (vf_rcache_get(rc, cid))
+		return -VF_E(VF_ERR_MALFORMED);	/* a client twice */
+	r = vf_rcache_deliver(rc, cid, seq, order);
+	if (r < 0)
+		return r;
+	if (flags & RC_DECIDED)
+		return vf_rcache_decide(rc, cid, seq, status, data, len);
+	return 0;
+}
+
+int vf_rcache_decode(struct vf_rcache *rc, struct vf_rd *rd)
+{
+	uint32_t n, i;
+	int r;
+
+	if (rc->count)
+		return -EBUSY;
+	n = vf_rd_u32(rd);
+	if (rd->err)
+		return rd->err;
+	if (n > rc->max)
+		return -VF_E(VF_ERR_TOO_BIG);
+	for (i = 0; i < n; i++) {
+		r = decode_entry(rc, rd);
+		if (r) {
+			vf_rcache_clear(rc);
+			return r;
+		}
+	}
+	return 0;
 }

@@ -16,6 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct vf_rd;
+struct vf_wbuf;
+
 struct vf_rc_entry {
 	uint64_t client_id;
 	uint64_t seq;		/* last delivered seq */
@@ -54,7 +57,33 @@ int vf_rcache_deliver(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
 int vf_rcache_decide(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
 		     uint32_t status, const uint8_t *data, uint32_t len);
 
+/*
+ * Walk the table, least recently delivered first: @e NULL gives the
+ * first entry; NULL after the last.
+ */
+const struct vf_rc_entry *vf_rcache_next(const struct vf_rcache *rc,
+					 const struct vf_rc_entry *e);
+
+/* Forget every client (a manager that takes over another's table). */
+void vf_rcache_clear(struct vf_rcache *rc);
+
 unsigned int vf_rcache_count(const struct vf_rcache *rc);
+
+/*
+ * The table as bytes (the reply cache section of the manager state,
+ * Documentation/protocol.rst "Manager state"): equal tables give equal
+ * bytes. Entries go least recently delivered first, so decoding them in
+ * that order rebuilds the same eviction order.
+ */
+void vf_rcache_encode(const struct vf_rcache *rc, struct vf_wbuf *wb);
+/*
+ * Fill an empty @rc from bytes written by vf_rcache_encode(). Returns 0,
+ * -EBUSY (@rc not empty), -ENOMEM, or -VF_E(VF_ERR_MALFORMED /
+ * VF_ERR_TOO_BIG) for bytes a correct encoder cannot have written (more
+ * clients than @rc holds, a client twice, an undecided entry with a
+ * reply, unknown flags, a reply above VF_MAX_OP); @rc is then emptied.
+ */
+int vf_rcache_decode(struct vf_rcache *rc, struct vf_rd *rd);
 uint64_t vf_rcache_evictions(const struct vf_rcache *rc);
 
 #endif /* VF_RCACHE_H */

@@ -260,6 +260,58 @@ int vf_rcv_read_abort(struct vf_rd *rd, uint32_t count, uint64_t expect,
 	return finish(rd, m->round, expect);
 }
 
+uint32_t vf_rcv_mstate_pieces(uint64_t len)
+{
+	uint64_t n = (len + VF_RCV_MSTATE_PIECE - 1) / VF_RCV_MSTATE_PIECE;
+
+	return n ? (n > UINT32_MAX ? UINT32_MAX : n) : 1;
+}
+
+uint32_t vf_rcv_mstate_piece_len(uint64_t len, uint64_t i)
+{
+	uint64_t off = i * VF_RCV_MSTATE_PIECE;
+
+	if (i >= VF_RCV_MSTATE_MAX_PIECES || off >= len)
+		return 0;
+	return len - off < VF_RCV_MSTATE_PIECE ? len - off :
+						 VF_RCV_MSTATE_PIECE;
+}
+
+void vf_rcv_put_mstate(struct vf_wbuf *wb, const struct vf_rcv_mstate *m)
+{
+	put_prologue(wb, 0, m->round);
+	vf_wb_u64(wb, m->order);
+	vf_wb_u64(wb, m->len);
+	vf_wb_u32(wb, VF_RCV_MSTATE_PIECE);
+	vf_wb_u32(wb, m->npieces);
+	vf_wb_bytes(wb, m->digests, (size_t)m->npieces * DS);
+}
+
+int vf_rcv_read_mstate(struct vf_rd *rd, uint32_t count, uint64_t expect,
+		       struct vf_rcv_mstate *m)
+{
+	uint32_t piece;
+	uint16_t flags;
+	int r;
+
+	r = get_prologue(rd, count, 0, &flags, &m->round);
+	if (r)
+		return r;
+	m->order = vf_rd_u64(rd);
+	m->len = vf_rd_u64(rd);
+	piece = vf_rd_u32(rd);
+	m->npieces = vf_rd_u32(rd);
+	if (rd->err)
+		return rd->err;
+	if (m->npieces > VF_RCV_MSTATE_MAX_PIECES)
+		return -VF_E(VF_ERR_TOO_BIG);
+	if (piece != VF_RCV_MSTATE_PIECE || !m->len ||
+	    m->npieces != vf_rcv_mstate_pieces(m->len))
+		return -VF_E(VF_ERR_MALFORMED);
+	m->digests = vf_rd_bytes(rd, (size_t)m->npieces * DS);
+	return finish(rd, m->round, expect);
+}
+
 /*----------------------------------------------------------------*/
 /* Peer frames */
 

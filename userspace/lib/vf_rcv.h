@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * vf_rcv.h - recovery wire codecs: the entries of the recovery group
- * messages (types 4-8 of the manager group header, which vmfitd's gmsg.c
+ * messages (types 5-10 of the manager group header, which vmfitd's gmsg.c
  * writes and opens) and the frames of the manager peer connections
  * (magic "VMFP"). Documentation/protocol.rst "Recovery" is the byte-level
  * contract; this is its only implementation.
@@ -31,6 +31,15 @@
 #define VF_RCV_MAX_GROUPS	64		/* per RCV_DIGESTS message */
 #define VF_RCV_MAX_MSG		256		/* RCV_ABORT / PEER_ERROR text */
 #define VF_RCV_MAX_OUTSTANDING	4		/* FETCHes per peer connection */
+/*
+ * The manager state (vf_mstate) of a round travels in pieces of
+ * VF_RCV_MSTATE_PIECE bytes (the last one shorter), each voted by its
+ * digest (RCV_MSTATE) and fetched like a chunk: piece i is peer chunk
+ * VF_RCV_MSTATE_CHUNK + i.
+ */
+#define VF_RCV_MSTATE_PIECE	VF_RCV_MAX_CHUNK
+#define VF_RCV_MSTATE_MAX_PIECES 1024u		/* 256 MiB */
+#define VF_RCV_MSTATE_CHUNK	(1ull << 63)
 
 /* Abort reasons (RCV_ABORT and the status file); append only. */
 enum vf_rcv_reason {
@@ -83,6 +92,20 @@ struct vf_rcv_abort {
 	const char *msg;	/* not NUL-terminated */
 };
 
+/* RCV_MSTATE: the sender's manager state at the capture. */
+struct vf_rcv_mstate {
+	uint64_t round;
+	uint64_t order;		/* the capture order */
+	uint64_t len;		/* bytes of the state */
+	uint32_t npieces;	/* vf_rcv_mstate_pieces(len) */
+	const uint8_t *digests;	/* npieces * VF_MERKLE_DIGEST_SIZE bytes */
+};
+
+/* Pieces of a manager state of @len bytes (at least 1). */
+uint32_t vf_rcv_mstate_pieces(uint64_t len);
+/* Byte length of piece @i of a state of @len bytes (0 past the end). */
+uint32_t vf_rcv_mstate_piece_len(uint64_t len, uint64_t i);
+
 /* A geometry the protocol accepts: 0 or -VF_E(code). */
 int vf_rcv_geom_check(const struct vf_rcv_geom *g);
 
@@ -98,6 +121,7 @@ void vf_rcv_put_digests(struct vf_wbuf *wb, uint64_t round,
 			const struct vf_rcv_geom *g);
 void vf_rcv_put_group(struct vf_wbuf *wb, const struct vf_rcv_group *grp);
 void vf_rcv_put_fetched(struct vf_wbuf *wb, const struct vf_rcv_fetched *m);
+void vf_rcv_put_mstate(struct vf_wbuf *wb, const struct vf_rcv_mstate *m);
 /* @msg: a C string, cut at VF_RCV_MAX_MSG bytes. */
 void vf_rcv_put_abort(struct vf_wbuf *wb, uint64_t round, uint32_t reason,
 		      const char *msg);
@@ -120,6 +144,13 @@ int vf_rcv_read_fetched(struct vf_rd *rd, uint32_t count, uint64_t expect,
 			struct vf_rcv_fetched *m);
 int vf_rcv_read_abort(struct vf_rd *rd, uint32_t count, uint64_t expect,
 		      struct vf_rcv_abort *m);
+/*
+ * RCV_MSTATE: a piece size other than VF_RCV_MSTATE_PIECE, a piece count
+ * that does not match the length or above VF_RCV_MSTATE_MAX_PIECES, a
+ * length of 0: VF_ERR_MALFORMED / VF_ERR_TOO_BIG.
+ */
+int vf_rcv_read_mstate(struct vf_rd *rd, uint32_t count, uint64_t expect,
+		       struct vf_rcv_mstate *m);
 
 /*----------------------------------------------------------------*/
 /* Peer connection frames (magic VF_MAGIC_PEER) */

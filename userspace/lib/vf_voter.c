@@ -7,8 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vf_proto.h"
 #include "vf_sha256.h"
 #include "vf_voter.h"
+
+/* Slot flags of the encoded window (protocol.rst "Manager state"). */
+#define SLOT_DECIDED		0x1u
+#define SLOT_FLAGS		SLOT_DECIDED
 
 struct cand {
 	uint8_t digest[VF_DIGEST_LEN];
@@ -198,4 +203,133 @@ int vf_voter_add(struct vf_voter *v, uint64_t order, uint32_t node,
 void vf_voter_stats(const struct vf_voter *v, struct vf_voter_stats *st)
 {
 	*st = v->st;
+}
+
+/* Orders still in the window: first .. v->last_opened. */
+static uint64_t window_first(const struct vf_voter *v)
+{
+	return v->last_opened < v->window ? 1 :
+		v->last_opened - v->window + 1;
+}
+
+void vf_voter_encode(const struct vf_voter *v, struct vf_wbuf *wb)
+{
+	const struct slot *s;
+	const struct cand *c;
+	uint64_t o;
+	unsigned int i;
+
+	vf_wb_u32(wb, v->f);
+	vf_wb_u32(wb, v->window);
+	vf_wb_u64(wb, v->last_opened);
+	vf_wb_u32(wb, v->last_opened ?
+		  (uint32_t)(v->last_opened - window_first(v) + 1) : 0);
+	for (o = window_first(v); v->last_opened && o <= v->last_opened; o++) {
+		s = &v->ring[o % v->window];
+		vf_wb_u64(wb, o);
+		vf_wb_u32(wb, s->decided ? SLOT_DECIDED : 0);
+		if (s->decided) {
+			vf_wb_bytes(wb, s->winner, VF_DIGEST_LEN);
+			continue;
+		}
+		vf_wb_u32(wb, s->nvotes);
+		for (i = 0; i < s->nvotes; i++) {
+			c = &s->cand[s->cand_of[i]];
+			vf_wb_u32(wb, s->node[i]);
+			vf_wb_u32(wb, c->len);
+			if (c->len)
+				vf_wb_bytes(wb, c->data, c->len);
+		}
+	}
+}
+
+void vf_voter_reset(struct vf_voter *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->window; i++)
+		slot_release(&v->ring[i]);
+	memset(v->ring, 0, v->window * sizeof(*v->ring));
+	v->last_opened = 0;
+	v->st.last_opened = 0;
+}
+
+static int decode_slot(struct vf_voter *v, struct vf_rd *rd, uint64_t want)
+{
+	struct vf_decision dec;
+	uint32_t flags, nvotes, node, len, i;
+	const uint8_t *p;
+	struct slot *s;
+	int r;
+
+	if (vf_rd_u64(rd) != want)
+		return rd->err ? rd->err : -VF_E(VF_ERR_MALFORMED);
+	flags = vf_rd_u32(rd);
+	if (rd->err)
+		return rd->err;
+	if (flags & ~SLOT_FLAGS)
+		return -VF_E(VF_ERR_MALFORMED);
+	s = &v->ring[want % v->window];
+	s->order = want;
+	if (flags & SLOT_DECIDED) {
+		p = vf_rd_bytes(rd, VF_DIGEST_LEN);
+		if (!p)
+			return rd->err;
+		s->decided = true;
+		memcpy(s->winner, p, VF_DIGEST_LEN);
+		return 0;
+	}
+	nvotes = vf_rd_u32(rd);
+	if (rd->err)
+		return rd->err;
+	if (nvotes > 2 * v->f + 1)
+		return -VF_E(VF_ERR_TOO_BIG);
+	for (i = 0; i < nvotes; i++) {
+		node = vf_rd_u32(rd);
+		len = vf_rd_u32(rd);
+		if (rd->err)
+			return rd->err;
+		if (len > VF_MAX_OP)
+			return -VF_E(VF_ERR_TOO_BIG);
+		p = vf_rd_bytes(rd, len);
+		if (!p && len)
+			return rd->err;
+		r = add(v, want, node, p, len, &dec);
+		/* An undecided order that these votes decide: not written by
+		 * a correct voter (a node twice is refused the same way). */
+		if (r != VF_VOTE_PENDING)
+			return r == -ENOMEM ? r : -VF_E(VF_ERR_MALFORMED);
+	}
+	return 0;
+}
+
+int vf_voter_decode(struct vf_voter *v, struct vf_rd *rd)
+{
+	uint32_t f, window, n;
+	uint64_t last, o;
+	int r;
+
+	vf_voter_reset(v);
+	f = vf_rd_u32(rd);
+	window = vf_rd_u32(rd);
+	last = vf_rd_u64(rd);
+	n = vf_rd_u32(rd);
+	if (rd->err)
+		return rd->err;
+	if (f != v->f || window != v->window)
+		return -VF_E(VF_ERR_MALFORMED);
+	v->last_opened = last;
+	if (n != (last ? last - window_first(v) + 1 : 0)) {
+		v->last_opened = 0;
+		return -VF_E(VF_ERR_MALFORMED);
+	}
+	for (o = window_first(v); last && o <= last; o++) {
+		r = decode_slot(v, rd, o);
+		if (r) {
+			vf_voter_reset(v);
+			return r;
+		}
+	}
+	v->st.last_opened = last;
+	return 0;
 }

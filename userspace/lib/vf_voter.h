@@ -21,6 +21,9 @@
 
 #include "vf_sha256.h"
 
+struct vf_rd;
+struct vf_wbuf;
+
 #define VF_DIGEST_LEN		VF_SHA256_LEN
 #define VF_VOTER_MAX_VOTES	8	/* votes kept per order (2f+1 <= 7) */
 
@@ -68,6 +71,26 @@ int vf_voter_open(struct vf_voter *v, uint64_t order);
  */
 int vf_voter_add(struct vf_voter *v, uint64_t order, uint32_t node,
 		 const uint8_t *data, uint32_t len, struct vf_decision *out);
+
+/* Forget every order: the next one opened is 1 (no callback runs). */
+void vf_voter_reset(struct vf_voter *v);
+
+/*
+ * The window as bytes (the voter section of the manager state,
+ * Documentation/protocol.rst "Manager state"): the last opened order and,
+ * for every order still in the window, its winner (decided) or its votes
+ * in arrival order. Voters that counted the same votes give equal bytes.
+ */
+void vf_voter_encode(const struct vf_voter *v, struct vf_wbuf *wb);
+/*
+ * Replace @v's window by one written by vf_voter_encode() (no callback
+ * runs; counters other than last_opened are kept). Returns 0, -ENOMEM, or
+ * -VF_E(VF_ERR_MALFORMED / VF_ERR_TOO_BIG) for bytes a correct voter with
+ * the same f and window cannot have written (another window or f, orders
+ * outside the window or not ascending, a vote twice, an undecided order
+ * whose votes decide it); @v is then empty at order 0.
+ */
+int vf_voter_decode(struct vf_voter *v, struct vf_rd *rd);
 
 /* Counters. */
 struct vf_voter_stats {

@@ -13,9 +13,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gmsg.h"
 #include "vf_log.h"
+#include "vf_mstate.h"
 #include "vmfitd.h"
 
 bool vmfitd_available(const struct vmfitd *d)
@@ -165,6 +167,7 @@ static const char *const gmsg_names[] = {
 	[VF_G_RCV_DIGESTS] = "RCV_DIGESTS",
 	[VF_G_RCV_FETCHED] = "RCV_FETCHED",
 	[VF_G_RCV_ABORT] = "RCV_ABORT",
+	[VF_G_RCV_MSTATE] = "RCV_MSTATE",
 };
 
 static void deliver_state(struct vmfitd *d, uint32_t node, uint32_t pid,
@@ -183,6 +186,25 @@ static void deliver_state(struct vmfitd *d, uint32_t node, uint32_t pid,
 	delivery_membership(d, mb_state(&d->mb, node, pid, st.state,
 					h->last_order, st.conf_hash,
 					st.view));
+}
+
+/* REQUESTS, VOTES, CHECKPOINT of an admitted sender. */
+static void deliver_ordered(struct vmfitd *d, uint32_t node, uint32_t pid,
+			    const struct vf_gmsg_hdr *h, struct vf_rd *rd)
+{
+	if (h->type == VF_G_CHECKPOINT) {
+		deliver_checkpoint(d, node, h, rd);
+		return;
+	}
+	if (h->type == VF_G_REQUESTS)
+		deliver_requests(d, rd, h->count);
+	else
+		deliver_votes(d, node, pid, rd, h->count);
+	if (vf_rd_end(rd)) {
+		d->st.bad_gmsgs++;
+		vf_err("cpg: malformed %s message from node %u",
+		       h->type == VF_G_REQUESTS ? "REQUESTS" : "VOTES", node);
+	}
 }
 
 void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
@@ -205,6 +227,30 @@ void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 		return;
 	}
 	what = gmsg_names[h.type];
+	if (h.type >= VF_G_RECOVER) {
+		/*
+		 * A round also brings back managers that are not in sync
+		 * (protocol.rst "Catching up"): it hears every configured
+		 * member present and decides itself who may say what.
+		 */
+		if (!mb_admit_present(&d->mb, node, pid, what))
+			return;
+		if (manager_in_sync(&d->mb) &&
+		    mb_sender_synced(&d->mb, node, pid) &&
+		    h.last_order > d->last_order) {
+			mb_reject(&d->mb, node, pid, what,
+				  "its sender claims orders not delivered yet");
+			return;
+		}
+		rcv_deliver(d, node, &h, &rd);
+		return;
+	}
+	if (!manager_in_sync(&d->mb)) {
+		/* What it missed, for a catch-up in progress (if any). */
+		if (mb_sender_synced(&d->mb, node, pid))
+			rcv_keep(d, node, pid, msg, len);
+		return;
+	}
 	if (!mb_admit(&d->mb, node, pid, what))
 		return;
 	if (h.last_order > d->last_order) {
@@ -212,23 +258,58 @@ void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 			  "its sender claims orders not delivered yet");
 		return;
 	}
-	if (h.type == VF_G_CHECKPOINT) {
-		deliver_checkpoint(d, node, &h, &rd);
+	deliver_ordered(d, node, pid, &h, &rd);
+}
+
+void deliver_kept(struct vmfitd *d, uint32_t node, uint32_t pid,
+		  const void *msg, size_t len)
+{
+	struct vf_gmsg_hdr h;
+	struct vf_rd rd;
+
+	/* Kept by rcv_keep() after deliver() opened it: cannot fail. */
+	if (vf_gmsg_open(msg, len, &h, &rd) || h.type >= VF_G_STATE)
 		return;
+	deliver_ordered(d, node, pid, &h, &rd);
+}
+
+int delivery_adopt(struct vmfitd *d, const void *p, size_t n)
+{
+	const struct vf_rc_entry *e;
+	struct vf_rcache *rc;
+	struct vf_voter *v;
+	struct ordmeta *m;
+	uint64_t last;
+	int r = -ENOMEM;
+
+	rc = vf_rcache_new(d->conf.max_clients);
+	v = vf_voter_new(d->conf.f, d->conf.vote_window, &voter_ops, d);
+	if (!rc || !v)
+		goto out;
+	r = vf_mstate_decode(p, n, &last, rc, v);
+	if (r)
+		goto out;
+	/* Orders still open: which request each one answers. */
+	memset(d->meta, 0, d->conf.vote_window * sizeof(*d->meta));
+	for (e = vf_rcache_next(rc, NULL); e; e = vf_rcache_next(rc, e)) {
+		if (e->decided || !e->order || e->order > last ||
+		    last - e->order >= d->conf.vote_window)
+			continue;
+		m = &d->meta[e->order % d->conf.vote_window];
+		m->order = e->order;
+		m->cid = e->client_id;
+		m->seq = e->seq;
 	}
-	if (h.type >= VF_G_RECOVER) {
-		rcv_deliver(d, node, &h, &rd);
-		return;
-	}
-	if (h.type == VF_G_REQUESTS)
-		deliver_requests(d, &rd, h.count);
-	else
-		deliver_votes(d, node, pid, &rd, h.count);
-	if (vf_rd_end(&rd)) {
-		d->st.bad_gmsgs++;
-		vf_err("cpg: malformed %s message from node %u",
-		       h.type == VF_G_REQUESTS ? "REQUESTS" : "VOTES", node);
-	}
+	vf_rcache_free(d->rc);
+	vf_voter_free(d->voter);
+	d->rc = rc;
+	d->voter = v;
+	d->last_order = last;
+	return 0;
+out:
+	vf_rcache_free(rc);
+	vf_voter_free(v);
+	return r;
 }
 
 int delivery_init(struct vmfitd *d)

@@ -12,7 +12,7 @@
 #include "vf_proto.h"
 
 #define VF_GMSG_MAGIC		0x47464d56u	/* "VMFG" */
-#define VF_GMSG_VERSION		2	/* 2: STATE */
+#define VF_GMSG_VERSION		3	/* 2: STATE, 3: RCV_MSTATE */
 #define VF_GMSG_HDR_LEN		24
 #define VF_GMSG_MAX		(VF_MAX_PAYLOAD + VF_GMSG_HDR_LEN)
 
@@ -27,7 +27,8 @@ enum {
 	VF_G_RCV_DIGESTS = 7,	/* Merkle nodes / chunk digests */
 	VF_G_RCV_FETCHED = 8,	/* the sender needs no more chunks */
 	VF_G_RCV_ABORT = 9,	/* abort the round */
-	VF_G_LAST = VF_G_RCV_ABORT,
+	VF_G_RCV_MSTATE = 10,	/* digests of the manager state */
+	VF_G_LAST = VF_G_RCV_MSTATE,
 };
 
 #define VF_GCKPT_VERSION	1	/* CHECKPOINT entry layout */

@@ -403,6 +403,27 @@ bool mb_admit(struct membership *mb, uint32_t node, uint32_t pid,
 	return true;
 }
 
+bool mb_admit_present(struct membership *mb, uint32_t node, uint32_t pid,
+		      const char *what)
+{
+	int idx;
+
+	if (mb->local)
+		return true;
+	if (!mb->primary)
+		return false;
+	return sender_ok(mb, node, pid, what, &idx);
+}
+
+bool mb_sender_synced(const struct membership *mb, uint32_t node,
+		      uint32_t pid)
+{
+	int idx = slot_of(mb, node);
+
+	return mb->primary && idx >= 0 && mb->m[idx].present &&
+	       mb->m[idx].pid == pid && mb->m[idx].synced;
+}
+
 void mb_set_synced(struct membership *mb, uint32_t node)
 {
 	int idx = slot_of(mb, node);

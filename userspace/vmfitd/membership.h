@@ -92,6 +92,22 @@ int mb_state(struct membership *mb, uint32_t node, uint32_t pid,
  */
 bool mb_admit(struct membership *mb, uint32_t node, uint32_t pid,
 	      const char *what);
+/*
+ * For a manager that catches up (recovery, protocol.rst "Catching up"):
+ * may a recovery message from (@node, @pid) be used although this manager
+ * is not in sync? Only in a primary view, from the vmfitd of a configured
+ * manager present in it (in sync or not: the round decides what each
+ * sender may say). Refusals are logged and counted like mb_admit's.
+ */
+bool mb_admit_present(struct membership *mb, uint32_t node, uint32_t pid,
+		      const char *what);
+/*
+ * Is (@node, @pid) the vmfitd of a configured manager in sync in this
+ * primary view? (No logging: a manager that catches up keeps the ordered
+ * messages of such senders for later.)
+ */
+bool mb_sender_synced(const struct membership *mb, uint32_t node,
+		      uint32_t pid);
 /* Log and count a message of an admitted sender that is refused anyway. */
 void mb_reject(struct membership *mb, uint32_t node, uint32_t pid,
 	       const char *what, const char *why);

@@ -23,6 +23,13 @@
  *                      digest store committed
  *        -> idle
  *
+ * A manager that is not in sync takes part as a receiver
+ * (recovery_catchup.c): starting (its shadow on B), verify from the
+ * capture on (it keeps the ordered stream and follows the voters'
+ * digests), fetch, then at the delivery of its RCV_FETCHED it takes over
+ * the manager state and goes through restore, handover, finish like the
+ * others.
+ *
  * Until "handover" any fault aborts (abort()): the senior never stopped
  * serving, so nothing acknowledged is lost. Volume operations and chunk
  * copies run synchronously in the event loop (short for the volumes the
@@ -135,6 +142,7 @@ static void round_clear(struct vmfitd *d)
 	r->sh_hello = false;
 	r->fetched_sent = false;
 	r->ckpt_id = 0;
+	catchup_clear(r);
 }
 
 static void sanitize(char *s)
@@ -230,8 +238,19 @@ static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 	r->phase = PH_STARTING;
 	vf_info("recovery: round %016" PRIx64 " (from node %u, %s, k = %u)",
 		round, node, r->full ? "full" : "delta", r->k);
+	catchup_round(d);
+	if (r->receiver && r->k >= d->conf.f + 1) {
+		catchup_start(d);
+		e = shadow_start(d);
+		if (e)
+			round_abort(d, VF_RCV_SHADOW_START, true,
+				    "cannot start the shadow: %s",
+				    strerror(-e));
+		return;
+	}
 	if (round_member(r, d->nodeid) < 0 || r->k < d->conf.f + 1) {
-		round_abort(d, VF_RCV_MEMBERS, false,
+		/* A receiver says so: the voters need not wait for it. */
+		round_abort(d, VF_RCV_MEMBERS, r->receiver,
 			    "%u managers take part, f+1 = %u needed", r->k,
 			    d->conf.f + 1);
 		return;
@@ -330,6 +349,8 @@ void round_ready(struct vmfitd *d)
 	struct vf_rcv_ready m = { .round = r->round };
 	const struct sockaddr_in *sa = &d->conf.peer_listen;
 
+	if (r->receiver && !r->recv_digests)
+		return;	/* it fetches, it serves nothing */
 	if (d->conf.has_peer_listen) {
 		/* An unspecified address cannot be fetched from: use the
 		 * client endpoint's. */
@@ -343,7 +364,8 @@ void round_ready(struct vmfitd *d)
 		m.addr[3] = 1;
 		m.port = 1;	/* unreplicated: nobody fetches */
 	}
-	r->phase = PH_READY;
+	if (!r->receiver)
+		r->phase = PH_READY;
 	round_send_bad(d, VF_G_RCV_READY);
 	vf_gmsg_begin(&r->msg, VF_G_RCV_READY, d->last_order);
 	vf_rcv_put_ready(&r->msg, &m);
@@ -365,6 +387,7 @@ static void capture(struct vmfitd *d)
 	r->capture_start_ms = now_ms();
 	vf_info("recovery: all %u ready; capture at order %" PRIu64, r->k,
 		r->capture_order);
+	catchup_capture_state(d);
 	/* The ordered checkpoint machinery stops handing requests to the
 	 * senior, waits for its answers, checkpoints it and calls
 	 * rcv_checkpoint_done() before releasing the held requests. */
@@ -422,9 +445,11 @@ static void switch_over(struct vmfitd *d)
 static void finish_round(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
-	int e;
+	int e = -ENODATA;
 
-	e = volume_commit(r);
+	/* A receiver has no frozen A and no verified store: next is full. */
+	if (!r->receiver)
+		e = volume_commit(r);
 	vf_dstore_free(&r->store);
 	r->have_store = false;
 	if (!e) {
@@ -455,13 +480,17 @@ void round_progress(struct vmfitd *d)
 
 	if (r->phase == PH_RESTORE && r->restored && r->sh_done == r->sh_sent)
 		switch_over(d);
+	/* A receiver's senior (started empty) never got an EXEC. */
 	if (r->phase == PH_HANDOVER &&
-	    (d->exec_done >= r->h || d->rep_failed || !d->rep.running))
+	    (r->receiver || d->exec_done >= r->h || d->rep_failed ||
+	     !d->rep.running))
 		shadow_swap(d);
 	if (r->phase == PH_FINISH) {
 		for (m = 0; m < r->k; m++)
 			if (!r->mem[m].fetched)
 				return;
+		if (!catchup_all_done(r))
+			return;
 		finish_round(d);
 	}
 }
@@ -494,6 +523,16 @@ void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 			       node, vf_strerror(e));
 			return;
 		}
+		if (!d->local && !membership_is_synced(&d->mb, node)) {
+			r->st.bad_msgs++;
+			vf_err("recovery: RECOVER from node %u refused: it is not in sync",
+			       node);
+			return;
+		}
+		catchup_recover(d, round);
+		if (r->receiver && !r->adopted && r->phase != PH_IDLE)
+			round_abort(d, VF_RCV_OPERATOR, false,
+				    "a new round catches this manager up");
 		if (r->phase != PH_IDLE) {
 			vf_info("recovery: RECOVER %016" PRIx64 " from node %u ignored: round %016" PRIx64 " is running",
 				round, node, r->round);
@@ -502,6 +541,11 @@ void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 		start_round(d, node, round, flags & VF_RCV_F_FULL);
 		return;
 	}
+	if ((h->type == VF_G_RCV_FETCHED || h->type == VF_G_RCV_ABORT) &&
+	    catchup_deliver(d, node, h->type, rd, h->count))
+		return;
+	if (catchup_refused(d, node, h->type))
+		return;
 	m = round_member(r, node);
 	if (r->phase == PH_IDLE || m < 0) {
 		vf_dbg("recovery: message type %u from node %u outside a round",
@@ -518,10 +562,31 @@ void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 		r->mem[m].ready = true;
 		memcpy(r->mem[m].addr, rm.addr, 4);
 		r->mem[m].port = rm.port;
-		if (++r->nready == r->k)
-			capture(d);
+		if (++r->nready == r->k) {
+			if (r->receiver)
+				catchup_capture(d);
+			else
+				capture(d);
+		}
+		return;
+	case VF_G_RCV_MSTATE:
+		catchup_mstate(d, m, h, rd);
 		return;
 	case VF_G_RCV_DIGESTS:
+		if (r->receiver && r->phase == PH_VERIFY && !r->ng) {
+			/* The first one gives the geometry. */
+			struct vf_rd peek = *rd;
+
+			e = vf_rcv_read_digests(&peek, h->count, r->round,
+						&geom);
+			if (e)
+				break;
+			if (verify_follow(r, &geom)) {
+				round_abort(d, VF_RCV_VOLUME, true,
+					    "out of memory");
+				return;
+			}
+		}
 		if (r->phase == PH_CAPTURE) {
 			/* Its capture finished before ours: keep it. */
 			verify_keep_early(d, node, rd);
@@ -570,7 +635,7 @@ void rcv_left(struct vmfitd *d, uint32_t node)
 	struct rcv *r = d->rcv;
 	int m;
 
-	if (!r || r->phase == PH_IDLE)
+	if (!r || r->phase == PH_IDLE || catchup_left(d, node))
 		return;
 	m = round_member(r, node);
 	if (m < 0)
@@ -609,6 +674,7 @@ int rcv_init(struct vmfitd *d)
 		r->peers[i].fd = -1;
 	vf_wb_init(&r->msg, VF_GMSG_MAX);
 	vf_wb_init(&r->pc_out, 0);
+	vf_wb_init(&r->mstate, 0);
 	vf_ranges_init(&r->changed);
 	r->sin = malloc(REP_IN_CAP);
 	r->pc_in = malloc(PEER_CLI_IN);
@@ -631,6 +697,10 @@ int rcv_init(struct vmfitd *d)
 	if (fault && strstr(fault, "cut-chunks")) {
 		r->cut = true;
 		vf_warn("recovery: TEST FAULT cut-chunks: chunks served to peers are cut off halfway");
+	}
+	if (fault && strstr(fault, "receiver-digests")) {
+		r->recv_digests = true;
+		vf_warn("recovery: TEST FAULT receiver-digests: when catching up, this manager sends RCV_READY and digests anyway");
 	}
 	if (fault && strstr(fault, "bad-msgs")) {
 		r->bad_msgs = true;
@@ -662,6 +732,7 @@ void rcv_fini(struct vmfitd *d)
 	vf_dstore_free(&r->store);
 	vf_wb_free(&r->msg);
 	vf_wb_free(&r->pc_out);
+	vf_wb_free(&r->mstate);
 	free(r->sin);
 	free(r->pc_in);
 	free(r);
@@ -712,6 +783,7 @@ void rcv_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 
 	if (!r)
 		return;
+	catchup_tick(d, now, wake);
 	if (r->phase == PH_IDLE && d->conf.recovery_period_s) {
 		if (now >= r->next_period_ms) {
 			r->next_period_ms = now +
@@ -754,7 +826,11 @@ void rcv_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 			/* Nobody fetches from this view any more. */
 			for (i = 0; i < r->k; i++)
 				r->mem[i].fetched = true;
+			for (i = 0; i < r->nrecv; i++)
+				r->recv[i].done = true;
 			round_progress(d);
+		} else if (r->receiver && r->fetched_sent && !r->adopted) {
+			/* Its RCV_FETCHED decides, when delivered. */
 		} else if (!r->switched) {
 			round_abort(d, VF_RCV_TIMEOUT, !r->fetched_sent,
 				    "not over after %u ms (phase %s)",
@@ -789,12 +865,13 @@ void rcv_status(struct vmfitd *d, FILE *fp)
 		",\"rcv_bytes_fetched\":%" PRIu64 ",\"rcv_bytes_served\":%" PRIu64
 		",\"rcv_bad_msgs\":%" PRIu64 ",\"rcv_capture_order\":%" PRIu64
 		",\"rcv_capture_ms\":%" PRIu64 ",\"rcv_last_ms\":%" PRIu64
+		",\"rcv_caught_up\":%" PRIu64 ",\"rcv_receivers\":%u"
 		",\"rcv_volume\":",
 		r->full, r->geom.nchunks, r->st.hashed, r->st.verified,
 		r->st.repaired, r->st.copied, r->st.bytes_hashed,
 		r->st.bytes_copied, r->st.bytes_fetched, r->st.bytes_served,
 		r->st.bad_msgs, r->capture_order, r->st.capture_ms,
-		r->st.last_ms);
+		r->st.last_ms, r->st.caught_up, r->nrecv);
 	/* A configured path: escaped, it may hold any byte. */
 	vf_json_string(fp, r->vol[r->cur].path);
 	fputc(',', fp);

@@ -13,6 +13,9 @@
  *                      replay, the swap with the senior
  *   recovery_volume.c  the A/B state volumes: capture, hashing, the copy
  *                      into B, A's repair after the hand-over
+ *   recovery_catchup.c managers that are not in sync catch up in a round
+ *                      (receivers): trigger, the voters' manager state,
+ *                      the receiver's side, the hand-over point
  *
  * Each part that owns descriptors has the main loop's shape:
  * <part>_poll_fds() / <part>_events() / <part>_flush() / <part>_tick().
@@ -78,6 +81,36 @@ struct peer {
 	bool closing;		/* close once out is sent */
 };
 
+/* A manager that catches up in a round (recovery_catchup.c). */
+struct receiver {
+	uint32_t node;
+	bool done;		/* its RCV_FETCHED or RCV_ABORT, or it left */
+};
+
+/* A voter's RCV_MSTATE, on a receiver. */
+struct catchup_ms {
+	bool got;
+	uint64_t order;
+	uint64_t len;
+	uint32_t npieces;
+	uint8_t *dig;		/* npieces digests */
+	uint8_t key[DS];	/* over order, len, digests: what must agree */
+};
+
+/*
+ * The ordered facts that decide who becomes in sync, kept from the last
+ * RECOVER delivered whatever the local round does (protocol.rst
+ * "Catching up"): the same on every manager.
+ */
+struct catchup_sync {
+	uint64_t round;
+	uint32_t voters[MEMBERS_MAX];
+	unsigned int nvoters;
+	struct receiver recv[MEMBERS_MAX];
+	unsigned int nrecv;
+	bool voter_aborted;	/* a voter's RCV_ABORT of that round */
+};
+
 struct rcv_stats {
 	uint64_t rounds;
 	uint64_t done;
@@ -94,6 +127,7 @@ struct rcv_stats {
 	uint64_t last_round;
 	uint64_t last_ms;	/* RECOVER -> hand-over of the last round */
 	uint64_t capture_ms;	/* checkpoint + snapshot of the last round */
+	uint64_t caught_up;	/* rounds this manager caught up in */
 	char last_result[16];	/* "done", "aborted" */
 	char last_abort[160];
 };
@@ -110,6 +144,7 @@ struct rcv {
 	bool lie;			/* test fault: wrong digests sent */
 	bool bad_msgs;			/* test fault: malformed messages too */
 	bool cut;			/* test fault: chunks served cut short */
+	bool recv_digests;		/* test fault: a receiver that talks */
 	struct vf_wbuf msg;		/* group message being built */
 
 	/* the round */
@@ -170,6 +205,23 @@ struct rcv {
 	} early[MEMBERS_MAX];
 	unsigned int nearly;
 
+	/* catching up (recovery_catchup.c) */
+	struct catchup_sync cu;
+	struct receiver recv[MEMBERS_MAX];	/* this round's receivers */
+	unsigned int nrecv;
+	bool receiver;			/* this manager is one of them */
+	uint64_t next_catchup_ms;
+	struct vf_wbuf mstate;		/* voter: manager state at capture */
+	struct vf_dstore bstore;	/* receiver: its own B's digests */
+	bool have_bstore;
+	uint64_t b_bytes;
+	struct vf_wbuf keep;		/* receiver: ordered msgs kept */
+	bool keeping;
+	bool adopted;
+	bool chunks_decided;
+	struct catchup_ms ms[MEMBERS_MAX];
+	uint64_t ms_len;
+
 	/* fetching (client side) */
 	int pc_fd;
 	bool pc_connecting;
@@ -209,6 +261,8 @@ void round_progress(struct vmfitd *d);
 int verify_store_init(struct rcv *r);
 /* The local digests are complete: send the root level. */
 void verify_start(struct vmfitd *d);
+/* Receiver: the first RCV_DIGESTS gives the geometry: the root level. */
+int verify_follow(struct rcv *r, const struct vf_rcv_geom *g);
 /* RCV_DIGESTS from member @m in phase verify. */
 void verify_digests(struct vmfitd *d, int m, const struct vf_gmsg_hdr *h,
 		   struct vf_rd *rd);
@@ -248,6 +302,42 @@ void shadow_events(struct vmfitd *d, const struct pollfd *pfd);
 void shadow_flush(struct vmfitd *d);
 
 /*----------------------------------------------------------------*/
+/* recovery_catchup.c: managers that catch up (receivers) */
+
+/* At RECOVER (every one, even ignored): the ordered sync facts. */
+void catchup_recover(struct vmfitd *d, uint64_t round);
+/* At the start of a round: its receivers, and whether this is one. */
+void catchup_round(struct vmfitd *d);
+void catchup_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
+/* A message a receiver may not send (logged, counted): true. */
+bool catchup_refused(struct vmfitd *d, uint32_t node, uint16_t type);
+/* Voter, at the capture: the manager state at this point. */
+void catchup_capture_state(struct vmfitd *d);
+/* Voter, after its first RCV_DIGESTS: RCV_MSTATE. */
+void catchup_send_mstate(struct vmfitd *d);
+/* Voter: piece (chunk - VF_RCV_MSTATE_CHUNK) for a peer. */
+int catchup_piece(struct rcv *r, uint64_t chunk, struct vf_peer_chunk *c);
+/* Receiver: at RECOVER, at the capture. */
+void catchup_start(struct vmfitd *d);
+void catchup_capture(struct vmfitd *d);
+/* Receiver: RCV_MSTATE of voter @m. */
+void catchup_mstate(struct vmfitd *d, int m, const struct vf_gmsg_hdr *h,
+		    struct vf_rd *rd);
+/* Receiver: the chunks are decided (verify): pieces, then fetch. */
+void catchup_decide(struct vmfitd *d);
+/* Receiver: the length a fetched chunk must have (0: up to a chunk). */
+uint32_t catchup_chunk_len(const struct rcv *r, uint64_t chunk);
+/* Receiver: everything fetched: write B, check the state, RCV_FETCHED. */
+void catchup_fetched(struct vmfitd *d);
+/* RCV_FETCHED / RCV_ABORT: the sync rule; true if it was a receiver's. */
+bool catchup_deliver(struct vmfitd *d, uint32_t node, uint16_t type,
+		     struct vf_rd *rd, uint32_t count);
+/* A receiver left: true if it was one. */
+bool catchup_left(struct vmfitd *d, uint32_t node);
+bool catchup_all_done(const struct rcv *r);
+void catchup_clear(struct rcv *r);
+
+/*----------------------------------------------------------------*/
 /* recovery_volume.c: the A/B state volumes */
 
 int volume_open(struct vmfitd *d);
@@ -260,5 +350,9 @@ void volume_merge(struct rcv *r);
 void volume_copy(struct vmfitd *d);
 /* After the hand-over: drop A's snapshot, write the repairs into A. */
 int volume_commit(struct rcv *r);
+/* Receiver: hash B into r->bstore (untrusted; spares fetches). */
+int volume_hash_b(struct rcv *r);
+/* Receiver: write the fetched chunks into B, size it, sync, clear. */
+int volume_receive(struct rcv *r);
 
 #endif /* VMFITD_RECOVERY_H */

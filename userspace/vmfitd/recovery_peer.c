@@ -89,6 +89,10 @@ static void fetch_next(struct vmfitd *d, const char *why)
 			rp->chunk, rp->sources[rp->next], strerror(-e));
 		rp->next++;
 	}
+	if (r->receiver) {
+		catchup_fetched(d);
+		return;
+	}
 	round_fetched(d, 0);
 	if (r->phase == PH_FETCH)
 		volume_copy(d);
@@ -123,7 +127,15 @@ static void pc_frame(struct vmfitd *d, const struct vf_hdr *h,
 		return;
 	}
 	e = vf_peer_chunk_decode(p, h->len, &c);
-	len = vf_svol_chunk_len(r->view_bytes, r->geom.chunk_size, rp->chunk);
+	if (r->receiver) {
+		/* The last chunk's length is checked by its digest. */
+		len = catchup_chunk_len(r, rp->chunk);
+		if (!e && !len)
+			len = c.len && c.len <= r->geom.chunk_size ? c.len : 0;
+	} else {
+		len = vf_svol_chunk_len(r->view_bytes, r->geom.chunk_size,
+					rp->chunk);
+	}
 	if (!e)
 		e = vf_peer_chunk_check(&c, r->round, rp->chunk, len,
 					rp->digest);
@@ -236,6 +248,21 @@ static void peer_fetch(struct vmfitd *d, struct peer *p, const uint8_t *q,
 	}
 	if (!r->frozen || f.round != r->round) {
 		peer_error(p, f.round, f.chunk, VF_ERR_ROUND, false);
+		return;
+	}
+	if (f.chunk >= VF_RCV_MSTATE_CHUNK) {
+		/* A piece of this manager's state, for a receiver. */
+		c.round = f.round;
+		c.chunk = f.chunk;
+		e = catchup_piece(r, f.chunk, &c);
+		if (!e)
+			e = vf_peer_chunk_encode(&p->out, &c);
+		if (e) {
+			peer_error(p, f.round, f.chunk, vf_err_code(e) ?
+				   vf_err_code(e) : VF_ERR_CHUNK, false);
+			return;
+		}
+		r->st.bytes_served += c.len;
 		return;
 	}
 	if (f.chunk >= r->geom.nchunks) {

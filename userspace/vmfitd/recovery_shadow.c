@@ -100,7 +100,8 @@ bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
 		return false;
 	}
 	r->sh_sent = ex->order;
-	return r->switched;
+	/* A receiver's senior started empty: it gets nothing. */
+	return r->switched || r->receiver;
 }
 
 /* The senior has answered up to h (or is gone): it is replaced. */

@@ -132,6 +132,70 @@ static bool all_equal(const struct rcv *r, size_t q)
 	return true;
 }
 
+/*
+ * A receiver's vote: every chunk is decided by the k voters alone (f+1
+ * agree, no local digest counts); the ones its own B lacks are fetched.
+ */
+static void receiver_vote(struct vmfitd *d)
+{
+	static const uint8_t none[DS];
+	struct rcv *r = d->rcv;
+	struct vf_cvote_remote rem[VF_CVOTE_MAX_REMOTE];
+	struct vf_cvote_out o;
+	const uint8_t *own;
+	struct repair *rp;
+	unsigned int m, n;
+	size_t g, j, q;
+	uint64_t c;
+
+	for (g = 0; g < r->ng; g++) {
+		for (j = 0; j < r->gn[g]; j++) {
+			q = r->gpos[g] + j;
+			c = r->gfirst[g] + j;
+			for (m = 0, n = 0; m < r->k; m++) {
+				if (r->mem[m].left)
+					continue;
+				rem[n].node = r->mem[m].node;
+				rem[n].answered = true;
+				memcpy(rem[n].digest, r->mem[m].dig + q * DS,
+				       DS);
+				n++;
+			}
+			vf_cvote(d->conf.f, none, rem, n, &o);
+			if (o.result != VF_CV_REPAIR) {
+				round_abort(d, VF_RCV_UNDECIDED, true,
+					    "chunk %" PRIu64 ": no f+1 managers agree",
+					    c);
+				return;
+			}
+			own = r->have_bstore && c < r->bstore.nchunks &&
+			      r->bstore.chunk_size == r->geom.chunk_size ?
+			      vf_dstore_get(&r->bstore, c) : NULL;
+			if (own && !memcmp(own, o.digest, DS)) {
+				r->st.verified++;
+				continue;
+			}
+			rp = realloc(r->rep, (r->nrep + 1) * sizeof(*rp));
+			if (!rp) {
+				round_abort(d, VF_RCV_VOLUME, true,
+					    "out of memory");
+				return;
+			}
+			r->rep = rp;
+			rp = &r->rep[r->nrep++];
+			memset(rp, 0, sizeof(*rp));
+			rp->chunk = c;
+			memcpy(rp->digest, o.digest, DS);
+			memcpy(rp->sources, o.sources,
+			       o.nsources * sizeof(o.sources[0]));
+			rp->nsources = o.nsources;
+		}
+	}
+	free_level(r);
+	r->chunks_decided = true;
+	catchup_decide(d);
+}
+
 /* Level 0 is complete: vote on every chunk the members disagree on. */
 static void vote_chunks(struct vmfitd *d)
 {
@@ -143,6 +207,10 @@ static void vote_chunks(struct vmfitd *d)
 	size_t g, j, q;
 	uint64_t c;
 
+	if (r->receiver) {
+		receiver_vote(d);
+		return;
+	}
 	for (g = 0; g < r->ng; g++) {
 		for (j = 0; j < r->gn[g]; j++) {
 			q = r->gpos[g] + j;
@@ -211,10 +279,11 @@ static void level_done(struct vmfitd *d)
 		round_abort(d, VF_RCV_VOLUME, true, "out of memory");
 		return;
 	}
+	/* With receivers: the whole tree, so that they get every digest. */
 	for (g = 0; g < r->ng; g++)
 		for (j = 0; j < r->gn[g]; j++) {
 			q = r->gpos[g] + j;
-			if (!all_equal(r, q))
+			if (r->nrecv || !all_equal(r, q))
 				par[npar++] = r->gfirst[g] + j;
 		}
 	if (!npar) {
@@ -234,7 +303,8 @@ static void level_done(struct vmfitd *d)
 	}
 	vf_dbg("recovery: %zu node(s) differ; descending to level %u",
 	       npar, r->level);
-	send_level(d);
+	if (!r->receiver)
+		send_level(d);
 }
 
 void verify_digests(struct vmfitd *d, int m,
@@ -339,6 +409,15 @@ static void replay_early(struct vmfitd *d)
 	r->nearly = 0;
 }
 
+int verify_follow(struct rcv *r, const struct vf_rcv_geom *g)
+{
+	if (vf_rcv_geom_check(g))
+		return -EINVAL;
+	r->geom = *g;
+	return level_setup(r, vf_merkle_shape_levels(g->nchunks) - 1, NULL,
+			   0);
+}
+
 int verify_store_init(struct rcv *r)
 {
 	vf_dstore_free(&r->work);
@@ -362,6 +441,8 @@ void verify_start(struct vmfitd *d)
 	}
 	round_send_bad(d, VF_G_RCV_DIGESTS);
 	send_level(d);
+	if (r->phase == PH_VERIFY)
+		catchup_send_mstate(d);
 	replay_early(d);
 }
 

@@ -265,3 +265,86 @@ int volume_commit(struct rcv *r)
 		       a->path, strerror(-e));
 	return e;
 }
+
+/*----------------------------------------------------------------*/
+/* A receiver's B (protocol.rst "Catching up") */
+
+/*
+ * Hash B as it is (snapshot, every chunk, merge): untrusted digests that
+ * only spare fetching what B already holds.
+ */
+int volume_hash_b(struct rcv *r)
+{
+	struct vf_svol *b = &r->vol[!r->cur];
+	struct vf_rcv_geom g;
+	uint8_t *buf = NULL;
+	uint32_t len = 0;
+	long n;
+	int e;
+
+	vf_dstore_free(&r->bstore);
+	r->have_bstore = false;
+	r->b_bytes = 0;
+	e = b->ops->snapshot(b);
+	if (e)
+		return e;
+	e = b->ops->geometry(b, &g);
+	if (!e && g.nchunks) {
+		buf = malloc(g.chunk_size);
+		e = buf ? b->ops->read_view(b, g.nchunks - 1, buf, &len) :
+			  -ENOMEM;
+		free(buf);
+	}
+	if (!e)
+		e = vf_dstore_init(&r->bstore, g.nchunks, g.chunk_size);
+	if (!e) {
+		n = b->ops->checksum(b, false, vf_dstore_digest_cb,
+				     &r->bstore);
+		e = n < 0 ? (int)n : 0;
+	}
+	b->ops->merge(b);
+	if (e) {
+		vf_dstore_free(&r->bstore);
+		return e;
+	}
+	r->b_bytes = g.nchunks ? (g.nchunks - 1) * g.chunk_size + len : 0;
+	r->have_bstore = true;
+	return 0;
+}
+
+/* The voted state's size: its last chunk fetched, or B's own. */
+static uint64_t received_bytes(struct rcv *r)
+{
+	uint64_t last = r->geom.nchunks - 1;
+	size_t i;
+
+	if (!r->geom.nchunks)
+		return 0;
+	for (i = 0; i < r->nrep; i++)
+		if (r->rep[i].chunk == last)
+			return last * r->geom.chunk_size + r->rep[i].len;
+	return last * r->geom.chunk_size +
+	       vf_svol_chunk_len(r->b_bytes, r->geom.chunk_size, last);
+}
+
+int volume_receive(struct rcv *r)
+{
+	struct vf_svol *b = &r->vol[!r->cur];
+	size_t i;
+	int e;
+
+	e = b->ops->resize(b, received_bytes(r));
+	for (i = 0; !e && i < r->nrep; i++) {
+		if (r->rep[i].chunk >= VF_RCV_MSTATE_CHUNK)
+			continue;
+		e = b->ops->write(b, r->rep[i].chunk, r->rep[i].data,
+				  r->rep[i].len);
+		r->st.copied++;
+		r->st.bytes_copied += r->rep[i].len;
+	}
+	if (!e)
+		e = b->ops->sync(b);
+	if (!e)
+		e = b->ops->clear(b);
+	return e;
+}

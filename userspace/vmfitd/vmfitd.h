@@ -252,6 +252,16 @@ void delivery_free(struct vmfitd *d);
 /* A message delivered by the group (in the same order everywhere). */
 void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 	     size_t len);
+/*
+ * A manager that catches up (recovery): deliver a REQUESTS, VOTES or
+ * CHECKPOINT message kept while it was not in sync (its sender was
+ * admitted then), and take over the manager state of a round (vf_mstate
+ * bytes: last order, reply cache, vote window). delivery_adopt() returns
+ * 0, or -errno / -VF_E() with nothing changed.
+ */
+void deliver_kept(struct vmfitd *d, uint32_t node, uint32_t pid,
+		  const void *msg, size_t len);
+int delivery_adopt(struct vmfitd *d, const void *p, size_t n);
 /* In sync, in a primary view that can decide, connected: may answer. */
 bool vmfitd_available(const struct vmfitd *d);
 /* The REPLY status for a client while not available. */
@@ -322,6 +332,13 @@ void rcv_reap(struct vmfitd *d);
 /* A recovery group message (types VF_G_RECOVER..VF_G_LAST). */
 void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 		 struct vf_rd *rd);
+/*
+ * An ordered message of a manager in sync, delivered while this one is
+ * not: kept if a catch-up round has captured (replayed with
+ * deliver_kept() when this manager takes over the round's state).
+ */
+void rcv_keep(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
+	      size_t len);
 /* Manager @node left the group. */
 void rcv_left(struct vmfitd *d, uint32_t node);
 /* An EXEC for the local replica: true when the shadow took it alone. */

@@ -6,12 +6,16 @@
  * or a message that claims orders not delivered here, from a manager in
  * sync, is rejected without putting this manager out of sync; messages of
  * unconfigured nodes and second processes are rejected; outside the
- * primary component nothing is executed.
+ * primary component nothing is executed. A manager out of sync keeps what
+ * the managers in sync order (for a catch-up), hears recovery messages of
+ * every configured member present, and once it takes over a manager state
+ * (delivery_adopt) and replays what it kept, it is where the others are.
  */
 #include <string.h>
 
 #include "vmfitd.h"
 #include "vf_check.h"
+#include "vf_mstate.h"
 
 #define PID(node)	(100 + (node))
 
@@ -50,9 +54,25 @@ void deliver_checkpoint(struct vmfitd *d, uint32_t node,
 {
 }
 
+static unsigned int n_rcv;
+
 void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 		 struct vf_rd *rd)
 {
+	n_rcv++;
+}
+
+static struct vf_wbuf kept;
+static uint32_t kept_node;
+static unsigned int n_kept;
+
+void rcv_keep(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
+	      size_t len)
+{
+	n_kept++;
+	kept_node = node;
+	vf_wb_reset(&kept);
+	vf_wb_bytes(&kept, msg, len);
 }
 
 static struct vf_wbuf wb;
@@ -109,6 +129,8 @@ int main(void)
 {
 	static struct vmfitd vd;
 	struct vmfitd *d = &vd;
+	struct vf_wbuf ms;
+	uint64_t rejected;
 
 	vf_conf_defaults(&d->conf);
 	d->conf.nmanagers = 3;
@@ -118,6 +140,7 @@ int main(void)
 	d->conf.vote_window = 4096;
 	d->cpg_ok = true;
 	vf_wb_init(&wb, VF_GMSG_MAX);
+	vf_wb_init(&kept, 0);
 	CHECK_EQ(delivery_init(d), 0);
 	mb_connected(&d->mb, 1, PID(1));
 
@@ -171,7 +194,54 @@ int main(void)
 	send_requests(d, 2, PID(2), 2, 13);
 	CHECK_EQ(n_exec, 2);
 
+	/*
+	 * Catching up. The state this manager will take over is the one it
+	 * had at order 2 (as the managers in sync still have it).
+	 */
+	vf_wb_init(&ms, 0);
+	CHECK_EQ(vf_mstate_encode(&ms, d->last_order, d->rc, d->voter), 0);
+	/* What managers in sync order is kept, never executed here. */
+	send_state(d, 2, MB_SYNCED);
+	send_state(d, 3, MB_SYNCED);
+	send_requests(d, 2, PID(2), 2, 14);
+	CHECK(n_kept == 1 && kept_node == 2 && n_exec == 2);
+	send_requests(d, 2, 999, 2, 15);	/* not its vmfitd */
+	send_requests(d, 4, PID(4), 2, 15);	/* not a manager */
+	CHECK(n_kept == 1 && n_exec == 2);
+	/* Recovery messages: from every configured member present. */
+	rejected = d->mb.rejected;
+	vf_gmsg_begin(&wb, VF_G_RECOVER, 0);
+	vf_wb_bytes(&wb, "0123456789abcdef", 16);
+	vf_gmsg_end(&wb, 1);
+	deliver(d, 2, PID(2), wb.buf, wb.len);
+	deliver(d, 1, PID(1), wb.buf, wb.len);	/* itself, not in sync */
+	CHECK_EQ(n_rcv, 2);
+	deliver(d, 4, PID(4), wb.buf, wb.len);
+	deliver(d, 3, 999, wb.buf, wb.len);
+	CHECK(n_rcv == 2 && d->mb.rejected == rejected + 2);
+	/* A state that does not load changes nothing. */
+	ms.buf[0] ^= 1;
+	CHECK_EQ(delivery_adopt(d, ms.buf, ms.len), -VF_E(VF_ERR_MAGIC));
+	ms.buf[0] ^= 1;
+	CHECK_EQ(d->last_order, 2);
+	/* Take over, be in sync, replay what was kept: order 3 as anywhere. */
+	CHECK_EQ(delivery_adopt(d, ms.buf, ms.len), 0);
+	CHECK_EQ(d->last_order, 2);
+	mb_set_synced(&d->mb, 1);
+	CHECK(manager_in_sync(&d->mb) && vmfitd_available(d));
+	deliver_kept(d, kept_node, PID(kept_node), kept.buf, kept.len);
+	CHECK(n_exec == 3 && last_exec == 3 && d->last_order == 3);
+	/* ... and decide it with the others. */
+	send_vote(d, 2, PID(2), 3);
+	send_vote(d, 3, PID(3), 3);
+	CHECK(vf_rcache_get(d->rc, 14) && vf_rcache_get(d->rc, 14)->decided);
+	/* The duplicate of an order of the taken-over state is skipped. */
+	send_requests(d, 3, PID(3), 3, 11);
+	CHECK_EQ(d->last_order, 3);
+
 	delivery_free(d);
+	vf_wb_free(&ms);
+	vf_wb_free(&kept);
 	vf_wb_free(&wb);
 	return vf_check_done("vmfitd-delivery-test");
 }

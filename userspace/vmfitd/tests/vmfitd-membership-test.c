@@ -189,8 +189,15 @@ int main(void)
 	/* a claim does not make it in sync; state transfer does */
 	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_SYNCED, 0, H), 0);
 	CHECK(!membership_is_synced(&mb, 3));
+	/* ... in which it is heard (recovery messages), nothing more */
+	CHECK(mb_admit_present(&mb, 3, PID(3), "RCV_FETCHED"));
+	CHECK(!mb_sender_synced(&mb, 3, PID(3)));
+	CHECK(!mb_admit_present(&mb, 3, 999, "RCV_FETCHED"));
+	CHECK(!mb_admit_present(&mb, 4, PID(4), "RCV_FETCHED"));
+	CHECK(mb_sender_synced(&mb, 2, PID(2)) && !mb_sender_synced(&mb, 2, 9));
 	mb_set_synced(&mb, 3);
 	CHECK(membership_is_synced(&mb, 3) && mb_admit(&mb, 3, PID(3), "x"));
+	CHECK(mb_sender_synced(&mb, 3, PID(3)));
 	/* one that says it fell out is believed */
 	CHECK_EQ(mb_state(&mb, 3, PID(3), MB_OUT, 0, H), 0);
 	CHECK(!membership_is_synced(&mb, 3) && manager_serving(&mb));
