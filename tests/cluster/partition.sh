@@ -22,6 +22,10 @@
 # byte-identical to theirs.
 . "$(dirname "$0")/../lib/cluster.sh"
 cl_enter "$@"
+# --v1 requests below: version 1 clients have no session key, and are
+# refused unless legacy_clients = yes (protocol.rst "Sessions").
+export CL_VMFITD_EXTRA="legacy_clients = yes${CL_VMFITD_EXTRA:+
+$CL_VMFITD_EXTRA}"
 
 export CL_RECORDS=1000 CL_RECORD_SIZE=128
 CL_VMFITD_EXTRA="peer_listen = @ADDR@:7500
@@ -32,7 +36,7 @@ for i in 1 2 3; do
 	cl_assert_eq "host $i primary at start" 1 "$(cl_stat "$i" primary)"
 done
 out=$(cl_probe 1 --put 950=before)
-[[ "$out" == "REPLY version=2 status=OK kv=OK"* ]] || cl_die "PUT before the cut: $out"
+[[ "$out" == "REPLY version=3 status=OK kv=OK"* ]] || cl_die "PUT before the cut: $out"
 
 cl_log "cutting host 3's link"
 ip link set vfh3b down
@@ -48,9 +52,9 @@ cl_bench_start cut --servers "$(cl_servers 1 2)" --clients 20 --records 900 \
 	--requests 3000 --verify --timeout 3000
 for k in 1 2 3 4 5; do
 	out=$(CL_PROBE_LOCAL=1 cl_probe 3 --get 950)
-	cl_assert_eq "GET $k through the cut-off host 3" "REPLY version=2 status=NOT_PRIMARY" "$out"
+	cl_assert_eq "GET $k through the cut-off host 3" "REPLY version=3 status=NOT_PRIMARY" "$out"
 	out=$(CL_PROBE_LOCAL=1 cl_probe 3 --put "951=minority-$k")
-	cl_assert_eq "PUT $k through the cut-off host 3" "REPLY version=2 status=NOT_PRIMARY" "$out"
+	cl_assert_eq "PUT $k through the cut-off host 3" "REPLY version=3 status=NOT_PRIMARY" "$out"
 done
 out=$(CL_PROBE_LOCAL=1 cl_probe 3 --v1 --get 950)
 cl_assert_eq "version 1 GET through host 3" "REPLY version=1 status=UNAVAILABLE" "$out"
@@ -76,16 +80,16 @@ until [ "$(cl_stat 3 synced)" = 1 ] && [ "$(cl_stat 3 ready)" = 1 ]; do
 	((SECONDS < deadline)) || cl_die "host 3 did not catch up in 60 s"
 	out=$(cl_probe 3 --get 950)
 	case "$out" in
-	"REPLY version=2 status=OK kv=OK value=before") ;;
-	"REPLY version=2 status=UNAVAILABLE") ;;
+	"REPLY version=3 status=OK kv=OK value=before") ;;
+	"REPLY version=3 status=UNAVAILABLE") ;;
 	*) cl_die "GET through host 3 while it catches up answered '$out'" ;;
 	esac
 done
 cl_log "host 3 caught up: $(grep -m1 'caught up' "$(cl_hostdir 3)/vmfitd.log")"
 out=$(cl_probe 3 --get 950)
-cl_assert_eq "GET through host 3 after the catch-up" "REPLY version=2 status=OK kv=OK value=before" "$out"
+cl_assert_eq "GET through host 3 after the catch-up" "REPLY version=3 status=OK kv=OK value=before" "$out"
 out=$(cl_probe 3 --get 951)
-[[ "$out" == "REPLY version=2 status=OK kv=NOT_FOUND"* ]] ||
+[[ "$out" == "REPLY version=3 status=OK kv=NOT_FOUND"* ]] ||
 	cl_die "what the minority was asked to write: '$out', want NOT_FOUND"
 votes3=$(cl_stat 3 votes_sent)
 cl_bench healed --clients 30 --records 900 --requests 3000 --verify --timeout 3000 ||
@@ -94,11 +98,12 @@ j=$CL_DIR/healed.json
 cl_assert_json "$j" ops -eq 3000
 cl_assert_json "$j" verify_mismatches -eq 0
 out=$(cl_probe 1 --get 950)
-cl_assert_eq "GET of the key written before the cut" "REPLY version=2 status=OK kv=OK value=before" "$out"
+cl_assert_eq "GET of the key written before the cut" "REPLY version=3 status=OK kv=OK value=before" "$out"
 out=$(cl_probe 2 --v1 --get 950)
 cl_assert_eq "version 1 GET of that key" "REPLY version=1 status=OK kv=OK value=before" "$out"
 for i in 1 2 3; do
 	cl_assert_eq "host $i in sync after the catch-up" 1 "$(cl_stat "$i" synced)"
+	cl_assert_eq "host $i suspects" 0 "$(cl_stat "$i" suspects)"
 done
 (($(cl_stat 3 votes_sent) > votes3)) || cl_die "host 3 does not vote after the catch-up"
 for i in 1 2 3; do

@@ -43,7 +43,7 @@ put_all() { # tag key-base: key base+i through host i
 	local i out
 	for i in 1 2 3; do
 		out=$(cl_probe "$i" --put "$(($2 + i))=$1-$i")
-		[[ "$out" == "REPLY version=2 status=OK kv=OK"* ]] ||
+		[[ "$out" == "REPLY version=3 status=OK kv=OK"* ]] ||
 			cl_die "PUT through host $i: $out"
 	done
 }
@@ -57,7 +57,7 @@ put_all written-through 0
 for i in 1 2 3; do
 	out=$(cl_probe "$i" --get 2)
 	cl_assert_eq "GET through host $i before the restart" \
-		"REPLY version=2 status=OK kv=OK value=written-through-2" "$out"
+		"REPLY version=3 status=OK kv=OK value=written-through-2" "$out"
 done
 
 cl_kill_manager 2
@@ -78,13 +78,13 @@ for round in 1 2 3; do
 		for k in 1 2 3; do
 			out=$(cl_probe "$i" --get "$k")
 			case "$out" in
-			"REPLY version=2 status=OK kv=OK value=written-through-$k") ;;
-			"REPLY version=2 status=UNAVAILABLE") ;;
+			"REPLY version=3 status=OK kv=OK value=written-through-$k") ;;
+			"REPLY version=3 status=UNAVAILABLE") ;;
 			*) cl_die "round $round: GET $k through host $i answered '$out'" ;;
 			esac
 		done
 		out=$(cl_probe "$i" --put "9=after-restart-$i")
-		[ "$out" = "REPLY version=2 status=UNAVAILABLE" ] ||
+		[ "$out" = "REPLY version=3 status=UNAVAILABLE" ] ||
 			cl_die "round $round: PUT through host $i answered '$out' (no state to write on)"
 	done
 	sleep 1
@@ -128,8 +128,8 @@ until [ "$(cl_stat 3 synced)" = 1 ] && [ "$(cl_stat 3 ready)" = 1 ]; do
 	((SECONDS < deadline)) || cl_die "host 3 did not catch up in 60 s"
 	out=$(cl_probe 3 --get 952)
 	case "$out" in
-	"REPLY version=2 status=OK kv=OK value=before-restart-2") ;;
-	"REPLY version=2 status=UNAVAILABLE") ;;
+	"REPLY version=3 status=OK kv=OK value=before-restart-2") ;;
+	"REPLY version=3 status=UNAVAILABLE") ;;
 	*) cl_die "GET 952 through host 3 while it catches up answered '$out'" ;;
 	esac
 done
@@ -137,14 +137,14 @@ cl_log "host 3 in sync again: $(grep -m1 'caught up' "$(cl_hostdir 3)/vmfitd.log
 for k in 1 2 3; do
 	out=$(cl_probe 3 --get "$((950 + k))")
 	cl_assert_eq "GET $((950 + k)) through the restarted host 3" \
-		"REPLY version=2 status=OK kv=OK value=before-restart-$k" "$out"
+		"REPLY version=3 status=OK kv=OK value=before-restart-$k" "$out"
 done
 out=$(cl_probe 3 --put "957=through-3")
-[[ "$out" == "REPLY version=2 status=OK kv=OK"* ]] || cl_die "PUT through host 3: $out"
+[[ "$out" == "REPLY version=3 status=OK kv=OK"* ]] || cl_die "PUT through host 3: $out"
 for i in 1 2 3; do
 	out=$(cl_probe "$i" --get 957)
 	cl_assert_eq "GET 957 through host $i" \
-		"REPLY version=2 status=OK kv=OK value=through-3" "$out"
+		"REPLY version=3 status=OK kv=OK value=through-3" "$out"
 done
 cl_assert_eq "host 3 caught up once" 1 "$(cl_stat 3 rcv_caught_up)"
 for i in 1 2; do

@@ -24,7 +24,8 @@
 # The root network namespace of the unshare holds the bridge vfbr0 with
 # 10.99.0.1/24; host i (1..N) is the network namespace vfh<i> with eth0 =
 # 10.99.0.(10+i)/24 on the bridge. Clients run in the root namespace and
-# connect to 10.99.0.(10+i):CL_PORT.
+# connect to 10.99.0.(10+i):CL_PORT. CL_JUNK_ADDR (10.99.0.2) is a second
+# address of the bridge, the source of hostile connections in overload tests.
 #
 # Every command "in host i" runs through cl_exec (foreground) or cl_spawn
 # (background daemons), which enter the network namespace and a fresh mount
@@ -66,6 +67,7 @@ CL_PORT=${CL_PORT:-7400}
 CL_TOKEN=${CL_TOKEN:-1000}
 CL_RECORDS=${CL_RECORDS:-10000}
 CL_RECORD_SIZE=${CL_RECORD_SIZE:-1024}
+CL_JUNK_ADDR=10.99.0.2
 CL_N=0
 CL_PIDS=()
 
@@ -106,6 +108,9 @@ cl_enter() {
 	ip link set lo up
 	ip link add vfbr0 type bridge || cl_die "cannot create a bridge"
 	ip addr add 10.99.0.1/24 dev vfbr0
+	# A second address in the root namespace: the source of hostile
+	# connections (vmfit-bench --junk-from), told apart from the clients'.
+	ip addr add "$CL_JUNK_ADDR/24" dev vfbr0
 	ip link set vfbr0 up
 	trap cl_teardown EXIT
 	trap 'exit 130' INT TERM
@@ -416,7 +421,7 @@ cl_kill_host() {
 
 # cl_probe i args...: one request to host i's vmfitd (vmfit-probe --get KEY
 # or --put KEY=VALUE, [--v1]); prints vmfit-probe's answer line, e.g.
-# "REPLY version=2 status=OK kv=OK value=x" or "REPLY version=2
+# "REPLY version=3 status=OK kv=OK value=x" or "REPLY version=3
 # status=NOT_PRIMARY". The client runs in the root namespace, or in host
 # i itself with CL_PROBE_LOCAL=1 (reaches a host whose link is cut).
 cl_probe() {
@@ -514,12 +519,17 @@ cl_wait_quiet() {
 
 # cl_checkpoint i: trigger an ordered checkpoint through host i's control
 # socket (vmfitd --checkpoint); prints "order=N status=0 id=..." once host
-# i's replica has taken it. Fails the test otherwise.
+# i's replica has taken it (retrying for 30 s while host i's group send
+# queue is congested). Fails the test otherwise.
 cl_checkpoint() {
-	local out
-	out=$("$VMFIT_BIN/vmfitd" --checkpoint --timeout 30000 \
-		-c "$(cl_hostdir "$1")/vmfitd.conf" 2>&1) ||
-		cl_die "checkpoint through host $1 failed: $out"
+	local out deadline=$((SECONDS + 30))
+	# "group send queue congested" is a transient refusal: try again.
+	until out=$("$VMFIT_BIN/vmfitd" --checkpoint --timeout 30000 \
+		-c "$(cl_hostdir "$1")/vmfitd.conf" 2>&1); do
+		[[ "$out" == *congested* ]] && ((SECONDS < deadline)) ||
+			cl_die "checkpoint through host $1 failed: $out"
+		sleep 0.2
+	done
 	echo "$out"
 }
 
@@ -586,7 +596,9 @@ cl_wait_rounds() {
 # cl_bench name [vmfit-bench options...]: run the client emulator from the
 # root namespace against every host (unless -s/--servers is given), with
 # outputs in $CL_DIR/name.{csv,json,png} and its log in $CL_DIR/name.log.
-# Returns vmfit-bench's exit status. cl_bench_start does the same in the
+# Returns vmfit-bench's exit status. With CL_BENCH_LIMIT=SECS, a run still
+# going after SECS gets SIGINT (it ends with complete outputs, its
+# unfinished requests counted). cl_bench_start does the same in the
 # background and leaves vmfit-bench's own pid in CL_BENCH_PID (SIGINT ends
 # the measurement early, with complete outputs).
 cl_bench_start() {
@@ -595,7 +607,8 @@ cl_bench_start() {
 	for a in "$@"; do
 		case "$a" in -s | --servers | --servers=*) servers=() ;; esac
 	done
-	"$VMFIT_BIN/vmfit-bench" "${servers[@]}" --out "$CL_DIR/$name" \
+	${CL_BENCH_LIMIT:+timeout -s INT -k 10 "$CL_BENCH_LIMIT"} \
+		"$VMFIT_BIN/vmfit-bench" "${servers[@]}" --out "$CL_DIR/$name" \
 		--label "$name" "$@" >"$CL_DIR/$name.log" 2>&1 </dev/null &
 	CL_BENCH_PID=$!
 }

@@ -59,9 +59,12 @@ int main(void)
 		"status_interval_ms = 100\n"
 		"unreplicated = no\n"
 		"batch_max = 8\n"
-		"replica_lag_max = 64\n"
+		"replica_lag_max = 1000\n"
 		"control_socket = /run/vmfit/x.ctl\n"
-		"checkpoint_timeout_ms = 5000\n";
+		"checkpoint_timeout_ms = 5000\n"
+		"handshake_timeout_ms = 2000\n"
+		"idle_timeout_ms = 0\n"
+		"max_conns_per_source = 16\n";
 	char err[256], cmdbuf[256], *argv[8], longv[2000];
 	struct vf_conf c;
 
@@ -80,10 +83,14 @@ int main(void)
 	CHECK_EQ(c.max_clients, 50);
 	CHECK_EQ(c.log_level, VF_LOG_DEBUG);
 	CHECK(!strcmp(c.cpg_group, "vmfit-kv_1.a-b"));	/* derived */
-	CHECK_EQ(c.vote_window, 4096);			/* auto */
+	CHECK_EQ(c.replica_lag_max, 1000);
+	CHECK_EQ(c.vote_window, 1000 + 5 * 100);	/* auto */
 	CHECK_EQ(c.batch_max, 8);
 	CHECK(!strcmp(c.control_socket, "/run/vmfit/x.ctl"));
 	CHECK_EQ(c.checkpoint_timeout_ms, 5000);
+	CHECK_EQ(c.handshake_timeout_ms, 2000);
+	CHECK_EQ(c.idle_timeout_ms, 0);
+	CHECK_EQ(c.max_conns_per_source, 16);
 	CHECK(!c.unreplicated);
 	CHECK_EQ(vf_split_cmd(c.replica_cmd, cmdbuf, sizeof(cmdbuf), argv, 8),
 		 5);
@@ -100,6 +107,14 @@ int main(void)
 	/* control_socket defaults to /run/vmfit/<service>.ctl */
 	CHECK(!strcmp(c.control_socket, "/run/vmfit/kv.ctl"));
 	CHECK_EQ(c.checkpoint_timeout_ms, 30000);
+	/* f = 0 here: 8192 at least, window lag + 1 x 1024 */
+	CHECK_EQ(c.replica_lag_max, 8192);
+	CHECK_EQ(c.vote_window, 8192 + 1024);
+	CHECK_EQ(c.handshake_timeout_ms, 10000);
+	CHECK_EQ(c.idle_timeout_ms, 600000);
+	CHECK_EQ(c.max_conns_per_source, 1024);
+	CHECK(!strcmp(c.replica_user, "nobody") && c.replica_isolation);
+	CHECK(!c.legacy_clients);
 
 	/* missing replica_cmd; window too small for the bound */
 	CHECK_EQ(parse("f = 1\n", &c, err), -EINVAL);
@@ -108,6 +123,19 @@ int main(void)
 		       "managers = 1 2 3\nvote_window = 4000\n", &c, err),
 		 -EINVAL);
 	CHECK(strstr(err, "vote_window") != NULL);
+	/* the window must cover what a correct replica may owe */
+	CHECK_EQ(parse("replica_cmd = x\nmanagers = 1 2 3\nreplica_lag_max = 8192\n"
+		       "vote_window = 8192\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "vote_window (8192) must be >= replica_lag_max") != NULL);
+	/* the lag bound must hold what all managers may have in flight */
+	CHECK_EQ(parse("replica_cmd = x\nmanagers = 1 2 3\nmax_outstanding = 2000\n"
+		       "replica_lag_max = 8192\n", &c, err), -EINVAL);
+	CHECK(strstr(err, "replica_lag_max (8192) must be >=") != NULL);
+	/* derived from max_outstanding when not given */
+	CHECK_EQ(parse("replica_cmd = x\nmanagers = 1 2 3\n"
+		       "max_outstanding = 2000\n", &c, err), 0);
+	CHECK_EQ(c.replica_lag_max, 12000);
+	CHECK_EQ(c.vote_window, 18000);
 
 	/* managers: required, exactly 2f+1, holding node_id */
 	CHECK_EQ(parse("replica_cmd = x\n", &c, err), -EINVAL);
@@ -158,6 +186,13 @@ int main(void)
 	    "longer than 107");
 	bad("checkpoint_timeout_ms = 99", "out of range");
 	bad("checkpoint_timeout_ms = 3600001", "out of range");
+	bad("handshake_timeout_ms = 99", "out of range");
+	bad("idle_timeout_ms = 999", "out of range");
+	bad("max_conns_per_source = 0", "out of range");
+	bad("replica_user = root", "may not run as root");
+	bad("replica_user = a/b", "user name may only contain");
+	bad("replica_isolation = maybe", "expected yes or no");
+	bad("legacy_clients = sometimes", "expected yes or no");
 	memset(longv, 'a', sizeof(longv) - 1);
 	longv[sizeof(longv) - 1] = '\0';
 	memcpy(longv, "service = ", 10);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "vf_proto.h"
+#include "vf_session.h"
 #include "vf_check.h"
 
 static struct vf_wbuf wb;
@@ -13,7 +14,8 @@ static struct vf_wbuf wb;
 static void test_roundtrips(void)
 {
 	uint8_t op[100];
-	struct vf_request rq = { 0x1122334455667788ULL, 42, sizeof(op), op }, rq2;
+	struct vf_request rq = { 0x1122334455667788ULL, 42, sizeof(op), op,
+				 NULL }, rq2;
 	struct vf_reply rp = { 7, 8, VF_ST_OK, 3, (const uint8_t *)"abc", 0 }, rp2;
 	struct vf_exec ex = { 9, 10, 11, 5, (const uint8_t *)"hello" }, ex2;
 	struct vf_result rs = { 12, 0, NULL }, rs2;
@@ -29,12 +31,60 @@ static void test_roundtrips(void)
 	CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_CLIENT, &h),
 		 VF_HDR_LEN + 20 + sizeof(op));
 	CHECK_EQ(h.type, VF_C_REQUEST);
-	CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, &rq2), 0);
+	CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, h.version,
+				   &rq2), 0);
 	CHECK(rq2.client_id == rq.client_id && rq2.seq == 42);
 	CHECK(rq2.op_len == sizeof(op) && !memcmp(rq2.op, op, sizeof(op)));
 	/* byte layout: little-endian magic "VMFC", version 2 */
 	CHECK(!memcmp(wb.buf, "VMFC\x02\x00\x01\x00", 8));
 	CHECK_EQ(wb.buf[16], 0x88);
+	CHECK(!rq2.key);
+	/* version 3: the session key follows the op */
+	{
+		uint8_t key[VF_SESSION_KEY_LEN];
+
+		memset(key, 0x5a, sizeof(key));
+		rq.key = key;
+		vf_wb_reset(&wb);
+		CHECK_EQ(vf_request_encode(&wb, &rq), 0);
+		CHECK(!memcmp(wb.buf, "VMFC\x03\x00\x01\x00", 8));
+		CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_CLIENT, &h),
+			 VF_HDR_LEN + 20 + sizeof(op) + VF_SESSION_KEY_LEN);
+		CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, 3,
+					   &rq2), 0);
+		CHECK(rq2.key && !memcmp(rq2.key, key, sizeof(key)));
+		/* a version 3 frame without its key, a version 2 with one */
+		CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN,
+					   h.len - VF_SESSION_KEY_LEN, 3, &rq2),
+			 -VF_E(VF_ERR_MALFORMED));
+		CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, 2,
+					   &rq2), -VF_E(VF_ERR_MALFORMED));
+		rq.key = NULL;
+	}
+	/* sessions: the client_id is the key's, nobody else's */
+	{
+		uint8_t key[VF_SESSION_KEY_LEN];
+		struct vf_request sr = { 0, 1, 0, NULL, key };
+		uint64_t id;
+
+		CHECK_EQ(vf_session_new(key, &sr.client_id), 0);
+		CHECK(vf_session_check(&sr));
+		CHECK_EQ(vf_session_id(key, &id), 0);
+		CHECK(id == sr.client_id);
+		key[31] ^= 1;
+		CHECK(!vf_session_check(&sr));
+		key[31] ^= 1;
+		sr.client_id ^= 1;
+		CHECK(!vf_session_check(&sr));
+		sr.client_id ^= 1;
+		sr.key = NULL;
+		CHECK(!vf_session_check(&sr));
+		/* a fixed key, a fixed id: SHA-256 of 32 zero bytes starts
+		 * 66 68 7a ad f8 62 bd 77 */
+		memset(key, 0, sizeof(key));
+		CHECK_EQ(vf_session_id(key, &id), 0);
+		CHECK(id == 0x77bd62f8ad7a6866ULL);
+	}
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_reply_encode(&wb, &rp), 0);
@@ -49,14 +99,15 @@ static void test_roundtrips(void)
 	CHECK_EQ(vf_reply_encode(&wb, &rp), 0);
 	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
 	CHECK_EQ(vf_reply_decode(wb.buf + VF_HDR_LEN, h.len, &rp2), 0);
-	CHECK(h.version == 2 && rp2.status == VF_ST_NOT_PRIMARY);
+	CHECK(h.version == VF_CLIENT_VERSION &&
+	      rp2.status == VF_ST_NOT_PRIMARY);
 	rp.version = 1;
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_reply_encode(&wb, &rp), 0);
 	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
 	CHECK_EQ(vf_reply_decode(wb.buf + VF_HDR_LEN, h.len, &rp2), 0);
 	CHECK(h.version == 1 && rp2.status == VF_ST_UNAVAILABLE);
-	rp.version = 3;
+	rp.version = VF_CLIENT_VERSION + 1;
 	CHECK_EQ(vf_reply_encode(&wb, &rp), -EINVAL);
 	rp.version = 0;
 	rp.status = VF_ST_OK;
@@ -127,12 +178,14 @@ static void test_bad_headers(void)
 	CHECK_EQ(vf_frame_peek(b, 3, VF_MAGIC_CLIENT, &h), 0);
 	/* truncated: header only, payload missing */
 	CHECK_EQ(vf_frame_peek(b, VF_HDR_LEN, VF_MAGIC_CLIENT, &h), 0);
-	/* version: clients 1..2, replicas 1 */
+	/* version: clients 1..3, replicas 1 */
 	b[4] = 1;
+	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_CLIENT, &h), 0);
+	b[4] = 3;
 	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_CLIENT, &h), 0);
 	b[4] = 0;
 	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_CLIENT, &h), -VF_E(VF_ERR_VERSION));
-	b[4] = 3;
+	b[4] = 4;
 	CHECK_EQ(vf_hdr_decode(b, VF_MAGIC_CLIENT, &h), -VF_E(VF_ERR_VERSION));
 	b[4] = 2;
 	vf_hdr_encode(b, VF_MAGIC_REPLICA, VF_R_EXEC, 20);
@@ -176,19 +229,20 @@ static void test_bad_payloads(void)
 
 	/* internal length larger than the payload (truncated) */
 	p[16] = 10;			/* op_len = 10, only 5 bytes follow */
-	CHECK_EQ(vf_request_decode(p, 25, &rq), -VF_E(VF_ERR_MALFORMED));
+	CHECK_EQ(vf_request_decode(p, 25, 2, &rq), -VF_E(VF_ERR_MALFORMED));
 	/* internal length smaller than the payload (trailing bytes) */
-	CHECK_EQ(vf_request_decode(p, 31, &rq), -VF_E(VF_ERR_MALFORMED));
-	CHECK_EQ(vf_request_decode(p, 30, &rq), 0);
+	CHECK_EQ(vf_request_decode(p, 31, 2, &rq), -VF_E(VF_ERR_MALFORMED));
+	CHECK_EQ(vf_request_decode(p, 30, 2, &rq), 0);
 	/* shorter than the fixed fields */
 	for (n = 0; n < 20; n++)
-		CHECK_EQ(vf_request_decode(p, n, &rq), -VF_E(VF_ERR_MALFORMED));
+		CHECK_EQ(vf_request_decode(p, n, 2, &rq),
+			 -VF_E(VF_ERR_MALFORMED));
 	/* op above VF_MAX_OP */
 	memset(p, 0, sizeof(p));
 	p[18] = 0x01;			/* op_len = 0x10000 + ... */
 	p[17] = 0x00;
 	p[16] = 0x01;
-	CHECK_EQ(vf_request_decode(p, 20, &rq), -VF_E(VF_ERR_TOO_BIG));
+	CHECK_EQ(vf_request_decode(p, 20, 2, &rq), -VF_E(VF_ERR_TOO_BIG));
 	memset(p, 0, sizeof(p));
 	p[10] = 0x02;			/* result len = 0x20000 */
 	CHECK_EQ(vf_result_decode(p, 12, &rs), -VF_E(VF_ERR_TOO_BIG));
@@ -217,7 +271,7 @@ static void test_bad_payloads(void)
 static void test_writer_bounds(void)
 {
 	static uint8_t big[VF_MAX_OP + 1];
-	struct vf_request rq = { 1, 1, sizeof(big), big };
+	struct vf_request rq = { 1, 1, sizeof(big), big, NULL };
 	struct vf_wbuf small;
 
 	vf_wb_reset(&wb);

@@ -41,8 +41,24 @@ int main(void)
 	CHECK(!vf_rcache_get(rc, 200));
 	CHECK(vf_rcache_get(rc, 100) && vf_rcache_get(rc, 300) &&
 	      vf_rcache_get(rc, 400));
-	/* an evicted client's old request is new again (documented) */
-	CHECK_EQ(vf_rcache_deliver(rc, 200, 1, 8), 1);
+	/* an evicted client's old request is refused, never executed again */
+	CHECK(vf_rcache_evicted(rc, 200));
+	CHECK(!vf_rcache_evicted(rc, 300) || vf_rcache_get(rc, 300));
+	CHECK_EQ(vf_rcache_deliver(rc, 200, 1, 8), -ESTALE);
+	CHECK_EQ(vf_rcache_deliver(rc, 200, 7, 8), -ESTALE);
+	CHECK(!vf_rcache_get(rc, 200));
+	CHECK_EQ(vf_rcache_count(rc), 3);
+	/* expiry of the vote window: no final answer, the entry stays open */
+	CHECK_EQ(vf_rcache_deliver(rc, 500, 1, 9), 1);
+	e = vf_rcache_get(rc, 500);
+	CHECK_EQ(vf_rcache_expire(rc, 500, 2), -ENOENT);
+	CHECK_EQ(vf_rcache_expire(rc, 500, 1), 0);
+	CHECK(e->expired && !e->decided);
+	CHECK_EQ(vf_rcache_decide(rc, 500, 1, 0, (const uint8_t *)"ok", 2), 0);
+	CHECK(e->decided && e->len == 2);
+	CHECK_EQ(vf_rcache_expire(rc, 500, 1), -ENOENT);	/* decided */
+	CHECK_EQ(vf_rcache_deliver(rc, 500, 2, 10), 1);
+	CHECK(!e->expired && !e->decided);
 	vf_rcache_free(rc);
 	return vf_check_done("vf-rcache-test");
 }

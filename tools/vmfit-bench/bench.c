@@ -2,7 +2,8 @@
 /*
  * vmfit-bench - client emulator for vmfit's replicated key-value service.
  *
- * N clients (default 500), each with its own random client_id and at most
+ * N clients (default 500), each with its own session (a random key whose
+ * hash is its client_id, client protocol version 3) and at most
  * one outstanding request, speak the client protocol
  * (Documentation/protocol.rst, codec userspace/lib/vf_proto.h) to a list of
  * managers, with kv operations (userspace/services/kv/kv_op.h) as the op
@@ -48,7 +49,9 @@
 
 #include "vf_json.h"
 #include "vf_proto.h"
+#include "vf_session.h"
 #include "../../userspace/services/kv/kv_op.h"
+#include "junk.h"
 #include "stats.h"
 #include "tlfile.h"
 #include "workload.h"
@@ -89,6 +92,9 @@ struct config {
 	bool window;			/* --window given */
 	double win_from, win_to;	/* seconds since the start */
 	const char *label;
+	unsigned int idle;		/* --idle: junk connections */
+	unsigned int stalled;		/* --stalled */
+	const char *junk_from;		/* their source address */
 };
 
 /*----------------------------------------------------------------*/
@@ -107,7 +113,8 @@ struct client {
 	int fd;
 	unsigned int server;		/* index into cfg.servers */
 	unsigned int fails;		/* consecutive losses without a reply */
-	uint64_t id;			/* client_id */
+	uint64_t id;			/* client_id: of the session key */
+	uint8_t skey[VF_SESSION_KEY_LEN]; /* session key (protocol version 3) */
 	uint64_t seq;			/* seq of the current request */
 	bool inflight;			/* current request not answered yet */
 	bool sent;			/* current request written on this conn */
@@ -170,6 +177,8 @@ static uint64_t issued;			/* requests started */
 static bool stopping;			/* no new requests */
 static unsigned int connected;
 static uint8_t *valbuf;			/* scratch: value of record_size */
+static struct sockaddr_storage *junk_addrs;	/* the servers, for junk.c */
+static socklen_t *junk_alens;
 static uint8_t *opbuf;			/* scratch: encoded kv op */
 static volatile sig_atomic_t got_signal;
 static unsigned int complaints;		/* diagnostics printed so far */
@@ -268,6 +277,7 @@ static int queue_request(struct client *c)
 	rq.seq = c->seq;
 	rq.op_len = (uint32_t)n;
 	rq.op = opbuf;
+	rq.key = c->skey;
 	return vf_request_encode(&c->out, &rq);
 }
 
@@ -790,6 +800,7 @@ static void json_window(FILE *f, const struct timeline *t)
 
 static void write_json(FILE *f, const char *csv, const char *png)
 {
+	struct junk_stats js;
 	unsigned int i;
 
 	fprintf(f, "{\n  \"tool\": \"vmfit-bench\",\n  \"label\": ");
@@ -824,6 +835,11 @@ static void write_json(FILE *f, const char *csv, const char *png)
 		cnt.errors,
 		cnt.timeouts, cnt.conn_lost, cnt.failovers, cnt.bad_replies,
 		cnt.kv_errors, issued - cnt.ops);
+	junk_get(&js);
+	fprintf(f, "  \"idle\": %u,\n  \"stalled\": %u,\n  \"junk_opened\": %"
+		PRIu64 ",\n  \"junk_failed\": %" PRIu64 ",\n  \"junk_closed\": %"
+		PRIu64 ",\n  \"junk_open\": %u,\n", cfg.idle, cfg.stalled,
+		js.opened, js.failed, js.closed, js.open);
 	fprintf(f, "  \"start_unix_s\": %lld.%06ld,\n"
 		"  \"timeline_ops\": %" PRIu64 ",\n",
 		(long long)t0_real.tv_sec, t0_real.tv_nsec / 1000,
@@ -972,8 +988,9 @@ static const char usage_text[] =
 "       vmfit-bench --analyze TIMELINE.csv [--window FROM:TO] [--json]\n"
 "\n"
 "Emulate many clients of vmfit's replicated key-value service over the\n"
-"client protocol (Documentation/protocol.rst). Each client has a random\n"
-"64-bit client_id and at most one outstanding request; client i starts on\n"
+"client protocol (Documentation/protocol.rst). Each client has a session\n"
+"(version 3: a random key, client_id = its hash) and at most one\n"
+"outstanding request; client i starts on\n"
 "server i mod (number of servers) and, when its connection is lost, a\n"
 "request times out or the server answers UNAVAILABLE or NOT_PRIMARY, moves\n"
 "to the next server and sends the same (client_id, seq) again.\n"
@@ -1021,6 +1038,11 @@ static const char usage_text[] =
 "                          completion (and those of --window)\n"
 "  -l, --label TEXT        name of this run in the outputs\n"
 "      --seed N            seed of the operation mix (client ids are random)\n"
+"      --idle N            overload: also hold N connections that never send\n"
+"      --stalled N         ... and N that send 4 bytes of a header, no more;\n"
+"                          both are opened before the clients start and\n"
+"                          reopened whenever a manager closes them\n"
+"      --junk-from ADDR    IPv4 source address of those (default: any)\n"
 "  -j, --json              print the JSON summary on stdout\n"
 "  -q, --quiet             no progress line on stderr\n"
 "  -h, --help              this text\n"
@@ -1244,6 +1266,7 @@ static int plot_only(int argc, char **argv)
 enum {
 	OPT_BUCKET = 256, OPT_SEED, OPT_PLOT_ONLY, OPT_SWEEP, OPT_KEY_OFFSET,
 	OPT_FILL, OPT_TIMELINE, OPT_PER_SECOND, OPT_WINDOW, OPT_ANALYZE,
+	OPT_IDLE, OPT_STALLED, OPT_JUNK_FROM,
 };
 
 static const struct option long_opts[] = {
@@ -1267,6 +1290,9 @@ static const struct option long_opts[] = {
 	{ "out", required_argument, NULL, 'o' },
 	{ "label", required_argument, NULL, 'l' },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "idle", required_argument, NULL, OPT_IDLE },
+	{ "stalled", required_argument, NULL, OPT_STALLED },
+	{ "junk-from", required_argument, NULL, OPT_JUNK_FROM },
 	{ "json", no_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "plot-only", no_argument, NULL, OPT_PLOT_ONLY },
@@ -1346,6 +1372,15 @@ static int parse_args(int argc, char **argv)
 			cfg.seed = parse_u64(optarg, "--seed", 0, UINT64_MAX);
 			seeded = true;
 			break;
+		case OPT_IDLE:
+			cfg.idle = (unsigned int)parse_u64(optarg, "--idle", 0, 100000);
+			break;
+		case OPT_STALLED:
+			cfg.stalled = (unsigned int)parse_u64(optarg, "--stalled", 0, 100000);
+			break;
+		case OPT_JUNK_FROM:
+			cfg.junk_from = optarg;
+			break;
 		case 'j':
 			cfg.json = true;
 			break;
@@ -1410,18 +1445,39 @@ static int setup(void)
 	unsigned int i;
 	struct client *c;
 
-	/* One socket per client plus some slack. */
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < cfg.clients + 64u) {
-		rl.rlim_cur = rl.rlim_max < cfg.clients + 64u ? rl.rlim_max :
-			      cfg.clients + 64u;
+	unsigned int nfd = cfg.clients + cfg.idle + cfg.stalled;
+	struct sockaddr_storage *jaddr;
+	socklen_t *jlen;
+	int r;
+
+	/* One socket per client and junk connection plus some slack. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < nfd + 64u) {
+		rl.rlim_cur = rl.rlim_max < nfd + 64u ? rl.rlim_max : nfd + 64u;
 		setrlimit(RLIMIT_NOFILE, &rl);
-		if (rl.rlim_cur < cfg.clients + 16u) {
-			fprintf(stderr, PROG ": %u clients need %u file descriptors,"
-				" the limit is %lu\n", cfg.clients, cfg.clients + 16,
+		if (rl.rlim_cur < nfd + 16u) {
+			fprintf(stderr, PROG ": %u connections need %u file descriptors,"
+				" the limit is %lu\n", nfd, nfd + 16,
 				(unsigned long)rl.rlim_cur);
 			return -EMFILE;
 		}
 	}
+	jaddr = calloc(cfg.nservers, sizeof(*jaddr));
+	jlen = calloc(cfg.nservers, sizeof(*jlen));
+	if (!jaddr || !jlen) {
+		free(jaddr);
+		free(jlen);
+		return -ENOMEM;
+	}
+	for (i = 0; i < cfg.nservers; i++) {
+		jaddr[i] = cfg.servers[i].addr;
+		jlen[i] = cfg.servers[i].alen;
+	}
+	junk_addrs = jaddr;
+	junk_alens = jlen;
+	r = junk_start(cfg.idle, cfg.stalled, jaddr, jlen, cfg.nservers,
+		       cfg.junk_from);
+	if (r)
+		return r;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return -errno;
@@ -1441,10 +1497,8 @@ static int setup(void)
 		c->fd = -1;
 		c->st = C_DOWN;
 		c->server = i % cfg.nservers;
-		while (!c->id) {
-			if (getrandom(&c->id, sizeof(c->id), 0) != sizeof(c->id))
-				return -errno;
-		}
+		if (vf_session_new(c->skey, &c->id))
+			return -EIO;
 		c->rng = wl_seed(cfg.seed, i);
 		vf_wb_init(&c->out, VF_HDR_LEN + VF_MAX_PAYLOAD);
 		c->in_cap = 256;
@@ -1476,8 +1530,31 @@ static void cleanup(void)
 	free(valbuf);
 	free(opbuf);
 	timeline_free(&tl);
+	junk_stop();
+	free(junk_addrs);
+	free(junk_alens);
 	if (epfd >= 0)
 		close(epfd);
+}
+
+/* Open the junk connections before the measurement starts. */
+static void junk_warm_up(void)
+{
+	struct junk_stats js;
+	uint64_t deadline = now_us() + 10000000;
+
+	if (!cfg.idle && !cfg.stalled)
+		return;
+	do {
+		junk_tick(now_us());
+		junk_get(&js);
+		if (js.open >= cfg.idle + cfg.stalled)
+			break;
+		usleep(20000);
+	} while (now_us() < deadline && !got_signal);
+	if (!cfg.quiet)
+		fprintf(stderr, "overload: %u of %u junk connections open\n",
+			js.open, cfg.idle + cfg.stalled);
 }
 
 static bool all_done(void)
@@ -1497,6 +1574,7 @@ static void run(void)
 	uint64_t dur = (uint64_t)(cfg.duration * 1e6);
 	int n, i;
 
+	junk_warm_up();
 	t0 = now_us();
 	clock_gettime(CLOCK_REALTIME, &t0_real);
 	next_tick = t0;
@@ -1515,6 +1593,7 @@ static void run(void)
 			if (all_done() || now >= drain_end || got_signal > 1)
 				break;
 		}
+		junk_tick(now);
 		if (now >= next_tick) {
 			on_tick(now);
 			next_tick = now + 2000;

@@ -5,14 +5,15 @@
 
 VMFIT_BENCH_PURE := tools/vmfit-bench/stats.c tools/vmfit-bench/tlfile.c \
 	tools/vmfit-bench/workload.c
-VMFIT_BENCH_SRCS := tools/vmfit-bench/bench.c $(VMFIT_BENCH_PURE) \
+VMFIT_BENCH_SRCS := tools/vmfit-bench/bench.c tools/vmfit-bench/junk.c \
+	$(VMFIT_BENCH_PURE) \
 	userspace/services/kv/kv_op.c
 USER_BINS += $(B)/bin/vmfit-bench
 UNIT_TESTS += $(B)/tests/unit/vmfit-bench-stats
 
 $(B)/bin/vmfit-bench: $(call obj,$(VMFIT_BENCH_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm -lcrypto
 
 $(call sanobj,tools/vmfit-bench/stats-test.c): CPPFLAGS += -Itests/unit
 

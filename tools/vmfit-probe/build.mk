@@ -7,4 +7,4 @@ USER_BINS += $(B)/bin/vmfit-probe
 
 $(B)/bin/vmfit-probe: $(call obj,$(VMFIT_PROBE_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcrypto

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "vf_proto.h"
+#include "vf_session.h"
 #include "../../userspace/services/kv/kv_op.h"
 
 #define PROG "vmfit-probe"
@@ -73,17 +74,20 @@ static uint64_t random_id(void)
 	return id;
 }
 
-/* A REQUEST carrying the kv op @op of @n bytes. */
+/* A REQUEST carrying the kv op @op of @n bytes, in a new session. */
 static int put_request(struct vf_wbuf *wb, uint64_t seq, const uint8_t *op,
 		       uint32_t n)
 {
+	uint8_t key[VF_SESSION_KEY_LEN];
 	struct vf_request rq = {
-		.client_id = random_id(),
 		.seq = seq,
 		.op_len = n,
 		.op = op,
+		.key = key,
 	};
 
+	if (vf_session_new(key, &rq.client_id))
+		return -EIO;
 	return vf_request_encode(wb, &rq);
 }
 
@@ -486,8 +490,8 @@ static int pipeline(int fd, uint64_t limit, time_t deadline, uint64_t *sent,
 		    bool paced)
 {
 	static const struct timespec pause = { 0, 5000000 };
-	uint8_t op[KV_REQ_HDR_LEN];
-	struct vf_request rq = { .client_id = random_id(), .op = op };
+	uint8_t op[KV_REQ_HDR_LEN], key[VF_SESSION_KEY_LEN];
+	struct vf_request rq = { .op = op, .key = key };
 	struct vf_wbuf wb;
 	struct pollfd pfd;
 	uint64_t seq = 1;
@@ -496,7 +500,7 @@ static int pipeline(int fd, uint64_t limit, time_t deadline, uint64_t *sent,
 	ssize_t w;
 
 	n = kv_req_encode(op, sizeof(op), KV_OP_GET, 0, NULL, 0);
-	if (n < 0)
+	if (n < 0 || vf_session_new(key, &rq.client_id))
 		return -1;
 	rq.op_len = (uint32_t)n;
 	*sent = 0;
@@ -582,7 +586,8 @@ static int run_noread(char *why, size_t whylen)
  * the server's output backs up), sends a few more, then the bad frame;
  * far below the server's output bound, which would drop it anyway.
  */
-#define NOREAD_CHUNK	(100 * 48)	/* 100 GET requests */
+/* 100 GET requests */
+#define NOREAD_CHUNK	(100 * (48 + VF_SESSION_KEY_LEN))
 
 static int run_noread_closing(char *why, size_t whylen)
 {
@@ -780,7 +785,17 @@ static int one_request(uint8_t opcode, uint32_t key, const char *val,
 		return 2;
 	}
 	vf_wb_init(&wb, 0);
-	r = put_request(&wb, 1, op, (uint32_t)n);
+	if (version >= VF_CLIENT_VERSION_SESSION) {
+		r = put_request(&wb, 1, op, (uint32_t)n);
+	} else {
+		/* Before sessions: no key (the manager may refuse it). */
+		struct vf_request rq = {
+			.client_id = random_id(), .seq = 1,
+			.op_len = (uint32_t)n, .op = op,
+		};
+
+		r = vf_request_encode(&wb, &rq);
+	}
 	if (!r && version != VF_CLIENT_VERSION)
 		patch16(&wb, 4, version);
 	fd = r ? r : dial();

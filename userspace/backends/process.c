@@ -11,6 +11,18 @@
  * Exit is observed through a pidfd (pidfd_open; SIGCHLD where that is
  * missing, e.g. under valgrind), reaped with waitpid(WNOHANG) from the
  * manager's event loop, which never blocks on the replica.
+ *
+ * The replica is untrusted (spec->isolate): it runs in its own network,
+ * IPC, mount and UTS namespaces (no host network, no route to anything,
+ * not even loopback; libqb's abstract unix sockets, corosync's IPC, are
+ * per network namespace, so the group is out of reach), with private
+ * empty /dev/shm and /run, as an unprivileged user (spec->uid/gid, all
+ * supplementary groups dropped, no new privileges). What it keeps: its
+ * channel (fd 3), stdin/out/err, and the files that user may open, its
+ * state volume among them (replica.c hands that one to the user). A
+ * manager that is not root cannot change users: it asks for a user
+ * namespace as well. If isolation cannot be had, the replica does not
+ * start (exit status 126, the reason on stderr).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -48,6 +64,41 @@ int vf_split_cmd(const char *cmd, char *buf, size_t buflen, char **argv,
 	return n ? n : -EINVAL;
 }
 
+static void __attribute__((noreturn)) isolate_fail(const char *what)
+{
+	fprintf(stderr, "vmfitd: replica isolation: %s: %s; not starting the replica\n",
+		what, strerror(errno));
+	_exit(126);
+}
+
+/* In the child, before exec; see the comment at the top. */
+static void isolate(const struct vf_replica_spec *spec)
+{
+	int ns = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUTS;
+	bool root = geteuid() == 0;
+
+	if (unshare(ns | (root ? 0 : CLONE_NEWUSER)) < 0)
+		isolate_fail("unshare");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		isolate_fail("making the mounts private");
+	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=1777,size=1m") < 0)
+		isolate_fail("an empty /dev/shm");
+	if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=755,size=1m") < 0 && errno != ENOENT)
+		isolate_fail("an empty /run");
+	if (root) {
+		if (setgroups(0, NULL) < 0)
+			isolate_fail("setgroups");
+		if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+			isolate_fail("setresgid");
+		if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+			isolate_fail("setresuid");
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		isolate_fail("no new privileges");
+}
+
 static void child_exec(int fd, const struct vf_replica_spec *spec)
 {
 	char buf[4096];
@@ -65,6 +116,8 @@ static void child_exec(int fd, const struct vf_replica_spec *spec)
 		_exit(127);
 	}
 	syscall(SYS_close_range, CHILD_FD + 1, ~0u, 0);
+	if (spec->isolate)
+		isolate(spec);
 	n = vf_split_cmd(spec->cmd, buf, sizeof(buf), argv,
 			 VF_REPLICA_MAX_ARGS);
 	if (n < 0)

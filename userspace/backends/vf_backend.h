@@ -21,6 +21,9 @@ struct vf_replica_spec {
 	const char *cmd;	/* command line, split on blanks (no shell) */
 	const char *state;	/* state volume path, or NULL */
 	const struct vf_xen_conf *xen;	/* xen backend settings */
+	bool isolate;		/* own namespaces, unprivileged user */
+	uid_t uid;		/* run as (if the manager is root) */
+	gid_t gid;
 };
 
 struct vf_replica {

@@ -28,8 +28,13 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->status_interval_ms = 500;
 	c->batch_max = 64;
 	c->vote_window = 0;	/* auto */
-	c->replica_lag_max = 8192;
+	c->replica_lag_max = 0;	/* auto */
 	c->checkpoint_timeout_ms = 30000;
+	c->handshake_timeout_ms = 10000;
+	c->idle_timeout_ms = 600000;
+	c->max_conns_per_source = 1024;
+	strcpy(c->replica_user, "nobody");
+	c->replica_isolation = true;
 	strcpy(c->volume_kind, "file");
 	c->volume_chunk = 4096;
 	c->recovery_timeout_ms = 60000;
@@ -90,6 +95,17 @@ static const char *parse_uint(const char *v, unsigned int min,
 	return NULL;
 }
 
+static const char *parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return "expected yes or no";
+	return NULL;
+}
+
 static const char *parse_str(const char *v, char *out, size_t cap)
 {
 	if (strlen(v) >= cap)
@@ -139,6 +155,8 @@ enum key_id {
 	K_MAX_CLIENTS, K_CPG_GROUP, K_LOG_LEVEL, K_STATUS_FILE,
 	K_STATUS_INTERVAL, K_UNREPLICATED, K_BATCH_MAX, K_VOTE_WINDOW,
 	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT,
+	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNS_PER_SOURCE,
+	K_REPLICA_USER, K_REPLICA_ISOLATION, K_LEGACY_CLIENTS,
 	K_STATE_VOLUME_B, K_VOLUME_KIND, K_VOLUME_CHUNK, K_SHADOW_CMD,
 	K_RCV_PERIOD, K_RCV_FULL_EVERY, K_RCV_TIMEOUT, K_RCV_FETCH_TIMEOUT,
 	K_XEN_KERNEL, K_XEN_RAMDISK, K_XEN_DIGEST, K_XEN_MEMORY, K_XEN_VCPUS,
@@ -168,6 +186,12 @@ static const char *const key_names[K_NR] = {
 	[K_REPLICA_LAG_MAX] = "replica_lag_max",
 	[K_CONTROL_SOCKET] = "control_socket",
 	[K_CHECKPOINT_TIMEOUT] = "checkpoint_timeout_ms",
+	[K_HANDSHAKE_TIMEOUT] = "handshake_timeout_ms",
+	[K_IDLE_TIMEOUT] = "idle_timeout_ms",
+	[K_MAX_CONNS_PER_SOURCE] = "max_conns_per_source",
+	[K_REPLICA_USER] = "replica_user",
+	[K_REPLICA_ISOLATION] = "replica_isolation",
+	[K_LEGACY_CLIENTS] = "legacy_clients",
 	[K_STATE_VOLUME_B] = "state_volume_b",
 	[K_VOLUME_KIND] = "volume_kind",
 	[K_VOLUME_CHUNK] = "volume_chunk",
@@ -289,6 +313,28 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 				 sizeof(c->control_socket));
 	case K_CHECKPOINT_TIMEOUT:
 		return parse_uint(v, 100, 3600000, &c->checkpoint_timeout_ms);
+	case K_HANDSHAKE_TIMEOUT:
+		return parse_uint(v, 100, 3600000, &c->handshake_timeout_ms);
+	case K_IDLE_TIMEOUT:
+		/* 0: never */
+		if (!strcmp(v, "0")) {
+			c->idle_timeout_ms = 0;
+			return NULL;
+		}
+		return parse_uint(v, 1000, 86400000, &c->idle_timeout_ms);
+	case K_MAX_CONNS_PER_SOURCE:
+		return parse_uint(v, 1, 1u << 20, &c->max_conns_per_source);
+	case K_REPLICA_USER:
+		for (p = v; *p; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+				return "user name may only contain A-Z a-z 0-9 _ . -";
+		if (!strcmp(v, "root") || !strcmp(v, "0"))
+			return "the replica is untrusted: it may not run as root";
+		return parse_str(v, c->replica_user, sizeof(c->replica_user));
+	case K_REPLICA_ISOLATION:
+		return parse_bool(v, &c->replica_isolation);
+	case K_LEGACY_CLIENTS:
+		return parse_bool(v, &c->legacy_clients);
 	case K_STATE_VOLUME_B:
 		if (*v != '/')
 			return "state volume must be an absolute path";
@@ -455,6 +501,8 @@ int vf_conf_parse(struct vf_conf *c, const char *name, FILE *fp, char *err,
 int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 		   size_t errlen)
 {
+	unsigned int inflight;
+
 	if (!c->replica_cmd[0]) {
 		errf(err, errlen, name, 0, "'replica_cmd' is required");
 		return -EINVAL;
@@ -545,14 +593,31 @@ int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 	if (!c->control_socket[0])
 		snprintf(c->control_socket, sizeof(c->control_socket),
 			 VF_CONF_CONTROL_DIR "/%s.ctl", c->service);
-	/* Every manager may have max_outstanding orders in flight. */
-	if (!c->vote_window)
-		c->vote_window = (2 * c->f + 1) * c->max_outstanding < 4096 ?
-				 4096 : (2 * c->f + 1) * c->max_outstanding;
-	if (c->vote_window < (2 * c->f + 1) * c->max_outstanding) {
+	/*
+	 * Every manager may have max_outstanding requests in the group.
+	 * Back-pressure stops reading clients when the replica owes half of
+	 * replica_lag_max results, so what all managers have in flight must
+	 * fit in the other half: then load alone never makes a replica lag
+	 * past replica_lag_max. And a replica that is not faulty votes on an
+	 * order before replica_lag_max + that much more is delivered, so the
+	 * vote window must hold that many orders: an order then leaves it
+	 * undecided only when more than f replicas failed on it.
+	 */
+	inflight = (2 * c->f + 1) * c->max_outstanding;
+	if (!c->replica_lag_max)
+		c->replica_lag_max = 2 * inflight < 8192 ? 8192 : 2 * inflight;
+	if (c->replica_lag_max < 2 * inflight) {
 		errf(err, errlen, name, 0,
-		     "vote_window (%u) must be >= (2f+1) * max_outstanding (%u)",
-		     c->vote_window, (2 * c->f + 1) * c->max_outstanding);
+		     "replica_lag_max (%u) must be >= 2 * (2f+1) * max_outstanding (%u): clients are paused when the replica owes half of it, and every manager may have max_outstanding requests in flight",
+		     c->replica_lag_max, 2 * inflight);
+		return -EINVAL;
+	}
+	if (!c->vote_window)
+		c->vote_window = c->replica_lag_max + inflight;
+	if (c->vote_window < c->replica_lag_max + inflight) {
+		errf(err, errlen, name, 0,
+		     "vote_window (%u) must be >= replica_lag_max + (2f+1) * max_outstanding (%u): an order must not leave the vote window while a replica that is not faulty may still vote on it",
+		     c->vote_window, c->replica_lag_max + inflight);
 		return -EINVAL;
 	}
 	return 0;

@@ -59,6 +59,12 @@ struct vf_conf {
 	unsigned int replica_lag_max;	/* EXECs a replica may owe */
 	char control_socket[VF_CONF_STR]; /* UNIX socket: operator triggers */
 	unsigned int checkpoint_timeout_ms; /* replica's CHECKPOINT_DONE */
+	unsigned int handshake_timeout_ms; /* connect to first request */
+	unsigned int idle_timeout_ms;	/* silent client, 0: never */
+	unsigned int max_conns_per_source; /* client connections per IPv4 */
+	char replica_user[64];		/* process backend: runs as */
+	bool replica_isolation;		/* process backend: namespaces */
+	bool legacy_clients;		/* accept client protocol 1, 2 */
 	/* proactive recovery (Documentation/protocol.rst "Recovery") */
 	char state_volume_b[VF_CONF_STR];	/* the second volume; "": off */
 	char volume_kind[8];		/* "file" (stand-in) or "vmfit" */

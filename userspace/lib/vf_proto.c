@@ -31,6 +31,10 @@ const char *vf_strerror(int r)
 		return "unknown chunk or tree node";
 	case VF_ERR_DIGEST:
 		return "digest of the wrong size";
+	case VF_ERR_STALE:
+		return "stale request, not executed";
+	case VF_ERR_AUTH:
+		return "session key does not match the client_id";
 	}
 	if (r == 1)
 		return "end of stream";
@@ -370,7 +374,8 @@ int vf_wb_frame_end(struct vf_wbuf *wb, size_t start)
 /*----------------------------------------------------------------*/
 /* Messages */
 
-int vf_request_decode(const uint8_t *p, size_t n, struct vf_request *m)
+int vf_request_decode(const uint8_t *p, size_t n, uint16_t version,
+		      struct vf_request *m)
 {
 	struct vf_rd rd;
 
@@ -381,6 +386,8 @@ int vf_request_decode(const uint8_t *p, size_t n, struct vf_request *m)
 	if (!rd.err && m->op_len > VF_MAX_OP)
 		return -VF_E(VF_ERR_TOO_BIG);
 	m->op = vf_rd_bytes(&rd, m->op_len);
+	m->key = version >= VF_CLIENT_VERSION_SESSION ?
+		 vf_rd_bytes(&rd, VF_SESSION_KEY_LEN) : NULL;
 	return vf_rd_end(&rd);
 }
 
@@ -475,6 +482,13 @@ int vf_empty_decode(const uint8_t *p, size_t n)
 	return n ? -VF_E(VF_ERR_MALFORMED) : 0;
 }
 
+/* Patch the version of the frame header at @start (already written). */
+static void frame_set_version(struct vf_wbuf *wb, size_t start, uint16_t v)
+{
+	if (!wb->err && start + VF_HDR_LEN <= wb->len)
+		put16(wb->buf + start + 4, v);
+}
+
 int vf_request_encode(struct vf_wbuf *wb, const struct vf_request *m)
 {
 	size_t s;
@@ -486,14 +500,11 @@ int vf_request_encode(struct vf_wbuf *wb, const struct vf_request *m)
 	vf_wb_u64(wb, m->seq);
 	vf_wb_u32(wb, m->op_len);
 	vf_wb_bytes(wb, m->op, m->op_len);
+	if (m->key)
+		vf_wb_bytes(wb, m->key, VF_SESSION_KEY_LEN);
+	else
+		frame_set_version(wb, s, VF_CLIENT_VERSION_SESSION - 1);
 	return vf_wb_frame_end(wb, s);
-}
-
-/* Patch the version of the frame header at @start (already written). */
-static void frame_set_version(struct vf_wbuf *wb, size_t start, uint16_t v)
-{
-	if (!wb->err && start + VF_HDR_LEN <= wb->len)
-		put16(wb->buf + start + 4, v);
 }
 
 int vf_reply_encode(struct vf_wbuf *wb, const struct vf_reply *m)

@@ -29,10 +29,13 @@
 /*
  * Client protocol versions (protocol.rst "Versions"): a server accepts
  * every version from VF_CLIENT_VERSION_MIN and answers each REQUEST in the
- * version it came in. 2 added the REPLY status VF_ST_NOT_PRIMARY.
+ * version it came in. 2 added the REPLY status VF_ST_NOT_PRIMARY; 3 the
+ * session key in REQUEST (vf_session.h).
  */
-#define VF_CLIENT_VERSION	2
+#define VF_CLIENT_VERSION	3
 #define VF_CLIENT_VERSION_MIN	1
+#define VF_CLIENT_VERSION_SESSION 3	/* REQUEST carries a session key */
+#define VF_SESSION_KEY_LEN	32
 #define VF_HDR_LEN		16
 #define VF_MAX_PAYLOAD		(1u << 20)	/* per frame */
 #define VF_MAX_OP		(64u << 10)	/* per op and per reply data */
@@ -70,7 +73,9 @@ enum {
 	VF_ERR_ROUND,		/* recovery: not the current round */
 	VF_ERR_CHUNK,		/* recovery: unknown chunk or tree node */
 	VF_ERR_DIGEST,		/* recovery: digest of the wrong size */
-	VF_ERR_LAST = VF_ERR_DIGEST,
+	VF_ERR_STALE,		/* request refused, not executed */
+	VF_ERR_AUTH,		/* session key does not match client_id */
+	VF_ERR_LAST = VF_ERR_AUTH,
 };
 
 /* Client REPLY status values. */
@@ -196,6 +201,9 @@ struct vf_request {
 	uint64_t seq;
 	uint32_t op_len;
 	const uint8_t *op;
+	/* Version 3: VF_SESSION_KEY_LEN bytes; NULL: a version 2 frame
+	 * (encode) or a version 1/2 one (decode). */
+	const uint8_t *key;
 };
 
 struct vf_reply {
@@ -242,7 +250,9 @@ struct vf_done {
 	uint32_t status;	/* 0 ok, else a positive errno */
 };
 
-int vf_request_decode(const uint8_t *p, size_t n, struct vf_request *m);
+/* @version: the frame header's; from 3 on the session key is required. */
+int vf_request_decode(const uint8_t *p, size_t n, uint16_t version,
+		      struct vf_request *m);
 int vf_reply_decode(const uint8_t *p, size_t n, struct vf_reply *m);
 int vf_error_decode(const uint8_t *p, size_t n, struct vf_error *m);
 int vf_hello_decode(const uint8_t *p, size_t n, struct vf_hello *m);
@@ -254,6 +264,7 @@ int vf_done_decode(const uint8_t *p, size_t n, struct vf_done *m);
 /* RESTORE: empty payload */
 int vf_empty_decode(const uint8_t *p, size_t n);
 
+/* Version 3 with m->key, else version 2 (no session). */
 int vf_request_encode(struct vf_wbuf *wb, const struct vf_request *m);
 /*
  * A REPLY in m->version (VF_CLIENT_VERSION_MIN..VF_CLIENT_VERSION, 0 for

@@ -20,7 +20,42 @@ struct vf_rcache {
 	struct vf_rc_entry **buckets;
 	struct vf_rc_entry lru;		/* head: next = newest */
 	uint64_t evictions;
+	uint64_t *filter;		/* evicted ids, VF_RC_FILTER_BITS */
 };
+
+/* Three bit positions of @id in the filter, from one 64-bit mix. */
+static void filter_bits(uint64_t id, uint32_t pos[3])
+{
+	id += 0x9e3779b97f4a7c15ULL;
+	id = (id ^ (id >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	id = (id ^ (id >> 27)) * 0x94d049bb133111ebULL;
+	id ^= id >> 31;
+	pos[0] = id % VF_RC_FILTER_BITS;
+	pos[1] = (id >> 21) % VF_RC_FILTER_BITS;
+	pos[2] = (id >> 42 | id << 22) % VF_RC_FILTER_BITS;
+}
+
+static void filter_add(struct vf_rcache *rc, uint64_t id)
+{
+	uint32_t pos[3];
+	int i;
+
+	filter_bits(id, pos);
+	for (i = 0; i < 3; i++)
+		rc->filter[pos[i] / 64] |= 1ULL << (pos[i] % 64);
+}
+
+bool vf_rcache_evicted(const struct vf_rcache *rc, uint64_t id)
+{
+	uint32_t pos[3];
+	int i;
+
+	filter_bits(id, pos);
+	for (i = 0; i < 3; i++)
+		if (!(rc->filter[pos[i] / 64] & 1ULL << (pos[i] % 64)))
+			return false;
+	return true;
+}
 
 static unsigned int bucket(const struct vf_rcache *rc, uint64_t id)
 {
@@ -44,7 +79,10 @@ struct vf_rcache *vf_rcache_new(unsigned int max_clients)
 	while (rc->nbuckets < max_clients)
 		rc->nbuckets *= 2;
 	rc->buckets = calloc(rc->nbuckets, sizeof(*rc->buckets));
-	if (!rc->buckets) {
+	rc->filter = calloc(VF_RC_FILTER_BITS / 64, sizeof(*rc->filter));
+	if (!rc->buckets || !rc->filter) {
+		free(rc->buckets);
+		free(rc->filter);
 		free(rc);
 		return NULL;
 	}
@@ -72,6 +110,7 @@ void vf_rcache_free(struct vf_rcache *rc)
 		return;
 	vf_rcache_clear(rc);
 	free(rc->buckets);
+	free(rc->filter);
 	free(rc);
 }
 
@@ -111,6 +150,7 @@ static void evict_oldest(struct vf_rcache *rc)
 			break;
 		}
 	}
+	filter_add(rc, e->client_id);
 	free(e->data);
 	free(e);
 	rc->count--;
@@ -128,6 +168,8 @@ int vf_rcache_deliver(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
 			return 0;
 		lru_unlink(e);
 	} else {
+		if (vf_rcache_evicted(rc, client_id))
+			return -ESTALE;
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			return -ENOMEM;
@@ -145,6 +187,7 @@ int vf_rcache_deliver(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
 	e->len = 0;
 	e->status = 0;
 	e->decided = false;
+	e->expired = false;
 	e->seq = seq;
 	e->order = order;
 	return 1;
@@ -167,6 +210,16 @@ int vf_rcache_decide(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
 	e->len = len;
 	e->status = status;
 	e->decided = true;
+	return 0;
+}
+
+int vf_rcache_expire(struct vf_rcache *rc, uint64_t client_id, uint64_t seq)
+{
+	struct vf_rc_entry *e = vf_rcache_get(rc, client_id);
+
+	if (!e || e->seq != seq || e->decided)
+		return -ENOENT;
+	e->expired = true;
 	return 0;
 }
 

@@ -7,8 +7,13 @@
  * decisions happen at the same point of the stream on every manager), so
  * every manager holds the same table. Bounded to @max clients: delivering
  * a request of a new client past the bound evicts the least recently
- * delivered client (deterministically, on every manager); a request an
- * evicted client re-sends later is executed again.
+ * delivered client (deterministically, on every manager). Evicted client
+ * ids are remembered in a Bloom filter (VF_RC_FILTER_BITS bits): a later
+ * request under an evicted id is refused, never executed again; a new
+ * client whose random id happens to hit the filter is refused too and
+ * picks another id. The filter only fills up: after about
+ * VF_RC_FILTER_BITS / 16 evictions new ids are refused one time in a
+ * hundred.
  */
 #ifndef VF_RCACHE_H
 #define VF_RCACHE_H
@@ -18,12 +23,14 @@
 
 struct vf_rd;
 struct vf_wbuf;
+#define VF_RC_FILTER_BITS	(1u << 23)	/* 1 MiB */
 
 struct vf_rc_entry {
 	uint64_t client_id;
 	uint64_t seq;		/* last delivered seq */
 	uint64_t order;		/* its order number */
 	bool decided;		/* reply below is valid */
+	bool expired;		/* left the vote window undecided */
 	uint32_t status;	/* VF_ST_* */
 	uint32_t len;
 	uint8_t *data;
@@ -44,7 +51,8 @@ struct vf_rc_entry *vf_rcache_get(struct vf_rcache *rc, uint64_t client_id);
  * A REQUEST (client_id, seq) was delivered in the total order and would
  * get @order. Returns 1 if it is new (entry updated: seq, order,
  * undecided), 0 if it is a duplicate (seq <= last delivered seq: not to be
- * executed), -ENOMEM.
+ * executed), -ESTALE if the client id was evicted (not to be executed),
+ * -ENOMEM.
  */
 int vf_rcache_deliver(struct vf_rcache *rc, uint64_t client_id, uint64_t seq,
 		      uint64_t order);
@@ -66,6 +74,14 @@ const struct vf_rc_entry *vf_rcache_next(const struct vf_rcache *rc,
 
 /* Forget every client (a manager that takes over another's table). */
 void vf_rcache_clear(struct vf_rcache *rc);
+ * The order of (client_id, seq) left the vote window undecided: the entry
+ * stays undecided (no final answer is cached), marked expired. Returns 0
+ * or -ENOENT.
+ */
+int vf_rcache_expire(struct vf_rcache *rc, uint64_t client_id, uint64_t seq);
+
+/* @client_id is not cached but was evicted (possibly: Bloom filter). */
+bool vf_rcache_evicted(const struct vf_rcache *rc, uint64_t client_id);
 
 unsigned int vf_rcache_count(const struct vf_rcache *rc);
 

@@ -9,8 +9,12 @@
  * once every earlier EXEC is answered, and releases the held EXECs when
  * CHECKPOINT_DONE comes back: between CHECKPOINT and CHECKPOINT_DONE the
  * replica has nothing else to do, which is the point where recovery will
- * snapshot the state volume. Pending checkpoints form a FIFO; each one
- * is bounded by checkpoint_timeout_ms from the moment it is the oldest.
+ * snapshot the state volume. Pending checkpoints form a FIFO. The oldest
+ * one is bounded by checkpoint_timeout_ms of the replica's own time: from
+ * its last answer while it still works through the earlier requests, then
+ * from the CHECKPOINT frame. Time during which the manager does not read
+ * the replica (group send queue congested) does not count: a replica is
+ * faulty for being silent, not for the backlog clients put before it.
  *
  * The control socket (control.c) triggers them and hears how they ended.
  */
@@ -112,6 +116,7 @@ void replica_pump(struct vmfitd *d)
 		return;
 	}
 	cp->sent = true;
+	cp->start_ms = now_ms();
 	vf_dbg("CHECKPOINT order %" PRIu64 " sent to the replica", cp->order);
 }
 
@@ -166,6 +171,8 @@ void ckpt_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 
 	if (!cp)
 		return;
+	if (group_congested(d))
+		cp->start_ms = now;	/* not listening to the replica */
 	due = cp->start_ms + d->conf.checkpoint_timeout_ms;
 	if (now < due) {
 		if (due < *wake)
@@ -175,7 +182,7 @@ void ckpt_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 	snprintf(why, sizeof(why),
 		 "it did not finish the checkpoint of order %" PRIu64 " in %u ms%s",
 		 cp->order, d->conf.checkpoint_timeout_ms,
-		 cp->sent ? "" : " (earlier requests unanswered)");
+		 cp->sent ? "" : " (no answer to the earlier requests either)");
 	ckpt_finish(d, ETIMEDOUT);
 	replica_failed(d, why);
 }

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gmsg.h"
 #include "vf_log.h"
@@ -84,7 +85,8 @@ static void on_expire(void *arg, uint64_t order)
 		       order);
 	if (m->order != order)
 		return;
-	vf_rcache_decide(d->rc, m->cid, m->seq, VF_ST_UNAVAILABLE, NULL, 0);
+	/* Never a final answer: nothing is cached as the reply. */
+	vf_rcache_expire(d->rc, m->cid, m->seq);
 	client_answer(d, m->cid, m->seq, VF_ST_UNAVAILABLE, NULL, 0);
 }
 
@@ -107,6 +109,13 @@ static void deliver_requests(struct vmfitd *d, struct vf_rd *rd,
 			return;
 		r = vf_rcache_deliver(d->rc, m.client_id, m.seq,
 				      d->last_order + 1);
+		if (r == -ESTALE) {
+			/* Same decision on every manager: not executed. */
+			d->st.stale_refused++;
+			client_refuse(d, m.client_id, m.seq,
+				      VMFITD_EVICTED_MSG);
+			continue;
+		}
 		if (r < 0) {
 			out_of_sync(d, "out of memory in the reply cache");
 			return;
@@ -155,6 +164,13 @@ static void deliver_votes(struct vmfitd *d, uint32_t node, uint32_t pid,
 		client_answer(d, meta->cid, meta->seq, VF_ST_OK, dec.data,
 			      dec.len);
 	}
+}
+
+/* @count requests (@len bytes) this manager sent are back (or lost). */
+void own_delivered(struct vmfitd *d, uint32_t count, size_t len)
+{
+	d->own_reqs = count < d->own_reqs ? d->own_reqs - count : 0;
+	d->own_bytes = len < d->own_bytes ? d->own_bytes - len : 0;
 }
 
 static const char *const gmsg_names[] = {
@@ -222,6 +238,10 @@ void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 		       vf_strerror(r));
 		return;
 	}
+	/* Own REQUESTS back (counted for back-pressure, client.c). */
+	if (h.type == VF_G_REQUESTS && node == d->nodeid &&
+	    pid == (uint32_t)getpid())
+		own_delivered(d, h.count, len);
 	if (h.type == VF_G_STATE) {
 		deliver_state(d, node, pid, &h, &rd);
 		return;

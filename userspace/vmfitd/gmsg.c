@@ -104,6 +104,7 @@ int vf_gmsg_next_request(struct vf_rd *rd, struct vf_request *m)
 	if (!rd->err && m->op_len > VF_MAX_OP)
 		return -VF_E(VF_ERR_TOO_BIG);
 	m->op = vf_rd_bytes(rd, m->op_len);
+	m->key = NULL;	/* checked by the manager that took it */
 	return rd->err;
 }
 

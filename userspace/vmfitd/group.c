@@ -80,6 +80,9 @@ static void cpg_lost(struct vmfitd *d, const char *what, cs_error_t e)
 	d->cpg_ok = false;
 	d->cpg_fd = -1;
 	d->members = 0;
+	/* Whatever was sent and not delivered will never come back. */
+	d->own_reqs = 0;
+	d->own_bytes = 0;
 	/* It may have missed ordered messages: out of sync for good. */
 	if (d->joined_once)
 		mb_lost(&d->mb);
@@ -238,6 +241,17 @@ static void drain_queue(struct vmfitd *d)
 	}
 }
 
+/* A REQUESTS message of ours that will never be delivered. */
+static void own_dropped(struct vmfitd *d, const struct vf_wbuf *wb)
+{
+	struct vf_gmsg_hdr h;
+	struct vf_rd rd;
+
+	if (vf_gmsg_open(wb->buf, wb->len, &h, &rd) || h.type != VF_G_REQUESTS)
+		return;
+	own_delivered(d, h.count, wb->len);
+}
+
 /* Send (or queue) the message in @wb; @wb is left empty. */
 static void send_msg(struct vmfitd *d, struct vf_wbuf *wb)
 {
@@ -252,6 +266,7 @@ static void send_msg(struct vmfitd *d, struct vf_wbuf *wb)
 		return;
 	}
 	if (!d->cpg_ok) {
+		own_dropped(d, wb);
 		vf_wb_reset(wb);
 		return;
 	}
@@ -260,6 +275,7 @@ static void send_msg(struct vmfitd *d, struct vf_wbuf *wb)
 		return;
 	}
 	if (!d->cpg_ok) {
+		/* cpg_lost() has reset the own counts. */
 		vf_wb_reset(wb);
 		return;
 	}
@@ -305,6 +321,9 @@ void group_flush(struct vmfitd *d)
 		if (!vf_gmsg_end(&d->req_batch, d->req_count)) {
 			d->st.req_msgs_sent++;
 			d->st.reqs_sent += d->req_count;
+			/* In flight until delivered back (or dropped). */
+			d->own_reqs += d->req_count;
+			d->own_bytes += d->req_batch.len;
 			send_msg(d, &d->req_batch);
 		}
 		d->req_count = 0;

@@ -44,7 +44,10 @@ int shadow_start(struct vmfitd *d)
 	r->sh.exit_fd = -1;
 	vf_wb_init(&r->sout, REP_OUT_LIMIT);
 	vf_wb_init(&r->slog, REP_OUT_LIMIT);
-	e = d->be->start(&r->sh, &spec);
+	/* The shadow is as untrusted as the replica: isolated the same way. */
+	e = replica_isolation(d, &spec);
+	if (!e)
+		e = d->be->start(&r->sh, &spec);
 	if (e)
 		return e;
 	fcntl(r->sh.fd, F_SETFL, O_NONBLOCK);

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +40,48 @@ void replica_failed(struct vmfitd *d, const char *why)
 		ckpt_finish(d, EIO);
 }
 
+/*
+ * The isolated replica runs as replica_user: resolve it, and hand it its
+ * state volume (created if missing; a regular file or a block device,
+ * never through a link). 0 or -errno.
+ */
+int replica_isolation(struct vmfitd *d, struct vf_replica_spec *spec)
+{
+	struct passwd *pw;
+	struct stat st;
+	int fd, r = 0;
+
+	/* A Xen domain is isolated by the hypervisor. */
+	spec->isolate = d->conf.replica_isolation &&
+			d->be == &vf_process_backend;
+	if (!spec->isolate || geteuid() != 0)
+		return 0;
+	pw = getpwnam(d->conf.replica_user);
+	if (!pw || !pw->pw_uid) {
+		vf_err("replica_user '%s': %s", d->conf.replica_user,
+		       pw ? "is root" : "no such user");
+		return -EINVAL;
+	}
+	spec->uid = pw->pw_uid;
+	spec->gid = pw->pw_gid;
+	if (!spec->state)
+		return 0;
+	fd = open(spec->state, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		r = -EINVAL;
+	else if (fchown(fd, spec->uid, spec->gid) < 0)
+		r = -errno;
+	if (r)
+		vf_err("state volume %s: cannot hand it to replica_user '%s': %s",
+		       spec->state, d->conf.replica_user, strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 int replica_start(struct vmfitd *d)
 {
 	struct vf_replica_spec spec = {
@@ -47,6 +91,9 @@ int replica_start(struct vmfitd *d)
 	};
 	int r;
 
+	r = replica_isolation(d, &spec);
+	if (r)
+		return r;
 	d->rep.fd = -1;
 	d->rep.exit_fd = -1;
 	r = d->be->start(&d->rep, &spec);
@@ -62,8 +109,12 @@ int replica_start(struct vmfitd *d)
 		vf_info("replica started: domain %d, %s backend: %s",
 			d->rep.domid, d->be->name, d->conf.replica_cmd);
 	else
-		vf_info("replica started: pid %d, %s backend: %s",
-			(int)d->rep.pid, d->be->name, d->conf.replica_cmd);
+		vf_info("replica started: pid %d, %s backend%s: %s",
+			(int)d->rep.pid, d->be->name,
+			!spec.isolate ? " (NOT isolated: replica_isolation = no)" :
+			geteuid() ? " (own namespaces, user namespace)" :
+			" (own namespaces, unprivileged user)",
+			d->conf.replica_cmd);
 	return 0;
 }
 
@@ -146,6 +197,9 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 		}
 		d->exec_done = res.order;
 		d->st.executed++;
+		/* Progress: the oldest checkpoint's wait starts over. */
+		if (d->ckpt_len && !ckpt_head(d)->sent)
+			ckpt_head(d)->start_ms = now_ms();
 		/* Only a manager in sync in a primary view votes. */
 		if (manager_in_sync(&d->mb) && membership_primary(&d->mb))
 			group_add_vote(d, res.order, res.data, res.len);
@@ -287,7 +341,13 @@ void replica_free(struct vmfitd *d)
 unsigned int replica_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 {
 	pfd[0].fd = d->rep.running && !d->rep_failed ? d->rep.fd : -1;
-	pfd[0].events = POLLIN | (d->rout.len ? POLLOUT : 0);
+	/*
+	 * Its RESULTs become votes: while the group send queue is congested,
+	 * leave them in the channel (the replica waits, the backlog pauses
+	 * the clients) rather than queue votes until one must be dropped.
+	 */
+	pfd[0].events = (group_congested(d) ? 0 : POLLIN) |
+			(d->rout.len ? POLLOUT : 0);
 	pfd[1].fd = d->rep.running ? d->rep.exit_fd : -1;
 	pfd[1].events = POLLIN;
 	return REPLICA_POLL_FDS;

@@ -106,11 +106,18 @@ static void write_status(struct vmfitd *d)
 		",\"cache_replies\":%" PRIu64 ",\"busy\":%" PRIu64
 		",\"unavailable\":%" PRIu64 ",\"not_primary\":%" PRIu64
 		",\"bad_frames\":%" PRIu64
-		",\"stuck_closed\":%" PRIu64 ",",
+		",\"stuck_closed\":%" PRIu64 ",\"conns_refused\":%" PRIu64
+		",\"conns_evicted\":%" PRIu64 ",\"conns_timed_out\":%" PRIu64
+		",\"conn_max\":%u,\"client_pauses\":%" PRIu64
+		",\"paused\":%d,\"own_requests\":%" PRIu64
+		",\"stale_refused\":%" PRIu64 ",",
 		d->nconns, d->npending, vf_rcache_count(d->rc),
 		vf_rcache_evictions(d->rc), d->st.replies,
 		d->st.cache_replies, d->st.busy, d->st.unavailable,
-		d->st.not_primary, d->st.bad_frames, d->st.stuck_closed);
+		d->st.not_primary, d->st.bad_frames, d->st.stuck_closed,
+		d->st.conns_refused, d->st.conns_evicted,
+		d->st.conns_timed_out, d->conn_max, d->st.client_pauses,
+		d->paused, d->own_reqs, d->st.stale_refused);
 	fprintf(fp, "\"cpg_sent\":%" PRIu64 ",\"cpg_recv\":%" PRIu64
 		",\"cpg_try_again\":%" PRIu64 ",\"request_msgs\":%" PRIu64
 		",\"requests_sent\":%" PRIu64 ",\"avg_batch\":%.2f"
@@ -222,6 +229,19 @@ static void log_summaries(struct vmfitd *d, uint64_t now, uint64_t *wake)
 	if (n)
 		vf_warn("%" PRIu64 " more clients dropped for not reading their output",
 			n);
+	n = vf_ratelimit_flush(&d->refuse_rl, now, wake);
+	if (n)
+		vf_warn("%" PRIu64 " more client connections refused or evicted (totals: %" PRIu64 " refused, %" PRIu64 " evicted; %u open)",
+			n, d->st.conns_refused, d->st.conns_evicted,
+			d->nconns);
+	n = vf_ratelimit_flush(&d->pause_rl, now, wake);
+	if (n)
+		vf_info("back-pressure: %" PRIu64 " more pauses of the clients (total %" PRIu64 ")",
+			n, d->st.client_pauses);
+	n = vf_ratelimit_flush(&d->tmo_rl, now, wake);
+	if (n)
+		vf_info("%" PRIu64 " more client connections timed out (total %" PRIu64 ")",
+			n, d->st.conns_timed_out);
 	n = vf_ratelimit_flush(&d->mb.reject_rl, now, wake);
 	if (n)
 		vf_warn("%" PRIu64 " more group messages rejected (total %" PRIu64 ")",

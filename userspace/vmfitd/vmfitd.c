@@ -96,6 +96,7 @@ static int run(struct vmfitd *d)
 			wake = now + d->conf.status_interval_ms;
 		ckpt_tick(d, now, &wake);
 		ctl_tick(d, now, &wake);
+		client_tick(d, now, &wake);
 		status_tick(d, now, &wake);
 		rcv_tick(d, now, &wake);
 
@@ -119,8 +120,12 @@ static int run(struct vmfitd *d)
 		if (ret < 0) {
 			if (errno == EINTR)
 				continue;
-			vf_err("ppoll: %s", strerror(errno));
-			break;
+			/* A failed loop is a failed daemon: exit status 1,
+			 * so that a supervisor restarts it. */
+			ret = -errno;
+			vf_err("ppoll: %s; exiting", strerror(-ret));
+			free(pfd);
+			return ret;
 		}
 		group_events(d, gp);
 		replica_events(d, rp);
@@ -339,6 +344,9 @@ int main(int argc, char **argv)
 								LOG_PERIOD_MS);
 	d->expire_rl = d->suspect_rl;
 	d->conn_rl = d->suspect_rl;
+	d->refuse_rl = d->suspect_rl;
+	d->tmo_rl = d->suspect_rl;
+	d->pause_rl = d->suspect_rl;
 	/* Each allocates what it can; out_free frees what was allocated. */
 	r = client_init(d);
 	if (delivery_init(d))
@@ -360,7 +368,9 @@ int main(int argc, char **argv)
 	 * died in the background. The replica is started after the fork, as
 	 * the daemon's child.
 	 */
-	r = client_listen(d);
+	r = client_limits(d);
+	if (!r)
+		r = client_listen(d);
 	if (r)
 		goto out_free;
 	r = ctl_init(d);

@@ -26,8 +26,13 @@
 
 /* The release version: -DVMFIT_VERSION from the Makefile (tools/dkms.conf). */
 #define VMFITD_VERSION		VMFIT_VERSION
-#define CONN_MAX		4096	/* client connections */
-#define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP)
+#define CONN_MAX		4096	/* client connections, at most */
+#define CONN_FD_RESERVE		64	/* fds kept for the rest */
+#define CONN_SCAN_MS		250	/* time-out checks */
+#define CONN_ACCEPT_BURST	256	/* accepts per loop round */
+#define SRC_BUCKETS		1024	/* per-source counts */
+#define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP + \
+				 VF_SESSION_KEY_LEN)
 #define CONN_OUT_LIMIT		(4 * (VF_HDR_LEN + 24 + VF_MAX_OP))
 #define REP_IN_CAP		(VF_HDR_LEN + 8 + 2 * 65536)
 #define REP_OUT_LIMIT		(64u << 20)
@@ -35,6 +40,8 @@
 #define BATCH_BYTES		(512u << 10)
 #define SUSPECT_SLOTS		8
 #define CONN_SNDBUF		(256 << 10)	/* SO_SNDBUF of client sockets */
+#define OWN_INFLIGHT_BYTES	(4u << 20)	/* own requests in group */
+#define EXEC_QUEUE_HIGH		(16u << 20)	/* queued: pause */
 #define CONN_LINGER_MS		2000	/* closing: time to flush the output */
 #define CONN_STALL_MS		30000	/* open: output without progress */
 #define CKPT_MAX		16	/* checkpoints delivered, not finished */
@@ -54,12 +61,23 @@ struct conn {
 	bool dead;		/* freed at the end of the loop round */
 	bool reset;		/* close with a reset (stuck output) */
 	bool waiting;		/* has an unanswered request */
+	bool greeted;		/* has sent a complete request */
 	uint64_t stall_ms;	/* output blocked since (0: not blocked) */
+	uint64_t since_ms;	/* accepted at */
+	uint64_t active_ms;	/* last input or reply */
+	struct src *src;	/* its source address's count */
 	uint64_t cid;
 	uint64_t seq;
 	uint16_t version;	/* client protocol version it speaks */
 	struct conn *prev, *next;	/* all connections */
 	struct conn *hnext;		/* waiter hash chain */
+};
+
+/* Client connections from one IPv4 source address. */
+struct src {
+	uint32_t addr;		/* network byte order */
+	unsigned int n;
+	struct src *next;
 };
 
 struct ordmeta {
@@ -104,6 +122,11 @@ struct stats {
 	uint64_t try_again;	/* CS_ERR_TRY_AGAIN */
 	uint64_t bad_gmsgs;	/* undecodable group messages */
 	uint64_t stuck_closed;	/* clients dropped: output did not drain */
+	uint64_t conns_refused;	/* at a limit: refused on accept */
+	uint64_t conns_evicted;	/* closed for a newcomer at the cap */
+	uint64_t conns_timed_out; /* handshake or idle time-out */
+	uint64_t client_pauses;	/* back-pressure episodes */
+	uint64_t stale_refused;	/* stale or evicted requests refused */
 	uint64_t checkpoints;	/* CHECKPOINT messages delivered */
 	uint64_t ckpt_done;	/* finished (any status) */
 	uint64_t ckpt_failed;	/* finished with a nonzero status */
@@ -132,6 +155,14 @@ struct vmfitd {
 	unsigned int npoll_conns;
 	unsigned int wait_mask;
 	unsigned int npending;
+	unsigned int conn_max;		/* < RLIMIT_NOFILE, <= CONN_MAX */
+	int spare_fd;			/* given up to refuse on EMFILE */
+	struct src **src_tab;		/* SRC_BUCKETS chains */
+	uint64_t next_conn_scan_ms;
+	bool paused;			/* back-pressure: no reading */
+	bool input_held;		/* frames left unparsed while paused */
+	uint64_t own_reqs;		/* sent to the group, not back */
+	uint64_t own_bytes;		/* ... their bytes */
 
 	/* ordered state */
 	struct vf_rcache *rc;
@@ -184,6 +215,9 @@ struct vmfitd {
 	struct vf_ratelimit suspect_rl;	/* "suspected faulty replica" */
 	struct vf_ratelimit expire_rl;	/* "left the vote window" */
 	struct vf_ratelimit conn_rl;	/* dropped stuck clients */
+	struct vf_ratelimit refuse_rl;	/* refused connections */
+	struct vf_ratelimit tmo_rl;	/* timed-out connections */
+	struct vf_ratelimit pause_rl;	/* back-pressure episodes */
 	uint64_t expired_since;		/* expired orders not yet logged */
 	uint64_t next_status_ms;
 	uint64_t next_stats_log_ms;
@@ -205,12 +239,20 @@ uint64_t now_ms(void);
 /* client.c: client connections and the clients awaiting a reply */
 #define CLIENT_POLL_FDS		(1 + CONN_MAX)	/* listener, connections */
 int client_init(struct vmfitd *d);
+/* Raise RLIMIT_NOFILE as far as allowed, derive conn_max; 0 or -errno. */
+int client_limits(struct vmfitd *d);
 int client_listen(struct vmfitd *d);
+/* Handshake and idle time-outs; lowers @wake to the next check. */
+void client_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 void client_fini(struct vmfitd *d);
 void client_free(struct vmfitd *d);
 unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd);
 void client_events(struct vmfitd *d, const struct pollfd *pfd);
 void client_flush(struct vmfitd *d);
+#define VMFITD_EVICTED_MSG	"this client_id's reply cache entry was evicted: its requests are not executed again; start over with a new client_id"
+/* The group refused (@cid, @seq) without executing it (@why). */
+void client_refuse(struct vmfitd *d, uint64_t cid, uint64_t seq,
+		   const char *why);
 /* Answer the local client waiting for (@cid, @seq), if it is still here. */
 void client_answer(struct vmfitd *d, uint64_t cid, uint64_t seq,
 		   uint32_t status, const uint8_t *data, uint32_t len);
@@ -221,6 +263,12 @@ void client_refuse_all(struct vmfitd *d, uint32_t status);
 #define REPLICA_POLL_FDS	2	/* channel, exit notification */
 int replica_init(struct vmfitd *d);
 int replica_start(struct vmfitd *d);
+/*
+ * Fill @spec's isolation (replica_isolation, replica_user) and hand its
+ * state volume to that user; for every replica the backend starts (the
+ * recovery shadow too). 0 or -errno (logged).
+ */
+int replica_isolation(struct vmfitd *d, struct vf_replica_spec *spec);
 void replica_fini(struct vmfitd *d);
 void replica_free(struct vmfitd *d);
 unsigned int replica_poll_fds(struct vmfitd *d, struct pollfd *pfd);
@@ -262,6 +310,8 @@ void deliver(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 void deliver_kept(struct vmfitd *d, uint32_t node, uint32_t pid,
 		  const void *msg, size_t len);
 int delivery_adopt(struct vmfitd *d, const void *p, size_t n);
+/* @count of this manager's requests (@len message bytes) came back. */
+void own_delivered(struct vmfitd *d, uint32_t count, size_t len);
 /* In sync, in a primary view that can decide, connected: may answer. */
 bool vmfitd_available(const struct vmfitd *d);
 /* The REPLY status for a client while not available. */

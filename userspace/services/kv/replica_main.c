@@ -17,9 +17,12 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -50,6 +53,7 @@ enum kv_fault_mode {
 	KV_FAULT_SILENT,	/* no RESULT at all */
 	KV_FAULT_CORRUPT_STATE,	/* bytes flipped in checkpoint writes */
 	KV_FAULT_CRASH,		/* SIGKILL itself */
+	KV_FAULT_SLOW_CHECKPOINT, /* checkpoints take --fault-delay ms */
 };
 
 static const char *const kv_fault_names[] = {
@@ -60,6 +64,7 @@ static const char *const kv_fault_names[] = {
 	[KV_FAULT_SILENT] = "silent",
 	[KV_FAULT_CORRUPT_STATE] = "corrupt-state",
 	[KV_FAULT_CRASH] = "crash",
+	[KV_FAULT_SLOW_CHECKPOINT] = "slow-checkpoint",
 };
 
 struct kv_fault {
@@ -69,6 +74,7 @@ struct kv_fault {
 	uint32_t delay_ms;	/* late */
 	uint64_t rng;		/* splitmix64 state */
 	uint64_t execs;		/* EXECs seen */
+	char probe[VF_LOG_PEER_STR - 1]; /* --probe-isolation report */
 };
 
 static uint64_t kv_fault_next(struct kv_fault *f)
@@ -154,6 +160,7 @@ static int kv_fault_reply(struct kv_fault *f, uint8_t *reply, int n)
 
 	f->execs++;
 	if (f->mode == KV_FAULT_NONE || f->mode == KV_FAULT_CORRUPT_STATE ||
+	    f->mode == KV_FAULT_SLOW_CHECKPOINT ||
 	    f->execs <= f->after || !kv_fault_roll(f))
 		return n;
 	switch (f->mode) {
@@ -178,6 +185,79 @@ static int kv_fault_reply(struct kv_fault *f, uint8_t *reply, int n)
 	default:
 		return n;
 	}
+}
+
+/*
+ * --probe-isolation TARGETS: try to reach each target (comma-separated:
+ * "@name" an abstract unix socket such as libqb's for corosync CPG,
+ * "a.b.c.d:port" TCP) and write "uid=U @name=R a.b.c.d:port=R" into
+ * @out, R being "ok" or the errno of the failed connect: a test replica
+ * that tells whether it could reach the group. Short, to fit in HELLO.
+ */
+/* Connect to @sa: 0 or the errno. */
+static int kv_probe_connect(const void *sa, socklen_t len)
+{
+	int fd = socket(((const struct sockaddr *)sa)->sa_family,
+			SOCK_STREAM, 0), r;
+
+	if (fd < 0)
+		return errno;
+	r = connect(fd, sa, len) < 0 ? errno : 0;
+	close(fd);
+	return r;
+}
+
+static void kv_probe(const char *targets, char *out, size_t size)
+{
+	char buf[256], *t, *save = NULL, *colon;
+	struct sockaddr_un un;
+	struct sockaddr_in in;
+	size_t len, n;
+	int r;
+
+	n = snprintf(out, size, "uid=%u", (unsigned int)getuid());
+	snprintf(buf, sizeof(buf), "%s", targets);
+	for (t = strtok_r(buf, ",", &save); t && n < size;
+	     t = strtok_r(NULL, ",", &save)) {
+		memset(&un, 0, sizeof(un));
+		memset(&in, 0, sizeof(in));
+		r = EINVAL;
+		len = strlen(t + 1);
+		if (t[0] == '@' && len < sizeof(un.sun_path)) {
+			un.sun_family = AF_UNIX;
+			memcpy(un.sun_path + 1, t + 1, len);
+			/* As named, then NUL-padded to the whole sun_path
+			 * (libqb binds its names that way). */
+			r = kv_probe_connect(&un, offsetof(struct sockaddr_un,
+							   sun_path) + 1 + len);
+			if (r == ECONNREFUSED)
+				r = kv_probe_connect(&un, sizeof(un));
+		} else if ((colon = strchr(t, ':'))) {
+			*colon = 0;
+			in.sin_family = AF_INET;
+			in.sin_port = htons((uint16_t)atoi(colon + 1));
+			if (inet_pton(AF_INET, t, &in.sin_addr) == 1)
+				r = kv_probe_connect(&in, sizeof(in));
+			*colon = ':';
+		}
+		if (r)
+			n += snprintf(out + n, size - n, " %s=%d", t, r);
+		else
+			n += snprintf(out + n, size - n, " %s=ok", t);
+	}
+}
+
+/* A slow checkpoint (not a fault: a big state on a slow disk). */
+static void kv_fault_checkpoint(struct kv_fault *f)
+{
+	struct timespec ts;
+
+	if (f->mode != KV_FAULT_SLOW_CHECKPOINT)
+		return;
+	ts.tv_sec = f->delay_ms / 1000;
+	ts.tv_nsec = (long)(f->delay_ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 #endif /* KV_FAULT_INJECTION */
@@ -302,6 +382,9 @@ static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
 		       (unsigned long long)rp->last);
 		done.status = ESTALE;
 	} else {
+#ifdef KV_FAULT_INJECTION
+		kv_fault_checkpoint(&rp->fault);
+#endif
 		r = kv_checkpoint(&rp->vol, &rp->store, rp->last);
 		kv_log_journal(&rp->vol);
 		if (r)
@@ -346,7 +429,7 @@ static int kv_serve(struct kv_replica *rp)
 {
 	struct vf_error err;
 	struct vf_hdr h;
-	char ver[64];
+	char ver[VF_LOG_PEER_STR];
 	int r;
 
 	snprintf(ver, sizeof(ver), "%s", KV_VERSION);
@@ -354,6 +437,8 @@ static int kv_serve(struct kv_replica *rp)
 	/* let the manager's log show that this replica lies on purpose */
 	snprintf(ver, sizeof(ver), "%s fault=%s", KV_VERSION,
 		 kv_fault_names[rp->fault.mode]);
+	if (rp->fault.probe[0])
+		snprintf(ver, sizeof(ver), "%s", rp->fault.probe);
 #endif
 	vf_hello_encode(&rp->wb, rp->name, ver);
 	r = kv_flush(rp);
@@ -448,13 +533,21 @@ static void kv_usage(FILE *fp, const char *prog,
 	fprintf(fp,
 		"Fault injection (this build only):\n"
 		"  --fault MODE[:PROB]  wrong, random, late, silent,\n"
-		"                    corrupt-state or crash, applied with\n"
+		"                    corrupt-state, crash or slow-checkpoint\n"
+		"                    (every checkpoint takes --fault-delay ms\n"
+		"                    more; not a fault), applied with\n"
 		"                    probability PROB (default 1) per request\n"
 		"                    (corrupt-state: per block written)\n"
 		"  --fault-after N   serve N requests correctly first (crash:\n"
 		"                    die on request N+1); default 0\n"
-		"  --fault-delay MS  delay for late (default 500)\n"
-		"  --fault-seed S    random seed (default 1)\n");
+		"  --fault-delay MS  delay for late and slow-checkpoint\n"
+		"                    (default 500)\n"
+		"  --fault-seed S    random seed (default 1)\n"
+		"  --probe-isolation TARGETS  try to connect to each target\n"
+		"                    (comma-separated @abstract-unix-name or\n"
+		"                    IPv4:port) and report it in HELLO's version\n"
+		"                    (\"uid=U target=ok|errno ...\"); without\n"
+		"                    --fd/--connect print that and exit\n");
 #endif
 }
 
@@ -542,6 +635,7 @@ enum {
 	OPT_FAULT_AFTER,
 	OPT_FAULT_DELAY,
 	OPT_FAULT_SEED,
+	OPT_PROBE_ISOLATION,
 };
 
 static const struct option kv_options[] = {
@@ -558,6 +652,7 @@ static const struct option kv_options[] = {
 	{ "fault-after", required_argument, NULL, OPT_FAULT_AFTER },
 	{ "fault-delay", required_argument, NULL, OPT_FAULT_DELAY },
 	{ "fault-seed", required_argument, NULL, OPT_FAULT_SEED },
+	{ "probe-isolation", required_argument, NULL, OPT_PROBE_ISOLATION },
 #endif
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -571,6 +666,18 @@ struct kv_args {
 	const char *state;
 	struct kv_limits lim;
 };
+
+#ifdef KV_FAULT_INJECTION
+static bool kv_has_channel(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--fd") || !strcmp(argv[i], "--connect"))
+			return true;
+	return false;
+}
+#endif
 
 /* Returns 0, or 2 (usage error, message printed), or -1 (--help done). */
 static int kv_parse_args(struct kv_replica *rp, struct kv_args *a, int argc,
@@ -642,6 +749,15 @@ static int kv_parse_args(struct kv_replica *rp, struct kv_args *a, int argc,
 			if (kv_parse_u64(optarg, 0, 3600 * 1000, &v))
 				goto bad_value;
 			rp->fault.delay_ms = (uint32_t)v;
+			break;
+		case OPT_PROBE_ISOLATION:
+			kv_probe(optarg, rp->fault.probe,
+				 sizeof(rp->fault.probe));
+			/* Alone (no channel): print what it reached. */
+			if (!kv_has_channel(argc, argv)) {
+				printf("%s\n", rp->fault.probe);
+				return -1;
+			}
 			break;
 		case OPT_FAULT_SEED:
 			if (kv_parse_u64(optarg, 0, UINT64_MAX, &v))

@@ -43,6 +43,12 @@ void client_answer(struct vmfitd *d, uint64_t cid, uint64_t seq,
 	last_status = status;
 }
 
+void client_refuse(struct vmfitd *d, uint64_t cid, uint64_t seq,
+		   const char *why)
+{
+	n_answer++;
+}
+
 void client_refuse_all(struct vmfitd *d, uint32_t status)
 {
 	n_refused++;
@@ -80,7 +86,7 @@ static struct vf_wbuf wb;
 static void send_requests(struct vmfitd *d, uint32_t node, uint32_t pid,
 			  uint64_t last_order, uint64_t cid)
 {
-	struct vf_request rq = { cid, 1, 3, (const uint8_t *)"get" };
+	struct vf_request rq = { cid, 1, 3, (const uint8_t *)"get", NULL };
 
 	vf_gmsg_begin(&wb, VF_G_REQUESTS, last_order);
 	vf_gmsg_add_request(&wb, &rq);

@@ -8,7 +8,7 @@
 
 int main(void)
 {
-	struct vf_request rq = { 5, 6, 3, (const uint8_t *)"abc" }, r2;
+	struct vf_request rq = { 5, 6, 3, (const uint8_t *)"abc", NULL }, r2;
 	struct vf_gvote gv = { 9, 2, (const uint8_t *)"ok" }, g2;
 	struct vf_gckpt ck = { 0x1122334455667788ull }, ck2;
 	struct vf_gstate st = { 3, 0xdeadbeef, 0x0102030405060708ull }, st2;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# overload-descriptors: vmfitd under `ulimit -n 1024` (hard and soft, so it
+# cannot raise it) and 1,100 idle TCP connections to its client port, more
+# than it has descriptors. It must cap its connections below the limit
+# (ppoll() refuses more descriptors than RLIMIT_NOFILE: before the cap,
+# vmfitd left its loop and exited with status 0), keep serving a real
+# client from another address, and stay up.
+. "$(dirname "$0")/../lib/cluster.sh"
+cl_enter "$@"
+
+export CL_REPLICA=kv-hash CL_RECORDS=1000 CL_RECORD_SIZE=128
+# Host 1's vmfitd with 1024 descriptors; the per-source limit out of the
+# way so that the descriptor cap is what is tested.
+export CL_VMFITD_WRAP="prlimit --nofile=1024:1024 --" CL_VMFITD_WRAP_HOSTS=1
+export CL_VMFITD_EXTRA="max_conns_per_source = 100000"
+export CL_BENCH_LIMIT=60
+cl_up 3
+
+cl_log "1100 idle connections to host 1 and 4 real clients"
+cl_bench idle --servers "$(cl_servers 1)" --junk-from "$CL_JUNK_ADDR" \
+	--idle 1100 --clients 4 --requests 400 --records 1000 \
+	--timeout 20000 ||
+	{ tail -n 20 "$CL_DIR/idle.log"; cl_die "the real clients were not served"; }
+cl_assert_json "$CL_DIR/idle.json" ops -eq 400
+cl_assert_json "$CL_DIR/idle.json" unfinished -eq 0
+cl_assert_json "$CL_DIR/idle.json" junk_opened -ge 1100
+
+cl_alive vmfitd 1 || cl_die "vmfitd on host 1 exited; see $(cl_hostdir 1)/vmfitd.log"
+cap=$(cl_stat 1 conn_max)
+((cap > 0 && cap < 1024)) || cl_die "host 1: conn_max '$cap', expected below 1024"
+grep -q 'client connections: at most' "$(cl_hostdir 1)/vmfitd.log" ||
+	cl_die "host 1 did not log its connection cap"
+cl_assert_eq "host 1 ready" 1 "$(cl_stat 1 ready)"
+n=$(cl_stat 1 clients)
+((n <= cap)) || cl_die "host 1 holds $n connections, above its cap $cap"
+ev=$(cl_stat 1 conns_evicted)
+ref=$(cl_stat 1 conns_refused)
+((ev + ref > 0)) || cl_die "host 1 neither evicted nor refused a connection"
+grep -q 'ppoll' "$(cl_hostdir 1)/vmfitd.log" &&
+	cl_die "host 1's event loop failed: $(grep ppoll "$(cl_hostdir 1)/vmfitd.log")"
+cl_log "host 1: $n connections (cap $cap), $ev evicted, $ref refused; 400 requests served"
+
+# After the flood: a fresh client is served at once.
+cl_bench after --servers "$(cl_servers 1)" --clients 2 --requests 100 \
+	--records 1000 --timeout 20000 || cl_die "host 1 does not serve after the flood"
+cl_assert_json "$CL_DIR/after.json" ops -eq 100
+cl_log "PASS"
