@@ -74,6 +74,8 @@ const struct vf_rc_entry *vf_rcache_next(const struct vf_rcache *rc,
 
 /* Forget every client (a manager that takes over another's table). */
 void vf_rcache_clear(struct vf_rcache *rc);
+
+/*
  * The order of (client_id, seq) left the vote window undecided: the entry
  * stays undecided (no final answer is cached), marked expired. Returns 0
  * or -ENOENT.
