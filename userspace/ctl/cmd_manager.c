@@ -18,8 +18,6 @@
 #include "vf_ctlsock.h"
 #include "vf_jflat.h"
 
-#define STATUS_MAX	16384	/* the status file is ~2.5 KiB */
-
 int cmd_manager(struct ctl *c, const struct command *cmd, int argc,
 		char **argv)
 {
@@ -69,12 +67,12 @@ int cmd_manager(struct ctl *c, const struct command *cmd, int argc,
 		status = conf.status_file;
 	}
 	j = malloc(sizeof(*j));
-	text = malloc(STATUS_MAX);
+	text = malloc(VF_STATUS_MAX);
 	if (!j || !text) {
 		fprintf(stderr, PROG ": %s: out of memory\n", cmd->name);
 		goto out;
 	}
-	r = vf_status_read(status, j, text, STATUS_MAX, err, sizeof(err));
+	r = vf_status_read(status, j, text, VF_STATUS_MAX, err, sizeof(err));
 	if (r == -ENOENT) {
 		fail(c, cmd, status, r, "is vmfitd running? (vmfitd writes %s "
 		     "every status_interval_ms)", status);

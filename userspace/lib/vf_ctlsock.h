@@ -24,6 +24,9 @@ int vf_ctlsock_request(const char *path, const char *cmd,
 
 struct vf_jflat;
 
+/* Buffer for a whole status file (vmfitd writes ~3 KiB); larger is refused. */
+#define VF_STATUS_MAX	16384
+
 /*
  * The value of "key" in a status file's JSON text @s (NUL-terminated),
  * into @out: false if @s is not a valid status document or has no @key.

@@ -152,7 +152,7 @@ static void write_status(struct vmfitd *d)
  */
 int status_print(const struct vf_conf *c)
 {
-	char buf[8192], err[512];
+	char *buf, err[512];
 	struct vf_jflat *j;
 	unsigned int i;
 	int64_t pid;
@@ -163,15 +163,15 @@ int status_print(const struct vf_conf *c)
 		return 1;
 	}
 	j = malloc(sizeof(*j));
-	if (!j) {
+	buf = malloc(VF_STATUS_MAX);
+	if (!j || !buf) {
 		fprintf(stderr, "vmfitd: out of memory\n");
-		return 1;
+		goto fail;
 	}
-	if (vf_status_read(c->status_file, j, buf, sizeof(buf), err,
+	if (vf_status_read(c->status_file, j, buf, VF_STATUS_MAX, err,
 			   sizeof(err))) {
 		fprintf(stderr, "vmfitd: %s\n", err);
-		free(j);
-		return 1;
+		goto fail;
 	}
 	alive = vf_jflat_i64(j, "pid", &pid) && pid > 0 && pid <= INT32_MAX &&
 		kill((pid_t)pid, 0) == 0;
@@ -180,8 +180,13 @@ int status_print(const struct vf_conf *c)
 		       !strcmp(j->f[i].key, "ready") && !alive ? "0" :
 		       j->f[i].val);
 	printf("alive=%d\n", alive);
+	free(buf);
 	free(j);
 	return 0;
+fail:
+	free(buf);
+	free(j);
+	return 1;
 }
 
 static void log_stats(struct vmfitd *d)
