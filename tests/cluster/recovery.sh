@@ -142,6 +142,13 @@ grep -q "from node 1: connection closed before the chunk" "$(cl_hostdir 2)/vmfit
 	cl_die "host 2 did not log the chunk cut off by host 1"
 grep -q "chunk $(((off) / 4096)) differs" "$(cl_hostdir 2)/vmfitd.log" ||
 	cl_die "host 2 did not log the repaired chunk"
+# the operator's view of the repair (vmfit-ctl manager)
+out=$("$VMFIT_BIN/vmfit-ctl" manager -c "$(cl_hostdir 2)/vmfitd.conf") ||
+	cl_die "vmfit-ctl manager on host 2 failed: $out"
+grep -qE '^last round [0-9a-f]{16} done in [0-9]+ ms' <<<"$out" &&
+	grep -qE '^chunks     [0-9]+ in the volume: [0-9]+ hashed, [0-9]+ verified, 1 repaired' <<<"$out" &&
+	grep -q '^bytes      .* 4 KiB fetched from peers' <<<"$out" ||
+	cl_die "vmfit-ctl manager on host 2 after round 3: $out"
 # delta: only the changed chunks were hashed
 h=$(cl_stat 1 rcv_hashed)
 n=$(cl_stat 1 rcv_chunks)
@@ -167,6 +174,12 @@ for i in 1 2 3; do
 	*) cl_die "host $i: abort reason '$(cl_stat "$i" rcv_last_abort)', want shadow-restore" ;;
 	esac
 done
+out=$("$VMFIT_BIN/vmfit-ctl" manager -c "$(cl_hostdir 1)/vmfitd.conf") ||
+	cl_die "vmfit-ctl manager on host 1 failed: $out"
+grep -qE '^recovery   phase [a-z]+.*; [0-9]+ rounds: [0-9]+ done, 2 aborted' <<<"$out" &&
+	grep -qE '^last round [0-9a-f]{16} aborted \(full\)' <<<"$out" &&
+	grep -q '^last abort shadow-restore' <<<"$out" ||
+	cl_die "vmfit-ctl manager on host 1 after round 4: $out"
 # ... so the next delta round still hands over a state equal everywhere.
 echo ok >"$CL_BASE/shadow-mode"
 out=$(cl_recover 2) || cl_die "round 5 failed: $out"

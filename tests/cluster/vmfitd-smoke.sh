@@ -3,8 +3,10 @@
 #
 # vmfitd-smoke: 3 hosts (corosync + vmfitd + kv-hash each, f = 1). Clients
 # spread over all managers get verified replies; every manager delivers the
-# same number of orders and decides them all, nobody is suspected; then one
-# host's vmfitd dies and the other two keep answering.
+# same number of orders and decides them all, nobody is suspected;
+# `vmfit-ctl manager` says so (in sync, primary, 3 managers; --json valid);
+# then one host's vmfitd dies, the other two keep answering, and
+# `vmfit-ctl manager` on the dead host refuses its stale status file.
 . "$(dirname "$0")/../lib/cluster.sh"
 cl_enter "$@"
 
@@ -32,6 +34,28 @@ for i in 1 2 3; do
 	cl_log "host $i: $(cl_status "$i" | grep -E '^(executed|replies|avg_batch|cpg_sent)=' | tr '\n' ' ')"
 done
 
+# The operator's view (vmfit-ctl manager) of each live manager.
+for i in 1 2 3; do
+	conf=$(cl_hostdir "$i")/vmfitd.conf
+	out=$("$VMFIT_BIN/vmfit-ctl" manager --config "$conf") ||
+		cl_die "vmfit-ctl manager on host $i failed: $out"
+	grep -q '^sync       in sync:' <<<"$out" ||
+		cl_die "host $i: manager not in sync: $out"
+	grep -q '^primary    yes:' <<<"$out" ||
+		cl_die "host $i: manager not primary: $out"
+	grep -q '^managers   3 configured, 3 present, 3 in sync' <<<"$out" ||
+		cl_die "host $i: not 3 managers present and in sync: $out"
+	grep -q "^service    kv on node $i " <<<"$out" ||
+		cl_die "host $i: wrong service line: $out"
+	json=$("$VMFIT_BIN/vmfit-ctl" --json manager -c "$conf") ||
+		cl_die "vmfit-ctl --json manager on host $i failed: $json"
+	cl_assert_eq "host $i --json is one valid document with node_id" "$i" \
+		"$(jq -e .node_id <<<"$json")"
+	cl_assert_eq "host $i --json managers_synced" 3 \
+		"$(jq -e .managers_synced <<<"$json")"
+done
+cl_log "vmfit-ctl manager, host 3: $(head -n 5 <<<"$out" | tr -s ' ' | tr '\n' '|')"
+
 # f = 1: losing one manager (and its replica) changes nothing for clients.
 # The status file names the daemon's own pid (cl_kill's pid file may name a
 # wrapper process).
@@ -46,4 +70,15 @@ cl_assert_eq "verify mismatches with host 3 down" 0 "$mism"
 sleep 1
 cl_assert_eq "members after host 3 died" 2 "$(st 1 members)"
 cl_assert_eq "host 1 vs 2 orders" "$(st 1 orders_delivered)" "$(st 2 orders_delivered)"
+# SIGKILL left host 3's last status file: vmfit-ctl manager must not
+# present it as a live manager.
+if out=$("$VMFIT_BIN/vmfit-ctl" manager -c "$(cl_hostdir 3)/vmfitd.conf" 2>&1); then
+	cl_die "vmfit-ctl manager on dead host 3 succeeded: $out"
+fi
+grep -q "is stale: vmfitd (pid $p3) is not running" <<<"$out" ||
+	cl_die "vmfit-ctl manager on dead host 3: $out"
+out=$("$VMFIT_BIN/vmfit-ctl" manager -c "$(cl_hostdir 1)/vmfitd.conf") ||
+	cl_die "vmfit-ctl manager on host 1 after host 3 died: $out"
+grep -q '^managers   3 configured, 2 present, 2 in sync' <<<"$out" ||
+	cl_die "host 1 after host 3 died: $out"
 cl_log "PASS"

@@ -23,6 +23,9 @@
 #                    vmfit kind must fail cleanly without the module)
 #   vf-voter-test    voter
 #
+# libvmfit's status file reader (vf_jflat, vf_status_read) is tested with
+# its user, vmfit-ctl manager: ctl-manager-test (userspace/ctl/build.mk).
+#
 # The link flags of libvmfit's modules (VF_*_LIBS) come from the build.mk of
 # their first user; recursive variables, as those are included after this.
 

@@ -101,6 +101,10 @@ misuse "create: empty device path" create v /a ''
 misuse "recover: invalid timeout 'x': expected a decimal number" recover --timeout x
 misuse "recover: invalid timeout '0': zero" recover -t 0
 misuse "recover: too many arguments|unexpected argument" recover extra
+misuse "manager: --config and --status-file exclude each other" manager -c /a -s /b
+misuse "manager: too many arguments|unexpected argument" manager extra
+misuse "manager: option '--status-file' needs an argument" manager --status-file
+misuse "manager: unknown option '--all'" manager --all
 misuse "merge: --timeout needs --wait" merge v --timeout 5
 misuse "merge: invalid timeout 'x': expected a decimal number" merge v --wait --timeout x
 misuse "merge: invalid timeout '5s': trailing characters" merge v -w -t 5s
@@ -144,7 +148,7 @@ checks=$((checks + 1))
 run help
 [ "$rc" = 0 ] || fail "help: exit $rc"
 cmds=$(awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }' "$tmp/out")
-want="help load create view remove snapshot merge drop clear changed status checksum events recover"
+want="help load create view remove snapshot merge drop clear changed status checksum events recover manager"
 [ "$(echo $cmds)" = "$want" ] || fail "help lists '$(echo $cmds)', want '$want'"
 for c in $cmds; do
 	checks=$((checks + 3))
@@ -188,6 +192,46 @@ if ! grep -qw dm_vmfit /proc/modules 2>/dev/null; then
 			fail "$c without the module: exit $rc, '$err'"
 	done
 fi
+
+# manager: a status file that is missing, corrupt, stale, of the wrong
+# shape is a failure (1) saying what to do; a good one prints the summary
+# or (--json) itself. The formatter's own cases: ctl-manager-test.
+# expect_fail PATTERN ARGS...: exit 1, nothing on stdout, stderr matching.
+expect_fail() {
+	local pat=$1
+	shift
+	checks=$((checks + 1))
+	run "$@"
+	[ "$rc" = 1 ] && [ -z "$out" ] && grep -qE -- "$pat" <<<"$err" ||
+		fail "'vmfit-ctl $*': exit $rc, out '$out', err '$err' !~ /$pat/"
+}
+st=$tmp/vmfitd.status
+expect_fail "vmfit-ctl: manager: $st: No such file or directory" manager -s "$st"
+expect_fail "hint: is vmfitd running\\? \\(vmfitd writes $st every status_interval_ms\\)" manager -s "$st"
+printf 'service = kv\nnode_id = 1\nmanagers = 1 2 3\nlisten = 127.0.0.1:1\nreplica_cmd = /bin/true\nstatus_file = %s\n' "$st" >"$tmp/vmfitd.conf"
+expect_fail "hint: is vmfitd running" manager -c "$tmp/vmfitd.conf"
+expect_fail "manager: .*/nope.conf" manager -c "$tmp/nope.conf"
+good='{"pid":PID,"service":"kv","node_id":1,"ready":1,"synced":1,"unreplicated":0,"cpg_connected":1,"members":3,"f":1,"primary":1,"managers":3,"managers_present":3,"managers_synced":3,"membership":"synced","views":2,"orders_delivered":7,"executed":7,"decided":7,"expired":0,"suspects":0,"clients":0,"pending":0,"rcv_phase":"off","replica_pid":9,"replica_domid":-1,"replica_ok":1,"suspect_nodes":""}'
+echo "${good/PID/$$}" | head -c 100 >"$st"
+expect_fail "not a valid status file: ends early at byte 100 \\(truncated\\?\\)" manager -s "$st"
+expect_fail "not a valid status file" --json manager -s "$st"
+echo '{"pid":1,"x":{"y":2}}' >"$st"
+expect_fail "not a valid status file: byte 13: nested value" manager -s "$st"
+echo "{\"pid\":$$}" >"$st"
+expect_fail "no integer \"node_id\": not a vmfitd status file" manager -s "$st"
+expect_fail "no integer \"node_id\"" --json manager -s "$st"
+# A pid that is surely not running: above pid_max.
+echo "${good/PID/2147483647}" >"$st"
+expect_fail "is stale: vmfitd \\(pid 2147483647\\) is not running" manager -s "$st"
+echo "${good/PID/$$}" >"$st"
+checks=$((checks + 2))
+run manager -s "$st"
+[ "$rc" = 0 ] && grep -q '^sync       in sync:' <<<"$out" &&
+	grep -q '^managers   3 configured, 3 present, 3 in sync' <<<"$out" ||
+	fail "manager: exit $rc, '$out' '$err'"
+run --json manager -s "$st"
+[ "$rc" = 0 ] && [ "$out" = "${good/PID/$$}" ] ||
+	fail "--json manager: exit $rc, '$out' '$err'"
 
 echo "ctl-args: $checks checks, $failed failed"
 ((failed == 0))

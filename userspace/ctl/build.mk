@@ -5,6 +5,8 @@
 #
 #   build/bin/vmfit-ctl
 #   build/tests/unit/ctl-parse-test   sizes, names, JSON writer
+#   build/tests/unit/ctl-manager-test status file reader (vf_jflat) and
+#                                     the `manager` summary
 #
 # The CLI's misuse tests are tests/unit/ctl-args.sh (host), the device tests
 # tests/kmod/ctl-*.sh (VM).
@@ -17,7 +19,8 @@ VF_KMOD_LIBS := -lkmod
 VF_MERKLE_LIBS := -lcrypto
 
 CTL_DIR := userspace/ctl
-CTL_PURE_SRCS := $(CTL_DIR)/ctl_parse.c $(CTL_DIR)/ctl_json.c
+CTL_PURE_SRCS := $(CTL_DIR)/ctl_parse.c $(CTL_DIR)/ctl_json.c \
+	$(CTL_DIR)/ctl_manager.c
 CTL_SRCS := $(CTL_DIR)/vmfit-ctl.c $(CTL_DIR)/ctl_cmdtable.c $(CTL_DIR)/ctl_util.c \
 	$(wildcard $(CTL_DIR)/cmd_*.c) $(CTL_DIR)/ctl_dm.c $(CTL_PURE_SRCS)
 
@@ -43,3 +46,12 @@ $(B)/tests/unit/ctl-parse-test: $(call sanobj,tests/unit/ctl-parse-test.c \
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lm
 
 CFLAGS_ctl-parse-test := -I$(CTL_DIR)
+
+UNIT_TESTS += $(B)/tests/unit/ctl-manager-test
+
+$(B)/tests/unit/ctl-manager-test: $(call sanobj,tests/unit/ctl-manager-test.c \
+	$(CTL_PURE_SRCS)) $(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lm
+
+CFLAGS_ctl-manager-test := -I$(CTL_DIR)

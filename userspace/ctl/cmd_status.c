@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ctl_cmd.h"
+#include "ctl_parse.h"
 #include "ctl_json.h"
 #include "vf_dm.h"
 #include "vf_status.h"

@@ -65,7 +65,6 @@ int check_name(const struct command *cmd, const char *name);
 /* Options-free commands: just -h and the positional count. */
 int simple_opts(const struct command *cmd, int argc, char **argv,
 		int *done);
-void fmt_bytes(char *buf, size_t size, uint64_t bytes);
 void fmt_ms(char *buf, size_t size, uint64_t ns);
 double pct(uint64_t part, uint64_t whole);
 void sleep_ms(unsigned int ms);
@@ -109,5 +108,8 @@ int cmd_recover(struct ctl *c, const struct command *cmd, int argc,
 		char **argv);
 int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 	       char **argv);
+/* cmd_manager.c */
+int cmd_manager(struct ctl *c, const struct command *cmd, int argc,
+		char **argv);
 
 #endif /* CTL_CMD_H */

@@ -91,6 +91,18 @@ const struct command ctl_cmd_table[] = {
 	  "                      status 1 if it aborted\n"
 	  "  -t, --timeout SECS  with --wait: give up after SECS (default 600)\n"
 	  "See vmfitd(8) \"Proactive recovery\".\n" },
+	{ "manager", cmd_manager, 0, 0,
+	  "[--config FILE | --status-file FILE]",
+	  "show what a running vmfitd says about itself",
+	  "  -c, --config FILE       vmfitd's configuration (status_file);\n"
+	  "                          default " VF_CONF_DEFAULT_PATH "\n"
+	  "  -s, --status-file FILE  read this status file instead\n\n"
+	  "One line each: service, ready, sync, primary, managers present and\n"
+	  "in sync, group, order, clients, replica (pid or Xen domain),\n"
+	  "suspects, recovery (last round: chunks, bytes, durations, abort).\n"
+	  "With --json: vmfitd's status document, validated. Exit status 1\n"
+	  "without a status file, for a stale one (vmfitd gone) or a corrupt\n"
+	  "one. See vmfitd(8) \"Status\".\n" },
 	{ NULL, NULL, 0, 0, NULL, NULL, NULL },
 };
 

@@ -3,6 +3,7 @@
  * ctl_parse - argument parsers for vmfit-ctl, unit-tested on the host.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ctl_parse.h"
@@ -149,4 +150,20 @@ int ctl_check_name(const char *s, const char **why)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void fmt_bytes(char *buf, size_t size, uint64_t bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned int u = 0;
+	double v = (double)bytes;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0 || v == (uint64_t)v)
+		snprintf(buf, size, "%.0f %s", v, units[u]);
+	else
+		snprintf(buf, size, "%.1f %s", v, units[u]);
 }

@@ -7,6 +7,7 @@
 #ifndef CTL_PARSE_H
 #define CTL_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CTL_CHUNK_MIN 512u		/* bytes */
@@ -26,5 +27,8 @@ int ctl_check_name(const char *s, const char **why);
 /* Plain decimal in [0, max]. */
 int ctl_parse_uint(const char *s, uint64_t max, uint64_t *out,
 		   const char **why);
+
+/* @bytes for people: "512 B", "4 KiB", "1.5 MiB". */
+void fmt_bytes(char *buf, size_t size, uint64_t bytes);
 
 #endif /* CTL_PARSE_H */

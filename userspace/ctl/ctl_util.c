@@ -178,22 +178,6 @@ int simple_opts(const struct command *cmd, int argc, char **argv,
 
 /*----------------------------------------------------------------*/
 
-void fmt_bytes(char *buf, size_t size, uint64_t bytes)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	unsigned int u = 0;
-	double v = (double)bytes;
-
-	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0 || v == (uint64_t)v)
-		snprintf(buf, size, "%.0f %s", v, units[u]);
-	else
-		snprintf(buf, size, "%.1f %s", v, units[u]);
-}
-
 void fmt_ms(char *buf, size_t size, uint64_t ns)
 {
 	snprintf(buf, size, "%.3f ms", (double)ns / 1e6);

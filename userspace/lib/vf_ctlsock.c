@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "vf_ctlsock.h"
+#include "vf_jflat.h"
 #include "vf_proto.h"
 
 static long elapsed_ms(const struct timespec *t0)
@@ -97,24 +99,61 @@ out:
 
 bool vf_status_field(const char *s, const char *key, char *out, size_t len)
 {
-	char pat[64];
-	const char *p;
-	size_t n = 0;
+	const struct vf_jflat_field *f;
+	char err[160];
+	struct vf_jflat *j;
+	bool found = false;
 
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(s, pat);
-	if (!p)
+	j = malloc(sizeof(*j));
+	if (!j)
 		return false;
-	p += strlen(pat);
-	if (*p == '"')
-		p++;
-	while (p[n] && p[n] != '"' && p[n] != ',' && p[n] != '}' &&
-	       n + 1 < len) {
-		out[n] = p[n];
-		n++;
+	if (!vf_jflat_parse(j, s, strlen(s), err, sizeof(err))) {
+		f = vf_jflat_get(j, key);
+		if (f && len) {
+			snprintf(out, len, "%s", f->val);
+			found = true;
+		}
 	}
-	out[n] = '\0';
-	return true;
+	free(j);
+	return found;
+}
+
+int vf_status_read(const char *path, struct vf_jflat *j, char *text,
+		   size_t size, char *err, size_t errlen)
+{
+	char why[192];
+	size_t n;
+	FILE *fp;
+	int r;
+
+	fp = fopen(path, "r");
+	if (!fp) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	n = fread(text, 1, size - 1, fp);
+	r = ferror(fp) ? -EIO : 0;
+	if (!r && n == size - 1 && fgetc(fp) != EOF)
+		r = -EFBIG;
+	fclose(fp);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", path,
+			 r == -EFBIG ? "larger than a status file can be" :
+			 strerror(-r));
+		return -EINVAL;
+	}
+	text[n] = '\0';
+	if (!n) {
+		snprintf(err, errlen, "%s: empty", path);
+		return -EINVAL;
+	}
+	if (vf_jflat_parse(j, text, n, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: not a valid status file: %s", path,
+			 why);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int vf_ctlsock_follow_round(const char *status, const char *round,

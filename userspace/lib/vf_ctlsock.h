@@ -22,8 +22,25 @@
 int vf_ctlsock_request(const char *path, const char *cmd,
 		       unsigned int timeout_ms, char *ans, size_t anslen);
 
-/* The value of "key" in a status file's flat JSON text @s, into @out. */
+struct vf_jflat;
+
+/* Buffer for a whole status file (vmfitd writes ~3 KiB); larger is refused. */
+#define VF_STATUS_MAX	16384
+
+/*
+ * The value of "key" in a status file's JSON text @s (NUL-terminated),
+ * into @out: false if @s is not a valid status document or has no @key.
+ */
 bool vf_status_field(const char *s, const char *key, char *out, size_t len);
+
+/*
+ * Read and validate the status file @path: its text into @text (@size
+ * bytes at most, NUL-terminated), its members into @j. 0; -errno of open
+ * (-ENOENT: no status file, so no vmfitd writing it); -EINVAL with what is
+ * wrong in @err (too big, empty, truncated, not JSON: vf_jflat_parse).
+ */
+int vf_status_read(const char *path, struct vf_jflat *j, char *text,
+		   size_t size, char *err, size_t errlen);
 
 /*
  * Follow recovery round @round (16 hex digits) in the status file @status

@@ -48,6 +48,7 @@
 
 #include "gmsg.h"
 #include "recovery.h"
+#include "vf_json.h"
 #include "vf_log.h"
 
 #define SENIOR_DRAIN_MS		10000	/* handover: senior answers the rest */
@@ -926,14 +927,16 @@ void rcv_status(struct vmfitd *d, FILE *fp)
 		",\"rcv_bytes_fetched\":%" PRIu64 ",\"rcv_bytes_served\":%" PRIu64
 		",\"rcv_bad_msgs\":%" PRIu64 ",\"rcv_capture_order\":%" PRIu64
 		",\"rcv_capture_ms\":%" PRIu64 ",\"rcv_last_ms\":%" PRIu64
-		",\"rcv_volume\":\"%s\",\"rcv_caught_up\":%" PRIu64
-		",\"rcv_receivers\":%u,",
+		",\"rcv_caught_up\":%" PRIu64 ",\"rcv_receivers\":%u"
+		",\"rcv_volume\":",
 		r->full, r->geom.nchunks, r->st.hashed, r->st.verified,
 		r->st.repaired, r->st.copied, r->st.bytes_hashed,
 		r->st.bytes_copied, r->st.bytes_fetched, r->st.bytes_served,
 		r->st.bad_msgs, r->capture_order, r->st.capture_ms,
-		r->st.last_ms, r->vol[r->cur].path, r->st.caught_up,
-		r->nrecv);
+		r->st.last_ms, r->st.caught_up, r->nrecv);
+	/* A configured path: escaped, it may hold any byte. */
+	vf_json_string(fp, r->vol[r->cur].path);
+	fputc(',', fp);
 	fprintf(fp, "\"rcv_bytes_msgs\":%" PRIu64 ",\"rcv_hash_ms\":%" PRIu64
 		",\"rcv_copy_ms\":%" PRIu64 ",\"rcv_commit_ms\":%" PRIu64
 		",\"rcv_loop_max_ms\":%" PRIu64 ",",

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vf_ctlsock.h"
+#include "vf_jflat.h"
+#include "vf_json.h"
 #include "vf_log.h"
 #include "vmfitd.h"
 
@@ -66,10 +69,15 @@ static void write_status(struct vmfitd *d)
 	fp = status_tmp(d->conf.status_file, tmp, sizeof(tmp));
 	if (!fp)
 		return;
-	fprintf(fp, "{\"pid\":%d,\"service\":\"%s\",\"node_id\":%u,\"ready\":%d,"
+	/* Escaped although vf_conf limits the service's characters: the
+	 * file stays valid JSON whatever the configuration allows later
+	 * (vmfit-ctl manager refuses invalid status files). */
+	fprintf(fp, "{\"pid\":%d,\"service\":", (int)getpid());
+	vf_json_string(fp, d->conf.service);
+	fprintf(fp, ",\"node_id\":%u,\"ready\":%d,"
 		"\"synced\":%d,\"unreplicated\":%d,\"cpg_connected\":%d,"
 		"\"members\":%u,\"f\":%u,",
-		(int)getpid(), d->conf.service, d->nodeid, is_ready(d),
+		d->nodeid, is_ready(d),
 		manager_in_sync(&d->mb), d->local, d->local || d->cpg_ok,
 		d->members, d->conf.f);
 	fprintf(fp, "\"primary\":%d,\"managers\":%u,\"managers_present\":%u,"
@@ -138,58 +146,47 @@ static void write_status(struct vmfitd *d)
 	}
 }
 
-/* vmfitd --status: the status file as key=value lines. */
+/*
+ * vmfitd --status: the status file as key=value lines (strings unescaped),
+ * read and validated by libvmfit's status reader like vmfit-ctl manager.
+ */
 int status_print(const struct vf_conf *c)
 {
-	char buf[8192], *p, *k, *v, *save = NULL;
-	long pid = 0;
+	char *buf, err[512];
+	struct vf_jflat *j;
+	unsigned int i;
+	int64_t pid;
 	int alive;
-	FILE *fp;
-	size_t n;
 
 	if (!c->status_file[0]) {
 		fprintf(stderr, "vmfitd: no status_file configured\n");
 		return 1;
 	}
-	fp = fopen(c->status_file, "r");
-	if (!fp) {
-		fprintf(stderr, "vmfitd: %s: %s\n", c->status_file,
-			strerror(errno));
-		return 1;
+	j = malloc(sizeof(*j));
+	buf = malloc(VF_STATUS_MAX);
+	if (!j || !buf) {
+		fprintf(stderr, "vmfitd: out of memory\n");
+		goto fail;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	p = strchr(buf, '{');
-	if (!p || !strchr(p, '}')) {
-		fprintf(stderr, "vmfitd: %s: not a status file\n",
-			c->status_file);
-		return 1;
+	if (vf_status_read(c->status_file, j, buf, VF_STATUS_MAX, err,
+			   sizeof(err))) {
+		fprintf(stderr, "vmfitd: %s\n", err);
+		goto fail;
 	}
-	*strchr(p, '}') = '\0';
-	if (sscanf(strstr(p, "\"pid\":") ? strstr(p, "\"pid\":") + 6 : "0",
-		   "%ld", &pid) != 1)
-		pid = 0;
-	alive = pid > 0 && kill(pid, 0) == 0;
-	for (k = strtok_r(p + 1, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-		v = strchr(k, ':');
-		if (!v)
-			continue;
-		*v++ = '\0';
-		if (*k == '"')
-			k++;
-		if (*k && k[strlen(k) - 1] == '"')
-			k[strlen(k) - 1] = '\0';
-		if (*v == '"')
-			v++;
-		if (*v && v[strlen(v) - 1] == '"')
-			v[strlen(v) - 1] = '\0';
-		if (!strcmp(k, "ready") && !alive)
-			v = "0";
-		printf("%s=%s\n", k, v);
-	}
+	alive = vf_jflat_i64(j, "pid", &pid) && pid > 0 && pid <= INT32_MAX &&
+		kill((pid_t)pid, 0) == 0;
+	for (i = 0; i < j->n; i++)
+		printf("%s=%s\n", j->f[i].key,
+		       !strcmp(j->f[i].key, "ready") && !alive ? "0" :
+		       j->f[i].val);
 	printf("alive=%d\n", alive);
+	free(buf);
+	free(j);
 	return 0;
+fail:
+	free(buf);
+	free(j);
+	return 1;
 }
 
 static void log_stats(struct vmfitd *d)
