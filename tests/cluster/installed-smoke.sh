@@ -13,12 +13,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 T=$(mktemp -d /tmp/vmfit-installed-XXXXXX)
+# The replica runs as an unprivileged user (replica_user): it must reach
+# the installed kv-hash, and mktemp -d makes the directory 0700.
+chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT
 D=$T/dest
 make --no-print-directory -s install DESTDIR="$D" PREFIX=/usr
 
 mkdir "$T/bin"
-for p in usr/sbin/vmfitd usr/lib/vmfit/kv-hash usr/bin/vmfit-bench; do
+for p in usr/sbin/vmfitd usr/sbin/vmfit-ctl usr/lib/vmfit/kv-hash usr/bin/vmfit-bench; do
 	[ -x "$D/$p" ] || { echo "FAIL: make install did not install /$p" >&2; exit 1; }
 	ln -s "$D/$p" "$T/bin/"
 done
