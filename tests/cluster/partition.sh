@@ -24,11 +24,9 @@
 cl_enter "$@"
 # --v1 requests below: version 1 clients have no session key, and are
 # refused unless legacy_clients = yes (protocol.rst "Sessions").
-export CL_VMFITD_EXTRA="legacy_clients = yes${CL_VMFITD_EXTRA:+
-$CL_VMFITD_EXTRA}"
-
 export CL_RECORDS=1000 CL_RECORD_SIZE=128
-CL_VMFITD_EXTRA="peer_listen = @ADDR@:7500
+export CL_VMFITD_EXTRA="legacy_clients = yes
+peer_listen = @ADDR@:7500
 state_volume_b = @DIR@/vstate/state-b.img
 recovery_timeout_ms = 30000"
 cl_up 3
