@@ -21,7 +21,7 @@
 struct vf_wbuf;
 
 #define VF_MSTATE_MAGIC		"VFMSTATE"
-#define VF_MSTATE_VERSION	1
+#define VF_MSTATE_VERSION	2	/* 2: the evicted-id filter */
 #define VF_MSTATE_HDR_LEN	24
 
 /*

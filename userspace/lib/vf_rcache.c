@@ -101,6 +101,7 @@ void vf_rcache_clear(struct vf_rcache *rc)
 	}
 	rc->lru.lru_next = rc->lru.lru_prev = &rc->lru;
 	memset(rc->buckets, 0, rc->nbuckets * sizeof(*rc->buckets));
+	memset(rc->filter, 0, VF_RC_FILTER_BITS / 8);
 	rc->count = 0;
 }
 
@@ -240,6 +241,52 @@ const struct vf_rc_entry *vf_rcache_next(const struct vf_rcache *rc,
 	return e == &rc->lru ? NULL : e;
 }
 
+/*
+ * The evicted-id filter is ordered state too: vf_rcache_deliver() refuses
+ * an evicted id on every manager at the same point of the stream, so a
+ * manager that takes the table over needs the same filter. Sparse: the
+ * non-zero 64-bit words, ascending by index.
+ */
+static void encode_filter(const struct vf_rcache *rc, struct vf_wbuf *wb)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < VF_RC_FILTER_BITS / 64; i++)
+		n += rc->filter[i] != 0;
+	vf_wb_u32(wb, n);
+	for (i = 0; i < VF_RC_FILTER_BITS / 64; i++) {
+		if (!rc->filter[i])
+			continue;
+		vf_wb_u32(wb, i);
+		vf_wb_u64(wb, rc->filter[i]);
+	}
+}
+
+static int decode_filter(struct vf_rcache *rc, struct vf_rd *rd)
+{
+	uint32_t n, i, idx;
+	int64_t prev = -1;
+	uint64_t w;
+
+	n = vf_rd_u32(rd);
+	if (rd->err)
+		return rd->err;
+	if (n > VF_RC_FILTER_BITS / 64)
+		return -VF_E(VF_ERR_TOO_BIG);
+	for (i = 0; i < n; i++) {
+		idx = vf_rd_u32(rd);
+		w = vf_rd_u64(rd);
+		if (rd->err)
+			return rd->err;
+		/* ascending, in range, non-zero: one encoding per filter */
+		if ((int64_t)idx <= prev || idx >= VF_RC_FILTER_BITS / 64 || !w)
+			return -VF_E(VF_ERR_MALFORMED);
+		rc->filter[idx] = w;
+		prev = idx;
+	}
+	return 0;
+}
+
 void vf_rcache_encode(const struct vf_rcache *rc, struct vf_wbuf *wb)
 {
 	const struct vf_rc_entry *e;
@@ -255,6 +302,7 @@ void vf_rcache_encode(const struct vf_rcache *rc, struct vf_wbuf *wb)
 		if (e->len)
 			vf_wb_bytes(wb, e->data, e->len);
 	}
+	encode_filter(rc, wb);
 }
 
 static int decode_entry(struct vf_rcache *rc, struct vf_rd *rd)
@@ -299,6 +347,7 @@ int vf_rcache_decode(struct vf_rcache *rc, struct vf_rd *rd)
 		return rd->err;
 	if (n > rc->max)
 		return -VF_E(VF_ERR_TOO_BIG);
+	memset(rc->filter, 0, VF_RC_FILTER_BITS / 8);
 	for (i = 0; i < n; i++) {
 		r = decode_entry(rc, rd);
 		if (r) {
@@ -306,5 +355,8 @@ int vf_rcache_decode(struct vf_rcache *rc, struct vf_rd *rd)
 			return r;
 		}
 	}
-	return 0;
+	r = decode_filter(rc, rd);
+	if (r)
+		vf_rcache_clear(rc);
+	return r;
 }
