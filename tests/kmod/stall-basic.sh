@@ -26,7 +26,8 @@ command -v vmfit-stall >/dev/null || die "vmfit-stall is not in PATH (make users
 
 N=3			# snapshots
 STALL_MS=300		# injected suspend before the last snapshot
-BEFORE_MS=1000		# vmfit-stall window
+BEFORE_MS=3000		# vmfit-stall window: room for slow dmsetup execs between
+			# the injected suspend and the snapshot on a loaded host
 AFTER_MS=1000
 
 slice origin "$DISK_A" 0 64

@@ -133,6 +133,31 @@ static bool all_equal(const struct rcv *r, size_t q)
 }
 
 /*
+ * Chunk @c is to be fetched: the value @o the voters agree on, and who
+ * sent it. Returns 0, or -ENOMEM with the round aborted.
+ */
+static int add_repair(struct vmfitd *d, uint64_t c,
+		      const struct vf_cvote_out *o)
+{
+	struct rcv *r = d->rcv;
+	struct repair *rp;
+
+	rp = realloc(r->rep, (r->nrep + 1) * sizeof(*rp));
+	if (!rp) {
+		round_abort(d, VF_RCV_VOLUME, true, "out of memory");
+		return -ENOMEM;
+	}
+	r->rep = rp;
+	rp = &r->rep[r->nrep++];
+	memset(rp, 0, sizeof(*rp));
+	rp->chunk = c;
+	memcpy(rp->digest, o->digest, DS);
+	memcpy(rp->sources, o->sources, o->nsources * sizeof(o->sources[0]));
+	rp->nsources = o->nsources;
+	return 0;
+}
+
+/*
  * A receiver's vote: every chunk is decided by the k voters alone (f+1
  * agree, no local digest counts); the ones its own B lacks are fetched.
  */
@@ -143,7 +168,6 @@ static void receiver_vote(struct vmfitd *d)
 	struct vf_cvote_remote rem[VF_CVOTE_MAX_REMOTE];
 	struct vf_cvote_out o;
 	const uint8_t *own;
-	struct repair *rp;
 	unsigned int m, n;
 	size_t g, j, q;
 	uint64_t c;
@@ -175,20 +199,8 @@ static void receiver_vote(struct vmfitd *d)
 				r->st.verified++;
 				continue;
 			}
-			rp = realloc(r->rep, (r->nrep + 1) * sizeof(*rp));
-			if (!rp) {
-				round_abort(d, VF_RCV_VOLUME, true,
-					    "out of memory");
+			if (add_repair(d, c, &o))
 				return;
-			}
-			r->rep = rp;
-			rp = &r->rep[r->nrep++];
-			memset(rp, 0, sizeof(*rp));
-			rp->chunk = c;
-			memcpy(rp->digest, o.digest, DS);
-			memcpy(rp->sources, o.sources,
-			       o.nsources * sizeof(o.sources[0]));
-			rp->nsources = o.nsources;
 		}
 	}
 	free_level(r);
@@ -202,7 +214,6 @@ static void vote_chunks(struct vmfitd *d)
 	struct rcv *r = d->rcv;
 	struct vf_cvote_remote rem[VF_CVOTE_MAX_REMOTE];
 	struct vf_cvote_out o;
-	struct repair *rp;
 	unsigned int m, n;
 	size_t g, j, q;
 	uint64_t c;
@@ -236,20 +247,8 @@ static void vote_chunks(struct vmfitd *d)
 					    c);
 				return;
 			}
-			rp = realloc(r->rep, (r->nrep + 1) * sizeof(*rp));
-			if (!rp) {
-				round_abort(d, VF_RCV_VOLUME, true,
-					    "out of memory");
+			if (add_repair(d, c, &o))
 				return;
-			}
-			r->rep = rp;
-			rp = &r->rep[r->nrep++];
-			memset(rp, 0, sizeof(*rp));
-			rp->chunk = c;
-			memcpy(rp->digest, o.digest, DS);
-			memcpy(rp->sources, o.sources,
-			       o.nsources * sizeof(o.sources[0]));
-			rp->nsources = o.nsources;
 			/* The store holds the verified state's digests (I2). */
 			vf_dstore_set(&r->work, c, o.digest, DS);
 			vf_warn("recovery: chunk %" PRIu64 " differs from what %u managers agree on: fetching it from node %u",
