@@ -141,6 +141,7 @@ misuse "checksum: unknown option '--all'" checksum --all a
 misuse 'events: too many arguments' events a
 misuse "events: invalid count '0': zero" events --count 0
 misuse "events: invalid timeout 'x'" events --timeout x
+misuse "events: invalid timeout '0': zero" events --timeout 0
 misuse "events: unknown option '--follow'" events --follow
 
 # Help: generated from the table, for every command, via help and -h.

@@ -384,10 +384,9 @@ int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 					      optarg, *why ? why : "zero");
 			break;
 		case 't':
-			if (ctl_parse_uint(optarg, 86400, &timeout, &why) ||
-			    !timeout)
-				return misuse(cmd, "invalid timeout '%s': %s",
-					      optarg, *why ? why : "zero");
+			r = opt_timeout(cmd, optarg, 86400, false, &timeout);
+			if (r)
+				return r;
 			break;
 		default:
 			return done;

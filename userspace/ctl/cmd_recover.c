@@ -26,7 +26,7 @@ int cmd_recover(struct ctl *c, const struct command *cmd, int argc,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = VF_CONF_DEFAULT_PATH, *why = "";
+	const char *path = VF_CONF_DEFAULT_PATH;
 	bool full = false, wait = false;
 	uint64_t timeout = 600;
 	char err[512], ans[512], round[32];
@@ -45,10 +45,9 @@ int cmd_recover(struct ctl *c, const struct command *cmd, int argc,
 			wait = true;
 			break;
 		case 't':
-			if (ctl_parse_uint(optarg, 86400, &timeout, &why) ||
-			    !timeout)
-				return misuse(cmd, "invalid timeout '%s': %s",
-					      optarg, *why ? why : "zero");
+			r = opt_timeout(cmd, optarg, 86400, false, &timeout);
+			if (r)
+				return r;
 			break;
 		default:
 			return done;

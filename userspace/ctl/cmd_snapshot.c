@@ -138,7 +138,6 @@ int cmd_merge(struct ctl *c, const struct command *cmd, int argc,
 	uint64_t timeout = 0;
 	uint64_t last_merged = UINT64_MAX;
 	struct vf_status st;
-	const char *why = "";
 	const char *name;
 	double t0;
 	int done = 0;
@@ -151,10 +150,10 @@ int cmd_merge(struct ctl *c, const struct command *cmd, int argc,
 			wait = true;
 			break;
 		case 't':
-			if (ctl_parse_uint(optarg, 86400 * 365, &timeout,
-					   &why))
-				return misuse(cmd, "invalid timeout '%s': %s",
-					      optarg, why);
+			r = opt_timeout(cmd, optarg, 86400 * 365, true,
+					&timeout);
+			if (r)
+				return r;
 			break;
 		default:
 			return done;

@@ -38,6 +38,8 @@ struct command {
 /* One line on stderr, exit status 2. */
 int misuse(const struct command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+int opt_timeout(const struct command *cmd, const char *arg, uint64_t max,
+		bool zero_ok, uint64_t *out);
 /* "vmfit-ctl: <cmd>: <what>: <strerror>" [+ "  hint: ..."], exit 1. */
 int fail(const struct ctl *c, const struct command *cmd, const char *what,
 	 int err, const char *hint, ...)

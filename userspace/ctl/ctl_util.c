@@ -39,6 +39,22 @@ int misuse(const struct command *cmd, const char *fmt, ...)
 	return EXIT_MISUSE;
 }
 
+/*
+ * The --timeout option of a command: seconds, up to @max, 0 only if
+ * @zero_ok. Returns 0, or the misuse() exit status.
+ */
+int opt_timeout(const struct command *cmd, const char *arg, uint64_t max,
+		bool zero_ok, uint64_t *out)
+{
+	const char *why = "";
+
+	if (ctl_parse_uint(arg, max, out, &why))
+		return misuse(cmd, "invalid timeout '%s': %s", arg, why);
+	if (!*out && !zero_ok)
+		return misuse(cmd, "invalid timeout '%s': zero", arg);
+	return 0;
+}
+
 static const char *errstr(int err)
 {
 	switch (err) {
