@@ -238,14 +238,14 @@ static void shadow_frame(struct vmfitd *d, const struct vf_hdr *h,
 			d->be->refresh(&r->sh);
 		r->st.shadow_created_ms = r->sh.created_ms;
 		if (r->sh.domid >= 0)
-			vf_info("recovery: shadow HELLO %" PRId64 " ms after its start (domain %d created and unpaused in %ld ms): %.*s version %.*s",
-				r->st.shadow_hello_ms, r->sh.domid,
-				r->sh.created_ms, hello.impl_len, hello.impl,
-				hello.ver_len, hello.ver);
+			vf_info("recovery: shadow HELLO: %.*s version %.*s, %" PRId64 " ms after its start (domain %d created and unpaused in %ld ms)",
+				hello.impl_len, hello.impl, hello.ver_len,
+				hello.ver, r->st.shadow_hello_ms, r->sh.domid,
+				r->sh.created_ms);
 		else
-			vf_info("recovery: shadow HELLO %" PRId64 " ms after its start: %.*s version %.*s",
-				r->st.shadow_hello_ms, hello.impl_len,
-				hello.impl, hello.ver_len, hello.ver);
+			vf_info("recovery: shadow HELLO: %.*s version %.*s, %" PRId64 " ms after its start",
+				hello.impl_len, hello.impl, hello.ver_len,
+				hello.ver, r->st.shadow_hello_ms);
 		r->sh_hello = true;
 		round_ready(d);
 		return;
