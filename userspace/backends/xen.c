@@ -276,6 +276,7 @@ struct xen_dom {
 	enum xen_phase phase;
 	unsigned int cleaning;		/* stale-domain destroys in flight */
 	bool quit;			/* release() is waiting for XP_DONE */
+	bool clean_stale;		/* the process's first domain */
 	bool abandon;			/* killed, or no HELLO in time, before
 					 * the domain existed: end it once
 					 * the create completes */
@@ -951,7 +952,10 @@ static void *pump_main(void *arg)
 	struct xen_child *c;
 	int n, nrelay, nkids, i, timeout, r;
 
-	cleanup_stale(x);
+	if (x->clean_stale)
+		cleanup_stale(x);
+	else
+		create(x);
 	while (!(x->quit && x->phase == XP_DONE)) {
 		sweep(x, false);
 		timeout = start_deadline(x, run_timeouts(x));
@@ -1167,6 +1171,11 @@ static int wait_up(struct xen_dom *x, unsigned int timeout_ms)
 }
 
 static unsigned int dom_seq;
+/*
+ * Only before the first domain of this process: every later one (a
+ * recovery's shadow) runs beside the senior, whose name has the prefix.
+ */
+static bool stale_cleaned;
 
 /* What the pump learnt since: the domain id, the start times. */
 static void xen_refresh(struct vf_replica *r)
@@ -1229,6 +1238,8 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 	clock_gettime(CLOCK_MONOTONIC, &x->t_create);
 	snprintf(x->name, sizeof(x->name), "%.48s-%u", xc->domain_prefix,
 		 ++dom_seq);
+	x->clean_stale = !stale_cleaned;
+	stale_cleaned = true;
 	x->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (x->exit_efd < 0 || pipe2(x->wake, O_CLOEXEC | O_NONBLOCK) ||
 	    pipe2(x->up, O_CLOEXEC | O_NONBLOCK)) {
