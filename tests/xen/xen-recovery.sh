@@ -114,17 +114,31 @@ wait "$bpid" || true
 	cat "$TESTDIR/bench.failed" "$TESTDIR"/bench.*.err
 	die "a client run failed"
 }
-runs=0
-for f in "$TESTDIR"/bench.*.json; do
-	runs=$((runs + 1))
-	for k in verify_mismatches errors bad_replies kv_errors unfinished; do
-		assert_eq 0 "$(sed -n "s/.*\"$k\": *\([0-9]*\).*/\1/p" "$f")" \
-			"$k in $(basename "$f")"
-	done
-	ops=$(sed -n 's/.*"ops": *\([0-9]*\).*/\1/p' "$f")
-	((ops > 0)) || die "$(basename "$f"): no request completed"
-	echo "$(basename "$f"): $ops ops, checked $(sed -n 's/.*"verify_checked": *\([0-9]*\).*/\1/p' "$f"), longest gap $(sed -n 's/.*"longest_gap_ms": *\([0-9.]*\).*/\1/p' "$f") ms"
-done
+# One awk for all the summaries: a fork costs 25-40 ms in dom0 under TCG.
+read -r runs ops checked gap bad < <(awk '
+	FNR == 1 { runs++ }
+	match($0, /"(verify_mismatches|errors|bad_replies|kv_errors|unfinished|ops|verify_checked|longest_gap_ms)": *[0-9.]+/) {
+		split(substr($0, RSTART, RLENGTH), kv, /": */)
+		k = substr(kv[1], 2)
+		v = kv[2] + 0
+		if (k == "ops") {
+			ops += v
+			if (!v)
+				bad = bad " " FILENAME ":no-request-completed"
+		} else if (k == "verify_checked") {
+			checked += v
+		} else if (k == "longest_gap_ms") {
+			if (v > gap)
+				gap = v
+		} else if (v) {
+			bad = bad " " FILENAME ":" k "=" v
+		}
+	}
+	END { printf "%d %d %d %d%s\n", runs, ops, checked, gap, bad }' \
+	"$TESTDIR"/bench.*.json)
+[ -z "$bad" ] || die "client runs with failures:$bad"
+((checked > 0)) || die "no GET was checked against its PUT"
+echo "XEN-RECOVERY-CLIENTS: $runs verified runs, $ops requests, $checked reads checked, 0 wrong or lost; longest interval without a completion $gap ms"
 ((runs >= 2)) || die "only $runs client run(s) during two rounds"
 assert_eq "$(xen_stat "$conf" executed)" "$(xen_stat "$conf" orders_delivered)" \
 	"every delivered order executed"
