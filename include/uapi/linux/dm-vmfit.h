@@ -88,6 +88,11 @@
 #define VMFIT_NAME_MAX			127
 /* Largest digest any algorithm returns. */
 #define VMFIT_DIGEST_MAX		64
+/*
+ * Largest chunk size in 512-byte sectors (1 MiB): the constructor's
+ * <chunk size> and VMFIT_ATTR_CHUNK_SECTORS are powers of two up to this.
+ */
+#define VMFIT_CHUNK_SECTORS_MAX		2048
 /* VMFIT_ATTR_CSUM_WORKERS: 1..VMFIT_CSUM_WORKERS_MAX. */
 #define VMFIT_CSUM_WORKERS_MAX		64
 
