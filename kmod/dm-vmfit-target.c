@@ -366,6 +366,24 @@ static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 	}
 }
 
+/*
+ * Jobs come from a mempool: allocated on the I/O path (GFP_NOIO), they
+ * must make progress under memory pressure.  Never fails: the pool holds
+ * a merge batch, and every job in use completes and returns to it.
+ */
+static struct vmfit_job *vmfit_job_alloc(struct vmfit *vf)
+{
+	struct vmfit_job *job = mempool_alloc(&vf->job_pool, GFP_NOIO);
+
+	memset(job, 0, sizeof(*job));
+	return job;
+}
+
+static void vmfit_job_free(struct vmfit *vf, struct vmfit_job *job)
+{
+	mempool_free(job, &vf->job_pool);
+}
+
 static void vmfit_copy_done(int read_err, unsigned long write_err, void *context)
 {
 	struct vmfit_job *job = context;
@@ -391,7 +409,7 @@ static void vmfit_copy_done(int read_err, unsigned long write_err, void *context
 			bio_io_error(bio);
 	}
 	vmfit_put_gen(vf, job->cow_parity);
-	kfree(job);
+	vmfit_job_free(vf, job);
 	queue_work(vf->wq, &vf->worker);
 }
 
@@ -407,13 +425,9 @@ static void vmfit_start_copy(struct vmfit *vf, struct bio *bio,
 	struct vmfit_job *job;
 	u32 val;
 
-	job = kzalloc(sizeof(*job), GFP_NOIO);
-	if (!job) {
-		bio_io_error(bio);
-		return;
-	}
+	job = vmfit_job_alloc(vf);
 	if (vmfit_alloc(vf, &val)) {
-		kfree(job);
+		vmfit_job_free(vf, job);
 		bio->bi_status = BLK_STS_NOSPC;
 		bio_endio(bio);
 		return;
@@ -427,7 +441,7 @@ static void vmfit_start_copy(struct vmfit *vf, struct bio *bio,
 	if (cmpxchg(&vf->map[io->chunk], 0, VMFIT_BUSY)) {
 		/* Someone mapped it meanwhile (our chunk leaks): retry. */
 		spin_unlock_irq(&vf->lock);
-		kfree(job);
+		vmfit_job_free(vf, job);
 		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
 		return;
 	}
@@ -668,8 +682,7 @@ static unsigned int vmfit_merge_collect(struct vmfit *vf,
 			vf->merge_cursor++;
 			continue;
 		}
-		/* Small and rare: a failure here would end the merge early. */
-		job = kzalloc(sizeof(*job), GFP_NOIO | __GFP_NOFAIL);
+		job = vmfit_job_alloc(vf);
 		job->vf = vf;
 		job->chunk = c;
 		job->cow = v - 1;
@@ -735,7 +748,7 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 			vmfit_cow_set_dmap(vf, job->chunk, 0);
 			vf->merged++;
 		}
-		kfree(job);
+		vmfit_job_free(vf, job);
 	}
 	queue_work(vf->wq, &vf->worker);
 	trace_vmfit_merge_progress(vf->devt, vf->merged, vf->to_merge);
@@ -1317,7 +1330,6 @@ static void vmfit_dtr(struct dm_target *ti)
 {
 	struct vmfit *vf = ti->private;
 	struct bio_list views;
-	unsigned int i;
 	struct bio *bio;
 
 	if (!vf)
@@ -1354,6 +1366,7 @@ static void vmfit_dtr(struct dm_target *ti)
 	}
 	if (vf->kc)
 		dm_kcopyd_client_destroy(vf->kc);
+	mempool_exit(&vf->job_pool);
 	if (vf->io_client)
 		dm_io_client_destroy(vf->io_client);
 	kfree(vf->md_buf);
@@ -1370,32 +1383,9 @@ static void vmfit_dtr(struct dm_target *ti)
 		dm_put_device(ti, vf->cow_dev);
 	if (vf->origin_dev)
 		dm_put_device(ti, vf->origin_dev);
-	for (i = 0; i < vf->nr_ctr_args; i++)
-		kfree(vf->ctr_args[i]);
-	kfree(vf->ctr_args);
 	ti->private = NULL;
 	/* Views may still hold the structure (not what it pointed to). */
 	vmfit_put(vf);
-}
-
-static int vmfit_copy_ctr_args(struct vmfit *vf, unsigned int argc,
-			       char **argv, char **error)
-{
-	unsigned int i;
-
-	vf->ctr_args = kcalloc(argc, sizeof(*vf->ctr_args), GFP_KERNEL);
-	if (!vf->ctr_args)
-		goto bad;
-	for (i = 0; i < argc; i++) {
-		vf->ctr_args[i] = kstrdup(argv[i], GFP_KERNEL);
-		if (!vf->ctr_args[i])
-			goto bad;
-		vf->nr_ctr_args++;
-	}
-	return 0;
-bad:
-	*error = "Cannot allocate memory";
-	return -ENOMEM;
 }
 
 static int vmfit_parse_chunk_size(struct vmfit *vf, const char *arg,
@@ -1584,9 +1574,6 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -EINVAL;
 		goto bad;
 	}
-	r = vmfit_copy_ctr_args(vf, argc, argv, &ti->error);
-	if (r)
-		goto bad;
 	r = vmfit_parse_chunk_size(vf, argv[2], &ti->error);
 	if (r)
 		goto bad;
@@ -1634,6 +1621,11 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	if (vmfit_alloc_core(vf))
 		goto bad;
+	r = mempool_init_kmalloc_pool(&vf->job_pool, VMFIT_MERGE_BATCH,
+				      sizeof(struct vmfit_job));
+	if (r)
+		goto bad;
+	r = -ENOMEM;
 	vf->kc = dm_kcopyd_client_create(NULL);
 	if (IS_ERR(vf->kc)) {
 		r = PTR_ERR(vf->kc);
@@ -1926,7 +1918,6 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 	struct vmfit *vf = ti->private;
 	struct vmfit_stats st;
 	unsigned int sz = 0;
-	unsigned int i;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
@@ -1938,13 +1929,17 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 		       vmfit_health_names[st.health]);
 		break;
 	case STATUSTYPE_TABLE:
-		for (i = 0; i < vf->nr_ctr_args; i++)
-			DMEMIT("%s%s", i ? " " : "", vf->ctr_args[i]);
+		DMEMIT("%s %s %u", vf->origin_dev->name, vf->cow_dev->name,
+		       vf->chunk_sectors);
+		if (vf->ignore_discard)
+			DMEMIT(" 1 " VMFIT_OPT_IGNORE_DISCARD);
 		break;
 	case STATUSTYPE_IMA:
+		/* The identity of the target: what its table line fixes. */
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",mode=%s,epoch=%llu;", vmfit_mode_names[vmfit_mode(vf)],
-		       READ_ONCE(vf->epoch));
+		DMEMIT(",origin_name=%s,cow_name=%s,chunk_sectors=%u,ignore_discard=%c;",
+		       vf->origin_dev->name, vf->cow_dev->name,
+		       vf->chunk_sectors, vf->ignore_discard ? 'y' : 'n');
 		break;
 	}
 }
@@ -1962,9 +1957,27 @@ static int vmfit_iterate_devices(struct dm_target *ti,
 	return r;
 }
 
+/*
+ * A write smaller than a chunk to an unmapped chunk costs a copy of the
+ * rest of the chunk in snapshot mode: ask for whole chunks.  Discards are
+ * taken one chunk at a time.
+ */
+static void vmfit_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct vmfit *vf = ti->private;
+	unsigned int chunk = vf->chunk_sectors << SECTOR_SHIFT;
+
+	if (limits->io_min < chunk)
+		blk_limits_io_min(limits, chunk);
+	blk_limits_io_opt(limits, chunk);
+	if (!vf->ignore_discard && limits->discard_granularity < chunk)
+		limits->discard_granularity = chunk;
+}
+
 static struct target_type vmfit_target = {
 	.name = "vmfit",
-	.version = {1, 1, 0},	/* 1.1: cow format 2, commit protocol */
+	/* 1.1: cow format 2, commit protocol; 1.2: table with major:minor */
+	.version = {1, 2, 0},
 	.module = THIS_MODULE,
 	.ctr = vmfit_ctr,
 	.dtr = vmfit_dtr,
@@ -1977,6 +1990,7 @@ static struct target_type vmfit_target = {
 	.status = vmfit_status,
 	.message = vmfit_message,
 	.iterate_devices = vmfit_iterate_devices,
+	.io_hints = vmfit_io_hints,
 };
 
 /*----------------------------------------------------------------*/

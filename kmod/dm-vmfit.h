@@ -19,6 +19,7 @@
 #include <linux/dm-kcopyd.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -125,9 +126,7 @@ struct vmfit {
 	struct kref ref;		/* the table's, and one per vmfit-view */
 	bool dead;			/* the table is gone (views fail); Protected by "lock" */
 
-	/* Table line. */
-	unsigned int nr_ctr_args;
-	char **ctr_args;		/* copy of the ctr args for STATUSTYPE_TABLE */
+	/* Table line: STATUSTYPE_TABLE regenerates it from these. */
 	bool ignore_discard;		/* feature arg */
 
 	/* Geometry. */
@@ -191,6 +190,7 @@ struct vmfit {
 	struct work_struct event_work;	/* dm_table_event() */
 	struct delayed_work commit_work; /* periodic commit */
 	struct dm_kcopyd_client *kc;
+	mempool_t job_pool;		/* struct vmfit_job, allocated GFP_NOIO */
 
 	/* Snapshot. */
 	bool draining;			/* old generation still in flight; Protected by "md_lock" */
