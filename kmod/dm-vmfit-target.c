@@ -78,13 +78,33 @@ static void vmfit_fail(struct vmfit *vf, const char *what, int r)
  * drain.  Increment-then-recheck (vmfit_get_gen) against
  * store-then-check (vmfit_switch) is the usual Dekker pairing: either
  * the bio sees the new state, or the switcher sees its count.
+ *
+ * The counters are per CPU (map() touches no shared cache line); only a
+ * drain sums them.  A bio may complete on another CPU than it was mapped
+ * on, so one CPU's count may be negative: only the sum means anything.
+ * The increment and its undo in vmfit_get_gen() stay on one CPU, so a sum
+ * never counts less than the bios in flight.
  *--------------------------------------------------------------
  */
+static long vmfit_inflight(struct vmfit *vf, unsigned int parity)
+{
+	long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(per_cpu_ptr(vf->inflight, cpu)->n[parity]);
+	return n;
+}
+
 static void vmfit_put_gen(struct vmfit *vf, unsigned int parity)
 {
-	if (!atomic_dec_and_test(&vf->inflight[parity]))
+	this_cpu_dec(vf->inflight->n[parity]);
+	/* Pairs with smp_mb() in vmfit_switch(). */
+	smp_mb();
+	if (likely(parity == VMFIT_STATE_PARITY(READ_ONCE(vf->state))))
 		return;
-	if (parity != VMFIT_STATE_PARITY(READ_ONCE(vf->state))) {
+	/* A switch waits for this parity: rare, so the sum is fine. */
+	if (!vmfit_inflight(vf, parity)) {
 		queue_work(vf->wq, &vf->drain_work);
 		wake_up_all(&vf->drain_wq);
 	}
@@ -94,15 +114,17 @@ static void vmfit_get_gen(struct vmfit *vf, struct vmfit_io *io)
 {
 	unsigned int s;
 
+	preempt_disable();
 	for (;;) {
 		s = READ_ONCE(vf->state);
-		atomic_inc(&vf->inflight[VMFIT_STATE_PARITY(s)]);
+		this_cpu_inc(vf->inflight->n[VMFIT_STATE_PARITY(s)]);
 		/* Pairs with smp_mb() in vmfit_switch(). */
-		smp_mb__after_atomic();
+		smp_mb();
 		if (likely(READ_ONCE(vf->state) == s))
 			break;
 		vmfit_put_gen(vf, VMFIT_STATE_PARITY(s));
 	}
+	preempt_enable();
 	io->parity = VMFIT_STATE_PARITY(s);
 	io->mode = VMFIT_STATE_MODE(s);
 	io->flags |= VMFIT_IO_COUNTED;
@@ -123,14 +145,14 @@ static unsigned int vmfit_switch(struct vmfit *vf, enum vmfit_mode mode)
 
 	lockdep_assert_held(&vf->md_lock);
 	WRITE_ONCE(vf->state, ((old >> 2) + 1) << 2 | mode);
-	/* Pairs with smp_mb__after_atomic() in vmfit_get_gen(). */
+	/* Pairs with smp_mb() in vmfit_get_gen() and vmfit_put_gen(). */
 	smp_mb();
 	return VMFIT_STATE_PARITY(old);
 }
 
 static void vmfit_wait_gen(struct vmfit *vf, unsigned int parity)
 {
-	wait_event(vf->drain_wq, !atomic_read(&vf->inflight[parity]));
+	wait_event(vf->drain_wq, !vmfit_inflight(vf, parity));
 }
 
 /*
@@ -618,7 +640,7 @@ static void vmfit_drain_work(struct work_struct *ws)
 
 	mutex_lock(&vf->md_lock);
 	if (!vf->draining ||
-	    atomic_read(&vf->inflight[VMFIT_STATE_PARITY(vf->state) ^ 1])) {
+	    vmfit_inflight(vf, VMFIT_STATE_PARITY(vf->state) ^ 1)) {
 		mutex_unlock(&vf->md_lock);
 		return;
 	}
@@ -1367,6 +1389,7 @@ static void vmfit_dtr(struct dm_target *ti)
 	if (vf->kc)
 		dm_kcopyd_client_destroy(vf->kc);
 	mempool_exit(&vf->job_pool);
+	free_percpu(vf->inflight);
 	if (vf->io_client)
 		dm_io_client_destroy(vf->io_client);
 	kfree(vf->md_buf);
@@ -1620,6 +1643,9 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 	if (vmfit_alloc_core(vf))
+		goto bad;
+	vf->inflight = alloc_percpu(struct vmfit_inflight);
+	if (!vf->inflight)
 		goto bad;
 	r = mempool_init_kmalloc_pool(&vf->job_pool, VMFIT_MERGE_BATCH,
 				      sizeof(struct vmfit_job));

@@ -21,6 +21,7 @@
 #include <linux/list.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -91,6 +92,11 @@ enum vmfit_health {
 #define VMFIT_STATE_MODE(s) ((s) & 3U)
 #define VMFIT_STATE_PARITY(s) (((s) >> 2) & 1U)
 
+/* Bios in flight per generation parity, on one CPU (see "Generations"). */
+struct vmfit_inflight {
+	long n[2];
+};
+
 /* Per-bio data of the live target. */
 struct vmfit_io {
 	u64 held_start;		/* ns when the bio was first held, 0 if never */
@@ -159,7 +165,7 @@ struct vmfit {
 
 	/* Routing, read locklessly in map(). */
 	unsigned int state;		/* mode | generation << 2, WRITE_ONCE */
-	atomic_t inflight[2];		/* bios per generation parity */
+	struct vmfit_inflight __percpu *inflight; /* bios per generation parity */
 	wait_queue_head_t drain_wq;	/* woken when an old generation drains */
 
 	/* Changed set. */
