@@ -81,7 +81,8 @@
 #include <linux/types.h>
 
 #define VMFIT_GENL_FAMILY_NAME		"dm-vmfit"
-#define VMFIT_GENL_VERSION		0x3	/* 3: CAP_SYS_ADMIN (admin commands) */
+/* 3: CAP_SYS_ADMIN (admin commands); 4: status = the status line's fields */
+#define VMFIT_GENL_VERSION		0x4
 #define VMFIT_GENL_MCAST_GROUP_NAME	"events"
 
 /* Longest dm device name, without the NUL (DM_NAME_LEN - 1). */
