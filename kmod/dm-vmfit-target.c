@@ -1627,7 +1627,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = old && old->views ? -EBUSY : 0;
 	mutex_unlock(&vmfit_registry_lock);
 	if (r) {
-		ti->error = "Cannot reload a vmfit device while a vmfit-view or a checksum pins its snapshot";
+		ti->error = "Cannot reload: a vmfit-view or a checksum pins the snapshot";
 		goto bad;
 	}
 
@@ -1854,7 +1854,7 @@ static int vmfit_preresume(struct dm_target *ti)
 			r = -EBUSY;
 		mutex_unlock(&vmfit_registry_lock);
 		if (r) {
-			DMERR("%s: cannot resume a reload while a vmfit-view or a checksum pins the snapshot",
+			DMERR("%s: resume refused: a vmfit-view or a checksum pins the snapshot",
 			      vmfit_name(vf));
 			return r;
 		}

@@ -42,7 +42,7 @@ assert_eq 1 "$(sessions)" "checksum sessions"
 
 expect_fail "merge: A vmfit-view or a checksum uses the snapshot" dm_msg live merge
 expect_fail "drop: A vmfit-view or a checksum uses the snapshot" dm_msg live drop
-expect_fail "Cannot reload a vmfit device while a vmfit-view or a checksum pins its snapshot" \
+expect_fail "Cannot reload: a vmfit-view or a checksum pins the snapshot" \
 	dmsetup reload "$N" --table "$(dmsetup table "$N")"
 dmsetup clear "$N"
 expect_fail "in use" rmmod dm_vmfit
