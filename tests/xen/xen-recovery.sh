@@ -12,8 +12,10 @@
 # snapshots A, the kernel hashes the frozen view, the verified chunks go
 # into B, the shadow restores and takes over, and the senior's domain is
 # destroyed. No answer is lost or wrong, the shadow serves afterwards, the
-# time to start a domain and get its HELLO is printed, and no domain, vbd,
-# vchan or device-mapper device is left.
+# time to start a domain and get its HELLO is printed. A third round's
+# shadow domain destroyed while it boots is a failed start: the round
+# aborts, the senior serves on. No domain, vbd, vchan or device-mapper
+# device is left.
 . "${VMFIT_ROOT:-.}/tests/lib/xen.sh"
 need_xen
 need_vmfit
@@ -105,6 +107,34 @@ for round in 1 2; do
 		"$(xenstore-read "/local/domain/0/backend/vbd/$now/$be/physical-device")" \
 		"the shadow's disk is $vol"
 done
+
+note "round 3: the shadow's domain destroyed from outside while it boots"
+# The asynchronous start's failure path with a real domain: the round
+# aborts (shadow-start), the senior serves on, nothing of the shadow stays.
+senior=$(xen_stat "$conf" replica_domid)
+vmfitd --recover --wait --timeout 600000 -c "$conf" >"$TESTDIR/round3.out" 2>&1 &
+rpid=$!
+deadline=$((SECONDS + 300))
+# Created, its vchan served, unpaused: booting.
+until shadow=$(xl domid vmfit-kv-4 2>/dev/null) &&
+	xenstore-exists "/local/domain/$shadow/data/vmfit-vchan/ring-ref" 2>/dev/null; do
+	((SECONDS < deadline)) || { cat "$log"; die "no shadow domain vmfit-kv-4 in 300 s"; }
+	sleep 0.2
+done
+xl destroy "$shadow"
+if wait "$rpid"; then
+	cat "$TESTDIR/round3.out"
+	die "round 3 should have aborted"
+fi
+assert_eq 1 "$(xen_stat "$conf" rcv_aborted)" "rounds aborted"
+assert_match '^shadow-start: shadow: ' "$(xen_stat "$conf" rcv_last_abort)" \
+	"the abort reason"
+grep -Eq "xen: domain vmfit-kv-4 \\($shadow\\).* before its HELLO: failed start" "$log" ||
+	{ cat "$log"; die "the destroyed shadow was not a failed start"; }
+assert_eq "$senior" "$(xen_stat "$conf" replica_domid)" "the senior serves on"
+assert_eq 1 "$(xen_stat "$conf" replica_ok)" "replica_ok after the abort"
+assert_eq "vmfit-kv-3" "$(xen_domains)" "only the senior's domain is left"
+assert_eq "$A" "$(xen_stat "$conf" rcv_volume)" "the senior's volume"
 
 note "the load goes on a few seconds on the last shadow, then stops"
 sleep 5
