@@ -4,12 +4,13 @@
  *
  * Each one is a non-blocking socket in one of three states: connecting,
  * open (a stalled one has written its 4 bytes), or down (to be reopened
- * at the next tick after a short pause). They live in a thread of their
- * own, out of the emulator's event loop: the load generator must measure
- * the managers, so polling and reopening 2,000 connections must cost the
- * measuring loop nothing. The thread sleeps in a poll() over all of them
- * (at most JUNK_TICK_US) that tells which ones changed; what a manager
- * sends (an ERROR frame before it closes) is read and dropped.
+ * after a pause of about a second, spread over the connections). They
+ * live in a thread of their own, out of the emulator's event loop: the
+ * load generator must measure the managers, so polling and reopening
+ * 2,000 connections must cost the measuring loop nothing. The thread
+ * sleeps in a poll() over all of them (at most JUNK_TICK_US) that tells
+ * which ones changed; what a manager sends (an ERROR frame before it
+ * closes) is read and dropped.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,9 +26,11 @@
 
 #include "junk.h"
 
-#define JUNK_TICK_US		100000
+#define JUNK_TICK_US		100000	/* longest sleep in poll() */
+#define JUNK_ROUND_US		10000	/* shortest round: O(n) each */
 #define JUNK_CONNECT_US		5000000	/* connect time-out */
-#define JUNK_PAUSE_US		1000000	/* before reopening */
+#define JUNK_PAUSE_US		1000000	/* before reopening, on average */
+#define JUNK_PAUSE_SLOTS	64	/* pauses spread over 0.5..1.5 x that */
 #define JUNK_STALL_BYTES	4	/* of a 16-byte header */
 
 enum jstate { J_DOWN, J_CONNECTING, J_OPEN };
@@ -37,6 +40,7 @@ struct jconn {
 	enum jstate st;
 	bool stalled;
 	unsigned int server;
+	uint64_t pause_us;	/* down this long before reopening */
 	uint64_t since_us;	/* connect started / went down */
 };
 
@@ -146,7 +150,7 @@ static void junk_round(void)
 	pthread_mutex_lock(&jlock);
 	for (i = 0; i < njunk; i++) {
 		j = &jc[i];
-		if (j->st == J_DOWN && now - j->since_us >= JUNK_PAUSE_US)
+		if (j->st == J_DOWN && now - j->since_us >= j->pause_us)
 			jc_connect(j, now);
 		jpfd[i].fd = j->fd;
 		jpfd[i].events = j->st == J_CONNECTING ? POLLOUT : POLLIN;
@@ -179,8 +183,15 @@ static void junk_round(void)
 static void *junk_thread(void *arg)
 {
 	(void)arg;
-	while (!jstop)
+	uint64_t t;
+
+	while (!jstop) {
+		t = mono_us();
 		junk_round();
+		t = mono_us() - t;
+		if (t < JUNK_ROUND_US)
+			usleep(JUNK_ROUND_US - t);
+	}
 	return NULL;
 }
 
@@ -213,6 +224,10 @@ int junk_start(unsigned int idle, unsigned int stalled,
 		jc[i].fd = -1;
 		jc[i].stalled = i >= idle;
 		jc[i].server = i % nservers;
+		/* Refused or closed together, they must not all come back
+		 * together: a manager sees them spread over a second. */
+		jc[i].pause_us = JUNK_PAUSE_US / 2 + JUNK_PAUSE_US *
+				 (i % JUNK_PAUSE_SLOTS) / JUNK_PAUSE_SLOTS;
 	}
 	/* Signals are the emulator's loop's business (got_signal). */
 	sigfillset(&all);
