@@ -59,16 +59,9 @@ for i in 1 2 3; do
 	at_exit "dmsetup remove $(dm_name "h${i}b")-view 2>/dev/null || true"
 done
 
-# stop_hosts: the replicas (children of vmfitd) hold the volumes open;
-# they go first, then every host process. On failure the logs are kept
-# with the test's results.
+# stop_hosts: every host process (the replicas first: they hold the
+# volumes open). On failure the logs are kept with the test's results.
 stop_hosts() {
-	local i p
-	for i in 1 2 3; do
-		p=$(cl_pid vmfitd "$i")
-		[ -n "$p" ] || continue
-		kill -KILL $(cat "/proc/$p/task/$p/children" 2>/dev/null) 2>/dev/null
-	done
 	cl_down
 	if [ -n "${failed:-}" ] && [ -d "${VMTEST_RESULTS:-}" ]; then
 		rm -rf "$VMTEST_RESULTS/recovery-cluster-logs"
@@ -86,7 +79,7 @@ peer_listen = @ADDR@:7500
 shadow_cmd = $VMFIT_BIN/kv-sqlite --records $CL_RECORDS --record-size $CL_RECORD_SIZE
 recovery_timeout_ms = 120000"
 # TCG is ~10x slower than the host: slower failure detection, longer waits.
-export CL_TOKEN=3000 CL_READY_SECS=120
+export CL_TOKEN=3000 CL_RING_SECS=120 CL_READY_SECS=120
 modprobe -a veth bridge || die "modprobe veth bridge"
 cl_up 3
 

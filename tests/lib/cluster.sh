@@ -52,6 +52,8 @@
 #   CL_NAME       log directory name (default: the script's basename)
 #   CL_PORT       client port of vmfitd (default 7400)
 #   CL_TOKEN      corosync totem token in ms (default 1000)
+#   CL_RING_SECS, CL_READY_SECS  how long cl_up waits for the ring and for
+#                 each vmfitd (default 30 s each; more under TCG)
 #   CL_RECORDS, CL_RECORD_SIZE   kv service configuration (10000, 1024)
 #   CL_REPLICA, CL_REPLICA_<i>   replica program (+ options) in VMFIT_BIN
 #   CL_VOLUME     host i's state volume (state_volume; @HOST@ becomes i;
@@ -249,7 +251,7 @@ cl_wait_ring() {
 	local want=$1 i m deadline ok
 	shift
 	(($#)) || set -- $(seq 1 "$CL_N")
-	deadline=$((SECONDS + 30))
+	deadline=$((SECONDS + ${CL_RING_SECS:-30}))
 	while :; do
 		ok=1
 		for i in "$@"; do
@@ -257,7 +259,7 @@ cl_wait_ring() {
 			[ "${m:-0}" = "$want" ] || { ok=0; break; }
 		done
 		((ok)) && return 0
-		((SECONDS < deadline)) || cl_die "corosync ring of $want not formed in 30 s (host $i sees ${m:-none}); see $CL_DIR/h*/corosync.log"
+		((SECONDS < deadline)) || cl_die "corosync ring of $want not formed in ${CL_RING_SECS:-30} s (host $i sees ${m:-none}); see $CL_DIR/h*/corosync.log"
 		sleep 0.2
 	done
 }
@@ -463,8 +465,15 @@ cl_rss_kb() {
 
 # cl_down: stop every process and remove the hosts, keeping the logs; a
 # later cl_up builds a fresh cluster (set CL_DIR to a new directory first).
+# The replicas go first: they hold the state volumes open (a dm-vmfit
+# device cannot be removed before they are gone).
 cl_down() {
 	local p i
+	for ((i = 1; i <= CL_N; i++)); do
+		p=$(cl_pid vmfitd "$i")
+		[ -n "$p" ] || continue
+		kill -KILL $(cat "/proc/$p/task/$p/children" 2>/dev/null) 2>/dev/null
+	done
 	for p in "${CL_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
