@@ -84,7 +84,7 @@ void shadow_restore(struct vmfitd *d)
 		return;
 	}
 	r->restore_sent = true;
-	r->phase = PH_RESTORE;
+	round_phase(d, PH_RESTORE);
 }
 
 bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
@@ -145,7 +145,7 @@ void shadow_swap(struct vmfitd *d)
 	r->alt = !r->alt;
 	/* The replica's own path (replica_exec) takes every EXEC again. */
 	r->logging = false;
-	r->phase = PH_FINISH;
+	round_phase(d, PH_FINISH);
 }
 
 /*----------------------------------------------------------------*/

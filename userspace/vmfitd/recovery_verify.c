@@ -257,7 +257,7 @@ static void vote_chunks(struct vmfitd *d)
 	}
 	r->st.verified = r->geom.nchunks - r->nrep;
 	free_level(r);
-	r->phase = PH_FETCH;
+	round_phase(d, PH_FETCH);
 	fetch_start(d);
 }
 
@@ -290,7 +290,7 @@ static void level_done(struct vmfitd *d)
 		free(par);
 		free_level(r);
 		r->st.verified = r->geom.nchunks;
-		r->phase = PH_FETCH;
+		round_phase(d, PH_FETCH);
 		fetch_start(d);
 		return;
 	}
