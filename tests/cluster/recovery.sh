@@ -67,7 +67,8 @@ chmod +x "$CL_BASE/flaky-sqlite"
 CL_VMFITD_EXTRA="peer_listen = @ADDR@:$PEER_PORT
 state_volume_b = @DIR@/vstate/state-b.img
 shadow_cmd = $CL_BASE/flaky-sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
-recovery_timeout_ms = 30000"
+recovery_timeout_ms = 30000
+test_faults = yes"
 
 # all_stat key: "v1 v2 v3"
 all_stat() {
@@ -220,7 +221,8 @@ CL_VMFITD_WRAP_HOSTS=3
 CL_VMFITD_EXTRA="peer_listen = @ADDR@:$PEER_PORT
 state_volume_b = @DIR@/vstate/state-b.img
 shadow_cmd = $CL_BASE/flaky-sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
-recovery_timeout_ms = 30000"
+recovery_timeout_ms = 30000
+test_faults = yes"
 echo ok >"$CL_BASE/shadow-mode"
 cl_up 3
 cl_bench_start load --clients 8 --records 1500 --duration 25 \
