@@ -43,26 +43,9 @@ cl_enter "$@"
 export CL_RECORDS=2000 CL_RECORD_SIZE=248	# 256-byte slots, 126 chunks
 PEER_PORT=7500
 
-# The shadow command for kv-sqlite, steered by $CL_BASE/shadow-mode:
-# "fail" exits at once (the shadow does not start), "crash" runs kv-faulty
-# (sqlite engine) that kills itself on its first EXEC (it restores, then
-# dies replaying the logged requests), anything else runs kv-sqlite.
-cat >"$CL_BASE/flaky-sqlite" <<EOS
-#!/bin/sh
-shift
-case "\$(cat "$CL_BASE/shadow-mode" 2>/dev/null)" in
-fail)
-	echo "flaky-sqlite: failing on purpose" >&2
-	exit 1 ;;
-slow)
-	sleep 4 ;;
-crash)
-	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash \
-		--fault-after 0 "\$@" ;;
-esac
-exec "$VMFIT_BIN/kv-sqlite" "\$@"
-EOS
-chmod +x "$CL_BASE/flaky-sqlite"
+# The shadow command for kv-sqlite, steered by $CL_BASE/shadow-mode
+# (cl_shadow_wrapper: fail, slow, crash, crash-restore, ok).
+cl_shadow_wrapper "$CL_BASE/flaky-sqlite"
 
 CL_VMFITD_EXTRA="peer_listen = @ADDR@:$PEER_PORT
 state_volume_b = @DIR@/vstate/state-b.img

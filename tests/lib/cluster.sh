@@ -590,6 +590,47 @@ cl_wait_rounds() {
 	done
 }
 
+# cl_shadow_wrapper path: write a shadow_cmd wrapper ("path @DIR@ args...":
+# the host directory is dropped) steered by $CL_BASE/shadow-mode: "fail"
+# exits at once (the shadow does not start), "slow" starts 4 s late,
+# "crash" runs kv-faulty (sqlite engine) that kills itself on its first
+# EXEC (it restores, then dies replaying the logged requests),
+# "crash-restore" one that kills itself on RESTORE; anything else (or no
+# file) runs kv-sqlite.
+cl_shadow_wrapper() {
+	cat >"$1" <<EOS
+#!/bin/sh
+shift
+case "\$(cat "$CL_BASE/shadow-mode" 2>/dev/null)" in
+fail)
+	echo "flaky-sqlite: failing on purpose" >&2
+	exit 1 ;;
+slow)
+	sleep 4 ;;
+crash)
+	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash \
+		--fault-after 0 "\$@" ;;
+crash-restore)
+	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash-restore "\$@" ;;
+esac
+exec "$VMFIT_BIN/kv-sqlite" "\$@"
+EOS
+	chmod +x "$1"
+}
+
+# cl_fault_wrapper path: write a vmfitd wrapper (CL_VMFITD_WRAP="path
+# @DIR@") that sets VMFITD_TEST_FAULT from the host's <dir>/faults at each
+# start (no file: none); the hosts need test_faults = yes.
+cl_fault_wrapper() {
+	cat >"$1" <<'EOS'
+#!/bin/sh
+d=$1
+shift
+VMFITD_TEST_FAULT=$(cat "$d/faults" 2>/dev/null) exec "$@"
+EOS
+	chmod +x "$1"
+}
+
 # ---------------------------------------------------------------------------
 # Load
 

@@ -555,6 +555,39 @@ void round_progress(struct vmfitd *d)
 /*----------------------------------------------------------------*/
 /* Delivery of the round's group messages */
 
+/* The round of a recovery entry (its prologue), 0 if too short. */
+static uint64_t msg_round(const struct vf_rd *rd)
+{
+	struct vf_rd peek = *rd;
+
+	if (!vf_rd_bytes(&peek, 8))
+		return 0;
+	return vf_rd_u64(&peek);
+}
+
+/*
+ * RECOVER @round while this manager's previous round still runs here:
+ * the others may have ended theirs (a hand-over ends locally) and start
+ * @round counting on this manager, which will not take part. If it is
+ * one of them (in sync), it says so with RCV_ABORT (busy) for @round,
+ * so that they abort at once instead of at their timeout, and ignores
+ * the rest of @round.
+ */
+static void round_busy(struct vmfitd *d, uint32_t node, uint64_t round)
+{
+	struct rcv *r = d->rcv;
+
+	vf_info("recovery: RECOVER %016" PRIx64 " from node %u ignored: round %016" PRIx64 " is running",
+		round, node, r->round);
+	if (d->local || !membership_is_synced(&d->mb, d->nodeid))
+		return;
+	r->busy_round = round;
+	vf_gmsg_begin(&r->msg, VF_G_RCV_ABORT, d->last_order);
+	vf_rcv_put_abort(&r->msg, round, VF_RCV_BUSY,
+			 "still finishing the previous round");
+	round_send(d, 1);
+}
+
 static void deliver_msg(struct vmfitd *d, uint32_t node,
 			const struct vf_gmsg_hdr *h, struct vf_rd *rd)
 {
@@ -591,11 +624,15 @@ static void deliver_msg(struct vmfitd *d, uint32_t node,
 			round_abort(d, VF_RCV_OPERATOR, false,
 				    "a new round catches this manager up");
 		if (r->phase != PH_IDLE) {
-			vf_info("recovery: RECOVER %016" PRIx64 " from node %u ignored: round %016" PRIx64 " is running",
-				round, node, r->round);
+			round_busy(d, node, round);
 			return;
 		}
 		start_round(d, node, round, flags & VF_RCV_F_FULL);
+		return;
+	}
+	if (r->busy_round && msg_round(rd) == r->busy_round) {
+		vf_dbg("recovery: message type %u from node %u of round %016" PRIx64 ", refused here (busy)",
+		       h->type, node, r->busy_round);
 		return;
 	}
 	if ((h->type == VF_G_RCV_FETCHED || h->type == VF_G_RCV_ABORT) &&

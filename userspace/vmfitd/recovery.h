@@ -162,6 +162,7 @@ struct rcv {
 	/* the round */
 	enum phase phase;
 	uint64_t round;
+	uint64_t busy_round;		/* a RECOVER refused: still busy */
 	bool full;
 	uint64_t start_ms;
 	uint64_t capture_start_ms;
