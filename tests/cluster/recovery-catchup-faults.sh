@@ -153,6 +153,12 @@ done
 cl_assert_eq "4. a round of five done" "done done done done done" \
 	"$(result 1) $(result 2) $(result 3) $(result 4) $(result 5)"
 
+# A manager still finishing its previous round refuses the next one
+# (busy): the round must end at once, never at its timeout.
+for d in "$CL_DIR"/h*; do
+	! grep -q 'aborted (timeout)' "$d/vmfitd.log" ||
+		cl_die "$d: a round ran into its timeout: $(grep 'aborted (timeout)' "$d/vmfitd.log")"
+done
 wait "$bpid" || cl_die "vmfit-bench failed; see $CL_DIR/load.log"
 grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||
 	cl_die "clients saw errors: $(grep errors "$CL_DIR/load.log")"

@@ -19,12 +19,14 @@
 #     abort it (member-left), and one that completes does not wait for
 #     the other's abort until the timeout (the abort is multicast);
 #  4. host 1 is started again, empty: it catches up as a receiver, then a
-#     round of all three is done;
+#     round of all three is done; host 1 kept the voted digests as its
+#     digest store: its round is delta (only the changed set hashed) and
+#     fills its B whole once;
 #  5. host 3 is killed while the digests are exchanged (its hash is slow:
 #     test fault slow-hash; hosts 1 and 2 wait in phase verify for its
 #     root): hosts 1 and 2 abort (member-left);
 #  6. host 3 is started again, catches up, and a round of all three is
-#     done.
+#     done (delta on host 3 too; host 1 copies only what it hashed).
 #
 # Throughout, host 2's recovery events are followed with `vmfit-ctl
 # --json events --manager` (vmfitd's control socket): every phase of a
@@ -95,10 +97,25 @@ restart() {
 	cl_log "host $i restarted and caught up: $(grep 'recovery: caught up:' "$(cl_hostdir "$i")/vmfitd.log" | tail -n 1)"
 }
 
+# after_catchup i: host i's first round after its catch-up, from the
+# digest store it kept: delta (only the changed set hashed), every chunk
+# copied into B (the volume its empty replica had: nothing verified).
+after_catchup() {
+	local h n
+	h=$(cl_stat "$1" rcv_hashed)
+	n=$(cl_stat "$1" rcv_chunks)
+	cl_assert_eq "host $1's round after its catch-up: delta" 0 "$(cl_stat "$1" rcv_full)"
+	((h > 0 && h < n)) || cl_die "host $1 hashed $h of $n chunks after its catch-up (delta expected)"
+	cl_assert_eq "host $1 filled its B whole" "$n" "$(cl_stat "$1" rcv_copied)"
+}
+
 # round_of_three n: a round through host 2 is done on every host (each
 # has ended n rounds since its last start)
 round_of_three() {
 	local out
+	# something to hash even when the load is over
+	out=$(cl_probe 2 --put "1960=round-$1-$SECONDS")
+	[[ "$out" == "REPLY version=3 status=OK kv=OK"* ]] || cl_die "PUT through host 2: $out"
 	out=$(cl_recover 2) || cl_die "round through host 2 failed: $out"
 	cl_wait_rounds "$1" 1 2 3
 	cl_assert_eq "round done everywhere" "done done done" \
@@ -179,6 +196,7 @@ fi
 rm -f "$(cl_hostdir 1)/faults"
 restart 1
 round_of_three 2
+after_catchup 1
 cl_log "4. host 1 caught up; the next round of three is done"
 
 # 5. host 3 killed while the digests are exchanged
@@ -200,8 +218,17 @@ cl_log "5. host 3 killed during the digest exchange: aborted (member-left)"
 # 6. host 3 comes back, catches up; then a round of three
 restart 3
 round_of_three 2
+after_catchup 3
+# host 1's second round since: B holds the verified state again
+cl_assert_eq "host 1 copies only what it hashed" "$(cl_stat 1 rcv_hashed)" "$(cl_stat 1 rcv_copied)"
 cl_log "6. host 3 caught up; the next round of three is done"
 
+# A manager still finishing its previous round refuses the next one
+# (busy): the round must end at once, never at its timeout.
+for d in "$CL_DIR"/h*; do
+	! grep -q 'aborted (timeout)' "$d/vmfitd.log" ||
+		cl_die "$d: a round ran into its timeout: $(grep 'aborted (timeout)' "$d/vmfitd.log")"
+done
 wait "$bpid" || cl_die "vmfit-bench failed; see $CL_DIR/load.log"
 grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||
 	cl_die "clients saw errors: $(grep errors "$CL_DIR/load.log")"

@@ -489,13 +489,10 @@ static void switch_over(struct vmfitd *d)
 /* Every manager has fetched: A and the store are committed (worker). */
 static void finish_round(struct vmfitd *d)
 {
-	struct rcv *r = d->rcv;
-
-	/* A receiver has no frozen A and no verified store: next is full. */
-	if (r->receiver) {
-		round_committed(d, -ENODATA, 0, NULL);
-		return;
-	}
+	/*
+	 * A receiver has no frozen A; its store is the voted digests of the
+	 * state it took over (r->work), saved by the same commit job.
+	 */
 	volume_commit(d);
 }
 
@@ -510,6 +507,8 @@ void round_committed(struct vmfitd *d, int err, int store_err,
 		r->store = *store;
 		memset(store, 0, sizeof(*store));
 		r->have_store = true;
+		/* A receiver's B is its empty replica's volume (I2). */
+		r->b_stale = r->receiver;
 		if (store_err)
 			vf_warn("recovery: digest store %s: %s",
 				r->store_path, strerror(-store_err));

@@ -148,6 +148,12 @@ struct rcv {
 	char store_path[PATH_MAX];
 	struct vf_dstore store;		/* the verified state (committed) */
 	bool have_store;
+	/*
+	 * B does not hold the verified state of the store (this manager
+	 * caught up: its B is the volume its empty replica had): the next
+	 * round copies every chunk into B, and hashes only the changed set.
+	 */
+	bool b_stale;
 	unsigned int since_full;	/* rounds since the last full one */
 	uint64_t next_period_ms;
 	/* test faults (rcv_init(), vmfitd(8) "Test faults") */

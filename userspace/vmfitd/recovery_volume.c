@@ -234,16 +234,19 @@ static void run_commit(struct vjob *j)
 {
 	struct vf_svol *a = j->a;
 	size_t i;
-	int e;
+	int e = 0;
 
-	j->step = "drop";
-	e = a->ops->drop(a);
-	for (i = 0; !e && i < j->nrep; i++) {
+	/* A receiver's commit (no frozen A): only its digest store. */
+	if (a) {
+		j->step = "drop";
+		e = a->ops->drop(a);
+	}
+	for (i = 0; !e && a && i < j->nrep; i++) {
 		j->step = "repair";
 		e = a->ops->write(a, j->rep[i].chunk, j->rep[i].data,
 				  j->rep[i].len);
 	}
-	if (!e) {
+	if (!e && a) {
 		j->step = "sync";
 		e = a->ops->sync(a);
 	}
@@ -635,6 +638,8 @@ void volume_copy(struct vmfitd *d)
 
 	round_phase(d, PH_COPY);
 	if (j) {
+		/* After a catch-up B holds nothing verified: all of it. */
+		j->full = r->full || r->b_stale;
 		j->changed = r->changed;
 		vf_ranges_init(&r->changed);
 		j->rep = r->rep;
@@ -703,7 +708,7 @@ static void commit_done(struct vmfitd *d, struct vjob *j)
 	r->st.commit_ms = j->ms;
 	if (j->err)
 		vf_err("recovery: %s of %s after the hand-over: %s (the next round will be full)",
-		       j->step, j->a->path, strerror(-j->err));
+		       j->step, j->a ? j->a->path : "-", strerror(-j->err));
 	round_committed(d, j->err, j->store_err, j->err ? NULL : &j->work);
 }
 
