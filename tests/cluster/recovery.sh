@@ -221,6 +221,15 @@ out=$("$VMFIT_BIN/vmfit-ctl" recover --wait --config "$(cl_hostdir 2)/vmfitd.con
 grep -q '^done$' <<<"$out" || cl_die "vmfit-ctl recover --wait: no 'done': $out"
 round_ok 2
 cl_assert_eq "the liar got nothing replaced" "0 0 0" "$(all_stat rcv_repaired)"
+# ... although its digests differed everywhere (the lie was told: every
+# node of every level differs, down to the chunks), and neither round
+# ran into its timeout (each was done).
+for i in 1 2; do
+	grep -q 'node(s) differ; descending to level 0' "$(cl_hostdir "$i")/vmfitd.log" ||
+		cl_die "host $i never descended to the chunks: host 3 did not lie"
+	! grep -q 'aborted (timeout)' "$(cl_hostdir "$i")/vmfitd.log" ||
+		cl_die "host $i: a round with the liar ran into its timeout"
+done
 for i in 1 2; do
 	b=$(cl_stat "$i" rcv_bad_msgs)
 	((b >= 8)) || cl_die "host $i refused only $b malformed recovery messages"

@@ -302,8 +302,9 @@ static void level_done(struct vmfitd *d)
 		round_abort(d, VF_RCV_VOLUME, true, "out of memory");
 		return;
 	}
-	vf_dbg("recovery: %zu node(s) differ; descending to level %u",
-	       npar, r->level);
+	/* Info: a few lines a round, and what shows a disagreement. */
+	vf_info("recovery: %zu node(s) differ; descending to level %u",
+		npar, r->level);
 	if (!r->receiver)
 		send_level(d);
 }
