@@ -24,7 +24,10 @@
 #     fills its B whole once;
 #  5. host 3 is killed while the digests are exchanged (its hash is slow:
 #     test fault slow-hash; hosts 1 and 2 wait in phase verify for its
-#     root): hosts 1 and 2 abort (member-left);
+#     root): hosts 1 and 2 abort (member-left); just before, FETCHes of
+#     an unknown chunk, an unknown manager state piece and another round
+#     to host 1, which serves the round's view: PEER_ERROR CHUNK, CHUNK,
+#     ROUND;
 #  6. host 3 is started again, catches up, and a round of all three is
 #     done (delta on host 3 too; host 1 copies only what it hashed).
 #
@@ -202,9 +205,19 @@ cl_log "4. host 1 caught up; the next round of three is done"
 # 5. host 3 killed while the digests are exchanged
 "$VMFIT_BIN/vmfitd" --recover -c "$(cl_hostdir 2)/vmfitd.conf" >/dev/null ||
 	cl_die "round 5 not started"
+wait_phase 3 hash	# 4 s (slow-hash)
 wait_phase 1 verify
 wait_phase 2 verify
-cl_assert_eq "host 3 still hashing (slow-hash)" hash "$(cl_stat 3 rcv_phase)"
+# Bad FETCHes to host 1 while it serves this round's view: a chunk past
+# the volume, a piece of a manager state it does not have (no receiver),
+# another round; host 1 answers each with PEER_ERROR and goes on.
+rd=$(cl_stat 1 rcv_round)
+cl_peer_error 1 "$PEER_PORT" "unknown chunk" 8 \
+	"$(cl_peer_hdr 32 16)$(cl_peer_u64 "0x$rd")$(cl_peer_u64 999999)"
+cl_peer_error 1 "$PEER_PORT" "unknown piece" 8 \
+	"$(cl_peer_hdr 32 16)$(cl_peer_u64 "0x$rd")$(cl_peer_u64 $(((1 << 63) + 7)))"
+cl_peer_error 1 "$PEER_PORT" "another round" 7 \
+	"$(cl_peer_hdr 32 16)$(cl_peer_u64 $((0x$rd ^ 1)))$(cl_peer_u64 1)"
 cl_kill_host 3
 cl_wait_rounds 3 1
 cl_wait_rounds 5 2

@@ -243,29 +243,12 @@ done
 
 # Bad peer connections to host 1 (no round running: FETCH is refused
 # with ROUND; framing errors close the connection).
-# peer_case name expected-code hex-bytes
-peer_case() {
-	local name=$1 want=$2 got
-	got=$(timeout 5 bash -c '
-		exec 5<>/dev/tcp/'"$(cl_addr 1)"'/'"$PEER_PORT"' || exit 9
-		printf "$1" >&5
-		od -An -v -tu1 -N 38 <&5' _ "$3" | tr -s ' \n' ' ')
-	set -- $got
-	[ "$#" -ge 33 ] || cl_die "peer $name: no PEER_ERROR (got: $got)"
-	cl_assert_eq "peer $name: magic" "86 77 70 80" "$1 $2 $3 $4"
-	cl_assert_eq "peer $name: type" 34 "$7"
-	cl_assert_eq "peer $name: code" "$want" "${33}"
-	cl_log "peer $name: PEER_ERROR code $want"
-}
-hdr() { # type len
-	printf 'VMFP\\x01\\x00\\x%02x\\x00\\x%02x\\x00\\x00\\x00\\x00\\x00\\x00\\x00' "$1" "$2"
-}
-z8='\x00\x00\x00\x00\x00\x00\x00\x00'
-peer_case magic 6 'GARBAGEGARBAGE!!'
-peer_case round 7 "$(hdr 32 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
-peer_case truncated 1 "$(hdr 32 15)\\x01\\x00\\x00\\x00\\x00\\x00\\x00$z8"
-peer_case type 3 "$(hdr 17 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
-peer_case oversized 4 'VMFP\x01\x00\x20\x00\x00\x00\x20\x00\x00\x00\x00\x00'
+z8=$CL_PEER_Z8
+cl_peer_error 1 "$PEER_PORT" magic 6 'GARBAGEGARBAGE!!'
+cl_peer_error 1 "$PEER_PORT" round 7 "$(cl_peer_hdr 32 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
+cl_peer_error 1 "$PEER_PORT" truncated 1 "$(cl_peer_hdr 32 15)\\x01\\x00\\x00\\x00\\x00\\x00\\x00$z8"
+cl_peer_error 1 "$PEER_PORT" type 3 "$(cl_peer_hdr 17 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
+cl_peer_error 1 "$PEER_PORT" oversized 4 'VMFP\x01\x00\x20\x00\x00\x00\x20\x00\x00\x00\x00\x00'
 cl_alive vmfitd 1 || cl_die "vmfitd on host 1 died from bad peer input"
 # A host dies during a round (its shadows start slowly): the others abort
 # (member-left) and go on serving; the next round, with the two left

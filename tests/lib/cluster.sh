@@ -590,6 +590,37 @@ cl_wait_rounds() {
 	done
 }
 
+# cl_peer_error i port name code bytes: send bytes (printf escapes) to
+# host i's peer port (Documentation/protocol.rst "Peer connections") and
+# expect a PEER_ERROR with this code back.
+cl_peer_error() {
+	local i=$1 port=$2 name=$3 want=$4 got
+	got=$(timeout 5 bash -c '
+		exec 5<>/dev/tcp/'"$(cl_addr "$i")"'/'"$port"' || exit 9
+		printf "$1" >&5
+		od -An -v -tu1 -N 38 <&5' _ "$5" | tr -s ' \n' ' ')
+	set -- $got
+	[ "$#" -ge 33 ] || cl_die "peer $name: no PEER_ERROR (got: $got)"
+	cl_assert_eq "peer $name: magic" "86 77 70 80" "$1 $2 $3 $4"
+	cl_assert_eq "peer $name: type" 34 "$7"
+	cl_assert_eq "peer $name: code" "$want" "${33}"
+	cl_log "peer $name: PEER_ERROR code $want"
+}
+
+# cl_peer_hdr type len: a peer frame header, as printf escapes.
+cl_peer_hdr() {
+	printf 'VMFP\\x01\\x00\\x%02x\\x00\\x%02x\\x00\\x00\\x00\\x00\\x00\\x00\\x00' "$1" "$2"
+}
+
+# cl_peer_u64 n: a little-endian u64 (decimal or 0x hex), as printf escapes.
+cl_peer_u64() {
+	local n=$(($1)) k
+	for ((k = 0; k < 8; k++)); do
+		printf '\\x%02x' $(((n >> (8 * k)) & 255))
+	done
+}
+CL_PEER_Z8='\x00\x00\x00\x00\x00\x00\x00\x00'
+
 # cl_shadow_wrapper path: write a shadow_cmd wrapper ("path @DIR@ args...":
 # the host directory is dropped) steered by $CL_BASE/shadow-mode: "fail"
 # exits at once (the shadow does not start), "slow" starts 4 s late,
