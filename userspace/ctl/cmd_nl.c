@@ -380,7 +380,8 @@ int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 	int opt;
 	int r;
 
-	while ((opt = next_opt(cmd, argc, argv, "n:t:Mc:", opts, &done)) != -1) {
+	while ((opt = next_opt(cmd, argc, argv, "n:t:Mc:", opts,
+			       &done)) != -1) {
 		switch (opt) {
 		case 'M':
 			manager = true;

@@ -160,9 +160,9 @@ struct rcv {
 	bool lie;			/* wrong digests sent */
 	bool bad_msgs;			/* malformed messages too */
 	bool cut;			/* chunks served cut short */
-	bool stall;			/* chunks served stop halfway, held */
+	bool stall;			/* chunks served stop halfway */
 	bool recv_digests;		/* a receiver that talks */
-	bool slow_hash;			/* the hash job waits SLOW_HASH_MS */
+	bool slow_hash;			/* hash job waits SLOW_HASH_MS */
 	struct vf_wbuf msg;		/* group message being built */
 
 	/* the round */

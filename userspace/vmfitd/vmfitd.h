@@ -48,7 +48,7 @@
 #define CTL_MAX			8	/* control socket connections */
 #define CTL_LINE		128	/* longest control command line */
 #define CTL_IDLE_MS		5000	/* control client must send its line */
-#define CTL_EVENT_MAX		512	/* longest event line, newline included */
+#define CTL_EVENT_MAX		512	/* longest event line, with newline */
 #define LOG_BURST		10	/* rate-limited warnings per episode */
 #define LOG_PERIOD_MS		1000	/* then one summary per period */
 #define MEMBERS_MAX		16	/* group members tracked by id */
