@@ -49,6 +49,18 @@ result() {
 	fi
 }
 
+# killed_abort i node: host i's last round aborted because of the killed
+# node: member-left, or the abort that node multicast when it saw its
+# own shadow die a moment before itself (the kill takes the children
+# first)
+killed_abort() {
+	local a
+	a=$(cl_stat "$1" rcv_last_abort)
+	[ "$(cl_stat "$1" rcv_last_result)" = aborted ] &&
+		[[ "$a" == member-left* || "$a" == *"node $2: "* ]] ||
+		cl_die "host $1: last round '$(cl_stat "$1" rcv_last_result)' ($a), want aborted for node $2"
+}
+
 wait_phase() { # i phase
 	local deadline=$((SECONDS + 30))
 	until [ "$(cl_stat "$1" rcv_phase)" = "$2" ]; do
@@ -120,10 +132,12 @@ cl_kill_manager 3
 for i in 1 2 4; do
 	cl_wait_rounds $((r0[i] + 1)) "$i"
 done
-cl_assert_eq "2. round aborted on the voters" "member-left member-left member-left" \
-	"$(result 1) $(result 2) $(result 4)"
-grep -q 'round .* aborted (member-left): node 3 left the group' "$(cl_hostdir 5)/vmfitd.log" ||
-	cl_die "the receiver did not abort when voter 3 left"
+for i in 1 2 4; do
+	killed_abort "$i" 3
+done
+grep -qE 'round .* aborted \((member-left\): node 3 left the group|[a-z-]+\): node 3: )' \
+	"$(cl_hostdir 5)/vmfitd.log" ||
+	cl_die "the receiver did not abort when voter 3 died"
 caught_up 5 1	# by the next catch-up, with 1, 2 and 4 in sync
 cl_log "2. voter killed mid-catch-up: aborted (member-left); host 5 caught up in the next round"
 

@@ -180,17 +180,22 @@ cl_wait_rounds 3 2 3
 r2=$(result 2)
 r3=$(result 3)
 cl_log "3. host 1 killed mid-chunk: host 2 $r2, host 3 $r3"
-for r in "$r2" "$r3"; do
-	case "$r" in
-	done | member-left) ;;
-	*) cl_die "round 3 ended '$r2' on host 2, '$r3' on host 3: want done or member-left" ;;
-	esac
+# done, or aborted for host 1: member-left, or the abort host 1
+# multicast when it saw its shadow die a moment before itself (the kill
+# takes the children first)
+for i in 2 3; do
+	a=$(cl_stat "$i" rcv_last_abort)
+	[ "$(result "$i")" = done ] || [[ "$a" == member-left* || "$a" == *"node 1: "* ]] ||
+		cl_die "round 3 on host $i: '$(result "$i")' ($a), want done or aborted for node 1"
 done
-grep -q "from node 1: connection closed before the chunk" "$(cl_hostdir 2)/vmfitd.log" ||
-	cl_die "host 2 did not log the chunk cut off by host 1's death"
+# host 2 completed: its repair came from host 3 after host 1's death
+if [ "$r2" = done ]; then
+	grep -q "from node 1: connection closed before the chunk" "$(cl_hostdir 2)/vmfitd.log" ||
+		cl_die "host 2 did not log the chunk cut off by host 1's death"
+fi
 if [ "$r2" != "$r3" ]; then
 	# one aborted, the other had fetched: it learnt of the abort at once
-	grep -q 'aborted the round (member-left), this host has all it needs' \
+	grep -q 'aborted the round (.*), this host has all it needs' \
 		"$(cl_hostdir "$([ "$r2" = done ] && echo 2 || echo 3)")/vmfitd.log" ||
 		cl_die "the host that completed round 3 did not hear the other's abort"
 fi
@@ -221,8 +226,15 @@ cl_peer_error 1 "$PEER_PORT" "another round" 7 \
 cl_kill_host 3
 cl_wait_rounds 3 1
 cl_wait_rounds 5 2
-cl_assert_eq "round 5: member-left on hosts 1 and 2" "member-left member-left" \
-	"$(result 1) $(result 2)"
+# member-left, or what host 3 multicast when it saw its shadow die a
+# moment before itself (the kill takes the children first)
+for i in 1 2; do
+	a=$(cl_stat "$i" rcv_last_abort)
+	[ "$(cl_stat "$i" rcv_last_result)" = aborted ] &&
+		[[ "$a" == member-left* || "$a" == *"node 3: "* ]] ||
+		cl_die "host $i: round 5 ended '$(cl_stat "$i" rcv_last_result)' ($a), want aborted for node 3"
+done
+r5=$(result 2)
 for i in 1 2; do
 	cl_assert_eq "host $i on the volume it served on" "$(cl_stat "$i" rcv_volume)" "$(cl_live_volume "$i")"
 done
@@ -263,14 +275,14 @@ done
 # reason; every phase of a done round in order; an end for each round.
 kill -INT "$evpid"
 wait "$evpid" || cl_die "vmfit-ctl events --manager failed: $(cat "$CL_DIR/events-h2.err")"
-python3 - "$ev" "$r2" <<'EOF' || cl_die "host 2's events are wrong; see $ev"
+python3 - "$ev" "$r2" "$r5" <<'EOF' || cl_die "host 2's events are wrong; see $ev"
 import json, sys
 evs = [json.loads(l) for l in open(sys.argv[1])]
 assert all(e["source"] == "vmfitd" for e in evs)
 ends = [e for e in evs if e["event"] in ("rcv-done", "rcv-aborted")]
 # the rounds 1-6 and the catch-ups of hosts 1 and 3 (c1, c3)
 want = ["shadow-restore", "done", sys.argv[2], "done", "done",
-        "member-left", "done", "done"]
+        sys.argv[3], "done", "done"]
 got = [e.get("reason", "done") for e in ends]
 assert got == want, f"round ends {got}, want {want}"
 assert ends[0]["phase"] == "restore", ends[0]
