@@ -18,8 +18,10 @@
 #     the chunk from host 3; hosts 2 and 3 either complete the round or
 #     abort it (member-left), and one that completes does not wait for
 #     the other's abort until the timeout (the abort is multicast);
-#  4. host 1 is started again, empty: it catches up as a receiver, then a
-#     round of all three is done; host 1 kept the voted digests as its
+#  4. host 1 is started again, empty; as a receiver, its shadow dies on
+#     RESTORE after it took over the manager state: it exits (it cannot
+#     go on with its empty replica), the voters' round is done; started
+#     again it catches up; then a round of all three is done; host 1 kept the voted digests as its
 #     digest store: its round is delta (only the changed set hashed) and
 #     fills its B whole once;
 #  5. host 3 is killed while the digests are exchanged (its hash is slow:
@@ -87,10 +89,15 @@ wait_phase() {
 # restart i: host i comes back (corosync, then vmfitd with its replica
 # empty) and catches up as a receiver.
 restart() {
-	local i=$1 deadline=$((SECONDS + 60))
+	local i=$1
 	cl_start_corosync "$i"
 	cl_wait_ring 3
 	cl_start_vmfitd "$i"
+	caught_up "$i"
+}
+
+caught_up() {
+	local i=$1 deadline=$((SECONDS + 60))
 	until [ "$(cl_stat "$i" synced)" = 1 ] && [ "$(cl_stat "$i" ready)" = 1 ]; do
 		((SECONDS < deadline)) || cl_die "host $i did not catch up in 60 s"
 		sleep 0.2
@@ -200,9 +207,31 @@ if [ "$r2" != "$r3" ]; then
 		cl_die "the host that completed round 3 did not hear the other's abort"
 fi
 
-# 4. host 1 comes back, catches up; then a round of three
+# 4. host 1 comes back; its first shadow dies on RESTORE, after host 1
+# took over the manager state (in sync everywhere from there): it must
+# not go on with its empty replica, it exits; the others' round is done.
+# Started again, it catches up; then a round of three.
 rm -f "$(cl_hostdir 1)/faults"
-restart 1
+echo crash-restore >"$(cl_hostdir 1)/shadow-mode"
+r0_2=$(($(cl_stat 2 rcv_done) + $(cl_stat 2 rcv_aborted)))
+r0_3=$(($(cl_stat 3 rcv_done) + $(cl_stat 3 rcv_aborted)))
+cl_start_corosync 1
+cl_wait_ring 3
+cl_start_vmfitd 1
+deadline=$((SECONDS + 60))
+while cl_alive vmfitd 1; do
+	((SECONDS < deadline)) || cl_die "host 1 still runs after its shadow died catching up"
+	sleep 0.2
+done
+grep -q 'the shadow died before this manager had caught up' "$(cl_hostdir 1)/vmfitd.log" ||
+	cl_die "host 1 did not say why it exited"
+cl_wait_rounds $((r0_2 + 1)) 2
+cl_wait_rounds $((r0_3 + 1)) 3
+cl_assert_eq "the voters' round is done" "done done" "$(result 2) $(result 3)"
+cl_log "4a. host 1's shadow died on RESTORE while it caught up: it exited, the voters' round is done"
+rm -f "$(cl_hostdir 1)/shadow-mode"
+cl_start_vmfitd 1
+caught_up 1
 round_of_three 2
 after_catchup 1
 cl_log "4. host 1 caught up; the next round of three is done"
@@ -280,14 +309,15 @@ import json, sys
 evs = [json.loads(l) for l in open(sys.argv[1])]
 assert all(e["source"] == "vmfitd" for e in evs)
 ends = [e for e in evs if e["event"] in ("rcv-done", "rcv-aborted")]
-# the rounds 1-6 and the catch-ups of hosts 1 and 3 (c1, c3)
-want = ["shadow-restore", "done", sys.argv[2], "done", "done",
+# rounds 1, 2, 3, host 1's catch-up whose receiver died (done for the
+# voters), host 1's catch-up, rounds 4, 5, host 3's catch-up, round 6
+want = ["shadow-restore", "done", sys.argv[2], "done", "done", "done",
         sys.argv[3], "done", "done"]
 got = [e.get("reason", "done") for e in ends]
 assert got == want, f"round ends {got}, want {want}"
 assert ends[0]["phase"] == "restore", ends[0]
-assert ends[5]["phase"] == "verify", ends[5]
-for i, n in enumerate([0, 0, 0, 1, 0, 0, 1, 0]):
+assert ends[6]["phase"] == "verify", ends[6]
+for i, n in enumerate([0, 0, 0, 1, 1, 0, 0, 1, 0]):
     st = [e for e in evs if e["event"] == "rcv-phase" and
           e["round"] == ends[i]["round"] and e["phase"] == "starting"]
     assert len(st) == 1 and st[0]["receivers"] == n, (i, st)

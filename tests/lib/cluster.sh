@@ -649,17 +649,18 @@ cl_peer_u64() {
 CL_PEER_Z8='\x00\x00\x00\x00\x00\x00\x00\x00'
 
 # cl_shadow_wrapper path: write a shadow_cmd wrapper ("path @DIR@ args...":
-# the host directory is dropped) steered by $CL_BASE/shadow-mode: "fail"
-# exits at once (the shadow does not start), "slow" starts 4 s late,
-# "crash" runs kv-faulty (sqlite engine) that kills itself on its first
-# EXEC (it restores, then dies replaying the logged requests),
-# "crash-restore" one that kills itself on RESTORE; anything else (or no
-# file) runs kv-sqlite.
+# the host directory is dropped) steered by <host dir>/shadow-mode, or
+# without one by $CL_BASE/shadow-mode: "fail" exits at once (the shadow
+# does not start), "slow" starts 4 s late, "crash" runs kv-faulty (sqlite
+# engine) that kills itself on its first EXEC (it restores, then dies
+# replaying the logged requests), "crash-restore" one that kills itself
+# on RESTORE; anything else (or no file) runs kv-sqlite.
 cl_shadow_wrapper() {
 	cat >"$1" <<EOS
 #!/bin/sh
+mode=\$(cat "\$1/shadow-mode" 2>/dev/null || cat "$CL_BASE/shadow-mode" 2>/dev/null)
 shift
-case "\$(cat "$CL_BASE/shadow-mode" 2>/dev/null)" in
+case "\$mode" in
 fail)
 	echo "flaky-sqlite: failing on purpose" >&2
 	exit 1 ;;

@@ -213,6 +213,18 @@ void shadow_failed(struct vmfitd *d, const char *why)
 		replica_failed(d, why);
 		return;
 	}
+	if (r->receiver && r->adopted) {
+		/*
+		 * In sync on every manager since its RCV_FETCHED, with no
+		 * replica of that state: the old one started empty and
+		 * must never execute. As when it cannot take over the
+		 * manager state (recovery_catchup.c), a restart makes it
+		 * fresh and it catches up again.
+		 */
+		vf_err("recovery: the shadow died before this manager had caught up (%s); exiting",
+		       why);
+		exit(EXIT_FAILURE);
+	}
 	round_abort(d, r->restore_sent ? VF_RCV_SHADOW_RESTORE :
 		    VF_RCV_SHADOW_START, !r->fetched_sent, "shadow: %s", why);
 }
