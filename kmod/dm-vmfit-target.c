@@ -1953,6 +1953,11 @@ static int vmfit_take_over(struct dm_target *ti)
 	struct vmfit *vf = tgt->vf;
 	int r = 0;
 
+	/*
+	 * Netlink reaches vf->ti under the registry lock: the old table is
+	 * destroyed after this resume, never while such a user holds it.
+	 */
+	mutex_lock(&vmfit_registry_lock);
 	mutex_lock(&vf->md_lock);
 	if (READ_ONCE(vf->dead)) {
 		r = -ENODEV;
@@ -1962,6 +1967,7 @@ static int vmfit_take_over(struct dm_target *ti)
 		WRITE_ONCE(vf->ti, ti);
 	}
 	mutex_unlock(&vf->md_lock);
+	mutex_unlock(&vmfit_registry_lock);
 	if (r)
 		DMERR("%s: the vmfit instance this table shared is gone: reload",
 		      dm_table_device_name(ti->table));
