@@ -759,6 +759,14 @@ static const struct genl_multicast_group vmfit_genl_mcgrps[] = {
 static struct genl_family vmfit_genl_family __ro_after_init = {
 	.name = VMFIT_GENL_FAMILY_NAME,
 	.version = VMFIT_GENL_VERSION,
+	/*
+	 * A manager may run in a network namespace of its own (one per host
+	 * of tests/kmod/recovery-cluster.sh). Safe: the commands that change
+	 * state or reveal content check CAP_SYS_ADMIN in the initial user
+	 * namespace, and status is open to everyone anyway. Events stay in
+	 * the initial network namespace (genlmsg_multicast).
+	 */
+	.netnsok = true,
 	.parallel_ops = true,
 	.pre_doit = vmfit_nl_pre_doit,
 	.module = THIS_MODULE,
