@@ -458,6 +458,54 @@ cl_wait_stat() {
 	done
 }
 
+# cl_wait_caught_up i key value [secs]: wait until host i is synced and
+# ready (at most secs, default 60); meanwhile a GET of key through it must
+# answer value or UNAVAILABLE, never anything else (no answer of its own
+# while it catches up).
+cl_wait_caught_up() {
+	local i=$1 key=$2 out deadline=$((SECONDS + ${4:-60}))
+	local want="REPLY version=3 status=OK kv=OK value=$3"
+
+	until [ "$(cl_stat "$i" synced)" = 1 ] && [ "$(cl_stat "$i" ready)" = 1 ]; do
+		((SECONDS < deadline)) || cl_die "host $i did not catch up in ${4:-60} s"
+		out=$(cl_probe "$i" --get "$key")
+		case "$out" in
+		"$want" | "REPLY version=3 status=UNAVAILABLE") ;;
+		*) cl_die "GET $key through host $i while it catches up answered '$out'" ;;
+		esac
+	done
+}
+
+# CL_MEMCHECK: a CL_VMFITD_WRAP that runs vmfitd under valgrind memcheck
+# (exit status 99 on an error or a definite or indirect leak), its report
+# in the host's valgrind.log; cl_memcheck_stop checks it.
+CL_MEMCHECK="valgrind --tool=memcheck --leak-check=full
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	--track-origins=yes --log-file=@DIR@/valgrind.log"
+
+# cl_memcheck_stop i: SIGTERM host i's vmfitd (started with CL_MEMCHECK by
+# this shell) and fail unless it exits 0 after a leak check with no
+# memcheck error and no definite or indirect leak.
+cl_memcheck_stop() {
+	local p rc=0 vlog
+	vlog=$(cl_hostdir "$1")/valgrind.log
+	p=$(cl_pid vmfitd "$1")
+	kill -TERM "$p"
+	wait "$p" || rc=$?
+	rm -f "$(cl_hostdir "$1")/vmfitd.pid"
+	grep -E "ERROR SUMMARY|definitely lost|indirectly lost|All heap blocks" "$vlog" |
+		sed 's/^==[0-9]*== */valgrind: /'
+	cl_assert_eq "host $1: vmfitd exit status under valgrind (99: memcheck errors)" 0 "$rc"
+	grep -q "LEAK SUMMARY:\|All heap blocks were freed" "$vlog" ||
+		cl_die "no leak check in $vlog"
+	grep -q "ERROR SUMMARY: 0 errors" "$vlog" ||
+		{ cat "$vlog"; cl_die "memcheck reported errors"; }
+	if grep -qE "(definitely|indirectly) lost: [1-9]" "$vlog"; then
+		cat "$vlog"
+		cl_die "memcheck found leaks"
+	fi
+}
+
 # cl_rss_kb i: VmRSS of host i's vmfitd in KiB.
 cl_rss_kb() {
 	sed -n 's/^VmRSS:[ \t]*\([0-9]*\) kB/\1/p' "/proc/$(cl_pid vmfitd "$1")/status"

@@ -17,6 +17,7 @@
 
 #include "vf_backend.h"
 #include "vf_conf.h"
+#include "vf_list.h"
 #include "vf_log.h"
 #include "vf_proto.h"
 #include "vf_rcache.h"
@@ -28,8 +29,10 @@
 #define VMFITD_VERSION		VMFIT_VERSION
 #define CONN_MAX		4096	/* client connections, at most */
 #define CONN_FD_RESERVE		64	/* fds kept for the rest */
-#define CONN_SCAN_MS		250	/* time-out checks */
+#define CONN_SCAN_MS		250	/* stalled output: limit checks */
+#define CONN_DRAIN_MS		10	/* closing: has the kernel sent all? */
 #define CONN_ACCEPT_BURST	256	/* accepts per loop round */
+#define CONN_EVENTS_BATCH	256	/* epoll events per set and round */
 #define SRC_BUCKETS		1024	/* per-source counts */
 #define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP + \
 				 VF_SESSION_KEY_LEN)
@@ -70,7 +73,13 @@ struct conn {
 	uint64_t cid;
 	uint64_t seq;
 	uint16_t version;	/* client protocol version it speaks */
-	struct conn *prev, *next;	/* all connections */
+	bool in_watched;	/* in the input epoll set */
+	bool out_watched;	/* in the output epoll set */
+	struct vf_list all;	/* vmfitd.conns */
+	struct vf_list tmo;	/* vmfitd.hs_conns or .idle_conns */
+	struct vf_list held;	/* vmfitd.held_conns */
+	struct vf_list park;	/* vmfitd.stalled_conns or .draining_conns */
+	struct vf_list flush;	/* vmfitd.flush_conns */
 	struct conn *hnext;		/* waiter hash chain */
 };
 
@@ -153,19 +162,26 @@ struct vmfitd {
 
 	/* client endpoint */
 	int lfd;
-	struct conn conns;		/* list head */
+	int in_epfd;			/* open connections: EPOLLIN */
+	int out_epfd;			/* parked ones: EPOLLOUT, edge */
+	struct vf_list conns;		/* every connection */
+	struct vf_list hs_conns;	/* no request yet, oldest first */
+	struct vf_list idle_conns;	/* greeted, least recently active first */
+	struct vf_list held_conns;	/* frames left unparsed while paused */
+	struct vf_list stalled_conns;	/* open, output blocked */
+	struct vf_list draining_conns;	/* closing, not yet closed */
+	struct vf_list flush_conns;	/* to flush or free this round */
 	unsigned int nconns;
 	struct conn **wait_tab;		/* client_id -> waiting conn */
-	struct conn **poll_conns;	/* conn of each client pollfd */
-	unsigned int npoll_conns;
 	unsigned int wait_mask;
 	unsigned int npending;
 	unsigned int conn_max;		/* < RLIMIT_NOFILE, <= CONN_MAX */
 	int spare_fd;			/* given up to refuse on EMFILE */
 	struct src **src_tab;		/* SRC_BUCKETS chains */
-	uint64_t next_conn_scan_ms;
+	uint64_t next_stall_scan_ms;
+	uint64_t next_drain_scan_ms;
+	uint64_t tmo_base_ms;		/* time-outs count from here at least */
 	bool paused;			/* back-pressure: no reading */
-	bool input_held;		/* frames left unparsed while paused */
 	uint64_t own_reqs;		/* sent to the group, not back */
 	uint64_t own_bytes;		/* ... their bytes */
 
@@ -244,7 +260,7 @@ struct vmfitd {
 uint64_t now_ms(void);
 
 /* client.c: client connections and the clients awaiting a reply */
-#define CLIENT_POLL_FDS		(1 + CONN_MAX)	/* listener, connections */
+#define CLIENT_POLL_FDS		3	/* listener, the two epoll sets */
 int client_init(struct vmfitd *d);
 /* Raise RLIMIT_NOFILE as far as allowed, derive conn_max; 0 or -errno. */
 int client_limits(struct vmfitd *d);
