@@ -37,7 +37,8 @@ export CL_RECORDS=1000 CL_RECORD_SIZE=128
 PEER_PORT=7500
 CL_VMFITD_EXTRA="peer_listen = @ADDR@:$PEER_PORT
 state_volume_b = @DIR@/vstate/state-b.img
-recovery_timeout_ms = 30000"
+recovery_timeout_ms = 30000
+test_faults = yes"
 
 put_all() { # tag key-base: key base+i through host i
 	local i out

@@ -665,6 +665,79 @@ cl_wait_rounds() {
 	done
 }
 
+# cl_peer_error i port name code bytes: send bytes (printf escapes) to
+# host i's peer port (Documentation/protocol.rst "Peer connections") and
+# expect a PEER_ERROR with this code back.
+cl_peer_error() {
+	local i=$1 port=$2 name=$3 want=$4 got
+	got=$(timeout 5 bash -c '
+		exec 5<>/dev/tcp/'"$(cl_addr "$i")"'/'"$port"' || exit 9
+		printf "$1" >&5
+		od -An -v -tu1 -N 38 <&5' _ "$5" | tr -s ' \n' ' ')
+	set -- $got
+	[ "$#" -ge 33 ] || cl_die "peer $name: no PEER_ERROR (got: $got)"
+	cl_assert_eq "peer $name: magic" "86 77 70 80" "$1 $2 $3 $4"
+	cl_assert_eq "peer $name: type" 34 "$7"
+	cl_assert_eq "peer $name: code" "$want" "${33}"
+	cl_log "peer $name: PEER_ERROR code $want"
+}
+
+# cl_peer_hdr type len: a peer frame header, as printf escapes.
+cl_peer_hdr() {
+	printf 'VMFP\\x01\\x00\\x%02x\\x00\\x%02x\\x00\\x00\\x00\\x00\\x00\\x00\\x00' "$1" "$2"
+}
+
+# cl_peer_u64 n: a little-endian u64 (decimal or 0x hex), as printf escapes.
+cl_peer_u64() {
+	local n=$(($1)) k
+	for ((k = 0; k < 8; k++)); do
+		printf '\\x%02x' $(((n >> (8 * k)) & 255))
+	done
+}
+CL_PEER_Z8='\x00\x00\x00\x00\x00\x00\x00\x00'
+
+# cl_shadow_wrapper path: write a shadow_cmd wrapper ("path @DIR@ args...":
+# the host directory is dropped) steered by <host dir>/shadow-mode, or
+# without one by $CL_BASE/shadow-mode: "fail" exits at once (the shadow
+# does not start), "slow" starts 4 s late, "crash" runs kv-faulty (sqlite
+# engine) that kills itself on its first EXEC (it restores, then dies
+# replaying the logged requests), "crash-restore" one that kills itself
+# on RESTORE; anything else (or no file) runs kv-sqlite.
+cl_shadow_wrapper() {
+	cat >"$1" <<EOS
+#!/bin/sh
+mode=\$(cat "\$1/shadow-mode" 2>/dev/null || cat "$CL_BASE/shadow-mode" 2>/dev/null)
+shift
+case "\$mode" in
+fail)
+	echo "flaky-sqlite: failing on purpose" >&2
+	exit 1 ;;
+slow)
+	sleep 4 ;;
+crash)
+	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash \
+		--fault-after 0 "\$@" ;;
+crash-restore)
+	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash-restore "\$@" ;;
+esac
+exec "$VMFIT_BIN/kv-sqlite" "\$@"
+EOS
+	chmod +x "$1"
+}
+
+# cl_fault_wrapper path: write a vmfitd wrapper (CL_VMFITD_WRAP="path
+# @DIR@") that sets VMFITD_TEST_FAULT from the host's <dir>/faults at each
+# start (no file: none); the hosts need test_faults = yes.
+cl_fault_wrapper() {
+	cat >"$1" <<'EOS'
+#!/bin/sh
+d=$1
+shift
+VMFITD_TEST_FAULT=$(cat "$d/faults" 2>/dev/null) exec "$@"
+EOS
+	chmod +x "$1"
+}
+
 # ---------------------------------------------------------------------------
 # Load
 

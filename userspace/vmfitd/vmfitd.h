@@ -51,6 +51,7 @@
 #define CTL_MAX			8	/* control socket connections */
 #define CTL_LINE		128	/* longest control command line */
 #define CTL_IDLE_MS		5000	/* control client must send its line */
+#define CTL_EVENT_MAX		512	/* longest event line, with newline */
 #define LOG_BURST		10	/* rate-limited warnings per episode */
 #define LOG_PERIOD_MS		1000	/* then one summary per period */
 #define MEMBERS_MAX		16	/* group members tracked by id */
@@ -104,13 +105,17 @@ struct ckpt {
 	uint64_t start_ms;	/* became the oldest pending checkpoint */
 };
 
-/* A control socket connection (one command line, one answer line). */
+/*
+ * A control socket connection (one command line, one answer line; or an
+ * "events" subscription: event lines until either side closes).
+ */
 struct ctl {
 	int fd;			/* -1: free */
 	char in[CTL_LINE];
 	size_t ilen;
 	uint64_t ckpt_id;	/* checkpoint awaited, 0: none */
 	uint64_t deadline_ms;	/* answer "err timeout" and close then */
+	bool events;		/* subscribed: gets ctl_event() lines */
 };
 
 struct stats {
@@ -367,6 +372,13 @@ void ctl_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 /* The local replica finished checkpoint @id (triggered by @node). */
 void ctl_checkpoint_done(struct vmfitd *d, uint32_t node, uint64_t id,
 			 uint64_t order, uint32_t status);
+/*
+ * One event line (no newline in @fmt) to every "events" subscriber; a
+ * subscriber that does not read (its socket buffer full) is dropped, the
+ * loop never waits for it. Documentation/vmfitd.8.rst "Control socket".
+ */
+void ctl_event(struct vmfitd *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* A random nonzero 64-bit id (checkpoints, recovery rounds). */
 uint64_t random_id(void);
 /* vmfitd --checkpoint: trigger one and wait for the local result. */
