@@ -566,7 +566,7 @@ int vmfit_csum_start(struct vmfit *vf, const struct vmfit_csum_req *req,
 	}
 	if (!r) {
 		cs->vf = vf;
-		cs->live_disk = dm_disk(dm_table_get_md(vf->ti->table));
+		cs->live_disk = dm_disk(vf->md);
 		cs->live_sectors = part_stat_read_accum(cs->live_disk->part0,
 							sectors);
 		cs->mark = jiffies - 1;

@@ -151,7 +151,7 @@ static int vmfit_nl_call(const struct vmfit_nl_dev *d,
 
 void dm_vmfit_dm_name(struct vmfit *vf, char *name)
 {
-	if (dm_copy_name_and_uuid(dm_table_get_md(vf->ti->table), name, NULL))
+	if (dm_copy_name_and_uuid(vf->md, name, NULL))
 		name[0] = '\0';
 }
 

@@ -1651,6 +1651,9 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->private = tgt;
 	tgt->vf = vf;
 	vf->ti = ti;
+	/* Constant across table swaps, unlike the table (vf->ti). */
+	vf->md = dm_table_get_md(ti->table);
+	strscpy(vf->name, dm_table_device_name(ti->table), sizeof(vf->name));
 	kref_init(&vf->ref);
 	INIT_LIST_HEAD(&vf->registry);
 	INIT_LIST_HEAD(&vf->jobs);
@@ -1954,8 +1957,9 @@ static int vmfit_take_over(struct dm_target *ti)
 	int r = 0;
 
 	/*
-	 * Netlink reaches vf->ti under the registry lock: the old table is
-	 * destroyed after this resume, never while such a user holds it.
+	 * Lookups read vf->ti under the registry lock (vmfit_same(),
+	 * vmfit_pin_devt()): the old table is destroyed after this resume,
+	 * never while such a user holds it.
 	 */
 	mutex_lock(&vmfit_registry_lock);
 	mutex_lock(&vf->md_lock);

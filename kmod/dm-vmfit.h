@@ -124,6 +124,8 @@ struct vmfit_job {
 
 struct vmfit {
 	struct dm_target *ti;
+	struct mapped_device *md;	/* the mapped device, for all its tables */
+	char name[16];			/* its kernel name ("dm-N"), for logs */
 	struct dm_dev *origin_dev;	/* the replica's data */
 	struct dm_dev *cow_dev;		/* metadata + redirected chunks */
 	dev_t devt;			/* the mapped device (registry key) */
@@ -244,7 +246,7 @@ static inline bool vmfit_mapped(u32 v)
 
 static inline const char *vmfit_name(struct vmfit *vf)
 {
-	return dm_table_device_name(vf->ti->table);
+	return vf->name;
 }
 
 static inline enum vmfit_mode vmfit_mode(struct vmfit *vf)
