@@ -110,25 +110,28 @@ round() {
 	cl_log "round $n: hashed $(all_stat rcv_hashed), repaired $(all_stat rcv_repaired), $(cl_stat 1 rcv_last_ms) ms on host 1"
 }
 
-# delta_ok n: round n hashed fewer chunks than the volume has and copied
-# exactly those, on every host; nothing fetched.
+# delta_ok n: round n hashed fewer chunks than the volume has, on every
+# host, and copied at least those: the copy into the shadow's volume is
+# the senior's changed set plus what that volume changed itself since its
+# state was verified (invariant I2), which the file stand-in's rounds in
+# tests/cluster/recovery.sh happen not to have.
 delta_ok() {
-	local i h
+	local i h c
 	for i in 1 2 3; do
 		h=$(cl_stat "$i" rcv_hashed)
+		c=$(cl_stat "$i" rcv_copied)
 		((h > 0 && h < CHUNKS)) ||
 			cl_die "round $1: host $i hashed $h of $CHUNKS chunks (delta expected)"
-		cl_assert_eq "round $1: host $i copied what it hashed" \
-			"$h $((h * 4096))" \
-			"$(cl_stat "$i" rcv_copied) $(cl_stat "$i" rcv_bytes_copied)"
-		cl_assert_eq "round $1: host $i fetched nothing" 0 \
-			"$(cl_stat "$i" rcv_bytes_fetched)"
+		((c >= h && c < CHUNKS)) ||
+			cl_die "round $1: host $i copied $c chunks, hashed $h of $CHUNKS"
+		cl_assert_eq "round $1: host $i copied bytes" $((c * 4096)) \
+			"$(cl_stat "$i" rcv_bytes_copied)"
 	done
 }
 
 # The load outlasts the rounds and ends by itself, so that every request
 # has its answer.
-LOAD_SECS=${RC_LOAD_SECS:-120}
+LOAD_SECS=${RC_LOAD_SECS:-170}
 cl_bench_start load --clients 12 --records 1500 --duration "$LOAD_SECS" \
 	--write-ratio 0.5 --verify --timeout 20000
 sleep 3
