@@ -65,8 +65,12 @@ stop_hosts() {
 	cl_down
 	if [ -n "${failed:-}" ] && [ -d "${VMTEST_RESULTS:-}" ]; then
 		rm -rf "$VMTEST_RESULTS/recovery-cluster-logs"
-		cp -r "$CL_BASE" "$VMTEST_RESULTS/recovery-cluster-logs" &&
-			echo "logs of the hosts: recovery-cluster-logs/ in the results"
+		# Files only (no sockets).
+		(cd "$CL_BASE" && find . -type f) | while read -r f; do
+			mkdir -p "$VMTEST_RESULTS/recovery-cluster-logs/${f%/*}" &&
+				cp "$CL_BASE/$f" "$VMTEST_RESULTS/recovery-cluster-logs/$f"
+		done
+		echo "logs of the hosts: recovery-cluster-logs/ in the results"
 	fi
 }
 failed=1
@@ -78,8 +82,10 @@ state_volume_b = /dev/mapper/${PREFIX}h@HOST@b
 peer_listen = @ADDR@:7500
 shadow_cmd = $VMFIT_BIN/kv-sqlite --records $CL_RECORDS --record-size $CL_RECORD_SIZE
 recovery_timeout_ms = 120000"
-# TCG is ~10x slower than the host: slower failure detection, longer waits.
-export CL_TOKEN=3000 CL_RING_SECS=120 CL_READY_SECS=120
+# TCG is ~10x slower than the host, and a busy host stops the guest for
+# seconds: a 3 s token timed out under load (a spurious partition, one
+# manager out of sync). No host fails here: a long token costs nothing.
+export CL_TOKEN=10000 CL_RING_SECS=120 CL_READY_SECS=120
 modprobe -a veth bridge || die "modprobe veth bridge"
 cl_up 3
 
@@ -104,25 +110,28 @@ round() {
 	cl_log "round $n: hashed $(all_stat rcv_hashed), repaired $(all_stat rcv_repaired), $(cl_stat 1 rcv_last_ms) ms on host 1"
 }
 
-# delta_ok n: round n hashed fewer chunks than the volume has and copied
-# exactly those, on every host; nothing fetched.
+# delta_ok n: round n hashed fewer chunks than the volume has, on every
+# host, and copied at least those: the copy into the shadow's volume is
+# the senior's changed set plus what that volume changed itself since its
+# state was verified (invariant I2), which the file stand-in's rounds in
+# tests/cluster/recovery.sh happen not to have.
 delta_ok() {
-	local i h
+	local i h c
 	for i in 1 2 3; do
 		h=$(cl_stat "$i" rcv_hashed)
+		c=$(cl_stat "$i" rcv_copied)
 		((h > 0 && h < CHUNKS)) ||
 			cl_die "round $1: host $i hashed $h of $CHUNKS chunks (delta expected)"
-		cl_assert_eq "round $1: host $i copied what it hashed" \
-			"$h $((h * 4096))" \
-			"$(cl_stat "$i" rcv_copied) $(cl_stat "$i" rcv_bytes_copied)"
-		cl_assert_eq "round $1: host $i fetched nothing" 0 \
-			"$(cl_stat "$i" rcv_bytes_fetched)"
+		((c >= h && c < CHUNKS)) ||
+			cl_die "round $1: host $i copied $c chunks, hashed $h of $CHUNKS"
+		cl_assert_eq "round $1: host $i copied bytes" $((c * 4096)) \
+			"$(cl_stat "$i" rcv_bytes_copied)"
 	done
 }
 
 # The load outlasts the rounds and ends by itself, so that every request
 # has its answer.
-LOAD_SECS=${RC_LOAD_SECS:-120}
+LOAD_SECS=${RC_LOAD_SECS:-170}
 cl_bench_start load --clients 12 --records 1500 --duration "$LOAD_SECS" \
 	--write-ratio 0.5 --verify --timeout 20000
 sleep 3

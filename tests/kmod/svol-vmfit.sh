@@ -6,7 +6,8 @@
 # changed set, checksums of the frozen view, merge, drop, clear, chunk
 # writes) passes the same self-test as the file stand-in
 # (tests/unit/svol-file.sh): vmfit-svol selftest. Then the CLI's single
-# operations against what dmsetup reports.
+# operations against what dmsetup reports, and a drop with the replica's
+# writes still in the page cache.
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
@@ -26,4 +27,27 @@ vmfit-svol vmfit "$N" drop || die "drop"
 [ ! -e "/dev/mapper/$N-view" ] || die "view device left after drop"
 vmfit-svol vmfit "$N" clear || die "clear"
 assert_eq "" "$(vmfit-svol vmfit "$N" changed)" "changed set after clear"
+
+# A replica writes its volume through the page cache, and the cache
+# outlives it while anybody holds the device open (vmfitd does): a drop
+# must discard what it left dirty (written back into the cow before the
+# drop), and no reader may see the dropped data from the cache after it.
+note "drop discards the writes still in the page cache"
+dev=/dev/mapper/$N
+head -c 4096 /dev/urandom >"$TESTDIR/captured"
+head -c 4096 /dev/urandom >"$TESTDIR/dropped"
+dd if="$TESTDIR/captured" of="$dev" bs=4096 count=1 oflag=direct \
+	conv=notrunc status=none || die "direct write"
+vmfit-svol vmfit "$N" snapshot || die "snapshot"
+exec 9<"$dev"
+dd if="$TESTDIR/dropped" of="$dev" bs=4096 count=1 conv=notrunc \
+	status=none || die "buffered write"
+vmfit-svol vmfit "$N" drop || die "drop"
+sync
+dd if="$dev" bs=4096 count=1 iflag=direct status=none |
+	cmp -s - "$TESTDIR/captured" ||
+	die "after drop and sync the device holds a dropped write (page cache written back onto the origin)"
+dd if="$dev" bs=4096 count=1 status=none | cmp -s - "$TESTDIR/captured" ||
+	die "after drop a buffered read shows a dropped write (stale page cache)"
+exec 9<&-
 note "svol-vmfit: ok"

@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include "vf_dm.h"
 #include "vf_svol.h"
@@ -147,7 +150,33 @@ static int dm_snapshot(struct vf_svol *v)
 	return 0;
 }
 
-/* Remove the view device, then send @cmd. */
+/*
+ * Write back and drop the live device's page cache (BLKFLSBUF). The
+ * replica wrote its volume through the page cache, and the cache outlives
+ * the replica while anybody (this library's live_fd, say) holds the
+ * device open: pages it left dirty would reach the disk whenever the
+ * kernel writes them back, after a drop onto the origin itself, and clean
+ * pages would go on showing the dropped writes to readers.
+ */
+static int flush_live(struct vf_svol *v)
+{
+	int fd, r = 0;
+
+	fd = open(v->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, BLKFLSBUF, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * Remove the view device, then send @cmd. The replica's writes still in
+ * the page cache go to the device before @cmd (into the cow: a drop
+ * discards them, a merge keeps them), and nothing cached from before
+ * @cmd is read after it.
+ */
 static int end_snapshot(struct vf_svol *v, int cmd)
 {
 	char name[VF_DM_NAME_MAX + 1];
@@ -156,6 +185,9 @@ static int end_snapshot(struct vf_svol *v, int cmd)
 
 	if (!v->snap)
 		return -EINVAL;
+	r = flush_live(v);
+	if (r)
+		return r;
 	close(v->view_fd);
 	v->view_fd = -1;
 	view_name(v, name);
@@ -167,7 +199,7 @@ static int end_snapshot(struct vf_svol *v, int cmd)
 	if (r)
 		return r;
 	v->snap = false;
-	return 0;
+	return flush_live(v);
 }
 
 static int dm_drop(struct vf_svol *v)
