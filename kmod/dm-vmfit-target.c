@@ -168,17 +168,21 @@ static bool vmfit_full_chunk(struct vmfit *vf, struct bio *bio, u32 chunk)
 	       bio_sectors(bio) == vmfit_chunk_len(vf, chunk);
 }
 
-/* Allocate a cow data chunk: bump the high-water mark.  Never blocks. */
-static int vmfit_alloc(struct vmfit *vf, u32 *val)
+/* Allocate a cow data chunk.  Blocks only if @gfp does. */
+static int vmfit_alloc(struct vmfit *vf, u32 *val, gfp_t gfp)
 {
-	s64 n = atomic64_fetch_add_unless(&vf->cow_next, 1, vf->data_chunks);
+	int r = vmfit_cow_alloc_chunk(vf, val, gfp);
 
-	if (unlikely(n >= vf->data_chunks)) {
+	if (unlikely(r == -ENOSPC))
 		vmfit_cow_full(vf);
-		return -ENOSPC;
-	}
-	*val = n + 1;
-	return 0;
+	return r;
+}
+
+/* Chunk @c was just mapped in the cow: count it if not in the set. */
+static void vmfit_count_mapped(struct vmfit *vf, u32 c)
+{
+	if (!test_bit_le(c, vf->changed))
+		atomic64_inc(&vf->nr_cow_only);
 }
 
 static void vmfit_defer(struct vmfit *vf, struct bio_list *bl,
@@ -205,7 +209,7 @@ static bool vmfit_park(struct vmfit *vf, struct bio *bio, struct vmfit_io *io)
 	unsigned long flags;
 
 	spin_lock_irqsave(&vf->lock, flags);
-	if (READ_ONCE(vf->map[io->chunk]) != VMFIT_BUSY) {
+	if (vmfit_tbl_get(&vf->map, io->chunk) != VMFIT_BUSY) {
 		spin_unlock_irqrestore(&vf->lock, flags);
 		return false;
 	}
@@ -234,12 +238,11 @@ static int vmfit_route_origin(struct vmfit *vf, struct bio *bio,
 			      struct vmfit_io *io)
 {
 	if (op_is_write(bio_op(bio))) {
-		if (!test_bit(io->chunk, vf->durable)) {
+		if (!vmfit_cow_durable(vf, io->chunk)) {
 			vmfit_defer(vf, &vf->bm_bios, bio, io, false);
 			return DM_MAPIO_SUBMITTED;
 		}
-		if (!test_bit_le(io->chunk, vf->changed))
-			set_bit_le(io->chunk, vf->changed);
+		vmfit_cow_set_changed(vf, io->chunk);
 	}
 	vmfit_remap_origin(vf, bio);
 	return DM_MAPIO_REMAPPED;
@@ -254,7 +257,8 @@ static int vmfit_route(struct vmfit *vf, struct bio *bio, struct vmfit_io *io)
 {
 	bool write = op_is_write(bio_op(bio));
 	u32 c = io->chunk;
-	u32 v;
+	u32 v, cur;
+	int r;
 
 	if (io->mode == VMFIT_NORMAL)
 		return vmfit_route_origin(vf, bio, io);
@@ -265,7 +269,7 @@ static int vmfit_route(struct vmfit *vf, struct bio *bio, struct vmfit_io *io)
 		return DM_MAPIO_SUBMITTED;
 	}
 again:
-	v = READ_ONCE(vf->map[c]);
+	v = vmfit_tbl_get(&vf->map, c);
 	if (unlikely(v == VMFIT_BUSY)) {
 		if (vmfit_park(vf, bio, io))
 			return DM_MAPIO_SUBMITTED;
@@ -283,22 +287,36 @@ again:
 		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
 		return DM_MAPIO_SUBMITTED;
 	}
-	if (vmfit_alloc(vf, &v)) {
+	/*
+	 * map() may not sleep for memory: when the room for the chunk or its
+	 * entry needs an allocation that fails, the worker copies the chunk
+	 * instead (GFP_NOIO; this chunk leaks).
+	 */
+	r = vmfit_alloc(vf, &v, GFP_NOWAIT);
+	if (!r)
+		r = vmfit_tbl_cmpxchg(&vf->map, c, 0, v, GFP_NOWAIT, &cur);
+	if (r == -ENOMEM) {
+		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (r) {
 		bio->bi_status = BLK_STS_NOSPC;
 		bio_endio(bio);
 		return DM_MAPIO_SUBMITTED;
 	}
 	/* Lost a race with another writer: its chunk wins, ours leaks. */
-	if (cmpxchg(&vf->map[c], 0, v))
+	if (cur)
 		goto again;
+	vmfit_count_mapped(vf, c);
 	vmfit_remap_cow(vf, bio, io, v);
 	return DM_MAPIO_REMAPPED;
 }
 
 /*
  * While merging, a FUA write to the origin must not be undone by a merge
- * resumed after a crash: the removal of its chunk's entry (set in dmap
- * before the chunk was released to the origin) is committed first.
+ * resumed after a crash: the removal of its chunk's entry (cleared in the
+ * to-persist table before the chunk was released to the origin) is
+ * committed first.
  */
 static bool vmfit_needs_precommit(struct bio *bio, struct vmfit_io *io)
 {
@@ -335,7 +353,6 @@ static void vmfit_issue(struct vmfit *vf, struct bio *bio)
 static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 {
 	struct bio *bio;
-	u32 start, end;
 	int r;
 
 	/* Not md_lock: a message must not wait for this FUA write. */
@@ -343,20 +360,18 @@ static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 	bio_list_for_each(bio, bios) {
 		struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-		vmfit_cow_mark_region(vf, io->chunk, &end);
+		vmfit_cow_mark_region(vf, io->chunk);
 	}
 	/* One FUA write releases every bio of the batch. */
-	r = vmfit_cow_write_bitmap(vf, false);
+	r = vmfit_cow_write_bitmap(vf);
 	if (r) {
 		vmfit_fail(vf, "changed-set write", r);
 	} else {
 		bio_list_for_each(bio, bios) {
 			struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-			start = round_down(io->chunk, VMFIT_WA_CHUNKS);
-			end = min_t(u32, start + VMFIT_WA_CHUNKS,
-				    vf->origin_chunks);
-			bitmap_set(vf->durable, start, end - start);
+			vmfit_cow_region_durable(vf, io->chunk);
+			vmfit_cow_set_changed(vf, io->chunk);
 		}
 	}
 	mutex_unlock(&vf->bm_lock);
@@ -381,13 +396,16 @@ static void vmfit_copy_done(int read_err, unsigned long write_err, void *context
 	bool failed = read_err || write_err;
 
 	spin_lock_irqsave(&vf->lock, flags);
-	WRITE_ONCE(vf->map[job->chunk], failed ? 0 : job->cow + 1);
+	/* Busy since vmfit_start_copy(): no allocation. */
+	vmfit_tbl_set(&vf->map, job->chunk, failed ? 0 : job->cow + 1);
 	waiters = job->waiters;
 	list_del(&job->list);
 	if (!failed)
 		bio_list_merge(&vf->retry_bios, &waiters);
 	spin_unlock_irqrestore(&vf->lock, flags);
 
+	if (!failed)
+		vmfit_count_mapped(vf, job->chunk);
 	if (failed) {
 		DMERR_LIMIT("%s: copying chunk %u to the cow failed",
 			    vmfit_name(vf), job->chunk);
@@ -410,17 +428,23 @@ static void vmfit_start_copy(struct vmfit *vf, struct bio *bio,
 {
 	struct dm_io_region from, to;
 	struct vmfit_job *job;
-	u32 val;
+	u32 val, cur;
+	int r;
 
 	job = kzalloc(sizeof(*job), GFP_NOIO);
 	if (!job) {
 		bio_io_error(bio);
 		return;
 	}
-	if (vmfit_alloc(vf, &val)) {
+	r = vmfit_alloc(vf, &val, GFP_NOIO);
+	if (r) {
 		kfree(job);
-		bio->bi_status = BLK_STS_NOSPC;
-		bio_endio(bio);
+		if (r == -ENOSPC) {
+			bio->bi_status = BLK_STS_NOSPC;
+			bio_endio(bio);
+		} else {
+			bio_io_error(bio);
+		}
 		return;
 	}
 	job->vf = vf;
@@ -428,15 +452,27 @@ static void vmfit_start_copy(struct vmfit *vf, struct bio *bio,
 	job->cow = val - 1;
 	bio_list_init(&job->waiters);
 
+	/*
+	 * On the list before the chunk turns busy (which may allocate, so
+	 * not under the lock): a bio that sees it busy parks on this job.
+	 */
 	spin_lock_irq(&vf->lock);
-	if (cmpxchg(&vf->map[io->chunk], 0, VMFIT_BUSY)) {
-		/* Someone mapped it meanwhile (our chunk leaks): retry. */
+	list_add(&job->list, &vf->jobs);
+	spin_unlock_irq(&vf->lock);
+	r = vmfit_tbl_cmpxchg(&vf->map, job->chunk, 0, VMFIT_BUSY, GFP_NOIO,
+			      &cur);
+	spin_lock_irq(&vf->lock);
+	if (r || cur) {
+		list_del(&job->list);
 		spin_unlock_irq(&vf->lock);
 		kfree(job);
-		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
+		/* Our chunk leaks; someone mapped it meanwhile: retry. */
+		if (r)
+			bio_io_error(bio);
+		else
+			vmfit_defer(vf, &vf->copy_bios, bio, io, true);
 		return;
 	}
-	list_add(&job->list, &vf->jobs);
 	bio_list_add(&job->waiters, bio);
 	job->cow_parity = io->parity;
 	io->flags &= ~VMFIT_IO_COUNTED;
@@ -458,7 +494,7 @@ static void vmfit_process_copy(struct vmfit *vf, struct bio *bio)
 	u32 v;
 
 again:
-	v = READ_ONCE(vf->map[io->chunk]);
+	v = vmfit_tbl_get(&vf->map, io->chunk);
 	if (v == VMFIT_BUSY) {
 		if (!vmfit_park(vf, bio, io))
 			goto again;
@@ -664,11 +700,15 @@ static unsigned int vmfit_merge_collect(struct vmfit *vf,
 {
 	unsigned int n = 0;
 
-	while (n < VMFIT_MERGE_BATCH && vf->merge_cursor < vf->origin_chunks) {
-		u32 c = vf->merge_cursor;
-		u32 v = READ_ONCE(vf->map[c]);
+	while (n < VMFIT_MERGE_BATCH) {
+		u32 c = vmfit_tbl_next(&vf->map, vf->merge_cursor);
+		u32 v;
 		struct vmfit_job *job;
 
+		if (c >= vf->origin_chunks)
+			break;
+		v = vmfit_tbl_get(&vf->map, c);
+		vf->merge_cursor = c;
 		if (!vmfit_mapped(v)) {
 			vf->merge_cursor++;
 			continue;
@@ -680,7 +720,7 @@ static unsigned int vmfit_merge_collect(struct vmfit *vf,
 		job->cow = v - 1;
 		bio_list_init(&job->waiters);
 		spin_lock_irq(&vf->lock);
-		WRITE_ONCE(vf->map[c], VMFIT_BUSY);
+		vmfit_tbl_set(&vf->map, c, VMFIT_BUSY);
 		list_add(&job->list, &vf->jobs);
 		spin_unlock_irq(&vf->lock);
 		batch[n++] = job;
@@ -730,14 +770,15 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 		struct vmfit_job *job = batch[i];
 
 		spin_lock_irq(&vf->lock);
-		WRITE_ONCE(vf->map[job->chunk], job->error ? job->cow + 1 : 0);
+		vmfit_tbl_set(&vf->map, job->chunk,
+			      job->error ? job->cow + 1 : 0);
 		bio_list_merge(&vf->retry_bios, &job->waiters);
 		list_del(&job->list);
 		spin_unlock_irq(&vf->lock);
 		if (job->error) {
 			r = job->error;
 		} else {
-			vmfit_cow_set_dmap(vf, job->chunk, 0);
+			vmfit_cow_set_rev(vf, job->cow, 0);
 			vf->merged++;
 		}
 		kfree(job);
@@ -790,8 +831,7 @@ static void vmfit_merge_finish(struct vmfit *vf)
 	vmfit_wait_gen(vf, parity);
 
 	mutex_lock(&vf->md_lock);
-	atomic64_set(&vf->cow_next, 0);
-	bitmap_zero(vf->map_dirty, vf->map_blocks);
+	vmfit_cow_reset_map(vf);
 	vf->merged = 0;
 	vf->to_merge = 0;
 	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
@@ -813,19 +853,32 @@ static int vmfit_merge_fold(struct vmfit *vf)
 	int r;
 
 	mutex_lock(&vf->md_lock);
+	/* A merge may run while suspended, after a clean suspend. */
+	r = vmfit_cow_bm_use(vf);
+	if (r) {
+		mutex_unlock(&vf->md_lock);
+		return r;
+	}
 	mutex_lock(&vf->bm_lock);
-	for (c = 0; c < vf->origin_chunks; c++) {
-		if (vmfit_mapped(READ_ONCE(vf->map[c]))) {
-			vmfit_cow_mark_changed(vf, c);
+	/* Mark on disk first: a bit of the exact set is always durable. */
+	for (c = vmfit_tbl_next(&vf->map, 0); c < vf->origin_chunks;
+	     c = vmfit_tbl_next(&vf->map, c + 1)) {
+		if (vmfit_mapped(vmfit_tbl_get(&vf->map, c)) &&
+		    !test_bit_le(c, vf->changed))
+			vmfit_cow_mark_region(vf, c);
+	}
+	r = vmfit_cow_write_bitmap(vf);
+	if (!r) {
+		for (c = vmfit_tbl_next(&vf->map, 0); c < vf->origin_chunks;
+		     c = vmfit_tbl_next(&vf->map, c + 1)) {
+			if (!vmfit_mapped(vmfit_tbl_get(&vf->map, c)))
+				continue;
+			if (!test_bit_le(c, vf->changed))
+				vmfit_cow_region_durable(vf, c);
+			vmfit_cow_set_changed(vf, c);
 			n++;
 		}
-	}
-	r = vmfit_cow_write_bitmap(vf, false);
-	if (!r) {
-		for (c = 0; c < vf->origin_chunks; c++) {
-			if (test_bit_le(c, vf->changed))
-				set_bit(c, vf->durable);
-		}
+		atomic64_set(&vf->nr_cow_only, 0);
 		if (vf->merge_cursor == 0) {
 			vf->to_merge = n;
 			vf->merged = 0;
@@ -957,10 +1010,7 @@ static int vmfit_msg_drop(struct vmfit *vf)
 	vmfit_wait_gen(vf, parity);
 
 	mutex_lock(&vf->md_lock);
-	memset(vf->map, 0, array_size(vf->origin_chunks, sizeof(u32)));
-	memset(vf->dmap, 0, array_size(vf->origin_chunks, sizeof(u32)));
-	bitmap_zero(vf->map_dirty, vf->map_blocks);
-	atomic64_set(&vf->cow_next, 0);
+	vmfit_cow_reset_map(vf);
 	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
 	vf->switching = false;
 out:
@@ -1001,11 +1051,7 @@ static int vmfit_msg_clear(struct vmfit *vf)
 		goto out;
 	}
 	mutex_lock(&vf->bm_lock);
-	bitmap_zero(vf->durable, vf->origin_chunks);
-	memset(vf->changed, 0, (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
-	memset(vf->ondisk, 0, (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
-	bitmap_zero(vf->bm_dirty, vf->bitmap_blocks);
-	r = vmfit_cow_write_bitmap(vf, true);
+	r = vmfit_cow_clear(vf);
 	mutex_unlock(&vf->bm_lock);
 	if (r)
 		vmfit_fail(vf, "changed-set clear", r);
@@ -1016,7 +1062,16 @@ out:
 
 static bool vmfit_is_changed(struct vmfit *vf, u32 c, bool cow)
 {
-	return test_bit_le(c, vf->changed) || (cow && READ_ONCE(vf->map[c]));
+	return test_bit_le(c, vf->changed) ||
+	       (cow && vmfit_tbl_get(&vf->map, c));
+}
+
+/* The first chunk from @c on that changed (or is in the cow, if @cow). */
+static u32 vmfit_next_changed(struct vmfit *vf, u32 c, bool cow)
+{
+	u32 n = vmfit_cow_next_changed(vf, c);
+
+	return cow ? min(n, vmfit_tbl_next(&vf->map, c)) : n;
 }
 
 /*
@@ -1045,10 +1100,9 @@ static int vmfit_msg_changed(struct vmfit *vf, unsigned int argc, char **argv,
 
 	mutex_lock(&vf->md_lock);
 	cow = vmfit_mode(vf) != VMFIT_NORMAL;
-	for (c = start; c < vf->origin_chunks; c = e + 1) {
+	for (c = vmfit_next_changed(vf, start, cow); c < vf->origin_chunks;
+	     c = vmfit_next_changed(vf, e + 1, cow)) {
 		e = c;
-		if (!vmfit_is_changed(vf, c, cow))
-			continue;
 		while (e + 1 < vf->origin_chunks &&
 		       vmfit_is_changed(vf, e + 1, cow))
 			e++;
@@ -1272,15 +1326,7 @@ static void vmfit_dtr(struct dm_target *ti)
 	if (vf->io_client)
 		dm_io_client_destroy(vf->io_client);
 	kfree(vf->md_buf);
-	vfree(vf->changed);
-	vfree(vf->ondisk);
-	bitmap_free(vf->durable);
-	bitmap_free(vf->bm_dirty);
-	vfree(vf->map);
-	vfree(vf->dmap);
-	bitmap_free(vf->map_dirty);
-	vfree(vf->md_batch);
-	vfree(vf->bm_batch);
+	vmfit_cow_free(vf);
 	if (vf->cow_dev)
 		dm_put_device(ti, vf->cow_dev);
 	if (vf->origin_dev)
@@ -1402,23 +1448,6 @@ static int vmfit_parse_devices(struct vmfit *vf, struct dm_target *ti,
 	return 0;
 }
 
-static int vmfit_alloc_core(struct vmfit *vf)
-{
-	vf->changed = vzalloc(array_size(vf->bitmap_blocks, VMFIT_BLOCK_SIZE));
-	vf->ondisk = vzalloc(array_size(vf->bitmap_blocks, VMFIT_BLOCK_SIZE));
-	vf->durable = bitmap_zalloc(vf->origin_chunks, GFP_KERNEL);
-	vf->bm_dirty = bitmap_zalloc(vf->bitmap_blocks, GFP_KERNEL);
-	vf->map = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
-	vf->dmap = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
-	vf->map_dirty = bitmap_zalloc(vf->map_blocks, GFP_KERNEL);
-	vf->md_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
-	vf->bm_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
-	if (!vf->changed || !vf->ondisk || !vf->durable || !vf->bm_dirty || !vf->map ||
-	    !vf->dmap || !vf->map_dirty || !vf->md_batch || !vf->bm_batch)
-		return -ENOMEM;
-	return 0;
-}
-
 /*
  * Read the cow metadata into core and take up its mode.  Done by the
  * constructor of a new device (so that a refusal is a ti->error), and by
@@ -1427,19 +1456,16 @@ static int vmfit_alloc_core(struct vmfit *vf)
  */
 static int vmfit_load(struct vmfit *vf, char **error)
 {
-	u64 mapped = 0;
-	u32 c;
+	u64 mapped;
 	int r;
 
 	lockdep_assert_held(&vf->md_lock);
-	r = vmfit_cow_load(vf, error);
+	r = vmfit_cow_load(vf, &mapped, error);
 	if (r) {
 		DMERR("%s: cannot load the cow metadata: %s (%d)",
 		      vmfit_name(vf), *error, r);
 		return r;
 	}
-	for (c = 0; c < vf->origin_chunks; c++)
-		mapped += vmfit_mapped(vf->map[c]);
 	vf->loaded = true;
 	vf->to_merge = vf->sb_mode == VMFIT_MERGING ? mapped : 0;
 	vf->merged = 0;
@@ -1546,8 +1572,6 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		vf->io_client = NULL;
 		goto bad;
 	}
-	if (vmfit_alloc_core(vf))
-		goto bad;
 	vf->kc = dm_kcopyd_client_create(NULL);
 	if (IS_ERR(vf->kc)) {
 		r = PTR_ERR(vf->kc);
@@ -1562,6 +1586,14 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = vmfit_cow_check(vf, &fresh, &ti->error);
 	if (r)
 		goto bad;
+	/* Sized by the layout the superblock recorded. */
+	r = vmfit_cow_alloc(vf, &ti->error);
+	if (r) {
+		DMERR("%s: %s (%u origin chunks, %u cow chunks)",
+		      vmfit_name(vf), ti->error, vf->origin_chunks,
+		      vf->data_chunks);
+		goto bad;
+	}
 
 	r = dm_set_target_max_io_len(ti, vf->chunk_sectors);
 	if (r) {
@@ -1675,8 +1707,9 @@ static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
 	if (unlikely(*error) && io->cow && op_is_write(bio_op(bio)))
 		vmfit_fail(vf, "cow data write", blk_status_to_errno(*error));
 	if (io->cow && !*error && op_is_write(bio_op(bio))) {
-		if (READ_ONCE(vf->dmap[io->chunk]) != io->cow)
-			vmfit_cow_set_dmap(vf, io->chunk, io->cow);
+		/* The slot exists: vmfit_cow_alloc_chunk() made it. */
+		if (vmfit_tbl_get(&vf->rev, io->cow - 1) != io->chunk + 1)
+			vmfit_cow_set_rev(vf, io->cow - 1, io->chunk + 1);
 		if (io->flags & VMFIT_IO_FUA) {
 			/* Acknowledged once the entry is durable too. */
 			spin_lock_irqsave(&vf->lock, flags);
@@ -1728,6 +1761,9 @@ static void vmfit_postsuspend(struct dm_target *ti)
 		/* Clean suspend: the on-disk set becomes exact again. */
 		mutex_lock(&vf->bm_lock);
 		r = vmfit_cow_sync_bitmap(vf);
+		/* An empty set need not be read at the next activation. */
+		if (!r && vmfit_cow_set_empty(vf))
+			vf->bm_empty = true;
 		mutex_unlock(&vf->bm_lock);
 		if (!r)
 			r = vmfit_cow_commit(vf);
@@ -1761,6 +1797,11 @@ static int vmfit_preresume(struct dm_target *ti)
 		if (r)
 			goto out;
 	}
+	r = vmfit_cow_bm_use(vf);
+	if (r) {
+		vmfit_fail(vf, "resume commit", r);
+		goto out;
+	}
 	vf->active = true;
 	queue_delayed_work(vf->wq, &vf->commit_work, VMFIT_COMMIT_PERIOD);
 	if (vf->sb_mode == VMFIT_MERGING && vmfit_mode(vf) == VMFIT_MERGING) {
@@ -1772,14 +1813,18 @@ out:
 	return r;
 }
 
+/*
+ * Chunks in the exact set, and in snapshot or merging mode those in the
+ * cow besides: counters, no walk.  A write of the previous generation that
+ * adds a chunk the new one already mapped counts it twice until the merge
+ * or drop.
+ */
 static u64 vmfit_count_changed(struct vmfit *vf)
 {
-	bool cow = vmfit_mode(vf) != VMFIT_NORMAL;
-	u64 n = 0;
-	u32 c;
+	u64 n = atomic64_read(&vf->nr_changed);
 
-	for (c = 0; c < vf->origin_chunks; c++)
-		n += vmfit_is_changed(vf, c, cow);
+	if (vmfit_mode(vf) != VMFIT_NORMAL)
+		n += atomic64_read(&vf->nr_cow_only);
 	return n;
 }
 
@@ -1862,7 +1907,7 @@ static int vmfit_iterate_devices(struct dm_target *ti,
 
 static struct target_type vmfit_target = {
 	.name = "vmfit",
-	.version = {1, 1, 0},	/* 1.1: cow format 2, commit protocol */
+	.version = {1, 2, 0},	/* 1.2: cow format 3, memory by the cow */
 	.module = THIS_MODULE,
 	.ctr = vmfit_ctr,
 	.dtr = vmfit_dtr,

@@ -22,6 +22,8 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "dm-vmfit-table.h"
+
 #define DM_MSG_PREFIX "vmfit"
 
 #define VMFIT_OPT_IGNORE_DISCARD "ignore_discard"
@@ -56,7 +58,7 @@
 #define VMFIT_WA_CHUNKS 512
 
 /*
- * In-core mapping values (u32 per origin chunk): 0 is "not in the cow",
+ * In-core mapping values (sparse table by origin chunk): 0 is "not in the cow",
  * VMFIT_BUSY is "a copy of this chunk is in progress, wait for it",
  * anything else is the cow data chunk + 1.
  */
@@ -158,15 +160,25 @@ struct vmfit {
 	atomic_t inflight[2];		/* bios per generation parity */
 	wait_queue_head_t drain_wq;	/* woken when an old generation drains */
 
-	/* Changed set. */
+	/*
+	 * Changed set: the exact set, one bit per origin chunk; per write-ahead
+	 * region (VMFIT_WA_CHUNKS), whether it has a changed chunk, whether it
+	 * is marked whole in the on-disk set, and whether that mark is durable.
+	 * A chunk's bit in "changed" is set only once it is durable on disk.
+	 */
 	unsigned long *changed;		/* exact changed set (le bitmap); set_bit_le() */
-	unsigned long *ondisk;		/* on-disk image, a superset; Protected by "bm_lock" */
-	unsigned long *durable;		/* bits set in the on-disk image, tested in map() */
+	unsigned long *changed_sum;	/* regions with a bit in changed */
+	unsigned long *wa_ondisk;	/* regions marked on disk; Protected by "bm_lock" */
+	unsigned long *wa_durable;	/* regions whose mark is durable, tested in map() */
 	unsigned long *bm_dirty;	/* bitmap blocks to write */
+	u32 nr_regions;			/* write-ahead regions of the origin */
+	atomic64_t nr_changed;		/* bits set in changed */
+	atomic64_t nr_cow_only;		/* mapped chunks not in changed (snapshot) */
+	bool bm_empty;			/* superblock says: on-disk set empty; "md_lock" */
 
 	/* Cow mapping. */
-	u32 *map;			/* routing value per origin chunk (cmpxchg) */
-	u32 *dmap;			/* value to persist, set when data is written */
+	struct vmfit_tbl map;		/* origin chunk -> routing value (cmpxchg) */
+	struct vmfit_tbl rev;		/* cow chunk -> origin chunk + 1 to persist */
 	unsigned long *map_dirty;	/* mapping blocks to write */
 	atomic64_t cow_next;		/* allocation high-water mark */
 
