@@ -19,7 +19,7 @@
  *
  * Locking, in this order: vmfit_csum_list_lock (the session list), then
  * vmfit_csum.lock (one session's cursor, ring and vf pointer), then
- * vf->md_lock (to pin and unpin the snapshot through vf->views).
+ * vf->md_lock (taken by vmfit_pin() and vmfit_unpin()).
  */
 #include <crypto/hash.h>
 #include <linux/blkdev.h>
@@ -459,29 +459,6 @@ static int vmfit_csum_alloc(struct vmfit_csum *cs, unsigned int chunk_bytes)
 	return 0;
 }
 
-/* The snapshot must be there and drained.  Holds vf->md_lock. */
-static int __vmfit_csum_check(struct vmfit *vf, struct netlink_ext_ack *extack)
-{
-	if (!vf->loaded) {
-		NL_SET_ERR_MSG(extack, "The device is not active yet");
-		return -EBUSY;
-	}
-	if (VMFIT_STATE_MODE(READ_ONCE(vf->state)) != VMFIT_SNAPSHOT ||
-	    vf->switching) {
-		NL_SET_ERR_MSG(extack, "The device has no active snapshot");
-		return -EINVAL;
-	}
-	if (!READ_ONCE(vf->view_ready)) {
-		NL_SET_ERR_MSG(extack, "The snapshot is still draining; retry");
-		return -EAGAIN;
-	}
-	if (READ_ONCE(vf->health) == VMFIT_FAIL) {
-		NL_SET_ERR_MSG(extack, "The device has failed");
-		return -EIO;
-	}
-	return 0;
-}
-
 static int vmfit_csum_range(struct vmfit *vf, struct vmfit_csum *cs,
 			    const struct vmfit_csum_req *req,
 			    struct netlink_ext_ack *extack)
@@ -521,6 +498,7 @@ int vmfit_csum_start(struct vmfit *vf, const struct vmfit_csum_req *req,
 {
 	const struct vmfit_csum_alg *alg;
 	struct vmfit_csum *cs;
+	const char *why;
 	int r;
 
 	if (!vmfit_csum_digest_size(req->algo)) {
@@ -577,13 +555,16 @@ int vmfit_csum_start(struct vmfit *vf, const struct vmfit_csum_req *req,
 		r = -EBUSY;
 		goto bad;
 	}
-	mutex_lock(&vf->md_lock);
-	r = __vmfit_csum_check(vf, extack);
-	if (!r)
+	/* Pins the snapshot: merge and drop now fail with -EBUSY. */
+	r = vmfit_pin(vf, VMFIT_PIN_READY, &why);
+	if (r) {
+		dm_vmfit_nl_set_msg(extack, why);
+	} else {
 		r = vmfit_csum_range(vf, cs, req, extack);
+		if (r)
+			vmfit_unpin(vf);
+	}
 	if (!r) {
-		/* Pins the snapshot: merge and drop now fail with -EBUSY. */
-		vf->views++;
 		cs->vf = vf;
 		cs->live_disk = dm_disk(dm_table_get_md(vf->ti->table));
 		cs->live_sectors = part_stat_read_accum(cs->live_disk->part0,
@@ -594,7 +575,6 @@ int vmfit_csum_start(struct vmfit *vf, const struct vmfit_csum_req *req,
 		list_add_tail(&cs->list, &vmfit_csum_list);
 		vmfit_csum_sessions++;
 	}
-	mutex_unlock(&vf->md_lock);
 	mutex_unlock(&vmfit_csum_list_lock);
 	if (r)
 		goto bad;
@@ -620,9 +600,7 @@ void vmfit_csum_end(struct vmfit_csum *cs)
 	mutex_lock(&cs->lock);
 	vmfit_csum_quiesce(cs);
 	if (cs->vf) {
-		mutex_lock(&cs->vf->md_lock);
-		cs->vf->views--;
-		mutex_unlock(&cs->vf->md_lock);
+		vmfit_unpin(cs->vf);
 		cs->vf = NULL;
 	}
 	list_del(&cs->list);
@@ -680,6 +658,7 @@ void dm_vmfit_csum_detach(struct vmfit *vf)
 		vmfit_csum_stop(cs, -ENODEV);
 		mutex_lock(&cs->lock);
 		vmfit_csum_quiesce(cs);
+		vmfit_unpin(cs->vf);
 		cs->vf = NULL;
 		cs->bdev = NULL;
 		spin_lock(&cs->rate_lock);

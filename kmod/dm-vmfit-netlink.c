@@ -293,8 +293,9 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 	struct vmfit_nl_status *st = arg;
 	struct sk_buff *skb = st->skb;
 	char name[DM_NAME_LEN];
-	u64 used, changed, csum_done, csum_total;
-	u32 mode, view, active;
+	u64 csum_done, csum_total;
+	struct vmfit_stats s;
+	u32 active;
 	void *hdr;
 
 	hdr = genlmsg_put(skb, st->portid, st->seq, &vmfit_genl_family,
@@ -303,39 +304,29 @@ static int vmfit_nl_fill_status(struct vmfit *vf, void *arg)
 		return -EMSGSIZE;
 	active = vmfit_csum_progress(vf, &csum_done, &csum_total);
 	dm_vmfit_dm_name(vf, name);
-
-	/* No md_lock: status must never make the I/O path wait. */
-	changed = dm_vmfit_count_changed(vf);
-	mode = VMFIT_STATE_MODE(READ_ONCE(vf->state));
-	if (mode != VMFIT_SNAPSHOT)
-		view = VMFIT_NL_VIEW_NONE;
-	else if (READ_ONCE(vf->view_ready))
-		view = VMFIT_NL_VIEW_READY;
-	else
-		view = VMFIT_NL_VIEW_DRAINING;
-	used = min_t(u64, atomic64_read(&vf->cow_next), vf->data_chunks);
+	vmfit_get_stats(vf, &s);
 	if (vmfit_nl_put_dev(skb, vf->devt, name) ||
-	    nla_put_u32(skb, VMFIT_ATTR_MODE, mode) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_EPOCH, READ_ONCE(vf->epoch),
+	    nla_put_u32(skb, VMFIT_ATTR_MODE, s.mode) ||
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_EPOCH, s.epoch, VMFIT_ATTR_PAD) ||
+	    nla_put_u32(skb, VMFIT_ATTR_CHUNK_SECTORS, s.chunk_sectors) ||
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_ORIGIN_CHUNKS, s.origin_chunks,
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u32(skb, VMFIT_ATTR_CHUNK_SECTORS, vf->chunk_sectors) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_ORIGIN_CHUNKS, vf->origin_chunks,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_CHANGED, s.changed,
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_CHANGED, changed,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_COW_USED, s.cow_used,
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_COW_USED, used, VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_COW_TOTAL, vf->data_chunks,
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_COW_TOTAL, s.cow_total,
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u32(skb, VMFIT_ATTR_VIEW, view) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_HELD_NS,
-			      atomic64_read(&vf->held_ns), VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_DRAIN_NS, READ_ONCE(vf->drain_ns),
+	    nla_put_u32(skb, VMFIT_ATTR_VIEW, s.view) ||
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_HELD_NS, s.held_ns,
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_MERGED, READ_ONCE(vf->merged),
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_DRAIN_NS, s.drain_ns,
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, VMFIT_ATTR_TO_MERGE, READ_ONCE(vf->to_merge),
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_MERGED, s.merged,
 			      VMFIT_ATTR_PAD) ||
-	    nla_put_u32(skb, VMFIT_ATTR_HEALTH, READ_ONCE(vf->health)) ||
+	    nla_put_u64_64bit(skb, VMFIT_ATTR_TO_MERGE, s.to_merge,
+			      VMFIT_ATTR_PAD) ||
+	    nla_put_u32(skb, VMFIT_ATTR_HEALTH, s.health) ||
 	    nla_put_u32(skb, VMFIT_ATTR_CSUM_ACTIVE, active) ||
 	    nla_put_u64_64bit(skb, VMFIT_ATTR_CSUM_DONE, csum_done,
 			      VMFIT_ATTR_PAD) ||
@@ -424,50 +415,26 @@ static int vmfit_nl_dump_status(struct sk_buff *skb,
  *--------------------------------------------------------------
  */
 struct vmfit_nl_control {
-	const char *verb;
+	int (*fn)(struct vmfit *vf, const char **why);
 	struct netlink_ext_ack *extack;
 };
 
 static int vmfit_nl_control_one(struct vmfit *vf, void *arg)
 {
 	struct vmfit_nl_control *ctl = arg;
-	char verb[16];
-	char *argv[1] = { verb };
+	const char *why = "The target refused the command";
 	int r;
 
-	strscpy(verb, ctl->verb, sizeof(verb));
-	r = vf->ti->type->message(vf->ti, 1, argv, NULL, 0);
-	switch (r) {
-	case 0:
-		return 0;
-	case -EBUSY:
-		if (!strcmp(ctl->verb, "snapshot"))
-			NL_SET_ERR_MSG(ctl->extack,
-				       "A snapshot is already active, draining or merging");
-		else if (!strcmp(ctl->verb, "clear"))
-			NL_SET_ERR_MSG(ctl->extack,
-				       "Clear is allowed in normal mode only");
-		else
-			NL_SET_ERR_MSG(ctl->extack,
-				       "A vmfit-view or a checksum uses the snapshot, or it is still draining");
-		break;
-	case -EINVAL:
-		NL_SET_ERR_MSG(ctl->extack, "The device has no active snapshot");
-		break;
-	case -EIO:
-		NL_SET_ERR_MSG(ctl->extack,
-			       "The device has failed, or its metadata cannot be written");
-		break;
-	default:
-		NL_SET_ERR_MSG(ctl->extack, "The target refused the command");
-		break;
-	}
+	r = ctl->fn(vf, &why);
+	if (r)
+		dm_vmfit_nl_set_msg(ctl->extack, why);
 	return r;
 }
 
-static int vmfit_nl_control(struct genl_info *info, const char *verb)
+static int vmfit_nl_control(struct genl_info *info,
+			    int (*fn)(struct vmfit *vf, const char **why))
 {
-	struct vmfit_nl_control ctl = { .verb = verb, .extack = info->extack };
+	struct vmfit_nl_control ctl = { .fn = fn, .extack = info->extack };
 	struct vmfit_nl_dev d;
 	int r;
 
@@ -479,22 +446,22 @@ static int vmfit_nl_control(struct genl_info *info, const char *verb)
 
 static int vmfit_nl_snapshot(struct sk_buff *skb, struct genl_info *info)
 {
-	return vmfit_nl_control(info, "snapshot");
+	return vmfit_nl_control(info, vmfit_snapshot);
 }
 
 static int vmfit_nl_merge(struct sk_buff *skb, struct genl_info *info)
 {
-	return vmfit_nl_control(info, "merge");
+	return vmfit_nl_control(info, vmfit_merge);
 }
 
 static int vmfit_nl_drop(struct sk_buff *skb, struct genl_info *info)
 {
-	return vmfit_nl_control(info, "drop");
+	return vmfit_nl_control(info, vmfit_drop);
 }
 
 static int vmfit_nl_clear(struct sk_buff *skb, struct genl_info *info)
 {
-	return vmfit_nl_control(info, "clear");
+	return vmfit_nl_control(info, vmfit_clear);
 }
 
 static int vmfit_nl_cancel_one(struct vmfit *vf, void *arg)
@@ -792,6 +759,14 @@ static const struct genl_multicast_group vmfit_genl_mcgrps[] = {
 static struct genl_family vmfit_genl_family __ro_after_init = {
 	.name = VMFIT_GENL_FAMILY_NAME,
 	.version = VMFIT_GENL_VERSION,
+	/*
+	 * A manager may run in a network namespace of its own (one per host
+	 * of tests/kmod/recovery-cluster.sh). Safe: the commands that change
+	 * state or reveal content check CAP_SYS_ADMIN in the initial user
+	 * namespace, and status is open to everyone anyway. Events stay in
+	 * the initial network namespace (genlmsg_multicast).
+	 */
+	.netnsok = true,
 	.parallel_ops = true,
 	.pre_doit = vmfit_nl_pre_doit,
 	.module = THIS_MODULE,
@@ -804,6 +779,8 @@ static struct genl_family vmfit_genl_family __ro_after_init = {
 
 int dm_vmfit_netlink_init(void)
 {
+	/* Names in requests and replies are dm names. */
+	BUILD_BUG_ON(sizeof(((struct dm_ioctl *)0)->name) != VMFIT_NAME_MAX + 1);
 	return genl_register_family(&vmfit_genl_family);
 }
 

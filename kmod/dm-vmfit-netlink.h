@@ -10,6 +10,7 @@
 #ifndef DM_VMFIT_NETLINK_H
 #define DM_VMFIT_NETLINK_H
 
+#include <linux/netlink.h>
 #include <linux/types.h>
 
 struct vmfit;
@@ -17,6 +18,17 @@ struct vmfit;
 /* Module init/exit: register the family and the checksum workqueue. */
 int dm_vmfit_netlink_init(void);
 void dm_vmfit_netlink_exit(void);
+
+/*
+ * An extack message from a variable (NL_SET_ERR_MSG() wants a literal):
+ * @msg must be a string literal too, as the core API's *why are.
+ */
+static inline void dm_vmfit_nl_set_msg(struct netlink_ext_ack *extack,
+				       const char *msg)
+{
+	if (extack)
+		extack->_msg = msg;
+}
 
 /*
  * Events to the multicast group.  Allocations are GFP_NOIO: these run on
@@ -45,7 +57,5 @@ int dm_vmfit_for_each(int (*fn)(struct vmfit *vf, void *arg), void *arg);
  * "dm-N") into @name (DM_NAME_LEN bytes), or "" while it is being removed.
  */
 void dm_vmfit_dm_name(struct vmfit *vf, char *name);
-/* Size of the changed set, as the status line reports it. */
-u64 dm_vmfit_count_changed(struct vmfit *vf);
 
 #endif /* DM_VMFIT_NETLINK_H */

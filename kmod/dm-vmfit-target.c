@@ -78,13 +78,33 @@ static void vmfit_fail(struct vmfit *vf, const char *what, int r)
  * drain.  Increment-then-recheck (vmfit_get_gen) against
  * store-then-check (vmfit_switch) is the usual Dekker pairing: either
  * the bio sees the new state, or the switcher sees its count.
+ *
+ * The counters are per CPU (map() touches no shared cache line); only a
+ * drain sums them.  A bio may complete on another CPU than it was mapped
+ * on, so one CPU's count may be negative: only the sum means anything.
+ * The increment and its undo in vmfit_get_gen() stay on one CPU, so a sum
+ * never counts less than the bios in flight.
  *--------------------------------------------------------------
  */
+static long vmfit_inflight(struct vmfit *vf, unsigned int parity)
+{
+	long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(per_cpu_ptr(vf->inflight, cpu)->n[parity]);
+	return n;
+}
+
 static void vmfit_put_gen(struct vmfit *vf, unsigned int parity)
 {
-	if (!atomic_dec_and_test(&vf->inflight[parity]))
+	this_cpu_dec(vf->inflight->n[parity]);
+	/* Pairs with smp_mb() in vmfit_switch(). */
+	smp_mb();
+	if (likely(parity == VMFIT_STATE_PARITY(READ_ONCE(vf->state))))
 		return;
-	if (parity != VMFIT_STATE_PARITY(READ_ONCE(vf->state))) {
+	/* A switch waits for this parity: rare, so the sum is fine. */
+	if (!vmfit_inflight(vf, parity)) {
 		queue_work(vf->wq, &vf->drain_work);
 		wake_up_all(&vf->drain_wq);
 	}
@@ -94,15 +114,17 @@ static void vmfit_get_gen(struct vmfit *vf, struct vmfit_io *io)
 {
 	unsigned int s;
 
+	preempt_disable();
 	for (;;) {
 		s = READ_ONCE(vf->state);
-		atomic_inc(&vf->inflight[VMFIT_STATE_PARITY(s)]);
+		this_cpu_inc(vf->inflight->n[VMFIT_STATE_PARITY(s)]);
 		/* Pairs with smp_mb() in vmfit_switch(). */
-		smp_mb__after_atomic();
+		smp_mb();
 		if (likely(READ_ONCE(vf->state) == s))
 			break;
 		vmfit_put_gen(vf, VMFIT_STATE_PARITY(s));
 	}
+	preempt_enable();
 	io->parity = VMFIT_STATE_PARITY(s);
 	io->mode = VMFIT_STATE_MODE(s);
 	io->flags |= VMFIT_IO_COUNTED;
@@ -123,19 +145,14 @@ static unsigned int vmfit_switch(struct vmfit *vf, enum vmfit_mode mode)
 
 	lockdep_assert_held(&vf->md_lock);
 	WRITE_ONCE(vf->state, ((old >> 2) + 1) << 2 | mode);
-	/* Pairs with smp_mb__after_atomic() in vmfit_get_gen(). */
+	/* Pairs with smp_mb() in vmfit_get_gen() and vmfit_put_gen(). */
 	smp_mb();
 	return VMFIT_STATE_PARITY(old);
 }
 
 static void vmfit_wait_gen(struct vmfit *vf, unsigned int parity)
 {
-	wait_event(vf->drain_wq, !atomic_read(&vf->inflight[parity]));
-}
-
-static enum vmfit_mode vmfit_mode(struct vmfit *vf)
-{
-	return VMFIT_STATE_MODE(READ_ONCE(vf->state));
+	wait_event(vf->drain_wq, !vmfit_inflight(vf, parity));
 }
 
 /*
@@ -386,6 +403,24 @@ static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 	}
 }
 
+/*
+ * Jobs come from a mempool: allocated on the I/O path (GFP_NOIO), they
+ * must make progress under memory pressure.  Never fails: the pool holds
+ * a merge batch, and every job in use completes and returns to it.
+ */
+static struct vmfit_job *vmfit_job_alloc(struct vmfit *vf)
+{
+	struct vmfit_job *job = mempool_alloc(&vf->job_pool, GFP_NOIO);
+
+	memset(job, 0, sizeof(*job));
+	return job;
+}
+
+static void vmfit_job_free(struct vmfit *vf, struct vmfit_job *job)
+{
+	mempool_free(job, &vf->job_pool);
+}
+
 static void vmfit_copy_done(int read_err, unsigned long write_err, void *context)
 {
 	struct vmfit_job *job = context;
@@ -414,7 +449,7 @@ static void vmfit_copy_done(int read_err, unsigned long write_err, void *context
 			bio_io_error(bio);
 	}
 	vmfit_put_gen(vf, job->cow_parity);
-	kfree(job);
+	vmfit_job_free(vf, job);
 	queue_work(vf->wq, &vf->worker);
 }
 
@@ -431,14 +466,10 @@ static void vmfit_start_copy(struct vmfit *vf, struct bio *bio,
 	u32 val, cur;
 	int r;
 
-	job = kzalloc(sizeof(*job), GFP_NOIO);
-	if (!job) {
-		bio_io_error(bio);
-		return;
-	}
+	job = vmfit_job_alloc(vf);
 	r = vmfit_alloc(vf, &val, GFP_NOIO);
 	if (r) {
-		kfree(job);
+		vmfit_job_free(vf, job);
 		if (r == -ENOSPC) {
 			bio->bi_status = BLK_STS_NOSPC;
 			bio_endio(bio);
@@ -465,7 +496,7 @@ static void vmfit_start_copy(struct vmfit *vf, struct bio *bio,
 	if (r || cur) {
 		list_del(&job->list);
 		spin_unlock_irq(&vf->lock);
-		kfree(job);
+		vmfit_job_free(vf, job);
 		/* Our chunk leaks; someone mapped it meanwhile: retry. */
 		if (r)
 			bio_io_error(bio);
@@ -645,7 +676,7 @@ static void vmfit_drain_work(struct work_struct *ws)
 
 	mutex_lock(&vf->md_lock);
 	if (!vf->draining ||
-	    atomic_read(&vf->inflight[VMFIT_STATE_PARITY(vf->state) ^ 1])) {
+	    vmfit_inflight(vf, VMFIT_STATE_PARITY(vf->state) ^ 1)) {
 		mutex_unlock(&vf->md_lock);
 		return;
 	}
@@ -713,8 +744,7 @@ static unsigned int vmfit_merge_collect(struct vmfit *vf,
 			vf->merge_cursor++;
 			continue;
 		}
-		/* Small and rare: a failure here would end the merge early. */
-		job = kzalloc(sizeof(*job), GFP_NOIO | __GFP_NOFAIL);
+		job = vmfit_job_alloc(vf);
 		job->vf = vf;
 		job->chunk = c;
 		job->cow = v - 1;
@@ -781,7 +811,7 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 			vmfit_cow_set_rev(vf, job->cow, 0);
 			vf->merged++;
 		}
-		kfree(job);
+		vmfit_job_free(vf, job);
 	}
 	queue_work(vf->wq, &vf->worker);
 	trace_vmfit_merge_progress(vf->devt, vf->merged, vf->to_merge);
@@ -927,21 +957,37 @@ static void vmfit_merge_work(struct work_struct *ws)
 
 /*
  *--------------------------------------------------------------
- * Messages
+ * Core API and messages
  *--------------------------------------------------------------
  */
-static int vmfit_msg_snapshot(struct vmfit *vf)
+static void vmfit_release(struct kref *ref)
+{
+	kfree(container_of(ref, struct vmfit, ref));
+}
+
+/* Drop a reference: the table's, or a pin's. */
+static void vmfit_put(struct vmfit *vf)
+{
+	kref_put(&vf->ref, vmfit_release);
+}
+
+int vmfit_snapshot(struct vmfit *vf, const char **why)
 {
 	int r = 0;
 
 	mutex_lock(&vf->md_lock);
+	if (!vf->loaded) {
+		*why = "The device is not active yet";
+		r = -EBUSY;
+		goto out;
+	}
 	if (vmfit_mode(vf) != VMFIT_NORMAL || vf->draining || vf->switching) {
-		DMERR("%s: snapshot: a snapshot is already active",
-		      vmfit_name(vf));
+		*why = "A snapshot is already active, draining or merging";
 		r = -EBUSY;
 		goto out;
 	}
 	if (READ_ONCE(vf->health) == VMFIT_FAIL) {
+		*why = "The device has failed";
 		r = -EIO;
 		goto out;
 	}
@@ -953,6 +999,7 @@ static int vmfit_msg_snapshot(struct vmfit *vf)
 	r = __vmfit_commit_mode(vf, VMFIT_SNAPSHOT, "snapshot commit");
 	if (r) {
 		vf->epoch--;
+		*why = "The metadata cannot be written";
 		goto out;
 	}
 	atomic64_set(&vf->held_ns, 0);
@@ -971,38 +1018,44 @@ out:
 	return r;
 }
 
-/* Snapshot or merge may end only when no view is open and it drained. */
-static int vmfit_check_snapshot(struct vmfit *vf, const char *verb)
+/* Snapshot or merge may end only when nothing pins it and it drained. */
+static int vmfit_check_snapshot(struct vmfit *vf, const char **why)
 {
+	lockdep_assert_held(&vf->md_lock);
+	if (!vf->loaded) {
+		*why = "The device is not active yet";
+		return -EBUSY;
+	}
 	if (vmfit_mode(vf) != VMFIT_SNAPSHOT || vf->switching) {
-		DMERR("%s: %s: no snapshot is active", vmfit_name(vf), verb);
+		*why = "The device has no active snapshot";
 		return -EINVAL;
 	}
 	if (vf->views) {
-		DMERR("%s: %s: a vmfit-view is open", vmfit_name(vf), verb);
+		*why = "A vmfit-view or a checksum uses the snapshot";
 		return -EBUSY;
 	}
 	if (vf->draining) {
-		DMERR("%s: %s: the snapshot is still draining", vmfit_name(vf),
-		      verb);
+		*why = "The snapshot is still draining";
 		return -EBUSY;
 	}
 	return 0;
 }
 
-static int vmfit_msg_drop(struct vmfit *vf)
+int vmfit_drop(struct vmfit *vf, const char **why)
 {
 	unsigned int parity;
 	int r;
 
 	mutex_lock(&vf->md_lock);
-	r = vmfit_check_snapshot(vf, "drop");
+	r = vmfit_check_snapshot(vf, why);
 	if (r)
 		goto out;
 	/* Durable first: after a crash the origin is the live device. */
 	r = __vmfit_commit_mode(vf, VMFIT_NORMAL, "drop commit");
-	if (r)
+	if (r) {
+		*why = "The metadata cannot be written";
 		goto out;
+	}
 	parity = vmfit_switch(vf, VMFIT_NORMAL);
 	vf->switching = true;
 	mutex_unlock(&vf->md_lock);
@@ -1018,17 +1071,19 @@ out:
 	return r;
 }
 
-static int vmfit_msg_merge(struct vmfit *vf)
+int vmfit_merge(struct vmfit *vf, const char **why)
 {
 	int r;
 
 	mutex_lock(&vf->md_lock);
-	r = vmfit_check_snapshot(vf, "merge");
+	r = vmfit_check_snapshot(vf, why);
 	if (r)
 		goto out;
 	r = __vmfit_commit_mode(vf, VMFIT_MERGING, "merge commit");
-	if (r)
+	if (r) {
+		*why = "The metadata cannot be written";
 		goto out;
+	}
 	vf->to_merge = 0;
 	vf->merged = 0;
 	vf->merge_cursor = 0;
@@ -1040,24 +1095,65 @@ out:
 	return r;
 }
 
-static int vmfit_msg_clear(struct vmfit *vf)
+int vmfit_clear(struct vmfit *vf, const char **why)
 {
 	int r;
 
 	mutex_lock(&vf->md_lock);
+	if (!vf->loaded) {
+		*why = "The device is not active yet";
+		r = -EBUSY;
+		goto out;
+	}
 	if (vmfit_mode(vf) != VMFIT_NORMAL || vf->switching) {
-		DMERR("%s: clear: only allowed in normal mode", vmfit_name(vf));
+		*why = "Only allowed in normal mode";
 		r = -EBUSY;
 		goto out;
 	}
 	mutex_lock(&vf->bm_lock);
 	r = vmfit_cow_clear(vf);
 	mutex_unlock(&vf->bm_lock);
-	if (r)
+	if (r) {
+		*why = "The metadata cannot be written";
 		vmfit_fail(vf, "changed-set clear", r);
+	}
 out:
 	mutex_unlock(&vf->md_lock);
 	return r;
+}
+
+int vmfit_pin(struct vmfit *vf, unsigned int flags, const char **why)
+{
+	int r = 0;
+
+	mutex_lock(&vf->md_lock);
+	if (!vf->loaded) {
+		*why = "The device is not active yet";
+		r = -EBUSY;
+	} else if (vmfit_mode(vf) != VMFIT_SNAPSHOT || vf->switching) {
+		*why = "The device has no active snapshot";
+		r = -EINVAL;
+	} else if ((flags & VMFIT_PIN_READY) && !READ_ONCE(vf->view_ready)) {
+		*why = "The snapshot is still draining; retry";
+		r = -EAGAIN;
+	} else if ((flags & VMFIT_PIN_READY) &&
+		   READ_ONCE(vf->health) == VMFIT_FAIL) {
+		*why = "The device has failed";
+		r = -EIO;
+	} else {
+		vf->views++;
+		kref_get(&vf->ref);
+	}
+	mutex_unlock(&vf->md_lock);
+	return r;
+}
+
+void vmfit_unpin(struct vmfit *vf)
+{
+	mutex_lock(&vf->md_lock);
+	vf->views--;
+	mutex_unlock(&vf->md_lock);
+	vmfit_put(vf);
 }
 
 static bool vmfit_is_changed(struct vmfit *vf, u32 c, bool cow)
@@ -1128,7 +1224,9 @@ static int vmfit_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
 	struct vmfit *vf = ti->private;
-	int (*fn)(struct vmfit *vf);
+	int (*fn)(struct vmfit *vf, const char **why);
+	const char *why = NULL;
+	int r;
 
 	if (!argc)
 		return -EINVAL;
@@ -1141,13 +1239,13 @@ static int vmfit_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return vmfit_msg_changed(vf, argc, argv, result, maxlen);
 	}
 	if (!strcasecmp(argv[0], "snapshot")) {
-		fn = vmfit_msg_snapshot;
+		fn = vmfit_snapshot;
 	} else if (!strcasecmp(argv[0], "merge")) {
-		fn = vmfit_msg_merge;
+		fn = vmfit_merge;
 	} else if (!strcasecmp(argv[0], "drop")) {
-		fn = vmfit_msg_drop;
+		fn = vmfit_drop;
 	} else if (!strcasecmp(argv[0], "clear")) {
-		fn = vmfit_msg_clear;
+		fn = vmfit_clear;
 	} else {
 		DMERR("%s: unsupported message '%s'", vmfit_name(vf), argv[0]);
 		return -EINVAL;
@@ -1156,9 +1254,10 @@ static int vmfit_message(struct dm_target *ti, unsigned int argc, char **argv,
 		DMERR("%s: %s takes no arguments", vmfit_name(vf), argv[0]);
 		return -EINVAL;
 	}
-	if (!vf->loaded)
-		return -EBUSY;
-	return fn(vf);
+	r = fn(vf, &why);
+	if (r && why)
+		DMERR("%s: %s: %s", vmfit_name(vf), argv[0], why);
+	return r;
 }
 
 /*
@@ -1271,22 +1370,42 @@ int dm_vmfit_for_each(int (*fn)(struct vmfit *vf, void *arg), void *arg)
 	return r;
 }
 
-static void vmfit_release(struct kref *ref)
+struct vmfit *vmfit_pin_devt(dev_t devt, sector_t len, dev_t *origin,
+			     const char **why)
 {
-	kfree(container_of(ref, struct vmfit, ref));
-}
+	struct vmfit *vf;
+	int r;
 
-/* Drop a reference taken by a vmfit-view. */
-static void vmfit_put(struct vmfit *vf)
-{
-	kref_put(&vf->ref, vmfit_release);
+	mutex_lock(&vmfit_registry_lock);
+	vf = vmfit_lookup(devt);
+	if (!vf) {
+		*why = "Device is not a vmfit device";
+		r = -ENODEV;
+		goto out;
+	}
+	/* The reader would die with the table the reload replaces. */
+	if (vmfit_other(vf, devt, false)) {
+		*why = "A reload of the vmfit device is pending";
+		r = -EBUSY;
+		goto out;
+	}
+	if (len > vf->ti->len) {
+		*why = "View is larger than the vmfit device";
+		r = -EINVAL;
+		goto out;
+	}
+	r = vmfit_pin(vf, 0, why);
+	if (!r)
+		*origin = vf->origin_dev->bdev->bd_dev;
+out:
+	mutex_unlock(&vmfit_registry_lock);
+	return r ? ERR_PTR(r) : vf;
 }
 
 static void vmfit_dtr(struct dm_target *ti)
 {
 	struct vmfit *vf = ti->private;
 	struct bio_list views;
-	unsigned int i;
 	struct bio *bio;
 
 	if (!vf)
@@ -1323,6 +1442,8 @@ static void vmfit_dtr(struct dm_target *ti)
 	}
 	if (vf->kc)
 		dm_kcopyd_client_destroy(vf->kc);
+	mempool_exit(&vf->job_pool);
+	free_percpu(vf->inflight);
 	if (vf->io_client)
 		dm_io_client_destroy(vf->io_client);
 	kfree(vf->md_buf);
@@ -1331,32 +1452,9 @@ static void vmfit_dtr(struct dm_target *ti)
 		dm_put_device(ti, vf->cow_dev);
 	if (vf->origin_dev)
 		dm_put_device(ti, vf->origin_dev);
-	for (i = 0; i < vf->nr_ctr_args; i++)
-		kfree(vf->ctr_args[i]);
-	kfree(vf->ctr_args);
 	ti->private = NULL;
 	/* Views may still hold the structure (not what it pointed to). */
 	vmfit_put(vf);
-}
-
-static int vmfit_copy_ctr_args(struct vmfit *vf, unsigned int argc,
-			       char **argv, char **error)
-{
-	unsigned int i;
-
-	vf->ctr_args = kcalloc(argc, sizeof(*vf->ctr_args), GFP_KERNEL);
-	if (!vf->ctr_args)
-		goto bad;
-	for (i = 0; i < argc; i++) {
-		vf->ctr_args[i] = kstrdup(argv[i], GFP_KERNEL);
-		if (!vf->ctr_args[i])
-			goto bad;
-		vf->nr_ctr_args++;
-	}
-	return 0;
-bad:
-	*error = "Cannot allocate memory";
-	return -ENOMEM;
 }
 
 static int vmfit_parse_chunk_size(struct vmfit *vf, const char *arg,
@@ -1378,8 +1476,9 @@ static int vmfit_parse_chunk_size(struct vmfit *vf, const char *arg,
 		*error = "Invalid chunk size: not a power of two";
 		return -EINVAL;
 	}
-	if (sectors > VMFIT_MAX_CHUNK_SECTORS) {
-		*error = "Invalid chunk size: larger than 2048 sectors";
+	if (sectors > VMFIT_CHUNK_SECTORS_MAX) {
+		*error = "Invalid chunk size: larger than "
+			 __stringify(VMFIT_CHUNK_SECTORS_MAX) " sectors";
 		return -EINVAL;
 	}
 	vf->chunk_sectors = sectors;
@@ -1524,9 +1623,6 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -EINVAL;
 		goto bad;
 	}
-	r = vmfit_copy_ctr_args(vf, argc, argv, &ti->error);
-	if (r)
-		goto bad;
 	r = vmfit_parse_chunk_size(vf, argv[2], &ti->error);
 	if (r)
 		goto bad;
@@ -1557,7 +1653,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = old && old->views ? -EBUSY : 0;
 	mutex_unlock(&vmfit_registry_lock);
 	if (r) {
-		ti->error = "Cannot reload a vmfit device while a vmfit-view is open";
+		ti->error = "Cannot reload: a vmfit-view or a checksum pins the snapshot";
 		goto bad;
 	}
 
@@ -1572,6 +1668,14 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		vf->io_client = NULL;
 		goto bad;
 	}
+	vf->inflight = alloc_percpu(struct vmfit_inflight);
+	if (!vf->inflight)
+		goto bad;
+	r = mempool_init_kmalloc_pool(&vf->job_pool, VMFIT_MERGE_BATCH,
+				      sizeof(struct vmfit_job));
+	if (r)
+		goto bad;
+	r = -ENOMEM;
 	vf->kc = dm_kcopyd_client_create(NULL);
 	if (IS_ERR(vf->kc)) {
 		r = PTR_ERR(vf->kc);
@@ -1786,7 +1890,7 @@ static int vmfit_preresume(struct dm_target *ti)
 			r = -EBUSY;
 		mutex_unlock(&vmfit_registry_lock);
 		if (r) {
-			DMERR("%s: cannot resume a reload while a vmfit-view is open",
+			DMERR("%s: resume refused: a vmfit-view or a checksum pins the snapshot",
 			      vmfit_name(vf));
 			return r;
 		}
@@ -1828,9 +1932,43 @@ static u64 vmfit_count_changed(struct vmfit *vf)
 	return n;
 }
 
-u64 dm_vmfit_count_changed(struct vmfit *vf)
+void vmfit_get_stats(struct vmfit *vf, struct vmfit_stats *st)
 {
-	return vmfit_count_changed(vf);
+	/*
+	 * No lock: status must never make the I/O path wait (commits hold
+	 * md_lock across I/O); each field is read once.
+	 */
+	st->mode = vmfit_mode(vf);
+	if (st->mode != VMFIT_SNAPSHOT)
+		st->view = VMFIT_NL_VIEW_NONE;
+	else if (READ_ONCE(vf->view_ready))
+		st->view = VMFIT_NL_VIEW_READY;
+	else
+		st->view = VMFIT_NL_VIEW_DRAINING;
+	/*
+	 * In normal mode the cow holds nothing, even while a drop or the end
+	 * of a merge still waits for the old generation.
+	 */
+	st->cow_used = 0;
+	if (st->mode != VMFIT_NORMAL)
+		st->cow_used = min_t(u64, atomic64_read(&vf->cow_next),
+				     vf->data_chunks);
+	st->cow_total = vf->data_chunks;
+	st->health = READ_ONCE(vf->health);
+	if (st->mode == VMFIT_NORMAL && st->health == VMFIT_COW_FULL)
+		st->health = VMFIT_OK;
+	st->epoch = READ_ONCE(vf->epoch);
+	st->changed = vmfit_count_changed(vf);
+	st->held_ns = atomic64_read(&vf->held_ns);
+	st->drain_ns = READ_ONCE(vf->drain_ns);
+	st->merged = 0;
+	st->to_merge = 0;
+	if (st->mode == VMFIT_MERGING) {
+		st->merged = READ_ONCE(vf->merged);
+		st->to_merge = READ_ONCE(vf->to_merge);
+	}
+	st->chunk_sectors = vf->chunk_sectors;
+	st->origin_chunks = vf->origin_chunks;
 }
 
 /*
@@ -1843,51 +1981,36 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 			 unsigned int status_flags, char *result,
 			 unsigned int maxlen)
 {
+	static const char * const view_names[] = {
+		[VMFIT_NL_VIEW_NONE] = "-",
+		[VMFIT_NL_VIEW_DRAINING] = "draining",
+		[VMFIT_NL_VIEW_READY] = "ready",
+	};
 	struct vmfit *vf = ti->private;
-	enum vmfit_mode mode = vmfit_mode(vf);
+	struct vmfit_stats st;
 	unsigned int sz = 0;
-	const char *view;
-	unsigned int i;
-	int health;
-	u64 used;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		/*
-		 * No lock: status must never make the I/O path wait (commits
-		 * hold md_lock across I/O); each field is read once.
-		 */
-		if (mode != VMFIT_SNAPSHOT)
-			view = "-";
-		else
-			view = READ_ONCE(vf->view_ready) ? "ready" : "draining";
-		/*
-		 * In normal mode the cow holds nothing, even while a drop or
-		 * the end of a merge still waits for the old generation.
-		 */
-		used = 0;
-		if (mode != VMFIT_NORMAL)
-			used = min_t(u64, atomic64_read(&vf->cow_next),
-				     vf->data_chunks);
-		health = READ_ONCE(vf->health);
-		if (mode == VMFIT_NORMAL && health == VMFIT_COW_FULL)
-			health = VMFIT_OK;
-		DMEMIT("%s %llu %llu %llu/%u %s %llu %llu %llu/%llu %s",
-		       vmfit_mode_names[mode], READ_ONCE(vf->epoch),
-		       vmfit_count_changed(vf), used, vf->data_chunks, view,
-		       (u64)atomic64_read(&vf->held_ns), READ_ONCE(vf->drain_ns),
-		       mode == VMFIT_MERGING ? READ_ONCE(vf->merged) : 0,
-		       mode == VMFIT_MERGING ? READ_ONCE(vf->to_merge) : 0,
-		       vmfit_health_names[health]);
+		vmfit_get_stats(vf, &st);
+		DMEMIT("%s %llu %llu %llu/%llu %s %llu %llu %llu/%llu %s",
+		       vmfit_mode_names[st.mode], st.epoch, st.changed,
+		       st.cow_used, st.cow_total, view_names[st.view],
+		       st.held_ns, st.drain_ns, st.merged, st.to_merge,
+		       vmfit_health_names[st.health]);
 		break;
 	case STATUSTYPE_TABLE:
-		for (i = 0; i < vf->nr_ctr_args; i++)
-			DMEMIT("%s%s", i ? " " : "", vf->ctr_args[i]);
+		DMEMIT("%s %s %u", vf->origin_dev->name, vf->cow_dev->name,
+		       vf->chunk_sectors);
+		if (vf->ignore_discard)
+			DMEMIT(" 1 " VMFIT_OPT_IGNORE_DISCARD);
 		break;
 	case STATUSTYPE_IMA:
+		/* The identity of the target: what its table line fixes. */
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",mode=%s,epoch=%llu;", vmfit_mode_names[mode],
-		       READ_ONCE(vf->epoch));
+		DMEMIT(",origin_name=%s,cow_name=%s,chunk_sectors=%u,ignore_discard=%c;",
+		       vf->origin_dev->name, vf->cow_dev->name,
+		       vf->chunk_sectors, vf->ignore_discard ? 'y' : 'n');
 		break;
 	}
 }
@@ -1905,9 +2028,30 @@ static int vmfit_iterate_devices(struct dm_target *ti,
 	return r;
 }
 
+/*
+ * A write smaller than a chunk to an unmapped chunk costs a copy of the
+ * rest of the chunk in snapshot mode: ask for whole chunks.  Discards are
+ * taken one chunk at a time.
+ */
+static void vmfit_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct vmfit *vf = ti->private;
+	unsigned int chunk = vf->chunk_sectors << SECTOR_SHIFT;
+
+	if (limits->io_min < chunk)
+		blk_limits_io_min(limits, chunk);
+	blk_limits_io_opt(limits, chunk);
+	if (!vf->ignore_discard && limits->discard_granularity < chunk)
+		limits->discard_granularity = chunk;
+}
+
 static struct target_type vmfit_target = {
 	.name = "vmfit",
-	.version = {1, 2, 0},	/* 1.2: cow format 3, memory by the cow */
+	/*
+	 * 1.1: cow format 2, commit protocol; 1.2: table with major:minor;
+	 * 1.3: cow format 3 (memory and activation by the cow)
+	 */
+	.version = {1, 3, 0},
 	.module = THIS_MODULE,
 	.ctr = vmfit_ctr,
 	.dtr = vmfit_dtr,
@@ -1920,235 +2064,7 @@ static struct target_type vmfit_target = {
 	.status = vmfit_status,
 	.message = vmfit_message,
 	.iterate_devices = vmfit_iterate_devices,
-};
-
-/*
- *--------------------------------------------------------------
- * vmfit-view: the frozen origin, read-only
- *--------------------------------------------------------------
- */
-struct vmfit_view {
-	struct vmfit *vf;	/* its instance: a reference, and counted in views */
-	struct dm_dev *origin;	/* the frozen origin, opened by the view */
-	struct block_device *live_bdev;	/* the vmfit device, open, not claimed */
-	char live[16];		/* the vmfit device, major:minor */
-};
-
-static void vmfit_view_dtr(struct dm_target *ti)
-{
-	struct vmfit_view *v = ti->private;
-
-	if (!v)
-		return;
-	if (v->vf) {
-		mutex_lock(&v->vf->md_lock);
-		v->vf->views--;
-		mutex_unlock(&v->vf->md_lock);
-		vmfit_put(v->vf);
-	}
-	if (v->origin)
-		dm_put_device(ti, v->origin);
-	if (v->live_bdev)
-		blkdev_put(v->live_bdev, FMODE_READ);
-	kfree(v);
-	ti->private = NULL;
-}
-
-/*
- * The device number of the vmfit device, from "major:minor" or a path.
- * The device is not opened: whatever holds it (a mounted filesystem, a
- * table on top) may hold it exclusively.
- */
-static int vmfit_view_devt(const char *arg, dev_t *devt)
-{
-	unsigned int major, minor;
-	char dummy;
-
-	if (sscanf(arg, "%u:%u%c", &major, &minor, &dummy) == 2) {
-		*devt = MKDEV(major, minor);
-		return MAJOR(*devt) == major && MINOR(*devt) == minor ?
-			0 : -EINVAL;
-	}
-	return lookup_bdev(arg, devt);
-}
-
-/*
- * Construct a frozen view:
- * vmfit-view <vmfit dev>
- */
-static int vmfit_view_ctr(struct dm_target *ti, unsigned int argc, char **argv)
-{
-	struct vmfit_view *v;
-	char origin[16];
-	struct vmfit *vf;
-	dev_t devt;
-	int r;
-
-	if (argc != 1) {
-		ti->error = "Invalid argument count";
-		return -EINVAL;
-	}
-	v = kzalloc(sizeof(*v), GFP_KERNEL);
-	if (!v) {
-		ti->error = "Cannot allocate memory";
-		return -ENOMEM;
-	}
-	ti->private = v;
-
-	r = vmfit_view_devt(argv[0], &devt);
-	if (r) {
-		ti->error = "Error opening vmfit device";
-		goto bad;
-	}
-	snprintf(v->live, sizeof(v->live), "%u:%u", MAJOR(devt), MINOR(devt));
-	/*
-	 * Opened without a claim: a filesystem mounted on it holds it
-	 * exclusively, and that is fine.  The open keeps a plain
-	 * `dmsetup remove` of the live device from succeeding.
-	 */
-	v->live_bdev = blkdev_get_by_dev(devt, FMODE_READ, NULL);
-	if (IS_ERR(v->live_bdev)) {
-		r = PTR_ERR(v->live_bdev);
-		v->live_bdev = NULL;
-		ti->error = "Error opening vmfit device";
-		goto bad;
-	}
-
-	mutex_lock(&vmfit_registry_lock);
-	vf = vmfit_lookup(devt);
-	if (!vf) {
-		mutex_unlock(&vmfit_registry_lock);
-		ti->error = "Device is not a vmfit device";
-		r = -EINVAL;
-		goto bad;
-	}
-	/* The view would die with the table the reload replaces. */
-	if (vmfit_other(vf, devt, false)) {
-		mutex_unlock(&vmfit_registry_lock);
-		ti->error = "A reload of the vmfit device is pending";
-		r = -EBUSY;
-		goto bad;
-	}
-	mutex_lock(&vf->md_lock);
-	if (!vf->loaded || vmfit_mode(vf) != VMFIT_SNAPSHOT || vf->switching) {
-		r = -EINVAL;
-		ti->error = "The vmfit device has no active snapshot";
-	} else if (ti->len > vf->ti->len) {
-		r = -EINVAL;
-		ti->error = "View is larger than the vmfit device";
-	} else {
-		/* Pins the snapshot (no merge, drop or reload) and the memory. */
-		vf->views++;
-		kref_get(&vf->ref);
-		v->vf = vf;
-		devt = vf->origin_dev->bdev->bd_dev;
-	}
-	mutex_unlock(&vf->md_lock);
-	mutex_unlock(&vmfit_registry_lock);
-	if (r)
-		goto bad;
-
-	/* Shared with the live table's own open of the origin. */
-	snprintf(origin, sizeof(origin), "%u:%u", MAJOR(devt), MINOR(devt));
-	r = dm_get_device(ti, origin, FMODE_READ, &v->origin);
-	if (r) {
-		ti->error = "Error opening the origin device";
-		goto bad;
-	}
-
-	ti->num_flush_bios = 1;
-	ti->num_discard_bios = 0;
-	ti->num_write_zeroes_bios = 0;
-	return 0;
-
-bad:
-	vmfit_view_dtr(ti);
-	return r;
-}
-
-static int vmfit_view_map(struct dm_target *ti, struct bio *bio)
-{
-	struct vmfit_view *v = ti->private;
-	struct vmfit *vf = v->vf;
-	unsigned long flags;
-
-	/* The live table is gone: the origin is frozen no more. */
-	if (unlikely(READ_ONCE(vf->dead)))
-		return DM_MAPIO_KILL;
-	bio_set_dev(bio, v->origin->bdev);
-	if (bio->bi_opf & REQ_PREFLUSH) {
-		/* Empty flush: the origin is not written while frozen anyway. */
-		return DM_MAPIO_REMAPPED;
-	}
-	/* Writes, discards and write-zeroes: the view is read-only. */
-	if (op_is_write(bio_op(bio)))
-		return DM_MAPIO_KILL;
-
-	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
-	if (unlikely(!READ_ONCE(vf->view_ready))) {
-		spin_lock_irqsave(&vf->lock, flags);
-		if (vf->dead) {
-			spin_unlock_irqrestore(&vf->lock, flags);
-			return DM_MAPIO_KILL;
-		}
-		if (!vf->view_ready) {
-			bio_list_add(&vf->view_bios, bio);
-			spin_unlock_irqrestore(&vf->lock, flags);
-			return DM_MAPIO_SUBMITTED;
-		}
-		spin_unlock_irqrestore(&vf->lock, flags);
-	}
-	return DM_MAPIO_REMAPPED;
-}
-
-/*
- * Status format:
- *
- * <ready|draining|gone> <vmfit dev major:minor>
- */
-static void vmfit_view_status(struct dm_target *ti, status_type_t type,
-			      unsigned int status_flags, char *result,
-			      unsigned int maxlen)
-{
-	struct vmfit_view *v = ti->private;
-	unsigned int sz = 0;
-	const char *state;
-
-	switch (type) {
-	case STATUSTYPE_INFO:
-		if (READ_ONCE(v->vf->dead))
-			state = "gone";
-		else
-			state = READ_ONCE(v->vf->view_ready) ? "ready" : "draining";
-		DMEMIT("%s %s", state, v->live);
-		break;
-	case STATUSTYPE_TABLE:
-		DMEMIT("%s", v->live);
-		break;
-	case STATUSTYPE_IMA:
-		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",vmfit_dev=%s;", v->live);
-		break;
-	}
-}
-
-static int vmfit_view_iterate_devices(struct dm_target *ti,
-				      iterate_devices_callout_fn fn, void *data)
-{
-	struct vmfit_view *v = ti->private;
-
-	return fn(ti, v->origin, 0, ti->len, data);
-}
-
-static struct target_type vmfit_view_target = {
-	.name = "vmfit-view",
-	.version = {1, 1, 0},	/* 1.1: the live device is not claimed */
-	.module = THIS_MODULE,
-	.ctr = vmfit_view_ctr,
-	.dtr = vmfit_view_dtr,
-	.map = vmfit_view_map,
-	.status = vmfit_view_status,
-	.iterate_devices = vmfit_view_iterate_devices,
+	.io_hints = vmfit_io_hints,
 };
 
 /*----------------------------------------------------------------*/
@@ -2162,7 +2078,7 @@ static int __init dm_vmfit_init(void)
 		DMERR("register vmfit target failed %d", r);
 		goto bad_vmfit;
 	}
-	r = dm_register_target(&vmfit_view_target);
+	r = dm_vmfit_view_init();
 	if (r) {
 		DMERR("register vmfit-view target failed %d", r);
 		goto bad_view;
@@ -2175,7 +2091,7 @@ static int __init dm_vmfit_init(void)
 	return 0;
 
 bad_netlink:
-	dm_unregister_target(&vmfit_view_target);
+	dm_vmfit_view_exit();
 bad_view:
 	dm_unregister_target(&vmfit_target);
 bad_vmfit:
@@ -2185,7 +2101,7 @@ bad_vmfit:
 static void __exit dm_vmfit_exit(void)
 {
 	dm_vmfit_netlink_exit();
-	dm_unregister_target(&vmfit_view_target);
+	dm_vmfit_view_exit();
 	dm_unregister_target(&vmfit_target);
 }
 

@@ -4,7 +4,10 @@
  * a persistent changed set and a read-only frozen view.
  *
  * This header holds the instance structure shared by the target code
- * (dm-vmfit-target.c) and the persistent cow store (dm-vmfit-cow.c).
+ * (dm-vmfit-target.c), the persistent cow store (dm-vmfit-cow.c), the
+ * frozen view (dm-vmfit-view.c), checksums and the netlink family, and the
+ * typed core API they all call (at the end): the dm message handler and
+ * the netlink family are two front ends of the same functions.
  */
 #ifndef DM_VMFIT_H
 #define DM_VMFIT_H
@@ -16,20 +19,20 @@
 #include <linux/dm-kcopyd.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mempool.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <uapi/linux/dm-vmfit.h>
 
 #include "dm-vmfit-table.h"
 
 #define DM_MSG_PREFIX "vmfit"
 
 #define VMFIT_OPT_IGNORE_DISCARD "ignore_discard"
-
-/* Largest chunk size in 512-byte sectors (1 MiB). */
-#define VMFIT_MAX_CHUNK_SECTORS 2048
 
 /* Metadata block size: superblock, bitmap and mapping blocks. */
 #define VMFIT_BLOCK_SIZE 4096
@@ -65,17 +68,21 @@
 #define VMFIT_BUSY U32_MAX
 #define VMFIT_MAX_COW_CHUNKS (U32_MAX - 2)
 
-/* Modes of the live device, persisted in the superblock. */
+/*
+ * Modes of the live device, persisted in the superblock, and its health:
+ * the values of the netlink ABI (uapi enums are append-only, so the
+ * on-disk values cannot change under the kernel's feet either).
+ */
 enum vmfit_mode {
-	VMFIT_NORMAL = 0,
-	VMFIT_SNAPSHOT = 1,
-	VMFIT_MERGING = 2,
+	VMFIT_NORMAL = VMFIT_NL_MODE_NORMAL,
+	VMFIT_SNAPSHOT = VMFIT_NL_MODE_SNAPSHOT,
+	VMFIT_MERGING = VMFIT_NL_MODE_MERGING,
 };
 
 enum vmfit_health {
-	VMFIT_OK = 0,
-	VMFIT_COW_FULL,
-	VMFIT_FAIL,
+	VMFIT_OK = VMFIT_NL_HEALTH_OK,
+	VMFIT_COW_FULL = VMFIT_NL_HEALTH_COW_FULL,
+	VMFIT_FAIL = VMFIT_NL_HEALTH_FAIL,
 };
 
 /*
@@ -86,6 +93,11 @@ enum vmfit_health {
  */
 #define VMFIT_STATE_MODE(s) ((s) & 3U)
 #define VMFIT_STATE_PARITY(s) (((s) >> 2) & 1U)
+
+/* Bios in flight per generation parity, on one CPU (see "Generations"). */
+struct vmfit_inflight {
+	long n[2];
+};
 
 /* Per-bio data of the live target. */
 struct vmfit_io {
@@ -122,9 +134,7 @@ struct vmfit {
 	struct kref ref;		/* the table's, and one per vmfit-view */
 	bool dead;			/* the table is gone (views fail); Protected by "lock" */
 
-	/* Table line. */
-	unsigned int nr_ctr_args;
-	char **ctr_args;		/* copy of the ctr args for STATUSTYPE_TABLE */
+	/* Table line: STATUSTYPE_TABLE regenerates it from these. */
 	bool ignore_discard;		/* feature arg */
 
 	/* Geometry. */
@@ -157,7 +167,7 @@ struct vmfit {
 
 	/* Routing, read locklessly in map(). */
 	unsigned int state;		/* mode | generation << 2, WRITE_ONCE */
-	atomic_t inflight[2];		/* bios per generation parity */
+	struct vmfit_inflight __percpu *inflight; /* bios per generation parity */
 	wait_queue_head_t drain_wq;	/* woken when an old generation drains */
 
 	/*
@@ -198,6 +208,7 @@ struct vmfit {
 	struct work_struct event_work;	/* dm_table_event() */
 	struct delayed_work commit_work; /* periodic commit */
 	struct dm_kcopyd_client *kc;
+	mempool_t job_pool;		/* struct vmfit_job, allocated GFP_NOIO */
 
 	/* Snapshot. */
 	bool draining;			/* old generation still in flight; Protected by "md_lock" */
@@ -247,5 +258,76 @@ static inline const char *vmfit_name(struct vmfit *vf)
 {
 	return dm_table_device_name(vf->ti->table);
 }
+
+static inline enum vmfit_mode vmfit_mode(struct vmfit *vf)
+{
+	return VMFIT_STATE_MODE(READ_ONCE(vf->state));
+}
+
+/*
+ *--------------------------------------------------------------
+ * Core API (dm-vmfit-target.c)
+ *
+ * The state changes: each takes md_lock, may sleep, and returns 0 or a
+ * -errno with *@why set to a string literal saying why (for DMERR and for
+ * netlink extack messages).  They need a loaded instance (-EBUSY before).
+ *--------------------------------------------------------------
+ */
+/* Freeze the origin: -EBUSY when a snapshot is active, -EIO when failed. */
+int vmfit_snapshot(struct vmfit *vf, const char **why);
+/*
+ * End the snapshot by merging the cow back / by discarding it: -EINVAL
+ * without a snapshot, -EBUSY while it is pinned or still draining.
+ */
+int vmfit_merge(struct vmfit *vf, const char **why);
+int vmfit_drop(struct vmfit *vf, const char **why);
+/* Empty the changed set: -EBUSY unless in normal mode. */
+int vmfit_clear(struct vmfit *vf, const char **why);
+
+/*
+ * One status source: the status line, netlink's VMFIT_CMD_GET_STATUS and
+ * so vmfit-ctl all report these fields.  Read without md_lock (status
+ * must never make the I/O path wait), each field once.
+ */
+struct vmfit_stats {
+	enum vmfit_mode mode;
+	enum vmfit_nl_view view;	/* none, draining, ready */
+	enum vmfit_health health;	/* cow_full is reported in snapshot mode only */
+	u64 epoch;			/* snapshots taken */
+	u64 changed;			/* chunks in the changed set */
+	u64 cow_used;			/* cow data chunks in use (0 when normal) */
+	u64 cow_total;			/* cow data chunks */
+	u64 held_ns;			/* last snapshot: ns bios were held */
+	u64 drain_ns;			/* last snapshot: message -> view ready */
+	u64 merged;			/* merging: chunks merged so far */
+	u64 to_merge;			/* merging: chunks to merge */
+	u32 chunk_sectors;
+	u64 origin_chunks;
+};
+
+void vmfit_get_stats(struct vmfit *vf, struct vmfit_stats *st);
+
+/*
+ * Pin the snapshot for a reader (a vmfit-view, a checksum session): while
+ * pinned, merge and drop fail with -EBUSY and a reload is refused, and
+ * the structure stays allocated (a reference) even when the table goes;
+ * vf->dead then tells the reader to stop.  VMFIT_PIN_READY also asks for a
+ * drained snapshot (-EAGAIN while draining) on a healthy device.
+ */
+#define VMFIT_PIN_READY 0x1
+int vmfit_pin(struct vmfit *vf, unsigned int flags, const char **why);
+void vmfit_unpin(struct vmfit *vf);
+/*
+ * vmfit_pin_devt - pin the snapshot of the live vmfit device @devt for a
+ * view of @len sectors; on success returns the instance and sets *@origin
+ * to the origin's device number.  -ENODEV (not a vmfit device), -EBUSY (a
+ * reload is pending), or what vmfit_pin() returns.
+ */
+struct vmfit *vmfit_pin_devt(dev_t devt, sector_t len, dev_t *origin,
+			     const char **why);
+
+/* dm-vmfit-view.c: the vmfit-view target. */
+int dm_vmfit_view_init(void);
+void dm_vmfit_view_exit(void);
 
 #endif /* DM_VMFIT_H */

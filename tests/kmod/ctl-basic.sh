@@ -21,7 +21,7 @@ assert_eq "$V: created vmfit device over $origin (cow $cow, chunk 8 KiB)" \
 	"$out" "create output"
 read -r start len target params <<<"$(dmsetup table "$V")"
 assert_eq "0 $(dev_sectors "$origin") vmfit" "$start $len $target" "table head"
-assert_match "^$origin $cow 16( 0)?$" "$params" "table line"
+assert_eq "$(devno "$origin") $(devno "$cow") 16" "$params" "table line"
 
 note "status: --json and the table agree with dmsetup status"
 vmfit_status vol
@@ -33,7 +33,7 @@ for kv in "\"name\":\"$V\"" '"mode":"normal"' "\"epoch\":$ST_EPOCH" \
 	  "\"cow_total\":$ST_COW_TOTAL" '"view":"-"' '"view_devices":[]' \
 	  "\"held_ns\":$ST_HELD_NS" "\"drain_ns\":$ST_DRAIN_NS" \
 	  '"merged":0' '"to_merge":0' '"health":"ok"' '"chunk_size":8192' \
-	  "\"origin\":\"$origin\"" "\"cow\":\"$cow\"" \
+	  "\"origin\":\"$(devno "$origin")\"" "\"cow\":\"$(devno "$cow")\"" \
 	  "\"size_sectors\":$(dev_sectors "$origin")"; do
 	grep -qF -- "$kv" <<<"$json" || die "status --json lacks $kv: $json"
 done
@@ -129,7 +129,7 @@ out=$(vmfit-ctl create "$D" "$dorigin" "$dcow" --ignore-discard -c 1m)
 ctl_track "$D"
 assert_eq "$D: created vmfit device over $dorigin (cow $dcow, chunk 1 MiB, discards ignored)" \
 	"$out" "create --ignore-discard output"
-assert_match "^$dorigin $dcow 2048 1 ignore_discard$" \
+assert_eq "$(devno "$dorigin") $(devno "$dcow") 2048 1 ignore_discard" \
 	"$(dmsetup table "$D" | cut -d' ' -f4-)" "table with ignore_discard"
 vmfit-ctl remove "$D" >/dev/null
 

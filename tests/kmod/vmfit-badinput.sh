@@ -81,13 +81,13 @@ expect_fail "unsupported message 'frobnicate'" dm_msg live frobnicate
 expect_fail "snapshot takes no arguments" dm_msg live snapshot now
 expect_fail "changed takes at most one argument" dm_msg live changed 1 2
 expect_fail "changed: invalid start chunk 'x'" dm_msg live changed x
-expect_fail "merge: no snapshot is active" dm_msg live merge
-expect_fail "drop: no snapshot is active" dm_msg live drop
+expect_fail "merge: The device has no active snapshot" dm_msg live merge
+expect_fail "drop: The device has no active snapshot" dm_msg live drop
 vmfit_status live
 assert_eq "normal 0" "$ST_MODE $ST_EPOCH" "status after rejected messages"
 
 note "views"
-expect_fail "The vmfit device has no active snapshot" view_create view live
+expect_fail "The device has no active snapshot" view_create view live
 expect_fail "Device is not a vmfit device" \
 	dm_create view "0 $SZ vmfit-view $O"
 expect_fail "Invalid argument count" dm_create view "0 $SZ vmfit-view"
@@ -95,8 +95,8 @@ expect_fail "Invalid argument count" \
 	dm_create view "0 $SZ vmfit-view $(dm_path live) extra"
 dm_msg live snapshot
 wait_status live VIEW ready 30
-expect_fail "snapshot: a snapshot is already active" dm_msg live snapshot
-expect_fail "clear: only allowed in normal mode" dm_msg live clear
+expect_fail "snapshot: A snapshot is already active" dm_msg live snapshot
+expect_fail "clear: Only allowed in normal mode" dm_msg live clear
 expect_fail "View is larger than the vmfit device" \
 	dm_create view "0 $((SZ * 2)) vmfit-view $(dm_path live)"
 vmfit_status live

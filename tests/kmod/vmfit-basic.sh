@@ -31,7 +31,8 @@ assert_eq - "$ST_VIEW" view
 assert_eq "0 0" "$ST_HELD_NS $ST_DRAIN_NS" "held/drain before any snapshot"
 assert_eq "0/0" "$ST_MERGED/$ST_TO_MERGE" "merge progress"
 assert_eq ok "$ST_HEALTH" health
-assert_eq "0 $((64 * 2048)) vmfit $O $C 8" "$(dmsetup table "$(dm_name live)")" "table line"
+assert_eq "0 $((64 * 2048)) vmfit $(devno "$O") $(devno "$C") 8" \
+	"$(dmsetup table "$(dm_name live)")" "table line (major:minor)"
 
 note "the cow is no longer all zero (superblock written)"
 zero4k=$(head -c 4096 /dev/zero | sha256sum | cut -d' ' -f1)

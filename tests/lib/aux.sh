@@ -135,6 +135,14 @@ dm_msg() { # SUFFIX MESSAGE...
 	dmsetup message "$PREFIX$1" 0 "${@:2}"
 }
 
+# devno DEV -> major:minor of a block device (as dm tables print it).
+devno() {
+	local t
+	t=$(stat -Lc '%t %T' "$1") || return
+	set -- $t
+	echo "$((16#$1)):$((16#$2))"
+}
+
 dm_devno() { # SUFFIX -> major:minor
 	dmsetup info -c --noheadings -o major,minor --separator : "$PREFIX$1" |
 		tr -d ' '

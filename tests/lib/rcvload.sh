@@ -24,7 +24,7 @@
 # from vmfit-bench's timeline (--timeline, --analyze).
 #
 # Environment: RL_PEER_PORT (7500), RL_TIMEOUT_MS (recovery_timeout_ms,
-# 120000).
+# 120000), RL_VOLUME_KIND and RL_VOLUME_B (rl_conf).
 
 RL_PEER_PORT=${RL_PEER_PORT:-7500}
 
@@ -41,13 +41,16 @@ rl_available() {
 	[ -z "$RL_WHY" ]
 }
 
-# rl_conf [shadow]: set CL_VMFITD_EXTRA for recovery on file volumes: the
-# peer port, volume B next to A, the shadow program (default: the
-# replica's), recovery_timeout_ms. Call after CL_RECORDS / CL_RECORD_SIZE.
+# rl_conf [shadow]: set CL_VMFITD_EXTRA for recovery: the peer port,
+# volume B (RL_VOLUME_B, default a file next to A; @HOST@ etc. as in
+# CL_VMFITD_EXTRA), their kind (RL_VOLUME_KIND, default file), the shadow
+# program (default: the replica's), recovery_timeout_ms. Call after
+# CL_RECORDS / CL_RECORD_SIZE (and CL_VOLUME for volume A).
 rl_conf() {
 	local shadow=${1:-}
 	CL_VMFITD_EXTRA="peer_listen = @ADDR@:$RL_PEER_PORT
-state_volume_b = @DIR@/vstate/state-b.img
+volume_kind = ${RL_VOLUME_KIND:-file}
+state_volume_b = ${RL_VOLUME_B:-@DIR@/vstate/state-b.img}
 recovery_timeout_ms = ${RL_TIMEOUT_MS:-120000}"
 	[ -z "$shadow" ] || CL_VMFITD_EXTRA+="
 shadow_cmd = $VMFIT_BIN/$shadow --records $CL_RECORDS --record-size $CL_RECORD_SIZE"

@@ -19,6 +19,11 @@
  *   vmfit-nlfuzz control NAME snapshot|merge|drop|clear|cancel
  *                                one command through vf_nl
  *   (both print "error <errno> <extack>" and exit 1 on failure)
+ *   vmfit-nlfuzz csumhold NAME  start a checksum of NAME (one worker),
+ *                                read its first message, print "held",
+ *                                wait until stdin is closed, read the dump
+ *                                to its end and print "end <errno> <extack>"
+ *                                (lifecycle tests: a session held open)
  *   vmfit-nlfuzz random NAME SECONDS [PROCS [SEED]]
  *                                random commands, attributes, dumps that
  *                                are abandoned midway, from PROCS processes
@@ -641,11 +646,59 @@ static int run_control(const char *name, const char *verb)
 	return 0;
 }
 
+/* See the header: a checksum session held open on purpose. */
+static int run_csumhold(struct fz *f)
+{
+	struct nl_msg *m = csum_msg(f);
+	struct sockaddr_nl who;
+	bool held = false, done = false;
+	unsigned char *buf;
+	struct nlmsghdr *h;
+	char msg[256] = "";
+	int n, err = 0;
+	char c;
+
+	nla_put_u32(m, VMFIT_ATTR_CSUM_WORKERS, 1);
+	n = nl_send_auto(f->sk, m);
+	nlmsg_free(m);
+	if (n < 0) {
+		fprintf(stderr, "vmfit-nlfuzz: send: %s\n", nl_geterror(n));
+		return 1;
+	}
+	while (!done) {
+		n = nl_recv(f->sk, &who, &buf, NULL);
+		if (n <= 0) {
+			fprintf(stderr, "vmfit-nlfuzz: no answer (%d)\n", n);
+			return 1;
+		}
+		for (h = (struct nlmsghdr *)buf; nlmsg_ok(h, n);
+		     h = nlmsg_next(h, &n)) {
+			if (h->nlmsg_type != NLMSG_ERROR &&
+			    h->nlmsg_type != NLMSG_DONE)
+				continue;
+			/* Both start with the (negative) error. */
+			memcpy(&err, nlmsg_data(h), sizeof(err));
+			vf_nl_parse_extack(h, msg, sizeof(msg));
+			done = true;
+			break;
+		}
+		free(buf);
+		if (!held && !done) {
+			held = true;
+			printf("held\n");
+			while (read(STDIN_FILENO, &c, 1) > 0)
+				;
+		}
+	}
+	printf("end %d %s\n", -err, msg);
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: vmfit-nlfuzz cases NAME | unpriv NAME | "
 		"netadmin NAME | random NAME SECONDS [PROCS [SEED]] | status NAME [MAJ:MIN] | "
-		"control NAME VERB\n");
+		"control NAME VERB | csumhold NAME\n");
 	return 2;
 }
 
@@ -676,6 +729,10 @@ int main(int argc, char **argv)
 		if (fz_connect(&f))
 			return 1;
 		r = run_unpriv(&f, !strcmp(argv[1], "netadmin"));
+	} else if (!strcmp(argv[1], "csumhold") && argc == 3) {
+		if (fz_connect(&f))
+			return 1;
+		r = run_csumhold(&f);
 	} else if (!strcmp(argv[1], "random") && argc >= 4 && argc <= 6) {
 		seconds = strtoul(argv[3], NULL, 10);
 		if (argc >= 5)

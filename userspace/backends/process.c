@@ -178,6 +178,8 @@ static int process_start(struct vf_replica *r,
 	r->exit_fd = pidfd;
 	r->pid = pid;
 	r->domid = -1;
+	r->created_ms = -1;
+	r->hello_ms = -1;
 	r->running = true;
 	return 0;
 

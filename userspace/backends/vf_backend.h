@@ -22,6 +22,7 @@ struct vf_replica_spec {
 	const char *state;	/* state volume path, or NULL */
 	const struct vf_xen_conf *xen;	/* xen backend settings */
 	bool isolate;		/* own namespaces, unprivileged user */
+	bool wait_hello;	/* start() returns after the HELLO (below) */
 	uid_t uid;		/* run as (if the manager is root) */
 	gid_t gid;
 };
@@ -31,7 +32,9 @@ struct vf_replica {
 	int fd;			/* manager end of the channel, -1 if none */
 	int exit_fd;		/* readable once the replica has exited, -1 */
 	pid_t pid;		/* 0 if not running (or not a process) */
-	int domid;		/* Xen domain id, -1 if not a domain */
+	int domid;		/* Xen domain id, -1 if not a domain (yet) */
+	long created_ms;	/* xen: start() to the domain unpaused, -1 */
+	long hello_ms;		/* xen: start() to the HELLO's first bytes */
 	bool running;
 	void *priv;		/* backend's own state */
 };
@@ -39,10 +42,15 @@ struct vf_replica {
 struct vf_backend_ops {
 	const char *name;
 	/*
-	 * Start the replica; fills fd, exit_fd, pid or domid. The xen backend
-	 * returns once the replica's first bytes (its HELLO) have arrived,
-	 * and fails (everything released) if they do not within its start
-	 * timeout. 0 or -errno.
+	 * Start the replica; fills fd, exit_fd, pid or domid. Returns at
+	 * once: the replica's HELLO arrives on fd later, in the manager's
+	 * event loop. The xen backend boots a domain (seconds): one that has
+	 * not sent its first bytes within xen_start_timeout_ms, or ends
+	 * before, is destroyed and exit_fd becomes readable (reap() tells
+	 * the status, the log tells why): the caller's abort path. With
+	 * spec->wait_hello it returns only once those bytes have come, and
+	 * fails (everything released) if they do not (vmfitd's own start);
+	 * the process backend does not wait. 0 or -errno.
 	 */
 	int (*start)(struct vf_replica *r, const struct vf_replica_spec *spec);
 	/*
@@ -64,6 +72,11 @@ struct vf_backend_ops {
 	int (*reap)(struct vf_replica *r, int *status);
 	/* stop + start. */
 	int (*restart)(struct vf_replica *r, const struct vf_replica_spec *spec);
+	/*
+	 * Optional, never blocks: fill in what the backend learnt since
+	 * start() (xen: domid, created_ms, hello_ms).
+	 */
+	void (*refresh)(struct vf_replica *r);
 };
 
 extern const struct vf_backend_ops vf_process_backend;

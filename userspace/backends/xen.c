@@ -34,6 +34,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,8 @@
 #define XEN_VCHAN_NODE		"data/vmfit-vchan"
 #define XEN_VDEV		"xvda"
 #define XEN_MAX_FDS		64	/* libxl's fds + wake + relay */
+/* A start's verdict is the pump's: this is only a backstop for libxl. */
+#define XEN_VERDICT_GRACE_MS	60000
 
 /* Pump commands, one byte each on the wake pipe. */
 #define XEN_WAKE_POKE		'p'	/* registrations changed */
@@ -273,6 +276,12 @@ struct xen_dom {
 	enum xen_phase phase;
 	unsigned int cleaning;		/* stale-domain destroys in flight */
 	bool quit;			/* release() is waiting for XP_DONE */
+	bool clean_stale;		/* the process's first domain */
+	bool abandon;			/* killed, or no HELLO in time, before
+					 * the domain existed: end it once
+					 * the create completes */
+	bool hello;			/* the replica's first bytes came */
+	bool failed_start;		/* ended before its HELLO: logged */
 	int end_status;			/* reported once XP_DONE */
 	char end_why[160];
 	struct xen_fdreg *fds;
@@ -283,6 +292,8 @@ struct xen_dom {
 	bool relaying;
 	int relay_fd;			/* relay's end of the socketpair */
 	int user_fd;			/* manager's end, until start() hands it over */
+	long created_ms;		/* creation to unpaused, -1 until then */
+	long hello_ms;			/* creation to the first bytes, -1 */
 	/* Any thread. */
 	int wake[2];			/* to the pump */
 	int up[2];			/* from the pump to start() */
@@ -291,6 +302,9 @@ struct xen_dom {
 	bool pumping;
 	struct timespec t_create;	/* start() began */
 	pthread_mutex_t lock;		/* protects the fields below */
+	int up_domid;			/* the domain's id once created, -1 */
+	long up_created_ms;		/* created_ms and hello_ms, copied */
+	long up_hello_ms;
 	bool dead;			/* released: exit_fd is readable */
 	int status;			/* wait(2)-style, valid when dead */
 	char why[160];
@@ -529,6 +543,10 @@ static void finish(struct xen_dom *x)
 {
 	uint64_t one = 1;
 
+	/* A start that fails on its own (not killed by the manager). */
+	if (!x->hello && !x->failed_start && !x->quit && !x->abandon)
+		vf_err("xen: %s before its HELLO: failed start", x->end_why);
+	x->failed_start = true;
 	x->phase = XP_DONE;
 	pthread_mutex_lock(&x->lock);
 	x->dead = true;
@@ -590,7 +608,8 @@ static void end_domain(struct xen_dom *x, int status, const char *why)
 	if (x->phase == XP_DESTROYING || x->phase == XP_DONE)
 		return;
 	x->end_status = status;
-	snprintf(x->end_why, sizeof(x->end_why), "%s", why);
+	if (why != x->end_why)
+		snprintf(x->end_why, sizeof(x->end_why), "%s", why);
 	relay_stop(x, false);
 	if (x->phase != XP_RUNNING ||
 	    !still_ours(x->ctx, x->domid, x->name)) {
@@ -604,6 +623,52 @@ static void end_domain(struct xen_dom *x, int status, const char *why)
 		       x->domid, rc);
 		finish(x);
 	}
+}
+
+/*
+ * End the domain for @fmt: at once if it runs; when its creation completes
+ * if that is in flight (on_created); instead of creating it if stale
+ * domains are still being destroyed (create). The first reason wins.
+ */
+static void __attribute__((format(printf, 3, 4)))
+abandon(struct xen_dom *x, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->abandon || x->phase == XP_DESTROYING || x->phase == XP_DONE)
+		return;
+	x->abandon = true;
+	x->end_status = status;
+	va_start(ap, fmt);
+	vsnprintf(x->end_why, sizeof(x->end_why), fmt, ap);
+	va_end(ap);
+	if (x->phase == XP_RUNNING)
+		end_domain(x, status, x->end_why);
+}
+
+/*
+ * The start timeout, on the pump: a domain without HELLO bytes within
+ * xen_start_timeout_ms of the start of its creation is a failed start
+ * (the abort path of a recovery: exit_fd tells the manager). Returns the
+ * poll timeout, shortened to the deadline while it is pending.
+ */
+static int start_deadline(struct xen_dom *x, int timeout)
+{
+	long left;
+
+	if (x->hello || x->abandon || x->quit || x->phase == XP_DESTROYING ||
+	    x->phase == XP_DONE)
+		return timeout;
+	left = (long)x->xc->start_timeout_ms - ms_since(&x->t_create);
+	if (left > 0)
+		return timeout < 0 || left < timeout ? (int)left : timeout;
+	vf_err("xen: domain %s: no HELLO within xen_start_timeout_ms (%u ms): failed start, destroying it",
+	       x->name, x->xc->start_timeout_ms);
+	x->failed_start = true;
+	abandon(x, W_EXITCODE(1, 0),
+		"domain %s: no HELLO within xen_start_timeout_ms (%u ms)",
+		x->name, x->xc->start_timeout_ms);
+	return 0;
 }
 
 static void on_event(void *user, libxl_event *ev)
@@ -673,7 +738,7 @@ static const libxl_event_hooks event_hooks = {
 static int after_create(struct xen_dom *x)
 {
 	char vpath[128];
-	int sv[2], rc, r;
+	int rc, r;
 
 	rc = libxl_evenable_domain_death(x->ctx, x->domid, 0, &x->death_ev);
 	if (!rc)
@@ -696,10 +761,6 @@ static int after_create(struct xen_dom *x)
 		       x->name, vpath, strerror(-r));
 		return r;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	x->relay_fd = sv[1];
-	x->user_fd = sv[0];
 	r = vf_vchan_relay_init(&x->rl, x->vc, x->relay_fd);
 	if (r)
 		return r;
@@ -710,8 +771,13 @@ static int after_create(struct xen_dom *x)
 		       rc);
 		return -EIO;
 	}
+	x->created_ms = ms_since(&x->t_create);
+	pthread_mutex_lock(&x->lock);
+	x->up_domid = (int)x->domid;
+	x->up_created_ms = x->created_ms;
+	pthread_mutex_unlock(&x->lock);
 	vf_info("xen: domain %s (%u) created and unpaused in %ld ms", x->name,
-		x->domid, ms_since(&x->t_create));
+		x->domid, x->created_ms);
 	return 0;
 }
 
@@ -733,8 +799,9 @@ static void on_created(libxl_ctx *ctx, int rc, void *arg)
 		return;
 	}
 	x->phase = XP_RUNNING;
-	if (x->quit) {
-		end_domain(x, W_EXITCODE(0, SIGKILL), "start abandoned");
+	if (x->quit || x->abandon) {
+		/* Killed or timed out while it was being created. */
+		end_domain(x, x->end_status, x->end_why);
 		return;
 	}
 	if (after_create(x)) {
@@ -752,6 +819,11 @@ static void create(struct xen_dom *x)
 	};
 	int rc;
 
+	if (x->quit || x->abandon) {
+		/* Ended while stale domains were being destroyed. */
+		finish(x);
+		return;
+	}
 	x->phase = XP_CREATING;
 	rc = libxl_domain_create_new(x->ctx, &x->cfg, &x->domid, &how, NULL);
 	if (rc)
@@ -862,9 +934,8 @@ static void pump_commands(struct xen_dom *x)
 			/* quitting destroys the domain */
 			__attribute__((fallthrough));
 		case XEN_WAKE_DESTROY:
-			if (x->phase == XP_RUNNING)
-				end_domain(x, W_EXITCODE(0, SIGKILL),
-					   "domain killed by the manager");
+			abandon(x, W_EXITCODE(0, SIGKILL),
+				"domain %s killed by the manager", x->name);
 			break;
 		default:
 			break;
@@ -880,12 +951,14 @@ static void *pump_main(void *arg)
 	struct xen_fdreg *f;
 	struct xen_child *c;
 	int n, nrelay, nkids, i, timeout, r;
-	bool hello_told = false;
 
-	cleanup_stale(x);
+	if (x->clean_stale)
+		cleanup_stale(x);
+	else
+		create(x);
 	while (!(x->quit && x->phase == XP_DONE)) {
 		sweep(x, false);
-		timeout = run_timeouts(x);
+		timeout = start_deadline(x, run_timeouts(x));
 		n = 0;
 		pfd[n].fd = x->wake[0];
 		pfd[n].events = POLLIN;
@@ -935,8 +1008,15 @@ static void *pump_main(void *arg)
 		}
 		if (x->relaying) {
 			r = vf_vchan_relay_handle(&x->rl, &pfd[nrelay]);
-			if (!hello_told && x->rl.from_peer) {
-				hello_told = true;
+			if (!x->hello && x->rl.from_peer) {
+				x->hello = true;
+				x->hello_ms = ms_since(&x->t_create);
+				pthread_mutex_lock(&x->lock);
+				x->up_hello_ms = x->hello_ms;
+				pthread_mutex_unlock(&x->lock);
+				vf_info("xen: domain %s (%u) up: first HELLO bytes %ld ms after the start (created and unpaused in %ld ms)",
+					x->name, x->domid, x->hello_ms,
+					x->created_ms);
 				tell_up(x, XEN_UP_HELLO);
 			}
 			if (r) {
@@ -1057,7 +1137,12 @@ static void dom_free(struct xen_dom *x)
 	free(x);
 }
 
-/* Wait for the pump's verdict on the start: 0, or -errno. */
+/*
+ * Wait for the pump's verdict on the start: 0 (HELLO bytes), -EIO (the
+ * domain ended: the pump has said why), -ETIMEDOUT (no verdict: the pump
+ * enforces the start timeout, so only a libxl call that never completes
+ * gets here).
+ */
 static int wait_up(struct xen_dom *x, unsigned int timeout_ms)
 {
 	struct pollfd p = { .fd = x->up[0], .events = POLLIN };
@@ -1086,6 +1171,25 @@ static int wait_up(struct xen_dom *x, unsigned int timeout_ms)
 }
 
 static unsigned int dom_seq;
+/*
+ * Only before the first domain of this process: every later one (a
+ * recovery's shadow) runs beside the senior, whose name has the prefix.
+ */
+static bool stale_cleaned;
+
+/* What the pump learnt since: the domain id, the start times. */
+static void xen_refresh(struct vf_replica *r)
+{
+	struct xen_dom *x = r->priv;
+
+	if (!r->running || !x)
+		return;
+	pthread_mutex_lock(&x->lock);
+	r->domid = x->up_domid;
+	r->created_ms = x->up_created_ms;
+	r->hello_ms = x->up_hello_ms;
+	pthread_mutex_unlock(&x->lock);
+}
 
 static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 {
@@ -1093,7 +1197,7 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 	xentoollog_level lvl;
 	struct xen_dom *x;
 	struct stat st;
-	int ret, rc;
+	int ret, rc, sv[2];
 
 	if (!xc || !spec->state)
 		return -EINVAL;
@@ -1125,16 +1229,34 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 	x->up[0] = -1;
 	x->up[1] = -1;
 	x->domid = INVALID_DOMID;
+	x->created_ms = -1;
+	x->hello_ms = -1;
+	x->up_domid = -1;
+	x->up_created_ms = -1;
+	x->up_hello_ms = -1;
 	pthread_mutex_init(&x->lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &x->t_create);
 	snprintf(x->name, sizeof(x->name), "%.48s-%u", xc->domain_prefix,
 		 ++dom_seq);
+	x->clean_stale = !stale_cleaned;
+	stale_cleaned = true;
 	x->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (x->exit_efd < 0 || pipe2(x->wake, O_CLOEXEC | O_NONBLOCK) ||
 	    pipe2(x->up, O_CLOEXEC | O_NONBLOCK)) {
 		ret = -errno;
 		goto fail;
 	}
+	/*
+	 * The channel's socketpair exists before the domain: the manager
+	 * polls its end at once, and the HELLO arrives on it when the
+	 * replica has booted (the pump relays the vchan into the other end).
+	 */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	x->user_fd = sv[0];
+	x->relay_fd = sv[1];
 	/* libxl's own log: errors, everything at vmfitd's debug level */
 	lvl = vf_log_get_level() >= VF_LOG_DEBUG ? XTL_DEBUG : XTL_ERROR;
 	x->lg = xtl_createlogger_stdiostream(stderr, lvl, 0);
@@ -1163,28 +1285,23 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 		goto fail;
 	x->pumping = true;
 
-	ret = wait_up(x, xc->start_timeout_ms);
-	if (ret == -ETIMEDOUT) {
-		vf_err("xen: domain %s: no HELLO within xen_start_timeout_ms (%u ms): failed start, destroying it",
-		       x->name, xc->start_timeout_ms);
-		goto fail;
+	if (spec->wait_hello) {
+		ret = wait_up(x, xc->start_timeout_ms + XEN_VERDICT_GRACE_MS);
+		if (ret == -ETIMEDOUT)
+			vf_err("xen: domain %s: libxl did not finish its creation or destruction within xen_start_timeout_ms + %d ms: failed start",
+			       x->name, XEN_VERDICT_GRACE_MS);
+		if (ret)
+			goto fail;
 	}
-	if (ret) {
-		pthread_mutex_lock(&x->lock);
-		vf_err("xen: %s before its HELLO: failed start", x->why);
-		pthread_mutex_unlock(&x->lock);
-		goto fail;
-	}
-	vf_info("xen: domain %s (%u) up: first HELLO bytes %ld ms after the start",
-		x->name, x->domid, ms_since(&x->t_create));
 	r->ops = &vf_xen_backend;
 	r->fd = x->user_fd;
 	x->user_fd = -1;
 	r->exit_fd = x->exit_efd;
 	r->pid = 0;
-	r->domid = (int)x->domid;
+	r->domid = -1;
 	r->running = true;
 	r->priv = x;
+	xen_refresh(r);
 	return 0;
 
 fail:
@@ -1280,4 +1397,5 @@ const struct vf_backend_ops vf_xen_backend = {
 	.kill = xen_kill,
 	.reap = xen_reap,
 	.restart = xen_restart,
+	.refresh = xen_refresh,
 };

@@ -154,6 +154,25 @@ static void print_replica(FILE *f, const int64_t *m, const char *suspects)
 		     *suspects ? suspects : "?");
 }
 
+/* Start costs (members newer than the rest: printed when present). */
+static void print_shadow_start(FILE *f, const struct vf_jflat *j)
+{
+	int64_t hello, created, stop;
+
+	if (!vf_jflat_i64(j, "rcv_shadow_hello_ms", &hello) || hello < 0)
+		return;
+	if (vf_jflat_i64(j, "rcv_shadow_created_ms", &created) &&
+	    created >= 0)
+		line(f, "shadow", "HELLO %" PRId64 " ms after its start "
+		     "(domain created and unpaused in %" PRId64 " ms)", hello,
+		     created);
+	else
+		line(f, "shadow", "HELLO %" PRId64 " ms after its start", hello);
+	if (vf_jflat_i64(j, "rcv_senior_stop_ms", &stop) && stop > 0)
+		line(f, "hand-over", "the senior stopped in %" PRId64 " ms",
+		     stop);
+}
+
 static void print_recovery(FILE *f, const struct vf_jflat *j,
 			   const int64_t *r, const char *phase,
 			   const char *const *s)
@@ -195,6 +214,7 @@ static void print_recovery(FILE *f, const struct vf_jflat *j,
 	     "served to peers", b[0], b[1], b[2], b[3]);
 	if (r[R_ABORTED] && *s[3])
 		line(f, "last abort", "%s", s[3]);
+	print_shadow_start(f, j);
 	if (*s[4])
 		line(f, "volume", "%s (the replica runs on it)", s[4]);
 }

@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "uapi/linux/dm-vmfit.h"
+
 #define CTL_CHUNK_MIN 512u		/* bytes */
-#define CTL_CHUNK_MAX (1024u * 1024u)	/* bytes: 2048 sectors */
+#define CTL_CHUNK_MAX (VMFIT_CHUNK_SECTORS_MAX * 512u)	/* bytes */
 #define CTL_CHUNK_DEFAULT 4096u
 
 /* "4096", "4k", "4K", "1m", "2g": bytes, binary suffixes. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "uapi/linux/dm-vmfit.h"
 #include "vf_status.h"
 
 /*----------------------------------------------------------------*/
@@ -279,7 +280,7 @@ int vf_table_parse(const char *line, struct vf_table *t)
 	r = parse_u64(tok[2].s, tok[2].len, &chunk);
 	if (r)
 		return r;
-	if (!chunk || chunk > 2048 || (chunk & (chunk - 1)))
+	if (!chunk || chunk > VMFIT_CHUNK_SECTORS_MAX || (chunk & (chunk - 1)))
 		return -EINVAL;
 	v.chunk_sectors = (unsigned int)chunk;
 	if (n > 3) {

@@ -65,7 +65,7 @@ struct vf_view_status {
  */
 #define VF_TABLE_DEV_MAX 256
 struct vf_table {
-	char origin[VF_TABLE_DEV_MAX];	/* as given to the constructor */
+	char origin[VF_TABLE_DEV_MAX];	/* major:minor (as dm prints devices) */
 	char cow[VF_TABLE_DEV_MAX];
 	unsigned int chunk_sectors;	/* 512-byte sectors, a power of two */
 	bool ignore_discard;		/* feature "ignore_discard" */

@@ -712,6 +712,10 @@ int rcv_init(struct vmfitd *d)
 	r->pc_fd = -1;
 	r->sh.fd = -1;
 	r->sh.exit_fd = -1;
+	r->sh_gone.fd = -1;
+	r->sh_gone.exit_fd = -1;
+	r->st.shadow_hello_ms = -1;
+	r->st.shadow_created_ms = -1;
 	for (i = 0; i < PEER_CONN_MAX; i++)
 		r->peers[i].fd = -1;
 	vf_wb_init(&r->msg, VF_GMSG_MAX);
@@ -769,6 +773,7 @@ void rcv_fini(struct vmfitd *d)
 	if (r->phase != PH_IDLE && !r->switched)
 		round_abort(d, VF_RCV_OPERATOR, false, "manager shutting down");
 	round_clear(d);
+	shadow_fini(d);
 	peer_close_all(r);
 	volume_close(r);
 	vf_dstore_free(&r->store);
@@ -939,7 +944,10 @@ void rcv_status(struct vmfitd *d, FILE *fp)
 	fputc(',', fp);
 	fprintf(fp, "\"rcv_bytes_msgs\":%" PRIu64 ",\"rcv_hash_ms\":%" PRIu64
 		",\"rcv_copy_ms\":%" PRIu64 ",\"rcv_commit_ms\":%" PRIu64
-		",\"rcv_loop_max_ms\":%" PRIu64 ",",
+		",\"rcv_loop_max_ms\":%" PRIu64 ",\"rcv_shadow_hello_ms\":%"
+		PRId64 ",\"rcv_shadow_created_ms\":%" PRId64
+		",\"rcv_senior_stop_ms\":%" PRIu64 ",",
 		r->st.bytes_msgs, r->st.hash_ms, r->st.copy_ms,
-		r->st.commit_ms, r->st.loop_max_ms);
+		r->st.commit_ms, r->st.loop_max_ms, r->st.shadow_hello_ms,
+		r->st.shadow_created_ms, r->st.senior_stop_ms);
 }

@@ -136,6 +136,9 @@ struct rcv_stats {
 	uint64_t commit_ms;
 	uint64_t loop_max_ms;	/* longest call from the loop, but capture */
 	uint64_t caught_up;	/* rounds this manager caught up in */
+	int64_t shadow_hello_ms;	/* last shadow: start() to HELLO */
+	int64_t shadow_created_ms;	/* xen: start() to domain unpaused */
+	uint64_t senior_stop_ms;	/* last hand-over: senior stopped in */
 	char last_result[16];	/* "done", "aborted" */
 	char last_abort[160];
 };
@@ -173,6 +176,8 @@ struct rcv {
 
 	/* the shadow */
 	struct vf_replica sh;
+	struct vf_replica sh_gone;	/* killed by an abort, not reaped */
+	uint64_t sh_t0;			/* now_ms() before its start() */
 	bool sh_hello;
 	bool restore_sent;
 	bool restored;
@@ -308,9 +313,12 @@ void peer_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 /*----------------------------------------------------------------*/
 /* recovery_shadow.c: the shadow replica */
 
-#define SHADOW_POLL_FDS		2
+#define SHADOW_POLL_FDS		3
 int shadow_start(struct vmfitd *d);
+/* Kill the shadow; its end is reaped from the event loop (sh_gone). */
 void shadow_release(struct vmfitd *d);
+/* At shutdown: wait for a killed shadow to be gone (its domain too). */
+void shadow_fini(struct vmfitd *d);
 void shadow_failed(struct vmfitd *d, const char *why);
 /* B holds the verified state: RESTORE and the logged EXECs. */
 void shadow_restore(struct vmfitd *d);

@@ -35,13 +35,22 @@ int shadow_start(struct vmfitd *d)
 	struct vf_replica_spec spec = {
 		.cmd = cmd_of(d, !r->alt),
 		.state = r->vol[!r->cur].path,
+		.xen = &d->conf.xen,
 	};
 	int e;
 
-	vf_info("recovery: starting the shadow '%s' on %s", spec.cmd,
-		spec.state);
+	vf_info("recovery: starting the shadow '%s' on %s (%s backend)",
+		spec.cmd, spec.state, d->be->name);
 	r->sh.fd = -1;
 	r->sh.exit_fd = -1;
+	/*
+	 * start() returns at once, the senior serves on: a domain boots for
+	 * seconds, and its HELLO comes through the event loop (shadow_frame).
+	 * One that does not come up is reaped as a failed start (rcv_reap).
+	 */
+	r->sh_t0 = now_ms();
+	r->st.shadow_hello_ms = -1;
+	r->st.shadow_created_ms = -1;
 	vf_wb_init(&r->sout, REP_OUT_LIMIT);
 	vf_wb_init(&r->slog, REP_OUT_LIMIT);
 	/* The shadow is as untrusted as the replica: isolated the same way. */
@@ -54,12 +63,44 @@ int shadow_start(struct vmfitd *d)
 	return 0;
 }
 
+/* Reap the killed shadow of an aborted round: 1 once it is gone. */
+static int gone_reap(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	int status;
+
+	if (!r->sh_gone.running)
+		return 1;
+	if (d->be->reap(&r->sh_gone, &status) != 1)
+		return 0;
+	vf_dbg("recovery: the killed shadow is gone");
+	return 1;
+}
+
+void shadow_fini(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+
+	if (r->sh_gone.running)
+		d->be->stop(&r->sh_gone, 0);
+}
+
 void shadow_release(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
 
-	if (r->sh.running)
+	if (r->sh.running) {
 		d->be->kill(&r->sh);
+		/*
+		 * A domain takes a while to be destroyed: reaped from the
+		 * event loop, not waited for. One still going from an earlier
+		 * abort (rare: two aborts within its destroy) is waited for.
+		 */
+		if (!gone_reap(d))
+			d->be->stop(&r->sh_gone, 0);
+		r->sh_gone = r->sh;
+		memset(&r->sh, 0, sizeof(r->sh));
+	}
 	r->sh.fd = -1;
 	r->sh.exit_fd = -1;
 	vf_wb_free(&r->sout);
@@ -111,12 +152,22 @@ bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
 void shadow_swap(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
+	uint64_t t0 = now_ms();
 	uint8_t *tmp;
 
+	/*
+	 * Blocks (the senior's domain powers off or is destroyed): A must
+	 * be out of its hands before the commit drops A's snapshot.
+	 */
 	if (d->rep.running)
 		d->be->stop(&d->rep, SENIOR_STOP_MS);
-	vf_info("recovery: senior stopped; the shadow (pid %d) is the replica",
-		(int)r->sh.pid);
+	r->st.senior_stop_ms = now_ms() - t0;
+	if (r->sh.domid >= 0)
+		vf_info("recovery: senior stopped in %" PRIu64 " ms; the shadow (domain %d) is the replica",
+			r->st.senior_stop_ms, r->sh.domid);
+	else
+		vf_info("recovery: senior stopped in %" PRIu64 " ms; the shadow (pid %d) is the replica",
+			r->st.senior_stop_ms, (int)r->sh.pid);
 	while (d->ckpt_len)
 		ckpt_finish(d, EIO);
 	vf_wb_free(&d->rout);
@@ -137,6 +188,7 @@ void shadow_swap(struct vmfitd *d)
 	d->exec_sent = r->sh_sent;
 	d->exec_done = r->sh_done;
 	d->hello = true;
+	d->rep_hello_ms = (long)r->st.shadow_hello_ms;
 	d->rep_failed = false;
 	memset(&r->sh, 0, sizeof(r->sh));
 	r->sh.fd = -1;
@@ -181,8 +233,19 @@ static void shadow_frame(struct vmfitd *d, const struct vf_hdr *h,
 			shadow_failed(d, "first frame is not a valid HELLO");
 			return;
 		}
-		vf_info("recovery: shadow HELLO: %.*s version %.*s",
-			hello.impl_len, hello.impl, hello.ver_len, hello.ver);
+		r->st.shadow_hello_ms = (int64_t)(now_ms() - r->sh_t0);
+		if (d->be->refresh)
+			d->be->refresh(&r->sh);
+		r->st.shadow_created_ms = r->sh.created_ms;
+		if (r->sh.domid >= 0)
+			vf_info("recovery: shadow HELLO: %.*s version %.*s, %" PRId64 " ms after its start (domain %d created and unpaused in %ld ms)",
+				hello.impl_len, hello.impl, hello.ver_len,
+				hello.ver, r->st.shadow_hello_ms, r->sh.domid,
+				r->sh.created_ms);
+		else
+			vf_info("recovery: shadow HELLO: %.*s version %.*s, %" PRId64 " ms after its start",
+				hello.impl_len, hello.impl, hello.ver_len,
+				hello.ver, r->st.shadow_hello_ms);
 		r->sh_hello = true;
 		round_ready(d);
 		return;
@@ -278,6 +341,8 @@ void rcv_reap(struct vmfitd *d)
 	struct rcv *r = d->rcv;
 	int status;
 
+	if (r)
+		gone_reap(d);
 	if (!r || !r->sh.running || d->be->reap(&r->sh, &status) != 1)
 		return;
 	shadow_failed(d, WIFSIGNALED(status) ? "killed by a signal" :
@@ -287,9 +352,13 @@ void rcv_reap(struct vmfitd *d)
 /*----------------------------------------------------------------*/
 /* The main loop's interface */
 
-/* Poll slots: the shadow's channel, its exit. */
+/* Poll slots: the shadow's channel, its exit, a killed one's exit. */
 void shadow_poll_fds(struct rcv *r, struct pollfd *pfd)
 {
+	if (r->sh_gone.running) {
+		pfd[2].fd = r->sh_gone.exit_fd;
+		pfd[2].events = POLLIN;
+	}
 	if (!r->sh.running)
 		return;
 	pfd[0].fd = r->sh.fd;
@@ -303,6 +372,9 @@ void shadow_events(struct vmfitd *d, const struct pollfd *pfd)
 {
 	struct rcv *r = d->rcv;
 
+	if (pfd[2].fd >= 0 && pfd[2].fd == r->sh_gone.exit_fd &&
+	    pfd[2].revents)
+		gone_reap(d);
 	if (pfd[1].fd >= 0 && pfd[1].fd == r->sh.exit_fd && pfd[1].revents)
 		rcv_reap(d);
 	if (pfd[0].fd >= 0 && pfd[0].fd == r->sh.fd &&

@@ -96,6 +96,10 @@ int replica_start(struct vmfitd *d)
 		return r;
 	d->rep.fd = -1;
 	d->rep.exit_fd = -1;
+	/* A replica that cannot come up fails vmfitd's start. */
+	spec.wait_hello = true;
+	d->rep_t0 = now_ms();
+	d->rep_hello_ms = -1;
 	r = d->be->start(&d->rep, &spec);
 	if (r) {
 		vf_err("cannot start replica '%s': %s", d->conf.replica_cmd,
@@ -179,6 +183,12 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 			vf_log_peer_str(ver, sizeof(ver), hello.ver,
 					hello.ver_len));
 		d->hello = true;
+		d->rep_hello_ms = (long)(now_ms() - d->rep_t0);
+		if (d->be->refresh)
+			d->be->refresh(&d->rep);
+		vf_info("replica up %ld ms after its start%s", d->rep_hello_ms,
+			d->rep.domid >= 0 ? " (the domain's boot included)" :
+			"");
 		return;
 	}
 	switch (h->type) {
@@ -320,6 +330,9 @@ int replica_init(struct vmfitd *d)
 	d->rep.fd = -1;
 	d->rep.exit_fd = -1;
 	d->rep.domid = -1;
+	d->rep.created_ms = -1;
+	d->rep.hello_ms = -1;
+	d->rep_hello_ms = -1;
 	d->rin = malloc(REP_IN_CAP);
 	return d->rin ? 0 : -ENOMEM;
 }

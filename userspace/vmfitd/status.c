@@ -128,10 +128,11 @@ static void write_status(struct vmfitd *d)
 		(double)d->st.reqs_sent / d->st.req_msgs_sent : 0.0,
 		d->st.votes_sent, d->sendq_len);
 	rcv_status(d, fp);
-	fprintf(fp, "\"replica_pid\":%d,\"replica_domid\":%d,\"replica_ok\":%d,\"suspect_nodes\":\"",
+	fprintf(fp, "\"replica_pid\":%d,\"replica_domid\":%d,\"replica_ok\":%d,\"replica_hello_ms\":%ld,\"replica_created_ms\":%ld,\"suspect_nodes\":\"",
 		d->rep.running ? (int)d->rep.pid : 0,
 		d->rep.running ? d->rep.domid : -1,
-		d->hello && !d->rep_failed);
+		d->hello && !d->rep_failed, d->rep_hello_ms,
+		d->rep.running ? d->rep.created_ms : -1);
 	for (i = 0; i < SUSPECT_SLOTS; i++)
 		if (d->suspects[i].count)
 			fprintf(fp, "%s%u", i ? " " : "", d->suspects[i].node);

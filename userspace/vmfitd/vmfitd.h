@@ -175,6 +175,8 @@ struct vmfitd {
 	const struct vf_backend_ops *be;
 	struct vf_replica rep;
 	bool hello;
+	uint64_t rep_t0;		/* now_ms() before its start() */
+	long rep_hello_ms;		/* start() to its HELLO frame, -1 */
 	bool rep_failed;
 	uint8_t *rin;
 	size_t rilen;
@@ -369,7 +371,7 @@ int status_print(const struct vf_conf *c);
  * capture, the digest exchange and vote, chunk transfer between managers,
  * the A/B hand-over.
  */
-#define RECOVERY_POLL_FDS	(5 + PEER_CONN_MAX)
+#define RECOVERY_POLL_FDS	(6 + PEER_CONN_MAX)
 #define PEER_CONN_MAX		8	/* peer connections served at once */
 int rcv_init(struct vmfitd *d);
 void rcv_fini(struct vmfitd *d);

@@ -81,13 +81,19 @@
 #include <linux/types.h>
 
 #define VMFIT_GENL_FAMILY_NAME		"dm-vmfit"
-#define VMFIT_GENL_VERSION		0x3	/* 3: CAP_SYS_ADMIN (admin commands) */
+/* 3: CAP_SYS_ADMIN (admin commands); 4: status = the status line's fields */
+#define VMFIT_GENL_VERSION		0x4
 #define VMFIT_GENL_MCAST_GROUP_NAME	"events"
 
 /* Longest dm device name, without the NUL (DM_NAME_LEN - 1). */
 #define VMFIT_NAME_MAX			127
 /* Largest digest any algorithm returns. */
 #define VMFIT_DIGEST_MAX		64
+/*
+ * Largest chunk size in 512-byte sectors (1 MiB): the constructor's
+ * <chunk size> and VMFIT_ATTR_CHUNK_SECTORS are powers of two up to this.
+ */
+#define VMFIT_CHUNK_SECTORS_MAX		2048
 /* VMFIT_ATTR_CSUM_WORKERS: 1..VMFIT_CSUM_WORKERS_MAX. */
 #define VMFIT_CSUM_WORKERS_MAX		64
 

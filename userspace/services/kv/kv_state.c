@@ -959,6 +959,14 @@ int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
 	r = s->ops->reset(s->e);
 	if (r)
 		return r;
+	/*
+	 * The manager wrote the state after this replica opened the volume.
+	 * In a Xen domain the volume's page cache is the guest's own, not
+	 * the one dom0 wrote through: drop whatever clean pages it holds so
+	 * that every read below reaches the device.
+	 */
+	if (!v->is_reg)
+		posix_fadvise(v->fd, 0, 0, POSIX_FADV_DONTNEED);
 	r = kv_vol_size(v, &size);
 	if (r)
 		return r;

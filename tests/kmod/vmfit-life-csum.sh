@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# vmtest: cmdline slub_debug=FZPU
+#
+# Lifecycle with a checksum session held open (vmfit-nlfuzz csumhold: the
+# dump is started, its first message read, then left waiting), under
+# slub_debug=FZPU (a use-after-free is a slab report or an oops):
+# - the session pins the snapshot like a view: merge and drop are refused
+#   with the core API's reason, a reload of the live device is refused by
+#   the new table's constructor;
+# - the module cannot be unloaded (the live table, then the dump, hold it);
+# - `dmsetup remove --force` of the live device: the held dump ends with
+#   ENODEV ("The device went away during the checksum"), the module still
+#   cannot be unloaded while the dump is open, and once it is closed no
+#   session is left and the module's reference count is back.
+. "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
+
+need_vmfit
+sessions() {
+	cat /sys/module/dm_vmfit/parameters/csum_sessions
+}
+refcnt() {
+	cat /sys/module/dm_vmfit/refcnt
+}
+
+ref0=$(refcnt)
+vmfit_fixture 32 8 9
+dm_msg live snapshot
+wait_status live VIEW ready 30
+
+note "a checksum session held open"
+mkfifo "$TESTDIR/hold.in"
+vmfit-nlfuzz csumhold "$N" <"$TESTDIR/hold.in" >"$TESTDIR/hold.out" 2>&1 &
+holder=$!
+exec 7>"$TESTDIR/hold.in"
+for i in $(seq 100); do
+	grep -q held "$TESTDIR/hold.out" && break
+	sleep 0.1
+done
+grep -q held "$TESTDIR/hold.out" || die "csumhold did not start: $(cat "$TESTDIR/hold.out")"
+assert_eq 1 "$(sessions)" "checksum sessions"
+
+expect_fail "merge: A vmfit-view or a checksum uses the snapshot" dm_msg live merge
+expect_fail "drop: A vmfit-view or a checksum uses the snapshot" dm_msg live drop
+expect_fail "Cannot reload: a vmfit-view or a checksum pins the snapshot" \
+	dmsetup reload "$N" --table "$(dmsetup table "$N")"
+dmsetup clear "$N"
+expect_fail "in use" rmmod dm_vmfit
+
+note "remove --force of the live device under the held session"
+timeout 60 dmsetup remove --force "$N" || die "remove --force failed or hung"
+expect_fail "in use" rmmod dm_vmfit
+exec 7>&-
+wait $holder || die "csumhold failed: $(cat "$TESTDIR/hold.out")"
+end=$(grep '^end ' "$TESTDIR/hold.out")
+assert_eq "end 19 The device went away during the checksum" "$end" \
+	"the held dump after remove --force"
+assert_eq 0 "$(sessions)" "checksum sessions after the dump ended"
+dm_remove live
+assert_eq "$ref0" "$(refcnt)" "module reference count at the end"
+note "ok"
