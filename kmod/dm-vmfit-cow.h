@@ -136,9 +136,8 @@ static inline void vmfit_cow_set_rev(struct vmfit *vf, u32 cow, u32 val)
 int vmfit_cow_alloc_chunk(struct vmfit *vf, u32 *val, gfp_t gfp);
 
 /*
- * vmfit_cow_set_changed - add @chunk to the exact changed set.  Only once
- * the chunk is durable in the on-disk set (its bit, or its region).
- * Lockless.
+ * vmfit_cow_set_changed - add @chunk to the exact changed set, once the
+ * chunk is durable in the on-disk set (its bit, or its region).  Lockless.
  */
 static inline void vmfit_cow_set_changed(struct vmfit *vf, u32 chunk)
 {
@@ -150,11 +149,15 @@ static inline void vmfit_cow_set_changed(struct vmfit *vf, u32 chunk)
 	}
 }
 
-/* May a write to @chunk go to the origin without a bitmap write? */
+/*
+ * May a write to @chunk go to the origin without a bitmap write?  Only
+ * when its region's mark is durable: a bit of the exact set alone is not
+ * trusted, since a write that raced with `clear` may set it again after
+ * the on-disk set was emptied.
+ */
 static inline bool vmfit_cow_durable(struct vmfit *vf, u32 chunk)
 {
-	return test_bit_le(chunk, vf->changed) ||
-	       test_bit(chunk / VMFIT_WA_CHUNKS, vf->wa_durable);
+	return test_bit(chunk / VMFIT_WA_CHUNKS, vf->wa_durable);
 }
 
 /*

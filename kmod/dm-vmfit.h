@@ -173,8 +173,9 @@ struct vmfit {
 	/*
 	 * Changed set: the exact set, one bit per origin chunk; per write-ahead
 	 * region (VMFIT_WA_CHUNKS), whether it has a changed chunk, whether it
-	 * is marked whole in the on-disk set, and whether that mark is durable.
-	 * A chunk's bit in "changed" is set only once it is durable on disk.
+	 * is marked whole in the on-disk set, and whether that mark is durable
+	 * (what map() tests).  A chunk's bit in "changed" is set once it is
+	 * durable on disk.
 	 */
 	unsigned long *changed;		/* exact changed set (le bitmap); set_bit_le() */
 	unsigned long *changed_sum;	/* regions with a bit in changed */
@@ -325,6 +326,33 @@ void vmfit_unpin(struct vmfit *vf);
  */
 struct vmfit *vmfit_pin_devt(dev_t devt, sector_t len, dev_t *origin,
 			     const char **why);
+
+/*
+ *--------------------------------------------------------------
+ * Internals of dm-vmfit-target.c used by dm-vmfit-merge.c
+ *--------------------------------------------------------------
+ */
+/* Chunks copied back per merge batch (also the job mempool's reserve). */
+#define VMFIT_MERGE_BATCH 64
+
+/* Health to fail: logged, a dm event and a netlink event. */
+void vmfit_fail(struct vmfit *vf, const char *what, int r);
+/* Switch the routing mode (md_lock held); returns the parity to drain. */
+unsigned int vmfit_switch(struct vmfit *vf, enum vmfit_mode mode);
+/* Wait for the bios counted in generation parity @parity. */
+void vmfit_wait_gen(struct vmfit *vf, unsigned int parity);
+/*
+ * Make a mode change durable before it takes effect in core: on failure
+ * the superblock keeps the old mode and the target fails.  md_lock held.
+ */
+int vmfit_commit_mode(struct vmfit *vf, enum vmfit_mode mode,
+		      const char *what);
+/* Jobs from the instance's mempool: never fail (GFP_NOIO). */
+struct vmfit_job *vmfit_job_alloc(struct vmfit *vf);
+void vmfit_job_free(struct vmfit *vf, struct vmfit_job *job);
+
+/* dm-vmfit-merge.c: the merge worker (vf->merge_work). */
+void vmfit_merge_work(struct work_struct *ws);
 
 /* dm-vmfit-view.c: the vmfit-view target. */
 int dm_vmfit_view_init(void);
