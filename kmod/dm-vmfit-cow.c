@@ -134,6 +134,7 @@ int vmfit_cow_alloc(struct vmfit *vf, char **error)
 	return 0;
 }
 
+/* The structure may outlive this (pins): nothing dangles. */
 void vmfit_cow_free(struct vmfit *vf)
 {
 	kvfree(vf->changed);
@@ -146,6 +147,14 @@ void vmfit_cow_free(struct vmfit *vf)
 	kvfree(vf->map_dirty);
 	vfree(vf->md_batch);
 	vfree(vf->bm_batch);
+	vf->changed = NULL;
+	vf->changed_sum = NULL;
+	vf->wa_ondisk = NULL;
+	vf->wa_durable = NULL;
+	vf->bm_dirty = NULL;
+	vf->map_dirty = NULL;
+	vf->md_batch = NULL;
+	vf->bm_batch = NULL;
 }
 
 static u32 vmfit_sb_csum(const struct vmfit_disk_sb *sb)

@@ -40,6 +40,23 @@ static LIST_HEAD(vmfit_registry);
 static DEFINE_MUTEX(vmfit_registry_lock);
 
 /*
+ * A table's share of an instance (ti->private).  A reload with an
+ * identical table line shares the live instance (and so its in-core
+ * state, its views and checksum sessions); the table that is resumed
+ * owns it (vf->ti, vf->origin_dev, vf->cow_dev are the owner's).
+ */
+struct vmfit_tgt {
+	struct vmfit *vf;	/* a reference */
+	struct dm_dev *origin_dev;	/* this table's opens of the devices */
+	struct dm_dev *cow_dev;
+};
+
+static inline struct vmfit *vmfit_of(struct dm_target *ti)
+{
+	return ((struct vmfit_tgt *)ti->private)->vf;
+}
+
+/*
  *--------------------------------------------------------------
  * Health
  *--------------------------------------------------------------
@@ -996,7 +1013,7 @@ static int vmfit_msg_changed(struct vmfit *vf, unsigned int argc, char **argv,
 static int vmfit_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
-	struct vmfit *vf = ti->private;
+	struct vmfit *vf = vmfit_of(ti);
 	int (*fn)(struct vmfit *vf, const char **why);
 	const char *why = NULL;
 	int r;
@@ -1175,14 +1192,16 @@ out:
 	return r ? ERR_PTR(r) : vf;
 }
 
-static void vmfit_dtr(struct dm_target *ti)
+/*
+ * The owner's table goes (remove, remove --force, or a reload with another
+ * table line): open views and checksums fail from now on, the metadata is
+ * committed and everything but the structure itself is freed (pins may
+ * still hold it).
+ */
+static void vmfit_destroy(struct vmfit *vf)
 {
-	struct vmfit *vf = ti->private;
 	struct bio_list views;
 	struct bio *bio;
-
-	if (!vf)
-		return;
 
 	mutex_lock(&vmfit_registry_lock);
 	list_del_init(&vf->registry);
@@ -1221,13 +1240,69 @@ static void vmfit_dtr(struct dm_target *ti)
 		dm_io_client_destroy(vf->io_client);
 	kfree(vf->md_buf);
 	vmfit_cow_free(vf);
-	if (vf->cow_dev)
-		dm_put_device(ti, vf->cow_dev);
-	if (vf->origin_dev)
-		dm_put_device(ti, vf->origin_dev);
+	/* The devices are the owner table's: closed by vmfit_dtr(). */
+	vf->origin_dev = NULL;
+	vf->cow_dev = NULL;
+	mutex_lock(&vf->md_lock);
+	vf->loaded = false;	/* the core API refuses from now on */
+	mutex_unlock(&vf->md_lock);
+	WRITE_ONCE(vf->ti, NULL);
+}
+
+static void vmfit_dtr(struct dm_target *ti)
+{
+	struct vmfit_tgt *tgt = ti->private;
+	struct vmfit *vf;
+
+	if (!tgt)
+		return;
+	vf = tgt->vf;
+	/* A table that shares the instance without owning it leaves it be. */
+	if (vf && vf->ti == ti)
+		vmfit_destroy(vf);
+	if (tgt->cow_dev)
+		dm_put_device(ti, tgt->cow_dev);
+	if (tgt->origin_dev)
+		dm_put_device(ti, tgt->origin_dev);
+	kfree(tgt);
 	ti->private = NULL;
-	/* Views may still hold the structure (not what it pointed to). */
-	vmfit_put(vf);
+	/* Pins may still hold the structure (not what it pointed to). */
+	if (vf)
+		vmfit_put(vf);
+}
+
+/* Per-table settings of the target, the same for every table of a device. */
+static int vmfit_set_target(struct dm_target *ti, struct vmfit *vf)
+{
+	int r;
+
+	r = dm_set_target_max_io_len(ti, vf->chunk_sectors);
+	if (r) {
+		ti->error = "Cannot set the maximum I/O length";
+		return r;
+	}
+	ti->num_flush_bios = 1;
+	ti->flush_supported = true;
+	ti->num_discard_bios = vf->ignore_discard ? 0 : 1;
+	ti->num_write_zeroes_bios = 0;
+	ti->per_io_data_size = sizeof(struct vmfit_io);
+	return 0;
+}
+
+/*
+ * @old and the instance @vf being constructed have the same table line:
+ * devices, length, chunk size and feature.  A failed instance is never
+ * shared: reloading the table is how the device reads its metadata back.
+ */
+static bool vmfit_same(struct vmfit *old, struct vmfit *vf)
+{
+	lockdep_assert_held(&vmfit_registry_lock);
+	return old->ti && READ_ONCE(old->health) != VMFIT_FAIL &&
+	       old->origin_dev->bdev == vf->origin_dev->bdev &&
+	       old->cow_dev->bdev == vf->cow_dev->bdev &&
+	       old->ti->len == vf->ti->len &&
+	       old->chunk_sectors == vf->chunk_sectors &&
+	       old->ignore_discard == vf->ignore_discard;
 }
 
 static int vmfit_parse_chunk_size(struct vmfit *vf, const char *arg,
@@ -1360,15 +1435,20 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dm_arg_set as;
 	struct vmfit *vf, *old;
+	struct vmfit_tgt *tgt;
 	bool fresh;
 	int r;
 
+	tgt = kzalloc(sizeof(*tgt), GFP_KERNEL);
 	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
-	if (!vf) {
+	if (!tgt || !vf) {
+		kfree(tgt);
+		kfree(vf);
 		ti->error = "Cannot allocate memory";
 		return -ENOMEM;
 	}
-	ti->private = vf;
+	ti->private = tgt;
+	tgt->vf = vf;
 	vf->ti = ti;
 	kref_init(&vf->ref);
 	INIT_LIST_HEAD(&vf->registry);
@@ -1405,6 +1485,8 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 	r = vmfit_parse_devices(vf, ti, argv, &ti->error);
+	tgt->origin_dev = vf->origin_dev;
+	tgt->cow_dev = vf->cow_dev;
 	if (r)
 		goto bad;
 
@@ -1423,8 +1505,23 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	vf->devt = disk_devt(dm_disk(dm_table_get_md(ti->table)));
 	mutex_lock(&vmfit_registry_lock);
 	old = vmfit_lookup(vf->devt);
-	r = old && old->views ? -EBUSY : 0;
+	if (old && vmfit_same(old, vf)) {
+		/* An identical reload: keep the instance and its state. */
+		kref_get(&old->ref);
+		tgt->vf = old;
+		r = 0;
+	} else {
+		r = old && old->views ? -EBUSY : 0;
+	}
 	mutex_unlock(&vmfit_registry_lock);
+	if (tgt->vf == old) {
+		/* Nothing but the devices (now the table's) was set up. */
+		kfree(vf);
+		r = vmfit_set_target(ti, old);
+		if (r)
+			vmfit_dtr(ti);
+		return r;
+	}
 	if (r) {
 		ti->error = "Cannot reload: a vmfit-view or a checksum pins the snapshot";
 		goto bad;
@@ -1472,16 +1569,9 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
-	r = dm_set_target_max_io_len(ti, vf->chunk_sectors);
-	if (r) {
-		ti->error = "Cannot set the maximum I/O length";
+	r = vmfit_set_target(ti, vf);
+	if (r)
 		goto bad;
-	}
-	ti->num_flush_bios = 1;
-	ti->flush_supported = true;
-	ti->num_discard_bios = vf->ignore_discard ? 0 : 1;
-	ti->num_write_zeroes_bios = 0;
-	ti->per_io_data_size = sizeof(struct vmfit_io);
 
 	/* Last: nothing is written when the constructor fails earlier. */
 	if (fresh) {
@@ -1518,7 +1608,7 @@ bad:
 
 static int vmfit_map(struct dm_target *ti, struct bio *bio)
 {
-	struct vmfit *vf = ti->private;
+	struct vmfit *vf = vmfit_of(ti);
 	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 	sector_t left;
 	int r;
@@ -1564,7 +1654,7 @@ static int vmfit_map(struct dm_target *ti, struct bio *bio)
 static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
 			blk_status_t *error)
 {
-	struct vmfit *vf = ti->private;
+	struct vmfit *vf = vmfit_of(ti);
 	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 	unsigned long flags;
 
@@ -1602,7 +1692,11 @@ static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
 
 static void vmfit_presuspend(struct dm_target *ti)
 {
-	struct vmfit *vf = ti->private;
+	struct vmfit *vf = vmfit_of(ti);
+
+	/* Only the owner's table was resumed. */
+	if (vf->ti != ti)
+		return;
 
 	WRITE_ONCE(vf->merge_stop, true);
 }
@@ -1610,7 +1704,11 @@ static void vmfit_presuspend(struct dm_target *ti)
 /* The suspend was cancelled: let a merge go on. */
 static void vmfit_presuspend_undo(struct dm_target *ti)
 {
-	struct vmfit *vf = ti->private;
+	struct vmfit *vf = vmfit_of(ti);
+
+	/* Only the owner's table was resumed. */
+	if (vf->ti != ti)
+		return;
 
 	mutex_lock(&vf->md_lock);
 	if (vmfit_mode(vf) == VMFIT_MERGING) {
@@ -1622,8 +1720,11 @@ static void vmfit_presuspend_undo(struct dm_target *ti)
 
 static void vmfit_postsuspend(struct dm_target *ti)
 {
-	struct vmfit *vf = ti->private;
+	struct vmfit *vf = vmfit_of(ti);
 	int r;
+
+	if (vf->ti != ti)
+		return;
 
 	flush_workqueue(vf->merge_wq);
 	flush_workqueue(vf->wq);
@@ -1650,11 +1751,53 @@ static void vmfit_postsuspend(struct dm_target *ti)
 	mutex_unlock(&vf->md_lock);
 }
 
+/*
+ * A table that shares the instance takes it over: the table it replaces is
+ * suspended (its postsuspend committed and stopped the workers) and is
+ * destroyed only after this resume.
+ */
+static int vmfit_take_over(struct dm_target *ti)
+{
+	struct vmfit_tgt *tgt = ti->private;
+	struct vmfit *vf = tgt->vf;
+	int r = 0;
+
+	/*
+	 * Netlink reaches vf->ti under the registry lock: the old table is
+	 * destroyed after this resume, never while such a user holds it.
+	 */
+	mutex_lock(&vmfit_registry_lock);
+	mutex_lock(&vf->md_lock);
+	if (READ_ONCE(vf->dead)) {
+		r = -ENODEV;
+	} else {
+		vf->origin_dev = tgt->origin_dev;
+		vf->cow_dev = tgt->cow_dev;
+		WRITE_ONCE(vf->ti, ti);
+	}
+	mutex_unlock(&vf->md_lock);
+	mutex_unlock(&vmfit_registry_lock);
+	if (r)
+		DMERR("%s: the vmfit instance this table shared is gone: reload",
+		      dm_table_device_name(ti->table));
+	else
+		DMINFO("%s: reload kept the instance (mode %s, epoch %llu)",
+		       vmfit_name(vf), vmfit_mode_names[vmfit_mode(vf)],
+		       vf->epoch);
+	return r;
+}
+
 static int vmfit_preresume(struct dm_target *ti)
 {
-	struct vmfit *vf = ti->private;
+	struct vmfit *vf = vmfit_of(ti);
 	char *error;
 	int r = 0;
+
+	if (vf->ti != ti) {
+		r = vmfit_take_over(ti);
+		if (r)
+			return r;
+	}
 
 	if (!vf->loaded) {
 		/* A view opened on the table this one replaces since its ctr. */
@@ -1759,12 +1902,18 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 		[VMFIT_NL_VIEW_DRAINING] = "draining",
 		[VMFIT_NL_VIEW_READY] = "ready",
 	};
-	struct vmfit *vf = ti->private;
+	struct vmfit *vf = vmfit_of(ti);
+	struct vmfit_tgt *tgt = ti->private;
 	struct vmfit_stats st;
 	unsigned int sz = 0;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
+		/* A table left with the instance its owner destroyed. */
+		if (unlikely(vf->ti != ti && READ_ONCE(vf->dead))) {
+			DMEMIT("gone");
+			break;
+		}
 		vmfit_get_stats(vf, &st);
 		DMEMIT("%s %llu %llu %llu/%llu %s %llu %llu %llu/%llu %s",
 		       vmfit_mode_names[st.mode], st.epoch, st.changed,
@@ -1773,7 +1922,7 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 		       vmfit_health_names[st.health]);
 		break;
 	case STATUSTYPE_TABLE:
-		DMEMIT("%s %s %u", vf->origin_dev->name, vf->cow_dev->name,
+		DMEMIT("%s %s %u", tgt->origin_dev->name, tgt->cow_dev->name,
 		       vf->chunk_sectors);
 		if (vf->ignore_discard)
 			DMEMIT(" 1 " VMFIT_OPT_IGNORE_DISCARD);
@@ -1782,7 +1931,7 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 		/* The identity of the target: what its table line fixes. */
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
 		DMEMIT(",origin_name=%s,cow_name=%s,chunk_sectors=%u,ignore_discard=%c;",
-		       vf->origin_dev->name, vf->cow_dev->name,
+		       tgt->origin_dev->name, tgt->cow_dev->name,
 		       vf->chunk_sectors, vf->ignore_discard ? 'y' : 'n');
 		break;
 	}
@@ -1791,13 +1940,13 @@ static void vmfit_status(struct dm_target *ti, status_type_t type,
 static int vmfit_iterate_devices(struct dm_target *ti,
 				 iterate_devices_callout_fn fn, void *data)
 {
-	struct vmfit *vf = ti->private;
+	struct vmfit_tgt *tgt = ti->private;
 	int r;
 
-	r = fn(ti, vf->origin_dev, 0, ti->len, data);
+	r = fn(ti, tgt->origin_dev, 0, ti->len, data);
 	if (!r)
-		r = fn(ti, vf->cow_dev, 0,
-		       bdev_nr_sectors(vf->cow_dev->bdev), data);
+		r = fn(ti, tgt->cow_dev, 0,
+		       bdev_nr_sectors(tgt->cow_dev->bdev), data);
 	return r;
 }
 
@@ -1808,7 +1957,7 @@ static int vmfit_iterate_devices(struct dm_target *ti,
  */
 static void vmfit_io_hints(struct dm_target *ti, struct queue_limits *limits)
 {
-	struct vmfit *vf = ti->private;
+	struct vmfit *vf = vmfit_of(ti);
 	unsigned int chunk = vf->chunk_sectors << SECTOR_SHIFT;
 
 	if (limits->io_min < chunk)

@@ -73,16 +73,7 @@ for i in 1 2 3; do
 done
 cl_wait_stat 3 primary 1
 # Until it has caught up: UNAVAILABLE, never an answer of its own.
-deadline=$((SECONDS + 60))
-until [ "$(cl_stat 3 synced)" = 1 ] && [ "$(cl_stat 3 ready)" = 1 ]; do
-	((SECONDS < deadline)) || cl_die "host 3 did not catch up in 60 s"
-	out=$(cl_probe 3 --get 950)
-	case "$out" in
-	"REPLY version=3 status=OK kv=OK value=before") ;;
-	"REPLY version=3 status=UNAVAILABLE") ;;
-	*) cl_die "GET through host 3 while it catches up answered '$out'" ;;
-	esac
-done
+cl_wait_caught_up 3 950 before
 cl_log "host 3 caught up: $(grep -m1 'caught up' "$(cl_hostdir 3)/vmfitd.log")"
 out=$(cl_probe 3 --get 950)
 cl_assert_eq "GET through host 3 after the catch-up" "REPLY version=3 status=OK kv=OK value=before" "$out"

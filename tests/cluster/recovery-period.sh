@@ -7,6 +7,12 @@
 # recovery_full_every = 2 and kv-hash / kv-sqlite alternating, under
 # --verify load: at least 4 rounds within 20 s, all done, every 2nd one
 # full (all chunks hashed), the others delta; no wrong or lost answer.
+#
+# Test faults are off without test_faults = yes: the manager started with
+# VMFITD_TEST_FAULT=lie-digests logs that it ignores it (its rounds are
+# done, k = 1 would not notice a lie, the log says it all); started again
+# with test_faults = yes and an unknown fault name, vmfitd refuses to
+# start.
 . "$(dirname "$0")/../lib/cluster.sh"
 cl_enter "$@"
 
@@ -15,7 +21,11 @@ export CL_VMFITD_EXTRA="state_volume_b = @DIR@/vstate/state-b.img
 shadow_cmd = @BIN@/kv-sqlite --records $CL_RECORDS --record-size $CL_RECORD_SIZE
 recovery_period_s = 2
 recovery_full_every = 2"
+CL_VMFITD_WRAP="env VMFITD_TEST_FAULT=lie-digests"
 cl_up_unreplicated
+grep -q 'VMFITD_TEST_FAULT ignored: test_faults is not set' "$(cl_hostdir 1)/vmfitd.log" &&
+	! grep -q 'TEST FAULT' "$(cl_hostdir 1)/vmfitd.log" ||
+	cl_die "VMFITD_TEST_FAULT without test_faults = yes was not ignored"
 cl_bench_start load --servers "$(cl_addr 1):$CL_PORT" --clients 8 \
 	--records 1500 --duration 12 --write-ratio 0.5 --verify --timeout 10000
 bpid=$CL_BENCH_PID
@@ -50,4 +60,18 @@ grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||
 	cl_die "clients saw errors: $(grep errors "$CL_DIR/load.log")"
 grep -q 'verify: [0-9]* reads checked, 0 mismatches' "$CL_DIR/load.log" ||
 	cl_die "clients saw a wrong value"
+
+cl_kill vmfitd 1
+CL_VMFITD_WRAP="env VMFITD_TEST_FAULT=lie-digests,no-such-fault"
+CL_VMFITD_EXTRA+="
+unreplicated = yes
+test_faults = yes"
+cl_start_vmfitd 1
+deadline=$((SECONDS + 10))
+while cl_alive vmfitd 1; do
+	((SECONDS < deadline)) || cl_die "vmfitd started with an unknown test fault"
+	sleep 0.1
+done
+grep -q "VMFITD_TEST_FAULT: unknown fault 'no-such-fault'" "$(cl_hostdir 1)/vmfitd.log" ||
+	cl_die "vmfitd did not say which test fault it does not know"
 cl_log "PASS"

@@ -43,31 +43,15 @@ cl_enter "$@"
 export CL_RECORDS=2000 CL_RECORD_SIZE=248	# 256-byte slots, 126 chunks
 PEER_PORT=7500
 
-# The shadow command for kv-sqlite, steered by $CL_BASE/shadow-mode:
-# "fail" exits at once (the shadow does not start), "crash" runs kv-faulty
-# (sqlite engine) that kills itself on its first EXEC (it restores, then
-# dies replaying the logged requests), anything else runs kv-sqlite.
-cat >"$CL_BASE/flaky-sqlite" <<EOS
-#!/bin/sh
-shift
-case "\$(cat "$CL_BASE/shadow-mode" 2>/dev/null)" in
-fail)
-	echo "flaky-sqlite: failing on purpose" >&2
-	exit 1 ;;
-slow)
-	sleep 4 ;;
-crash)
-	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash \
-		--fault-after 0 "\$@" ;;
-esac
-exec "$VMFIT_BIN/kv-sqlite" "\$@"
-EOS
-chmod +x "$CL_BASE/flaky-sqlite"
+# The shadow command for kv-sqlite, steered by $CL_BASE/shadow-mode
+# (cl_shadow_wrapper: fail, slow, crash, crash-restore, ok).
+cl_shadow_wrapper "$CL_BASE/flaky-sqlite"
 
 CL_VMFITD_EXTRA="peer_listen = @ADDR@:$PEER_PORT
 state_volume_b = @DIR@/vstate/state-b.img
 shadow_cmd = $CL_BASE/flaky-sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
-recovery_timeout_ms = 30000"
+recovery_timeout_ms = 30000
+test_faults = yes"
 
 # all_stat key: "v1 v2 v3"
 all_stat() {
@@ -220,7 +204,8 @@ CL_VMFITD_WRAP_HOSTS=3
 CL_VMFITD_EXTRA="peer_listen = @ADDR@:$PEER_PORT
 state_volume_b = @DIR@/vstate/state-b.img
 shadow_cmd = $CL_BASE/flaky-sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
-recovery_timeout_ms = 30000"
+recovery_timeout_ms = 30000
+test_faults = yes"
 echo ok >"$CL_BASE/shadow-mode"
 cl_up 3
 cl_bench_start load --clients 8 --records 1500 --duration 25 \
@@ -236,6 +221,15 @@ out=$("$VMFIT_BIN/vmfit-ctl" recover --wait --config "$(cl_hostdir 2)/vmfitd.con
 grep -q '^done$' <<<"$out" || cl_die "vmfit-ctl recover --wait: no 'done': $out"
 round_ok 2
 cl_assert_eq "the liar got nothing replaced" "0 0 0" "$(all_stat rcv_repaired)"
+# ... although its digests differed everywhere (the lie was told: every
+# node of every level differs, down to the chunks), and neither round
+# ran into its timeout (each was done).
+for i in 1 2; do
+	grep -q 'node(s) differ; descending to level 0' "$(cl_hostdir "$i")/vmfitd.log" ||
+		cl_die "host $i never descended to the chunks: host 3 did not lie"
+	! grep -q 'aborted (timeout)' "$(cl_hostdir "$i")/vmfitd.log" ||
+		cl_die "host $i: a round with the liar ran into its timeout"
+done
 for i in 1 2; do
 	b=$(cl_stat "$i" rcv_bad_msgs)
 	((b >= 8)) || cl_die "host $i refused only $b malformed recovery messages"
@@ -249,29 +243,12 @@ done
 
 # Bad peer connections to host 1 (no round running: FETCH is refused
 # with ROUND; framing errors close the connection).
-# peer_case name expected-code hex-bytes
-peer_case() {
-	local name=$1 want=$2 got
-	got=$(timeout 5 bash -c '
-		exec 5<>/dev/tcp/'"$(cl_addr 1)"'/'"$PEER_PORT"' || exit 9
-		printf "$1" >&5
-		od -An -v -tu1 -N 38 <&5' _ "$3" | tr -s ' \n' ' ')
-	set -- $got
-	[ "$#" -ge 33 ] || cl_die "peer $name: no PEER_ERROR (got: $got)"
-	cl_assert_eq "peer $name: magic" "86 77 70 80" "$1 $2 $3 $4"
-	cl_assert_eq "peer $name: type" 34 "$7"
-	cl_assert_eq "peer $name: code" "$want" "${33}"
-	cl_log "peer $name: PEER_ERROR code $want"
-}
-hdr() { # type len
-	printf 'VMFP\\x01\\x00\\x%02x\\x00\\x%02x\\x00\\x00\\x00\\x00\\x00\\x00\\x00' "$1" "$2"
-}
-z8='\x00\x00\x00\x00\x00\x00\x00\x00'
-peer_case magic 6 'GARBAGEGARBAGE!!'
-peer_case round 7 "$(hdr 32 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
-peer_case truncated 1 "$(hdr 32 15)\\x01\\x00\\x00\\x00\\x00\\x00\\x00$z8"
-peer_case type 3 "$(hdr 17 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
-peer_case oversized 4 'VMFP\x01\x00\x20\x00\x00\x00\x20\x00\x00\x00\x00\x00'
+z8=$CL_PEER_Z8
+cl_peer_error 1 "$PEER_PORT" magic 6 'GARBAGEGARBAGE!!'
+cl_peer_error 1 "$PEER_PORT" round 7 "$(cl_peer_hdr 32 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
+cl_peer_error 1 "$PEER_PORT" truncated 1 "$(cl_peer_hdr 32 15)\\x01\\x00\\x00\\x00\\x00\\x00\\x00$z8"
+cl_peer_error 1 "$PEER_PORT" type 3 "$(cl_peer_hdr 17 16)\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$z8"
+cl_peer_error 1 "$PEER_PORT" oversized 4 'VMFP\x01\x00\x20\x00\x00\x00\x20\x00\x00\x00\x00\x00'
 cl_alive vmfitd 1 || cl_die "vmfitd on host 1 died from bad peer input"
 # A host dies during a round (its shadows start slowly): the others abort
 # (member-left) and go on serving; the next round, with the two left

@@ -37,7 +37,8 @@ export CL_RECORDS=1000 CL_RECORD_SIZE=128
 PEER_PORT=7500
 CL_VMFITD_EXTRA="peer_listen = @ADDR@:$PEER_PORT
 state_volume_b = @DIR@/vstate/state-b.img
-recovery_timeout_ms = 30000"
+recovery_timeout_ms = 30000
+test_faults = yes"
 
 put_all() { # tag key-base: key base+i through host i
 	local i out
@@ -123,16 +124,7 @@ CL_VMFITD_WRAP=
 cl_wait_stat 3 members 3
 
 # From the restart on: UNAVAILABLE or the right value, never another.
-deadline=$((SECONDS + 60))
-until [ "$(cl_stat 3 synced)" = 1 ] && [ "$(cl_stat 3 ready)" = 1 ]; do
-	((SECONDS < deadline)) || cl_die "host 3 did not catch up in 60 s"
-	out=$(cl_probe 3 --get 952)
-	case "$out" in
-	"REPLY version=3 status=OK kv=OK value=before-restart-2") ;;
-	"REPLY version=3 status=UNAVAILABLE") ;;
-	*) cl_die "GET 952 through host 3 while it catches up answered '$out'" ;;
-	esac
-done
+cl_wait_caught_up 3 952 before-restart-2
 cl_log "host 3 in sync again: $(grep -m1 'caught up' "$(cl_hostdir 3)/vmfitd.log")"
 for k in 1 2 3; do
 	out=$(cl_probe 3 --get "$((950 + k))")

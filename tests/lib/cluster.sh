@@ -458,6 +458,54 @@ cl_wait_stat() {
 	done
 }
 
+# cl_wait_caught_up i key value [secs]: wait until host i is synced and
+# ready (at most secs, default 60); meanwhile a GET of key through it must
+# answer value or UNAVAILABLE, never anything else (no answer of its own
+# while it catches up).
+cl_wait_caught_up() {
+	local i=$1 key=$2 out deadline=$((SECONDS + ${4:-60}))
+	local want="REPLY version=3 status=OK kv=OK value=$3"
+
+	until [ "$(cl_stat "$i" synced)" = 1 ] && [ "$(cl_stat "$i" ready)" = 1 ]; do
+		((SECONDS < deadline)) || cl_die "host $i did not catch up in ${4:-60} s"
+		out=$(cl_probe "$i" --get "$key")
+		case "$out" in
+		"$want" | "REPLY version=3 status=UNAVAILABLE") ;;
+		*) cl_die "GET $key through host $i while it catches up answered '$out'" ;;
+		esac
+	done
+}
+
+# CL_MEMCHECK: a CL_VMFITD_WRAP that runs vmfitd under valgrind memcheck
+# (exit status 99 on an error or a definite or indirect leak), its report
+# in the host's valgrind.log; cl_memcheck_stop checks it.
+CL_MEMCHECK="valgrind --tool=memcheck --leak-check=full
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	--track-origins=yes --log-file=@DIR@/valgrind.log"
+
+# cl_memcheck_stop i: SIGTERM host i's vmfitd (started with CL_MEMCHECK by
+# this shell) and fail unless it exits 0 after a leak check with no
+# memcheck error and no definite or indirect leak.
+cl_memcheck_stop() {
+	local p rc=0 vlog
+	vlog=$(cl_hostdir "$1")/valgrind.log
+	p=$(cl_pid vmfitd "$1")
+	kill -TERM "$p"
+	wait "$p" || rc=$?
+	rm -f "$(cl_hostdir "$1")/vmfitd.pid"
+	grep -E "ERROR SUMMARY|definitely lost|indirectly lost|All heap blocks" "$vlog" |
+		sed 's/^==[0-9]*== */valgrind: /'
+	cl_assert_eq "host $1: vmfitd exit status under valgrind (99: memcheck errors)" 0 "$rc"
+	grep -q "LEAK SUMMARY:\|All heap blocks were freed" "$vlog" ||
+		cl_die "no leak check in $vlog"
+	grep -q "ERROR SUMMARY: 0 errors" "$vlog" ||
+		{ cat "$vlog"; cl_die "memcheck reported errors"; }
+	if grep -qE "(definitely|indirectly) lost: [1-9]" "$vlog"; then
+		cat "$vlog"
+		cl_die "memcheck found leaks"
+	fi
+}
+
 # cl_rss_kb i: VmRSS of host i's vmfitd in KiB.
 cl_rss_kb() {
 	sed -n 's/^VmRSS:[ \t]*\([0-9]*\) kB/\1/p' "/proc/$(cl_pid vmfitd "$1")/status"
@@ -615,6 +663,79 @@ cl_wait_rounds() {
 			sleep 0.2
 		done
 	done
+}
+
+# cl_peer_error i port name code bytes: send bytes (printf escapes) to
+# host i's peer port (Documentation/protocol.rst "Peer connections") and
+# expect a PEER_ERROR with this code back.
+cl_peer_error() {
+	local i=$1 port=$2 name=$3 want=$4 got
+	got=$(timeout 5 bash -c '
+		exec 5<>/dev/tcp/'"$(cl_addr "$i")"'/'"$port"' || exit 9
+		printf "$1" >&5
+		od -An -v -tu1 -N 38 <&5' _ "$5" | tr -s ' \n' ' ')
+	set -- $got
+	[ "$#" -ge 33 ] || cl_die "peer $name: no PEER_ERROR (got: $got)"
+	cl_assert_eq "peer $name: magic" "86 77 70 80" "$1 $2 $3 $4"
+	cl_assert_eq "peer $name: type" 34 "$7"
+	cl_assert_eq "peer $name: code" "$want" "${33}"
+	cl_log "peer $name: PEER_ERROR code $want"
+}
+
+# cl_peer_hdr type len: a peer frame header, as printf escapes.
+cl_peer_hdr() {
+	printf 'VMFP\\x01\\x00\\x%02x\\x00\\x%02x\\x00\\x00\\x00\\x00\\x00\\x00\\x00' "$1" "$2"
+}
+
+# cl_peer_u64 n: a little-endian u64 (decimal or 0x hex), as printf escapes.
+cl_peer_u64() {
+	local n=$(($1)) k
+	for ((k = 0; k < 8; k++)); do
+		printf '\\x%02x' $(((n >> (8 * k)) & 255))
+	done
+}
+CL_PEER_Z8='\x00\x00\x00\x00\x00\x00\x00\x00'
+
+# cl_shadow_wrapper path: write a shadow_cmd wrapper ("path @DIR@ args...":
+# the host directory is dropped) steered by <host dir>/shadow-mode, or
+# without one by $CL_BASE/shadow-mode: "fail" exits at once (the shadow
+# does not start), "slow" starts 4 s late, "crash" runs kv-faulty (sqlite
+# engine) that kills itself on its first EXEC (it restores, then dies
+# replaying the logged requests), "crash-restore" one that kills itself
+# on RESTORE; anything else (or no file) runs kv-sqlite.
+cl_shadow_wrapper() {
+	cat >"$1" <<EOS
+#!/bin/sh
+mode=\$(cat "\$1/shadow-mode" 2>/dev/null || cat "$CL_BASE/shadow-mode" 2>/dev/null)
+shift
+case "\$mode" in
+fail)
+	echo "flaky-sqlite: failing on purpose" >&2
+	exit 1 ;;
+slow)
+	sleep 4 ;;
+crash)
+	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash \
+		--fault-after 0 "\$@" ;;
+crash-restore)
+	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash-restore "\$@" ;;
+esac
+exec "$VMFIT_BIN/kv-sqlite" "\$@"
+EOS
+	chmod +x "$1"
+}
+
+# cl_fault_wrapper path: write a vmfitd wrapper (CL_VMFITD_WRAP="path
+# @DIR@") that sets VMFITD_TEST_FAULT from the host's <dir>/faults at each
+# start (no file: none); the hosts need test_faults = yes.
+cl_fault_wrapper() {
+	cat >"$1" <<'EOS'
+#!/bin/sh
+d=$1
+shift
+VMFITD_TEST_FAULT=$(cat "$d/faults" 2>/dev/null) exec "$@"
+EOS
+	chmod +x "$1"
 }
 
 # ---------------------------------------------------------------------------

@@ -143,9 +143,14 @@ rl_offset_s() {
 }
 
 # rl_window name from to: "<ops/s> <longest gap ms> <gap start s>" inside
-# [from, to) seconds of run <name>'s timeline ("0 - -" when empty).
+# [from, to) seconds of run <name>'s timeline ("0 - -" when empty, or when
+# from >= to: a recovery that ended after the load has no "after").
 rl_window() {
 	local j
+	if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a + 0 >= b + 0) }'; then
+		echo "0 - -"
+		return 0
+	fi
 	j=$("$VMFIT_BIN/vmfit-bench" --analyze "$CL_DIR/$1.csv" \
 		--window "$2:$3" --json) || cl_die "vmfit-bench --analyze $1.csv failed"
 	printf '%s %s %s\n' "$(sed -n 's/.*"window_throughput_ops_s": \([0-9.]*\).*/\1/p' <<<"$j")" \

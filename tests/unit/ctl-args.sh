@@ -143,6 +143,7 @@ misuse "events: invalid count '0': zero" events --count 0
 misuse "events: invalid timeout 'x'" events --timeout x
 misuse "events: invalid timeout '0': zero" events --timeout 0
 misuse "events: unknown option '--follow'" events --follow
+misuse "events: --config needs --manager" events --config /etc/vmfit/vmfitd.conf
 
 # Help: generated from the table, for every command, via help and -h.
 checks=$((checks + 1))
@@ -212,6 +213,10 @@ expect_fail "hint: is vmfitd running\\? \\(vmfitd writes $st every status_interv
 printf 'service = kv\nnode_id = 1\nmanagers = 1 2 3\nlisten = 127.0.0.1:1\nreplica_cmd = /bin/true\nstatus_file = %s\n' "$st" >"$tmp/vmfitd.conf"
 expect_fail "hint: is vmfitd running" manager -c "$tmp/vmfitd.conf"
 expect_fail "manager: .*/nope.conf" manager -c "$tmp/nope.conf"
+expect_fail "events: .*/nope.conf" events --manager -c "$tmp/nope.conf"
+sed "s|^status_file = .*|control_socket = $tmp/nope.ctl|" "$tmp/vmfitd.conf" >"$tmp/ctl.conf"
+expect_fail "events: $tmp/nope.ctl: No such file or directory" events --manager -c "$tmp/ctl.conf"
+expect_fail "hint: is vmfitd running with $tmp/ctl.conf\\?" events --manager -c "$tmp/ctl.conf"
 good='{"pid":PID,"service":"kv","node_id":1,"ready":1,"synced":1,"unreplicated":0,"cpg_connected":1,"members":3,"f":1,"primary":1,"managers":3,"managers_present":3,"managers_synced":3,"membership":"synced","views":2,"orders_delivered":7,"executed":7,"decided":7,"expired":0,"suspects":0,"clients":0,"pending":0,"rcv_phase":"off","replica_pid":9,"replica_domid":-1,"replica_ok":1,"suspect_nodes":""}'
 echo "${good/PID/$$}" | head -c 100 >"$st"
 expect_fail "not a valid status file: ends early at byte 100 \\(truncated\\?\\)" manager -s "$st"

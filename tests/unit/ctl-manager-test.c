@@ -141,6 +141,48 @@ static void test_variants(struct vf_jflat *j)
 	free(out);
 }
 
+/* The start costs of the last shadow, when the file has them. */
+static void test_shadow_times(struct vf_jflat *j)
+{
+	static const char at[] = "\"rcv_volume\":\"/v/b\",";
+	static const char times[] = "\"rcv_shadow_hello_ms\":5200,"
+		"\"rcv_shadow_created_ms\":1800,\"rcv_senior_stop_ms\":900,";
+	char err[256], doc[sizeof(good) + sizeof(times)], *out, *p;
+	size_t off;
+	int r;
+
+	/* Without them (an older vmfitd, or a process replica): no line. */
+	REQUIRE(parse(j, good, err, sizeof(err)) == 0);
+	out = summary(j, &r);
+	CHECK_EQ(r, 0);
+	CHECK(!strstr(out, "shadow     HELLO"));
+	free(out);
+
+	p = strstr(good, at);
+	REQUIRE(p);
+	off = p - good + strlen(at);
+	snprintf(doc, sizeof(doc), "%.*s%s%s", (int)off, good, times,
+		 good + off);
+	REQUIRE(parse(j, doc, err, sizeof(err)) == 0);
+	out = summary(j, &r);
+	CHECK_EQ(r, 0);
+	printf("%s", out);
+	CHECK(strstr(out, "shadow     HELLO 5200 ms after its start (domain "
+		      "created and unpaused in 1800 ms)"));
+	CHECK(strstr(out, "hand-over  the senior stopped in 900 ms"));
+	free(out);
+
+	/* A process shadow: no domain creation time. */
+	snprintf(doc, sizeof(doc), "%.*s%s%s", (int)off, good,
+		 "\"rcv_shadow_hello_ms\":5200,\"rcv_shadow_created_ms\":-1,",
+		 good + off);
+	REQUIRE(parse(j, doc, err, sizeof(err)) == 0);
+	out = summary(j, &r);
+	CHECK_EQ(r, 0);
+	CHECK(strstr(out, "shadow     HELLO 5200 ms after its start\n"));
+	free(out);
+}
+
 /* Every proper prefix of the file is refused, as truncated. */
 static void test_truncated(struct vf_jflat *j)
 {
@@ -271,6 +313,7 @@ int main(void)
 	REQUIRE(j);
 	test_good(j);
 	test_variants(j);
+	test_shadow_times(j);
 	test_truncated(j);
 	test_hostile(j);
 	test_file(j);

@@ -207,16 +207,18 @@ int main(void)
 	CHECK(c.volume_chunk == 4096 && c.recovery_period_s == 0 &&
 	      c.recovery_full_every == 0 && c.recovery_timeout_ms == 60000 &&
 	      c.recovery_fetch_timeout_ms == 5000 && !c.shadow_cmd[0]);
+	CHECK(!c.test_faults);	/* VMFITD_TEST_FAULT ignored by default */
 	CHECK_EQ(parse("replica_cmd = x\nstate_volume = /a\nmanagers = 1 2 3\n"
 		       "state_volume_b = /b\npeer_listen = 1.2.3.4:7500\n"
 		       "volume_chunk = 65536\nshadow_cmd = y --z\n"
 		       "recovery_period_s = 60\nrecovery_full_every = 10\n"
 		       "recovery_timeout_ms = 1000\n"
-		       "recovery_fetch_timeout_ms = 100\n", &c, err), 0);
+		       "recovery_fetch_timeout_ms = 100\n"
+		       "test_faults = yes\n", &c, err), 0);
 	CHECK(!strcmp(c.state_volume_b, "/b") && c.volume_chunk == 65536 &&
 	      !strcmp(c.shadow_cmd, "y --z") && c.recovery_period_s == 60 &&
 	      c.recovery_full_every == 10 && c.recovery_timeout_ms == 1000 &&
-	      c.recovery_fetch_timeout_ms == 100);
+	      c.recovery_fetch_timeout_ms == 100 && c.test_faults);
 	CHECK_EQ(parse("replica_cmd = x\nvolume_kind = vmfit\n"
 		       "state_volume = /dev/mapper/a\n"
 		       "state_volume_b = /dev/mapper/b\nunreplicated = yes\n",
@@ -229,6 +231,7 @@ int main(void)
 	bad("recovery_period_s = x", "not a number");
 	bad("recovery_timeout_ms = 999", "out of range");
 	bad("recovery_fetch_timeout_ms = 99", "out of range");
+	bad("test_faults = maybe", "expected yes or no");
 	bad("recovery_full_every = 1000001", "out of range");
 	/* cross-key checks */
 	CHECK_EQ(parse("replica_cmd = x\nstate_volume_b = /b\n"

@@ -12,8 +12,10 @@
 # snapshots A, the kernel hashes the frozen view, the verified chunks go
 # into B, the shadow restores and takes over, and the senior's domain is
 # destroyed. No answer is lost or wrong, the shadow serves afterwards, the
-# time to start a domain and get its HELLO is printed, and no domain, vbd,
-# vchan or device-mapper device is left.
+# time to start a domain and get its HELLO is printed. A third round's
+# shadow domain destroyed while it boots is a failed start: the round
+# aborts, the senior serves on. No domain, vbd, vchan or device-mapper
+# device is left.
 . "${VMFIT_ROOT:-.}/tests/lib/xen.sh"
 need_xen
 need_vmfit
@@ -106,6 +108,34 @@ for round in 1 2; do
 		"the shadow's disk is $vol"
 done
 
+note "round 3: the shadow's domain destroyed from outside while it boots"
+# The asynchronous start's failure path with a real domain: the round
+# aborts (shadow-start), the senior serves on, nothing of the shadow stays.
+senior=$(xen_stat "$conf" replica_domid)
+vmfitd --recover --wait --timeout 600000 -c "$conf" >"$TESTDIR/round3.out" 2>&1 &
+rpid=$!
+deadline=$((SECONDS + 300))
+# Created, its vchan served, unpaused: booting.
+until shadow=$(xl domid vmfit-kv-4 2>/dev/null) &&
+	xenstore-exists "/local/domain/$shadow/data/vmfit-vchan/ring-ref" 2>/dev/null; do
+	((SECONDS < deadline)) || { cat "$log"; die "no shadow domain vmfit-kv-4 in 300 s"; }
+	sleep 0.2
+done
+xl destroy "$shadow"
+if wait "$rpid"; then
+	cat "$TESTDIR/round3.out"
+	die "round 3 should have aborted"
+fi
+assert_eq 1 "$(xen_stat "$conf" rcv_aborted)" "rounds aborted"
+assert_match '^shadow-start: shadow: ' "$(xen_stat "$conf" rcv_last_abort)" \
+	"the abort reason"
+grep -Eq "xen: domain vmfit-kv-4 \\($shadow\\).* before its HELLO: failed start" "$log" ||
+	{ cat "$log"; die "the destroyed shadow was not a failed start"; }
+assert_eq "$senior" "$(xen_stat "$conf" replica_domid)" "the senior serves on"
+assert_eq 1 "$(xen_stat "$conf" replica_ok)" "replica_ok after the abort"
+assert_eq "vmfit-kv-3" "$(xen_domains)" "only the senior's domain is left"
+assert_eq "$A" "$(xen_stat "$conf" rcv_volume)" "the senior's volume"
+
 note "the load goes on a few seconds on the last shadow, then stops"
 sleep 5
 touch "$stop"
@@ -114,17 +144,31 @@ wait "$bpid" || true
 	cat "$TESTDIR/bench.failed" "$TESTDIR"/bench.*.err
 	die "a client run failed"
 }
-runs=0
-for f in "$TESTDIR"/bench.*.json; do
-	runs=$((runs + 1))
-	for k in verify_mismatches errors bad_replies kv_errors unfinished; do
-		assert_eq 0 "$(sed -n "s/.*\"$k\": *\([0-9]*\).*/\1/p" "$f")" \
-			"$k in $(basename "$f")"
-	done
-	ops=$(sed -n 's/.*"ops": *\([0-9]*\).*/\1/p' "$f")
-	((ops > 0)) || die "$(basename "$f"): no request completed"
-	echo "$(basename "$f"): $ops ops, checked $(sed -n 's/.*"verify_checked": *\([0-9]*\).*/\1/p' "$f"), longest gap $(sed -n 's/.*"longest_gap_ms": *\([0-9.]*\).*/\1/p' "$f") ms"
-done
+# One awk for all the summaries: a fork costs 25-40 ms in dom0 under TCG.
+read -r runs ops checked gap bad < <(awk '
+	FNR == 1 { runs++ }
+	match($0, /"(verify_mismatches|errors|bad_replies|kv_errors|unfinished|ops|verify_checked|longest_gap_ms)": *[0-9.]+/) {
+		split(substr($0, RSTART, RLENGTH), kv, /": */)
+		k = substr(kv[1], 2)
+		v = kv[2] + 0
+		if (k == "ops") {
+			ops += v
+			if (!v)
+				bad = bad " " FILENAME ":no-request-completed"
+		} else if (k == "verify_checked") {
+			checked += v
+		} else if (k == "longest_gap_ms") {
+			if (v > gap)
+				gap = v
+		} else if (v) {
+			bad = bad " " FILENAME ":" k "=" v
+		}
+	}
+	END { printf "%d %d %d %d%s\n", runs, ops, checked, gap, bad }' \
+	"$TESTDIR"/bench.*.json)
+[ -z "$bad" ] || die "client runs with failures:$bad"
+((checked > 0)) || die "no GET was checked against its PUT"
+echo "XEN-RECOVERY-CLIENTS: $runs verified runs, $ops requests, $checked reads checked, 0 wrong or lost; longest interval without a completion $gap ms"
 ((runs >= 2)) || die "only $runs client run(s) during two rounds"
 assert_eq "$(xen_stat "$conf" executed)" "$(xen_stat "$conf" orders_delivered)" \
 	"every delivered order executed"

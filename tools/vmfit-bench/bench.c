@@ -1546,7 +1546,6 @@ static void junk_warm_up(void)
 	if (!cfg.idle && !cfg.stalled)
 		return;
 	do {
-		junk_tick(now_us());
 		junk_get(&js);
 		if (js.open >= cfg.idle + cfg.stalled)
 			break;
@@ -1593,7 +1592,6 @@ static void run(void)
 			if (all_done() || now >= drain_end || got_signal > 1)
 				break;
 		}
-		junk_tick(now);
 		if (now >= next_tick) {
 			on_tick(now);
 			next_tick = now + 2000;

@@ -13,7 +13,7 @@ UNIT_TESTS += $(B)/tests/unit/vmfit-bench-stats
 
 $(B)/bin/vmfit-bench: $(call obj,$(VMFIT_BENCH_SRCS)) $(LIBVMFIT)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm -lcrypto
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm -lcrypto -lpthread
 
 $(call sanobj,tools/vmfit-bench/stats-test.c): CPPFLAGS += -Itests/unit
 

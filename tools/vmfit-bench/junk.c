@@ -4,23 +4,33 @@
  *
  * Each one is a non-blocking socket in one of three states: connecting,
  * open (a stalled one has written its 4 bytes), or down (to be reopened
- * at the next tick after a short pause). A poll() with no timeout over
- * all of them every JUNK_TICK_US tells which ones changed; what a manager
- * sends (an ERROR frame before it closes) is read and dropped.
+ * after a pause of about a second, spread over the connections). They
+ * live in a thread of their own, out of the emulator's event loop: the
+ * load generator must measure the managers, so polling and reopening
+ * 2,000 connections must cost the measuring loop nothing. The thread
+ * sleeps in a poll() over all of them (at most JUNK_TICK_US) that tells
+ * which ones changed; what a manager sends (an ERROR frame before it
+ * closes) is read and dropped.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "junk.h"
 
-#define JUNK_TICK_US		100000
+#define JUNK_TICK_US		100000	/* longest sleep in poll() */
+#define JUNK_ROUND_US		10000	/* shortest round: O(n) each */
 #define JUNK_CONNECT_US		5000000	/* connect time-out */
-#define JUNK_PAUSE_US		1000000	/* before reopening */
+#define JUNK_PAUSE_US		1000000	/* before reopening, on average */
+#define JUNK_PAUSE_SLOTS	64	/* pauses spread over 0.5..1.5 x that */
 #define JUNK_STALL_BYTES	4	/* of a 16-byte header */
 
 enum jstate { J_DOWN, J_CONNECTING, J_OPEN };
@@ -30,6 +40,7 @@ struct jconn {
 	enum jstate st;
 	bool stalled;
 	unsigned int server;
+	uint64_t pause_us;	/* down this long before reopening */
 	uint64_t since_us;	/* connect started / went down */
 };
 
@@ -41,8 +52,19 @@ static const socklen_t *jalens;
 static unsigned int jnservers;
 static struct sockaddr_in jfrom;
 static bool jbind;
-static struct junk_stats jst;
-static uint64_t next_tick_us;
+static struct junk_stats jst;		/* under jlock */
+static pthread_mutex_t jlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t jthread;
+static bool jrunning;
+static atomic_bool jstop;
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void jc_down(struct jconn *j, uint64_t now)
 {
@@ -117,11 +139,69 @@ static void jc_readable(struct jconn *j, uint64_t now)
 	}
 }
 
+/* Reopen what is due, poll (at most JUNK_TICK_US), handle what changed. */
+static void junk_round(void)
+{
+	struct jconn *j;
+	unsigned int i;
+	uint64_t now = mono_us();
+	int n;
+
+	pthread_mutex_lock(&jlock);
+	for (i = 0; i < njunk; i++) {
+		j = &jc[i];
+		if (j->st == J_DOWN && now - j->since_us >= j->pause_us)
+			jc_connect(j, now);
+		jpfd[i].fd = j->fd;
+		jpfd[i].events = j->st == J_CONNECTING ? POLLOUT : POLLIN;
+		jpfd[i].revents = 0;
+	}
+	pthread_mutex_unlock(&jlock);
+	n = poll(jpfd, njunk, JUNK_TICK_US / 1000);
+	now = mono_us();
+	pthread_mutex_lock(&jlock);
+	for (i = 0; n > 0 && i < njunk; i++) {
+		j = &jc[i];
+		if (!jpfd[i].revents || j->fd < 0)
+			continue;
+		if (j->st == J_CONNECTING)
+			jc_connected(j, now);
+		else if (j->st == J_OPEN)
+			jc_readable(j, now);
+	}
+	for (i = 0; i < njunk; i++) {
+		j = &jc[i];
+		if (j->st == J_CONNECTING &&
+		    now - j->since_us > JUNK_CONNECT_US) {
+			jst.failed++;
+			jc_down(j, now);
+		}
+	}
+	pthread_mutex_unlock(&jlock);
+}
+
+static void *junk_thread(void *arg)
+{
+	(void)arg;
+	uint64_t t;
+
+	while (!jstop) {
+		t = mono_us();
+		junk_round();
+		t = mono_us() - t;
+		if (t < JUNK_ROUND_US)
+			usleep(JUNK_ROUND_US - t);
+	}
+	return NULL;
+}
+
 int junk_start(unsigned int idle, unsigned int stalled,
 	       const struct sockaddr_storage *servers, const socklen_t *alens,
 	       unsigned int nservers, const char *from)
 {
+	sigset_t all, old;
 	unsigned int i;
+	int r;
 
 	njunk = idle + stalled;
 	if (!njunk)
@@ -144,57 +224,36 @@ int junk_start(unsigned int idle, unsigned int stalled,
 		jc[i].fd = -1;
 		jc[i].stalled = i >= idle;
 		jc[i].server = i % nservers;
+		/* Refused or closed together, they must not all come back
+		 * together: a manager sees them spread over a second. */
+		jc[i].pause_us = JUNK_PAUSE_US / 2 + JUNK_PAUSE_US *
+				 (i % JUNK_PAUSE_SLOTS) / JUNK_PAUSE_SLOTS;
 	}
-	return 0;
-}
-
-void junk_tick(uint64_t now)
-{
-	struct jconn *j;
-	unsigned int i;
-
-	if (!njunk || now < next_tick_us)
-		return;
-	next_tick_us = now + JUNK_TICK_US;
-	for (i = 0; i < njunk; i++) {
-		j = &jc[i];
-		if (j->st == J_DOWN && now - j->since_us >= JUNK_PAUSE_US)
-			jc_connect(j, now);
-		jpfd[i].fd = j->fd;
-		jpfd[i].events = j->st == J_CONNECTING ? POLLOUT : POLLIN;
-		jpfd[i].revents = 0;
-	}
-	if (poll(jpfd, njunk, 0) <= 0)
-		goto timeouts;
-	for (i = 0; i < njunk; i++) {
-		j = &jc[i];
-		if (!jpfd[i].revents || j->fd < 0)
-			continue;
-		if (j->st == J_CONNECTING)
-			jc_connected(j, now);
-		else if (j->st == J_OPEN)
-			jc_readable(j, now);
-	}
-timeouts:
-	for (i = 0; i < njunk; i++) {
-		j = &jc[i];
-		if (j->st == J_CONNECTING &&
-		    now - j->since_us > JUNK_CONNECT_US) {
-			jst.failed++;
-			jc_down(j, now);
-		}
-	}
+	/* Signals are the emulator's loop's business (got_signal). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = -pthread_create(&jthread, NULL, junk_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	jrunning = !r;
+	return r;
 }
 
 void junk_get(struct junk_stats *st)
 {
+	pthread_mutex_lock(&jlock);
 	*st = jst;
+	pthread_mutex_unlock(&jlock);
 }
 
 void junk_stop(void)
 {
 	unsigned int i;
 
+	if (jrunning) {
+		jstop = true;
+		pthread_join(jthread, NULL);
+		jrunning = false;
+	}
 	for (i = 0; jc && i < njunk; i++)
 		if (jc[i].fd >= 0)
 			close(jc[i].fd);

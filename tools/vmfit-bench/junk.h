@@ -22,13 +22,12 @@ struct junk_stats {
 /*
  * @idle connections that send nothing and @stalled ones that send the
  * first 4 bytes of a frame header and nothing more, spread over the
- * @nservers addresses, bound to @from (NULL: any). 0 or -errno.
+ * @nservers addresses, bound to @from (NULL: any), opened and kept open
+ * by a thread of their own until junk_stop(). 0 or -errno.
  */
 int junk_start(unsigned int idle, unsigned int stalled,
 	       const struct sockaddr_storage *servers, const socklen_t *alens,
 	       unsigned int nservers, const char *from);
-/* Notice closed connections and reopen them; call every few ms. */
-void junk_tick(uint64_t now_us);
 void junk_get(struct junk_stats *st);
 void junk_stop(void);
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "ctl_cmd.h"
+#include "vf_conf.h"
 #include "ctl_json.h"
 #include "ctl_parse.h"
 #include "vf_csum.h"
@@ -361,10 +362,14 @@ int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 	static const struct option opts[] = {
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "manager", no_argument, NULL, 'M' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = events_signal };
+	const char *config = NULL;
+	bool manager = false;
 	struct vf_nl_event ev;
 	struct vf_nl *nl = NULL;
 	uint64_t count = 0, timeout = 0, seen = 0;
@@ -375,8 +380,15 @@ int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 	int opt;
 	int r;
 
-	while ((opt = next_opt(cmd, argc, argv, "n:t:", opts, &done)) != -1) {
+	while ((opt = next_opt(cmd, argc, argv, "n:t:Mc:", opts,
+			       &done)) != -1) {
 		switch (opt) {
+		case 'M':
+			manager = true;
+			break;
+		case 'c':
+			config = optarg;
+			break;
 		case 'n':
 			if (ctl_parse_uint(optarg, UINT32_MAX, &count, &why) ||
 			    !count)
@@ -395,6 +407,11 @@ int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 	r = check_args(cmd, argc - optind);
 	if (r)
 		return r;
+	if (config && !manager)
+		return misuse(cmd, "--config needs --manager");
+	if (manager)
+		return manager_events(c, cmd, config ? config :
+				      VF_CONF_DEFAULT_PATH, count, timeout);
 	if (nl_open(c, cmd, &nl))
 		return EXIT_FAILURE;
 	r = vf_nl_subscribe(nl);

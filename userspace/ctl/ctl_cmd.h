@@ -110,6 +110,9 @@ int cmd_recover(struct ctl *c, const struct command *cmd, int argc,
 		char **argv);
 int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 	       char **argv);
+/* cmd_mevents.c: events --manager (vmfitd's control socket) */
+int manager_events(struct ctl *c, const struct command *cmd,
+		   const char *path, uint64_t count, uint64_t timeout);
 /* cmd_manager.c */
 int cmd_manager(struct ctl *c, const struct command *cmd, int argc,
 		char **argv);

@@ -76,11 +76,19 @@ const struct command ctl_cmd_table[] = {
 	  "/sys/module/dm_vmfit/parameters/csum_speed_min KiB/s.\n"
 	  "Prints \"<chunk> <hex digest>\" lines, then \"merkle-root <hex>\".\n"
 	  "Needs a snapshot; waits up to 10 s for a draining one.\n" },
-	{ "events", cmd_events, 0, 0, "[--count N] [--timeout SECS]",
-	  "follow dm-vmfit's events (snapshot, checksum, merge, health)",
+	{ "events", cmd_events, 0, 0,
+	  "[--manager [--config FILE]] [--count N] [--timeout SECS]",
+	  "follow dm-vmfit's events, or with --manager vmfitd's",
+	  "  -M, --manager      vmfitd's events (recovery rounds) from its\n"
+	  "                     control socket instead of the kernel's\n"
+	  "  -c, --config FILE  with --manager: vmfitd's configuration\n"
+	  "                     (control_socket); default\n"
+	  "                     " VF_CONF_DEFAULT_PATH "\n"
 	  "  -n, --count N      exit after N events\n"
 	  "  -t, --timeout SECS give up after SECS (a failure with --count)\n"
-	  "One line (or, with --json, one JSON document) per event.\n" },
+	  "One line (or, with --json, one JSON document) per event.\n"
+	  "Kernel: snapshot, checksum, merge, health. vmfitd: rcv-phase,\n"
+	  "rcv-done, rcv-aborted, rcv-caught-up (vmfitd(8) \"Control socket\").\n" },
 	{ "recover", cmd_recover, 0, 0,
 	  "[--config FILE] [--full] [--wait [--timeout SECS]]",
 	  "start a proactive recovery round of a running vmfitd",

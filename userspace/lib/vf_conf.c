@@ -159,6 +159,7 @@ enum key_id {
 	K_REPLICA_USER, K_REPLICA_ISOLATION, K_LEGACY_CLIENTS,
 	K_STATE_VOLUME_B, K_VOLUME_KIND, K_VOLUME_CHUNK, K_SHADOW_CMD,
 	K_RCV_PERIOD, K_RCV_FULL_EVERY, K_RCV_TIMEOUT, K_RCV_FETCH_TIMEOUT,
+	K_TEST_FAULTS,
 	K_XEN_KERNEL, K_XEN_RAMDISK, K_XEN_DIGEST, K_XEN_MEMORY, K_XEN_VCPUS,
 	K_XEN_START_TIMEOUT, K_XEN_VCHAN_RING, K_XEN_PREFIX, K_XEN_EXTRA, K_NR,
 };
@@ -200,6 +201,7 @@ static const char *const key_names[K_NR] = {
 	[K_RCV_FULL_EVERY] = "recovery_full_every",
 	[K_RCV_TIMEOUT] = "recovery_timeout_ms",
 	[K_RCV_FETCH_TIMEOUT] = "recovery_fetch_timeout_ms",
+	[K_TEST_FAULTS] = "test_faults",
 	[K_XEN_KERNEL] = "xen_kernel",
 	[K_XEN_RAMDISK] = "xen_ramdisk",
 	[K_XEN_DIGEST] = "xen_image_digest",
@@ -335,6 +337,8 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 		return parse_bool(v, &c->replica_isolation);
 	case K_LEGACY_CLIENTS:
 		return parse_bool(v, &c->legacy_clients);
+	case K_TEST_FAULTS:
+		return parse_bool(v, &c->test_faults);
 	case K_STATE_VOLUME_B:
 		if (*v != '/')
 			return "state volume must be an absolute path";

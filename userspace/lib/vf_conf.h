@@ -73,6 +73,7 @@ struct vf_conf {
 	unsigned int recovery_period_s;	/* 0: only on demand */
 	unsigned int recovery_full_every; /* every N-th round hashes all */
 	unsigned int recovery_timeout_ms; /* RECOVER -> hand-over */
+	bool test_faults;		/* honour VMFITD_TEST_FAULT (tests) */
 	unsigned int recovery_fetch_timeout_ms; /* one chunk from a peer */
 	struct vf_xen_conf xen;
 };

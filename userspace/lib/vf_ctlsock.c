@@ -26,16 +26,12 @@ static long elapsed_ms(const struct timespec *t0)
 	       (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-int vf_ctlsock_request(const char *path, const char *cmd,
-		       unsigned int timeout_ms, char *ans, size_t anslen)
+/* Connect to @path and send @cmd and a newline; the fd in *@fdp. */
+static int ctl_open(const char *path, const char *cmd, char *ans,
+		    size_t anslen, int *fdp)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char line[512], out[256];
-	struct timespec t0;
-	struct pollfd pfd;
-	size_t len = 0;
-	ssize_t n;
-	long left;
+	char out[256];
 	int fd, r;
 
 	snprintf(ans, anslen, "connect");
@@ -49,52 +45,127 @@ int vf_ctlsock_request(const char *path, const char *cmd,
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		r = -errno;
-		goto out;
+		close(fd);
+		return r;
 	}
 	snprintf(ans, anslen, "write");
 	r = vf_write_all(fd, out, strlen(out));
-	if (r)
-		goto out;
+	if (r) {
+		close(fd);
+		return r;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/*
+ * The next line from the daemon (without its newline) into @line: 0;
+ * -ETIMEDOUT when none is complete within @timeout_ms; -EPIPE when the
+ * daemon closed (or sent a line longer than the buffer); -EINTR.
+ */
+static int read_line(struct vf_ctlsub *s, char *line, size_t len,
+		     long timeout_ms)
+{
+	struct timespec t0;
+	struct pollfd pfd;
+	char *nl;
+	ssize_t n;
+	long left;
+	int r;
+
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		left = (long)timeout_ms - elapsed_ms(&t0);
-		if (left <= 0) {
-			snprintf(ans, anslen, "no answer in %u ms",
-				 timeout_ms);
-			r = -ETIMEDOUT;
-			goto out;
-		}
-		pfd.fd = fd;
+	while (!(nl = memchr(s->buf, '\n', s->len))) {
+		if (s->len == sizeof(s->buf))
+			return -EPIPE;
+		left = timeout_ms - elapsed_ms(&t0);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		pfd.fd = s->fd;
 		pfd.events = POLLIN;
 		r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			return -EINTR;
 		if (r <= 0)
 			continue;
-		n = read(fd, line + len, sizeof(line) - 1 - len);
+		n = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len);
 		if (n < 0 && errno == EINTR)
-			continue;
+			return -EINTR;
 		if (n <= 0)
-			break;
-		len += n;
-		if (memchr(line, '\n', len) || len == sizeof(line) - 1)
-			break;
+			return -EPIPE;
+		s->len += n;
 	}
-	line[len] = '\0';
-	if (!strchr(line, '\n')) {
+	*nl = '\0';
+	snprintf(line, len, "%s", s->buf);
+	s->len -= nl + 1 - s->buf;
+	memmove(s->buf, nl + 1, s->len);
+	return 0;
+}
+
+int vf_ctlsock_request(const char *path, const char *cmd,
+		       unsigned int timeout_ms, char *ans, size_t anslen)
+{
+	struct vf_ctlsub s = { .fd = -1 };
+	char line[512];
+	int r;
+
+	r = ctl_open(path, cmd, ans, anslen, &s.fd);
+	if (r)
+		return r;
+	r = read_line(&s, line, sizeof(line), timeout_ms);
+	close(s.fd);
+	if (r == -ETIMEDOUT) {
+		snprintf(ans, anslen, "no answer in %u ms", timeout_ms);
+		return r;
+	}
+	if (r) {
 		snprintf(ans, anslen, "the daemon closed without a complete answer");
-		r = -EPIPE;
-		goto out;
+		return -EPIPE;
 	}
-	*strchr(line, '\n') = '\0';
 	if (!strncmp(line, "ok ", 3)) {
 		snprintf(ans, anslen, "%s", line + 3);
-		r = 0;
-	} else {
+		return 0;
+	}
+	snprintf(ans, anslen, "%s", line);
+	return -EPROTO;
+}
+
+int vf_ctlsub_open(struct vf_ctlsub *s, const char *path,
+		   unsigned int timeout_ms, char *ans, size_t anslen)
+{
+	char line[512];
+	int r;
+
+	s->fd = -1;
+	s->len = 0;
+	r = ctl_open(path, "events", ans, anslen, &s->fd);
+	if (r)
+		return r;
+	r = read_line(s, line, sizeof(line), timeout_ms);
+	if (r == -ETIMEDOUT)
+		snprintf(ans, anslen, "no answer in %u ms", timeout_ms);
+	else if (r)
+		snprintf(ans, anslen, "the daemon closed without a complete answer");
+	else if (strcmp(line, "ok events")) {
 		snprintf(ans, anslen, "%s", line);
 		r = -EPROTO;
 	}
-out:
-	close(fd);
+	if (r)
+		vf_ctlsub_close(s);
 	return r;
+}
+
+int vf_ctlsub_next(struct vf_ctlsub *s, char *line, size_t len,
+		   unsigned int timeout_ms)
+{
+	return read_line(s, line, len, timeout_ms);
+}
+
+void vf_ctlsub_close(struct vf_ctlsub *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->len = 0;
 }
 
 bool vf_status_field(const char *s, const char *key, char *out, size_t len)

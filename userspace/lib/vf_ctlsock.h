@@ -22,6 +22,34 @@
 int vf_ctlsock_request(const char *path, const char *cmd,
 		       unsigned int timeout_ms, char *ans, size_t anslen);
 
+/*
+ * A subscription to vmfitd's events (control socket command "events";
+ * vmfitd(8) "Control socket"): one line per event.
+ */
+struct vf_ctlsub {
+	int fd;
+	size_t len;		/* bytes in buf */
+	char buf[1024];		/* longer than any event line */
+};
+
+/*
+ * Connect to the socket at @path and subscribe, waiting up to @timeout_ms
+ * for the daemon's "ok events". 0; otherwise as vf_ctlsock_request() (and
+ * nothing to close).
+ */
+int vf_ctlsub_open(struct vf_ctlsub *s, const char *path,
+		   unsigned int timeout_ms, char *ans, size_t anslen);
+
+/*
+ * The next event line (without its newline, cut to @len - 1) into @line:
+ * 0; -ETIMEDOUT when none came within @timeout_ms; -EPIPE when the daemon
+ * closed the subscription (it stopped, or dropped a subscriber that did
+ * not read); -EINTR (a signal).
+ */
+int vf_ctlsub_next(struct vf_ctlsub *s, char *line, size_t len,
+		   unsigned int timeout_ms);
+void vf_ctlsub_close(struct vf_ctlsub *s);
+
 struct vf_jflat;
 
 /* Buffer for a whole status file (vmfitd writes ~3 KiB); larger is refused. */

@@ -27,6 +27,7 @@ const char *vf_rcv_reason_name(uint32_t reason)
 		[VF_RCV_CHECKPOINT] = "checkpoint",
 		[VF_RCV_GEOMETRY] = "geometry",
 		[VF_RCV_MEMBERS] = "members",
+		[VF_RCV_BUSY] = "busy",
 	};
 
 	if (reason && reason <= VF_RCV_REASON_LAST)

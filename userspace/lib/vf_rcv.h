@@ -54,7 +54,8 @@ enum vf_rcv_reason {
 	VF_RCV_CHECKPOINT,
 	VF_RCV_GEOMETRY,
 	VF_RCV_MEMBERS,
-	VF_RCV_REASON_LAST = VF_RCV_MEMBERS,
+	VF_RCV_BUSY,
+	VF_RCV_REASON_LAST = VF_RCV_BUSY,
 };
 
 /* "timeout", "member-left", ...; NULL when unknown. */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -141,7 +142,82 @@ static unsigned int src_count(struct vmfitd *d, uint32_t addr)
  *------------------------------------------------------------------
  * Client connections
  *------------------------------------------------------------------
+ *
+ * The main loop polls three descriptors of this part, whatever the number
+ * of connections: the listener and two epoll sets. Open connections are
+ * in the input set (EPOLLIN, level-triggered), so a round costs only the
+ * connections that are ready. A connection whose output is blocked, or
+ * that is closing, is parked in the output set (EPOLLOUT, edge-triggered:
+ * woken when the kernel takes more). The work of a round is queued on
+ * lists (flush_conns, held_conns) instead of found by scanning, and the
+ * time-outs are two lists in deadline order (hs_conns by accept time,
+ * idle_conns by last activity), checked from their heads.
  */
+
+/* Put @c in (@on) or out of the epoll set @epfd; @watched says where. */
+static int conn_watch(struct conn *c, int epfd, bool *watched, bool on,
+		      uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	if (*watched == on)
+		return 0;
+	if (epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd,
+		      &ev) < 0)
+		return -errno;
+	*watched = on;
+	return 0;
+}
+
+static int conn_watch_in(struct vmfitd *d, struct conn *c, bool on)
+{
+	return conn_watch(c, d->in_epfd, &c->in_watched, on, EPOLLIN);
+}
+
+/* Peer shutdowns wake a closing connection too (it closes at once). */
+static int conn_watch_out(struct vmfitd *d, struct conn *c, bool on)
+{
+	return conn_watch(c, d->out_epfd, &c->out_watched, on,
+			  EPOLLOUT | EPOLLRDHUP | EPOLLET);
+}
+
+/* Flush (or free, if dead) @c at the end of this round: client_flush. */
+static void conn_queue(struct vmfitd *d, struct conn *c)
+{
+	if (!vf_list_linked(&c->flush))
+		vf_list_move_tail(&c->flush, &d->flush_conns);
+}
+
+/* Input or a reply: the idle time-out of a greeted client starts over. */
+static void conn_activity(struct vmfitd *d, struct conn *c, uint64_t now)
+{
+	c->active_ms = now;
+	if (c->greeted && !c->closing && !c->dead)
+		vf_list_move_tail(&c->tmo, &d->idle_conns);
+}
+
+/*
+ * Unlink and free @c, but leave its descriptor open for the caller to
+ * close (reset, or say goodbye). Out of the epoll sets first: a child
+ * forked meanwhile may hold the socket, and then close() alone would
+ * leave it in them.
+ */
+static void conn_release(struct vmfitd *d, struct conn *c)
+{
+	wait_del(d, c);
+	conn_watch_in(d, c, false);
+	conn_watch_out(d, c, false);
+	vf_list_del(&c->all);
+	vf_list_del(&c->tmo);
+	vf_list_del(&c->held);
+	vf_list_del(&c->park);
+	vf_list_del(&c->flush);
+	src_put(d, c->src);
+	vf_wb_free(&c->out);
+	free(c->in);
+	free(c);
+	d->nconns--;
+}
 
 /*
  * Say why on a connection that is about to be closed (refused, evicted):
@@ -163,27 +239,41 @@ static void conn_goodbye(int fd, uint32_t code, const char *why)
 static void conn_close(struct vmfitd *d, struct conn *c)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int fd = c->fd;
 
-	wait_del(d, c);
 	/* Output the client never read: reset instead of leaving the kernel
 	 * to retransmit it into a zero window. */
 	if (c->out.len || c->reset)
-		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	c->prev->next = c->next;
-	c->next->prev = c->prev;
-	src_put(d, c->src);
-	close(c->fd);
-	vf_wb_free(&c->out);
-	free(c->in);
-	free(c);
-	d->nconns--;
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_release(d, c);
+	close(fd);
 }
 
-/* Mark a connection dead: it is freed by the sweep after this round. */
+/* Mark a connection dead: it is freed by the flush at the end of the round. */
 static void conn_kill(struct vmfitd *d, struct conn *c)
 {
 	wait_del(d, c);
 	c->dead = true;
+	vf_list_del(&c->tmo);
+	vf_list_del(&c->held);
+	conn_queue(d, c);
+}
+
+/*
+ * Queue a last ERROR frame (@code, @why) and close once it is out: no more
+ * input, no more time-outs; client_flush parks it until the kernel has
+ * sent everything or CONN_LINGER_MS passed.
+ */
+static void conn_closing(struct vmfitd *d, struct conn *c, uint32_t code,
+			 const char *why)
+{
+	vf_error_encode(&c->out, VF_MAGIC_CLIENT, code, why);
+	c->closing = true;
+	c->ilen = 0;
+	conn_watch_in(d, c, false);
+	vf_list_del(&c->tmo);
+	vf_list_del(&c->held);
+	conn_queue(d, c);
 }
 
 static void conn_error(struct vmfitd *d, struct conn *c, int r,
@@ -195,9 +285,7 @@ static void conn_error(struct vmfitd *d, struct conn *c, int r,
 	d->st.bad_frames++;
 	snprintf(msg, sizeof(msg), "%s: %s", what, vf_strerror(r));
 	vf_dbg("client fd %d: %s; closing", c->fd, msg);
-	vf_error_encode(&c->out, VF_MAGIC_CLIENT, code, msg);
-	c->closing = true;
-	c->ilen = 0;
+	conn_closing(d, c, code, msg);
 }
 
 static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
@@ -209,7 +297,7 @@ static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
 		.len = len, .data = data, .version = c->version,
 	};
 
-	c->active_ms = now_ms();
+	conn_activity(d, c, now_ms());
 	if (vf_reply_encode(&c->out, &rep)) {
 		/* Output bound passed: the client does not read. */
 		if (vf_ratelimit(&d->conn_rl, now_ms()))
@@ -218,6 +306,7 @@ static void conn_reply(struct vmfitd *d, struct conn *c, uint64_t cid,
 		conn_kill(d, c);
 		return;
 	}
+	conn_queue(d, c);
 	d->st.replies++;
 	if (status == VF_ST_BUSY)
 		d->st.busy++;
@@ -348,7 +437,8 @@ static void conn_parse(struct vmfitd *d, struct conn *c)
 		}
 		if (client_paused(d)) {
 			/* Kept until the backlog drains (client_events). */
-			d->input_held = true;
+			if (!vf_list_linked(&c->held))
+				vf_list_move_tail(&c->held, &d->held_conns);
 			break;
 		}
 		r = vf_request_decode(c->in + off + VF_HDR_LEN, h.len,
@@ -368,7 +458,10 @@ static void conn_parse(struct vmfitd *d, struct conn *c)
 			conn_error(d, c, -VF_E(VF_ERR_AUTH), "REQUEST");
 			return;
 		}
-		c->greeted = true;
+		if (!c->greeted) {
+			c->greeted = true;
+			vf_list_move_tail(&c->tmo, &d->idle_conns);
+		}
 		/* Answer in the version the client speaks (protocol.rst). */
 		c->version = h.version;
 		handle_request(d, c, &m);
@@ -405,7 +498,7 @@ static void conn_input(struct vmfitd *d, struct conn *c)
 		return;
 	}
 	c->ilen += n;
-	c->active_ms = now_ms();
+	conn_activity(d, c, now_ms());
 	conn_parse(d, c);
 }
 
@@ -472,35 +565,28 @@ static void refuse(struct vmfitd *d, int fd, uint32_t addr, const char *why)
 
 /*
  * At the connection cap, a newcomer takes the slot of the oldest
- * connection that has not sent a complete request yet: connections that
- * only hold a slot cannot lock real clients out, and a client that has
- * completed a request is never closed for somebody else.
+ * connection that has not sent a complete request yet (the head of
+ * hs_conns): connections that only hold a slot cannot lock real clients
+ * out, and a client that has completed a request is never closed for
+ * somebody else.
  */
 static bool evict_one(struct vmfitd *d)
 {
 	struct conn *c;
+	int fd;
 
-	for (c = d->conns.prev; c != &d->conns; c = c->prev) {
-		if (c->greeted || c->dead || c->closing)
-			continue;
-		d->st.conns_evicted++;
-		if (vf_ratelimit(&d->refuse_rl, now_ms()))
-			vf_warn("%u client connections (the cap): closing fd %d, which sent no request in %" PRIu64 " ms, for a newcomer",
-				d->nconns, c->fd, now_ms() - c->since_ms);
-		wait_del(d, c);
-		conn_goodbye(c->fd, VF_ERR_BUSY,
-			     "connection limit reached; closing the oldest connection without a request");
-		c->fd = -1;
-		c->prev->next = c->next;
-		c->next->prev = c->prev;
-		src_put(d, c->src);
-		vf_wb_free(&c->out);
-		free(c->in);
-		free(c);
-		d->nconns--;
-		return true;
-	}
-	return false;
+	if (vf_list_empty(&d->hs_conns))
+		return false;
+	c = vf_list_entry(d->hs_conns.next, struct conn, tmo);
+	d->st.conns_evicted++;
+	if (vf_ratelimit(&d->refuse_rl, now_ms()))
+		vf_warn("%u client connections (the cap): closing fd %d, which sent no request in %" PRIu64 " ms, for a newcomer",
+			d->nconns, c->fd, now_ms() - c->since_ms);
+	fd = c->fd;
+	conn_release(d, c);
+	conn_goodbye(fd, VF_ERR_BUSY,
+		     "connection limit reached; closing the oldest connection without a request");
+	return true;
 }
 
 /*
@@ -524,13 +610,49 @@ static void refuse_no_fd(struct vmfitd *d, int err)
 	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+/* A connection for @fd from @addr, watched for input; NULL: no memory. */
+static struct conn *conn_new(struct vmfitd *d, int fd, uint32_t addr)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	vf_list_init(&c->all);
+	vf_list_init(&c->tmo);
+	vf_list_init(&c->held);
+	vf_list_init(&c->park);
+	vf_list_init(&c->flush);
+	c->in = malloc(CONN_IN_CAP);
+	if (!c->in)
+		goto out_free;
+	c->src = src_get(d, addr);
+	if (!c->src)
+		goto out_in;
+	if (conn_watch_in(d, c, true))
+		goto out_src;
+	c->since_ms = c->active_ms = now_ms();
+	vf_wb_init(&c->out, CONN_OUT_LIMIT);
+	vf_list_move_tail(&c->all, &d->conns);
+	vf_list_move_tail(&c->tmo, &d->hs_conns);
+	d->nconns++;
+	return c;
+
+out_src:
+	src_put(d, c->src);
+out_in:
+	free(c->in);
+out_free:
+	free(c);
+	return NULL;
+}
+
 static void accept_clients(struct vmfitd *d)
 {
 	int fd, one = 1, sndbuf = CONN_SNDBUF;
 	struct sockaddr_in sa;
 	socklen_t alen;
 	unsigned int i;
-	struct conn *c;
 	uint32_t addr;
 
 	for (i = 0; i < CONN_ACCEPT_BURST; i++) {
@@ -554,81 +676,106 @@ static void accept_clients(struct vmfitd *d)
 			refuse(d, fd, addr, "too many client connections");
 			continue;
 		}
-		c = calloc(1, sizeof(*c));
-		if (c)
-			c->in = malloc(CONN_IN_CAP);
-		if (c && c->in)
-			c->src = src_get(d, addr);
-		if (!c || !c->in || !c->src) {
-			if (c)
-				free(c->in);
-			free(c);
-			refuse(d, fd, addr, "out of memory");
-			continue;
-		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		/* A fixed kernel send buffer (no autotuning up to 4 MiB): what a
 		 * client that stops reading can pin is bounded and known. */
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-		c->fd = fd;
-		c->since_ms = c->active_ms = now_ms();
-		vf_wb_init(&c->out, CONN_OUT_LIMIT);
-		c->next = d->conns.next;
-		c->prev = &d->conns;
-		d->conns.next->prev = c;
-		d->conns.next = c;
-		d->nconns++;
+		if (!conn_new(d, fd, addr))
+			refuse(d, fd, addr, "out of memory");
 	}
 }
 
+/* Time @c out: it is told @why, then closed. */
+static void conn_timeout(struct vmfitd *d, struct conn *c, uint64_t now,
+			 const char *why)
+{
+	d->st.conns_timed_out++;
+	if (vf_ratelimit(&d->tmo_rl, now))
+		vf_info("client fd %d: %s; closing", c->fd, why);
+	conn_closing(d, c, VF_ERR_BUSY, why);
+}
+
+/* The time-out of @since on a list: not before the last pause ended. */
+static uint64_t tmo_deadline(const struct vmfitd *d, uint64_t since,
+			     uint64_t tmo)
+{
+	return (since > d->tmo_base_ms ? since : d->tmo_base_ms) + tmo;
+}
+
+/* Queue every parked connection of @list every @period ms for a retry. */
+static void park_scan(struct vmfitd *d, struct vf_list *list,
+		      uint64_t *next, unsigned int period, uint64_t now,
+		      uint64_t *wake)
+{
+	struct vf_list *l;
+
+	if (vf_list_empty(list))
+		return;
+	if (now >= *next) {
+		*next = now + period;
+		for (l = list->next; l != list; l = l->next)
+			conn_queue(d, vf_list_entry(l, struct conn, park));
+	}
+	if (*next < *wake)
+		*wake = *next;
+}
+
 /*
+ * Parked output is retried on the output set's events and here: closing
+ * connections every CONN_DRAIN_MS (nothing wakes us when the kernel has
+ * sent everything), blocked ones every CONN_SCAN_MS (their stall limit).
  * Handshake time-out: a connection must complete its first request in
  * handshake_timeout_ms (it is told why). Idle time-out: a client that has
  * nothing outstanding and sends nothing for idle_timeout_ms is closed.
+ * Both lists are in deadline order: only their heads are looked at.
  */
 void client_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 {
+	uint64_t hs = d->conf.handshake_timeout_ms;
+	uint64_t idle = d->conf.idle_timeout_ms;
+	uint64_t t;
 	struct conn *c;
-	const char *why;
 
-	if (!d->nconns)
-		return;
+	park_scan(d, &d->draining_conns, &d->next_drain_scan_ms,
+		  CONN_DRAIN_MS, now, wake);
+	park_scan(d, &d->stalled_conns, &d->next_stall_scan_ms,
+		  CONN_SCAN_MS, now, wake);
 	/* Paused clients are not late: no time-outs while paused. */
 	if (d->paused)
 		return;
-	if (now >= d->next_conn_scan_ms) {
-		d->next_conn_scan_ms = now + CONN_SCAN_MS;
-		for (c = d->conns.next; c != &d->conns; c = c->next) {
-			if (c->dead || c->closing)
-				continue;
-			if (!c->greeted &&
-			    now - c->since_ms >= d->conf.handshake_timeout_ms)
-				why = "no request within the handshake time-out";
-			else if (c->greeted && !c->waiting && !c->out.len &&
-				 d->conf.idle_timeout_ms &&
-				 now - c->active_ms >= d->conf.idle_timeout_ms)
-				why = "idle time-out";
-			else
-				continue;
-			d->st.conns_timed_out++;
-			if (vf_ratelimit(&d->tmo_rl, now))
-				vf_info("client fd %d: %s; closing", c->fd,
-					why);
-			vf_error_encode(&c->out, VF_MAGIC_CLIENT,
-					VF_ERR_BUSY, why);
-			c->closing = true;
-			c->ilen = 0;
+	while (!vf_list_empty(&d->hs_conns)) {
+		c = vf_list_entry(d->hs_conns.next, struct conn, tmo);
+		t = tmo_deadline(d, c->since_ms, hs);
+		if (now < t) {
+			if (t < *wake)
+				*wake = t;
+			break;
 		}
+		conn_timeout(d, c, now,
+			     "no request within the handshake time-out");
 	}
-	if (d->next_conn_scan_ms < *wake)
-		*wake = d->next_conn_scan_ms;
+	while (idle && !vf_list_empty(&d->idle_conns)) {
+		c = vf_list_entry(d->idle_conns.next, struct conn, tmo);
+		t = tmo_deadline(d, c->active_ms, idle);
+		if (now < t) {
+			if (t < *wake)
+				*wake = t;
+			break;
+		}
+		if (c->waiting || c->out.len)
+			/* Not idle: its idle time counts from its reply
+			 * (conn_reply) or, at the latest, from now. */
+			conn_activity(d, c, now);
+		else
+			conn_timeout(d, c, now, "idle time-out");
+	}
 }
 
 /*
  * vmfitd keeps CONN_FD_RESERVE descriptors for itself (listener, control
- * socket, corosync, replica channel, status file, log); the rest, up to
- * CONN_MAX, may be client connections. ppoll() refuses more descriptors
- * than RLIMIT_NOFILE, so the cap is what keeps the event loop alive.
+ * socket, corosync, replica channel, epoll sets, status file, log); the
+ * rest, up to CONN_MAX, may be client connections: past RLIMIT_NOFILE,
+ * accept() would fail and the other parts could open nothing.
  */
 int client_limits(struct vmfitd *d)
 {
@@ -681,26 +828,38 @@ int client_listen(struct vmfitd *d)
 	return 0;
 }
 
+/* Each allocates what it can; client_free() frees what was allocated. */
 int client_init(struct vmfitd *d)
 {
 	d->lfd = -1;
 	d->spare_fd = -1;
-	d->conns.next = d->conns.prev = &d->conns;
+	vf_list_init(&d->conns);
+	vf_list_init(&d->hs_conns);
+	vf_list_init(&d->idle_conns);
+	vf_list_init(&d->held_conns);
+	vf_list_init(&d->stalled_conns);
+	vf_list_init(&d->draining_conns);
+	vf_list_init(&d->flush_conns);
+	d->in_epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->out_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->in_epfd < 0 || d->out_epfd < 0) {
+		vf_err("epoll_create1: %s", strerror(errno));
+		return -errno;
+	}
 	d->wait_mask = 1;
 	while (d->wait_mask < 2 * d->conf.max_outstanding)
 		d->wait_mask <<= 1;
 	d->wait_tab = calloc(d->wait_mask, sizeof(*d->wait_tab));
 	d->wait_mask--;
-	d->poll_conns = calloc(CONN_MAX, sizeof(*d->poll_conns));
 	d->src_tab = calloc(SRC_BUCKETS, sizeof(*d->src_tab));
-	return d->wait_tab && d->poll_conns && d->src_tab ? 0 : -ENOMEM;
+	return d->wait_tab && d->src_tab ? 0 : -ENOMEM;
 }
 
 /* Close every connection and the listener. */
 void client_fini(struct vmfitd *d)
 {
-	while (d->conns.next != &d->conns)
-		conn_close(d, d->conns.next);
+	while (!vf_list_empty(&d->conns))
+		conn_close(d, vf_list_entry(d->conns.next, struct conn, all));
 	if (d->lfd >= 0)
 		close(d->lfd);
 	d->lfd = -1;
@@ -711,7 +870,10 @@ void client_fini(struct vmfitd *d)
 
 void client_free(struct vmfitd *d)
 {
-	free(d->poll_conns);
+	if (d->in_epfd >= 0)
+		close(d->in_epfd);
+	if (d->out_epfd >= 0)
+		close(d->out_epfd);
 	free(d->wait_tab);
 	free(d->src_tab);
 }
@@ -742,9 +904,11 @@ void client_answer(struct vmfitd *d, uint64_t cid, uint64_t seq,
 
 void client_refuse_all(struct vmfitd *d, uint32_t status)
 {
+	struct vf_list *l;
 	struct conn *c;
 
-	for (c = d->conns.next; c != &d->conns; c = c->next) {
+	for (l = d->conns.next; l != &d->conns; l = l->next) {
+		c = vf_list_entry(l, struct conn, all);
 		if (!c->waiting || c->dead)
 			continue;
 		wait_del(d, c);
@@ -752,10 +916,13 @@ void client_refuse_all(struct vmfitd *d, uint32_t status)
 	}
 }
 
+/*
+ * While paused the input set is not polled (its connections stay
+ * readable: level-triggered, they are seen again afterwards); the output
+ * set always is.
+ */
 unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 {
-	unsigned int n = 0;
-	struct conn *c;
 	bool paused = client_paused(d);
 
 	if (paused != d->paused) {
@@ -769,57 +936,92 @@ unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 					d->own_reqs);
 		} else {
 			/* The time-outs start over for everyone. */
-			for (c = d->conns.next; c != &d->conns; c = c->next)
-				c->since_ms = c->active_ms = now_ms();
+			d->tmo_base_ms = now_ms();
 		}
 	}
-	pfd[n].fd = d->lfd;
-	pfd[n++].events = POLLIN;
-	for (c = d->conns.next; c != &d->conns && n <= CONN_MAX;
-	     c = c->next) {
-		pfd[n].fd = c->fd;
-		pfd[n].events = (c->closing || paused ? 0 : POLLIN) |
-				(c->out.len ? POLLOUT : 0);
-		d->poll_conns[n - 1] = c;
-		n++;
-	}
-	d->npoll_conns = n - 1;
+	pfd[0].fd = d->lfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = d->in_epfd;
+	pfd[1].events = paused ? 0 : POLLIN;
+	pfd[2].fd = d->out_epfd;
+	pfd[2].events = POLLIN;
+	return CLIENT_POLL_FDS;
+}
+
+/* The ready connections of the set @epfd, at most CONN_EVENTS_BATCH. */
+static int ready_conns(struct vmfitd *d, int epfd, struct epoll_event *ev)
+{
+	int n = epoll_wait(epfd, ev, CONN_EVENTS_BATCH, 0);
+
+	if (n < 0 && errno != EINTR && vf_ratelimit(&d->conn_rl, now_ms()))
+		vf_warn("epoll_wait: %s", strerror(errno));
 	return n;
 }
 
 void client_events(struct vmfitd *d, const struct pollfd *pfd)
 {
+	struct epoll_event ev[CONN_EVENTS_BATCH];
 	struct conn *c;
-	unsigned int i;
+	int i, n;
 
-	/* Frames held back while paused: handle them now that it is over. */
-	if (d->input_held && !client_paused(d)) {
-		d->input_held = false;
-		for (c = d->conns.next; c != &d->conns; c = c->next)
-			if (c->ilen && !c->dead && !c->closing)
-				conn_parse(d, c);
+	/* Frames held back while paused: handle them now that it is over
+	 * (conn_parse puts a connection back if it pauses again). */
+	while (!vf_list_empty(&d->held_conns) && !client_paused(d)) {
+		c = vf_list_entry(d->held_conns.next, struct conn, held);
+		vf_list_del(&c->held);
+		conn_parse(d, c);
 	}
-	for (i = 0; i < d->npoll_conns; i++) {
-		c = d->poll_conns[i];
-		if ((pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    !c->dead && !c->closing)
-			conn_input(d, c);
+	/* Output can go on, or a closing client went away: flush them. */
+	if (pfd[2].revents & POLLIN) {
+		n = ready_conns(d, d->out_epfd, ev);
+		for (i = 0; i < n; i++)
+			conn_queue(d, ev[i].data.ptr);
 	}
+	if (pfd[1].revents & POLLIN) {
+		n = ready_conns(d, d->in_epfd, ev);
+		for (i = 0; i < n; i++) {
+			c = ev[i].data.ptr;
+			if (!c->dead && !c->closing)
+				conn_input(d, c);
+		}
+	}
+	/* Last: an eviction frees a connection at once. */
 	if (pfd[0].revents & POLLIN)
 		accept_clients(d);
+}
+
+/*
+ * Park @c after a flush: in the output set (and on the list its
+ * retries come from) while it has output or is closing; out of it once
+ * its output is gone.
+ */
+static void conn_park(struct vmfitd *d, struct conn *c)
+{
+	if (!c->out.len && !c->closing) {
+		vf_list_del(&c->park);
+		conn_watch_out(d, c, false);
+		return;
+	}
+	vf_list_move_tail(&c->park, c->closing ? &d->draining_conns :
+						 &d->stalled_conns);
+	/* Without the set, the scans of client_tick still retry it. */
+	conn_watch_out(d, c, true);
 }
 
 /* End of a loop round: push out replies, free dead connections. */
 void client_flush(struct vmfitd *d)
 {
-	struct conn *c, *next;
 	uint64_t now = now_ms();
+	struct conn *c;
 
-	for (c = d->conns.next; c != &d->conns; c = next) {
-		next = c->next;
+	while (!vf_list_empty(&d->flush_conns)) {
+		c = vf_list_entry(d->flush_conns.next, struct conn, flush);
+		vf_list_del(&c->flush);
 		if (!c->dead && (c->out.len || c->closing))
 			conn_output(d, c, now);
 		if (c->dead)
 			conn_close(d, c);
+		else
+			conn_park(d, c);
 	}
 }

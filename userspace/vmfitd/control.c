@@ -13,6 +13,9 @@
  *	recover [full]\n -> ok round=<16 hex>\n (the round was multicast;
  *			   its progress is in the status file, rcv_*)
  *			   err <text>\n
+ *	events\n	-> ok events\n, then one line per event (ctl_event())
+ *			   until the client closes; the connection stays
+ *			   open and holds one of the CTL_MAX slots
  *
  * "checkpoint" multicasts a CHECKPOINT group message; the answer comes
  * when the local replica has finished that checkpoint (or failed to). See
@@ -110,6 +113,7 @@ static void ctl_close(struct ctl *c)
 	c->fd = -1;
 	c->ilen = 0;
 	c->ckpt_id = 0;
+	c->events = false;
 }
 
 void ctl_fini(struct vmfitd *d)
@@ -182,6 +186,37 @@ static void ctl_recover(struct vmfitd *d, struct ctl *c, bool full)
 	ctl_answer(c, "err cannot start a round: %s", strerror(-r));
 }
 
+/* Send all of @line or drop the subscriber: the loop never waits. */
+static void ctl_send_event(struct ctl *c, const char *line, size_t n)
+{
+	if (send(c->fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)n)
+		return;
+	vf_warn("control: events subscriber dropped: %s",
+		errno == EAGAIN ? "it does not read its events" :
+		strerror(errno));
+	ctl_close(c);
+}
+
+void ctl_event(struct vmfitd *d, const char *fmt, ...)
+{
+	char line[CTL_EVENT_MAX];
+	unsigned int i;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	for (i = 0; i < CTL_MAX; i++)
+		if (d->ctls[i].fd >= 0 && d->ctls[i].events)
+			ctl_send_event(&d->ctls[i], line, n);
+}
+
 static void ctl_command(struct vmfitd *d, struct ctl *c, const char *cmd)
 {
 	uint64_t id;
@@ -191,8 +226,14 @@ static void ctl_command(struct vmfitd *d, struct ctl *c, const char *cmd)
 		ctl_recover(d, c, cmd[7] != '\0');
 		return;
 	}
+	if (!strcmp(cmd, "events")) {
+		c->events = true;
+		c->ilen = 0;
+		ctl_send_event(c, "ok events\n", 10);
+		return;
+	}
 	if (strcmp(cmd, "checkpoint")) {
-		ctl_answer(c, "err unknown command '%.64s' (commands: checkpoint, recover [full])",
+		ctl_answer(c, "err unknown command '%.64s' (commands: checkpoint, recover [full], events)",
 			   cmd);
 		return;
 	}
@@ -233,7 +274,7 @@ static void ctl_input(struct vmfitd *d, struct ctl *c)
 		ctl_close(c);
 		return;
 	}
-	if (c->ckpt_id)
+	if (c->ckpt_id || c->events)
 		return;		/* one command per connection */
 	c->ilen += n;
 	c->in[c->ilen] = '\0';
@@ -275,6 +316,7 @@ static void ctl_accept(struct vmfitd *d)
 		d->ctls[i].fd = fd;
 		d->ctls[i].ilen = 0;
 		d->ctls[i].ckpt_id = 0;
+		d->ctls[i].events = false;
 		d->ctls[i].deadline_ms = now_ms() + CTL_IDLE_MS;
 	}
 }
@@ -313,7 +355,7 @@ void ctl_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 
 	for (i = 0; i < CTL_MAX; i++) {
 		c = &d->ctls[i];
-		if (c->fd < 0)
+		if (c->fd < 0 || c->events)
 			continue;
 		if (now >= c->deadline_ms) {
 			if (c->ckpt_id)

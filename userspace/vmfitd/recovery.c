@@ -42,6 +42,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,24 @@ void round_send(struct vmfitd *d, uint32_t count)
 		vf_warn("recovery: not connected to the group, message lost");
 }
 
+/*
+ * Every phase change of a round is an event on the control socket
+ * (vmfitd(8) "Control socket"), with the counters of the round so far.
+ */
+void round_phase(struct vmfitd *d, enum phase ph)
+{
+	struct rcv *r = d->rcv;
+
+	if (r->phase == ph)
+		return;
+	r->phase = ph;
+	ctl_event(d, "rcv-phase round=%016" PRIx64 " phase=%s full=%d k=%u receivers=%u receiver=%d hashed=%" PRIu64 " verified=%" PRIu64 " repaired=%" PRIu64 " copied=%" PRIu64 " bytes_fetched=%" PRIu64,
+		  r->round, phase_names[ph], r->full, r->k, r->nrecv,
+		  r->receiver,
+		  r->st.hashed, r->st.verified, r->st.repaired, r->st.copied,
+		  r->st.bytes_fetched);
+}
+
 /*----------------------------------------------------------------*/
 /* The end of a round */
 
@@ -201,6 +220,9 @@ void round_abort(struct vmfitd *d, uint32_t reason, bool tell,
 	snprintf(r->st.last_abort, sizeof(r->st.last_abort), "%s: %s",
 		 vf_rcv_reason_name(reason), msg);
 	sanitize(r->st.last_abort);
+	ctl_event(d, "rcv-aborted round=%016" PRIx64 " phase=%s reason=%s text=%s",
+		  r->round, phase_names[r->phase], vf_rcv_reason_name(reason),
+		  r->st.last_abort + strlen(vf_rcv_reason_name(reason)) + 2);
 	round_clear(d);
 	/* Last: in --unreplicated mode the send delivers it at once, to a
 	 * manager that is idle again and ignores it. */
@@ -258,10 +280,10 @@ static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 		  (d->conf.recovery_full_every &&
 		   r->since_full + 1 >= d->conf.recovery_full_every);
 	r->nready = 0;
-	r->phase = PH_STARTING;
 	vf_info("recovery: round %016" PRIx64 " (from node %u, %s, k = %u)",
 		round, node, r->full ? "full" : "delta", r->k);
 	catchup_round(d);
+	round_phase(d, PH_STARTING);
 	if (r->receiver && r->k >= d->conf.f + 1) {
 		catchup_start(d);
 		e = shadow_start(d);
@@ -389,7 +411,7 @@ void round_ready(struct vmfitd *d)
 		m.port = 1;	/* unreplicated: nobody fetches */
 	}
 	if (!r->receiver)
-		r->phase = PH_READY;
+		round_phase(d, PH_READY);
 	round_send_bad(d, VF_G_RCV_READY);
 	vf_gmsg_begin(&r->msg, VF_G_RCV_READY, d->last_order);
 	vf_rcv_put_ready(&r->msg, &m);
@@ -403,7 +425,7 @@ static void capture(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
 
-	r->phase = PH_CAPTURE;
+	round_phase(d, PH_CAPTURE);
 	r->capture_order = d->last_order;
 	r->sh_sent = r->capture_order;
 	r->logging = true;
@@ -458,7 +480,7 @@ static void switch_over(struct vmfitd *d)
 	r->switched = true;
 	r->h = r->sh_done;
 	r->switch_ms = now_ms();
-	r->phase = PH_HANDOVER;
+	round_phase(d, PH_HANDOVER);
 	r->st.last_ms = r->switch_ms - r->start_ms;
 	vf_info("recovery: hand-over at order %" PRIu64 " (%" PRIu64 " ms after the trigger); the senior answers up to it",
 		r->h, r->st.last_ms);
@@ -467,13 +489,10 @@ static void switch_over(struct vmfitd *d)
 /* Every manager has fetched: A and the store are committed (worker). */
 static void finish_round(struct vmfitd *d)
 {
-	struct rcv *r = d->rcv;
-
-	/* A receiver has no frozen A and no verified store: next is full. */
-	if (r->receiver) {
-		round_committed(d, -ENODATA, 0, NULL);
-		return;
-	}
+	/*
+	 * A receiver has no frozen A; its store is the voted digests of the
+	 * state it took over (r->work), saved by the same commit job.
+	 */
 	volume_commit(d);
 }
 
@@ -488,6 +507,8 @@ void round_committed(struct vmfitd *d, int err, int store_err,
 		r->store = *store;
 		memset(store, 0, sizeof(*store));
 		r->have_store = true;
+		/* A receiver's B is its empty replica's volume (I2). */
+		r->b_stale = r->receiver;
 		if (store_err)
 			vf_warn("recovery: digest store %s: %s",
 				r->store_path, strerror(-store_err));
@@ -499,6 +520,11 @@ void round_committed(struct vmfitd *d, int err, int store_err,
 	vf_info("recovery: round %016" PRIx64 " done: %" PRIu64 " hashed, %" PRIu64 " verified, %" PRIu64 " repaired, %" PRIu64 " copied",
 		r->round, r->st.hashed, r->st.verified, r->st.repaired,
 		r->st.copied);
+	ctl_event(d, "rcv-done round=%016" PRIx64 " ms=%" PRIu64 " full=%d receiver=%d hashed=%" PRIu64 " verified=%" PRIu64 " repaired=%" PRIu64 " copied=%" PRIu64 " bytes_copied=%" PRIu64 " bytes_fetched=%" PRIu64 " bytes_served=%" PRIu64,
+		  r->round, r->st.last_ms, r->full, r->receiver, r->st.hashed,
+		  r->st.verified, r->st.repaired, r->st.copied,
+		  r->st.bytes_copied, r->st.bytes_fetched,
+		  r->st.bytes_served);
 	r->switched = false;
 	round_clear(d);
 }
@@ -527,6 +553,39 @@ void round_progress(struct vmfitd *d)
 
 /*----------------------------------------------------------------*/
 /* Delivery of the round's group messages */
+
+/* The round of a recovery entry (its prologue), 0 if too short. */
+static uint64_t msg_round(const struct vf_rd *rd)
+{
+	struct vf_rd peek = *rd;
+
+	if (!vf_rd_bytes(&peek, 8))
+		return 0;
+	return vf_rd_u64(&peek);
+}
+
+/*
+ * RECOVER @round while this manager's previous round still runs here:
+ * the others may have ended theirs (a hand-over ends locally) and start
+ * @round counting on this manager, which will not take part. If it is
+ * one of them (in sync), it says so with RCV_ABORT (busy) for @round,
+ * so that they abort at once instead of at their timeout, and ignores
+ * the rest of @round.
+ */
+static void round_busy(struct vmfitd *d, uint32_t node, uint64_t round)
+{
+	struct rcv *r = d->rcv;
+
+	vf_info("recovery: RECOVER %016" PRIx64 " from node %u ignored: round %016" PRIx64 " is running",
+		round, node, r->round);
+	if (d->local || !membership_is_synced(&d->mb, d->nodeid))
+		return;
+	r->busy_round = round;
+	vf_gmsg_begin(&r->msg, VF_G_RCV_ABORT, d->last_order);
+	vf_rcv_put_abort(&r->msg, round, VF_RCV_BUSY,
+			 "still finishing the previous round");
+	round_send(d, 1);
+}
 
 static void deliver_msg(struct vmfitd *d, uint32_t node,
 			const struct vf_gmsg_hdr *h, struct vf_rd *rd)
@@ -564,11 +623,15 @@ static void deliver_msg(struct vmfitd *d, uint32_t node,
 			round_abort(d, VF_RCV_OPERATOR, false,
 				    "a new round catches this manager up");
 		if (r->phase != PH_IDLE) {
-			vf_info("recovery: RECOVER %016" PRIx64 " from node %u ignored: round %016" PRIx64 " is running",
-				round, node, r->round);
+			round_busy(d, node, round);
 			return;
 		}
 		start_round(d, node, round, flags & VF_RCV_F_FULL);
+		return;
+	}
+	if (r->busy_round && msg_round(rd) == r->busy_round) {
+		vf_dbg("recovery: message type %u from node %u of round %016" PRIx64 ", refused here (busy)",
+		       h->type, node, r->busy_round);
 		return;
 	}
 	if ((h->type == VF_G_RCV_FETCHED || h->type == VF_G_RCV_ABORT) &&
@@ -685,7 +748,12 @@ void rcv_left(struct vmfitd *d, uint32_t node)
 	r->mem[m].left = true;
 	r->mem[m].fetched = true;
 	if (!r->fetched_sent) {
-		round_abort(d, VF_RCV_MEMBER_LEFT, false,
+		/*
+		 * Told: a manager that has sent its RCV_FETCHED already goes
+		 * on with the round and would otherwise wait for ours until
+		 * its timeout.
+		 */
+		round_abort(d, VF_RCV_MEMBER_LEFT, true,
 			    "node %u left the group", node);
 		return;
 	}
@@ -695,10 +763,66 @@ void rcv_left(struct vmfitd *d, uint32_t node)
 /*----------------------------------------------------------------*/
 /* The main loop's interface */
 
+/*
+ * Test faults: a manager that misbehaves on purpose, named in the
+ * environment variable VMFITD_TEST_FAULT (comma-separated), honoured only
+ * with test_faults = yes in the configuration: an environment variable
+ * alone is too easy to inherit or leave behind (a drop-in, a shell), a
+ * line in the configuration is what an operator reviews. Unknown names
+ * are refused, so that a test cannot pass without its fault.
+ */
+static const struct {
+	const char *name;
+	size_t off;
+	const char *what;
+} faults[] = {
+	{ "lie-digests", offsetof(struct rcv, lie),
+	  "this manager sends wrong digests" },
+	{ "bad-msgs", offsetof(struct rcv, bad_msgs),
+	  "this manager also sends malformed recovery messages" },
+	{ "cut-chunks", offsetof(struct rcv, cut),
+	  "chunks served to peers are cut off halfway" },
+	{ "stall-chunks", offsetof(struct rcv, stall),
+	  "chunks served to peers stop halfway, the connection held open" },
+	{ "receiver-digests", offsetof(struct rcv, recv_digests),
+	  "when catching up, this manager sends RCV_READY and digests anyway" },
+	{ "slow-hash", offsetof(struct rcv, slow_hash),
+	  "the hash of each round waits 4 s first" },
+};
+
+static int faults_init(struct vmfitd *d)
+{
+	const char *env = getenv("VMFITD_TEST_FAULT"), *p, *e;
+	size_t i, len;
+
+	if (!env || !*env)
+		return 0;
+	if (!d->conf.test_faults) {
+		vf_warn("recovery: VMFITD_TEST_FAULT ignored: test_faults is not set in the configuration");
+		return 0;
+	}
+	for (p = env; *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, ',');
+		len = e - p;
+		for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+			if (strlen(faults[i].name) == len &&
+			    !strncmp(p, faults[i].name, len))
+				break;
+		if (i == sizeof(faults) / sizeof(faults[0])) {
+			vf_err("recovery: VMFITD_TEST_FAULT: unknown fault '%.*s'",
+			       (int)len, p);
+			return -EINVAL;
+		}
+		*(bool *)((char *)d->rcv + faults[i].off) = true;
+		vf_warn("recovery: TEST FAULT %s: %s", faults[i].name,
+			faults[i].what);
+	}
+	return 0;
+}
+
 int rcv_init(struct vmfitd *d)
 {
 	struct rcv *r;
-	const char *fault;
 	unsigned int i;
 	int e;
 
@@ -734,24 +858,9 @@ int rcv_init(struct vmfitd *d)
 		vf_err("recovery: peer_listen: %s", strerror(-e));
 		return e;
 	}
-	/* Test-only fault switches (tests/cluster/recovery.sh). */
-	fault = getenv("VMFITD_TEST_FAULT");
-	if (fault && strstr(fault, "lie-digests")) {
-		r->lie = true;
-		vf_warn("recovery: TEST FAULT lie-digests: this manager sends wrong digests");
-	}
-	if (fault && strstr(fault, "cut-chunks")) {
-		r->cut = true;
-		vf_warn("recovery: TEST FAULT cut-chunks: chunks served to peers are cut off halfway");
-	}
-	if (fault && strstr(fault, "receiver-digests")) {
-		r->recv_digests = true;
-		vf_warn("recovery: TEST FAULT receiver-digests: when catching up, this manager sends RCV_READY and digests anyway");
-	}
-	if (fault && strstr(fault, "bad-msgs")) {
-		r->bad_msgs = true;
-		vf_warn("recovery: TEST FAULT bad-msgs: this manager also sends malformed recovery messages");
-	}
+	e = faults_init(d);
+	if (e)
+		return e;
 	if (d->conf.recovery_period_s)
 		r->next_period_ms = now_ms() +
 				    d->conf.recovery_period_s * 1000ull;

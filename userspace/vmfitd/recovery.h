@@ -39,6 +39,7 @@
 #define F			VF_MERKLE_FANOUT
 #define PEER_SRV_IN		(VF_HDR_LEN + 64)
 #define PEER_CLI_IN		(VF_HDR_LEN + 20 + VF_RCV_MAX_CHUNK)
+#define SLOW_HASH_MS		4000	/* test fault slow-hash */
 
 enum phase {
 	PH_IDLE,
@@ -150,17 +151,27 @@ struct rcv {
 	char store_path[PATH_MAX];
 	struct vf_dstore store;		/* the verified state (committed) */
 	bool have_store;
+	/*
+	 * B does not hold the verified state of the store (this manager
+	 * caught up: its B is the volume its empty replica had): the next
+	 * round copies every chunk into B, and hashes only the changed set.
+	 */
+	bool b_stale;
 	unsigned int since_full;	/* rounds since the last full one */
 	uint64_t next_period_ms;
-	bool lie;			/* test fault: wrong digests sent */
-	bool bad_msgs;			/* test fault: malformed messages too */
-	bool cut;			/* test fault: chunks served cut short */
-	bool recv_digests;		/* test fault: a receiver that talks */
+	/* test faults (rcv_init(), vmfitd(8) "Test faults") */
+	bool lie;			/* wrong digests sent */
+	bool bad_msgs;			/* malformed messages too */
+	bool cut;			/* chunks served cut short */
+	bool stall;			/* chunks served stop halfway */
+	bool recv_digests;		/* a receiver that talks */
+	bool slow_hash;			/* hash job waits SLOW_HASH_MS */
 	struct vf_wbuf msg;		/* group message being built */
 
 	/* the round */
 	enum phase phase;
 	uint64_t round;
+	uint64_t busy_round;		/* a RECOVER refused: still busy */
 	bool full;
 	uint64_t start_ms;
 	uint64_t capture_start_ms;
@@ -258,6 +269,8 @@ struct rcv {
 /* recovery.c: the round */
 
 int round_member(const struct rcv *r, uint32_t node);
+/* Enter phase @ph (not idle: a round ends done or aborted), an event. */
+void round_phase(struct vmfitd *d, enum phase ph);
 /* Send the group message built in r->msg with @count entries. */
 void round_send(struct vmfitd *d, uint32_t count);
 /* Test fault "bad-msgs": malformed messages of @type first. */

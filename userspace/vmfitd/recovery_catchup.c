@@ -249,7 +249,7 @@ void catchup_capture(struct vmfitd *d)
 
 	r->capture_order = 0;	/* known from the voted manager state */
 	r->keeping = true;
-	r->phase = PH_VERIFY;
+	round_phase(d, PH_VERIFY);
 	vf_info("recovery: all %u ready; keeping the ordered stream from here",
 		r->k);
 	if (r->recv_digests)
@@ -368,7 +368,7 @@ void catchup_decide(struct vmfitd *d)
 	r->ms_len = w->len;
 	vf_info("recovery: %zu chunk(s) and %u piece(s) of the manager state (order %" PRIu64 ") to fetch",
 		r->nrep - w->npieces, w->npieces, w->order);
-	r->phase = PH_FETCH;
+	round_phase(d, PH_FETCH);
 	fetch_start(d);
 }
 
@@ -496,6 +496,8 @@ static void adopt(struct vmfitd *d)
 	r->st.caught_up++;
 	vf_info("recovery: caught up: in sync at order %" PRIu64 " (captured at %" PRIu64 ", %zu ordered message(s) replayed)",
 		d->last_order, r->capture_order, nmsg);
+	ctl_event(d, "rcv-caught-up round=%016" PRIx64 " order=%" PRIu64 " capture_order=%" PRIu64,
+		  r->round, d->last_order, r->capture_order);
 	delivery_membership(d, 0);
 }
 

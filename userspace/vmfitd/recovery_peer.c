@@ -288,10 +288,10 @@ static void peer_fetch(struct vmfitd *d, struct peer *p, const uint8_t *q,
 		p->closing = true;
 		return;
 	}
-	if (r->cut) {
-		/* The link drops in the middle of the chunk. */
+	if (r->cut || r->stall) {
+		/* The link drops (cut) or hangs (stall) mid-chunk. */
 		p->out.len -= (VF_HDR_LEN + 20 + c.len) / 2;
-		p->closing = true;
+		p->closing = r->cut;
 		return;
 	}
 	r->st.bytes_served += c.len;

@@ -125,7 +125,7 @@ void shadow_restore(struct vmfitd *d)
 		return;
 	}
 	r->restore_sent = true;
-	r->phase = PH_RESTORE;
+	round_phase(d, PH_RESTORE);
 }
 
 bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
@@ -197,7 +197,7 @@ void shadow_swap(struct vmfitd *d)
 	r->alt = !r->alt;
 	/* The replica's own path (replica_exec) takes every EXEC again. */
 	r->logging = false;
-	r->phase = PH_FINISH;
+	round_phase(d, PH_FINISH);
 }
 
 /*----------------------------------------------------------------*/
@@ -212,6 +212,18 @@ void shadow_failed(struct vmfitd *d, const char *why)
 		shadow_swap(d);
 		replica_failed(d, why);
 		return;
+	}
+	if (r->receiver && r->adopted) {
+		/*
+		 * In sync on every manager since its RCV_FETCHED, with no
+		 * replica of that state: the old one started empty and
+		 * must never execute. As when it cannot take over the
+		 * manager state (recovery_catchup.c), a restart makes it
+		 * fresh and it catches up again.
+		 */
+		vf_err("recovery: the shadow died before this manager had caught up (%s); exiting",
+		       why);
+		exit(EXIT_FAILURE);
 	}
 	round_abort(d, r->restore_sent ? VF_RCV_SHADOW_RESTORE :
 		    VF_RCV_SHADOW_START, !r->fetched_sent, "shadow: %s", why);

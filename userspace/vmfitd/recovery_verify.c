@@ -186,7 +186,8 @@ static void receiver_vote(struct vmfitd *d)
 				n++;
 			}
 			vf_cvote(d->conf.f, none, rem, n, &o);
-			if (o.result != VF_CV_REPAIR) {
+			if (o.result != VF_CV_REPAIR ||
+			    vf_dstore_set(&r->work, c, o.digest, DS)) {
 				round_abort(d, VF_RCV_UNDECIDED, true,
 					    "chunk %" PRIu64 ": no f+1 managers agree",
 					    c);
@@ -204,6 +205,7 @@ static void receiver_vote(struct vmfitd *d)
 		}
 	}
 	free_level(r);
+	r->work.complete = true;
 	r->chunks_decided = true;
 	catchup_decide(d);
 }
@@ -257,7 +259,7 @@ static void vote_chunks(struct vmfitd *d)
 	}
 	r->st.verified = r->geom.nchunks - r->nrep;
 	free_level(r);
-	r->phase = PH_FETCH;
+	round_phase(d, PH_FETCH);
 	fetch_start(d);
 }
 
@@ -290,7 +292,7 @@ static void level_done(struct vmfitd *d)
 		free(par);
 		free_level(r);
 		r->st.verified = r->geom.nchunks;
-		r->phase = PH_FETCH;
+		round_phase(d, PH_FETCH);
 		fetch_start(d);
 		return;
 	}
@@ -300,8 +302,9 @@ static void level_done(struct vmfitd *d)
 		round_abort(d, VF_RCV_VOLUME, true, "out of memory");
 		return;
 	}
-	vf_dbg("recovery: %zu node(s) differ; descending to level %u",
-	       npar, r->level);
+	/* Info: a few lines a round, and what shows a disagreement. */
+	vf_info("recovery: %zu node(s) differ; descending to level %u",
+		npar, r->level);
 	if (!r->receiver)
 		send_level(d);
 }
@@ -413,6 +416,10 @@ int verify_follow(struct rcv *r, const struct vf_rcv_geom *g)
 	if (vf_rcv_geom_check(g))
 		return -EINVAL;
 	r->geom = *g;
+	/* The voted digests: its digest store once it has caught up. */
+	vf_dstore_free(&r->work);
+	if (vf_dstore_init(&r->work, g->nchunks, g->chunk_size))
+		return -ENOMEM;
 	return level_setup(r, vf_merkle_shape_levels(g->nchunks) - 1, NULL,
 			   0);
 }

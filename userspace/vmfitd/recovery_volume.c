@@ -78,6 +78,7 @@ struct vjob {
 	uint32_t chunk_size;
 	const char *store_path;		/* COMMIT */
 	uint64_t round;			/* COMMIT */
+	unsigned int delay_ms;		/* HASH: test fault slow-hash */
 	/* moved from the round and back */
 	struct vf_dstore work;		/* HASH: filled; COMMIT: saved */
 	struct vf_ranges changed;	/* HASH: filled; COPY: copied */
@@ -138,8 +139,13 @@ static int hash_cb(uint64_t chunk, const uint8_t *digest, unsigned int size,
 
 static void run_hash(struct vjob *j)
 {
+	struct timespec ts = { 0, 50000000L };
 	struct vf_svol *a = j->a;
+	unsigned int t;
 
+	/* Test fault slow-hash: a slow disk, as long as it is not cancelled. */
+	for (t = 0; t < j->delay_ms && !atomic_load(&j->cancel); t += 50)
+		nanosleep(&ts, NULL);
 	if (!j->full) {
 		j->step = "changed set";
 		j->err = a->ops->changed(a, &j->changed);
@@ -228,16 +234,19 @@ static void run_commit(struct vjob *j)
 {
 	struct vf_svol *a = j->a;
 	size_t i;
-	int e;
+	int e = 0;
 
-	j->step = "drop";
-	e = a->ops->drop(a);
-	for (i = 0; !e && i < j->nrep; i++) {
+	/* A receiver's commit (no frozen A): only its digest store. */
+	if (a) {
+		j->step = "drop";
+		e = a->ops->drop(a);
+	}
+	for (i = 0; !e && a && i < j->nrep; i++) {
 		j->step = "repair";
 		e = a->ops->write(a, j->rep[i].chunk, j->rep[i].data,
 				  j->rep[i].len);
 	}
-	if (!e) {
+	if (!e && a) {
 		j->step = "sync";
 		e = a->ops->sync(a);
 	}
@@ -573,7 +582,7 @@ int volume_capture(struct vmfitd *d, uint64_t order)
 	r->st.capture_ms = now_ms() - r->capture_start_ms;
 	vf_info("recovery: captured at order %" PRIu64 " in %" PRIu64 " ms",
 		order, r->st.capture_ms);
-	r->phase = PH_HASH;
+	round_phase(d, PH_HASH);
 	e = a->ops->geometry(a, &r->geom);
 	if (!e)
 		e = view_bytes(r);
@@ -586,6 +595,7 @@ int volume_capture(struct vmfitd *d, uint64_t order)
 	}
 	j = job_new(r, VJ_HASH);
 	if (j) {
+		j->delay_ms = r->slow_hash ? SLOW_HASH_MS : 0;
 		j->work = r->work;
 		memset(&r->work, 0, sizeof(r->work));
 	}
@@ -613,7 +623,7 @@ static void hash_done(struct vmfitd *d, struct vjob *j)
 	vf_info("recovery: %ld chunk(s) of %" PRIu64 " hashed (%s) in %" PRIu64 " ms",
 		j->hashed, r->geom.nchunks, r->full ? "full" : "changed set",
 		j->ms);
-	r->phase = PH_VERIFY;
+	round_phase(d, PH_VERIFY);
 	verify_start(d);
 }
 
@@ -626,8 +636,10 @@ void volume_copy(struct vmfitd *d)
 	struct rcv *r = d->rcv;
 	struct vjob *j = job_new(r, VJ_COPY);
 
-	r->phase = PH_COPY;
+	round_phase(d, PH_COPY);
 	if (j) {
+		/* After a catch-up B holds nothing verified: all of it. */
+		j->full = r->full || r->b_stale;
 		j->changed = r->changed;
 		vf_ranges_init(&r->changed);
 		j->rep = r->rep;
@@ -696,7 +708,7 @@ static void commit_done(struct vmfitd *d, struct vjob *j)
 	r->st.commit_ms = j->ms;
 	if (j->err)
 		vf_err("recovery: %s of %s after the hand-over: %s (the next round will be full)",
-		       j->step, j->a->path, strerror(-j->err));
+		       j->step, j->a ? j->a->path : "-", strerror(-j->err));
 	round_committed(d, j->err, j->store_err, j->err ? NULL : &j->work);
 }
 

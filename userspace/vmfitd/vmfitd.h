@@ -17,6 +17,7 @@
 
 #include "vf_backend.h"
 #include "vf_conf.h"
+#include "vf_list.h"
 #include "vf_log.h"
 #include "vf_proto.h"
 #include "vf_rcache.h"
@@ -28,8 +29,10 @@
 #define VMFITD_VERSION		VMFIT_VERSION
 #define CONN_MAX		4096	/* client connections, at most */
 #define CONN_FD_RESERVE		64	/* fds kept for the rest */
-#define CONN_SCAN_MS		250	/* time-out checks */
+#define CONN_SCAN_MS		250	/* stalled output: limit checks */
+#define CONN_DRAIN_MS		10	/* closing: has the kernel sent all? */
 #define CONN_ACCEPT_BURST	256	/* accepts per loop round */
+#define CONN_EVENTS_BATCH	256	/* epoll events per set and round */
 #define SRC_BUCKETS		1024	/* per-source counts */
 #define CONN_IN_CAP		(VF_HDR_LEN + 20 + VF_MAX_OP + \
 				 VF_SESSION_KEY_LEN)
@@ -48,6 +51,7 @@
 #define CTL_MAX			8	/* control socket connections */
 #define CTL_LINE		128	/* longest control command line */
 #define CTL_IDLE_MS		5000	/* control client must send its line */
+#define CTL_EVENT_MAX		512	/* longest event line, with newline */
 #define LOG_BURST		10	/* rate-limited warnings per episode */
 #define LOG_PERIOD_MS		1000	/* then one summary per period */
 #define MEMBERS_MAX		16	/* group members tracked by id */
@@ -69,7 +73,13 @@ struct conn {
 	uint64_t cid;
 	uint64_t seq;
 	uint16_t version;	/* client protocol version it speaks */
-	struct conn *prev, *next;	/* all connections */
+	bool in_watched;	/* in the input epoll set */
+	bool out_watched;	/* in the output epoll set */
+	struct vf_list all;	/* vmfitd.conns */
+	struct vf_list tmo;	/* vmfitd.hs_conns or .idle_conns */
+	struct vf_list held;	/* vmfitd.held_conns */
+	struct vf_list park;	/* vmfitd.stalled_conns or .draining_conns */
+	struct vf_list flush;	/* vmfitd.flush_conns */
 	struct conn *hnext;		/* waiter hash chain */
 };
 
@@ -95,13 +105,17 @@ struct ckpt {
 	uint64_t start_ms;	/* became the oldest pending checkpoint */
 };
 
-/* A control socket connection (one command line, one answer line). */
+/*
+ * A control socket connection (one command line, one answer line; or an
+ * "events" subscription: event lines until either side closes).
+ */
 struct ctl {
 	int fd;			/* -1: free */
 	char in[CTL_LINE];
 	size_t ilen;
 	uint64_t ckpt_id;	/* checkpoint awaited, 0: none */
 	uint64_t deadline_ms;	/* answer "err timeout" and close then */
+	bool events;		/* subscribed: gets ctl_event() lines */
 };
 
 struct stats {
@@ -148,19 +162,26 @@ struct vmfitd {
 
 	/* client endpoint */
 	int lfd;
-	struct conn conns;		/* list head */
+	int in_epfd;			/* open connections: EPOLLIN */
+	int out_epfd;			/* parked ones: EPOLLOUT, edge */
+	struct vf_list conns;		/* every connection */
+	struct vf_list hs_conns;	/* no request yet, oldest first */
+	struct vf_list idle_conns;	/* greeted, least recently active first */
+	struct vf_list held_conns;	/* frames left unparsed while paused */
+	struct vf_list stalled_conns;	/* open, output blocked */
+	struct vf_list draining_conns;	/* closing, not yet closed */
+	struct vf_list flush_conns;	/* to flush or free this round */
 	unsigned int nconns;
 	struct conn **wait_tab;		/* client_id -> waiting conn */
-	struct conn **poll_conns;	/* conn of each client pollfd */
-	unsigned int npoll_conns;
 	unsigned int wait_mask;
 	unsigned int npending;
 	unsigned int conn_max;		/* < RLIMIT_NOFILE, <= CONN_MAX */
 	int spare_fd;			/* given up to refuse on EMFILE */
 	struct src **src_tab;		/* SRC_BUCKETS chains */
-	uint64_t next_conn_scan_ms;
+	uint64_t next_stall_scan_ms;
+	uint64_t next_drain_scan_ms;
+	uint64_t tmo_base_ms;		/* time-outs count from here at least */
 	bool paused;			/* back-pressure: no reading */
-	bool input_held;		/* frames left unparsed while paused */
 	uint64_t own_reqs;		/* sent to the group, not back */
 	uint64_t own_bytes;		/* ... their bytes */
 
@@ -239,7 +260,7 @@ struct vmfitd {
 uint64_t now_ms(void);
 
 /* client.c: client connections and the clients awaiting a reply */
-#define CLIENT_POLL_FDS		(1 + CONN_MAX)	/* listener, connections */
+#define CLIENT_POLL_FDS		3	/* listener, the two epoll sets */
 int client_init(struct vmfitd *d);
 /* Raise RLIMIT_NOFILE as far as allowed, derive conn_max; 0 or -errno. */
 int client_limits(struct vmfitd *d);
@@ -351,6 +372,13 @@ void ctl_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 /* The local replica finished checkpoint @id (triggered by @node). */
 void ctl_checkpoint_done(struct vmfitd *d, uint32_t node, uint64_t id,
 			 uint64_t order, uint32_t status);
+/*
+ * One event line (no newline in @fmt) to every "events" subscriber; a
+ * subscriber that does not read (its socket buffer full) is dropped, the
+ * loop never waits for it. Documentation/vmfitd.8.rst "Control socket".
+ */
+void ctl_event(struct vmfitd *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* A random nonzero 64-bit id (checkpoints, recovery rounds). */
 uint64_t random_id(void);
 /* vmfitd --checkpoint: trigger one and wait for the local result. */

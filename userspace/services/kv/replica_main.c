@@ -54,6 +54,7 @@ enum kv_fault_mode {
 	KV_FAULT_CORRUPT_STATE,	/* bytes flipped in checkpoint writes */
 	KV_FAULT_CRASH,		/* SIGKILL itself */
 	KV_FAULT_SLOW_CHECKPOINT, /* checkpoints take --fault-delay ms */
+	KV_FAULT_CRASH_RESTORE,	/* SIGKILL itself on RESTORE */
 };
 
 static const char *const kv_fault_names[] = {
@@ -65,6 +66,7 @@ static const char *const kv_fault_names[] = {
 	[KV_FAULT_CORRUPT_STATE] = "corrupt-state",
 	[KV_FAULT_CRASH] = "crash",
 	[KV_FAULT_SLOW_CHECKPOINT] = "slow-checkpoint",
+	[KV_FAULT_CRASH_RESTORE] = "crash-restore",
 };
 
 struct kv_fault {
@@ -408,6 +410,13 @@ static int kv_on_restore(struct kv_replica *rp, const uint8_t *p, uint32_t n)
 			      vf_strerror(r));
 		return 1;
 	}
+#ifdef KV_FAULT_INJECTION
+	/* A shadow that dies in the middle of its restore. */
+	if (rp->fault.mode == KV_FAULT_CRASH_RESTORE) {
+		kill(getpid(), SIGKILL);
+		_exit(137);
+	}
+#endif
 	r = kv_restore(&rp->vol, &rp->store, &order);
 	kv_log_journal(&rp->vol);
 	if (r) {
@@ -533,7 +542,8 @@ static void kv_usage(FILE *fp, const char *prog,
 	fprintf(fp,
 		"Fault injection (this build only):\n"
 		"  --fault MODE[:PROB]  wrong, random, late, silent,\n"
-		"                    corrupt-state, crash or slow-checkpoint\n"
+		"                    corrupt-state, crash, crash-restore (on\n"
+		"                    RESTORE) or slow-checkpoint\n"
 		"                    (every checkpoint takes --fault-delay ms\n"
 		"                    more; not a fault), applied with\n"
 		"                    probability PROB (default 1) per request\n"
