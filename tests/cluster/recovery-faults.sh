@@ -168,9 +168,18 @@ for i in 1 2 3; do
 done
 cl_log "1. shadows died on RESTORE: aborted everywhere (shadow-restore)"
 
-# 2. the next round
+# 2. the next round, followed by vmfit-ctl recover --wait through host
+# 2's events: every phase, in order (a status file sampled every 200 ms
+# would miss the short ones)
 echo ok >"$CL_BASE/shadow-mode"
-round_of_three 2
+out=$("$VMFIT_BIN/vmfit-ctl" recover --wait --config "$(cl_hostdir 2)/vmfitd.conf" 2>&1) ||
+	cl_die "round 2 (vmfit-ctl recover --wait) failed: $out"
+cl_assert_eq "vmfit-ctl recover --wait: every phase of round 2" \
+	"starting ready capture hash verify fetch copy restore handover finish done" \
+	"$(sed -n 's/^phase=\([a-z]*\) .*/\1/p; s/^done$/done/p' <<<"$out" | tr '\n' ' ' | sed 's/ $//')"
+cl_wait_rounds 2 1 2 3
+cl_assert_eq "round 2 done everywhere" "done done done" \
+	"$(result 1) $(result 2) $(result 3)"
 cl_log "2. the next round is done"
 
 # 3. host 1 killed during the chunk transfer

@@ -6,7 +6,8 @@
 # subscription ("events" -> "ok events"), event lines printed as sent or,
 # with --json, as one JSON document each (numbers as numbers, the round id
 # a string, text= to the end of the line), --count, a refusal ("err ...")
-# and the end of the subscription (vmfitd closes: exit 1).
+# and the end of the subscription (vmfitd closes: exit 1); recover --wait
+# follows its round through the events (others' rounds ignored).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,18 +38,26 @@ s.listen(1)
 open(path + ".ready", "w").close()
 while True:
     c, _ = s.accept()
-    line = c.makefile().readline()
-    if line != "events\n":
-        c.sendall(b"err unknown command\n")
-    elif mode == "err":
-        c.sendall(b"err unknown command 'events'\n")
-    else:
-        c.sendall(b"ok events\n")
-        c.sendall(b"rcv-phase round=0000000000000123 phase=verify full=0 k=3 "
-                  b"receivers=1 receiver=0 hashed=95 verified=0 repaired=0 "
-                  b"copied=0 bytes_fetched=0\n")
-        c.sendall(b"rcv-aborted round=00000000000000ab phase=verify "
-                  b"reason=member-left text=node 3 left the group\n")
+    try:
+        line = c.makefile().readline()
+        if line == "recover\n":
+            c.sendall(b"ok round=0000000000000123\n")
+        elif line != "events\n":
+            c.sendall(b"err unknown command\n")
+        elif mode == "err":
+            c.sendall(b"err unknown command 'events'\n")
+        else:
+            c.sendall(b"ok events\n")
+            c.sendall(b"rcv-phase round=0000000000000123 phase=verify full=0 k=3 "
+                      b"receivers=1 receiver=0 hashed=95 verified=0 repaired=0 "
+                      b"copied=0 bytes_fetched=0\n")
+            c.sendall(b"rcv-aborted round=00000000000000ab phase=verify "
+                      b"reason=member-left text=node 3 left the group\n")
+            c.sendall(b"rcv-done round=0000000000000123 ms=5 full=0 receiver=0 "
+                      b"hashed=95 verified=95 repaired=0 copied=95 "
+                      b"bytes_copied=389120 bytes_fetched=0 bytes_served=0\n")
+    except BrokenPipeError:
+        pass  # a reader that stopped (--count)
     c.close()
 PY
 	srv=$!
@@ -89,9 +98,20 @@ PY
 checks=$((checks + 1))
 out=$("$ctl" events --manager --config "$tmp/vmfitd.conf" 2>"$tmp/err")
 rc=$?
-[ "$rc" = 1 ] && [ "$(grep -c . <<<"$out")" = 2 ] &&
+[ "$rc" = 1 ] && [ "$(grep -c . <<<"$out")" = 3 ] &&
 	grep -q 'vmfitd closed the subscription' "$tmp/err" ||
 	fail "events --manager, closed by vmfitd: exit $rc, '$out', '$(cat "$tmp/err")'"
+
+# recover --wait: subscribed first, then the trigger; round 123's phase
+# and end, round ab's abort ignored.
+checks=$((checks + 1))
+out=$("$ctl" recover --wait --config "$tmp/vmfitd.conf" 2>"$tmp/err")
+rc=$?
+want="round 0000000000000123 started
+phase=verify hashed=95 verified=0 repaired=0 copied=0 bytes_copied=0 bytes_fetched=0
+done"
+[ "$rc" = 0 ] && [ "$out" = "$want" ] ||
+	fail "recover --wait through events: exit $rc, '$out', '$(cat "$tmp/err")'"
 stop
 
 serve err

@@ -44,7 +44,7 @@ static void test_peer_str(void)
 int main(void)
 {
 	struct vf_ratelimit rl = VF_RATELIMIT_INIT(3, 1000);
-	uint64_t t, next, logged = 0, summed = 0, n;
+	uint64_t t, next, logged = 0, summed = 0, sums = 0, n;
 	unsigned int i;
 
 	/* An episode: the first 3 are logged, the rest counted. */
@@ -55,28 +55,40 @@ int main(void)
 	CHECK_EQ(vf_ratelimit_flush(&rl, 500, &next), 0);
 	CHECK_EQ(next, 1103);
 	CHECK_EQ(vf_ratelimit(&rl, 600), false);
-	CHECK_EQ(vf_ratelimit(&rl, 1100), false);
+	/* One interval after the burst, one message of budget is back. */
+	CHECK_EQ(vf_ratelimit(&rl, 1100), true);
+	CHECK_EQ(vf_ratelimit(&rl, 1101), false);
 	CHECK_EQ(vf_ratelimit_flush(&rl, 1103, NULL), 9);
 	CHECK_EQ(vf_ratelimit_flush(&rl, 1104, NULL), 0);
 	next = ~0ull;
 	CHECK_EQ(vf_ratelimit_flush(&rl, 1200, &next), 0);
 	CHECK_EQ(next, ~0ull);		/* nothing pending */
 
-	/* The flood goes on: still suppressed (same episode). */
+	/* The flood goes on: still suppressed. */
 	CHECK_EQ(vf_ratelimit(&rl, 1150), false);
 	CHECK_EQ(vf_ratelimit_flush(&rl, 2150, NULL), 1);
 
-	/* Quiet for an interval: a new episode logs again. */
+	/*
+	 * Quiet for two intervals: two messages of budget back, not the
+	 * whole burst (bursts spaced just over an interval apart must not
+	 * log a full burst each).
+	 */
 	CHECK_EQ(vf_ratelimit(&rl, 3200), true);
 	CHECK_EQ(vf_ratelimit(&rl, 3201), true);
-	CHECK_EQ(vf_ratelimit(&rl, 3202), true);
-	CHECK_EQ(vf_ratelimit(&rl, 3203), false);
-	CHECK_EQ(rl.total_suppressed, 11);
+	CHECK_EQ(vf_ratelimit(&rl, 3202), false);
+	CHECK_EQ(vf_ratelimit_flush(&rl, 4202, NULL), 1);
+	/* Quiet for the whole burst's intervals: a full burst again. */
+	CHECK_EQ(vf_ratelimit(&rl, 7300), true);
+	CHECK_EQ(vf_ratelimit(&rl, 7301), true);
+	CHECK_EQ(vf_ratelimit(&rl, 7302), true);
+	CHECK_EQ(vf_ratelimit(&rl, 7303), false);
+	CHECK_EQ(vf_ratelimit_flush(&rl, 8303, NULL), 1);
+	CHECK_EQ(rl.total_suppressed, 12);
 
 	/*
 	 * 100k messages over 10 s, flushing as an event loop would: every
-	 * message is either logged or in exactly one summary, with at most
-	 * one summary per second.
+	 * message is either logged or in exactly one summary; a burst of
+	 * 10, then one line of budget and at most one summary per second.
 	 */
 	rl = (struct vf_ratelimit)VF_RATELIMIT_INIT(10, 1000);
 	for (t = 0; t < 100000; t++) {
@@ -84,12 +96,36 @@ int main(void)
 			logged++;
 		n = vf_ratelimit_flush(&rl, 50000 + t / 10, NULL);
 		if (n)
-			logged++;
+			sums++;
 		summed += n;
 	}
-	summed += vf_ratelimit_flush(&rl, 50000 + 20000, NULL);
-	CHECK_EQ(logged, 10 + 9);
-	CHECK_EQ(summed, 100000 - 10);
+	n = vf_ratelimit_flush(&rl, 50000 + 20000, NULL);
+	sums += !!n;
+	summed += n;
+	CHECK_EQ(logged + summed, 100000);
+	CHECK(logged <= 10 + 10);
+	CHECK(sums <= 11);
+
+	/*
+	 * 100 bursts of 50 messages, 1.1 s apart (a peer timing its floods
+	 * around the interval): about one line per burst (the budget
+	 * comes back at one a second), not 10.
+	 */
+	rl = (struct vf_ratelimit)VF_RATELIMIT_INIT(10, 1000);
+	logged = summed = sums = 0;
+	for (t = 0; t < 100; t++) {
+		for (i = 0; i < 50; i++)
+			logged += vf_ratelimit(&rl, 100000 + t * 1100 + i);
+		n = vf_ratelimit_flush(&rl, 100000 + t * 1100 + 60, NULL);
+		sums += !!n;
+		summed += n;
+	}
+	n = vf_ratelimit_flush(&rl, 100000 + 200000, NULL);
+	sums += !!n;
+	summed += n;
+	CHECK_EQ(logged + summed, 100 * 50);
+	CHECK(logged <= 10 + 100 * 1100 / 1000 + 1);	/* 1 per s */
+	CHECK(logged + sums <= 10 + 2 * 111 + 1);
 	test_peer_str();
 	return vf_check_done("vf-log-test");
 }

@@ -2,8 +2,10 @@
 /*
  * cmd_recover - vmfit-ctl recover: start a proactive recovery round through
  * a running vmfitd's control socket (vmfitd(8) "Proactive recovery") and,
- * with --wait, follow it in the status file until it is over. The socket
- * and status file come from the daemon's configuration file.
+ * with --wait, follow it until it is over: through the socket's events,
+ * subscribed before the trigger (every phase, none missed), or in the
+ * status file from a vmfitd without events. The socket and status file
+ * come from the daemon's configuration file.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@ int cmd_recover(struct ctl *c, const struct command *cmd, int argc,
 	bool full = false, wait = false;
 	uint64_t timeout = 600;
 	char err[512], ans[512], round[32];
+	struct vf_ctlsub sub = { .fd = -1 };
 	struct vf_conf conf;
 	int done = 0, opt, r;
 
@@ -61,35 +64,52 @@ int cmd_recover(struct ctl *c, const struct command *cmd, int argc,
 		fprintf(stderr, PROG ": %s: %s\n", cmd->name, err);
 		return EXIT_FAILURE;
 	}
+	/* Refused (a vmfitd without events): the status file instead. */
+	if (wait)
+		vf_ctlsub_open(&sub, conf.control_socket, 5000, err,
+			       sizeof(err));
 	r = vf_ctlsock_request(conf.control_socket,
 			       full ? "recover full" : "recover", 5000, ans,
 			       sizeof(ans));
 	if (r == -EPROTO || r == -ETIMEDOUT || r == -EPIPE) {
 		fprintf(stderr, PROG ": %s: vmfitd says: %s\n", cmd->name,
 			ans);
-		return EXIT_FAILURE;
+		r = EXIT_FAILURE;
+		goto out;
 	}
-	if (r)
-		return fail(c, cmd, conf.control_socket, r,
-			    "is vmfitd running with %s?", path);
+	if (r) {
+		r = fail(c, cmd, conf.control_socket, r,
+			 "is vmfitd running with %s?", path);
+		goto out;
+	}
 	snprintf(round, sizeof(round), "%.16s", ans + strlen("round="));
 	if (c->json && !wait)
 		printf("{\"round\": \"%s\"}\n", round);
 	else
 		printf("round %s started\n", round);
+	r = EXIT_SUCCESS;
 	if (!wait)
-		return EXIT_SUCCESS;
-	if (!conf.status_file[0]) {
+		goto out;
+	if (sub.fd >= 0) {
+		r = vf_ctlsub_follow_round(&sub, round, timeout * 1000,
+					   stdout);
+	} else if (!conf.status_file[0]) {
 		fprintf(stderr, PROG ": %s: --wait needs status_file in %s\n",
 			cmd->name, path);
-		return EXIT_FAILURE;
+		r = EXIT_FAILURE;
+		goto out;
+	} else {
+		r = vf_ctlsock_follow_round(conf.status_file, round,
+					    timeout * 1000, stdout);
 	}
-	r = vf_ctlsock_follow_round(conf.status_file, round, timeout * 1000,
-				    stdout);
-	if (r < 0) {
+	if (r == -EPIPE)
+		fprintf(stderr, PROG ": %s: vmfitd closed the event subscription before round %s was over (it stopped?)\n",
+			cmd->name, round);
+	else if (r < 0)
 		fprintf(stderr, PROG ": %s: round %s not over in %llu s\n",
 			cmd->name, round, (unsigned long long)timeout);
-		return EXIT_FAILURE;
-	}
-	return r ? EXIT_FAILURE : EXIT_SUCCESS;
+	r = r ? EXIT_FAILURE : EXIT_SUCCESS;
+out:
+	vf_ctlsub_close(&sub);
+	return r;
 }

@@ -95,8 +95,9 @@ const struct command ctl_cmd_table[] = {
 	  "  -c, --config FILE   vmfitd's configuration (control_socket,\n"
 	  "                      status_file); default " VF_CONF_DEFAULT_PATH "\n"
 	  "  -f, --full          hash every chunk, not only the changed set\n"
-	  "  -w, --wait          print progress until the round is over; exit\n"
-	  "                      status 1 if it aborted\n"
+	  "  -w, --wait          print every phase until the round is over\n"
+	  "                      (vmfitd's events); exit status 1 if it\n"
+	  "                      aborted\n"
 	  "  -t, --timeout SECS  with --wait: give up after SECS (default 600)\n"
 	  "See vmfitd(8) \"Proactive recovery\".\n" },
 	{ "manager", cmd_manager, 0, 0,

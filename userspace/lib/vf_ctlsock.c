@@ -160,6 +160,73 @@ int vf_ctlsub_next(struct vf_ctlsub *s, char *line, size_t len,
 	return read_line(s, line, len, timeout_ms);
 }
 
+/*
+ * The value of " key=" in an event line into @out (up to the next blank;
+ * "text", the last field, to the end of the line): false if absent.
+ */
+static bool ev_field(const char *line, const char *key, char *out,
+		     size_t len)
+{
+	char pat[32];
+	const char *p;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	p = strstr(line, pat);
+	if (!p)
+		return false;
+	p += strlen(pat);
+	n = strcmp(key, "text") ? strcspn(p, " ") : strlen(p);
+	snprintf(out, len, "%.*s", (int)n, p);
+	return true;
+}
+
+int vf_ctlsub_follow_round(struct vf_ctlsub *s, const char *round,
+			   unsigned int timeout_ms, FILE *out)
+{
+	static const char *const show[] = {
+		"phase", "hashed", "verified", "repaired", "copied",
+		"bytes_copied", "bytes_fetched",
+	};
+	char line[1024], v[64], reason[32], text[512];
+	struct timespec t0;
+	long left;
+	size_t i;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		left = (long)timeout_ms - elapsed_ms(&t0);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = vf_ctlsub_next(s, line, sizeof(line), left);
+		if (r == -EINTR)
+			continue;
+		if (r)
+			return r;
+		if (!ev_field(line, "round", v, sizeof(v)) || strcmp(v, round))
+			continue;
+		if (!strncmp(line, "rcv-phase ", 10)) {
+			for (i = 0; i < sizeof(show) / sizeof(show[0]); i++)
+				fprintf(out, "%s%s=%s", i ? " " : "", show[i],
+					ev_field(line, show[i], v, sizeof(v)) ?
+					v : "0");
+			fputc('\n', out);
+			fflush(out);
+		} else if (!strncmp(line, "rcv-done ", 9)) {
+			fprintf(out, "done\n");
+			return 0;
+		} else if (!strncmp(line, "rcv-aborted ", 12)) {
+			if (!ev_field(line, "reason", reason, sizeof(reason)))
+				strcpy(reason, "?");
+			if (!ev_field(line, "text", text, sizeof(text)))
+				text[0] = '\0';
+			fprintf(out, "aborted: %s: %s\n", reason, text);
+			return 1;
+		}
+	}
+}
+
 void vf_ctlsub_close(struct vf_ctlsub *s)
 {
 	if (s->fd >= 0)

@@ -50,6 +50,17 @@ int vf_ctlsub_next(struct vf_ctlsub *s, char *line, size_t len,
 		   unsigned int timeout_ms);
 void vf_ctlsub_close(struct vf_ctlsub *s);
 
+/*
+ * Follow recovery round @round (16 hex digits) through the subscription
+ * @s (opened before the round was triggered, so that none of its events
+ * is missed) until it is over here or @timeout_ms pass: the same lines
+ * on @out as vf_ctlsock_follow_round(), one per phase the round entered,
+ * then "done" or "aborted: <reason>: <text>". 0 done, 1 aborted,
+ * -ETIMEDOUT, -EPIPE (vmfitd closed the subscription).
+ */
+int vf_ctlsub_follow_round(struct vf_ctlsub *s, const char *round,
+			   unsigned int timeout_ms, FILE *out);
+
 struct vf_jflat;
 
 /* Buffer for a whole status file (vmfitd writes ~3 KiB); larger is refused. */

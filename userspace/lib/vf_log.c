@@ -134,11 +134,27 @@ const char *vf_log_peer_str(char *out, size_t size, const void *in,
 
 bool vf_ratelimit(struct vf_ratelimit *rl, uint64_t now_ms)
 {
-	if (!rl->suppressed && rl->printed &&
-	    now_ms - rl->last_ms >= rl->interval_ms)
-		rl->printed = 0;	/* quiet long enough: a new episode */
+	uint64_t back;
+
+	/*
+	 * The budget comes back one message per interval, not all at once
+	 * after a quiet interval: a peer that sends its floods in bursts a
+	 * little more than an interval apart must not get @burst lines
+	 * logged for every burst.
+	 */
+	if (rl->printed && now_ms > rl->refill_ms) {
+		back = (now_ms - rl->refill_ms) / rl->interval_ms;
+		if (back >= rl->printed) {
+			rl->printed = 0;
+		} else {
+			rl->printed -= (unsigned int)back;
+			rl->refill_ms += back * rl->interval_ms;
+		}
+	}
 	rl->last_ms = now_ms;
 	if (rl->printed < rl->burst) {
+		if (!rl->printed)
+			rl->refill_ms = now_ms;
 		rl->printed++;
 		return true;
 	}

@@ -50,13 +50,16 @@ const char *vf_log_peer_str(char *out, size_t size, const void *in,
  * request. An episode starts with up to @burst messages logged one by
  * one; after that they are only counted, and vf_ratelimit_flush() (called
  * from the event loop) hands back the count once per @interval_ms so the
- * caller logs one summary line. An episode ends when @interval_ms pass
- * without a message and nothing is left to summarise.
+ * caller logs one summary line. The budget of @burst comes back one
+ * message per @interval_ms: a full burst again only after @burst
+ * intervals without a logged message, so bursts spaced just over an
+ * interval apart log one line each, not @burst.
  */
 struct vf_ratelimit {
 	unsigned int burst;		/* messages logged per episode */
 	unsigned int interval_ms;	/* summary period and quiet time */
-	unsigned int printed;		/* in this episode */
+	unsigned int printed;		/* budget spent, not yet given back */
+	uint64_t refill_ms;		/* the budget comes back from here */
 	uint64_t last_ms;		/* last message, logged or not */
 	uint64_t period_ms;		/* start of the summary period */
 	uint64_t suppressed;		/* not logged, not yet summarised */

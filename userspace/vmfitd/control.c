@@ -426,26 +426,41 @@ int ctl_client_checkpoint(const struct vf_conf *conf, unsigned int timeout_ms)
 int ctl_client_recover(const struct vf_conf *conf, bool full, bool wait,
 		       unsigned int timeout_ms)
 {
+	struct vf_ctlsub sub = { .fd = -1 };
 	char ans[512], round[32];
 	int rc;
 
+	/* Events subscribed before the trigger; else the status file. */
+	if (wait)
+		vf_ctlsub_open(&sub, conf->control_socket, 5000, ans,
+			       sizeof(ans));
 	rc = ctl_client(conf, "--recover", full ? "recover full" : "recover",
 			5000, ans, sizeof(ans));
-	if (rc)
+	if (rc || !wait) {
+		if (!rc)
+			printf("%s\n", ans);
+		vf_ctlsub_close(&sub);
 		return rc;
+	}
 	printf("%s\n", ans);
-	if (!wait)
-		return 0;
-	if (!conf->status_file[0]) {
+	snprintf(round, sizeof(round), "%.16s", ans + strlen("round="));
+	if (sub.fd >= 0) {
+		rc = vf_ctlsub_follow_round(&sub, round, timeout_ms, stdout);
+		vf_ctlsub_close(&sub);
+	} else if (!conf->status_file[0]) {
 		fprintf(stderr, "vmfitd: --recover --wait: no status_file configured\n");
 		return 1;
+	} else {
+		rc = vf_ctlsock_follow_round(conf->status_file, round,
+					     timeout_ms, stdout);
 	}
-	snprintf(round, sizeof(round), "%.16s", ans + strlen("round="));
-	rc = vf_ctlsock_follow_round(conf->status_file, round, timeout_ms,
-				     stdout);
 	if (rc < 0) {
-		fprintf(stderr, "vmfitd: --recover --wait: round %s not over in %u ms\n",
-			round, timeout_ms);
+		if (rc == -EPIPE)
+			fprintf(stderr, "vmfitd: --recover --wait: round %s not over: vmfitd closed the event subscription\n",
+				round);
+		else
+			fprintf(stderr, "vmfitd: --recover --wait: round %s not over in %u ms\n",
+				round, timeout_ms);
 		return 1;
 	}
 	return rc;

@@ -144,11 +144,10 @@ void round_phase(struct vmfitd *d, enum phase ph)
 	if (r->phase == ph)
 		return;
 	r->phase = ph;
-	ctl_event(d, "rcv-phase round=%016" PRIx64 " phase=%s full=%d k=%u receivers=%u receiver=%d hashed=%" PRIu64 " verified=%" PRIu64 " repaired=%" PRIu64 " copied=%" PRIu64 " bytes_fetched=%" PRIu64,
+	ctl_event(d, "rcv-phase round=%016" PRIx64 " phase=%s full=%d k=%u receivers=%u receiver=%d hashed=%" PRIu64 " verified=%" PRIu64 " repaired=%" PRIu64 " copied=%" PRIu64 " bytes_copied=%" PRIu64 " bytes_fetched=%" PRIu64,
 		  r->round, phase_names[ph], r->full, r->k, r->nrecv,
-		  r->receiver,
-		  r->st.hashed, r->st.verified, r->st.repaired, r->st.copied,
-		  r->st.bytes_fetched);
+		  r->receiver, r->st.hashed, r->st.verified, r->st.repaired,
+		  r->st.copied, r->st.bytes_copied, r->st.bytes_fetched);
 }
 
 /*----------------------------------------------------------------*/
