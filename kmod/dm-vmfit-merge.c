@@ -122,7 +122,6 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 /* Back to normal mode: the cow is empty again. */
 static void vmfit_merge_finish(struct vmfit *vf)
 {
-	unsigned int parity;
 	int r;
 
 	mutex_lock(&vf->md_lock);
@@ -135,18 +134,9 @@ static void vmfit_merge_finish(struct vmfit *vf)
 		mutex_unlock(&vf->md_lock);
 		return;
 	}
-	parity = vmfit_switch(vf, VMFIT_NORMAL);
-	vf->switching = true;
-	mutex_unlock(&vf->md_lock);
-
-	vmfit_wait_gen(vf, parity);
-
-	mutex_lock(&vf->md_lock);
-	vmfit_cow_reset_map(vf);
+	vmfit_end_to_normal(vf);
 	vf->merged = 0;
 	vf->to_merge = 0;
-	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
-	vf->switching = false;
 	mutex_unlock(&vf->md_lock);
 	DMINFO("%s: merge complete", vmfit_name(vf));
 	dm_vmfit_nl_merge_done(vf, vf->epoch);

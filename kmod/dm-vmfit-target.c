@@ -172,6 +172,27 @@ void vmfit_wait_gen(struct vmfit *vf, unsigned int parity)
 }
 
 /*
+ * The end of a snapshot (drop) or of a merge, once normal mode is
+ * durable: route to the origin, wait for the bios mapped under the old
+ * mode (md_lock is dropped meanwhile; "switching" keeps messages out),
+ * then forget the mapping.
+ */
+void vmfit_end_to_normal(struct vmfit *vf)
+{
+	unsigned int parity = vmfit_switch(vf, VMFIT_NORMAL);
+
+	vf->switching = true;
+	mutex_unlock(&vf->md_lock);
+
+	vmfit_wait_gen(vf, parity);
+
+	mutex_lock(&vf->md_lock);
+	vmfit_cow_reset_map(vf);
+	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
+	vf->switching = false;
+}
+
+/*
  *--------------------------------------------------------------
  * Remapping
  *--------------------------------------------------------------
@@ -833,7 +854,6 @@ static int vmfit_check_snapshot(struct vmfit *vf, const char **why)
 
 int vmfit_drop(struct vmfit *vf, const char **why)
 {
-	unsigned int parity;
 	int r;
 
 	mutex_lock(&vf->md_lock);
@@ -846,16 +866,7 @@ int vmfit_drop(struct vmfit *vf, const char **why)
 		*why = "The metadata cannot be written";
 		goto out;
 	}
-	parity = vmfit_switch(vf, VMFIT_NORMAL);
-	vf->switching = true;
-	mutex_unlock(&vf->md_lock);
-
-	vmfit_wait_gen(vf, parity);
-
-	mutex_lock(&vf->md_lock);
-	vmfit_cow_reset_map(vf);
-	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
-	vf->switching = false;
+	vmfit_end_to_normal(vf);
 out:
 	mutex_unlock(&vf->md_lock);
 	return r;

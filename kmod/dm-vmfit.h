@@ -343,6 +343,8 @@ void vmfit_fail(struct vmfit *vf, const char *what, int r);
 unsigned int vmfit_switch(struct vmfit *vf, enum vmfit_mode mode);
 /* Wait for the bios counted in generation parity @parity. */
 void vmfit_wait_gen(struct vmfit *vf, unsigned int parity);
+/* Drop and merge end (md_lock held, dropped while waiting): to normal. */
+void vmfit_end_to_normal(struct vmfit *vf);
 /*
  * Make a mode change durable before it takes effect in core: on failure
  * the superblock keeps the old mode and the target fails.  md_lock held.
