@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dm-vmfit persistent cow store.
+ * dm-vmfit persistent cow store (cow format 3).
  *
  * Layout of the cow device, in 4 KiB blocks:
  *   block 0          superblock (first 512 bytes, sector-atomic)
  *   bitmap_blocks    changed set: an 8-byte header, then bit n = origin
  *                    chunk n of the block (little-endian)
  *   map_blocks       mapping, 8 sectors per block, each an 8-byte header
- *                    and 63 __le64 entries, one per origin chunk:
- *                      bits 0..31  cow data chunk + 1 (0 = not mapped)
+ *                    and 63 __le64 entries, one per COW DATA chunk:
+ *                      bits 0..31  origin chunk + 1 (0 = free)
  *                      bits 32..63 low 32 bits of the epoch it belongs to
  *   data chunks      from data_start, chunk-aligned
  *
+ * Cow chunks are allocated in order, so the entries in use are a prefix of
+ * the mapping, of the length the superblock records (map_used): a load
+ * reads that prefix only, and memory holds entries for mapped chunks only.
  * A mapping entry is valid only while the superblock is in snapshot or
  * merging mode and its epoch matches the superblock's: a new snapshot
  * invalidates every older entry without rewriting the table.  A mapping
@@ -21,6 +24,7 @@
 #include <linux/blkdev.h>
 #include <linux/crc32.h>
 #include <linux/random.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -29,7 +33,12 @@
 #define VMFIT_ERR_NOT_VMFIT \
 	"Cow device holds data that is not a vmfit superblock; zero its first 4 KiB to format it"
 #define VMFIT_ERR_V1 \
-	"Cow device has format 1, this module needs format 2: end the snapshot with the old module, then zero the first 4 KiB of the cow device to reformat it"
+	"Cow device has format 1, this module needs format 3: end the snapshot with the old module, then zero the first 4 KiB of the cow device to reformat it"
+#define VMFIT_ERR_V2 \
+	"Cow device has format 2, this module needs format 3: end the snapshot with the old module, then zero the first 4 KiB of the cow device to reformat it"
+
+/* Big in-core tables: fail the constructor, never call the OOM killer. */
+#define VMFIT_BIG_GFP (GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 /*----------------------------------------------------------------*/
 
@@ -60,15 +69,19 @@ static int vmfit_md_rw(struct vmfit *vf, blk_opf_t opf, sector_t sector,
 
 int vmfit_cow_layout(struct vmfit *vf, sector_t cow_sectors)
 {
-	u64 meta, data;
+	u64 meta, data, most;
 
 	vf->bitmap_blocks = DIV_ROUND_UP(vf->origin_chunks,
 					 (u32)VMFIT_BITS_PER_BLOCK);
-	vf->map_blocks = DIV_ROUND_UP(vf->origin_chunks,
-				      (u32)VMFIT_MAP_PER_BLOCK);
 	vf->bitmap_start = VMFIT_BLOCK_SECTORS;
 	vf->map_start = vf->bitmap_start +
 		(sector_t)vf->bitmap_blocks * VMFIT_BLOCK_SECTORS;
+	if (cow_sectors <= vf->map_start)
+		return -ENOSPC;
+	/* Room for an entry per chunk that could follow the mapping. */
+	most = min_t(u64, (cow_sectors - vf->map_start) >> vf->chunk_shift,
+		     VMFIT_MAX_COW_CHUNKS);
+	vf->map_blocks = max_t(u64, DIV_ROUND_UP(most, VMFIT_MAP_PER_BLOCK), 1);
 	meta = vf->map_start + (sector_t)vf->map_blocks * VMFIT_BLOCK_SECTORS;
 	vf->data_start = round_up(meta, (u64)vf->chunk_sectors);
 	if (cow_sectors <= vf->data_start)
@@ -76,8 +89,72 @@ int vmfit_cow_layout(struct vmfit *vf, sector_t cow_sectors)
 	data = (cow_sectors - vf->data_start) >> vf->chunk_shift;
 	if (!data)
 		return -ENOSPC;
-	vf->data_chunks = min_t(u64, data, VMFIT_MAX_COW_CHUNKS);
+	vf->data_chunks = min_t(u64, data, most);
 	return 0;
+}
+
+static unsigned long *vmfit_bitmap_zalloc(u32 bits)
+{
+	return kvcalloc(BITS_TO_LONGS(bits), sizeof(long), VMFIT_BIG_GFP);
+}
+
+int vmfit_cow_alloc(struct vmfit *vf, char **error)
+{
+	size_t bm = array_size(vf->bitmap_blocks, VMFIT_BM_BYTES);
+
+	vf->nr_regions = DIV_ROUND_UP(vf->origin_chunks, VMFIT_WA_CHUNKS);
+	/* One bit per origin chunk: the only cost that grows with it. */
+	vf->changed = kvzalloc(bm, VMFIT_BIG_GFP);
+	if (!vf->changed) {
+		*error = "Cannot allocate memory for the changed set";
+		return -ENOMEM;
+	}
+	vf->changed_sum = vmfit_bitmap_zalloc(vf->nr_regions);
+	vf->wa_ondisk = vmfit_bitmap_zalloc(vf->nr_regions);
+	vf->wa_durable = vmfit_bitmap_zalloc(vf->nr_regions);
+	vf->bm_dirty = vmfit_bitmap_zalloc(vf->bitmap_blocks);
+	if (!vf->changed_sum || !vf->wa_ondisk || !vf->wa_durable ||
+	    !vf->bm_dirty) {
+		*error = "Cannot allocate memory for the changed set";
+		return -ENOMEM;
+	}
+	/* Routing: sparse; to-persist: filled in allocation order. */
+	if (vmfit_tbl_init(&vf->map, vf->origin_chunks, true) ||
+	    vmfit_tbl_init(&vf->rev, vf->data_chunks, false)) {
+		*error = "Cannot allocate memory for the cow mapping";
+		return -ENOMEM;
+	}
+	vf->map_dirty = vmfit_bitmap_zalloc(vf->map_blocks);
+	vf->md_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
+	vf->bm_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
+	if (!vf->map_dirty || !vf->md_batch || !vf->bm_batch) {
+		*error = "Cannot allocate memory";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The structure may outlive this (pins): nothing dangles. */
+void vmfit_cow_free(struct vmfit *vf)
+{
+	kvfree(vf->changed);
+	kvfree(vf->changed_sum);
+	kvfree(vf->wa_ondisk);
+	kvfree(vf->wa_durable);
+	kvfree(vf->bm_dirty);
+	vmfit_tbl_free(&vf->map);
+	vmfit_tbl_free(&vf->rev);
+	kvfree(vf->map_dirty);
+	vfree(vf->md_batch);
+	vfree(vf->bm_batch);
+	vf->changed = NULL;
+	vf->changed_sum = NULL;
+	vf->wa_ondisk = NULL;
+	vf->wa_durable = NULL;
+	vf->bm_dirty = NULL;
+	vf->map_dirty = NULL;
+	vf->md_batch = NULL;
+	vf->bm_batch = NULL;
 }
 
 static u32 vmfit_sb_csum(const struct vmfit_disk_sb *sb)
@@ -140,6 +217,10 @@ static void vmfit_sb_pack(struct vmfit *vf, struct vmfit_disk_sb *sb)
 	sb->data_start = cpu_to_le64(vf->data_start);
 	sb->data_chunks = cpu_to_le64(vf->data_chunks);
 	sb->nonce = cpu_to_le64(vf->nonce);
+	sb->flags = cpu_to_le32(vf->bm_empty ? VMFIT_SB_BM_EMPTY : 0);
+	/* Entries packed before this are below the mark read here. */
+	sb->map_used = cpu_to_le64(min_t(u64, atomic64_read(&vf->cow_next),
+					 vf->data_chunks));
 	sb->csum = cpu_to_le32(vmfit_sb_csum(sb));
 }
 
@@ -150,6 +231,26 @@ static int vmfit_sb_write(struct vmfit *vf)
 	/* One sector: sector-atomic on every device we run on. */
 	return vmfit_md_rw(vf, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA | REQ_SYNC,
 			   0, vf->md_buf, 1, false);
+}
+
+/* Is the recorded layout of @sb one this table can use? */
+static bool vmfit_sb_layout_ok(struct vmfit *vf, struct vmfit_disk_sb *sb)
+{
+	u64 map_blocks = le32_to_cpu(sb->map_blocks);
+	u64 data_start = le64_to_cpu(sb->data_start);
+	u64 data_chunks = le64_to_cpu(sb->data_chunks);
+	u64 cow = bdev_nr_sectors(vf->cow_dev->bdev);
+
+	return le64_to_cpu(sb->bitmap_start) == vf->bitmap_start &&
+	       le32_to_cpu(sb->bitmap_blocks) == vf->bitmap_blocks &&
+	       le64_to_cpu(sb->map_start) == vf->map_start &&
+	       data_chunks && data_chunks <= VMFIT_MAX_COW_CHUNKS &&
+	       map_blocks * VMFIT_MAP_PER_BLOCK >= data_chunks &&
+	       data_start >= vf->map_start + map_blocks * VMFIT_BLOCK_SECTORS &&
+	       !(data_start & (vf->chunk_sectors - 1)) &&
+	       data_start + (data_chunks << vf->chunk_shift) <= cow &&
+	       le64_to_cpu(sb->map_used) <= data_chunks &&
+	       le32_to_cpu(sb->mode) <= VMFIT_MERGING;
 }
 
 int vmfit_cow_check(struct vmfit *vf, bool *fresh, char **error)
@@ -178,6 +279,10 @@ int vmfit_cow_check(struct vmfit *vf, bool *fresh, char **error)
 		*error = VMFIT_ERR_V1;
 		return -EINVAL;
 	}
+	if (le32_to_cpu(sb->version) == 2) {
+		*error = VMFIT_ERR_V2;
+		return -EINVAL;
+	}
 	if (le32_to_cpu(sb->version) != VMFIT_SB_VERSION) {
 		*error = "Unsupported cow superblock version";
 		return -EINVAL;
@@ -190,17 +295,13 @@ int vmfit_cow_check(struct vmfit *vf, bool *fresh, char **error)
 		*error = "Origin size differs from the one in the cow superblock";
 		return -EINVAL;
 	}
-	if (le64_to_cpu(sb->bitmap_start) != vf->bitmap_start ||
-	    le32_to_cpu(sb->bitmap_blocks) != vf->bitmap_blocks ||
-	    le64_to_cpu(sb->map_start) != vf->map_start ||
-	    le32_to_cpu(sb->map_blocks) != vf->map_blocks ||
-	    le64_to_cpu(sb->data_start) != vf->data_start ||
-	    le64_to_cpu(sb->data_chunks) > vf->data_chunks ||
-	    le32_to_cpu(sb->mode) > VMFIT_MERGING) {
+	if (!vmfit_sb_layout_ok(vf, sb)) {
 		*error = "Cow superblock layout does not match the cow device";
 		return -EINVAL;
 	}
-	/* A cow device that grew keeps its recorded size. */
+	/* A cow device that grew keeps its recorded layout. */
+	vf->map_blocks = le32_to_cpu(sb->map_blocks);
+	vf->data_start = le64_to_cpu(sb->data_start);
 	vf->data_chunks = le64_to_cpu(sb->data_chunks);
 	vf->epoch = le64_to_cpu(sb->epoch);
 	vf->sb_mode = le32_to_cpu(sb->mode);
@@ -210,33 +311,52 @@ int vmfit_cow_check(struct vmfit *vf, bool *fresh, char **error)
 
 int vmfit_cow_format(struct vmfit *vf)
 {
-	sector_t len = vf->data_start - VMFIT_BLOCK_SECTORS;
+	sector_t len = vf->map_start - vf->bitmap_start;
 	int r;
 
-	/* Zero bitmap and mapping first: stale entries must never validate. */
-	r = blkdev_issue_zeroout(vf->cow_dev->bdev, VMFIT_BLOCK_SECTORS, len,
+	/*
+	 * Zero the bitmap: a block left from an earlier format would count
+	 * all its chunks as changed.  The mapping needs no zeroing: only
+	 * entries below map_used (0 here) are read, and an old format's
+	 * entries do not validate (nonce).
+	 */
+	r = blkdev_issue_zeroout(vf->cow_dev->bdev, vf->bitmap_start, len,
 				 GFP_KERNEL, 0);
 	if (r)
 		return r;
 	vf->epoch = 0;
 	vf->sb_mode = VMFIT_NORMAL;
+	vf->bm_empty = true;
 	vmfit_set_nonce(vf, get_random_u64());
 	return vmfit_sb_write(vf);
 }
 
-/* durable := the on-disk image.  No I/O may be in flight. */
-static void vmfit_cow_set_durable(struct vmfit *vf)
+/* Recount the exact set and its region summary (after a load). */
+static void vmfit_count_set(struct vmfit *vf)
 {
-	u32 c;
+	u32 c, n = vf->origin_chunks;
 
-	bitmap_zero(vf->durable, vf->origin_chunks);
-	for (c = find_next_bit_le(vf->ondisk, vf->origin_chunks, 0);
-	     c < vf->origin_chunks;
-	     c = find_next_bit_le(vf->ondisk, vf->origin_chunks, c + 1))
-		set_bit(c, vf->durable);
+	bitmap_zero(vf->changed_sum, vf->nr_regions);
+	atomic64_set(&vf->nr_changed, 0);
+	for (c = find_next_bit_le(vf->changed, n, 0); c < n;
+	     c = find_next_bit_le(vf->changed, n, c + 1)) {
+		atomic64_inc(&vf->nr_changed);
+		set_bit(c / VMFIT_WA_CHUNKS, vf->changed_sum);
+	}
 }
 
-/* Read the bitmap blocks into ondisk; a bad block becomes all ones. */
+/* Clear the bits of @bm past the last origin chunk. */
+static void vmfit_clear_tail(struct vmfit *vf, void *bm)
+{
+	u64 i, end = (u64)vf->bitmap_blocks * VMFIT_BITS_PER_BLOCK;
+
+	for (i = vf->origin_chunks; i < end && i % 8; i++)
+		clear_bit_le(i, bm);
+	if (i < end)
+		memset((u8 *)bm + i / 8, 0, (end - i) / 8);
+}
+
+/* Read the bitmap blocks into the exact set; a bad block becomes all ones. */
 static int vmfit_load_bitmap(struct vmfit *vf)
 {
 	unsigned int b, i, n;
@@ -251,7 +371,7 @@ static int vmfit_load_bitmap(struct vmfit *vf)
 		if (r)
 			return r;
 		for (i = 0; i < n; i++) {
-			u8 *dst = (u8 *)vf->ondisk + (size_t)(b + i) * VMFIT_BM_BYTES;
+			u8 *dst = (u8 *)vf->changed + (size_t)(b + i) * VMFIT_BM_BYTES;
 
 			blk = (u8 *)vf->md_batch + (size_t)i * VMFIT_BLOCK_SIZE;
 			r = vmfit_hdr_check(vf, blk, VMFIT_BLOCK_SIZE, b + i);
@@ -270,18 +390,18 @@ static int vmfit_load_bitmap(struct vmfit *vf)
 		}
 	}
 	/* Bits past the last chunk stay clear. */
-	for (i = vf->origin_chunks;
-	     i < (u64)vf->bitmap_blocks * VMFIT_BITS_PER_BLOCK; i++)
-		clear_bit_le(i, vf->ondisk);
+	vmfit_clear_tail(vf, vf->changed);
+	vmfit_count_set(vf);
 	return 0;
 }
 
-/* Load the valid entries of mapping sector @s (in md_buf); max cow value. */
+/* Load the valid entries of mapping sector @s (cow chunks 63 * s on). */
 static int vmfit_load_map_sector(struct vmfit *vf, const u8 *sec, u32 s,
-				 u32 *max)
+				 u64 used, u32 *max, u64 *mapped)
 {
 	const __le64 *entries = (const __le64 *)(sec + VMFIT_HDR_SIZE);
 	u32 epoch32 = lower_32_bits(vf->epoch);
+	u32 *rslot, cur;
 	unsigned int i;
 	int r;
 
@@ -291,81 +411,105 @@ static int vmfit_load_map_sector(struct vmfit *vf, const u8 *sec, u32 s,
 	for (i = 0; i < VMFIT_MAP_PER_SECTOR; i++) {
 		u64 e = le64_to_cpu(entries[i]);
 		u32 val = lower_32_bits(e);
-		u64 c = (u64)s * VMFIT_MAP_PER_SECTOR + i;
+		u64 cow = (u64)s * VMFIT_MAP_PER_SECTOR + i;
 
-		if (c >= vf->origin_chunks)
+		if (cow >= used)
 			break;
 		if (!val || upper_32_bits(e) != epoch32 ||
-		    val - 1 >= vf->data_chunks)
+		    val - 1 >= vf->origin_chunks)
 			continue;
-		vf->map[c] = val;
-		vf->dmap[c] = val;
-		*max = max(*max, val);
+		rslot = vmfit_tbl_slot_alloc(&vf->rev, cow, GFP_KERNEL);
+		if (!rslot || vmfit_tbl_cmpxchg(&vf->map, val - 1, 0, cow + 1,
+						GFP_KERNEL, &cur))
+			return -ENOMEM;
+		/* Two live entries for one origin chunk: not ours. */
+		if (cur)
+			return -EILSEQ;
+		*rslot = val;
+		if (!test_bit_le(val - 1, vf->changed))
+			atomic64_inc(&vf->nr_cow_only);
+		*max = max_t(u32, *max, cow + 1);
+		(*mapped)++;
 	}
 	return 0;
 }
 
-int vmfit_cow_load(struct vmfit *vf, char **error)
+/* Read the mapping entries below @used (cow chunks) into core. */
+static int vmfit_load_map(struct vmfit *vf, u64 used, u64 *mapped,
+			  char **error)
 {
-	struct vmfit_disk_sb *sb = vf->md_buf;
-	unsigned int b, s;
+	unsigned int b, n, s, blocks = DIV_ROUND_UP_ULL(used, VMFIT_MAP_PER_BLOCK);
 	u32 max = 0;
 	int r;
 
-	r = vmfit_md_rw(vf, REQ_OP_READ, 0, vf->md_buf, VMFIT_BLOCK_SECTORS, false);
-	if (r) {
-		*error = "Error reading the cow superblock";
-		return r;
-	}
-	if (le32_to_cpu(sb->magic) != VMFIT_SB_MAGIC ||
-	    le32_to_cpu(sb->csum) != vmfit_sb_csum(sb)) {
-		*error = "Cow superblock checksum mismatch";
-		return -EILSEQ;
-	}
-	vf->epoch = le64_to_cpu(sb->epoch);
-	vf->sb_mode = le32_to_cpu(sb->mode);
-	vmfit_set_nonce(vf, le64_to_cpu(sb->nonce));
-
-	memset(vf->ondisk, 0, (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
-	r = vmfit_load_bitmap(vf);
-	if (r) {
-		*error = "Error reading the cow changed-set bitmap";
-		return r;
-	}
-	memcpy(vf->changed, vf->ondisk,
-	       (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
-	vmfit_cow_set_durable(vf);
-
-	memset(vf->map, 0, array_size(vf->origin_chunks, sizeof(u32)));
-	memset(vf->dmap, 0, array_size(vf->origin_chunks, sizeof(u32)));
-	atomic64_set(&vf->cow_next, 0);
-	if (vf->sb_mode == VMFIT_NORMAL)
-		return 0;
-
-	for (b = 0; b < vf->map_blocks; b++) {
+	for (b = 0; b < blocks; b += n) {
+		n = min_t(unsigned int, VMFIT_MD_BATCH, blocks - b);
 		r = vmfit_md_rw(vf, REQ_OP_READ,
 				vf->map_start + (sector_t)b * VMFIT_BLOCK_SECTORS,
-				vf->md_buf, VMFIT_BLOCK_SECTORS, false);
+				vf->md_batch, n * VMFIT_BLOCK_SECTORS, true);
 		if (r) {
 			*error = "Error reading the cow mapping";
 			return r;
 		}
-		for (s = 0; s < VMFIT_BLOCK_SECTORS; s++) {
-			r = vmfit_load_map_sector(vf, (u8 *)vf->md_buf +
-						  s * SECTOR_SIZE,
-						  b * VMFIT_BLOCK_SECTORS + s,
-						  &max);
+		for (s = 0; s < n * VMFIT_BLOCK_SECTORS; s++) {
+			u32 idx = b * VMFIT_BLOCK_SECTORS + s;
+
+			r = vmfit_load_map_sector(vf, (u8 *)vf->md_batch +
+						  (size_t)s * SECTOR_SIZE,
+						  idx, used, &max, mapped);
+			if (r == -ENOMEM) {
+				*error = "Cannot allocate memory for the cow mapping";
+				return r;
+			}
 			if (!r)
 				continue;
 			/* A sector is written atomically: this is corruption. */
 			DMERR("%s: cow mapping sector %u fails its checksum",
-			      vmfit_name(vf), b * VMFIT_BLOCK_SECTORS + s);
+			      vmfit_name(vf), idx);
 			*error = "Cow mapping fails its checksum: the cow device is corrupt";
 			return r;
 		}
 	}
 	atomic64_set(&vf->cow_next, max);
 	return 0;
+}
+
+int vmfit_cow_load(struct vmfit *vf, u64 *mapped, char **error)
+{
+	struct vmfit_disk_sb *sb = vf->md_buf;
+	u64 used;
+	int r;
+
+	*mapped = 0;
+	r = vmfit_md_rw(vf, REQ_OP_READ, 0, vf->md_buf, VMFIT_BLOCK_SECTORS, false);
+	if (r) {
+		*error = "Error reading the cow superblock";
+		return r;
+	}
+	if (le32_to_cpu(sb->magic) != VMFIT_SB_MAGIC ||
+	    le32_to_cpu(sb->csum) != vmfit_sb_csum(sb) ||
+	    !vmfit_sb_layout_ok(vf, sb)) {
+		*error = "Cow superblock checksum mismatch";
+		return -EILSEQ;
+	}
+	vf->epoch = le64_to_cpu(sb->epoch);
+	vf->sb_mode = le32_to_cpu(sb->mode);
+	vf->bm_empty = le32_to_cpu(sb->flags) & VMFIT_SB_BM_EMPTY;
+	used = le64_to_cpu(sb->map_used);
+	vmfit_set_nonce(vf, le64_to_cpu(sb->nonce));
+
+	/* Core is empty (allocated zeroed, loaded once). */
+	if (!vf->bm_empty) {
+		r = vmfit_load_bitmap(vf);
+		if (r) {
+			*error = "Error reading the cow changed-set bitmap";
+			return r;
+		}
+	}
+	atomic64_set(&vf->cow_next, 0);
+	if (vf->sb_mode == VMFIT_NORMAL)
+		return 0;
+	return vmfit_load_map(vf, used, mapped, error);
 }
 
 static void vmfit_map_block_pack(struct vmfit *vf, unsigned int b, u8 *blk)
@@ -380,13 +524,23 @@ static void vmfit_map_block_pack(struct vmfit *vf, unsigned int b, u8 *blk)
 
 		for (i = 0; i < VMFIT_MAP_PER_SECTOR; i++) {
 			u64 c = (u64)idx * VMFIT_MAP_PER_SECTOR + i;
-			u32 val = c < vf->origin_chunks ?
-				READ_ONCE(vf->dmap[c]) : 0;
+			u32 val = c < vf->data_chunks ?
+				vmfit_tbl_get(&vf->rev, c) : 0;
 
 			entries[i] = val ? cpu_to_le64(ep | val) : 0;
 		}
 		vmfit_hdr_seal(vf, sec, SECTOR_SIZE, idx);
 	}
+}
+
+int vmfit_cow_bm_use(struct vmfit *vf)
+{
+	lockdep_assert_held(&vf->md_lock);
+	if (!vf->bm_empty)
+		return 0;
+	/* Not set again on failure: the device fails, no stale claim. */
+	vf->bm_empty = false;
+	return vmfit_cow_commit(vf);
 }
 
 bool vmfit_cow_needs_commit(struct vmfit *vf)
@@ -405,7 +559,8 @@ int vmfit_cow_commit(struct vmfit *vf)
 	/*
 	 * One write per run of up to VMFIT_MD_BATCH blocks from a dirty one
 	 * to the last dirty one within reach: the clean blocks in between
-	 * are packed from dmap too, which always holds what may persist.
+	 * are packed from the to-persist table too, which always holds what
+	 * may persist.
 	 */
 	for (b = find_first_bit(vf->map_dirty, vf->map_blocks);
 	     b < vf->map_blocks;
@@ -419,7 +574,7 @@ int vmfit_cow_commit(struct vmfit *vf)
 		for (i = 0; i < n; i++) {
 			buf = (u8 *)vf->md_batch + (size_t)i * VMFIT_BLOCK_SIZE;
 			clear_bit(b + i, vf->map_dirty);
-			/* Pairs with smp_mb__before_atomic() in vmfit_cow_set_dmap(). */
+			/* Pairs with smp_mb__before_atomic() in vmfit_cow_set_rev(). */
 			smp_mb__after_atomic();
 			vmfit_map_block_pack(vf, b + i, buf);
 		}
@@ -443,14 +598,43 @@ int vmfit_cow_commit(struct vmfit *vf)
 	return r;
 }
 
-int vmfit_cow_write_bitmap(struct vmfit *vf, bool all)
+/*
+ * The on-disk image of bitmap block @b: the exact set, with every marked
+ * region whole.  Bytes hold 8 chunks and never straddle a region.
+ */
+static void vmfit_bm_block_pack(struct vmfit *vf, unsigned int b, u8 *blk)
+{
+	const u8 *src = (const u8 *)vf->changed + (size_t)b * VMFIT_BM_BYTES;
+	u8 *dst = blk + VMFIT_HDR_SIZE;
+	u64 base = (u64)b * VMFIT_BITS_PER_BLOCK;
+	unsigned int j;
+
+	for (j = 0; j < VMFIT_BM_BYTES; j++) {
+		u64 c = base + 8 * j;
+		u8 v;
+
+		if (c >= vf->origin_chunks) {
+			dst[j] = 0;
+			continue;
+		}
+		if (test_bit(c / VMFIT_WA_CHUNKS, vf->wa_ondisk))
+			v = 0xff;
+		else
+			v = READ_ONCE(src[j]);
+		/* Bits past the last chunk stay clear. */
+		if (c + 8 > vf->origin_chunks)
+			v &= (1U << (vf->origin_chunks - c)) - 1;
+		dst[j] = v;
+	}
+	vmfit_hdr_seal(vf, blk, VMFIT_BLOCK_SIZE, b);
+}
+
+int vmfit_cow_write_bitmap(struct vmfit *vf)
 {
 	unsigned int b, i, n = 1, end;
 	int r;
 
 	lockdep_assert_held(&vf->bm_lock);
-	if (all)
-		bitmap_set(vf->bm_dirty, 0, vf->bitmap_blocks);
 	/*
 	 * One FUA write per run of up to VMFIT_MD_BATCH blocks from a dirty
 	 * one to the last dirty one within reach: a clean block in between
@@ -466,13 +650,9 @@ int vmfit_cow_write_bitmap(struct vmfit *vf, bool all)
 				n = i - b + 1;
 		}
 		for (i = 0; i < n; i++) {
-			u8 *blk = (u8 *)vf->bm_batch + (size_t)i * VMFIT_BLOCK_SIZE;
-
 			clear_bit(b + i, vf->bm_dirty);
-			memcpy(blk + VMFIT_HDR_SIZE,
-			       (u8 *)vf->ondisk + (size_t)(b + i) * VMFIT_BM_BYTES,
-			       VMFIT_BM_BYTES);
-			vmfit_hdr_seal(vf, blk, VMFIT_BLOCK_SIZE, b + i);
+			vmfit_bm_block_pack(vf, b + i, (u8 *)vf->bm_batch +
+					    (size_t)i * VMFIT_BLOCK_SIZE);
 		}
 		r = vmfit_md_rw(vf, REQ_OP_WRITE | REQ_FUA | REQ_SYNC,
 				vf->bitmap_start + (sector_t)b * VMFIT_BLOCK_SECTORS,
@@ -486,37 +666,98 @@ int vmfit_cow_write_bitmap(struct vmfit *vf, bool all)
 	return 0;
 }
 
-u32 vmfit_cow_mark_region(struct vmfit *vf, u32 chunk, u32 *end)
+/* Mark the bitmap blocks holding region @r dirty. */
+static void vmfit_dirty_region(struct vmfit *vf, u32 r)
 {
-	u32 start = round_down(chunk, VMFIT_WA_CHUNKS);
-	u32 c;
+	u64 first = (u64)r * VMFIT_WA_CHUNKS;
+	u64 last = min_t(u64, first + VMFIT_WA_CHUNKS, vf->origin_chunks) - 1;
+	u64 b;
+
+	for (b = first / VMFIT_BITS_PER_BLOCK; b <= last / VMFIT_BITS_PER_BLOCK;
+	     b++)
+		set_bit(b, vf->bm_dirty);
+}
+
+void vmfit_cow_mark_region(struct vmfit *vf, u32 chunk)
+{
+	u32 r = chunk / VMFIT_WA_CHUNKS;
 
 	lockdep_assert_held(&vf->bm_lock);
-	set_bit_le(chunk, vf->changed);
-	*end = min_t(u32, start + VMFIT_WA_CHUNKS, vf->origin_chunks);
-	for (c = start; c < *end; c++) {
-		if (!test_and_set_bit_le(c, vf->ondisk))
-			set_bit(c / VMFIT_BITS_PER_BLOCK, vf->bm_dirty);
-	}
-	return start;
+	if (!test_and_set_bit(r, vf->wa_ondisk))
+		vmfit_dirty_region(vf, r);
 }
 
 int vmfit_cow_sync_bitmap(struct vmfit *vf)
 {
-	size_t off;
-	int r;
+	u32 r;
 
 	lockdep_assert_held(&vf->bm_lock);
-	for (off = 0; off < (size_t)vf->bitmap_blocks * VMFIT_BM_BYTES;
-	     off += VMFIT_BM_BYTES) {
-		u8 *mem = (u8 *)vf->changed + off, *disk = (u8 *)vf->ondisk + off;
+	/* Only marked regions differ from the exact set on disk. */
+	for_each_set_bit(r, vf->wa_ondisk, vf->nr_regions)
+		vmfit_dirty_region(vf, r);
+	bitmap_zero(vf->wa_durable, vf->nr_regions);
+	bitmap_zero(vf->wa_ondisk, vf->nr_regions);
+	return vmfit_cow_write_bitmap(vf);
+}
 
-		if (!memcmp(mem, disk, VMFIT_BM_BYTES))
-			continue;
-		memcpy(disk, mem, VMFIT_BM_BYTES);
-		set_bit(off / VMFIT_BM_BYTES, vf->bm_dirty);
+int vmfit_cow_clear(struct vmfit *vf)
+{
+	u32 r;
+
+	lockdep_assert_held(&vf->bm_lock);
+	/* What is set on disk: marked regions and regions with a bit. */
+	for_each_set_bit(r, vf->wa_ondisk, vf->nr_regions)
+		vmfit_dirty_region(vf, r);
+	for_each_set_bit(r, vf->changed_sum, vf->nr_regions) {
+		u64 first = (u64)r * VMFIT_WA_CHUNKS;
+
+		vmfit_dirty_region(vf, r);
+		/* A region is 64 whole bytes of the le bitmap. */
+		memset((u8 *)vf->changed + first / 8, 0,
+		       (min_t(u64, first + VMFIT_WA_CHUNKS,
+			      round_up((u64)vf->origin_chunks, 8)) - first) / 8);
 	}
-	r = vmfit_cow_write_bitmap(vf, false);
-	vmfit_cow_set_durable(vf);
-	return r;
+	bitmap_zero(vf->wa_durable, vf->nr_regions);
+	bitmap_zero(vf->wa_ondisk, vf->nr_regions);
+	bitmap_zero(vf->changed_sum, vf->nr_regions);
+	atomic64_set(&vf->nr_changed, 0);
+	return vmfit_cow_write_bitmap(vf);
+}
+
+u32 vmfit_cow_next_changed(struct vmfit *vf, u32 c)
+{
+	u32 n = vf->origin_chunks, r, end, x;
+
+	for (r = find_next_bit(vf->changed_sum, vf->nr_regions,
+			       c / VMFIT_WA_CHUNKS);
+	     r < vf->nr_regions;
+	     r = find_next_bit(vf->changed_sum, vf->nr_regions, r + 1)) {
+		end = min_t(u64, (u64)(r + 1) * VMFIT_WA_CHUNKS, n);
+		x = find_next_bit_le(vf->changed, end,
+				     max_t(u32, c, r * VMFIT_WA_CHUNKS));
+		if (x < end)
+			return x;
+	}
+	return n;
+}
+
+void vmfit_cow_reset_map(struct vmfit *vf)
+{
+	vmfit_tbl_reset(&vf->map);
+	vmfit_tbl_reset(&vf->rev);
+	bitmap_zero(vf->map_dirty, vf->map_blocks);
+	atomic64_set(&vf->cow_next, 0);
+	atomic64_set(&vf->nr_cow_only, 0);
+}
+
+int vmfit_cow_alloc_chunk(struct vmfit *vf, u32 *val, gfp_t gfp)
+{
+	s64 n = atomic64_fetch_add_unless(&vf->cow_next, 1, vf->data_chunks);
+
+	if (unlikely(n >= vf->data_chunks))
+		return -ENOSPC;
+	if (unlikely(!vmfit_tbl_slot_alloc(&vf->rev, n, gfp)))
+		return -ENOMEM;
+	*val = n + 1;
+	return 0;
 }

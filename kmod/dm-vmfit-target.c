@@ -21,7 +21,6 @@
 #define CREATE_TRACE_POINTS
 #include "dm-vmfit-trace.h"
 
-#define VMFIT_MERGE_BATCH 64
 #define VMFIT_COMMIT_PERIOD HZ
 
 static const char * const vmfit_mode_names[] = {
@@ -78,7 +77,7 @@ static void vmfit_cow_full(struct vmfit *vf)
 	}
 }
 
-static void vmfit_fail(struct vmfit *vf, const char *what, int r)
+void vmfit_fail(struct vmfit *vf, const char *what, int r)
 {
 	DMERR_LIMIT("%s: %s failed: %d", vmfit_name(vf), what, r);
 	if (xchg(&vf->health, VMFIT_FAIL) != VMFIT_FAIL)
@@ -156,7 +155,7 @@ static void vmfit_put_io(struct vmfit *vf, struct vmfit_io *io)
 }
 
 /* Switch the routing mode; returns the parity to drain.  Holds md_lock. */
-static unsigned int vmfit_switch(struct vmfit *vf, enum vmfit_mode mode)
+unsigned int vmfit_switch(struct vmfit *vf, enum vmfit_mode mode)
 {
 	unsigned int old = vf->state;
 
@@ -167,9 +166,30 @@ static unsigned int vmfit_switch(struct vmfit *vf, enum vmfit_mode mode)
 	return VMFIT_STATE_PARITY(old);
 }
 
-static void vmfit_wait_gen(struct vmfit *vf, unsigned int parity)
+void vmfit_wait_gen(struct vmfit *vf, unsigned int parity)
 {
 	wait_event(vf->drain_wq, !vmfit_inflight(vf, parity));
+}
+
+/*
+ * The end of a snapshot (drop) or of a merge, once normal mode is
+ * durable: route to the origin, wait for the bios mapped under the old
+ * mode (md_lock is dropped meanwhile; "switching" keeps messages out),
+ * then forget the mapping.
+ */
+void vmfit_end_to_normal(struct vmfit *vf)
+{
+	unsigned int parity = vmfit_switch(vf, VMFIT_NORMAL);
+
+	vf->switching = true;
+	mutex_unlock(&vf->md_lock);
+
+	vmfit_wait_gen(vf, parity);
+
+	mutex_lock(&vf->md_lock);
+	vmfit_cow_reset_map(vf);
+	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
+	vf->switching = false;
 }
 
 /*
@@ -202,17 +222,21 @@ static bool vmfit_full_chunk(struct vmfit *vf, struct bio *bio, u32 chunk)
 	       bio_sectors(bio) == vmfit_chunk_len(vf, chunk);
 }
 
-/* Allocate a cow data chunk: bump the high-water mark.  Never blocks. */
-static int vmfit_alloc(struct vmfit *vf, u32 *val)
+/* Allocate a cow data chunk.  Blocks only if @gfp does. */
+static int vmfit_alloc(struct vmfit *vf, u32 *val, gfp_t gfp)
 {
-	s64 n = atomic64_fetch_add_unless(&vf->cow_next, 1, vf->data_chunks);
+	int r = vmfit_cow_alloc_chunk(vf, val, gfp);
 
-	if (unlikely(n >= vf->data_chunks)) {
+	if (unlikely(r == -ENOSPC))
 		vmfit_cow_full(vf);
-		return -ENOSPC;
-	}
-	*val = n + 1;
-	return 0;
+	return r;
+}
+
+/* Chunk @c was just mapped in the cow: count it if not in the set. */
+static void vmfit_count_mapped(struct vmfit *vf, u32 c)
+{
+	if (!test_bit_le(c, vf->changed))
+		atomic64_inc(&vf->nr_cow_only);
 }
 
 static void vmfit_defer(struct vmfit *vf, struct bio_list *bl,
@@ -239,7 +263,7 @@ static bool vmfit_park(struct vmfit *vf, struct bio *bio, struct vmfit_io *io)
 	unsigned long flags;
 
 	spin_lock_irqsave(&vf->lock, flags);
-	if (READ_ONCE(vf->map[io->chunk]) != VMFIT_BUSY) {
+	if (vmfit_tbl_get(&vf->map, io->chunk) != VMFIT_BUSY) {
 		spin_unlock_irqrestore(&vf->lock, flags);
 		return false;
 	}
@@ -268,12 +292,11 @@ static int vmfit_route_origin(struct vmfit *vf, struct bio *bio,
 			      struct vmfit_io *io)
 {
 	if (op_is_write(bio_op(bio))) {
-		if (!test_bit(io->chunk, vf->durable)) {
+		if (!vmfit_cow_durable(vf, io->chunk)) {
 			vmfit_defer(vf, &vf->bm_bios, bio, io, false);
 			return DM_MAPIO_SUBMITTED;
 		}
-		if (!test_bit_le(io->chunk, vf->changed))
-			set_bit_le(io->chunk, vf->changed);
+		vmfit_cow_set_changed(vf, io->chunk);
 	}
 	vmfit_remap_origin(vf, bio);
 	return DM_MAPIO_REMAPPED;
@@ -288,7 +311,8 @@ static int vmfit_route(struct vmfit *vf, struct bio *bio, struct vmfit_io *io)
 {
 	bool write = op_is_write(bio_op(bio));
 	u32 c = io->chunk;
-	u32 v;
+	u32 v, cur;
+	int r;
 
 	if (io->mode == VMFIT_NORMAL)
 		return vmfit_route_origin(vf, bio, io);
@@ -299,7 +323,7 @@ static int vmfit_route(struct vmfit *vf, struct bio *bio, struct vmfit_io *io)
 		return DM_MAPIO_SUBMITTED;
 	}
 again:
-	v = READ_ONCE(vf->map[c]);
+	v = vmfit_tbl_get(&vf->map, c);
 	if (unlikely(v == VMFIT_BUSY)) {
 		if (vmfit_park(vf, bio, io))
 			return DM_MAPIO_SUBMITTED;
@@ -317,22 +341,36 @@ again:
 		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
 		return DM_MAPIO_SUBMITTED;
 	}
-	if (vmfit_alloc(vf, &v)) {
+	/*
+	 * map() may not sleep for memory: when the room for the chunk or its
+	 * entry needs an allocation that fails, the worker copies the chunk
+	 * instead (GFP_NOIO; this chunk leaks).
+	 */
+	r = vmfit_alloc(vf, &v, GFP_NOWAIT);
+	if (!r)
+		r = vmfit_tbl_cmpxchg(&vf->map, c, 0, v, GFP_NOWAIT, &cur);
+	if (r == -ENOMEM) {
+		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (r) {
 		bio->bi_status = BLK_STS_NOSPC;
 		bio_endio(bio);
 		return DM_MAPIO_SUBMITTED;
 	}
 	/* Lost a race with another writer: its chunk wins, ours leaks. */
-	if (cmpxchg(&vf->map[c], 0, v))
+	if (cur)
 		goto again;
+	vmfit_count_mapped(vf, c);
 	vmfit_remap_cow(vf, bio, io, v);
 	return DM_MAPIO_REMAPPED;
 }
 
 /*
  * While merging, a FUA write to the origin must not be undone by a merge
- * resumed after a crash: the removal of its chunk's entry (set in dmap
- * before the chunk was released to the origin) is committed first.
+ * resumed after a crash: the removal of its chunk's entry (cleared in the
+ * to-persist table before the chunk was released to the origin) is
+ * committed first.
  */
 static bool vmfit_needs_precommit(struct bio *bio, struct vmfit_io *io)
 {
@@ -369,7 +407,6 @@ static void vmfit_issue(struct vmfit *vf, struct bio *bio)
 static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 {
 	struct bio *bio;
-	u32 start, end;
 	int r;
 
 	/* Not md_lock: a message must not wait for this FUA write. */
@@ -377,20 +414,18 @@ static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
 	bio_list_for_each(bio, bios) {
 		struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-		vmfit_cow_mark_region(vf, io->chunk, &end);
+		vmfit_cow_mark_region(vf, io->chunk);
 	}
 	/* One FUA write releases every bio of the batch. */
-	r = vmfit_cow_write_bitmap(vf, false);
+	r = vmfit_cow_write_bitmap(vf);
 	if (r) {
 		vmfit_fail(vf, "changed-set write", r);
 	} else {
 		bio_list_for_each(bio, bios) {
 			struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-			start = round_down(io->chunk, VMFIT_WA_CHUNKS);
-			end = min_t(u32, start + VMFIT_WA_CHUNKS,
-				    vf->origin_chunks);
-			bitmap_set(vf->durable, start, end - start);
+			vmfit_cow_region_durable(vf, io->chunk);
+			vmfit_cow_set_changed(vf, io->chunk);
 		}
 	}
 	mutex_unlock(&vf->bm_lock);
@@ -410,7 +445,7 @@ static void vmfit_process_bm(struct vmfit *vf, struct bio_list *bios)
  * must make progress under memory pressure.  Never fails: the pool holds
  * a merge batch, and every job in use completes and returns to it.
  */
-static struct vmfit_job *vmfit_job_alloc(struct vmfit *vf)
+struct vmfit_job *vmfit_job_alloc(struct vmfit *vf)
 {
 	struct vmfit_job *job = mempool_alloc(&vf->job_pool, GFP_NOIO);
 
@@ -418,7 +453,7 @@ static struct vmfit_job *vmfit_job_alloc(struct vmfit *vf)
 	return job;
 }
 
-static void vmfit_job_free(struct vmfit *vf, struct vmfit_job *job)
+void vmfit_job_free(struct vmfit *vf, struct vmfit_job *job)
 {
 	mempool_free(job, &vf->job_pool);
 }
@@ -433,13 +468,16 @@ static void vmfit_copy_done(int read_err, unsigned long write_err, void *context
 	bool failed = read_err || write_err;
 
 	spin_lock_irqsave(&vf->lock, flags);
-	WRITE_ONCE(vf->map[job->chunk], failed ? 0 : job->cow + 1);
+	/* Busy since vmfit_start_copy(): no allocation. */
+	vmfit_tbl_set(&vf->map, job->chunk, failed ? 0 : job->cow + 1);
 	waiters = job->waiters;
 	list_del(&job->list);
 	if (!failed)
 		bio_list_merge(&vf->retry_bios, &waiters);
 	spin_unlock_irqrestore(&vf->lock, flags);
 
+	if (!failed)
+		vmfit_count_mapped(vf, job->chunk);
 	if (failed) {
 		DMERR_LIMIT("%s: copying chunk %u to the cow failed",
 			    vmfit_name(vf), job->chunk);
@@ -462,13 +500,19 @@ static void vmfit_start_copy(struct vmfit *vf, struct bio *bio,
 {
 	struct dm_io_region from, to;
 	struct vmfit_job *job;
-	u32 val;
+	u32 val, cur;
+	int r;
 
 	job = vmfit_job_alloc(vf);
-	if (vmfit_alloc(vf, &val)) {
+	r = vmfit_alloc(vf, &val, GFP_NOIO);
+	if (r) {
 		vmfit_job_free(vf, job);
-		bio->bi_status = BLK_STS_NOSPC;
-		bio_endio(bio);
+		if (r == -ENOSPC) {
+			bio->bi_status = BLK_STS_NOSPC;
+			bio_endio(bio);
+		} else {
+			bio_io_error(bio);
+		}
 		return;
 	}
 	job->vf = vf;
@@ -476,15 +520,27 @@ static void vmfit_start_copy(struct vmfit *vf, struct bio *bio,
 	job->cow = val - 1;
 	bio_list_init(&job->waiters);
 
+	/*
+	 * On the list before the chunk turns busy (which may allocate, so
+	 * not under the lock): a bio that sees it busy parks on this job.
+	 */
 	spin_lock_irq(&vf->lock);
-	if (cmpxchg(&vf->map[io->chunk], 0, VMFIT_BUSY)) {
-		/* Someone mapped it meanwhile (our chunk leaks): retry. */
+	list_add(&job->list, &vf->jobs);
+	spin_unlock_irq(&vf->lock);
+	r = vmfit_tbl_cmpxchg(&vf->map, job->chunk, 0, VMFIT_BUSY, GFP_NOIO,
+			      &cur);
+	spin_lock_irq(&vf->lock);
+	if (r || cur) {
+		list_del(&job->list);
 		spin_unlock_irq(&vf->lock);
 		vmfit_job_free(vf, job);
-		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
+		/* Our chunk leaks; someone mapped it meanwhile: retry. */
+		if (r)
+			bio_io_error(bio);
+		else
+			vmfit_defer(vf, &vf->copy_bios, bio, io, true);
 		return;
 	}
-	list_add(&job->list, &vf->jobs);
 	bio_list_add(&job->waiters, bio);
 	job->cow_parity = io->parity;
 	io->flags &= ~VMFIT_IO_COUNTED;
@@ -506,7 +562,7 @@ static void vmfit_process_copy(struct vmfit *vf, struct bio *bio)
 	u32 v;
 
 again:
-	v = READ_ONCE(vf->map[io->chunk]);
+	v = vmfit_tbl_get(&vf->map, io->chunk);
 	if (v == VMFIT_BUSY) {
 		if (!vmfit_park(vf, bio, io))
 			goto again;
@@ -691,115 +747,11 @@ static void vmfit_drain_work(struct work_struct *ws)
 }
 
 /*
- *--------------------------------------------------------------
- * Merge
- *--------------------------------------------------------------
+ * Make a mode change durable before it takes effect in core: see
+ * dm-vmfit.h.
  */
-static void vmfit_merge_copied(int read_err, unsigned long write_err,
-			       void *context)
-{
-	struct vmfit_job *job = context;
-	struct vmfit *vf = job->vf;
-
-	job->error = (read_err || write_err) ? -EIO : 0;
-	if (atomic_dec_and_test(&vf->merge_pending))
-		complete(&vf->merge_done);
-}
-
-/* Take up to VMFIT_MERGE_BATCH mapped chunks from the cursor on. */
-static unsigned int vmfit_merge_collect(struct vmfit *vf,
-					struct vmfit_job **batch)
-{
-	unsigned int n = 0;
-
-	while (n < VMFIT_MERGE_BATCH && vf->merge_cursor < vf->origin_chunks) {
-		u32 c = vf->merge_cursor;
-		u32 v = READ_ONCE(vf->map[c]);
-		struct vmfit_job *job;
-
-		if (!vmfit_mapped(v)) {
-			vf->merge_cursor++;
-			continue;
-		}
-		job = vmfit_job_alloc(vf);
-		job->vf = vf;
-		job->chunk = c;
-		job->cow = v - 1;
-		bio_list_init(&job->waiters);
-		spin_lock_irq(&vf->lock);
-		WRITE_ONCE(vf->map[c], VMFIT_BUSY);
-		list_add(&job->list, &vf->jobs);
-		spin_unlock_irq(&vf->lock);
-		batch[n++] = job;
-		vf->merge_cursor++;
-	}
-	return n;
-}
-
-static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
-			     unsigned int n)
-{
-	struct dm_io_region from, to;
-	unsigned int i, parity;
-	int r = 0;
-
-	/* Writes mapped before the chunks turned busy must finish first. */
-	mutex_lock(&vf->md_lock);
-	parity = vmfit_switch(vf, VMFIT_MERGING);
-	mutex_unlock(&vf->md_lock);
-	vmfit_wait_gen(vf, parity);
-
-	atomic_set(&vf->merge_pending, n);
-	reinit_completion(&vf->merge_done);
-	for (i = 0; i < n; i++) {
-		from.bdev = vf->cow_dev->bdev;
-		from.sector = vf->data_start +
-			((sector_t)batch[i]->cow << vf->chunk_shift);
-		from.count = vmfit_chunk_len(vf, batch[i]->chunk);
-		to.bdev = vf->origin_dev->bdev;
-		to.sector = vmfit_chunk_to_sector(vf, batch[i]->chunk);
-		to.count = from.count;
-		dm_kcopyd_copy(vf->kc, &from, 1, &to, 0, vmfit_merge_copied,
-			       batch[i]);
-	}
-	wait_for_completion(&vf->merge_done);
-
-	/*
-	 * Commit protocol, rule 3: the copies are durable on the origin
-	 * before any entry is cleared in dmap (which a commit may write at
-	 * once) and before a bio is let through to the origin chunk.
-	 */
-	r = blkdev_issue_flush(vf->origin_dev->bdev);
-	for (i = 0; r && i < n; i++)
-		batch[i]->error = r;
-
-	for (i = 0; i < n; i++) {
-		struct vmfit_job *job = batch[i];
-
-		spin_lock_irq(&vf->lock);
-		WRITE_ONCE(vf->map[job->chunk], job->error ? job->cow + 1 : 0);
-		bio_list_merge(&vf->retry_bios, &job->waiters);
-		list_del(&job->list);
-		spin_unlock_irq(&vf->lock);
-		if (job->error) {
-			r = job->error;
-		} else {
-			vmfit_cow_set_dmap(vf, job->chunk, 0);
-			vf->merged++;
-		}
-		vmfit_job_free(vf, job);
-	}
-	queue_work(vf->wq, &vf->worker);
-	trace_vmfit_merge_progress(vf->devt, vf->merged, vf->to_merge);
-	return r;
-}
-
-/*
- * Make a mode change durable before it takes effect in core: on failure the
- * superblock keeps the old mode and the target fails. Caller holds md_lock.
- */
-static int __vmfit_commit_mode(struct vmfit *vf, enum vmfit_mode mode,
-			       const char *what)
+int vmfit_commit_mode(struct vmfit *vf, enum vmfit_mode mode,
+		      const char *what)
 {
 	enum vmfit_mode old = vf->sb_mode;
 	int r;
@@ -812,111 +764,6 @@ static int __vmfit_commit_mode(struct vmfit *vf, enum vmfit_mode mode,
 		vmfit_fail(vf, what, r);
 	}
 	return r;
-}
-
-/* Back to normal mode: the cow is empty again. */
-static void vmfit_merge_finish(struct vmfit *vf)
-{
-	unsigned int parity;
-	int r;
-
-	mutex_lock(&vf->md_lock);
-	r = blkdev_issue_flush(vf->origin_dev->bdev);
-	if (r)
-		vmfit_fail(vf, "merge commit", r);
-	else
-		r = __vmfit_commit_mode(vf, VMFIT_NORMAL, "merge commit");
-	if (r) {
-		mutex_unlock(&vf->md_lock);
-		return;
-	}
-	parity = vmfit_switch(vf, VMFIT_NORMAL);
-	vf->switching = true;
-	mutex_unlock(&vf->md_lock);
-
-	vmfit_wait_gen(vf, parity);
-
-	mutex_lock(&vf->md_lock);
-	atomic64_set(&vf->cow_next, 0);
-	bitmap_zero(vf->map_dirty, vf->map_blocks);
-	vf->merged = 0;
-	vf->to_merge = 0;
-	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
-	vf->switching = false;
-	mutex_unlock(&vf->md_lock);
-	DMINFO("%s: merge complete", vmfit_name(vf));
-	dm_vmfit_nl_merge_done(vf, vf->epoch);
-	queue_work(vf->wq, &vf->event_work);
-}
-
-/*
- * Every chunk merged back must be in the durable changed set first.  Runs
- * once the snapshot generation drained: no chunk gets mapped after it.
- */
-static int vmfit_merge_fold(struct vmfit *vf)
-{
-	u64 n = 0;
-	u32 c;
-	int r;
-
-	mutex_lock(&vf->md_lock);
-	mutex_lock(&vf->bm_lock);
-	for (c = 0; c < vf->origin_chunks; c++) {
-		if (vmfit_mapped(READ_ONCE(vf->map[c]))) {
-			vmfit_cow_mark_changed(vf, c);
-			n++;
-		}
-	}
-	r = vmfit_cow_write_bitmap(vf, false);
-	if (!r) {
-		for (c = 0; c < vf->origin_chunks; c++) {
-			if (test_bit_le(c, vf->changed))
-				set_bit(c, vf->durable);
-		}
-		if (vf->merge_cursor == 0) {
-			vf->to_merge = n;
-			vf->merged = 0;
-		}
-	}
-	mutex_unlock(&vf->bm_lock);
-	mutex_unlock(&vf->md_lock);
-	return r;
-}
-
-static void vmfit_merge_work(struct work_struct *ws)
-{
-	struct vmfit *vf = container_of(ws, struct vmfit, merge_work);
-	struct vmfit_job *batch[VMFIT_MERGE_BATCH];
-	unsigned int n;
-	int r;
-
-	/* Queued twice (resume, cancelled suspend): only one merges. */
-	if (vmfit_mode(vf) != VMFIT_MERGING)
-		return;
-	/*
-	 * The previous generation (the snapshot's, at the first run) and its
-	 * copies must be gone.  The parity is read now: a merge re-run after
-	 * a resume or a cancelled suspend follows other switches.
-	 */
-	vmfit_wait_gen(vf, VMFIT_STATE_PARITY(READ_ONCE(vf->state)) ^ 1);
-	r = vmfit_merge_fold(vf);
-	if (r) {
-		vmfit_fail(vf, "changed-set write", r);
-		return;
-	}
-	for (;;) {
-		if (READ_ONCE(vf->merge_stop))
-			return;
-		n = vmfit_merge_collect(vf, batch);
-		if (!n)
-			break;
-		r = vmfit_merge_batch(vf, batch, n);
-		if (r) {
-			vmfit_fail(vf, "merge copy", r);
-			return;
-		}
-	}
-	vmfit_merge_finish(vf);
 }
 
 /*
@@ -960,7 +807,7 @@ int vmfit_snapshot(struct vmfit *vf, const char **why)
 	 * any entry of the epoch can be written (before the switch).
 	 */
 	vf->epoch++;
-	r = __vmfit_commit_mode(vf, VMFIT_SNAPSHOT, "snapshot commit");
+	r = vmfit_commit_mode(vf, VMFIT_SNAPSHOT, "snapshot commit");
 	if (r) {
 		vf->epoch--;
 		*why = "The metadata cannot be written";
@@ -1007,7 +854,6 @@ static int vmfit_check_snapshot(struct vmfit *vf, const char **why)
 
 int vmfit_drop(struct vmfit *vf, const char **why)
 {
-	unsigned int parity;
 	int r;
 
 	mutex_lock(&vf->md_lock);
@@ -1015,24 +861,12 @@ int vmfit_drop(struct vmfit *vf, const char **why)
 	if (r)
 		goto out;
 	/* Durable first: after a crash the origin is the live device. */
-	r = __vmfit_commit_mode(vf, VMFIT_NORMAL, "drop commit");
+	r = vmfit_commit_mode(vf, VMFIT_NORMAL, "drop commit");
 	if (r) {
 		*why = "The metadata cannot be written";
 		goto out;
 	}
-	parity = vmfit_switch(vf, VMFIT_NORMAL);
-	vf->switching = true;
-	mutex_unlock(&vf->md_lock);
-
-	vmfit_wait_gen(vf, parity);
-
-	mutex_lock(&vf->md_lock);
-	memset(vf->map, 0, array_size(vf->origin_chunks, sizeof(u32)));
-	memset(vf->dmap, 0, array_size(vf->origin_chunks, sizeof(u32)));
-	bitmap_zero(vf->map_dirty, vf->map_blocks);
-	atomic64_set(&vf->cow_next, 0);
-	cmpxchg(&vf->health, VMFIT_COW_FULL, VMFIT_OK);
-	vf->switching = false;
+	vmfit_end_to_normal(vf);
 out:
 	mutex_unlock(&vf->md_lock);
 	return r;
@@ -1046,7 +880,7 @@ int vmfit_merge(struct vmfit *vf, const char **why)
 	r = vmfit_check_snapshot(vf, why);
 	if (r)
 		goto out;
-	r = __vmfit_commit_mode(vf, VMFIT_MERGING, "merge commit");
+	r = vmfit_commit_mode(vf, VMFIT_MERGING, "merge commit");
 	if (r) {
 		*why = "The metadata cannot be written";
 		goto out;
@@ -1078,11 +912,7 @@ int vmfit_clear(struct vmfit *vf, const char **why)
 		goto out;
 	}
 	mutex_lock(&vf->bm_lock);
-	bitmap_zero(vf->durable, vf->origin_chunks);
-	memset(vf->changed, 0, (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
-	memset(vf->ondisk, 0, (size_t)vf->bitmap_blocks * VMFIT_BLOCK_SIZE);
-	bitmap_zero(vf->bm_dirty, vf->bitmap_blocks);
-	r = vmfit_cow_write_bitmap(vf, true);
+	r = vmfit_cow_clear(vf);
 	mutex_unlock(&vf->bm_lock);
 	if (r) {
 		*why = "The metadata cannot be written";
@@ -1129,7 +959,16 @@ void vmfit_unpin(struct vmfit *vf)
 
 static bool vmfit_is_changed(struct vmfit *vf, u32 c, bool cow)
 {
-	return test_bit_le(c, vf->changed) || (cow && READ_ONCE(vf->map[c]));
+	return test_bit_le(c, vf->changed) ||
+	       (cow && vmfit_tbl_get(&vf->map, c));
+}
+
+/* The first chunk from @c on that changed (or is in the cow, if @cow). */
+static u32 vmfit_next_changed(struct vmfit *vf, u32 c, bool cow)
+{
+	u32 n = vmfit_cow_next_changed(vf, c);
+
+	return cow ? min(n, vmfit_tbl_next(&vf->map, c)) : n;
 }
 
 /*
@@ -1158,10 +997,9 @@ static int vmfit_msg_changed(struct vmfit *vf, unsigned int argc, char **argv,
 
 	mutex_lock(&vf->md_lock);
 	cow = vmfit_mode(vf) != VMFIT_NORMAL;
-	for (c = start; c < vf->origin_chunks; c = e + 1) {
+	for (c = vmfit_next_changed(vf, start, cow); c < vf->origin_chunks;
+	     c = vmfit_next_changed(vf, e + 1, cow)) {
 		e = c;
-		if (!vmfit_is_changed(vf, c, cow))
-			continue;
 		while (e + 1 < vf->origin_chunks &&
 		       vmfit_is_changed(vf, e + 1, cow))
 			e++;
@@ -1412,15 +1250,7 @@ static void vmfit_destroy(struct vmfit *vf)
 	if (vf->io_client)
 		dm_io_client_destroy(vf->io_client);
 	kfree(vf->md_buf);
-	vfree(vf->changed);
-	vfree(vf->ondisk);
-	bitmap_free(vf->durable);
-	bitmap_free(vf->bm_dirty);
-	vfree(vf->map);
-	vfree(vf->dmap);
-	bitmap_free(vf->map_dirty);
-	vfree(vf->md_batch);
-	vfree(vf->bm_batch);
+	vmfit_cow_free(vf);
 	/* The devices are the owner table's: closed by vmfit_dtr(). */
 	vf->origin_dev = NULL;
 	vf->cow_dev = NULL;
@@ -1576,23 +1406,6 @@ static int vmfit_parse_devices(struct vmfit *vf, struct dm_target *ti,
 	return 0;
 }
 
-static int vmfit_alloc_core(struct vmfit *vf)
-{
-	vf->changed = vzalloc(array_size(vf->bitmap_blocks, VMFIT_BLOCK_SIZE));
-	vf->ondisk = vzalloc(array_size(vf->bitmap_blocks, VMFIT_BLOCK_SIZE));
-	vf->durable = bitmap_zalloc(vf->origin_chunks, GFP_KERNEL);
-	vf->bm_dirty = bitmap_zalloc(vf->bitmap_blocks, GFP_KERNEL);
-	vf->map = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
-	vf->dmap = vzalloc(array_size(vf->origin_chunks, sizeof(u32)));
-	vf->map_dirty = bitmap_zalloc(vf->map_blocks, GFP_KERNEL);
-	vf->md_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
-	vf->bm_batch = vmalloc(array_size(VMFIT_MD_BATCH, VMFIT_BLOCK_SIZE));
-	if (!vf->changed || !vf->ondisk || !vf->durable || !vf->bm_dirty || !vf->map ||
-	    !vf->dmap || !vf->map_dirty || !vf->md_batch || !vf->bm_batch)
-		return -ENOMEM;
-	return 0;
-}
-
 /*
  * Read the cow metadata into core and take up its mode.  Done by the
  * constructor of a new device (so that a refusal is a ti->error), and by
@@ -1601,19 +1414,16 @@ static int vmfit_alloc_core(struct vmfit *vf)
  */
 static int vmfit_load(struct vmfit *vf, char **error)
 {
-	u64 mapped = 0;
-	u32 c;
+	u64 mapped;
 	int r;
 
 	lockdep_assert_held(&vf->md_lock);
-	r = vmfit_cow_load(vf, error);
+	r = vmfit_cow_load(vf, &mapped, error);
 	if (r) {
 		DMERR("%s: cannot load the cow metadata: %s (%d)",
 		      vmfit_name(vf), *error, r);
 		return r;
 	}
-	for (c = 0; c < vf->origin_chunks; c++)
-		mapped += vmfit_mapped(vf->map[c]);
 	vf->loaded = true;
 	vf->to_merge = vf->sb_mode == VMFIT_MERGING ? mapped : 0;
 	vf->merged = 0;
@@ -1742,8 +1552,6 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		vf->io_client = NULL;
 		goto bad;
 	}
-	if (vmfit_alloc_core(vf))
-		goto bad;
 	vf->inflight = alloc_percpu(struct vmfit_inflight);
 	if (!vf->inflight)
 		goto bad;
@@ -1766,6 +1574,14 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = vmfit_cow_check(vf, &fresh, &ti->error);
 	if (r)
 		goto bad;
+	/* Sized by the layout the superblock recorded. */
+	r = vmfit_cow_alloc(vf, &ti->error);
+	if (r) {
+		DMERR("%s: %s (%u origin chunks, %u cow chunks)",
+		      vmfit_name(vf), ti->error, vf->origin_chunks,
+		      vf->data_chunks);
+		goto bad;
+	}
 
 	r = vmfit_set_target(ti, vf);
 	if (r)
@@ -1872,8 +1688,9 @@ static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
 	if (unlikely(*error) && io->cow && op_is_write(bio_op(bio)))
 		vmfit_fail(vf, "cow data write", blk_status_to_errno(*error));
 	if (io->cow && !*error && op_is_write(bio_op(bio))) {
-		if (READ_ONCE(vf->dmap[io->chunk]) != io->cow)
-			vmfit_cow_set_dmap(vf, io->chunk, io->cow);
+		/* The slot exists: vmfit_cow_alloc_chunk() made it. */
+		if (vmfit_tbl_get(&vf->rev, io->cow - 1) != io->chunk + 1)
+			vmfit_cow_set_rev(vf, io->cow - 1, io->chunk + 1);
 		if (io->flags & VMFIT_IO_FUA) {
 			/* Acknowledged once the entry is durable too. */
 			spin_lock_irqsave(&vf->lock, flags);
@@ -1936,6 +1753,9 @@ static void vmfit_postsuspend(struct dm_target *ti)
 		/* Clean suspend: the on-disk set becomes exact again. */
 		mutex_lock(&vf->bm_lock);
 		r = vmfit_cow_sync_bitmap(vf);
+		/* An empty set need not be read at the next activation. */
+		if (!r && vmfit_cow_set_empty(vf))
+			vf->bm_empty = true;
 		mutex_unlock(&vf->bm_lock);
 		if (!r)
 			r = vmfit_cow_commit(vf);
@@ -2012,6 +1832,11 @@ static int vmfit_preresume(struct dm_target *ti)
 		if (r)
 			goto out;
 	}
+	r = vmfit_cow_bm_use(vf);
+	if (r) {
+		vmfit_fail(vf, "resume commit", r);
+		goto out;
+	}
 	vf->active = true;
 	queue_delayed_work(vf->wq, &vf->commit_work, VMFIT_COMMIT_PERIOD);
 	if (vf->sb_mode == VMFIT_MERGING && vmfit_mode(vf) == VMFIT_MERGING) {
@@ -2023,14 +1848,18 @@ out:
 	return r;
 }
 
+/*
+ * Chunks in the exact set, and in snapshot or merging mode those in the
+ * cow besides: counters, no walk.  A write of the previous generation that
+ * adds a chunk the new one already mapped counts it twice until the merge
+ * or drop.
+ */
 static u64 vmfit_count_changed(struct vmfit *vf)
 {
-	bool cow = vmfit_mode(vf) != VMFIT_NORMAL;
-	u64 n = 0;
-	u32 c;
+	u64 n = atomic64_read(&vf->nr_changed);
 
-	for (c = 0; c < vf->origin_chunks; c++)
-		n += vmfit_is_changed(vf, c, cow);
+	if (vmfit_mode(vf) != VMFIT_NORMAL)
+		n += atomic64_read(&vf->nr_cow_only);
 	return n;
 }
 
@@ -2155,8 +1984,11 @@ static void vmfit_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type vmfit_target = {
 	.name = "vmfit",
-	/* 1.1: cow format 2, commit protocol; 1.2: table with major:minor */
-	.version = {1, 2, 0},
+	/*
+	 * 1.1: cow format 2, commit protocol; 1.2: table with major:minor;
+	 * 1.3: cow format 3 (memory and activation by the cow)
+	 */
+	.version = {1, 3, 0},
 	.module = THIS_MODULE,
 	.ctr = vmfit_ctr,
 	.dtr = vmfit_dtr,

@@ -28,6 +28,8 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/dm-vmfit.h>
 
+#include "dm-vmfit-table.h"
+
 #define DM_MSG_PREFIX "vmfit"
 
 #define VMFIT_OPT_IGNORE_DISCARD "ignore_discard"
@@ -59,7 +61,7 @@
 #define VMFIT_WA_CHUNKS 512
 
 /*
- * In-core mapping values (u32 per origin chunk): 0 is "not in the cow",
+ * In-core mapping values (sparse table by origin chunk): 0 is "not in the cow",
  * VMFIT_BUSY is "a copy of this chunk is in progress, wait for it",
  * anything else is the cow data chunk + 1.
  */
@@ -170,15 +172,26 @@ struct vmfit {
 	struct vmfit_inflight __percpu *inflight; /* bios per generation parity */
 	wait_queue_head_t drain_wq;	/* woken when an old generation drains */
 
-	/* Changed set. */
+	/*
+	 * Changed set: the exact set, one bit per origin chunk; per write-ahead
+	 * region (VMFIT_WA_CHUNKS), whether it has a changed chunk, whether it
+	 * is marked whole in the on-disk set, and whether that mark is durable
+	 * (what map() tests).  A chunk's bit in "changed" is set once it is
+	 * durable on disk.
+	 */
 	unsigned long *changed;		/* exact changed set (le bitmap); set_bit_le() */
-	unsigned long *ondisk;		/* on-disk image, a superset; Protected by "bm_lock" */
-	unsigned long *durable;		/* bits set in the on-disk image, tested in map() */
+	unsigned long *changed_sum;	/* regions with a bit in changed */
+	unsigned long *wa_ondisk;	/* regions marked on disk; Protected by "bm_lock" */
+	unsigned long *wa_durable;	/* regions whose mark is durable, tested in map() */
 	unsigned long *bm_dirty;	/* bitmap blocks to write */
+	u32 nr_regions;			/* write-ahead regions of the origin */
+	atomic64_t nr_changed;		/* bits set in changed */
+	atomic64_t nr_cow_only;		/* mapped chunks not in changed (snapshot) */
+	bool bm_empty;			/* superblock says: on-disk set empty; "md_lock" */
 
 	/* Cow mapping. */
-	u32 *map;			/* routing value per origin chunk (cmpxchg) */
-	u32 *dmap;			/* value to persist, set when data is written */
+	struct vmfit_tbl map;		/* origin chunk -> routing value (cmpxchg) */
+	struct vmfit_tbl rev;		/* cow chunk -> origin chunk + 1 to persist */
 	unsigned long *map_dirty;	/* mapping blocks to write */
 	atomic64_t cow_next;		/* allocation high-water mark */
 
@@ -315,6 +328,35 @@ void vmfit_unpin(struct vmfit *vf);
  */
 struct vmfit *vmfit_pin_devt(dev_t devt, sector_t len, dev_t *origin,
 			     const char **why);
+
+/*
+ *--------------------------------------------------------------
+ * Internals of dm-vmfit-target.c used by dm-vmfit-merge.c
+ *--------------------------------------------------------------
+ */
+/* Chunks copied back per merge batch (also the job mempool's reserve). */
+#define VMFIT_MERGE_BATCH 64
+
+/* Health to fail: logged, a dm event and a netlink event. */
+void vmfit_fail(struct vmfit *vf, const char *what, int r);
+/* Switch the routing mode (md_lock held); returns the parity to drain. */
+unsigned int vmfit_switch(struct vmfit *vf, enum vmfit_mode mode);
+/* Wait for the bios counted in generation parity @parity. */
+void vmfit_wait_gen(struct vmfit *vf, unsigned int parity);
+/* Drop and merge end (md_lock held, dropped while waiting): to normal. */
+void vmfit_end_to_normal(struct vmfit *vf);
+/*
+ * Make a mode change durable before it takes effect in core: on failure
+ * the superblock keeps the old mode and the target fails.  md_lock held.
+ */
+int vmfit_commit_mode(struct vmfit *vf, enum vmfit_mode mode,
+		      const char *what);
+/* Jobs from the instance's mempool: never fail (GFP_NOIO). */
+struct vmfit_job *vmfit_job_alloc(struct vmfit *vf);
+void vmfit_job_free(struct vmfit *vf, struct vmfit_job *job);
+
+/* dm-vmfit-merge.c: the merge worker (vf->merge_work). */
+void vmfit_merge_work(struct work_struct *ws);
 
 /* dm-vmfit-view.c: the vmfit-view target. */
 int dm_vmfit_view_init(void);

@@ -45,7 +45,7 @@ sec=/sys/kernel/security
 [ -e $sec/ima ] || mount -t securityfs securityfs $sec
 log=$sec/ima/ascii_runtime_measurements
 [ -r $log ] || die "no IMA measurement log (ima_policy=critical_data)"
-want="target_name=vmfit,target_version=1.2.0,origin_name=$(devno "$origin"),cow_name=$(devno "$cow"),chunk_sectors=16,ignore_discard=n;"
+want="target_name=vmfit,target_version=1.3.0,origin_name=$(devno "$origin"),cow_name=$(devno "$cow"),chunk_sectors=16,ignore_discard=n;"
 # (No process substitution: the guest has no /dev/fd.)
 awk '$5 == "dm_table_load" { print $6 }' $log >"$TESTDIR/ima"
 found=0

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Commit protocol, rule 5: bitmap blocks and mapping sectors carry
-# checksums (cow format 2) and a bad one is handled by the documented rule:
+# checksums (cow format 3) and a bad one is handled by the documented rule:
 # - a changed-set block that fails its checksum counts all its chunks as
 #   changed (over-reporting is safe), with a kernel warning, and is
 #   rewritten;
 # - a mapping sector that fails its checksum (corrupt, or written to the
 #   wrong place) refuses the table with a clear message; an all-zero
 #   sector is empty;
-# - a format 1 cow device is refused with a message that says what to do.
+# - a format 1 or format 2 cow device is refused with a message that says
+#   what to do.
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
@@ -26,7 +27,7 @@ vmfit_create live "$O" "$C" 8
 L=$(dm_path live)
 MAP=$(vmfit_sb_u64 "$C" 56)
 ver=$(dd if="$C" bs=512 count=1 iflag=direct 2>/dev/null | od -An -t u4 -j 8 -N 4 | tr -d ' ')
-assert_eq 2 "$ver" "superblock version"
+assert_eq 3 "$ver" "superblock version"
 
 # flip_byte DEV BYTE - invert one byte (read-modify-write of its sector).
 flip_byte() {
@@ -92,6 +93,13 @@ zero_dev "$C" 0 8
 printf '\x15\x53\x40\x89\x54\x46\x4d\x56\x01\x00\x00\x00' >"$TESTDIR/sb1"
 head -c 500 /dev/zero >>"$TESTDIR/sb1"
 dd if="$TESTDIR/sb1" of="$C" bs=512 count=1 oflag=direct conv=notrunc 2>/dev/null
-expect_fail "Cow device has format 1, this module needs format 2" \
+expect_fail "Cow device has format 1, this module needs format 3" \
+	dmsetup create "$(dm_name live)" --table "$TABLE"
+note "a format 2 cow device is refused"
+zero_dev "$C" 0 8
+printf '\xf0\x68\x2e\xeb\x54\x46\x4d\x56\x02\x00\x00\x00' >"$TESTDIR/sb2"
+head -c 500 /dev/zero >>"$TESTDIR/sb2"
+dd if="$TESTDIR/sb2" of="$C" bs=512 count=1 oflag=direct conv=notrunc 2>/dev/null
+expect_fail "Cow device has format 2, this module needs format 3" \
 	dmsetup create "$(dm_name live)" --table "$TABLE"
 note "ok"

@@ -8,23 +8,14 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl_cmd.h"
 #include "ctl_json.h"
 #include "vf_conf.h"
 #include "vf_ctlsock.h"
-
-static volatile sig_atomic_t mevents_stop;
-
-static void mevents_signal(int sig)
-{
-	mevents_stop = 1;
-}
 
 /* Digits only, short enough for a u64: printed as a JSON number. */
 static bool is_number(const char *v, uint64_t *out)
@@ -80,12 +71,10 @@ static void print_json(char *line)
 int manager_events(struct ctl *c, const struct command *cmd,
 		   const char *path, uint64_t count, uint64_t timeout)
 {
-	struct sigaction sa = { .sa_handler = mevents_signal };
 	char err[512], line[1024];
 	struct vf_ctlsub sub;
 	struct vf_conf conf;
-	struct timespec t0, now;
-	uint64_t seen = 0, left_ms;
+	struct events_wait w;
 	int r;
 
 	vf_conf_defaults(&conf);
@@ -102,27 +91,10 @@ int manager_events(struct ctl *c, const struct command *cmd,
 	if (r)
 		return fail(c, cmd, conf.control_socket, r,
 			    "is vmfitd running with %s?", path);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* Tests wait for this line before they cause events. */
-	fprintf(stderr, PROG ": events: listening\n");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	events_listen(&w, count, timeout);
 	r = EXIT_SUCCESS;
-	while (!mevents_stop && (!count || seen < count)) {
-		left_ms = 500;
-		if (timeout) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((uint64_t)(now.tv_sec - t0.tv_sec) >= timeout) {
-				/* Without --count the timeout just ends it. */
-				if (count)
-					r = fail(c, cmd, "events", -ETIMEDOUT,
-						 "%" PRIu64 " of %" PRIu64
-						 " events in %" PRIu64 " s",
-						 seen, count, timeout);
-				break;
-			}
-		}
-		r = vf_ctlsub_next(&sub, line, sizeof(line), left_ms);
+	while (events_more(c, cmd, &w, &r)) {
+		r = vf_ctlsub_next(&sub, line, sizeof(line), 500);
 		if (r == -ETIMEDOUT || r == -EINTR) {
 			r = EXIT_SUCCESS;
 			continue;
@@ -137,7 +109,7 @@ int manager_events(struct ctl *c, const struct command *cmd,
 		else
 			printf("%s\n", line);
 		fflush(stdout);
-		seen++;
+		w.seen++;
 	}
 	vf_ctlsub_close(&sub);
 	return r;

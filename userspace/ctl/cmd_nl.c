@@ -5,11 +5,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl_cmd.h"
 #include "vf_conf.h"
@@ -292,12 +290,6 @@ out:
 
 /*----------------------------------------------------------------*/
 
-static volatile sig_atomic_t events_stop;
-
-static void events_signal(int sig)
-{
-	events_stop = 1;
-}
 
 static void print_event(const struct ctl *c, const struct vf_nl_event *ev)
 {
@@ -367,16 +359,14 @@ int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sigaction sa = { .sa_handler = events_signal };
 	const char *config = NULL;
 	bool manager = false;
 	struct vf_nl_event ev;
 	struct vf_nl *nl = NULL;
-	uint64_t count = 0, timeout = 0, seen = 0;
+	uint64_t count = 0, timeout = 0;
+	struct events_wait w;
 	const char *why = "";
-	struct timespec t0, now;
 	int done = 0;
-	int wait_ms;
 	int opt;
 	int r;
 
@@ -419,27 +409,10 @@ int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 		r = nl_fail(c, cmd, "subscribe", r, nl);
 		goto out;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* Tests wait for this line before they cause events. */
-	fprintf(stderr, "vmfit-ctl: events: listening\n");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	events_listen(&w, count, timeout);
 	r = EXIT_SUCCESS;
-	while (!events_stop && (!count || seen < count)) {
-		wait_ms = 500;
-		if (timeout) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((uint64_t)(now.tv_sec - t0.tv_sec) >= timeout) {
-				/* Without --count the timeout just ends it. */
-				if (count)
-					r = fail(c, cmd, "events", -ETIMEDOUT,
-						 "%" PRIu64 " of %" PRIu64
-						 " events in %" PRIu64 " s",
-						 seen, count, timeout);
-				break;
-			}
-		}
-		done = vf_nl_next_event(nl, &ev, wait_ms);
+	while (events_more(c, cmd, &w, &r)) {
+		done = vf_nl_next_event(nl, &ev, 500);
 		if (done == -ETIMEDOUT || done == -EINTR)
 			continue;
 		if (done) {
@@ -447,7 +420,7 @@ int cmd_events(struct ctl *c, const struct command *cmd, int argc,
 			break;
 		}
 		print_event(c, &ev);
-		seen++;
+		w.seen++;
 	}
 out:
 	vf_nl_close(nl);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "ctl_transport.h"
 
@@ -52,6 +53,21 @@ int next_opt(const struct command *cmd, int argc, char **argv,
 	     const char *shortopts, const struct option *longopts, int *done);
 /* Positional argument count against the table; 0 or a misuse status. */
 int check_args(const struct command *cmd, int nargs);
+
+/*
+ * The frame both events commands share: events_listen() installs the
+ * SIGINT/SIGTERM handlers that end the wait and prints the line tests
+ * wait for; events_more() is the loop condition: false on a signal, at
+ * --count events, or when --timeout is over (*@rc is then the result: the
+ * timeout just ends a wait without --count and fails one with it).
+ */
+struct events_wait {
+	struct timespec t0;
+	uint64_t count, timeout, seen;
+};
+void events_listen(struct events_wait *w, uint64_t count, uint64_t timeout);
+bool events_more(const struct ctl *c, const struct command *cmd,
+		 struct events_wait *w, int *rc);
 
 /* ctl_cmdtable.c: every command, ended by a row with a NULL name. */
 extern const struct command ctl_cmd_table[];

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -280,4 +281,44 @@ int print_action(const struct ctl *c, const char *name,
 	ctl_json_obj_end(&j);
 	ctl_json_end(&j);
 	return EXIT_SUCCESS;
+}
+
+static volatile sig_atomic_t events_stop;
+
+static void events_signal(int sig)
+{
+	events_stop = 1;
+}
+
+void events_listen(struct events_wait *w, uint64_t count, uint64_t timeout)
+{
+	struct sigaction sa = { .sa_handler = events_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* Tests wait for this line before they cause events. */
+	fprintf(stderr, PROG ": events: listening\n");
+	w->count = count;
+	w->timeout = timeout;
+	w->seen = 0;
+	clock_gettime(CLOCK_MONOTONIC, &w->t0);
+}
+
+bool events_more(const struct ctl *c, const struct command *cmd,
+		 struct events_wait *w, int *rc)
+{
+	struct timespec now;
+
+	if (events_stop || (w->count && w->seen >= w->count))
+		return false;
+	if (!w->timeout)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((uint64_t)(now.tv_sec - w->t0.tv_sec) < w->timeout)
+		return true;
+	if (w->count)
+		*rc = fail(c, cmd, "events", -ETIMEDOUT,
+			   "%" PRIu64 " of %" PRIu64 " events in %" PRIu64
+			   " s", w->seen, w->count, w->timeout);
+	return false;
 }
