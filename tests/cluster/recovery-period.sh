@@ -32,11 +32,17 @@ bpid=$CL_BENCH_PID
 
 declare -A seen
 deadline=$((SECONDS + 20))
+# One status snapshot per look: separate reads can straddle the start of
+# the next round (the period is 2 s).
+st_field() {
+	sed -n "s/^$1=//p" <<<"$st" | head -n 1
+}
 while ((SECONDS < deadline)); do
-	d=$(cl_stat 1 rcv_done)
-	if [ "$(cl_stat 1 rcv_phase)" = idle ] && [ -n "$d" ] && ((d > 0)) &&
+	st=$(cl_status 1)
+	d=$(st_field rcv_done)
+	if [ "$(st_field rcv_phase)" = idle ] && [ -n "$d" ] && ((d > 0)) &&
 		[ -z "${seen[$d]:-}" ]; then
-		seen[$d]="$(cl_stat 1 rcv_full) $(cl_stat 1 rcv_hashed) $(cl_stat 1 rcv_chunks)"
+		seen[$d]="$(st_field rcv_full) $(st_field rcv_hashed) $(st_field rcv_chunks)"
 		cl_log "round $d: full hashed chunks = ${seen[$d]}"
 	fi
 	((${d:-0} >= 4)) && break
