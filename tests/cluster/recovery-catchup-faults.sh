@@ -37,18 +37,6 @@ CL_VMFITD_WRAP_HOSTS="1 2 3 4 5"
 mkdir -p "$(cl_hostdir 2)"
 echo slow-hash >"$(cl_hostdir 2)/faults"
 
-# result i: "done" or the abort reason of host i's last round
-result() {
-	local r
-	r=$(cl_stat "$1" rcv_last_result)
-	if [ "$r" = done ]; then
-		echo done
-	else
-		r=$(cl_stat "$1" rcv_last_abort)
-		echo "${r%%:*}"
-	fi
-}
-
 # killed_abort i node: host i's last round aborted because of the killed
 # node: member-left, or the abort that node multicast when it saw its
 # own shadow die a moment before itself (the kill takes the children
@@ -59,15 +47,6 @@ killed_abort() {
 	[ "$(cl_stat "$1" rcv_last_result)" = aborted ] &&
 		[[ "$a" == member-left* || "$a" == *"node $2: "* ]] ||
 		cl_die "host $1: last round '$(cl_stat "$1" rcv_last_result)' ($a), want aborted for node $2"
-}
-
-wait_phase() { # i phase
-	local deadline=$((SECONDS + 30))
-	until [ "$(cl_stat "$1" rcv_phase)" = "$2" ]; do
-		((SECONDS < deadline)) ||
-			cl_die "host $1 not in phase $2 in 30 s (phase $(cl_stat "$1" rcv_phase))"
-		sleep 0.1
-	done
 }
 
 # caught_up i n: host i is in sync, ready, idle, caught up n times
@@ -107,14 +86,14 @@ done
 cl_kill_manager 5
 cl_wait_stat 1 members 4
 cl_start_vmfitd 5
-wait_phase 5 verify	# it keeps the stream, waits for the digests
-wait_phase 2 hash	# (status files lag by 200 ms)
+cl_wait_phase 5 verify	# it keeps the stream, waits for the digests
+cl_wait_phase 2 hash	# (status files lag by 200 ms)
 cl_kill_manager 5
 for i in 1 2 3 4; do
 	cl_wait_rounds $((r0[i] + 1)) "$i"
 done
 cl_assert_eq "1. the voters' round is done" "done done done done" \
-	"$(result 1) $(result 2) $(result 3) $(result 4)"
+	"$(cl_rcv_result 1) $(cl_rcv_result 2) $(cl_rcv_result 3) $(cl_rcv_result 4)"
 cl_start_vmfitd 5
 caught_up 5 1
 cl_log "1. receiver killed mid-catch-up: the voters' round done; host 5 caught up when started again"
@@ -126,8 +105,8 @@ done
 cl_kill_manager 5
 cl_wait_stat 1 members 4
 cl_start_vmfitd 5
-wait_phase 5 verify
-wait_phase 2 hash
+cl_wait_phase 5 verify
+cl_wait_phase 2 hash
 cl_kill_manager 3
 for i in 1 2 4; do
 	cl_wait_rounds $((r0[i] + 1)) "$i"
@@ -146,7 +125,7 @@ cl_kill_manager 4
 cl_wait_stat 1 members 3
 "$VMFIT_BIN/vmfitd" --recover -c "$(cl_hostdir 1)/vmfitd.conf" >/dev/null ||
 	cl_die "round 3 not started"
-wait_phase 1 verify	# host 2 hashes for 4 s
+cl_wait_phase 1 verify	# host 2 hashes for 4 s
 cl_start_vmfitd 3
 cl_start_vmfitd 4
 members_all 1 2 3 4 5
@@ -165,7 +144,7 @@ for i in 1 2 3 4 5; do
 	cl_wait_rounds $((r0[i] + 1)) "$i"
 done
 cl_assert_eq "4. a round of five done" "done done done done done" \
-	"$(result 1) $(result 2) $(result 3) $(result 4) $(result 5)"
+	"$(cl_rcv_result 1) $(cl_rcv_result 2) $(cl_rcv_result 3) $(cl_rcv_result 4) $(cl_rcv_result 5)"
 
 # A manager still finishing its previous round refuses the next one
 # (busy): the round must end at once, never at its timeout.

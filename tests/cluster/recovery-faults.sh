@@ -64,28 +64,6 @@ mkdir -p "$(cl_hostdir 1)" "$(cl_hostdir 3)"
 echo stall-chunks >"$(cl_hostdir 1)/faults"
 echo slow-hash >"$(cl_hostdir 3)/faults"
 
-# result i: "done" or the abort reason of host i's last round
-result() {
-	local r
-	r=$(cl_stat "$1" rcv_last_result)
-	if [ "$r" = done ]; then
-		echo done
-	else
-		r=$(cl_stat "$1" rcv_last_abort)
-		echo "${r%%:*}"
-	fi
-}
-
-# wait_phase i phase: host i's round is in this phase (30 s at most)
-wait_phase() {
-	local deadline=$((SECONDS + 30))
-	until [ "$(cl_stat "$1" rcv_phase)" = "$2" ]; do
-		((SECONDS < deadline)) ||
-			cl_die "host $1 not in phase $2 in 30 s (phase $(cl_stat "$1" rcv_phase))"
-		sleep 0.1
-	done
-}
-
 # restart i: host i comes back (corosync, then vmfitd with its replica
 # empty) and catches up as a receiver.
 restart() {
@@ -129,7 +107,7 @@ round_of_three() {
 	out=$(cl_recover 2) || cl_die "round through host 2 failed: $out"
 	cl_wait_rounds "$1" 1 2 3
 	cl_assert_eq "round done everywhere" "done done done" \
-		"$(result 1) $(result 2) $(result 3)"
+		"$(cl_rcv_result 1) $(cl_rcv_result 2) $(cl_rcv_result 3)"
 }
 
 cl_up 3
@@ -160,7 +138,7 @@ out=$(cl_recover 2) && cl_die "round 1 did not abort: $out"
 cl_wait_rounds 1
 cl_assert_eq "round 1: shadow-restore everywhere" \
 	"shadow-restore shadow-restore shadow-restore" \
-	"$(result 1) $(result 2) $(result 3)"
+	"$(cl_rcv_result 1) $(cl_rcv_result 2) $(cl_rcv_result 3)"
 for i in 1 2 3; do
 	cl_assert_eq "host $i still on volume A" "$(cl_volume "$i")" "$(cl_stat "$i" rcv_volume)"
 	grep -q 'restoring the shadow' "$(cl_hostdir "$i")/vmfitd.log" ||
@@ -179,7 +157,7 @@ cl_assert_eq "vmfit-ctl recover --wait: every phase of round 2" \
 	"$(sed -n 's/^phase=\([a-z]*\) .*/\1/p; s/^done$/done/p' <<<"$out" | tr '\n' ' ' | sed 's/ $//')"
 cl_wait_rounds 2 1 2 3
 cl_assert_eq "round 2 done everywhere" "done done done" \
-	"$(result 1) $(result 2) $(result 3)"
+	"$(cl_rcv_result 1) $(cl_rcv_result 2) $(cl_rcv_result 3)"
 cl_log "2. the next round is done"
 
 # 3. host 1 killed during the chunk transfer
@@ -188,21 +166,21 @@ off=$((4096 + 1900 * 256 + 100))	# record 1900: the load never writes it
 printf '\x5a' | dd of="$vol" bs=1 seek="$off" conv=notrunc status=none
 "$VMFIT_BIN/vmfitd" --recover --full -c "$(cl_hostdir 2)/vmfitd.conf" >/dev/null ||
 	cl_die "round 3 not started"
-wait_phase 2 fetch
+cl_wait_phase 2 fetch
 sleep 1	# the FETCH reaches host 1, half the chunk comes back
 cl_assert_eq "host 2 still fetching (host 1 stalls)" fetch "$(cl_stat 2 rcv_phase)"
 cl_kill_host 1
 cl_wait_rounds 3 2 3
-r2=$(result 2)
-r3=$(result 3)
+r2=$(cl_rcv_result 2)
+r3=$(cl_rcv_result 3)
 cl_log "3. host 1 killed mid-chunk: host 2 $r2, host 3 $r3"
 # done, or aborted for host 1: member-left, or the abort host 1
 # multicast when it saw its shadow die a moment before itself (the kill
 # takes the children first)
 for i in 2 3; do
 	a=$(cl_stat "$i" rcv_last_abort)
-	[ "$(result "$i")" = done ] || [[ "$a" == member-left* || "$a" == *"node 1: "* ]] ||
-		cl_die "round 3 on host $i: '$(result "$i")' ($a), want done or aborted for node 1"
+	[ "$(cl_rcv_result "$i")" = done ] || [[ "$a" == member-left* || "$a" == *"node 1: "* ]] ||
+		cl_die "round 3 on host $i: '$(cl_rcv_result "$i")' ($a), want done or aborted for node 1"
 done
 # host 2 completed: its repair came from host 3 after host 1's death
 if [ "$r2" = done ]; then
@@ -236,7 +214,7 @@ grep -q 'the shadow died before this manager had caught up' "$(cl_hostdir 1)/vmf
 	cl_die "host 1 did not say why it exited"
 cl_wait_rounds $((r0_2 + 1)) 2
 cl_wait_rounds $((r0_3 + 1)) 3
-cl_assert_eq "the voters' round is done" "done done" "$(result 2) $(result 3)"
+cl_assert_eq "the voters' round is done" "done done" "$(cl_rcv_result 2) $(cl_rcv_result 3)"
 cl_log "4a. host 1's shadow died on RESTORE while it caught up: it exited, the voters' round is done"
 rm -f "$(cl_hostdir 1)/shadow-mode"
 cl_start_vmfitd 1
@@ -248,9 +226,9 @@ cl_log "4. host 1 caught up; the next round of three is done"
 # 5. host 3 killed while the digests are exchanged
 "$VMFIT_BIN/vmfitd" --recover -c "$(cl_hostdir 2)/vmfitd.conf" >/dev/null ||
 	cl_die "round 5 not started"
-wait_phase 3 hash	# 4 s (slow-hash)
-wait_phase 1 verify
-wait_phase 2 verify
+cl_wait_phase 3 hash	# 4 s (slow-hash)
+cl_wait_phase 1 verify
+cl_wait_phase 2 verify
 # Bad FETCHes to host 1 while it serves this round's view: a chunk past
 # the volume, a piece of a manager state it does not have (no receiver),
 # another round; host 1 answers each with PEER_ERROR and goes on.
@@ -272,7 +250,7 @@ for i in 1 2; do
 		[[ "$a" == member-left* || "$a" == *"node 3: "* ]] ||
 		cl_die "host $i: round 5 ended '$(cl_stat "$i" rcv_last_result)' ($a), want aborted for node 3"
 done
-r5=$(result 2)
+r5=$(cl_rcv_result 2)
 for i in 1 2; do
 	cl_assert_eq "host $i on the volume it served on" "$(cl_stat "$i" rcv_volume)" "$(cl_live_volume "$i")"
 done

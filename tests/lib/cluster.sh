@@ -808,3 +808,27 @@ cl_assert_json() {
 	[ -n "$v" ] || cl_die "$1: no '$2'"
 	[ "${v%.*}" "$3" "$4" ] || cl_die "$(basename "$1"): $2 = $v, expected $3 $4"
 }
+
+# cl_rcv_result i: "done", or the abort reason of host i's last recovery
+# round.
+cl_rcv_result() {
+	local r
+	r=$(cl_stat "$1" rcv_last_result)
+	if [ "$r" = done ]; then
+		echo done
+	else
+		r=$(cl_stat "$1" rcv_last_abort)
+		echo "${r%%:*}"
+	fi
+}
+
+# cl_wait_phase i phase: wait until host i's recovery round is in this
+# phase (30 s at most).
+cl_wait_phase() {
+	local deadline=$((SECONDS + 30))
+	until [ "$(cl_stat "$1" rcv_phase)" = "$2" ]; do
+		((SECONDS < deadline)) ||
+			cl_die "host $1 not in phase $2 in 30 s (phase $(cl_stat "$1" rcv_phase))"
+		sleep 0.1
+	done
+}
