@@ -275,17 +275,7 @@ grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||
 	cl_die "clients saw errors: $(grep errors "$CL_DIR/load.log")"
 grep -q 'verify: [0-9]* reads checked, 0 mismatches' "$CL_DIR/load.log" ||
 	cl_die "clients saw a wrong value: $(grep verify "$CL_DIR/load.log")"
-for i in 1 2 3; do
-	c[$i]=$(cl_stat "$i" checkpoints_done)
-done
-cl_checkpoint 2 >/dev/null
-for i in 1 2 3; do
-	cl_wait_checkpoints $((c[i] + 1)) "$i"
-done
-for i in 1 3; do
-	cmp "$(cl_live_volume 2)" "$(cl_live_volume "$i")" ||
-		cl_die "live volumes of hosts 2 and $i differ"
-done
+cl_checkpoint_compare 2
 
 # Host 2's events: one document per line; aborts with their phase and
 # reason; every phase of a done round in order; an end for each round.

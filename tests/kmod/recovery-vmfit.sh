@@ -16,19 +16,7 @@
 
 need_vmfit
 MB=8
-slice oa "$DISK_A" 0 $MB
-slice ob "$DISK_A" 16 $MB
-slice ca "$DISK_B" 0 $MB
-slice cb "$DISK_B" 16 $MB
-for s in oa ob ca cb; do
-	zero_dev "$(dm_path $s)" 0 $((MB * 2048))
-done
-vmfit_create A "$(dm_path oa)" "$(dm_path ca)" 8
-vmfit_create B "$(dm_path ob)" "$(dm_path cb)" 8
-A=$(dm_path A)
-B=$(dm_path B)
-at_exit "dmsetup remove $(dm_name A)-view 2>/dev/null || true"
-at_exit "dmsetup remove $(dm_name B)-view 2>/dev/null || true"
+vmfit_ab_volumes $MB
 
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null || true
 conf=$TESTDIR/vmfitd.conf

@@ -30,15 +30,7 @@ dm_msg live snapshot
 wait_status live VIEW ready 30
 
 note "a checksum session held open"
-mkfifo "$TESTDIR/hold.in"
-vmfit-nlfuzz csumhold "$N" <"$TESTDIR/hold.in" >"$TESTDIR/hold.out" 2>&1 &
-holder=$!
-exec 7>"$TESTDIR/hold.in"
-for i in $(seq 100); do
-	grep -q held "$TESTDIR/hold.out" && break
-	sleep 0.1
-done
-grep -q held "$TESTDIR/hold.out" || die "csumhold did not start: $(cat "$TESTDIR/hold.out")"
+csum_hold_start "$N"
 assert_eq 1 "$(sessions)" "checksum sessions"
 
 expect_fail "merge: A vmfit-view or a checksum uses the snapshot" dm_msg live merge
@@ -51,9 +43,8 @@ expect_fail "in use" rmmod dm_vmfit
 note "remove --force of the live device under the held session"
 timeout 60 dmsetup remove --force "$N" || die "remove --force failed or hung"
 expect_fail "in use" rmmod dm_vmfit
-exec 7>&-
-wait $holder || die "csumhold failed: $(cat "$TESTDIR/hold.out")"
-end=$(grep '^end ' "$TESTDIR/hold.out")
+csum_hold_end
+end=$CSUM_END
 assert_eq "end 19 The device went away during the checksum" "$end" \
 	"the held dump after remove --force"
 assert_eq 0 "$(sessions)" "checksum sessions after the dump ended"

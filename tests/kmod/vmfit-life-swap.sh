@@ -53,20 +53,11 @@ dmsetup clear "$N"
 dm_remove view
 
 note "a checksum session across an identical reload"
-mkfifo "$TESTDIR/hold.in"
-vmfit-nlfuzz csumhold "$N" <"$TESTDIR/hold.in" >"$TESTDIR/hold.out" 2>&1 &
-holder=$!
-exec 7>"$TESTDIR/hold.in"
-for i in $(seq 100); do
-	grep -q held "$TESTDIR/hold.out" && break
-	sleep 0.1
-done
-grep -q held "$TESTDIR/hold.out" || die "csumhold did not start: $(cat "$TESTDIR/hold.out")"
+csum_hold_start "$N"
 dmsetup reload "$N" --table "$table" || die "identical reload refused under a checksum"
 timeout 60 dmsetup resume "$N" || die "resume failed under a checksum"
-exec 7>&-
-wait $holder || die "csumhold failed: $(cat "$TESTDIR/hold.out")"
-assert_match "^end 0 " "$(grep '^end ' "$TESTDIR/hold.out")" \
+csum_hold_end
+assert_match "^end 0 " "$CSUM_END" \
 	"the checksum after the identical reload"
 
 note "merge after the reloads"

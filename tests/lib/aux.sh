@@ -166,6 +166,52 @@ vmfit_create() {
 	fi
 }
 
+# vmfit_ab_volumes MB - recovery's two state volumes: live devices "A" and
+# "B" of MB MiB each (origins on DISK_A, cows on DISK_B, zeroed, 4 KiB
+# chunks); sets A and B to their paths; their views are removed at exit.
+vmfit_ab_volumes() {
+	local mb=$1 s
+	slice oa "$DISK_A" 0 "$mb"
+	slice ob "$DISK_A" $((mb * 2)) "$mb"
+	slice ca "$DISK_B" 0 "$mb"
+	slice cb "$DISK_B" $((mb * 2)) "$mb"
+	for s in oa ob ca cb; do
+		zero_dev "$(dm_path $s)" 0 $((mb * 2048))
+	done
+	vmfit_create A "$(dm_path oa)" "$(dm_path ca)" 8
+	vmfit_create B "$(dm_path ob)" "$(dm_path cb)" 8
+	A=$(dm_path A)
+	B=$(dm_path B)
+	at_exit "dmsetup remove $(dm_name A)-view 2>/dev/null || true"
+	at_exit "dmsetup remove $(dm_name B)-view 2>/dev/null || true"
+}
+
+# csum_hold_start NAME - a checksum session on live device NAME held open
+# (vmfit-nlfuzz csumhold) until csum_hold_end; its output in
+# $TESTDIR/hold.out.
+csum_hold_start() {
+	local i
+	rm -f "$TESTDIR/hold.in"
+	mkfifo "$TESTDIR/hold.in"
+	vmfit-nlfuzz csumhold "$1" <"$TESTDIR/hold.in" \
+		>"$TESTDIR/hold.out" 2>&1 &
+	CSUM_HOLDER=$!
+	exec 7>"$TESTDIR/hold.in"
+	for i in $(seq 100); do
+		grep -q held "$TESTDIR/hold.out" && return 0
+		sleep 0.1
+	done
+	die "csumhold did not start: $(cat "$TESTDIR/hold.out")"
+}
+
+# csum_hold_end - let the held session go (not in a subshell: it closes
+# the shell's own end of the fifo); its "end ..." line goes to CSUM_END.
+csum_hold_end() {
+	exec 7>&-
+	wait "$CSUM_HOLDER" || die "csumhold failed: $(cat "$TESTDIR/hold.out")"
+	CSUM_END=$(grep '^end ' "$TESTDIR/hold.out")
+}
+
 # vmfit_fixture SIZE_MB CHUNK_SECTORS [FILL_SEED] - the usual set-up: the
 # first SIZE_MB of DISK_A as "origin" (filled by vmtest-io with FILL_SEED
 # when given), of DISK_B as "cow" (header zeroed), and the vmfit device
