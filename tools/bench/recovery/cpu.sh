@@ -36,7 +36,7 @@ cpu_sample() {
 		# f[1] is field 3 (state): ppid 4, utime 14, stime 15
 		if (n >= 13)
 			print t, p[3], p[5], f[2], c, f[12] + f[13]
-	}' /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null
+	}' /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null || true	# threads end
 }
 
 # cpu_start file: sample into file until cpu_stop.
