@@ -14,6 +14,15 @@ cd "$(dirname "$0")/../.."
 
 bin=build/bin/vmfit-svol
 [ -x "$bin" ] || { echo "FAIL: $bin not built (make userspace)" >&2; exit 1; }
+if [ "$(id -u)" != 0 ] || ! command -v mkfs.xfs >/dev/null; then
+	echo "svol-reflink: SKIP: needs root and mkfs.xfs (tools/deps.sh) to mount an XFS image"
+	exit 77
+fi
+# In a mount namespace of its own: whatever happens, its end unmounts
+# the filesystems and frees the loop device.
+if [ -z "${SVOL_REFLINK_NS:-}" ]; then
+	SVOL_REFLINK_NS=1 exec unshare --mount --propagation private -- "$0" "$@"
+fi
 fail() { echo "FAIL: svol-reflink: $*" >&2; exit 1; }
 tmp=$(mktemp -d)
 mnt=$tmp/mnt
@@ -50,10 +59,6 @@ run() { # dir want
 	[ "$out" = "9-9 20-20 " ] || fail "changed of the live file on $d: '$out', want '9-9 20-20 '"
 }
 
-if [ "$(id -u)" != 0 ] || ! command -v mkfs.xfs >/dev/null; then
-	echo "svol-reflink: SKIP: needs root and mkfs.xfs (tools/deps.sh) to mount an XFS image"
-	exit 77
-fi
 truncate -s 300M "$tmp/xfs.img"
 mkfs.xfs -q -m reflink=1 "$tmp/xfs.img" >/dev/null 2>&1 ||
 	fail "mkfs.xfs -m reflink=1 failed"
