@@ -260,6 +260,19 @@ void shadow_swap(struct vmfitd *d)
 		replica_frames(d);
 }
 
+/*
+ * The swap happens as soon as the senior has answered up to h, not at the
+ * shadow's next frame, which may be long in coming (or at the drain
+ * timeout, SENIOR_DRAIN_MS).
+ */
+void rcv_senior_answered(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+
+	if (r && r->phase == PH_HANDOVER)
+		round_progress(d);
+}
+
 /*----------------------------------------------------------------*/
 /* The shadow's channel */
 

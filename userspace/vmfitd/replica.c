@@ -300,6 +300,8 @@ static void replica_input(struct vmfitd *d)
 	}
 	d->rilen += n;
 	replica_frames(d);
+	/* Last: it may make the shadow the replica (d->rin included). */
+	rcv_senior_answered(d);
 }
 
 static void replica_output(struct vmfitd *d)

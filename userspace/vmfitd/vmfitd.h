@@ -429,6 +429,11 @@ void rcv_keep(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 void rcv_left(struct vmfitd *d, uint32_t node);
 /* An EXEC for the local replica: true when the shadow took it alone. */
 bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex);
+/*
+ * The replica's answers were handled (replica.c): during a hand-over,
+ * the senior may have reached the hand-over point.
+ */
+void rcv_senior_answered(struct vmfitd *d);
 /* Checkpoint @id of the senior finished (checkpoint.c). */
 void rcv_checkpoint_done(struct vmfitd *d, uint64_t id, uint64_t order,
 			 uint32_t status);

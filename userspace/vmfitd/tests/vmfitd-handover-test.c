@@ -11,6 +11,7 @@
  * - the senior is asked to exit (the backend's shutdown()), never waited
  *   for: the commit waits (round_progress is told once it is reaped),
  *   and a senior that does not exit within SENIOR_STOP_MS is killed;
+ * - a senior that reaches the hand-over point makes the swap at once;
  * - a replica reaped after its end is still named in the log.
  */
 #include <errno.h>
@@ -143,19 +144,25 @@ static const char *log_text(void)
 static unsigned int n_shutdown, n_kill;
 static bool gone;
 
-static int be_shutdown(struct vf_replica *r)
+static void be_close(struct vf_replica *r)
 {
-	n_shutdown++;
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
+}
+
+static int be_shutdown(struct vf_replica *r)
+{
+	n_shutdown++;
+	be_close(r);
 	return 0;
 }
 
 static int be_kill(struct vf_replica *r)
 {
 	n_kill++;
-	return be_shutdown(r);
+	be_close(r);
+	return 0;
 }
 
 static int be_reap(struct vf_replica *r, int *status)
@@ -202,7 +209,7 @@ int main(void)
 	struct pollfd pfd[SHADOW_POLL_FDS];
 	struct vf_wbuf wb;
 	uint64_t wake = UINT64_MAX;
-	int sv[2], senior_fd[2], i;
+	int sv[2], sv2[2], senior_fd[2], i;
 
 	d->be = &be;
 	d->rcv = r;
@@ -310,12 +317,51 @@ int main(void)
 	CHECK_EQ(d->exec_done, 14);
 	CHECK_EQ(n_votes, 6);
 
+	/*
+	 * Next round: domain 4 is the senior, a new shadow (domain 5) has
+	 * caught up at h = 15 (switched), the senior has not answered 15
+	 * yet. Its answer makes the swap, without a frame of the shadow.
+	 */
+	REQUIRE(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv2));
+	r->sh.ops = &be;
+	r->sh.running = true;
+	r->sh.fd = sv2[0];
+	r->sh.exit_fd = -1;
+	r->sh.domid = 5;
+	r->sh_done = 15;
+	r->sh_sent = 15;
+	r->h = 15;
+	r->switched = true;
+	r->logging = true;
+	r->phase = PH_HANDOVER;
+	vf_wb_init(&r->sout, REP_OUT_LIMIT);
+	d->exec_sent = 15;
+	vf_wb_reset(&wb);
+	result(&wb, 15);
+	REQUIRE(write(sv[1], wb.buf, wb.len) == (ssize_t)wb.len);
+	gone = false;
+	memset(pfd, 0, sizeof(pfd));
+	replica_poll_fds(d, pfd);
+	pfd[0].revents = POLLIN;
+	replica_events(d, pfd);
+	CHECK_EQ(r->phase, PH_FINISH);
+	CHECK_EQ(d->rep.domid, 5);
+	CHECK_EQ(d->rep.fd, sv2[0]);
+	CHECK_EQ(d->exec_done, 15);
+	CHECK_EQ(n_shutdown, 2);
+	CHECK(r->senior.running);
+	CHECK_EQ(r->senior.domid, 4);
+	gone = true;
+	shadow_fini(d);
+	CHECK(!r->senior.running);
+
 	/* The replica's end, reaped: the log still says which one it was. */
-	pfd[0].revents = 0;
+	memset(pfd, 0, sizeof(pfd));
+	replica_poll_fds(d, pfd);
 	pfd[1].revents = POLLIN;
 	log_capture();
 	replica_events(d, pfd);
-	CHECK(strstr(log_text(), "replica (domain 4) is faulty: it exited"));
+	CHECK(strstr(log_text(), "replica (domain 5) is faulty: it exited"));
 	CHECK(d->rep_failed);
 	CHECK(!d->rep.running);
 
@@ -325,6 +371,7 @@ int main(void)
 	replica_free(d);
 	free(r->sin);
 	close(sv[1]);
+	close(sv2[1]);
 	close(senior_fd[1]);
 	return vf_check_done("vmfitd-handover-test");
 }
