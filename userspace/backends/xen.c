@@ -959,6 +959,8 @@ static void *pump_main(void *arg)
 	while (!(x->quit && x->phase == XP_DONE)) {
 		sweep(x, false);
 		timeout = start_deadline(x, run_timeouts(x));
+		if (x->relaying && x->rl.more)
+			timeout = 0;
 		n = 0;
 		pfd[n].fd = x->wake[0];
 		pfd[n].events = POLLIN;
