@@ -24,7 +24,8 @@ $(B)/bin/vmfitd: $(call obj,$(VMFITD_SRCS)) $(LIBVMFIT)
 
 # Unit tests of vmfitd's own group messages (gmsg.c), of membership
 # (membership.c), of who is heard in the ordered stream (delivery.c with
-# the rest of the manager stubbed) and of the process backend.
+# the rest of the manager stubbed), of a recovery's hand-over
+# (recovery_shadow.c with replica.c) and of the process backend.
 UNIT_TESTS += $(B)/tests/unit/vmfitd-gmsg-test $(B)/tests/unit/process-backend-test \
 	$(B)/tests/unit/vmfitd-membership-test $(B)/tests/unit/vmfitd-delivery-test \
 	$(B)/tests/unit/vmfitd-handover-test
