@@ -217,6 +217,7 @@ void shadow_swap(struct vmfitd *d)
 		r->senior_killed = false;
 	} else {
 		snprintf(who, sizeof(who), "gone already");
+		r->st.senior_stop_ms = 0;
 	}
 	vf_info("recovery: the shadow (%s) is the replica; stopping the senior (%s)",
 		vf_replica_name(&r->sh, sh, sizeof(sh)), who);
