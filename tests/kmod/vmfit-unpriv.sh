@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# An unprivileged user cannot slow the device (issue 9, "Privilege"). A
+# vmfit device with an active snapshot and an open view; as nobody:
+# - the live device, the view, origin and cow (by /dev/mapper and
+#   /dev/dm-N) and /dev/mapper/control do not open; dmsetup is refused;
+# - every admin command of the netlink family gets -EPERM, status is
+#   served (the netlink ABI doc: open to everyone);
+# - a flood of everything nobody can reach: vmfit-nlfuzz flood (status,
+#   status dumps, every admin command, checksum dumps, random requests,
+#   from several processes, each with an events socket it never reads)
+#   plus a reader of every file of the devices' sysfs directories, of the
+#   module's parameters and of /proc. Fixed work on the live device (4 KiB
+#   writes to chunks never written in this snapshot, an fsync every 8: a
+#   cow allocation per write, a metadata commit under the commit lock per
+#   fsync) runs in rounds alternating the flood and a CPU control (as many
+#   nobody processes in a syscall loop, which slow any device of a CPU-
+#   bound guest just as much). What is asserted is the median of the
+#   per-round ratios flood/control >= 0.5: a status that took a lock of
+#   the I/O path or of the commit path, or waited on I/O, brings it far
+#   below (an msleep(2) under md_lock in the status handler: 0.06).
+#   No absolute time is asserted;
+# - the flood was served and refused as it should (counts > 0, no wrong
+#   answer) and changed nothing: same mode, epoch and view afterwards.
+. "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
+
+need_vmfit
+ROUNDS=${VMFIT_UNPRIV_ROUNDS:-3}
+MB=4			# fresh chunks per round: MB MiB of 4 KiB chunks
+PROCS=2			# flood processes (plus the file reader)
+
+slice origin "$DISK_A" 0 64
+slice cow "$DISK_B" 0 64
+O=$(dm_path origin)
+C=$(dm_path cow)
+zero_dev "$C" 0 8
+vmfit_create live "$O" "$C" 8
+L=$(dm_path live)
+N=$(dm_name live)
+dm_msg live snapshot
+wait_status live VIEW ready 30
+view_create view live
+V=$(dm_path view)
+vmfit_status live
+epoch0=$ST_EPOCH
+kmsg_mark
+
+# /dev/dm-N of a dm device (devtmpfs names it).
+dm_node() { # SUFFIX
+	echo "/dev/$(basename "$(readlink -f "/sys/dev/block/$(dm_devno "$1")")")"
+}
+
+note "devices do not open as nobody"
+for dev in "$L" "$V" "$O" "$C" "$(dm_node live)" "$(dm_node view)" \
+	/dev/mapper/control; do
+	[ -e "$dev" ] || die "no $dev"
+	for how in "<" ">"; do
+		out=$(as_nobody "exec 3$how$dev" 2>&1) &&
+			die "nobody opened $dev (exec 3$how)"
+		assert_match "Permission denied" "$out" "nobody opening $dev"
+	done
+done
+out=$(as_nobody "dmsetup status $N" 2>&1) &&
+	die "dmsetup status as nobody succeeded: $out"
+note "dmsetup as nobody: $(head -n 1 <<<"$out")"
+
+note "netlink as nobody: admin commands refused, status served"
+vmfit-nlfuzz unpriv "$N"
+
+# Everything of sysfs and /proc that concerns the devices and the module,
+# and /proc's own files; the reader reads what nobody may read, over and
+# over, and counts what it could not.
+sysdirs=()
+for s in live view origin cow; do
+	sysdirs+=("$(readlink -f "/sys/dev/block/$(dm_devno $s)")")
+done
+find "${sysdirs[@]}" /sys/module/dm_vmfit /proc -maxdepth 3 -type f \
+	! -path '/proc/[0-9]*' ! -name kmsg ! -name kcore ! -name 'kpage*' \
+	! -name sysrq-trigger >"$TESTDIR/files" 2>/dev/null || true
+nfiles=$(wc -l <"$TESTDIR/files")
+assert_le 100 "$nfiles" "files for the reader"
+reader() {
+	local f x ok=0 no=0 passes=0
+	mapfile -t files
+	echo "pid $$"
+	trap 'echo "reader: $passes passes, $ok reads, $no refused or empty"; exit 0' TERM
+	for ((;;)); do
+		for f in "${files[@]}"; do
+			if read -r -n 256 x <"$f"; then
+				ok=$((ok + 1))
+			else
+				no=$((no + 1))
+			fi 2>/dev/null
+		done
+		passes=$((passes + 1))
+	done
+}
+
+# The fixed work of round $1: fresh chunks in snapshot mode. Prints IOPS.
+work() { # ROUND
+	fio --name=w --filename="$L" --direct=1 --ioengine=psync --bs=4k \
+		--rw=randwrite --offset=$(($1 * MB))M --size=${MB}M --fsync=8 \
+		--randseed="$1" --output-format=terse --terse-version=3 |
+		awk -F';' '{ print int($49) }'
+}
+
+# Run the work of round $1 while $2 (flood or hog) loads the guest.
+loaded() { # ROUND flood|hog
+	local what=$2 pid rpid= iops out=$TESTDIR/$2.$1
+	if [ "$what" = flood ]; then
+		vmfit-nlfuzz flood "$N" 300 $PROCS >"$out" 2>&1 &
+		pid=$!
+		as_nobody "$(declare -f reader); reader" <"$TESTDIR/files" \
+			>"$TESTDIR/reader.$1" 2>&1 &
+		rpid=$!
+	else
+		vmfit-nlfuzz hog "$N" 300 $((PROCS + 1)) >"$out" 2>&1 &
+		pid=$!
+	fi
+	sleep 1
+	iops=$(work "$1")
+	kill -TERM $pid
+	wait $pid || die "$what of round $1 failed: $(cat "$out")"
+	if [ -n "$rpid" ]; then
+		# The reader's shell runs below su (see reader()).
+		kill -TERM "$(awk '$1 == "pid" { print $2 }' "$TESTDIR/reader.$1")"
+		wait $rpid || die "reader of round $1: $(cat "$TESTDIR/reader.$1")"
+	fi
+	echo "$iops"
+}
+
+note "rounds: ${MB} MiB of first writes, fsync every 8, control vs flood"
+ratios=()
+round=0
+for ((i = 0; i < ROUNDS; i++)); do
+	hog=$(loaded $round hog)
+	round=$((round + 1))
+	fl=$(loaded $round flood)
+	round=$((round + 1))
+	assert_le 1 "$hog" "IOPS under the CPU control, round $i"
+	ratios+=($((fl * 100 / hog)))
+	note "round $i: control $hog IOPS, flood $fl IOPS: ${ratios[-1]}%"
+	note "  $(grep '^reader:' "$TESTDIR/reader.$((round - 1))")"
+done
+
+served=0
+refused=0
+for f in "$TESTDIR"/flood.*; do
+	grep '^flood pid' "$f" >/dev/null || die "no flood counts in $f: $(cat "$f")"
+	# (No process substitution: the guest has no /dev/fd.)
+	sr=$(awk '/^flood pid/ { s += $4; r += $6 } END { print s, r }' "$f")
+	read -r s r <<<"$sr"
+	served=$((served + s))
+	refused=$((refused + r))
+done
+note "flood: $served status requests served, $refused admin requests refused"
+assert_le 100 "$served" "status requests served to nobody"
+assert_le 100 "$refused" "admin requests refused to nobody"
+passes=$(awk '/^reader:/ { n += $2 } END { print n + 0 }' "$TESTDIR"/reader.*)
+assert_le "$ROUNDS" "$passes" "reader passes over $nfiles files"
+
+med=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p")
+note "flood/control IOPS per round: ${ratios[*]}% (median $med%)"
+assert_le 50 "$med" "median flood/control IOPS ratio (percent)"
+
+note "the flood changed nothing"
+vmfit_status live
+assert_eq snapshot "$ST_MODE" "mode after the flood"
+assert_eq "$epoch0" "$ST_EPOCH" "epoch after the flood"
+assert_eq ready "$ST_VIEW" "view after the flood"
+assert_eq ok "$ST_HEALTH" "health after the flood"
+log=$(kmsg_since_mark)
+if grep -Eq "BUG|WARNING|Oops|general protection|hung_task|blocked for more" <<<"$log"; then
+	echo "$log" | tail -n 40
+	die "kernel complaints during the flood"
+fi
+dm_remove view
+dm_msg live drop
+wait_status live MODE normal 60
+note "ok"
