@@ -27,7 +27,7 @@
 
 need_vmfit
 ROUNDS=${VMFIT_UNPRIV_ROUNDS:-3}
-MB=4			# fresh chunks per round: MB MiB of 4 KiB chunks
+MB=1			# fresh chunks per round: MB MiB of 4 KiB chunks
 PROCS=2			# flood processes (plus the file reader)
 
 slice origin "$DISK_A" 0 64
