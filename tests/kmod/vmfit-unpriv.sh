@@ -7,27 +7,34 @@
 #   /dev/dm-N) and /dev/mapper/control do not open; dmsetup is refused;
 # - every admin command of the netlink family gets -EPERM, status is
 #   served (the netlink ABI doc: open to everyone);
-# - a flood of everything nobody can reach: vmfit-nlfuzz flood (status,
+# - the flood: everything nobody can reach, vmfit-nlfuzz flood (status,
 #   status dumps, every admin command, checksum dumps, random requests,
 #   from several processes, each with an events socket it never reads)
 #   plus a reader of every file of the devices' sysfs directories, of the
-#   module's parameters and of /proc. Fixed work on the live device (4 KiB
-#   writes to chunks never written in this snapshot, an fsync every 8: a
-#   cow allocation per write, a metadata commit under the commit lock per
-#   fsync) runs in rounds alternating the flood and a CPU control (as many
-#   nobody processes in a syscall loop, which slow any device of a CPU-
-#   bound guest just as much). What is asserted is the median of the
-#   per-round ratios flood/control >= 0.5: a status that took a lock of
-#   the I/O path or of the commit path, or waited on I/O, brings it far
-#   below (an msleep(2) under md_lock in the status handler: 0.06).
-#   No absolute time is asserted;
+#   module's parameters and of /proc;
+# - rate: fixed work on the live device (4 KiB writes to chunks never
+#   written in this snapshot, an fsync every 2: a cow allocation per write,
+#   a metadata commit under the commit lock per fsync) in rounds
+#   alternating the flood and a CPU control (as many nobody processes in
+#   a syscall loop, which slow any device of a CPU-bound guest just as
+#   much): the median of the per-round ratios flood/control must be
+#   >= 0.5. No absolute time is asserted;
+# - structure: with the cow held (suspend --noflush), a snapshot message
+#   blocks inside its commit holding the commit lock (md_lock) and an
+#   origin write to a new region blocks inside the changed-set write
+#   holding bm_lock, both in D state; status (netlink as nobody, dm
+#   status as root), the flood and the reader must still be answered
+#   within a timeout: they take neither lock, so they can never hold one
+#   the I/O path waits for. (A status with an msleep(2) under md_lock
+#   passes the rate check, its flood burns less CPU than the control, and
+#   fails here.)
 # - the flood was served and refused as it should (counts > 0, no wrong
 #   answer) and changed nothing: same mode, epoch and view afterwards.
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
 ROUNDS=${VMFIT_UNPRIV_ROUNDS:-3}
-MB=1			# fresh chunks per round: MB MiB of 4 KiB chunks
+KB=512			# fresh chunks per round: KB KiB of 4 KiB chunks
 PROCS=2			# flood processes (plus the file reader)
 
 slice origin "$DISK_A" 0 64
@@ -81,13 +88,13 @@ find "${sysdirs[@]}" /sys/module/dm_vmfit /proc -maxdepth 3 -type f \
 nfiles=$(wc -l <"$TESTDIR/files")
 assert_le 100 "$nfiles" "files for the reader"
 reader() {
-	local f x ok=0 no=0 passes=0
+	local f ok=0 no=0 passes=0
 	mapfile -t files
 	echo "pid $$"
 	trap 'echo "reader: $passes passes, $ok reads, $no refused or empty"; exit 0' TERM
 	for ((;;)); do
 		for f in "${files[@]}"; do
-			if read -r -n 256 x <"$f"; then
+			if read -r -n 256 _ <"$f"; then
 				ok=$((ok + 1))
 			else
 				no=$((no + 1))
@@ -97,17 +104,40 @@ reader() {
 	done
 }
 
+# ends_within SECONDS PID - PID ends within SECONDS (its exit status), or
+# 124. (Not timeout(1): it waits for a child stuck in D state.)
+ends_within() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		kill -0 "$2" 2>/dev/null || {
+			wait "$2"
+			return
+		}
+		sleep 0.1
+	done
+	return 124
+}
+
+# reader_stop PID OUT - end the reader started as PID (its output in OUT);
+# it must end within 20 s (a read stuck in the kernel would not).
+reader_stop() {
+	local i
+	# The reader's shell runs below su: its own pid is in OUT.
+	kill -TERM "$(awk '$1 == "pid" { print $2 }' "$2")"
+	ends_within 20 "$1" || die "the reader as nobody failed or hung (rc $?): $(cat "$2")"
+}
+
 # The fixed work of round $1: fresh chunks in snapshot mode. Prints IOPS.
 work() { # ROUND
 	fio --name=w --filename="$L" --direct=1 --ioengine=psync --bs=4k \
-		--rw=randwrite --offset=$(($1 * MB))M --size=${MB}M --fsync=8 \
+		--rw=randwrite --offset=$(($1 * KB))K --size=${KB}K --fsync=2 \
 		--randseed="$1" --output-format=terse --terse-version=3 |
 		awk -F';' '{ print int($49) }'
 }
 
 # Run the work of round $1 while $2 (flood or hog) loads the guest.
 loaded() { # ROUND flood|hog
-	local what=$2 pid rpid= iops out=$TESTDIR/$2.$1
+	local what=$2 pid rpid='' iops out=$TESTDIR/$2.$1
 	if [ "$what" = flood ]; then
 		vmfit-nlfuzz flood "$N" 300 $PROCS >"$out" 2>&1 &
 		pid=$!
@@ -122,15 +152,11 @@ loaded() { # ROUND flood|hog
 	iops=$(work "$1")
 	kill -TERM $pid
 	wait $pid || die "$what of round $1 failed: $(cat "$out")"
-	if [ -n "$rpid" ]; then
-		# The reader's shell runs below su (see reader()).
-		kill -TERM "$(awk '$1 == "pid" { print $2 }' "$TESTDIR/reader.$1")"
-		wait $rpid || die "reader of round $1: $(cat "$TESTDIR/reader.$1")"
-	fi
+	[ -z "$rpid" ] || reader_stop $rpid "$TESTDIR/reader.$1"
 	echo "$iops"
 }
 
-note "rounds: ${MB} MiB of first writes, fsync every 8, control vs flood"
+note "rounds: ${KB} KiB of first writes, fsync every 2, control vs flood"
 ratios=()
 round=0
 for ((i = 0; i < ROUNDS; i++)); do
@@ -170,12 +196,58 @@ assert_eq snapshot "$ST_MODE" "mode after the flood"
 assert_eq "$epoch0" "$ST_EPOCH" "epoch after the flood"
 assert_eq ready "$ST_VIEW" "view after the flood"
 assert_eq ok "$ST_HEALTH" "health after the flood"
-log=$(kmsg_since_mark)
-if grep -Eq "BUG|WARNING|Oops|general protection|hung_task|blocked for more" <<<"$log"; then
-	echo "$log" | tail -n 40
-	die "kernel complaints during the flood"
-fi
 dm_remove view
 dm_msg live drop
 wait_status live MODE normal 60
+
+note "status never waits for the commit path or the changed-set write"
+# (A chunk of a region never written: its first write needs the
+# changed-set write, vmfit_process_bm(), under bm_lock.)
+dm_hold cow
+dd if=/dev/urandom of="$L" bs=4k seek=$(((64 - 4) * 256)) count=1 \
+	oflag=direct 2>"$TESTDIR/dd.err" &
+wpid=$!
+dmsetup message "$N" 0 snapshot 2>"$TESTDIR/msg.err" &
+mpid=$!
+# Both in D state: stuck in I/O to the held cow, each under its lock.
+stuck() { # PID
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "$st" = D ]
+}
+for ((i = 0; i < 100; i++)); do
+	stuck $wpid && stuck $mpid && break
+	sleep 0.1
+done
+stuck $mpid || die "the snapshot message did not block on the held cow"
+stuck $wpid || die "the origin write did not block on the held cow"
+grep -q vmfit_snapshot "/proc/$mpid/stack" 2>/dev/null &&
+	note "snapshot message: $(grep -o 'vmfit_[a-z_]*' "/proc/$mpid/stack" | tr '\n' ' ')"
+vmfit-nlfuzz unpriv "$N" >"$TESTDIR/stuck.unpriv" 2>&1 &
+ends_within 20 $! ||
+	die "requests as nobody not answered while the commit is stuck (rc $?): $(cat "$TESTDIR/stuck.unpriv")"
+dmsetup status "$N" >/dev/null &
+ends_within 20 $! || die "dmsetup status not answered while the commit is stuck (rc $?)"
+vmfit-nlfuzz flood "$N" 3 $PROCS >"$TESTDIR/stuck.flood" 2>&1 &
+ends_within 30 $! ||
+	die "flood as nobody not answered while the commit is stuck (rc $?): $(cat "$TESTDIR/stuck.flood")"
+grep '^flood pid' "$TESTDIR/stuck.flood" | head -n 1
+as_nobody "$(declare -f reader); reader" <"$TESTDIR/files" \
+	>"$TESTDIR/stuck.reader" 2>&1 &
+rpid=$!
+sleep 3
+reader_stop $rpid "$TESTDIR/stuck.reader"
+grep '^reader:' "$TESTDIR/stuck.reader"
+stuck $mpid || die "the snapshot message ended while the cow was held"
+dm_release cow
+wait $mpid || die "snapshot message after the release: $(cat "$TESTDIR/msg.err")"
+wait $wpid || die "origin write after the release: $(cat "$TESTDIR/dd.err")"
+wait_status live VIEW ready 30
+dm_msg live drop
+wait_status live MODE normal 60
+log=$(kmsg_since_mark)
+if grep -Eq "BUG|WARNING|Oops|general protection|hung_task|blocked for more" <<<"$log"; then
+	echo "$log" | tail -n 40
+	die "kernel complaints during the test"
+fi
 note "ok"
