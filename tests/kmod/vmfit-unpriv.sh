@@ -26,9 +26,9 @@
 #   status as root), the flood and the reader must still be answered
 #   within a timeout: they take neither lock, so they can never hold one
 #   the I/O path waits for. (A status with an msleep(2) under md_lock
-#   passes the rate check, as its flood burns less CPU than the control,
-#   and fails here; so does one spinning 50 ms under md_lock, which the
-#   rate check alone only just caught.)
+#   passed the rate check, as its flood burns less CPU than the control,
+#   and fails here; one spinning 50 ms under md_lock fails both, the rate
+#   at a median of 25%.)
 # - the flood was served and refused as it should (counts > 0, no wrong
 #   answer) and changed nothing: same mode, epoch and view afterwards.
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
