@@ -116,6 +116,11 @@ static void child_exec(int fd, const struct vf_replica_spec *spec)
 		_exit(127);
 	}
 	syscall(SYS_close_range, CHILD_FD + 1, ~0u, 0);
+	/* Before the user changes: a shadow (recovery_nice). */
+	errno = 0;
+	if (spec->nice && nice(spec->nice) == -1 && errno)
+		fprintf(stderr, "vmfitd: nice %d: %s\n", spec->nice,
+			strerror(errno));
 	if (spec->isolate)
 		isolate(spec);
 	n = vf_split_cmd(spec->cmd, buf, sizeof(buf), argv,

@@ -23,6 +23,7 @@ struct vf_replica_spec {
 	const struct vf_xen_conf *xen;	/* xen backend settings */
 	bool isolate;		/* own namespaces, unprivileged user */
 	bool wait_hello;	/* start() returns after the HELLO (below) */
+	int nice;		/* process: added to its nice value */
 	uid_t uid;		/* run as (if the manager is root) */
 	gid_t gid;
 };

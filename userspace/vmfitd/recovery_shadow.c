@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,8 @@ int shadow_start(struct vmfitd *d)
 		.cmd = cmd_of(d, !r->alt),
 		.state = r->vol[!r->cur].path,
 		.xen = &d->conf.xen,
+		/* Its RESTORE must not slow the senior (shadow_renice). */
+		.nice = (int)d->conf.recovery_nice,
 	};
 	int e;
 
@@ -61,6 +64,33 @@ int shadow_start(struct vmfitd *d)
 		return e;
 	fcntl(r->sh.fd, F_SETFL, O_NONBLOCK);
 	return 0;
+}
+
+/*
+ * The shadow has restored; it replays the requests since the capture and
+ * then those the senior executes, so it must run as fast as the senior
+ * or it never catches up: the manager's own nice value again. Lowering a
+ * nice value needs CAP_SYS_NICE: without it the shadow, then the replica,
+ * stays at recovery_nice (said once).
+ */
+static void shadow_renice(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	static bool warned;
+	int prio;
+
+	if (!d->conf.recovery_nice || r->sh.pid <= 0)
+		return;
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, 0);
+	if ((prio != -1 || !errno) &&
+	    !setpriority(PRIO_PROCESS, r->sh.pid, prio))
+		return;
+	if (!warned)
+		vf_warn("recovery: cannot give the shadow (pid %d) its priority back (%s): it stays at nice +%u",
+			(int)r->sh.pid, strerror(errno),
+			d->conf.recovery_nice);
+	warned = true;
 }
 
 /* Reap the killed shadow of an aborted round: 1 once it is gone. */
@@ -278,6 +308,7 @@ static void shadow_frame(struct vmfitd *d, const struct vf_hdr *h,
 		}
 		r->restored = true;
 		r->sh_done = r->capture_order;
+		shadow_renice(d);
 		vf_info("recovery: shadow restored order %" PRIu64 "; replaying %" PRIu64 " request(s)",
 			done.order, r->sh_sent - r->capture_order);
 		break;
