@@ -165,23 +165,44 @@ loaded() { # ROUND flood|hog
 note "rounds: ${KB} KiB of first writes, fsync every 2, control vs flood"
 ratios=()
 round=0
-for ((i = 0; i < ROUNDS; i++)); do
-	# Alternate the order (ABBA): a drift of the host's load cancels.
-	if ((i % 2 == 0)); then
-		hog=$(loaded $round hog)
-		fl=$(loaded $((round + 1)) flood)
-		fr=$((round + 1))
-	else
-		fl=$(loaded $round flood)
-		hog=$(loaded $((round + 1)) hog)
-		fr=$round
-	fi
-	round=$((round + 2))
-	assert_le 1 "$hog" "IOPS under the CPU control, round $i"
-	ratios+=($((fl * 100 / hog)))
-	note "round $i: control $hog IOPS, flood $fl IOPS: ${ratios[-1]}%"
-	note "  $(grep '^reader:' "$TESTDIR/reader.$fr")"
-done
+# pairs N: N more control/flood pairs, their ratios appended to ratios.
+pairs() {
+	local n=$1 i
+
+	for ((i = ${#ratios[@]}; n > 0; i++, n--)); do
+		# Alternate the order (ABBA): a drift of the host's load cancels.
+		if ((i % 2 == 0)); then
+			hog=$(loaded $round hog)
+			fl=$(loaded $((round + 1)) flood)
+			fr=$((round + 1))
+		else
+			fl=$(loaded $round flood)
+			hog=$(loaded $((round + 1)) hog)
+			fr=$round
+		fi
+		round=$((round + 2))
+		assert_le 1 "$hog" "IOPS under the CPU control, round $i"
+		ratios+=($((fl * 100 / hog)))
+		note "round $i: control $hog IOPS, flood $fl IOPS: ${ratios[-1]}%"
+		note "  $(grep '^reader:' "$TESTDIR/reader.$fr")"
+	done
+}
+
+pairs "$ROUNDS"
+# median: the median of ratios.
+median() {
+	printf '%s\n' "${ratios[@]}" | sort -n |
+		sed -n "$(((${#ratios[@]} + 1) / 2))p"
+}
+med=$(median)
+if ((med < 50)); then
+	# One busy moment of the host can sink a few pairs of a correct
+	# kernel (2 of 17 pairs at load 8-23); a slow device sinks them all
+	# (25% at a median): a second look tells the two apart.
+	note "median $med% below 50%: $((ROUNDS - 1)) more pairs"
+	pairs $((ROUNDS - 1))
+	med=$(median)
+fi
 
 served=0
 refused=0
@@ -199,7 +220,6 @@ assert_le 100 "$refused" "admin requests refused to nobody"
 passes=$(awk '/^reader:/ { n += $2 } END { print n + 0 }' "$TESTDIR"/reader.*)
 assert_le "$ROUNDS" "$passes" "reader passes over $nfiles files"
 
-med=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p")
 note "flood/control IOPS per round: ${ratios[*]}% (median $med%)"
 assert_le 50 "$med" "median flood/control IOPS ratio (percent)"
 
