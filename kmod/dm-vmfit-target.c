@@ -585,13 +585,64 @@ static void vmfit_process_retry(struct vmfit *vf, struct bio *bio)
 }
 
 /*
- * One commit for every bio waiting for one: flushes (then passed to the
- * origin), FUA origin writes while merging (then issued) and FUA cow writes
- * whose data is done (then completed).
+ * May a flush skip the origin?  Only in snapshot mode once the drain
+ * flushed the origin after the last old-generation write: nothing has
+ * written to it since (merging and normal mode write to it).
+ */
+static bool vmfit_origin_frozen(struct vmfit *vf)
+{
+	bool frozen;
+
+	spin_lock_irq(&vf->lock);
+	frozen = vmfit_mode(vf) == VMFIT_SNAPSHOT && vf->view_ready;
+	spin_unlock_irq(&vf->lock);
+	return frozen;
+}
+
+/*
+ * An empty flush, once the commit is done.  @cow_flushed: the commit
+ * wrote with REQ_PREFLUSH after the flush arrived, which covered the cow.
+ * What is left is sent in parallel: the flush itself to the origin (or to
+ * the cow, when the origin is frozen), a flush of the cow chained to it
+ * when both need one.
+ */
+static void vmfit_finish_flush(struct vmfit *vf, struct bio *bio,
+			       bool cow_flushed, bool frozen)
+{
+	struct bio *cow;
+
+	if (frozen) {
+		if (cow_flushed) {
+			bio_endio(bio);
+			return;
+		}
+		bio_set_dev(bio, vf->cow_dev->bdev);
+		submit_bio_noacct(bio);
+		return;
+	}
+	if (!cow_flushed) {
+		cow = bio_alloc(vf->cow_dev->bdev, 0,
+				REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
+				GFP_NOIO);
+		/* @bio completes once both are done, with the first error. */
+		bio_chain(cow, bio);
+		submit_bio(cow);
+	}
+	/* Old-generation or merging-mode writes may be on the origin. */
+	vmfit_remap_origin(vf, bio);
+	submit_bio_noacct(bio);
+}
+
+/*
+ * One commit for every bio waiting for one: flushes (then completed, or
+ * passed on to what the commit did not flush), FUA origin writes while
+ * merging (then issued) and FUA cow writes whose data is done (then
+ * completed).
  */
 static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
 				  struct bio_list *fua, struct bio_list *done)
 {
+	bool cow_flushed = false, frozen;
 	struct bio *bio;
 	int r = 0;
 
@@ -599,20 +650,25 @@ static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
 	if (READ_ONCE(vf->health) == VMFIT_FAIL) {
 		r = -EIO;
 	} else {
+		/*
+		 * A commit with something to write starts with a preflushed
+		 * write (vmfit_cow_commit()); dirty bits are only cleared
+		 * under md_lock, so this holds for the commit below.
+		 */
+		cow_flushed = vmfit_cow_needs_commit(vf);
 		r = vmfit_cow_commit(vf);
 		if (r)
 			vmfit_fail(vf, "metadata commit", r);
 	}
 	mutex_unlock(&vf->md_lock);
 
+	frozen = vmfit_origin_frozen(vf);
 	while ((bio = bio_list_pop(flush))) {
 		if (r) {
 			bio_io_error(bio);
 			continue;
 		}
-		/* Old-generation writes may still be on the origin. */
-		vmfit_remap_origin(vf, bio);
-		submit_bio_noacct(bio);
+		vmfit_finish_flush(vf, bio, cow_flushed, frozen);
 	}
 	while ((bio = bio_list_pop(fua))) {
 		struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
@@ -1236,6 +1292,8 @@ static void vmfit_destroy(struct vmfit *vf)
 		mutex_lock(&vf->md_lock);
 		if (vf->active) {
 			vf->active = false;
+			/* The superblock too: its preflush covers every write. */
+			vf->sb_dirty = true;
 			if (vmfit_cow_commit(vf))
 				DMERR("%s: final commit failed", vmfit_name(vf));
 		}
@@ -1757,6 +1815,8 @@ static void vmfit_postsuspend(struct dm_target *ti)
 		if (!r && vmfit_cow_set_empty(vf))
 			vf->bm_empty = true;
 		mutex_unlock(&vf->bm_lock);
+		/* The superblock too: its preflush covers every write. */
+		vf->sb_dirty = true;
 		if (!r)
 			r = vmfit_cow_commit(vf);
 		if (r)

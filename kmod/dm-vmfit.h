@@ -53,6 +53,14 @@
 #define VMFIT_MD_BATCH 32
 
 /*
+ * The allocation mark in the superblock (map_used) is set this many cow
+ * chunks ahead of the allocations it must cover, so that most commits
+ * write their mapping block and leave the superblock alone.  A load reads
+ * this much more of the mapping (8 blocks, 32 KiB).
+ */
+#define VMFIT_MAP_AHEAD (8 * VMFIT_MAP_PER_BLOCK)
+
+/*
  * Write-ahead region of the on-disk changed set, in chunks (a multiple of
  * 8: whole bitmap bytes).  The first write to any chunk of a region marks
  * the whole region on disk, so later writes to its other chunks need no
@@ -194,6 +202,7 @@ struct vmfit {
 	struct vmfit_tbl rev;		/* cow chunk -> origin chunk + 1 to persist */
 	unsigned long *map_dirty;	/* mapping blocks to write */
 	atomic64_t cow_next;		/* allocation high-water mark */
+	u64 map_used;			/* superblock mark: entries written are below; "md_lock" */
 
 	/* Deferred work; lists Protected by "lock". */
 	spinlock_t lock;
