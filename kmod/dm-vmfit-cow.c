@@ -806,8 +806,11 @@ int vmfit_cow_alloc_chunk(struct vmfit *vf, u32 *val, gfp_t gfp)
 
 	if (unlikely(n >= vf->data_chunks))
 		return -ENOSPC;
-	if (unlikely(!vmfit_tbl_slot_alloc(&vf->rev, n, gfp)))
-		return -ENOMEM;
 	*val = n + 1;
-	return 0;
+	return vmfit_cow_chunk_room(vf, *val, gfp);
+}
+
+int vmfit_cow_chunk_room(struct vmfit *vf, u32 val, gfp_t gfp)
+{
+	return vmfit_tbl_slot_alloc(&vf->rev, val - 1, gfp) ? 0 : -ENOMEM;
 }

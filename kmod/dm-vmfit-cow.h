@@ -133,10 +133,12 @@ static inline void vmfit_cow_set_rev(struct vmfit *vf, u32 cow, u32 val)
 /*
  * vmfit_cow_alloc_chunk - allocate a cow data chunk (bump the high-water
  * mark) and the room for its entry; *@val is the chunk + 1.  -ENOSPC when
- * the cow is full, -ENOMEM when @gfp could not get the room (the chunk
- * leaks until the snapshot ends).  Blocks only if @gfp does.
+ * the cow is full (no chunk); -ENOMEM when @gfp could not get the room:
+ * the chunk in *@val is still the caller's, vmfit_cow_chunk_room() with a
+ * blocking @gfp gets the room later.  Blocks only if @gfp does.
  */
 int vmfit_cow_alloc_chunk(struct vmfit *vf, u32 *val, gfp_t gfp);
+int vmfit_cow_chunk_room(struct vmfit *vf, u32 val, gfp_t gfp);
 
 /*
  * vmfit_cow_set_changed - add @chunk to the exact changed set, once the

@@ -35,6 +35,27 @@ static const char * const vmfit_health_names[] = {
 	[VMFIT_FAIL] = "fail",
 };
 
+/*
+ * Fault injection for tests (tests/kmod/vmfit-nomem.sh; the distribution
+ * kernel has no CONFIG_FAULT_INJECTION): every Nth cow chunk allocated by
+ * map() for a full-chunk write is handled as if the GFP_NOWAIT allocation
+ * of its table leaf had failed.  0: off.
+ */
+static unsigned int vmfit_nomem_every;
+module_param_named(test_nomem_every, vmfit_nomem_every, uint, 0644);
+MODULE_PARM_DESC(test_nomem_every,
+		 "Testing: fail every Nth map() table allocation (0: never)");
+
+static atomic_t vmfit_nomem_count = ATOMIC_INIT(0);
+
+static bool vmfit_inject_nomem(void)
+{
+	unsigned int every = READ_ONCE(vmfit_nomem_every);
+
+	return every &&
+	       !((unsigned int)atomic_inc_return(&vmfit_nomem_count) % every);
+}
+
 /* Live instances by mapped device, for vmfit-view. */
 static LIST_HEAD(vmfit_registry);
 static DEFINE_MUTEX(vmfit_registry_lock);
@@ -341,21 +362,24 @@ again:
 		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
 		return DM_MAPIO_SUBMITTED;
 	}
-	/*
-	 * map() may not sleep for memory: when the room for the chunk or its
-	 * entry needs an allocation that fails, the worker copies the chunk
-	 * instead (GFP_NOIO; this chunk leaks).
-	 */
 	r = vmfit_alloc(vf, &v, GFP_NOWAIT);
-	if (!r)
-		r = vmfit_tbl_cmpxchg(&vf->map, c, 0, v, GFP_NOWAIT, &cur);
-	if (r == -ENOMEM) {
-		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
-		return DM_MAPIO_SUBMITTED;
-	}
-	if (r) {
+	if (r == -ENOSPC) {
 		bio->bi_status = BLK_STS_NOSPC;
 		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (!r && unlikely(vmfit_inject_nomem()))
+		r = -ENOMEM;
+	if (!r)
+		r = vmfit_tbl_cmpxchg(&vf->map, c, 0, v, GFP_NOWAIT, &cur);
+	if (unlikely(r)) {
+		/*
+		 * map() may not sleep for memory: the room for the chunk's
+		 * entries (a table leaf) is allocated by the worker, for this
+		 * chunk, which stays the bio's (nothing leaks).
+		 */
+		io->alloc = v;
+		vmfit_defer(vf, &vf->room_bios, bio, io, true);
 		return DM_MAPIO_SUBMITTED;
 	}
 	/* Lost a race with another writer: its chunk wins, ours leaks. */
@@ -574,6 +598,38 @@ again:
 	}
 }
 
+/*
+ * A full-chunk write whose cow chunk map() allocated without the memory
+ * for its entries: get it with GFP_NOIO (the worker may sleep) and map
+ * the chunk to it.  The bio still counts in the generation map() counted
+ * it in, so the mode it was routed by holds.
+ */
+static void vmfit_process_room(struct vmfit *vf, struct bio *bio)
+{
+	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+	u32 v = io->alloc, cur;
+	int r;
+
+	io->alloc = 0;
+	r = vmfit_cow_chunk_room(vf, v, GFP_NOIO);
+	if (!r)
+		r = vmfit_tbl_cmpxchg(&vf->map, io->chunk, 0, v, GFP_NOIO,
+				      &cur);
+	if (r) {
+		bio_io_error(bio);
+		return;
+	}
+	if (cur) {
+		/* Mapped (or being copied) meanwhile: as in map(). */
+		if (vmfit_route(vf, bio, io) == DM_MAPIO_REMAPPED)
+			vmfit_issue(vf, bio);
+		return;
+	}
+	vmfit_count_mapped(vf, io->chunk);
+	vmfit_remap_cow(vf, bio, io, v);
+	vmfit_issue(vf, bio);
+}
+
 /* A parked bio released by its job: route it in the current generation. */
 static void vmfit_process_retry(struct vmfit *vf, struct bio *bio)
 {
@@ -694,7 +750,7 @@ static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
 static void vmfit_worker(struct work_struct *ws)
 {
 	struct vmfit *vf = container_of(ws, struct vmfit, worker);
-	struct bio_list bm, copy, retry, flush, fua, done;
+	struct bio_list bm, copy, retry, room, flush, fua, done;
 	struct blk_plug plug;
 	struct bio *bio;
 
@@ -703,6 +759,8 @@ static void vmfit_worker(struct work_struct *ws)
 	bio_list_init(&vf->bm_bios);
 	retry = vf->retry_bios;
 	bio_list_init(&vf->retry_bios);
+	room = vf->room_bios;
+	bio_list_init(&vf->room_bios);
 	flush = vf->flush_bios;
 	bio_list_init(&vf->flush_bios);
 	fua = vf->fua_bios;
@@ -722,6 +780,8 @@ static void vmfit_worker(struct work_struct *ws)
 		vmfit_process_bm(vf, &bm);
 	while ((bio = bio_list_pop(&retry)))
 		vmfit_process_retry(vf, bio);
+	while ((bio = bio_list_pop(&room)))
+		vmfit_process_room(vf, bio);
 	while ((bio = bio_list_pop(&copy)))
 		vmfit_process_copy(vf, bio);
 	blk_finish_plug(&plug);
@@ -1533,6 +1593,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&vf->bm_bios);
 	bio_list_init(&vf->copy_bios);
 	bio_list_init(&vf->retry_bios);
+	bio_list_init(&vf->room_bios);
 	bio_list_init(&vf->flush_bios);
 	bio_list_init(&vf->fua_bios);
 	bio_list_init(&vf->fua_done);
@@ -1687,6 +1748,7 @@ static int vmfit_map(struct dm_target *ti, struct bio *bio)
 
 	io->held_start = 0;
 	io->cow = 0;
+	io->alloc = 0;
 	io->flags = 0;
 	io->chunk = 0;
 	io->mode = VMFIT_NORMAL;

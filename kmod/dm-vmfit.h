@@ -112,6 +112,7 @@ struct vmfit_io {
 	u64 held_start;		/* ns when the bio was first held, 0 if never */
 	u32 chunk;		/* origin chunk the bio addresses */
 	u32 cow;		/* cow value (data chunk + 1) it went to, or 0 */
+	u32 alloc;		/* cow value allocated by map(), not yet mapped */
 	u8 parity;		/* generation parity it is counted in */
 	u8 mode;		/* mode it was mapped under */
 	u8 flags;		/* VMFIT_IO_* */
@@ -209,6 +210,7 @@ struct vmfit {
 	struct bio_list bm_bios;	/* writes waiting for a durable bit */
 	struct bio_list copy_bios;	/* partial writes to unmapped chunks */
 	struct bio_list retry_bios;	/* bios to route again */
+	struct bio_list room_bios;	/* full-chunk writes: map with GFP_NOIO */
 	struct bio_list flush_bios;	/* flushes waiting for a commit */
 	struct bio_list fua_bios;	/* FUA origin writes (merging): commit, then submit */
 	struct bio_list fua_done;	/* FUA cow writes done: commit, then complete */
