@@ -564,11 +564,71 @@ bool vmfit_cow_needs_commit(struct vmfit *vf)
 }
 
 /*
+ * Pack mapping blocks [@b, @b + @n) (at most VMFIT_MD_BATCH) and write
+ * them with @flags.  Their dirty bits are cleared before they are packed;
+ * a block stays dirty when the write fails or when it holds an entry at
+ * or past the superblock's mark (left out).
+ */
+static int vmfit_map_write(struct vmfit *vf, unsigned int b, unsigned int n,
+			   blk_opf_t flags)
+{
+	bool later = false;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		clear_bit(b + i, vf->map_dirty);
+		/* Pairs with smp_mb__before_atomic() in vmfit_cow_set_rev(). */
+		smp_mb__after_atomic();
+		if (vmfit_map_block_pack(vf, b + i, (u8 *)vf->md_batch +
+					 (size_t)i * VMFIT_BLOCK_SIZE))
+			later = true;
+	}
+	r = vmfit_md_rw(vf, REQ_OP_WRITE | REQ_SYNC | flags,
+			vf->map_start + (sector_t)b * VMFIT_BLOCK_SECTORS,
+			vf->md_batch, n * VMFIT_BLOCK_SECTORS, true);
+	if (r || later) {
+		for (i = 0; i < n; i++)
+			set_bit(b + i, vf->map_dirty);
+	}
+	return r;
+}
+
+/*
+ * Move the allocation mark past @used.  Every mapping block between the
+ * old mark and the new one is written (packed from the to-persist table)
+ * before the superblock declares it: a load never reads a sector left
+ * from an earlier format or from before a crash, which would fail its
+ * checksum or name a chunk that was allocated again since.  The preflush:
+ * rule 1 for the entries packed.
+ */
+static int vmfit_map_extend(struct vmfit *vf, u64 used)
+{
+	u64 old = vf->map_used;
+	unsigned int b, n, end;
+	int r;
+
+	vf->map_used = min_t(u64, round_up(used + VMFIT_MAP_AHEAD,
+					   VMFIT_MAP_PER_BLOCK),
+			     vf->data_chunks);
+	end = DIV_ROUND_UP_ULL(vf->map_used, VMFIT_MAP_PER_BLOCK);
+	for (b = old / VMFIT_MAP_PER_BLOCK; b < end; b += n) {
+		n = min_t(unsigned int, VMFIT_MD_BATCH, end - b);
+		r = vmfit_map_write(vf, b, n, REQ_PREFLUSH);
+		if (r) {
+			vf->map_used = old;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
  * Commit protocol, rule 2 and the allocation mark: the superblock goes
  * first when it changed, or when entries of chunks at or past the mark it
- * records are to be written (a load reads none past it).  The new mark is
- * VMFIT_MAP_AHEAD past the allocations.  Its PREFLUSH | FUA makes it
- * durable before any entry packed after it.
+ * records are to be written (a load reads none past it; the mark then
+ * moves VMFIT_MAP_AHEAD past the allocations).  Its PREFLUSH | FUA makes
+ * it durable before any entry packed after it.
  */
 static int vmfit_cow_commit_sb(struct vmfit *vf)
 {
@@ -578,9 +638,11 @@ static int vmfit_cow_commit_sb(struct vmfit *vf)
 
 	if (!vf->sb_dirty && used <= old)
 		return 0;
-	if (used > old)
-		vf->map_used = min_t(u64, used + VMFIT_MAP_AHEAD,
-				     vf->data_chunks);
+	if (used > old) {
+		r = vmfit_map_extend(vf, used);
+		if (r)
+			return r;
+	}
 	r = vmfit_sb_write(vf);
 	if (r) {
 		vf->map_used = old;
@@ -593,8 +655,6 @@ static int vmfit_cow_commit_sb(struct vmfit *vf)
 int vmfit_cow_commit(struct vmfit *vf)
 {
 	unsigned int b, i, n = 1, end;
-	bool later;
-	void *buf;
 	int r;
 
 	lockdep_assert_held(&vf->md_lock);
@@ -606,6 +666,11 @@ int vmfit_cow_commit(struct vmfit *vf)
 	 * to the last dirty one within reach: the clean blocks in between
 	 * are packed from the to-persist table too, which always holds what
 	 * may persist.
+	 *
+	 * Commit protocol, rule 1: an entry packed was set when its data
+	 * write had completed, so the preflush makes that data durable before
+	 * the entry is written.  FUA: the commit is durable when the write
+	 * completes, with no superblock write after it.
 	 */
 	for (b = find_first_bit(vf->map_dirty, vf->map_blocks);
 	     b < vf->map_blocks;
@@ -616,30 +681,7 @@ int vmfit_cow_commit(struct vmfit *vf)
 			if (test_bit(i, vf->map_dirty))
 				n = i - b + 1;
 		}
-		later = false;
-		for (i = 0; i < n; i++) {
-			buf = (u8 *)vf->md_batch + (size_t)i * VMFIT_BLOCK_SIZE;
-			clear_bit(b + i, vf->map_dirty);
-			/* Pairs with smp_mb__before_atomic() in vmfit_cow_set_rev(). */
-			smp_mb__after_atomic();
-			if (vmfit_map_block_pack(vf, b + i, buf))
-				later = true;
-		}
-		/*
-		 * Commit protocol, rule 1: an entry packed above was set when
-		 * its data write had completed, so the preflush makes that
-		 * data durable before the entry is written.  FUA: the commit
-		 * is durable when the write completes, with no superblock
-		 * write after it.
-		 */
-		r = vmfit_md_rw(vf, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA |
-				REQ_SYNC,
-				vf->map_start + (sector_t)b * VMFIT_BLOCK_SECTORS,
-				vf->md_batch, n * VMFIT_BLOCK_SECTORS, true);
-		if (r || later) {
-			for (i = 0; i < n; i++)
-				set_bit(b + i, vf->map_dirty);
-		}
+		r = vmfit_map_write(vf, b, n, REQ_PREFLUSH | REQ_FUA);
 		if (r)
 			return r;
 	}
