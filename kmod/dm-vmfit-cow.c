@@ -608,8 +608,9 @@ static int vmfit_map_extend(struct vmfit *vf, u64 used)
 	unsigned int b, n, end;
 	int r;
 
-	vf->map_used = min_t(u64, round_up(used + VMFIT_MAP_AHEAD,
-					   VMFIT_MAP_PER_BLOCK),
+	/* Whole blocks (504 entries: not a power of two). */
+	end = DIV_ROUND_UP_ULL(used + VMFIT_MAP_AHEAD, VMFIT_MAP_PER_BLOCK);
+	vf->map_used = min_t(u64, (u64)end * VMFIT_MAP_PER_BLOCK,
 			     vf->data_chunks);
 	end = DIV_ROUND_UP_ULL(vf->map_used, VMFIT_MAP_PER_BLOCK);
 	for (b = old / VMFIT_MAP_PER_BLOCK; b < end; b += n) {
