@@ -13,8 +13,10 @@
  *   data chunks      from data_start, chunk-aligned
  *
  * Cow chunks are allocated in order, so the entries in use are a prefix of
- * the mapping, of the length the superblock records (map_used): a load
- * reads that prefix only, and memory holds entries for mapped chunks only.
+ * the mapping, shorter than the mark the superblock records (map_used,
+ * set VMFIT_MAP_AHEAD past the allocations so that most commits need no
+ * superblock write): a load reads that prefix only, and memory holds
+ * entries for mapped chunks only.
  * A mapping entry is valid only while the superblock is in snapshot or
  * merging mode and its epoch matches the superblock's: a new snapshot
  * invalidates every older entry without rewriting the table.  A mapping
@@ -218,9 +220,7 @@ static void vmfit_sb_pack(struct vmfit *vf, struct vmfit_disk_sb *sb)
 	sb->data_chunks = cpu_to_le64(vf->data_chunks);
 	sb->nonce = cpu_to_le64(vf->nonce);
 	sb->flags = cpu_to_le32(vf->bm_empty ? VMFIT_SB_BM_EMPTY : 0);
-	/* Entries packed before this are below the mark read here. */
-	sb->map_used = cpu_to_le64(min_t(u64, atomic64_read(&vf->cow_next),
-					 vf->data_chunks));
+	sb->map_used = cpu_to_le64(vf->map_used);
 	sb->csum = cpu_to_le32(vmfit_sb_csum(sb));
 }
 
@@ -327,6 +327,7 @@ int vmfit_cow_format(struct vmfit *vf)
 	vf->epoch = 0;
 	vf->sb_mode = VMFIT_NORMAL;
 	vf->bm_empty = true;
+	vf->map_used = 0;
 	vmfit_set_nonce(vf, get_random_u64());
 	return vmfit_sb_write(vf);
 }
@@ -496,6 +497,7 @@ int vmfit_cow_load(struct vmfit *vf, u64 *mapped, char **error)
 	vf->sb_mode = le32_to_cpu(sb->mode);
 	vf->bm_empty = le32_to_cpu(sb->flags) & VMFIT_SB_BM_EMPTY;
 	used = le64_to_cpu(sb->map_used);
+	vf->map_used = used;
 	vmfit_set_nonce(vf, le64_to_cpu(sb->nonce));
 
 	/* Core is empty (allocated zeroed, loaded once). */
@@ -512,9 +514,15 @@ int vmfit_cow_load(struct vmfit *vf, u64 *mapped, char **error)
 	return vmfit_load_map(vf, used, mapped, error);
 }
 
-static void vmfit_map_block_pack(struct vmfit *vf, unsigned int b, u8 *blk)
+/*
+ * Pack mapping block @b from the to-persist table.  An entry at or past
+ * the superblock's mark is left out (a load would not read it): true
+ * when one was, so that the block stays dirty for the next commit.
+ */
+static bool vmfit_map_block_pack(struct vmfit *vf, unsigned int b, u8 *blk)
 {
 	u64 ep = (u64)lower_32_bits(vf->epoch) << 32;
+	bool later = false;
 	unsigned int s, i;
 
 	for (s = 0; s < VMFIT_BLOCK_SECTORS; s++) {
@@ -527,10 +535,15 @@ static void vmfit_map_block_pack(struct vmfit *vf, unsigned int b, u8 *blk)
 			u32 val = c < vf->data_chunks ?
 				vmfit_tbl_get(&vf->rev, c) : 0;
 
+			if (val && c >= vf->map_used) {
+				later = true;
+				val = 0;
+			}
 			entries[i] = val ? cpu_to_le64(ep | val) : 0;
 		}
 		vmfit_hdr_seal(vf, sec, SECTOR_SIZE, idx);
 	}
+	return later;
 }
 
 int vmfit_cow_bm_use(struct vmfit *vf)
@@ -540,6 +553,7 @@ int vmfit_cow_bm_use(struct vmfit *vf)
 		return 0;
 	/* Not set again on failure: the device fails, no stale claim. */
 	vf->bm_empty = false;
+	vf->sb_dirty = true;
 	return vmfit_cow_commit(vf);
 }
 
@@ -549,18 +563,115 @@ bool vmfit_cow_needs_commit(struct vmfit *vf)
 	       find_first_bit(vf->map_dirty, vf->map_blocks) < vf->map_blocks;
 }
 
+/*
+ * Pack mapping blocks [@b, @b + @n) (at most VMFIT_MD_BATCH) and write
+ * them with @flags.  Their dirty bits are cleared before they are packed;
+ * a block stays dirty when the write fails or when it holds an entry at
+ * or past the superblock's mark (left out).
+ */
+static int vmfit_map_write(struct vmfit *vf, unsigned int b, unsigned int n,
+			   blk_opf_t flags)
+{
+	bool later = false;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		clear_bit(b + i, vf->map_dirty);
+		/* Pairs with smp_mb__before_atomic() in vmfit_cow_set_rev(). */
+		smp_mb__after_atomic();
+		if (vmfit_map_block_pack(vf, b + i, (u8 *)vf->md_batch +
+					 (size_t)i * VMFIT_BLOCK_SIZE))
+			later = true;
+	}
+	r = vmfit_md_rw(vf, REQ_OP_WRITE | REQ_SYNC | flags,
+			vf->map_start + (sector_t)b * VMFIT_BLOCK_SECTORS,
+			vf->md_batch, n * VMFIT_BLOCK_SECTORS, true);
+	if (r || later) {
+		for (i = 0; i < n; i++)
+			set_bit(b + i, vf->map_dirty);
+	}
+	return r;
+}
+
+/*
+ * Move the allocation mark past @used.  Every mapping block between the
+ * old mark and the new one is written (packed from the to-persist table)
+ * before the superblock declares it: a load never reads a sector left
+ * from an earlier format or from before a crash, which would fail its
+ * checksum or name a chunk that was allocated again since.  The preflush:
+ * rule 1 for the entries packed.
+ */
+static int vmfit_map_extend(struct vmfit *vf, u64 used)
+{
+	u64 old = vf->map_used;
+	unsigned int b, n, end;
+	int r;
+
+	/* Whole blocks (504 entries: not a power of two). */
+	end = DIV_ROUND_UP_ULL(used + VMFIT_MAP_AHEAD, VMFIT_MAP_PER_BLOCK);
+	vf->map_used = min_t(u64, (u64)end * VMFIT_MAP_PER_BLOCK,
+			     vf->data_chunks);
+	end = DIV_ROUND_UP_ULL(vf->map_used, VMFIT_MAP_PER_BLOCK);
+	for (b = old / VMFIT_MAP_PER_BLOCK; b < end; b += n) {
+		n = min_t(unsigned int, VMFIT_MD_BATCH, end - b);
+		r = vmfit_map_write(vf, b, n, REQ_PREFLUSH);
+		if (r) {
+			vf->map_used = old;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Commit protocol, rule 2 and the allocation mark: the superblock goes
+ * first when it changed, or when entries of chunks at or past the mark it
+ * records are to be written (a load reads none past it; the mark then
+ * moves VMFIT_MAP_AHEAD past the allocations).  Its PREFLUSH | FUA makes
+ * it durable before any entry packed after it.
+ */
+static int vmfit_cow_commit_sb(struct vmfit *vf)
+{
+	u64 used = min_t(u64, atomic64_read(&vf->cow_next), vf->data_chunks);
+	u64 old = vf->map_used;
+	int r;
+
+	if (!vf->sb_dirty && used <= old)
+		return 0;
+	if (used > old) {
+		r = vmfit_map_extend(vf, used);
+		if (r)
+			return r;
+	}
+	r = vmfit_sb_write(vf);
+	if (r) {
+		vf->map_used = old;
+		return r;
+	}
+	vf->sb_dirty = false;
+	return 0;
+}
+
 int vmfit_cow_commit(struct vmfit *vf)
 {
 	unsigned int b, i, n = 1, end;
-	void *buf;
 	int r;
 
 	lockdep_assert_held(&vf->md_lock);
+	r = vmfit_cow_commit_sb(vf);
+	if (r)
+		return r;
 	/*
 	 * One write per run of up to VMFIT_MD_BATCH blocks from a dirty one
 	 * to the last dirty one within reach: the clean blocks in between
 	 * are packed from the to-persist table too, which always holds what
 	 * may persist.
+	 *
+	 * Commit protocol, rule 1: an entry packed was set when its data
+	 * write had completed, so the preflush makes that data durable before
+	 * the entry is written.  FUA: the commit is durable when the write
+	 * completes, with no superblock write after it.
 	 */
 	for (b = find_first_bit(vf->map_dirty, vf->map_blocks);
 	     b < vf->map_blocks;
@@ -571,31 +682,11 @@ int vmfit_cow_commit(struct vmfit *vf)
 			if (test_bit(i, vf->map_dirty))
 				n = i - b + 1;
 		}
-		for (i = 0; i < n; i++) {
-			buf = (u8 *)vf->md_batch + (size_t)i * VMFIT_BLOCK_SIZE;
-			clear_bit(b + i, vf->map_dirty);
-			/* Pairs with smp_mb__before_atomic() in vmfit_cow_set_rev(). */
-			smp_mb__after_atomic();
-			vmfit_map_block_pack(vf, b + i, buf);
-		}
-		/*
-		 * Commit protocol, rule 1: an entry packed above was set when
-		 * its data write had completed, so the preflush makes that
-		 * data durable before the entry is written.
-		 */
-		r = vmfit_md_rw(vf, REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
-				vf->map_start + (sector_t)b * VMFIT_BLOCK_SECTORS,
-				vf->md_batch, n * VMFIT_BLOCK_SECTORS, true);
-		if (r) {
-			for (i = 0; i < n; i++)
-				set_bit(b + i, vf->map_dirty);
+		r = vmfit_map_write(vf, b, n, REQ_PREFLUSH | REQ_FUA);
+		if (r)
 			return r;
-		}
 	}
-	r = vmfit_sb_write(vf);
-	if (!r)
-		vf->sb_dirty = false;
-	return r;
+	return 0;
 }
 
 /*
@@ -748,6 +839,8 @@ void vmfit_cow_reset_map(struct vmfit *vf)
 	bitmap_zero(vf->map_dirty, vf->map_blocks);
 	atomic64_set(&vf->cow_next, 0);
 	atomic64_set(&vf->nr_cow_only, 0);
+	/* Recorded by the next superblock write. */
+	vf->map_used = 0;
 }
 
 int vmfit_cow_alloc_chunk(struct vmfit *vf, u32 *val, gfp_t gfp)
@@ -756,8 +849,11 @@ int vmfit_cow_alloc_chunk(struct vmfit *vf, u32 *val, gfp_t gfp)
 
 	if (unlikely(n >= vf->data_chunks))
 		return -ENOSPC;
-	if (unlikely(!vmfit_tbl_slot_alloc(&vf->rev, n, gfp)))
-		return -ENOMEM;
 	*val = n + 1;
-	return 0;
+	return vmfit_cow_chunk_room(vf, *val, gfp);
+}
+
+int vmfit_cow_chunk_room(struct vmfit *vf, u32 val, gfp_t gfp)
+{
+	return vmfit_tbl_slot_alloc(&vf->rev, val - 1, gfp) ? 0 : -ENOMEM;
 }

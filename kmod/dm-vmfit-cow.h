@@ -88,12 +88,15 @@ int vmfit_cow_format(struct vmfit *vf);
 int vmfit_cow_load(struct vmfit *vf, u64 *mapped, char **error);
 
 /*
- * vmfit_cow_commit - make everything durable (the commit protocol of the
- * admin guide): each run of dirty mapping blocks is packed from the
- * to-persist table and written with REQ_PREFLUSH, so every cow data write
- * whose entry it holds is durable before the entry; then the superblock
- * with REQ_PREFLUSH | REQ_FUA, which makes the entries and every completed
- * cow data write durable.
+ * vmfit_cow_commit - make the metadata durable (the commit protocol of the
+ * admin guide): first the superblock, with REQ_PREFLUSH | REQ_FUA, if it
+ * changed (sb_dirty) or if entries past its allocation mark are to be
+ * written; then each run of dirty mapping blocks, packed from the
+ * to-persist table and written with REQ_PREFLUSH | REQ_FUA, so every cow
+ * data write whose entry it holds is durable before the entry, and the
+ * entry when the write completes.  Writes nothing when nothing is dirty
+ * (a caller that needs the cow flushed then flushes it); a write it does
+ * issue flushes the cow first.
  */
 int vmfit_cow_commit(struct vmfit *vf);
 
@@ -130,10 +133,12 @@ static inline void vmfit_cow_set_rev(struct vmfit *vf, u32 cow, u32 val)
 /*
  * vmfit_cow_alloc_chunk - allocate a cow data chunk (bump the high-water
  * mark) and the room for its entry; *@val is the chunk + 1.  -ENOSPC when
- * the cow is full, -ENOMEM when @gfp could not get the room (the chunk
- * leaks until the snapshot ends).  Blocks only if @gfp does.
+ * the cow is full (no chunk); -ENOMEM when @gfp could not get the room:
+ * the chunk in *@val is still the caller's, vmfit_cow_chunk_room() with a
+ * blocking @gfp gets the room later.  Blocks only if @gfp does.
  */
 int vmfit_cow_alloc_chunk(struct vmfit *vf, u32 *val, gfp_t gfp);
+int vmfit_cow_chunk_room(struct vmfit *vf, u32 val, gfp_t gfp);
 
 /*
  * vmfit_cow_set_changed - add @chunk to the exact changed set, once the

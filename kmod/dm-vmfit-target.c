@@ -35,6 +35,27 @@ static const char * const vmfit_health_names[] = {
 	[VMFIT_FAIL] = "fail",
 };
 
+/*
+ * Fault injection for tests (tests/kmod/vmfit-nomem.sh; the distribution
+ * kernel has no CONFIG_FAULT_INJECTION): every Nth cow chunk allocated by
+ * map() for a full-chunk write is handled as if the GFP_NOWAIT allocation
+ * of its table leaf had failed.  0: off.
+ */
+static unsigned int vmfit_nomem_every;
+module_param_named(test_nomem_every, vmfit_nomem_every, uint, 0644);
+MODULE_PARM_DESC(test_nomem_every,
+		 "Testing: fail every Nth map() table allocation (0: never)");
+
+static atomic_t vmfit_nomem_count = ATOMIC_INIT(0);
+
+static bool vmfit_inject_nomem(void)
+{
+	unsigned int every = READ_ONCE(vmfit_nomem_every);
+
+	return every &&
+	       !((unsigned int)atomic_inc_return(&vmfit_nomem_count) % every);
+}
+
 /* Live instances by mapped device, for vmfit-view. */
 static LIST_HEAD(vmfit_registry);
 static DEFINE_MUTEX(vmfit_registry_lock);
@@ -341,21 +362,24 @@ again:
 		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
 		return DM_MAPIO_SUBMITTED;
 	}
-	/*
-	 * map() may not sleep for memory: when the room for the chunk or its
-	 * entry needs an allocation that fails, the worker copies the chunk
-	 * instead (GFP_NOIO; this chunk leaks).
-	 */
 	r = vmfit_alloc(vf, &v, GFP_NOWAIT);
-	if (!r)
-		r = vmfit_tbl_cmpxchg(&vf->map, c, 0, v, GFP_NOWAIT, &cur);
-	if (r == -ENOMEM) {
-		vmfit_defer(vf, &vf->copy_bios, bio, io, true);
-		return DM_MAPIO_SUBMITTED;
-	}
-	if (r) {
+	if (r == -ENOSPC) {
 		bio->bi_status = BLK_STS_NOSPC;
 		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (!r && unlikely(vmfit_inject_nomem()))
+		r = -ENOMEM;
+	if (!r)
+		r = vmfit_tbl_cmpxchg(&vf->map, c, 0, v, GFP_NOWAIT, &cur);
+	if (unlikely(r)) {
+		/*
+		 * map() may not sleep for memory: the room for the chunk's
+		 * entries (a table leaf) is allocated by the worker, for this
+		 * chunk, which stays the bio's (nothing leaks).
+		 */
+		io->alloc = v;
+		vmfit_defer(vf, &vf->room_bios, bio, io, true);
 		return DM_MAPIO_SUBMITTED;
 	}
 	/* Lost a race with another writer: its chunk wins, ours leaks. */
@@ -574,6 +598,38 @@ again:
 	}
 }
 
+/*
+ * A full-chunk write whose cow chunk map() allocated without the memory
+ * for its entries: get it with GFP_NOIO (the worker may sleep) and map
+ * the chunk to it.  The bio still counts in the generation map() counted
+ * it in, so the mode it was routed by holds.
+ */
+static void vmfit_process_room(struct vmfit *vf, struct bio *bio)
+{
+	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
+	u32 v = io->alloc, cur;
+	int r;
+
+	io->alloc = 0;
+	r = vmfit_cow_chunk_room(vf, v, GFP_NOIO);
+	if (!r)
+		r = vmfit_tbl_cmpxchg(&vf->map, io->chunk, 0, v, GFP_NOIO,
+				      &cur);
+	if (r) {
+		bio_io_error(bio);
+		return;
+	}
+	if (cur) {
+		/* Mapped (or being copied) meanwhile: as in map(). */
+		if (vmfit_route(vf, bio, io) == DM_MAPIO_REMAPPED)
+			vmfit_issue(vf, bio);
+		return;
+	}
+	vmfit_count_mapped(vf, io->chunk);
+	vmfit_remap_cow(vf, bio, io, v);
+	vmfit_issue(vf, bio);
+}
+
 /* A parked bio released by its job: route it in the current generation. */
 static void vmfit_process_retry(struct vmfit *vf, struct bio *bio)
 {
@@ -585,13 +641,64 @@ static void vmfit_process_retry(struct vmfit *vf, struct bio *bio)
 }
 
 /*
- * One commit for every bio waiting for one: flushes (then passed to the
- * origin), FUA origin writes while merging (then issued) and FUA cow writes
- * whose data is done (then completed).
+ * May a flush skip the origin?  Only in snapshot mode once the drain
+ * flushed the origin after the last old-generation write: nothing has
+ * written to it since (merging and normal mode write to it).
+ */
+static bool vmfit_origin_frozen(struct vmfit *vf)
+{
+	bool frozen;
+
+	spin_lock_irq(&vf->lock);
+	frozen = vmfit_mode(vf) == VMFIT_SNAPSHOT && vf->view_ready;
+	spin_unlock_irq(&vf->lock);
+	return frozen;
+}
+
+/*
+ * An empty flush, once the commit is done.  @cow_flushed: the commit
+ * wrote with REQ_PREFLUSH after the flush arrived, which covered the cow.
+ * What is left is sent in parallel: the flush itself to the origin (or to
+ * the cow, when the origin is frozen), a flush of the cow chained to it
+ * when both need one.
+ */
+static void vmfit_finish_flush(struct vmfit *vf, struct bio *bio,
+			       bool cow_flushed, bool frozen)
+{
+	struct bio *cow;
+
+	if (frozen) {
+		if (cow_flushed) {
+			bio_endio(bio);
+			return;
+		}
+		bio_set_dev(bio, vf->cow_dev->bdev);
+		submit_bio_noacct(bio);
+		return;
+	}
+	if (!cow_flushed) {
+		cow = bio_alloc(vf->cow_dev->bdev, 0,
+				REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
+				GFP_NOIO);
+		/* @bio completes once both are done, with the first error. */
+		bio_chain(cow, bio);
+		submit_bio(cow);
+	}
+	/* Old-generation or merging-mode writes may be on the origin. */
+	vmfit_remap_origin(vf, bio);
+	submit_bio_noacct(bio);
+}
+
+/*
+ * One commit for every bio waiting for one: flushes (then completed, or
+ * passed on to what the commit did not flush), FUA origin writes while
+ * merging (then issued) and FUA cow writes whose data is done (then
+ * completed).
  */
 static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
 				  struct bio_list *fua, struct bio_list *done)
 {
+	bool cow_flushed = false, frozen;
 	struct bio *bio;
 	int r = 0;
 
@@ -599,20 +706,25 @@ static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
 	if (READ_ONCE(vf->health) == VMFIT_FAIL) {
 		r = -EIO;
 	} else {
+		/*
+		 * A commit with something to write starts with a preflushed
+		 * write (vmfit_cow_commit()); dirty bits are only cleared
+		 * under md_lock, so this holds for the commit below.
+		 */
+		cow_flushed = vmfit_cow_needs_commit(vf);
 		r = vmfit_cow_commit(vf);
 		if (r)
 			vmfit_fail(vf, "metadata commit", r);
 	}
 	mutex_unlock(&vf->md_lock);
 
+	frozen = vmfit_origin_frozen(vf);
 	while ((bio = bio_list_pop(flush))) {
 		if (r) {
 			bio_io_error(bio);
 			continue;
 		}
-		/* Old-generation writes may still be on the origin. */
-		vmfit_remap_origin(vf, bio);
-		submit_bio_noacct(bio);
+		vmfit_finish_flush(vf, bio, cow_flushed, frozen);
 	}
 	while ((bio = bio_list_pop(fua))) {
 		struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
@@ -638,7 +750,7 @@ static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
 static void vmfit_worker(struct work_struct *ws)
 {
 	struct vmfit *vf = container_of(ws, struct vmfit, worker);
-	struct bio_list bm, copy, retry, flush, fua, done;
+	struct bio_list bm, copy, retry, room, flush, fua, done;
 	struct blk_plug plug;
 	struct bio *bio;
 
@@ -647,6 +759,8 @@ static void vmfit_worker(struct work_struct *ws)
 	bio_list_init(&vf->bm_bios);
 	retry = vf->retry_bios;
 	bio_list_init(&vf->retry_bios);
+	room = vf->room_bios;
+	bio_list_init(&vf->room_bios);
 	flush = vf->flush_bios;
 	bio_list_init(&vf->flush_bios);
 	fua = vf->fua_bios;
@@ -666,6 +780,8 @@ static void vmfit_worker(struct work_struct *ws)
 		vmfit_process_bm(vf, &bm);
 	while ((bio = bio_list_pop(&retry)))
 		vmfit_process_retry(vf, bio);
+	while ((bio = bio_list_pop(&room)))
+		vmfit_process_room(vf, bio);
 	while ((bio = bio_list_pop(&copy)))
 		vmfit_process_copy(vf, bio);
 	blk_finish_plug(&plug);
@@ -1236,6 +1352,8 @@ static void vmfit_destroy(struct vmfit *vf)
 		mutex_lock(&vf->md_lock);
 		if (vf->active) {
 			vf->active = false;
+			/* The superblock too: its preflush covers every write. */
+			vf->sb_dirty = true;
 			if (vmfit_cow_commit(vf))
 				DMERR("%s: final commit failed", vmfit_name(vf));
 		}
@@ -1475,6 +1593,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&vf->bm_bios);
 	bio_list_init(&vf->copy_bios);
 	bio_list_init(&vf->retry_bios);
+	bio_list_init(&vf->room_bios);
 	bio_list_init(&vf->flush_bios);
 	bio_list_init(&vf->fua_bios);
 	bio_list_init(&vf->fua_done);
@@ -1629,6 +1748,7 @@ static int vmfit_map(struct dm_target *ti, struct bio *bio)
 
 	io->held_start = 0;
 	io->cow = 0;
+	io->alloc = 0;
 	io->flags = 0;
 	io->chunk = 0;
 	io->mode = VMFIT_NORMAL;
@@ -1757,6 +1877,8 @@ static void vmfit_postsuspend(struct dm_target *ti)
 		if (!r && vmfit_cow_set_empty(vf))
 			vf->bm_empty = true;
 		mutex_unlock(&vf->bm_lock);
+		/* The superblock too: its preflush covers every write. */
+		vf->sb_dirty = true;
 		if (!r)
 			r = vmfit_cow_commit(vf);
 		if (r)

@@ -53,6 +53,14 @@
 #define VMFIT_MD_BATCH 32
 
 /*
+ * The allocation mark in the superblock (map_used) is set this many cow
+ * chunks ahead of the allocations it must cover, so that most commits
+ * write their mapping block and leave the superblock alone.  A load reads
+ * this much more of the mapping (8 blocks, 32 KiB).
+ */
+#define VMFIT_MAP_AHEAD (8 * VMFIT_MAP_PER_BLOCK)
+
+/*
  * Write-ahead region of the on-disk changed set, in chunks (a multiple of
  * 8: whole bitmap bytes).  The first write to any chunk of a region marks
  * the whole region on disk, so later writes to its other chunks need no
@@ -104,6 +112,7 @@ struct vmfit_io {
 	u64 held_start;		/* ns when the bio was first held, 0 if never */
 	u32 chunk;		/* origin chunk the bio addresses */
 	u32 cow;		/* cow value (data chunk + 1) it went to, or 0 */
+	u32 alloc;		/* cow value allocated by map(), not yet mapped */
 	u8 parity;		/* generation parity it is counted in */
 	u8 mode;		/* mode it was mapped under */
 	u8 flags;		/* VMFIT_IO_* */
@@ -194,12 +203,14 @@ struct vmfit {
 	struct vmfit_tbl rev;		/* cow chunk -> origin chunk + 1 to persist */
 	unsigned long *map_dirty;	/* mapping blocks to write */
 	atomic64_t cow_next;		/* allocation high-water mark */
+	u64 map_used;			/* superblock mark: entries written are below; "md_lock" */
 
 	/* Deferred work; lists Protected by "lock". */
 	spinlock_t lock;
 	struct bio_list bm_bios;	/* writes waiting for a durable bit */
 	struct bio_list copy_bios;	/* partial writes to unmapped chunks */
 	struct bio_list retry_bios;	/* bios to route again */
+	struct bio_list room_bios;	/* full-chunk writes: map with GFP_NOIO */
 	struct bio_list flush_bios;	/* flushes waiting for a commit */
 	struct bio_list fua_bios;	/* FUA origin writes (merging): commit, then submit */
 	struct bio_list fua_done;	/* FUA cow writes done: commit, then complete */
