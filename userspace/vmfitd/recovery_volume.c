@@ -446,9 +446,14 @@ int volume_open(struct vmfitd *d)
 	if (!strcmp(kind, "vmfit")) {
 		a += strlen("/dev/mapper/");
 		b += strlen("/dev/mapper/");
+		/*
+		 * Named after the volume, not the service: managers of one
+		 * service on one machine (the VM tests' hosts) must not
+		 * share, or at start-up remove, each other's store.
+		 */
 		mkdir("/var/lib/vmfit", 0755);
 		snprintf(r->store_path, sizeof(r->store_path),
-			 "/var/lib/vmfit/%s.digests", d->conf.service);
+			 "/var/lib/vmfit/%s.digests", a);
 	} else {
 		snprintf(r->store_path, sizeof(r->store_path), "%s.digests",
 			 d->conf.state_volume);
