@@ -854,13 +854,13 @@ cl_rcv_result() {
 	fi
 }
 
-# cl_wait_phase i phase: wait until host i's recovery round is in this
-# phase (30 s at most).
+# cl_wait_phase i phase [secs]: wait until host i's recovery round is in
+# this phase (default 30 s at most).
 cl_wait_phase() {
-	local deadline=$((SECONDS + 30))
+	local deadline=$((SECONDS + ${3:-30}))
 	until [ "$(cl_stat "$1" rcv_phase)" = "$2" ]; do
 		((SECONDS < deadline)) ||
-			cl_die "host $1 not in phase $2 in 30 s (phase $(cl_stat "$1" rcv_phase))"
+			cl_die "host $1 not in phase $2 in ${3:-30} s (phase $(cl_stat "$1" rcv_phase))"
 		sleep 0.1
 	done
 }
