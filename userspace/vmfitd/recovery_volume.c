@@ -471,9 +471,17 @@ int volume_open(struct vmfitd *d)
 	 * previous run left is not the verified state any more. A snapshot
 	 * left by a crash is folded back; the first round is full.
 	 */
-	for (i = 0; i < 2; i++)
-		if (r->vol[i].snap)
-			r->vol[i].ops->merge(&r->vol[i]);
+	for (i = 0; i < 2; i++) {
+		if (!r->vol[i].snap)
+			continue;
+		e = r->vol[i].ops->merge(&r->vol[i]);
+		if (e)
+			vf_err("recovery: volume %s: cannot fold back the snapshot left by a crash: %s",
+			       r->vol[i].name, strerror(-e));
+		else
+			vf_info("recovery: volume %s: a snapshot left by a crash, folded back",
+				r->vol[i].name);
+	}
 	unlink(r->store_path);
 	e = worker_start(r);
 	if (e)
