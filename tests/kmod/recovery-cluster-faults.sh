@@ -108,6 +108,12 @@ aborted_all() {
 # caught_up i: host i (restarted) caught up by state transfer once, and
 # answers with the others
 caught_up() {
+	local deadline=$((SECONDS + 60))
+	# (started just now: its client port opens in a moment)
+	while [[ "$(cl_probe "$1" --get 1960)" == CONNECT-FAILED* ]]; do
+		((SECONDS < deadline)) || cl_die "host $1 does not listen after 60 s"
+		sleep 0.2
+	done
 	cl_wait_caught_up "$1" 1960 ck 120
 	cl_wait_rounds 1 "$1"
 	cl_assert_eq "host $1 caught up once" 1 "$(cl_stat "$1" rcv_caught_up)"
