@@ -54,8 +54,8 @@ export CL_RECORDS=2000 CL_RECORD_SIZE=248	# 256-byte slots
 vmfit_cluster_volumes 3 $MB
 
 stop_hosts() {
+	[ -z "${failed:-}" ] || cl_keep_logs	# first: a timeout may end cl_down
 	cl_down
-	[ -z "${failed:-}" ] || cl_keep_logs
 }
 failed=1
 at_exit stop_hosts
@@ -175,7 +175,7 @@ grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||
 	cl_die "clients saw errors: $(grep errors "$CL_DIR/load.log")"
 grep -q 'verify: [0-9]* reads checked, 0 mismatches' "$CL_DIR/load.log" ||
 	cl_die "clients saw a wrong value: $(grep verify "$CL_DIR/load.log")"
-cl_log "load: $(grep -m 1 'ops' "$CL_DIR/load.log")"
+cl_log "$(grep -m 1 '^load: ' "$CL_DIR/load.log")"
 
 # a value for cl_wait_caught_up to read through a host catching up
 out=$(cl_probe 1 --put 1960=ck)

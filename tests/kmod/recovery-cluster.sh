@@ -46,8 +46,8 @@ vmfit_cluster_volumes 3 $MB
 # stop_hosts: every host process (the replicas first: they hold the
 # volumes open). On failure the logs are kept with the test's results.
 stop_hosts() {
+	[ -z "${failed:-}" ] || cl_keep_logs	# first: a timeout may end cl_down
 	cl_down
-	[ -z "${failed:-}" ] || cl_keep_logs
 }
 failed=1
 at_exit stop_hosts
