@@ -24,10 +24,12 @@
 #     mode without a view (a crash between the snapshot and the view's
 #     creation): folded back at the start;
 #  5. a delta round after 1 % of the records changed (the load is over):
-#     the bytes hashed, copied and sent are within 1.1 x the changed
-#     chunks' bytes (+ digests), the changed chunks found by comparing the
-#     volumes with copies taken after round 4 (cl_delta_bounds); on
-#     dm-vmfit the changed set is the kernel's;
+#     the bytes hashed and copied are within 1.1 x the changed chunks'
+#     bytes + kv's journal chunks (written and zeroed by each checkpoint:
+#     in the kernel's changed set, invisible to a content comparison), the
+#     bytes sent within 1.1 x (those + digests); the changed chunks found
+#     by comparing the volumes with copies taken after round 4
+#     (cl_delta_bounds);
 #  6. a byte flipped in host 2's live volume; host 2's repair has no good
 #     source (host 1 cuts, host 3 stalls) and host 3 is killed during the
 #     transfer: host 2 aborts, host 1 completes or aborts;
@@ -220,10 +222,16 @@ cl_assert_eq "round 5 done" "done done done" "$(cl_all_stat rcv_last_result)"
 cl_assert_eq "round 5 delta" "0 0 0" "$(cl_all_stat rcv_full)"
 cl_assert_eq "round 5 repaired nothing" "0 0 0" "$(cl_all_stat rcv_repaired)"
 vols_clean 1 2 3
+# On dm-vmfit the changed set is every chunk written, and kv's checkpoint
+# writes its journal (commit block, index, a copy of each changed slot:
+# 20 x 256 bytes) and zeroes it again once applied: chunks the kernel
+# reports although their content ends as it was. Allowed on top of the
+# 1.1 x: 1 + 1 + 3 (the entries may straddle 3 chunks). See
+# Documentation/protocol.rst "Delta and the kv journal".
 for i in 1 2 3; do
-	cl_delta_bounds "$i" "${cap[i]}" "$TESTDIR/base-$i"
+	cl_delta_bounds "$i" "${cap[i]}" "$TESTDIR/base-$i" 5
 done
-cl_log "5. delta round within 1.1 x the changed chunks' bytes on every host"
+cl_log "5. delta round within 1.1 x the changed chunks' bytes (+ kv's journal) on every host"
 
 # 6. host 3 killed during the transfer: a byte flipped in host 2's live
 # volume, in record 1900's slot (never written by the clients), through
