@@ -11,7 +11,8 @@
 #     time): the round aborts everywhere (shadow-start),
 #     the seniors keep serving;
 #  2. the next round succeeds, heterogeneous: kv-hash seniors hand over to
-#     kv-sqlite shadows (the shadows restore the abstract state);
+#     kv-sqlite shadows (the shadows restore the abstract state); the
+#     volume worker runs at recovery_nice, the new replicas do not;
 #  3. a byte flipped in host 2's live volume before the capture is found
 #     by the vote and repaired from a peer over TCP (host 2 repairs one
 #     chunk, hosts 1 and 3 none), and kv-sqlite hands back to kv-hash;
@@ -52,6 +53,11 @@ state_volume_b = @DIR@/vstate/state-b.img
 shadow_cmd = $CL_BASE/flaky-sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
 recovery_timeout_ms = 30000
 test_faults = yes"
+
+# nice_of pid tid: the nice value of a thread (/proc, field 19).
+nice_of() {
+	sed 's/.*) //' "/proc/$1/task/$2/stat" | cut -d' ' -f17
+}
 
 round_ok() { # n: every host has n rounds done, the last one done
 	cl_wait_rounds "$(($1 + aborted))"
@@ -99,6 +105,25 @@ for i in 1 2 3; do
 		cl_die "host $i: the shadow was not kv-sqlite"
 done
 cl_assert_eq "round 2 repaired nothing" "0 0 0" "$(cl_all_stat rcv_repaired)"
+# recovery_nice (default 10): the volume worker thread runs 10 lower than
+# the manager's loop; the shadow, now the replica, got the manager's
+# priority back after its RESTORE.
+for i in 1 2 3; do
+	p=$(cl_pid vmfitd "$i")
+	main=$(nice_of "$p" "$p")
+	n=0
+	for t in /proc/"$p"/task/*; do
+		[ "${t##*/}" != "$p" ] || continue
+		cl_assert_eq "host $i: vmfitd thread ${t##*/} at recovery_nice" \
+			$((main + 10 > 19 ? 19 : main + 10)) "$(nice_of "$p" "${t##*/}")"
+		n=$((n + 1))
+	done
+	((n >= 1)) || cl_die "host $i: no volume worker thread"
+	for k in $(cat "/proc/$p/task/$p/children"); do
+		cl_assert_eq "host $i: the replica (pid $k) at the manager's priority" \
+			"$main" "$(nice_of "$k" "$k")"
+	done
+done
 
 # 3. corruption on host 2: a byte in the slot of record 1900 (never
 # written by the clients, so no checkpoint rewrites it)

@@ -726,7 +726,9 @@ CL_PEER_Z8='\x00\x00\x00\x00\x00\x00\x00\x00'
 # does not start), "slow" starts 4 s late, "crash" runs kv-faulty (sqlite
 # engine) that kills itself on its first EXEC (it restores, then dies
 # replaying the logged requests), "crash-restore" one that kills itself
-# on RESTORE; anything else (or no file) runs kv-sqlite.
+# on RESTORE, "linger" a kv-sqlite slow to exit once it is the senior
+# (SIGTERM ignored, 30 s more after its channel closed); anything else
+# (or no file) runs kv-sqlite.
 cl_shadow_wrapper() {
 	cat >"$1" <<EOS
 #!/bin/sh
@@ -743,6 +745,10 @@ crash)
 		--fault-after 0 "\$@" ;;
 crash-restore)
 	exec "$VMFIT_BIN/kv-faulty" --engine kv-sqlite --fault crash-restore "\$@" ;;
+linger)
+	trap '' TERM
+	"$VMFIT_BIN/kv-sqlite" "\$@"
+	exec sleep 30 ;;
 esac
 exec "$VMFIT_BIN/kv-sqlite" "\$@"
 EOS

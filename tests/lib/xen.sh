@@ -40,12 +40,31 @@ xen_conf() {
 	} >"$f"
 }
 
+# xen_diag - after a failure (teardown's rc), before the domains are
+# destroyed: what they and Xen said, the end of each guest's console log
+# (tools/xen/dom0-hooks.sh) and of xl dmesg, and the domains running.
+xen_diag() {
+	local f
+	[ "${rc:-0}" != 0 ] || return 0
+	echo "== xen_diag: the test failed; the domains, their consoles, Xen's log" >&2
+	xl list >&2 2>&1
+	for f in "${XEN_CONSOLE_LOGS:-/var/log/xen/console}"/*; do
+		[ -f "$f" ] || continue
+		echo "== $f (last 30 lines)" >&2
+		tail -n 30 "$f" >&2
+	done
+	echo "== xl dmesg (last 30 lines)" >&2
+	xl dmesg 2>&1 | tail -n 30 >&2
+}
+
 # xen_vmfitd_start CONF LOG - vmfitd in the foreground, in the background;
-# sets VMFITD_PID. It is killed (and its domain destroyed by xl) on exit.
+# sets VMFITD_PID. It is killed (and its domain destroyed by xl) on exit;
+# a failed test prints the domains' consoles first (xen_diag).
 xen_vmfitd_start() {
 	vmfitd -f -c "$1" >>"$2" 2>&1 &
 	VMFITD_PID=$!
 	at_exit "kill -9 $VMFITD_PID 2>/dev/null; xen_destroy_all"
+	at_exit xen_diag
 }
 
 xen_stat() { # CONF KEY

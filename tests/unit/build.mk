@@ -19,6 +19,7 @@
 #   vf-sha256-test   SHA-256, and its users (voter, Merkle tree, checksums)
 #                    linked into one program
 #   vf-status-test   status / table / changed-set parsers
+#   vf-vchan-test    the vchan relay, on a simulated libxenvchan
 #   vf-svol-test     recovery: state volumes (the file stand-in; the
 #                    vmfit kind must fail cleanly without the module)
 #   vf-voter-test    voter
@@ -32,7 +33,7 @@
 LIBVMFIT_TESTS := vf-conf-test vf-csum-test vf-log-test vf-merkle-test vf-nl-test \
 	vf-proto-test vf-rcache-test vf-sha256-test vf-status-test \
 	vf-voter-test vf-rcv-test vf-dstore-test vf-cvote-test vf-svol-test \
-	vf-mstate-test
+	vf-mstate-test vf-vchan-test
 UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(LIBVMFIT_TESTS))
 
 CFLAGS_vf-conf-test := -Iuserspace/backends

@@ -56,13 +56,16 @@ t1=$EPOCHREALTIME
 xl destroy "$domid"
 t2=$EPOCHREALTIME
 deadline=$((SECONDS + 20))
-until grep -q 'replica killed by signal 9' "$log"; do
+until grep -q "replica (domain $domid) killed by signal 9" "$log"; do
 	((SECONDS < deadline)) || { cat "$log"; die "vmfitd did not notice the destroyed domain in 20 s"; }
 	sleep 0.05
 done
 t3=$EPOCHREALTIME
 echo "XEN-DESTROY-NOTICED: xl destroy ran $(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%d", (b - a) * 1000 }') ms; vmfitd had noticed $(awk -v a="$t2" -v b="$t3" 'BEGIN { printf "%d", (b - a) * 1000 }') ms after it returned (polled every 50 ms)"
 grep -q "xen: domain vmfit-kv-1 ($domid) destroyed" "$log"
+# Reaped, the replica is still named by its domain (not "pid 0").
+grep -q "replica (domain $domid) is faulty: it exited" "$log" ||
+	{ cat "$log"; die "the faulty replica was not named by its domain"; }
 grep -q "it closed its channel" "$log" &&
 	die "the destroy was seen as a closed channel, not as the domain's end"
 kill -0 "$VMFITD_PID" || die "vmfitd died with its replica"

@@ -76,8 +76,13 @@ for round in 1 2; do
 	fi
 	echo "XEN-SHADOW-HELLO-MS=$(xen_stat "$conf" rcv_shadow_hello_ms) round $round (vmfitd: start() to the shadow's HELLO)"
 	echo "XEN-SHADOW-CREATED-MS=$(xen_stat "$conf" rcv_shadow_created_ms) round $round (start() to the domain created and unpaused)"
-	echo "XEN-SENIOR-STOP-MS=$(xen_stat "$conf" rcv_senior_stop_ms) round $round (hand-over: the senior's domain powered off or destroyed)"
-	grep -E 'recovery: (starting the shadow|shadow HELLO|senior stopped)' "$log" | tail -n 3
+	echo "XEN-SENIOR-STOP-MS=$(xen_stat "$conf" rcv_senior_stop_ms) round $round (hand-over: the senior's domain powered off or destroyed, the loop serving on)"
+	grep -E 'recovery: (starting the shadow|shadow HELLO|the shadow .* is the replica|senior \(domain [0-9]+\) (stopped|killed))' "$log" | tail -n 4
+	# The round is done once the senior's domain is gone (the commit
+	# waits for it), never before.
+	assert_eq 0 "$(xen_stat "$conf" rcv_senior_stopping)" "a senior still stopping after round $round"
+	grep -Eq "recovery: senior \(domain $senior\) (stopped|killed) in [0-9]+ ms" "$log" ||
+		{ cat "$log"; die "round $round: the end of the senior's domain $senior was not logged"; }
 	# The senior's domain is gone, the shadow's serves.
 	xl domname "$senior" >/dev/null 2>&1 &&
 		die "round $round: the senior's domain $senior is still there"

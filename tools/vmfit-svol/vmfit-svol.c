@@ -235,7 +235,16 @@ static void usage(FILE *fp)
 "COMMAND: geometry, snapshot, drop, merge, clear, changed,\n"
 "checksum [--changed] (SHA-256 of the frozen view's chunks), selftest\n"
 "(checks the semantics both kinds share; writes to the volume).\n"
+"A file volume's snapshot and clear print how the copy was made: cloned\n"
+"(the filesystem shares extents: XFS with reflink, btrfs) or copied.\n"
 "Exit status: 0 ok, 1 failure, 2 bad usage.\n");
+}
+
+/* After a file volume's snapshot or clear: how its copy was made. */
+static void print_copy(const struct vf_svol *v, int r)
+{
+	if (!r && v->ops == &vf_svol_file_ops)
+		printf("%s\n", v->cloned ? "cloned" : "copied");
 }
 
 int main(int argc, char **argv)
@@ -275,12 +284,14 @@ int main(int argc, char **argv)
 			       v.snap);
 	} else if (!strcmp(cmd, "snapshot")) {
 		r = v.ops->snapshot(&v);
+		print_copy(&v, r);
 	} else if (!strcmp(cmd, "drop")) {
 		r = v.ops->drop(&v);
 	} else if (!strcmp(cmd, "merge")) {
 		r = v.ops->merge(&v);
 	} else if (!strcmp(cmd, "clear")) {
 		r = v.ops->clear(&v);
+		print_copy(&v, r);
 	} else if (!strcmp(cmd, "changed")) {
 		vf_ranges_init(&rs);
 		r = v.ops->changed(&v, &rs);

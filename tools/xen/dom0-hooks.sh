@@ -7,7 +7,8 @@
 
 XEN_BIN=/usr/lib/xen-4.17/bin
 export PATH=$PATH:$XEN_BIN
-XEN_CONSOLE_LOGS=/var/log/xen/console
+# Exported: a failing test prints the guests' consoles (tests/lib/xen.sh).
+export XEN_CONSOLE_LOGS=/var/log/xen/console
 # A userspace crash, in dom0 or a guest (the eager-fpu hazard, notes).
 XEN_CRASH='segfault at|traps:'
 

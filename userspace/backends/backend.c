@@ -2,6 +2,7 @@
 /*
  * backend.c - the table of replica backends.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "vf_backend.h"
@@ -19,4 +20,14 @@ const struct vf_backend_ops *vf_backend_find(const char *name)
 		if (!strcmp(name, backends[i]->name))
 			return backends[i];
 	return NULL;
+}
+
+const char *vf_replica_name(const struct vf_replica *r, char *buf,
+			    size_t len)
+{
+	if (r->domid >= 0)
+		snprintf(buf, len, "domain %d", r->domid);
+	else
+		snprintf(buf, len, "pid %d", (int)r->pid);
+	return buf;
 }

@@ -116,6 +116,11 @@ static void child_exec(int fd, const struct vf_replica_spec *spec)
 		_exit(127);
 	}
 	syscall(SYS_close_range, CHILD_FD + 1, ~0u, 0);
+	/* Before the user changes: a shadow (recovery_nice). */
+	errno = 0;
+	if (spec->nice && nice(spec->nice) == -1 && errno)
+		fprintf(stderr, "vmfitd: nice %d: %s\n", spec->nice,
+			strerror(errno));
 	if (spec->isolate)
 		isolate(spec);
 	n = vf_split_cmd(spec->cmd, buf, sizeof(buf), argv,
@@ -255,17 +260,30 @@ static int wait_exit(struct vf_replica *r, int timeout_ms)
 	return process_reap(r, &st) == 1;
 }
 
+/*
+ * Closing the channel is the polite request to exit, SIGTERM the firm
+ * one. Returns at once: the event loop reaps it, or kills it after a
+ * while.
+ */
+static int process_shutdown(struct vf_replica *r)
+{
+	if (!r->running)
+		return 0;
+	if (r->fd >= 0) {
+		close(r->fd);
+		r->fd = -1;
+	}
+	if (kill(r->pid, SIGTERM) < 0 && errno != ESRCH)
+		return -errno;
+	return 0;
+}
+
 /* At shutdown or restart, not from the event loop: bounded waits. */
 static int process_stop(struct vf_replica *r, int timeout_ms)
 {
 	if (!r->running)
 		return 0;
-	/* Closing the channel is the polite request; SIGTERM the firm one. */
-	if (r->fd >= 0) {
-		close(r->fd);
-		r->fd = -1;
-	}
-	kill(r->pid, SIGTERM);
+	process_shutdown(r);
 	if (wait_exit(r, timeout_ms))
 		return 0;
 	process_kill(r);
@@ -291,6 +309,7 @@ const struct vf_backend_ops vf_process_backend = {
 	.name = "process",
 	.start = process_start,
 	.stop = process_stop,
+	.shutdown = process_shutdown,
 	.kill = process_kill,
 	.reap = process_reap,
 	.restart = process_restart,

@@ -23,6 +23,7 @@ struct vf_replica_spec {
 	const struct vf_xen_conf *xen;	/* xen backend settings */
 	bool isolate;		/* own namespaces, unprivileged user */
 	bool wait_hello;	/* start() returns after the HELLO (below) */
+	int nice;		/* process: added to its nice value */
 	uid_t uid;		/* run as (if the manager is root) */
 	gid_t gid;
 };
@@ -60,6 +61,13 @@ struct vf_backend_ops {
 	 */
 	int (*stop)(struct vf_replica *r, int timeout_ms);
 	/*
+	 * The event loop's stop: ask it to exit as stop() does (and close
+	 * the channel) without waiting. It stays running (exit_fd still
+	 * watched) until reap() sees it exit; if that takes too long, the
+	 * caller kill()s it.
+	 */
+	int (*shutdown)(struct vf_replica *r);
+	/*
 	 * Kill it now (SIGKILL; xen: destroy the domain) and close the
 	 * channel, without waiting: it stays running (exit_fd still watched)
 	 * until reap() sees it exit.
@@ -81,6 +89,14 @@ struct vf_backend_ops {
 
 extern const struct vf_backend_ops vf_process_backend;
 extern const struct vf_backend_ops vf_xen_backend;
+
+/*
+ * "domain D" or "pid P": which replica @r is, for the log (reap()
+ * forgets both: name it before).
+ */
+const char *vf_replica_name(const struct vf_replica *r, char *buf,
+			    size_t len);
+#define VF_REPLICA_NAME_LEN	32
 
 /* Backend by name ("process", "xen"), or NULL. */
 const struct vf_backend_ops *vf_backend_find(const char *name);

@@ -959,6 +959,8 @@ static void *pump_main(void *arg)
 	while (!(x->quit && x->phase == XP_DONE)) {
 		sweep(x, false);
 		timeout = start_deadline(x, run_timeouts(x));
+		if (x->relaying && x->rl.more)
+			timeout = 0;
 		n = 0;
 		pfd[n].fd = x->wake[0];
 		pfd[n].events = POLLIN;
@@ -1356,6 +1358,20 @@ static int xen_kill(struct vf_replica *r)
 	return 0;
 }
 
+/*
+ * EOF on the channel: the relay closes the vchan, the replica exits and
+ * the domain powers off; the pump destroys it and exit_fd becomes
+ * readable. Returns at once (the event loop's stop).
+ */
+static int xen_shutdown(struct vf_replica *r)
+{
+	if (r->running && r->fd >= 0) {
+		close(r->fd);
+		r->fd = -1;
+	}
+	return 0;
+}
+
 static int xen_stop(struct vf_replica *r, int timeout_ms)
 {
 	struct xen_dom *x = r->priv;
@@ -1364,11 +1380,7 @@ static int xen_stop(struct vf_replica *r, int timeout_ms)
 
 	if (!r->running)
 		return 0;
-	/* EOF on the channel: the replica exits and the domain powers off. */
-	if (r->fd >= 0) {
-		close(r->fd);
-		r->fd = -1;
-	}
+	xen_shutdown(r);
 	p.fd = x->exit_efd;
 	p.events = POLLIN;
 	do {
@@ -1394,6 +1406,7 @@ const struct vf_backend_ops vf_xen_backend = {
 	.name = "xen",
 	.start = xen_start,
 	.stop = xen_stop,
+	.shutdown = xen_shutdown,
 	.kill = xen_kill,
 	.reap = xen_reap,
 	.restart = xen_restart,

@@ -88,7 +88,8 @@ const struct command ctl_cmd_table[] = {
 	  "  -t, --timeout SECS give up after SECS (a failure with --count)\n"
 	  "One line (or, with --json, one JSON document) per event.\n"
 	  "Kernel: snapshot, checksum, merge, health. vmfitd: rcv-phase,\n"
-	  "rcv-done, rcv-aborted, rcv-caught-up (vmfitd(8) \"Control socket\").\n" },
+	  "rcv-done, rcv-aborted, rcv-caught-up, rcv-senior-stopped\n"
+	  "(vmfitd(8) \"Control socket\").\n" },
 	{ "recover", cmd_recover, 0, 0,
 	  "[--config FILE] [--full] [--wait [--timeout SECS]]",
 	  "start a proactive recovery round of a running vmfitd",

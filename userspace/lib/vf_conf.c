@@ -39,6 +39,7 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->volume_chunk = 4096;
 	c->recovery_timeout_ms = 60000;
 	c->recovery_fetch_timeout_ms = 5000;
+	c->recovery_nice = 10;
 	c->xen.memory_mb = 128;
 	c->xen.vcpus = 1;
 	c->xen.start_timeout_ms = 120000;
@@ -159,6 +160,7 @@ enum key_id {
 	K_REPLICA_USER, K_REPLICA_ISOLATION, K_LEGACY_CLIENTS,
 	K_STATE_VOLUME_B, K_VOLUME_KIND, K_VOLUME_CHUNK, K_SHADOW_CMD,
 	K_RCV_PERIOD, K_RCV_FULL_EVERY, K_RCV_TIMEOUT, K_RCV_FETCH_TIMEOUT,
+	K_RCV_NICE,
 	K_TEST_FAULTS,
 	K_XEN_KERNEL, K_XEN_RAMDISK, K_XEN_DIGEST, K_XEN_MEMORY, K_XEN_VCPUS,
 	K_XEN_START_TIMEOUT, K_XEN_VCHAN_RING, K_XEN_PREFIX, K_XEN_EXTRA, K_NR,
@@ -201,6 +203,7 @@ static const char *const key_names[K_NR] = {
 	[K_RCV_FULL_EVERY] = "recovery_full_every",
 	[K_RCV_TIMEOUT] = "recovery_timeout_ms",
 	[K_RCV_FETCH_TIMEOUT] = "recovery_fetch_timeout_ms",
+	[K_RCV_NICE] = "recovery_nice",
 	[K_TEST_FAULTS] = "test_faults",
 	[K_XEN_KERNEL] = "xen_kernel",
 	[K_XEN_RAMDISK] = "xen_ramdisk",
@@ -364,6 +367,8 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 	case K_RCV_FETCH_TIMEOUT:
 		return parse_uint(v, 100, 600000,
 				  &c->recovery_fetch_timeout_ms);
+	case K_RCV_NICE:
+		return parse_uint(v, 0, 19, &c->recovery_nice);
 	case K_XEN_KERNEL:
 		if (*v != '/')
 			return "kernel must be an absolute path";

@@ -75,6 +75,7 @@ struct vf_conf {
 	unsigned int recovery_timeout_ms; /* RECOVER -> hand-over */
 	bool test_faults;		/* honour VMFITD_TEST_FAULT (tests) */
 	unsigned int recovery_fetch_timeout_ms; /* one chunk from a peer */
+	unsigned int recovery_nice;	/* shadow, volume worker: nice(2) */
 	struct vf_xen_conf xen;
 };
 

@@ -9,11 +9,12 @@
  *          set). The replica opens /dev/mapper/<name>.
  * "file"   a userspace stand-in over a plain file, so that the protocol
  *          can be tested on the host without the module: the replica
- *          opens <path>; a snapshot is a frozen copy <path>.view; the
- *          changed set is what differs from <path>.base, the copy taken
- *          by the last clear (so it sees every change made through the
- *          file, and, unlike the target, also changes made underneath;
- *          tests that need "underneath" change .base too).
+ *          opens <path>; a snapshot is a frozen copy <path>.view (a
+ *          clone where the filesystem shares extents); the changed set
+ *          is what differs from <path>.base, the copy taken by the last
+ *          clear (so it sees every change made through the file, and,
+ *          unlike the target, also changes made underneath; tests that
+ *          need "underneath" change .base too). vf_svol_file.c.
  *
  * Semantics shared by both (the target's, dm-vmfit.rst):
  *   snapshot  freeze: the view shows the volume as it is now; returns
@@ -78,6 +79,7 @@ struct vf_svol {
 	char view[PATH_MAX];		/* the frozen view's path */
 	uint32_t chunk_size;		/* file: given; vmfit: the target's */
 	bool snap;			/* a snapshot is active */
+	bool cloned;			/* file: the last copy was a clone */
 	int live_fd;			/* -1 until a write */
 	int view_fd;			/* -1 without a snapshot */
 	struct vf_nl *nl;		/* vmfit */

@@ -9,6 +9,15 @@
  * retried until it would block. Bytes are never reordered or dropped:
  * each direction has one bounded buffer, and a side is only polled for
  * input while its buffer has room.
+ *
+ * A read that takes all it asked for asks for no notification: the relay
+ * must not wait while bytes are left in the ring and its buffer has room
+ * (the ring may be larger than the buffer, xen_vchan_ring). So it reads
+ * until the ring is found empty (notification asked for) or the buffer
+ * is full and the fd takes no more (POLLOUT asked for); a peer that keeps
+ * the ring full cannot hold the caller's loop, though: after
+ * VF_VCHAN_RELAY_BURST bytes the relay says "more" (rl->more)
+ * and the caller polls without waiting.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,9 +101,13 @@ static int fill_from_fd(struct vf_vchan_relay *rl)
 	return 0;
 }
 
-/* to_vc -> ring, ring -> to_fd. */
-static void pump_vchan(struct vf_vchan_relay *rl)
+/*
+ * to_vc -> ring, ring -> to_fd. Returns true when the ring was found
+ * empty (a notification is asked for) or the peer closed.
+ */
+static bool pump_vchan(struct vf_vchan_relay *rl)
 {
+	bool idle = false;
 	int n;
 
 	while (rl->to_vc_len && !rl->peer_closed) {
@@ -110,13 +123,16 @@ static void pump_vchan(struct vf_vchan_relay *rl)
 				     VF_VCHAN_RELAY_BUF - rl->to_fd_len);
 		if (n < 0)
 			rl->peer_closed = true;
-		if (n <= 0)
+		if (n <= 0) {
+			idle = true;
 			break;
+		}
 		rl->to_fd_len += n;
 		rl->from_peer += n;
 	}
 	if (!libxenvchan_is_open(rl->vc))
 		rl->peer_closed = true;
+	return idle || rl->peer_closed;
 }
 
 /* to_fd -> fd. */
@@ -146,6 +162,8 @@ static int drain_to_fd(struct vf_vchan_relay *rl)
 int vf_vchan_relay_handle(struct vf_vchan_relay *rl,
 			  const struct pollfd *pfd)
 {
+	uint64_t start;
+	bool idle;
 	int r;
 
 	if (pfd && (pfd[0].revents & POLLIN) &&
@@ -154,15 +172,15 @@ int vf_vchan_relay_handle(struct vf_vchan_relay *rl,
 	r = fill_from_fd(rl);
 	if (r)
 		return r;
-	pump_vchan(rl);
-	r = drain_to_fd(rl);
-	if (r)
-		return r;
-	/* One more round: draining may have made room for the ring. */
-	pump_vchan(rl);
-	r = drain_to_fd(rl);
-	if (r)
-		return r;
+	/* Until the ring is empty, or the buffer full and the fd too. */
+	start = rl->from_peer;
+	do {
+		idle = pump_vchan(rl);
+		r = drain_to_fd(rl);
+		if (r)
+			return r;
+		rl->more = !idle && rl->to_fd_len < VF_VCHAN_RELAY_BUF;
+	} while (rl->more && rl->from_peer - start < VF_VCHAN_RELAY_BURST);
 	if (rl->peer_closed && !rl->to_fd_len)
 		return 1;
 	if (rl->fd_eof && (!rl->to_vc_len || rl->peer_closed))
@@ -181,7 +199,7 @@ int vf_vchan_relay_run(struct vf_vchan_relay *rl, int stop_fd)
 		pfd[2].fd = stop_fd;
 		pfd[2].events = POLLIN;
 		pfd[2].revents = 0;
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, 3, rl->more ? 0 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;

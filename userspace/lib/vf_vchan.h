@@ -26,6 +26,8 @@
 struct libxenvchan;
 
 #define VF_VCHAN_RELAY_BUF	(64 * 1024)	/* per direction */
+/* Bytes from the ring per vf_vchan_relay_handle() call, at most. */
+#define VF_VCHAN_RELAY_BURST	(4 * VF_VCHAN_RELAY_BUF)
 #define VF_VCHAN_RELAY_NFDS	2
 
 struct vf_vchan_relay {
@@ -37,6 +39,8 @@ struct vf_vchan_relay {
 	size_t to_fd_len;
 	bool fd_eof;		/* the fd side closed its end */
 	bool peer_closed;	/* the vchan peer closed or crashed */
+	bool more;		/* bytes may be left in the ring: poll
+				 * without waiting (timeout 0) */
 	uint64_t from_peer;	/* bytes received from the vchan peer */
 };
 
@@ -50,7 +54,9 @@ void vf_vchan_relay_pollfds(const struct vf_vchan_relay *rl,
 			    struct pollfd *pfd);
 
 /*
- * Act on the revents of the pollfds filled above (NULL: just pump).
+ * Act on the revents of the pollfds filled above (NULL: just pump). When
+ * it leaves rl->more set, the next poll() must not wait: the ring may
+ * still hold bytes that no notification will announce.
  * Returns 0 while both sides are open, 1 once either side has closed and
  * everything it sent has been delivered, -errno on an I/O error.
  */

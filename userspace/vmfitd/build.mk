@@ -24,9 +24,11 @@ $(B)/bin/vmfitd: $(call obj,$(VMFITD_SRCS)) $(LIBVMFIT)
 
 # Unit tests of vmfitd's own group messages (gmsg.c), of membership
 # (membership.c), of who is heard in the ordered stream (delivery.c with
-# the rest of the manager stubbed) and of the process backend.
+# the rest of the manager stubbed), of a recovery's hand-over
+# (recovery_shadow.c with replica.c) and of the process backend.
 UNIT_TESTS += $(B)/tests/unit/vmfitd-gmsg-test $(B)/tests/unit/process-backend-test \
-	$(B)/tests/unit/vmfitd-membership-test $(B)/tests/unit/vmfitd-delivery-test
+	$(B)/tests/unit/vmfitd-membership-test $(B)/tests/unit/vmfitd-delivery-test \
+	$(B)/tests/unit/vmfitd-handover-test
 
 CFLAGS_vmfitd-gmsg-test := -Iuserspace/vmfitd -Itests/unit
 CFLAGS_process-backend-test := -Iuserspace/backends -Itests/unit
@@ -40,6 +42,13 @@ $(B)/tests/unit/vmfitd-membership-test: $(call sanobj,userspace/vmfitd/tests/vmf
 $(B)/tests/unit/vmfitd-delivery-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-delivery-test.c userspace/vmfitd/delivery.c userspace/vmfitd/membership.c userspace/vmfitd/gmsg.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcrypto
+
+# The hand-over of a recovery round: recovery_shadow.c with replica.c, the
+# rest of the manager and the backend stubbed.
+CFLAGS_vmfitd-handover-test := -Iuserspace/vmfitd -Iuserspace/backends -Itests/unit
+$(B)/tests/unit/vmfitd-handover-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-handover-test.c userspace/vmfitd/recovery_shadow.c userspace/vmfitd/replica.c userspace/backends/backend.c) $(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
 
 $(B)/tests/unit/process-backend-test: $(call sanobj,userspace/vmfitd/tests/process-backend-test.c userspace/backends/process.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)

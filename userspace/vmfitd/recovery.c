@@ -540,7 +540,9 @@ void round_progress(struct vmfitd *d)
 	    (r->receiver || d->exec_done >= r->h || d->rep_failed ||
 	     !d->rep.running))
 		shadow_swap(d);
-	if (r->phase == PH_FINISH && !r->job) {
+	/* The commit drops A's snapshot: A must be out of the senior's
+	 * hands (senior_reap). */
+	if (r->phase == PH_FINISH && !r->job && !r->senior.running) {
 		for (m = 0; m < r->k; m++)
 			if (!r->mem[m].fetched)
 				return;
@@ -972,6 +974,7 @@ static void tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 		return;
 	}
 	peer_tick(d, now, wake);
+	senior_tick(d, now, wake);
 	if (r->phase == PH_IDLE)
 		return;
 	if (r->phase == PH_HANDOVER) {
@@ -1054,8 +1057,10 @@ void rcv_status(struct vmfitd *d, FILE *fp)
 		",\"rcv_copy_ms\":%" PRIu64 ",\"rcv_commit_ms\":%" PRIu64
 		",\"rcv_loop_max_ms\":%" PRIu64 ",\"rcv_shadow_hello_ms\":%"
 		PRId64 ",\"rcv_shadow_created_ms\":%" PRId64
-		",\"rcv_senior_stop_ms\":%" PRIu64 ",",
+		",\"rcv_senior_stop_ms\":%" PRIu64
+		",\"rcv_senior_stopping\":%d,",
 		r->st.bytes_msgs, r->st.hash_ms, r->st.copy_ms,
 		r->st.commit_ms, r->st.loop_max_ms, r->st.shadow_hello_ms,
-		r->st.shadow_created_ms, r->st.senior_stop_ms);
+		r->st.shadow_created_ms, r->st.senior_stop_ms,
+		r->senior.running);
 }

@@ -188,6 +188,14 @@ struct rcv {
 	/* the shadow */
 	struct vf_replica sh;
 	struct vf_replica sh_gone;	/* killed by an abort, not reaped */
+	/*
+	 * The senior after the hand-over: asked to exit (shutdown()), not
+	 * yet reaped; the commit, which drops A's snapshot, waits for it.
+	 */
+	struct vf_replica senior;
+	uint64_t senior_t0;		/* now_ms() at its shutdown() */
+	uint64_t senior_executed;	/* d->st.executed then */
+	bool senior_killed;		/* it took longer than SENIOR_STOP_MS */
 	uint64_t sh_t0;			/* now_ms() before its start() */
 	bool sh_hello;
 	bool restore_sent;
@@ -326,12 +334,18 @@ void peer_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 /*----------------------------------------------------------------*/
 /* recovery_shadow.c: the shadow replica */
 
-#define SHADOW_POLL_FDS		3
+#define SHADOW_POLL_FDS		4
+#define SENIOR_STOP_MS		2000	/* then the senior is killed */
 int shadow_start(struct vmfitd *d);
 /* Kill the shadow; its end is reaped from the event loop (sh_gone). */
 void shadow_release(struct vmfitd *d);
-/* At shutdown: wait for a killed shadow to be gone (its domain too). */
+/*
+ * At shutdown: wait for a killed shadow and a senior being stopped to be
+ * gone (their domains too).
+ */
 void shadow_fini(struct vmfitd *d);
+/* Kill a senior that has not exited within SENIOR_STOP_MS. */
+void senior_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 void shadow_failed(struct vmfitd *d, const char *why);
 /* B holds the verified state: RESTORE and the logged EXECs. */
 void shadow_restore(struct vmfitd *d);

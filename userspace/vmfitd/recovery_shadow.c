@@ -14,14 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "recovery.h"
 #include "vf_log.h"
-
-#define SENIOR_STOP_MS		2000
 
 static const char *cmd_of(const struct vmfitd *d, bool alt)
 {
@@ -36,6 +35,8 @@ int shadow_start(struct vmfitd *d)
 		.cmd = cmd_of(d, !r->alt),
 		.state = r->vol[!r->cur].path,
 		.xen = &d->conf.xen,
+		/* Its RESTORE must not slow the senior (shadow_renice). */
+		.nice = (int)d->conf.recovery_nice,
 	};
 	int e;
 
@@ -63,6 +64,33 @@ int shadow_start(struct vmfitd *d)
 	return 0;
 }
 
+/*
+ * The shadow has restored; it replays the requests since the capture and
+ * then those the senior executes, so it must run as fast as the senior
+ * or it never catches up: the manager's own nice value again. Lowering a
+ * nice value needs CAP_SYS_NICE: without it the shadow, then the replica,
+ * stays at recovery_nice (said once).
+ */
+static void shadow_renice(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	static bool warned;
+	int prio;
+
+	if (!d->conf.recovery_nice || r->sh.pid <= 0)
+		return;
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, 0);
+	if ((prio != -1 || !errno) &&
+	    !setpriority(PRIO_PROCESS, r->sh.pid, prio))
+		return;
+	if (!warned)
+		vf_warn("recovery: cannot give the shadow (pid %d) its priority back (%s): it stays at nice +%u",
+			(int)r->sh.pid, strerror(errno),
+			d->conf.recovery_nice);
+	warned = true;
+}
+
 /* Reap the killed shadow of an aborted round: 1 once it is gone. */
 static int gone_reap(struct vmfitd *d)
 {
@@ -83,6 +111,55 @@ void shadow_fini(struct vmfitd *d)
 
 	if (r->sh_gone.running)
 		d->be->stop(&r->sh_gone, 0);
+	if (r->senior.running)
+		d->be->stop(&r->senior, SENIOR_STOP_MS);
+}
+
+/*
+ * The senior of the hand-over is gone (reaped: 1; still there: 0): A is
+ * out of its hands, the commit may drop A's snapshot (round_progress).
+ */
+static int senior_reap(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+	char who[VF_REPLICA_NAME_LEN];
+	uint64_t ms, executed;
+	int status;
+
+	if (!r->senior.running)
+		return 1;
+	vf_replica_name(&r->senior, who, sizeof(who));
+	if (d->be->reap(&r->senior, &status) != 1)
+		return 0;
+	ms = now_ms() - r->senior_t0;
+	executed = d->st.executed - r->senior_executed;
+	r->st.senior_stop_ms = ms;
+	vf_info("recovery: senior (%s) %s in %" PRIu64 " ms; the replica executed %" PRIu64 " request(s) meanwhile",
+		who, r->senior_killed ? "killed" : "stopped", ms, executed);
+	ctl_event(d, "rcv-senior-stopped round=%016" PRIx64 " ms=%" PRIu64 " killed=%d executed=%" PRIu64,
+		  r->round, ms, r->senior_killed, executed);
+	round_progress(d);
+	return 1;
+}
+
+void senior_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
+{
+	struct rcv *r = d->rcv;
+	char who[VF_REPLICA_NAME_LEN];
+	uint64_t due;
+
+	if (!r->senior.running || r->senior_killed)
+		return;
+	due = r->senior_t0 + SENIOR_STOP_MS;
+	if (now < due) {
+		if (due < *wake)
+			*wake = due;
+		return;
+	}
+	vf_warn("recovery: the senior (%s) did not exit within %u ms: killing it",
+		vf_replica_name(&r->senior, who, sizeof(who)), SENIOR_STOP_MS);
+	r->senior_killed = true;
+	d->be->kill(&r->senior);
 }
 
 void shadow_release(struct vmfitd *d)
@@ -152,22 +229,28 @@ bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
 void shadow_swap(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
-	uint64_t t0 = now_ms();
+	char who[VF_REPLICA_NAME_LEN], sh[VF_REPLICA_NAME_LEN];
 	uint8_t *tmp;
 
 	/*
-	 * Blocks (the senior's domain powers off or is destroyed): A must
-	 * be out of its hands before the commit drops A's snapshot.
+	 * Asked to exit, never waited for here (its domain takes seconds to
+	 * power off): the loop serves on with the new replica; the commit,
+	 * which drops A's snapshot, waits until the senior is gone
+	 * (senior_reap; killed after SENIOR_STOP_MS, senior_tick).
 	 */
-	if (d->rep.running)
-		d->be->stop(&d->rep, SENIOR_STOP_MS);
-	r->st.senior_stop_ms = now_ms() - t0;
-	if (r->sh.domid >= 0)
-		vf_info("recovery: senior stopped in %" PRIu64 " ms; the shadow (domain %d) is the replica",
-			r->st.senior_stop_ms, r->sh.domid);
-	else
-		vf_info("recovery: senior stopped in %" PRIu64 " ms; the shadow (pid %d) is the replica",
-			r->st.senior_stop_ms, (int)r->sh.pid);
+	if (d->rep.running) {
+		vf_replica_name(&d->rep, who, sizeof(who));
+		d->be->shutdown(&d->rep);
+		r->senior = d->rep;
+		r->senior_t0 = now_ms();
+		r->senior_executed = d->st.executed;
+		r->senior_killed = false;
+	} else {
+		snprintf(who, sizeof(who), "gone already");
+		r->st.senior_stop_ms = 0;
+	}
+	vf_info("recovery: the shadow (%s) is the replica; stopping the senior (%s)",
+		vf_replica_name(&r->sh, sh, sizeof(sh)), who);
 	while (d->ckpt_len)
 		ckpt_finish(d, EIO);
 	vf_wb_free(&d->rout);
@@ -198,6 +281,27 @@ void shadow_swap(struct vmfitd *d)
 	/* The replica's own path (replica_exec) takes every EXEC again. */
 	r->logging = false;
 	round_phase(d, PH_FINISH);
+	/*
+	 * Whole frames read along with the one that made this swap (RESULTs
+	 * of later orders, say) are handled now: left in the buffer, they
+	 * would wait for the replica's next bytes, which may never come if
+	 * every client waits for one of them.
+	 */
+	if (d->rilen)
+		replica_frames(d);
+}
+
+/*
+ * The swap happens as soon as the senior has answered up to h, not at the
+ * shadow's next frame, which may be long in coming (or at the drain
+ * timeout, SENIOR_DRAIN_MS).
+ */
+void rcv_senior_answered(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+
+	if (r && r->phase == PH_HANDOVER)
+		round_progress(d);
 }
 
 /*----------------------------------------------------------------*/
@@ -278,6 +382,7 @@ static void shadow_frame(struct vmfitd *d, const struct vf_hdr *h,
 		}
 		r->restored = true;
 		r->sh_done = r->capture_order;
+		shadow_renice(d);
 		vf_info("recovery: shadow restored order %" PRIu64 "; replaying %" PRIu64 " request(s)",
 			done.order, r->sh_sent - r->capture_order);
 		break;
@@ -353,8 +458,10 @@ void rcv_reap(struct vmfitd *d)
 	struct rcv *r = d->rcv;
 	int status;
 
-	if (r)
+	if (r) {
 		gone_reap(d);
+		senior_reap(d);
+	}
 	if (!r || !r->sh.running || d->be->reap(&r->sh, &status) != 1)
 		return;
 	shadow_failed(d, WIFSIGNALED(status) ? "killed by a signal" :
@@ -364,12 +471,19 @@ void rcv_reap(struct vmfitd *d)
 /*----------------------------------------------------------------*/
 /* The main loop's interface */
 
-/* Poll slots: the shadow's channel, its exit, a killed one's exit. */
+/*
+ * Poll slots: the shadow's channel, its exit, a killed one's exit, the
+ * exit of the senior being stopped.
+ */
 void shadow_poll_fds(struct rcv *r, struct pollfd *pfd)
 {
 	if (r->sh_gone.running) {
 		pfd[2].fd = r->sh_gone.exit_fd;
 		pfd[2].events = POLLIN;
+	}
+	if (r->senior.running) {
+		pfd[3].fd = r->senior.exit_fd;
+		pfd[3].events = POLLIN;
 	}
 	if (!r->sh.running)
 		return;
@@ -387,6 +501,9 @@ void shadow_events(struct vmfitd *d, const struct pollfd *pfd)
 	if (pfd[2].fd >= 0 && pfd[2].fd == r->sh_gone.exit_fd &&
 	    pfd[2].revents)
 		gone_reap(d);
+	if (pfd[3].fd >= 0 && pfd[3].fd == r->senior.exit_fd &&
+	    pfd[3].revents)
+		senior_reap(d);
 	if (pfd[1].fd >= 0 && pfd[1].fd == r->sh.exit_fd && pfd[1].revents)
 		rcv_reap(d);
 	if (pfd[0].fd >= 0 && pfd[0].fd == r->sh.fd &&

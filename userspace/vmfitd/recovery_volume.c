@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,6 +105,7 @@ struct vworker {
 	bool running;			/* under lock */
 	bool stop;			/* under lock */
 	int efd;			/* a result is waiting */
+	int nice;			/* recovery_nice */
 };
 
 static void job_free(struct vjob *j)
@@ -286,6 +288,12 @@ static void *worker_main(void *arg)
 	struct vjob *j;
 	ssize_t n;
 
+	/*
+	 * Recovery work yields the CPU to the service (vmfitd.conf(5),
+	 * recovery_nice). On Linux the nice value is per thread: "0" is this
+	 * one. Raising it needs no privilege, so this cannot fail.
+	 */
+	setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + w->nice);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->queue && !w->stop)
@@ -311,7 +319,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int worker_start(struct rcv *r)
+static int worker_start(struct rcv *r, int nice)
 {
 	struct vworker *w;
 	sigset_t all, old;
@@ -328,6 +336,7 @@ static int worker_start(struct rcv *r)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->idle, NULL);
+	w->nice = nice;
 	/* Signals are the loop's (ppoll): never the worker's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -483,7 +492,7 @@ int volume_open(struct vmfitd *d)
 				r->vol[i].name);
 	}
 	unlink(r->store_path);
-	e = worker_start(r);
+	e = worker_start(r, d->conf.recovery_nice);
 	if (e)
 		vf_err("recovery: cannot start the volume worker: %s",
 		       strerror(-e));

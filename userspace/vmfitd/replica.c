@@ -22,13 +22,13 @@
 #include "vf_log.h"
 #include "vmfitd.h"
 
-void replica_failed(struct vmfitd *d, const char *why)
+/* @who: the replica, named before a reap() forgot which one it was. */
+static void failed_as(struct vmfitd *d, const char *who, const char *why)
 {
 	if (d->rep_failed)
 		return;
-	vf_err("replica (%s %d) is faulty: %s; killing it and serving on with the others' votes (restart needs state transfer)",
-	       d->rep.domid >= 0 ? "domain" : "pid",
-	       d->rep.domid >= 0 ? d->rep.domid : (int)d->rep.pid, why);
+	vf_err("replica (%s) is faulty: %s; killing it and serving on with the others' votes (restart needs state transfer)",
+	       who, why);
 	d->rep_failed = true;
 	if (d->rep.running)
 		d->be->kill(&d->rep);
@@ -38,6 +38,13 @@ void replica_failed(struct vmfitd *d, const char *why)
 	/* Its pending checkpoints will never be taken. */
 	while (d->ckpt_len)
 		ckpt_finish(d, EIO);
+}
+
+void replica_failed(struct vmfitd *d, const char *why)
+{
+	char who[VF_REPLICA_NAME_LEN];
+
+	failed_as(d, vf_replica_name(&d->rep, who, sizeof(who)), why);
 }
 
 /*
@@ -89,6 +96,7 @@ int replica_start(struct vmfitd *d)
 		.state = d->conf.state_volume[0] ? d->conf.state_volume : NULL,
 		.xen = &d->conf.xen,
 	};
+	char who[VF_REPLICA_NAME_LEN];
 	int r;
 
 	r = replica_isolation(d, &spec);
@@ -109,16 +117,13 @@ int replica_start(struct vmfitd *d)
 	fcntl(d->rep.fd, F_SETFL, O_NONBLOCK);
 	vf_wb_init(&d->rout, REP_OUT_LIMIT);
 	vf_wb_init(&d->rhold, REP_OUT_LIMIT);
-	if (d->rep.domid >= 0)
-		vf_info("replica started: domain %d, %s backend: %s",
-			d->rep.domid, d->be->name, d->conf.replica_cmd);
-	else
-		vf_info("replica started: pid %d, %s backend%s: %s",
-			(int)d->rep.pid, d->be->name,
-			!spec.isolate ? " (NOT isolated: replica_isolation = no)" :
-			geteuid() ? " (own namespaces, user namespace)" :
-			" (own namespaces, unprivileged user)",
-			d->conf.replica_cmd);
+	vf_info("replica started: %s, %s backend%s: %s",
+		vf_replica_name(&d->rep, who, sizeof(who)), d->be->name,
+		d->rep.domid >= 0 ? "" :
+		!spec.isolate ? " (NOT isolated: replica_isolation = no)" :
+		geteuid() ? " (own namespaces, user namespace)" :
+		" (own namespaces, unprivileged user)",
+		d->conf.replica_cmd);
 	return 0;
 }
 
@@ -251,24 +256,12 @@ static void replica_frame(struct vmfitd *d, const struct vf_hdr *h,
 	}
 }
 
-static void replica_input(struct vmfitd *d)
+void replica_frames(struct vmfitd *d)
 {
 	struct vf_hdr h;
 	size_t off = 0;
-	ssize_t n;
 	long fl;
 
-	n = read(d->rep.fd, d->rin + d->rilen, REP_IN_CAP - d->rilen);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			replica_failed(d, strerror(errno));
-		return;
-	}
-	if (n == 0) {
-		replica_failed(d, "it closed its channel");
-		return;
-	}
-	d->rilen += n;
 	while (!d->rep_failed) {
 		fl = vf_frame_peek(d->rin + off, d->rilen - off,
 				   VF_MAGIC_REPLICA, &h);
@@ -291,6 +284,26 @@ static void replica_input(struct vmfitd *d)
 	d->rilen -= off;
 }
 
+static void replica_input(struct vmfitd *d)
+{
+	ssize_t n;
+
+	n = read(d->rep.fd, d->rin + d->rilen, REP_IN_CAP - d->rilen);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			replica_failed(d, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		replica_failed(d, "it closed its channel");
+		return;
+	}
+	d->rilen += n;
+	replica_frames(d);
+	/* Last: it may make the shadow the replica (d->rin included). */
+	rcv_senior_answered(d);
+}
+
 static void replica_output(struct vmfitd *d)
 {
 	ssize_t n;
@@ -308,21 +321,25 @@ static void replica_output(struct vmfitd *d)
 
 void replica_reap(struct vmfitd *d)
 {
-	pid_t pid = d->rep.pid;
+	char who[VF_REPLICA_NAME_LEN];
 	int status;
 
+	/* reap() forgets which one it was. */
+	vf_replica_name(&d->rep, who, sizeof(who));
 	if (!d->rep.running || d->be->reap(&d->rep, &status) != 1)
 		return;
 	if (d->rep_failed) {
 		/* Killed by replica_failed(): that was the news. */
-		vf_dbg("replica (pid %d) reaped", (int)pid);
+		vf_dbg("replica (%s) reaped", who);
 		return;
 	}
 	if (WIFEXITED(status))
-		vf_err("replica exited with status %d", WEXITSTATUS(status));
+		vf_err("replica (%s) exited with status %d", who,
+		       WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		vf_err("replica killed by signal %d", WTERMSIG(status));
-	replica_failed(d, "it exited");
+		vf_err("replica (%s) killed by signal %d", who,
+		       WTERMSIG(status));
+	failed_as(d, who, "it exited");
 }
 
 int replica_init(struct vmfitd *d)

@@ -303,6 +303,12 @@ void replica_exec(struct vmfitd *d, uint64_t order, uint64_t cid,
 		  uint64_t seq, const uint8_t *op, uint32_t op_len);
 /* Kill it for @why; it serves no more (restart needs state transfer). */
 void replica_failed(struct vmfitd *d, const char *why);
+/*
+ * Handle the complete frames in d->rin (a partial one stays): after a
+ * read, and for what the shadow sent along with the frame that made it
+ * the replica (shadow_swap).
+ */
+void replica_frames(struct vmfitd *d);
 
 /* checkpoint.c: ordered checkpoints */
 struct ckpt *ckpt_head(struct vmfitd *d);
@@ -399,7 +405,7 @@ int status_print(const struct vf_conf *c);
  * capture, the digest exchange and vote, chunk transfer between managers,
  * the A/B hand-over.
  */
-#define RECOVERY_POLL_FDS	(6 + PEER_CONN_MAX)
+#define RECOVERY_POLL_FDS	(7 + PEER_CONN_MAX)
 #define PEER_CONN_MAX		8	/* peer connections served at once */
 int rcv_init(struct vmfitd *d);
 void rcv_fini(struct vmfitd *d);
@@ -423,6 +429,11 @@ void rcv_keep(struct vmfitd *d, uint32_t node, uint32_t pid, const void *msg,
 void rcv_left(struct vmfitd *d, uint32_t node);
 /* An EXEC for the local replica: true when the shadow took it alone. */
 bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex);
+/*
+ * The replica's answers were handled (replica.c): during a hand-over,
+ * the senior may have reached the hand-over point.
+ */
+void rcv_senior_answered(struct vmfitd *d);
 /* Checkpoint @id of the senior finished (checkpoint.c). */
 void rcv_checkpoint_done(struct vmfitd *d, uint64_t id, uint64_t order,
 			 uint32_t status);

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The recovery benchmark's CPU accounting (tools/bench/recovery/cpu.sh):
+# a window's CPU seconds per class from made-up samples (a vmfitd with a
+# worker thread, a senior that ends, a shadow started after the trigger,
+# corosync, vmfit-bench, and a process that is none of these), and one
+# real sample that sees this test's own threads.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib/rcvload.sh
+. tools/bench/recovery/cpu.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+hz=$(getconf CLK_TCK)
+
+# t pid tid ppid comm cs: cs is in hundredths of a second
+sample() {
+	echo "$1 $2 $3 $4 $5 $(($6 * hz / 100))"
+}
+{
+	sample 1000 10 10 1 vmfitd 100
+	sample 1000 10 11 1 vmfitd 50
+	sample 1000 20 20 10 kv-hash 200
+	sample 1000 30 30 1 corosync 10
+	sample 1000 40 40 1 vmfit-bench 5
+	sample 1000 50 50 1 bash 999
+	sample 2000 10 10 1 vmfitd 150
+	sample 2000 10 11 1 vmfitd 80
+	sample 2000 20 20 10 kv-hash 260
+	sample 2000 21 21 10 kv-sqlite 40
+	sample 2000 30 30 1 corosync 30
+	sample 2000 40 40 1 vmfit-bench 25
+	sample 2000 50 50 1 bash 1999
+	sample 3000 10 10 1 vmfitd 200
+	sample 3000 10 11 1 vmfitd 100
+	sample 3000 21 21 10 kv-sqlite 90
+	sample 3000 30 30 1 corosync 50
+	sample 3000 40 40 1 vmfit-bench 45
+} >"$tmp/s"
+
+expect() { # what want got
+	if [ "$2" != "$3" ]; then
+		echo "FAIL: $1: got $3, want $2" >&2
+		fails=$((fails + 1))
+	else
+		echo "ok: $1"
+	fi
+}
+expect "whole window, trigger at 1500" \
+	'{"managers": 1.00, "manager_workers": 0.50, "seniors": 0.60, "shadows": 0.90, "corosync": 0.40, "clients": 0.40}' \
+	"$(cpu_json "$tmp/s" 1000 3000 1500)"
+expect "no trigger: every replica is a senior" \
+	'{"managers": 1.00, "manager_workers": 0.50, "seniors": 1.50, "shadows": 0.00, "corosync": 0.40, "clients": 0.40}' \
+	"$(cpu_json "$tmp/s" 1000 3000)"
+expect "the second half" \
+	'{"managers": 0.50, "manager_workers": 0.20, "seniors": 0.00, "shadows": 0.90, "corosync": 0.20, "clients": 0.20}' \
+	"$(cpu_json "$tmp/s" 2000 3000 1500)"
+# A real sample: this shell's own thread, with its pid and comm.
+n=$(cpu_sample | awk -v p=$$ '$2 == p && $3 == p && $5 == "bash"' | wc -l)
+expect "a real sample holds this shell" 1 "$n"
+((fails == 0)) || exit 1
+echo "bench-recovery-cpu: ok"

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmfitd-handover-test - the hand-over of a recovery round
+ * (recovery_shadow.c with replica.c, the rest of the manager and the
+ * backend stubbed):
+ *
+ * - the shadow's RESULTs that arrive in one read with the frame that
+ *   completes the hand-over are all handled at once: each one executed
+ *   and voted, none left in a buffer to wait for the replica's next
+ *   bytes (which never come when every client waits for one of them);
+ * - the senior is asked to exit (the backend's shutdown()), never waited
+ *   for: the commit waits (round_progress is told once it is reaped),
+ *   and a senior that does not exit within SENIOR_STOP_MS is killed;
+ * - a senior that reaches the hand-over point makes the swap at once;
+ * - a replica reaped after its end is still named in the log.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "recovery.h"
+#include "vf_check.h"
+
+/* Stubs for the parts recovery_shadow.c and replica.c call. */
+static uint64_t now = 1000;
+static unsigned int n_votes, n_progress, n_events;
+static uint64_t last_vote;
+static char last_event[256];
+
+uint64_t now_ms(void)
+{
+	return now;
+}
+
+void group_add_vote(struct vmfitd *d, uint64_t order, const uint8_t *data,
+		    uint32_t len)
+{
+	CHECK_EQ(order, last_vote + 1);
+	last_vote = order;
+	n_votes++;
+}
+
+bool group_congested(const struct vmfitd *d)
+{
+	return false;
+}
+
+bool manager_in_sync(const struct membership *mb)
+{
+	return true;
+}
+
+bool membership_primary(const struct membership *mb)
+{
+	return true;
+}
+
+struct ckpt *ckpt_head(struct vmfitd *d)
+{
+	return NULL;
+}
+
+void ckpt_finish(struct vmfitd *d, uint32_t status)
+{
+	d->ckpt_len--;
+}
+
+void replica_pump(struct vmfitd *d)
+{
+}
+
+void ctl_event(struct vmfitd *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	n_events++;
+	va_start(ap, fmt);
+	vsnprintf(last_event, sizeof(last_event), fmt, ap);
+	va_end(ap);
+}
+
+void round_phase(struct vmfitd *d, enum phase ph)
+{
+	d->rcv->phase = ph;
+}
+
+/* As recovery.c's: the swap once the senior has answered up to h. */
+void round_progress(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+
+	n_progress++;
+	if (r->phase == PH_HANDOVER && d->exec_done >= r->h)
+		shadow_swap(d);
+}
+
+void round_ready(struct vmfitd *d)
+{
+}
+
+void round_abort(struct vmfitd *d, enum vf_rcv_reason reason, bool tell,
+		 const char *fmt, ...)
+{
+	CHECK(!"no abort after the hand-over point");
+}
+
+/* backend.c's table, which this test does not need. */
+const struct vf_backend_ops vf_process_backend = { .name = "process" };
+const struct vf_backend_ops vf_xen_backend = { .name = "xen" };
+
+/* What vmfitd logs (stderr) between log_capture() and log_text(). */
+static FILE *log_file;
+static int log_saved = -1;
+
+static void log_capture(void)
+{
+	fflush(stderr);
+	log_file = tmpfile();
+	REQUIRE(log_file);
+	log_saved = dup(2);
+	REQUIRE(log_saved >= 0 && dup2(fileno(log_file), 2) == 2);
+}
+
+static const char *log_text(void)
+{
+	static char buf[4096];
+	size_t n;
+
+	fflush(stderr);
+	dup2(log_saved, 2);
+	close(log_saved);
+	rewind(log_file);
+	n = fread(buf, 1, sizeof(buf) - 1, log_file);
+	buf[n] = 0;
+	fclose(log_file);
+	fputs(buf, stderr);
+	return buf;
+}
+
+/* A backend whose replicas exit when told to (reaped: @gone). */
+static unsigned int n_shutdown, n_kill;
+static bool gone;
+
+static void be_close(struct vf_replica *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+static int be_shutdown(struct vf_replica *r)
+{
+	n_shutdown++;
+	be_close(r);
+	return 0;
+}
+
+static int be_kill(struct vf_replica *r)
+{
+	n_kill++;
+	be_close(r);
+	return 0;
+}
+
+static int be_reap(struct vf_replica *r, int *status)
+{
+	if (!gone)
+		return 0;
+	*status = 0;
+	r->running = false;
+	r->domid = -1;
+	r->pid = 0;
+	return 1;
+}
+
+static int be_stop(struct vf_replica *r, int timeout_ms)
+{
+	r->running = false;
+	return 0;
+}
+
+static const struct vf_backend_ops be = {
+	.name = "test",
+	.shutdown = be_shutdown,
+	.kill = be_kill,
+	.reap = be_reap,
+	.stop = be_stop,
+};
+
+/* Append a RESULT frame for @order to @wb. */
+static void result(struct vf_wbuf *wb, uint64_t order)
+{
+	uint8_t data[8] = { 0 };
+	struct vf_result res = { .order = order, .len = sizeof(data),
+				 .data = data };
+
+	REQUIRE(!vf_result_encode(wb, &res));
+}
+
+int main(void)
+{
+	static struct vmfitd vd;
+	static struct rcv rc;
+	struct vmfitd *d = &vd;
+	struct rcv *r = &rc;
+	struct pollfd pfd[SHADOW_POLL_FDS];
+	struct vf_wbuf wb;
+	uint64_t wake = UINT64_MAX;
+	int sv[2], sv2[2], senior_fd[2], i;
+
+	d->be = &be;
+	d->rcv = r;
+	REQUIRE(!replica_init(d));
+	r->sin = malloc(REP_IN_CAP);
+	REQUIRE(r->sin);
+	REQUIRE(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	REQUIRE(!socketpair(AF_UNIX, SOCK_STREAM, 0, senior_fd));
+
+	/* The senior (domain 3) has answered up to order 10. */
+	d->rep.ops = &be;
+	d->rep.running = true;
+	d->rep.fd = senior_fd[0];
+	d->rep.exit_fd = senior_fd[1];
+	d->rep.domid = 3;
+	d->hello = true;
+	d->exec_sent = 10;
+	d->exec_done = 10;
+	/* The shadow (domain 4) has caught up: switched at h = 8. */
+	r->sh.ops = &be;
+	r->sh.running = true;
+	r->sh.fd = sv[0];
+	r->sh.exit_fd = -1;
+	r->sh.domid = 4;
+	r->sh_hello = true;
+	r->restore_sent = true;
+	r->restored = true;
+	r->switched = true;
+	r->logging = true;
+	r->phase = PH_HANDOVER;
+	r->h = 8;
+	r->sh_done = 8;
+	r->sh_sent = 13;
+	last_vote = 8;
+	vf_wb_init(&r->sout, REP_OUT_LIMIT);
+	vf_wb_init(&d->rout, REP_OUT_LIMIT);
+	vf_wb_init(&d->rhold, REP_OUT_LIMIT);
+
+	/* Five RESULTs (9..13) come in one read, and half of the next. */
+	vf_wb_init(&wb, 4096);
+	for (i = 9; i <= 14; i++)
+		result(&wb, i);
+	REQUIRE(write(sv[1], wb.buf, wb.len - 10) == (ssize_t)wb.len - 10);
+	memset(pfd, 0, sizeof(pfd));
+	shadow_poll_fds(r, pfd);
+	CHECK_EQ(pfd[0].fd, sv[0]);
+	pfd[0].revents = POLLIN;
+	shadow_events(d, pfd);
+
+	/* The first one made the swap; every one was handled. */
+	CHECK_EQ(r->phase, PH_FINISH);
+	CHECK_EQ(d->rep.fd, sv[0]);
+	CHECK_EQ(d->rep.domid, 4);
+	CHECK_EQ(d->exec_done, 13);
+	CHECK_EQ(n_votes, 5);
+	CHECK_EQ(last_vote, 13);
+	CHECK(!d->rep_failed);
+	/* The partial frame waits for the rest. */
+	CHECK(d->rilen > 0 && d->rilen < wb.len / 6);
+
+	/* The senior was asked to exit, and is not waited for. */
+	CHECK_EQ(n_shutdown, 1);
+	CHECK(r->senior.running);
+	CHECK_EQ(r->senior.domid, 3);
+	CHECK_EQ(r->senior.fd, -1);
+
+	/* Within SENIOR_STOP_MS: not killed; the wake-up is its deadline. */
+	now += SENIOR_STOP_MS - 1;
+	senior_tick(d, now, &wake);
+	CHECK_EQ(n_kill, 0);
+	CHECK_EQ(wake, 1000 + SENIOR_STOP_MS);
+	/* Then it is. */
+	now++;
+	senior_tick(d, now, &wake);
+	CHECK_EQ(n_kill, 1);
+	CHECK(r->senior.running);
+	senior_tick(d, now + 1, &wake);
+	CHECK_EQ(n_kill, 1);
+
+	/* Its exit fd: reaped, round_progress told, an event. */
+	memset(pfd, 0, sizeof(pfd));
+	for (i = 0; i < SHADOW_POLL_FDS; i++)
+		pfd[i].fd = -1;
+	shadow_poll_fds(r, pfd);
+	CHECK_EQ(pfd[3].fd, senior_fd[1]);
+	pfd[3].revents = POLLIN;
+	n_progress = 0;
+	gone = true;
+	shadow_events(d, pfd);
+	CHECK(!r->senior.running);
+	CHECK_EQ(n_progress, 1);
+	CHECK_EQ(n_events, 1);
+	CHECK(strstr(last_event, "rcv-senior-stopped ") == last_event);
+	CHECK(strstr(last_event, " killed=1 "));
+	CHECK_EQ(r->st.senior_stop_ms, SENIOR_STOP_MS);
+
+	/* The rest of frame 14: the replica's own path handles it. */
+	REQUIRE(write(sv[1], wb.buf + wb.len - 10, 10) == 10);
+	d->exec_sent = 14;
+	memset(pfd, 0, sizeof(pfd));
+	replica_poll_fds(d, pfd);
+	CHECK_EQ(pfd[0].fd, sv[0]);
+	pfd[0].revents = POLLIN;
+	replica_events(d, pfd);
+	CHECK_EQ(d->exec_done, 14);
+	CHECK_EQ(n_votes, 6);
+
+	/*
+	 * Next round: domain 4 is the senior, a new shadow (domain 5) has
+	 * caught up at h = 15 (switched), the senior has not answered 15
+	 * yet. Its answer makes the swap, without a frame of the shadow.
+	 */
+	REQUIRE(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv2));
+	r->sh.ops = &be;
+	r->sh.running = true;
+	r->sh.fd = sv2[0];
+	r->sh.exit_fd = -1;
+	r->sh.domid = 5;
+	r->sh_done = 15;
+	r->sh_sent = 15;
+	r->h = 15;
+	r->switched = true;
+	r->logging = true;
+	r->phase = PH_HANDOVER;
+	vf_wb_init(&r->sout, REP_OUT_LIMIT);
+	d->exec_sent = 15;
+	vf_wb_reset(&wb);
+	result(&wb, 15);
+	REQUIRE(write(sv[1], wb.buf, wb.len) == (ssize_t)wb.len);
+	gone = false;
+	memset(pfd, 0, sizeof(pfd));
+	replica_poll_fds(d, pfd);
+	pfd[0].revents = POLLIN;
+	replica_events(d, pfd);
+	CHECK_EQ(r->phase, PH_FINISH);
+	CHECK_EQ(d->rep.domid, 5);
+	CHECK_EQ(d->rep.fd, sv2[0]);
+	CHECK_EQ(d->exec_done, 15);
+	CHECK_EQ(n_shutdown, 2);
+	CHECK(r->senior.running);
+	CHECK_EQ(r->senior.domid, 4);
+	gone = true;
+	shadow_fini(d);
+	CHECK(!r->senior.running);
+
+	/* The replica's end, reaped: the log still says which one it was. */
+	memset(pfd, 0, sizeof(pfd));
+	replica_poll_fds(d, pfd);
+	pfd[1].revents = POLLIN;
+	log_capture();
+	replica_events(d, pfd);
+	CHECK(strstr(log_text(), "replica (domain 5) is faulty: it exited"));
+	CHECK(d->rep_failed);
+	CHECK(!d->rep.running);
+
+	vf_wb_free(&wb);
+	vf_wb_free(&r->sout);
+	replica_fini(d);
+	replica_free(d);
+	free(r->sin);
+	close(sv[1]);
+	close(sv2[1]);
+	close(senior_fd[1]);
+	return vf_check_done("vmfitd-handover-test");
+}
