@@ -263,6 +263,15 @@ view_create() {
 	dm_create "$1" "0 $(dev_sectors "$(dm_path "$2")") vmfit-view $(dm_path "$2")"
 }
 
+# Privilege ----------------------------------------------------------------
+
+# as_nobody CMDLINE - run the shell command line CMDLINE as nobody:nogroup
+# (no capabilities, no supplementary groups), from /; stdin, stdout and
+# stderr are the caller's.
+as_nobody() {
+	su -s /bin/bash nobody -c "cd / && $1"
+}
+
 # Loop devices -------------------------------------------------------------
 
 # loop_create VAR SIZE_MB [LOGICAL_BLOCK_SIZE] - set VAR to a new loop

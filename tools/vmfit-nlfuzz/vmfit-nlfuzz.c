@@ -28,6 +28,15 @@
  *                                random commands, attributes, dumps that
  *                                are abandoned midway, from PROCS processes
  *                                with their own sockets at once
+ *   vmfit-nlfuzz flood NAME SECONDS PROCS
+ *                                as nobody, PROCS processes: every command
+ *                                (status served, admin ones refused with
+ *                                -EPERM, random ones answered) as fast as
+ *                                answered, plus an events socket never
+ *                                read; until SIGTERM or SECONDS
+ *   vmfit-nlfuzz hog NAME SECONDS PROCS
+ *                                the CPU control of flood: PROCS processes
+ *                                as nobody in a syscall loop (NAME unused)
  *
  * Exit status: 0 all answers as expected, 1 otherwise, 2 misuse.
  */
@@ -38,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
@@ -56,6 +66,9 @@
 
 #include "uapi/linux/dm-vmfit.h"
 #include "vf_nl.h"
+
+/* Processes of random, flood and hog. */
+#define FZ_PROCS_MAX 16
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -573,6 +586,152 @@ static int run_random(struct fz *f, unsigned int seconds)
 }
 
 /*----------------------------------------------------------------*/
+/*
+ * Flood as nobody (tests/kmod/vmfit-unpriv.sh): everything the family
+ * offers an unprivileged user, as fast as it answers, until SIGTERM or
+ * the time is up. Each process also keeps a socket in the events group
+ * that it never reads (a slow listener: the family must drop, not wait).
+ * The CPU control is "hog": the same number of processes, as nobody,
+ * burning CPU in a syscall loop without touching the family.
+ */
+
+/* Status requests per round of the other commands. */
+#define FL_STATUS_EACH 8
+
+static volatile sig_atomic_t fl_stop;
+static pid_t fl_kids[FZ_PROCS_MAX];
+static unsigned int fl_nkids;
+
+static void fl_on_term(int sig)
+{
+	unsigned int i;
+
+	(void)sig;
+	fl_stop = 1;
+	for (i = 0; i < fl_nkids; i++)
+		kill(fl_kids[i], SIGTERM);
+}
+
+struct fl_counts {
+	unsigned long served;	/* status answered with its reply */
+	unsigned long refused;	/* admin command refused with -EPERM */
+	unsigned long other;	/* random requests, answered */
+	unsigned long wrong;	/* any other answer to a known request */
+};
+
+static void fl_check(struct fz *f, struct nl_msg *m, int want, bool dump,
+		     struct fl_counts *c, const char *what)
+{
+	struct answer a;
+
+	fz_send(f, m, &a, 0);
+	if (a.error != want || (!want && (dump ? !a.data : a.data != 1))) {
+		c->wrong++;
+		fprintf(stderr, "FAIL: %s as nobody: error %d (%s), %lu "
+			"replies [%s]\n", what, a.error, strerror(-a.error),
+			a.data, a.msg);
+	} else if (want) {
+		c->refused++;
+	} else {
+		c->served++;
+	}
+}
+
+static int fl_one(struct fz *f, unsigned int seconds)
+{
+	static const int admin[] = {
+		VMFIT_CMD_SNAPSHOT, VMFIT_CMD_MERGE, VMFIT_CMD_DROP,
+		VMFIT_CMD_CLEAR, VMFIT_CMD_CHECKSUM_CANCEL,
+	};
+	time_t end = time(NULL) + seconds;
+	struct fl_counts c = { 0 };
+	struct vf_nl *listener;
+	struct answer a;
+	struct nl_msg *m;
+	unsigned int i;
+
+	if (fz_connect(f))
+		return 1;
+	if (vf_nl_open(&listener) || vf_nl_subscribe(listener)) {
+		fprintf(stderr, "vmfit-nlfuzz: events as nobody: %s\n",
+			vf_nl_errmsg(listener));
+		return 1;
+	}
+	while (!fl_stop && time(NULL) < end) {
+		/*
+		 * Status is the one command that reaches a device (the others
+		 * stop at the privilege check): most of the flood.
+		 */
+		for (i = 0; i < FL_STATUS_EACH; i++)
+			fl_check(f, dev_msg(f, VMFIT_CMD_GET_STATUS, 0), 0,
+				 false, &c, "status");
+		fl_check(f, fz_msg(f, VMFIT_CMD_GET_STATUS, NLM_F_DUMP), 0,
+			 true, &c, "status dump");
+		for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++)
+			fl_check(f, dev_msg(f, admin[i], 0), -EPERM, false,
+				 &c, "admin command");
+		fl_check(f, csum_msg(f), -EPERM, true, &c, "checksum");
+		/* Anything, with random attributes: it must be answered. */
+		m = fz_msg(f, rnd_below(256), rnd_below(4) ? 0 : NLM_F_DUMP);
+		for (i = rnd_below(4); i > 0; i--)
+			rnd_attr(f, m);
+		fz_send(f, m, &a, rnd_below(3) ? 0 : 1);
+		fz_rule(f, &a, "random request as nobody");
+		c.other++;
+	}
+	vf_nl_close(listener);
+	printf("flood pid %d: %lu served %lu refused %lu other %lu wrong "
+	       "%lu broken\n", getpid(), c.served, c.refused, c.other,
+	       c.wrong, f->bad);
+	return c.wrong || f->bad ? 1 : 0;
+}
+
+static void fl_hog(unsigned int seconds)
+{
+	time_t end = time(NULL) + seconds;
+	unsigned long n = 0;
+
+	while (!fl_stop && time(NULL) < end)
+		n += getppid() > 0;
+	printf("hog pid %d: %lu loops\n", getpid(), n);
+}
+
+/* flood (@hog false) or hog: @procs processes as nobody. */
+static int run_flood(struct fz *f, bool hog, unsigned int seconds,
+		     unsigned int procs)
+{
+	struct sigaction sa = { .sa_handler = fl_on_term };
+	unsigned int i;
+	int status, r = 0;
+	pid_t pid;
+
+	if (drop_privileges())
+		return 1;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL))
+		return 1;
+	for (i = 0; i < procs; i++) {
+		pid = fork();
+		if (pid < 0)
+			return 1;
+		if (!pid) {
+			fl_nkids = 0;
+			rnd_state = (uint64_t)getpid() * 2654435761ULL + 1;
+			if (hog) {
+				fl_hog(seconds);
+				_exit(0);
+			}
+			_exit(fl_one(f, seconds));
+		}
+		fl_kids[fl_nkids++] = pid;
+	}
+	while ((pid = wait(&status)) > 0 || errno == EINTR)
+		if (pid > 0 && (!WIFEXITED(status) || WEXITSTATUS(status)))
+			r = 1;
+	return r;
+}
+
+/*----------------------------------------------------------------*/
 
 static int tool_fail(struct vf_nl *nl, int r)
 {
@@ -698,7 +857,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: vmfit-nlfuzz cases NAME | unpriv NAME | "
 		"netadmin NAME | random NAME SECONDS [PROCS [SEED]] | status NAME [MAJ:MIN] | "
-		"control NAME VERB | csumhold NAME\n");
+		"control NAME VERB | csumhold NAME | "
+		"flood|hog NAME SECONDS PROCS\n");
 	return 2;
 }
 
@@ -733,13 +893,20 @@ int main(int argc, char **argv)
 		if (fz_connect(&f))
 			return 1;
 		r = run_csumhold(&f);
+	} else if ((!strcmp(argv[1], "flood") || !strcmp(argv[1], "hog")) &&
+		   argc == 5) {
+		seconds = strtoul(argv[3], NULL, 10);
+		procs = strtoul(argv[4], NULL, 10);
+		if (!seconds || !procs || procs > FZ_PROCS_MAX)
+			return usage();
+		r = run_flood(&f, !strcmp(argv[1], "hog"), seconds, procs);
 	} else if (!strcmp(argv[1], "random") && argc >= 4 && argc <= 6) {
 		seconds = strtoul(argv[3], NULL, 10);
 		if (argc >= 5)
 			procs = strtoul(argv[4], NULL, 10);
 		seed = argc >= 6 ? strtoull(argv[5], NULL, 10) :
 		       (uint64_t)time(NULL);
-		if (!seconds || !procs || procs > 16)
+		if (!seconds || !procs || procs > FZ_PROCS_MAX)
 			return usage();
 		printf("seed %llu, %u process(es), %u s\n",
 		       (unsigned long long)seed, procs, seconds);
