@@ -34,26 +34,17 @@ rl_conf
 cl_up 3
 rl_check_up
 
-# all_stat key: "v1 v2 v3"
-all_stat() {
-	local i out=
-	for i in 1 2 3; do
-		out+="$(cl_stat "$i" "$1") "
-	done
-	echo "${out% }"
-}
-
 # 1. A full round under load.
 rl_load_start run --clients 8 --records 4096 --record-size 128 \
 	--duration 40 --write-ratio 0.5 --verify --timeout 20000
 sleep 3
 rl_recover run || cl_die "round 1: $RL_RESULT (see $CL_DIR/run-recovery.log)"
 cl_wait_rounds 1
-cl_assert_eq "round 1 done" "1 1 1" "$(all_stat rcv_done)"
-cl_assert_eq "round 1 full" "1 1 1" "$(all_stat rcv_full)"
+cl_assert_eq "round 1 done" "1 1 1" "$(cl_all_stat rcv_done)"
+cl_assert_eq "round 1 full" "1 1 1" "$(cl_all_stat rcv_full)"
 chunks=$(cl_stat 1 rcv_chunks)
 ((chunks >= 32768)) || cl_die "only $chunks chunks: the state is not 128 MiB"
-cl_assert_eq "every chunk hashed" "$chunks $chunks $chunks" "$(all_stat rcv_hashed)"
+cl_assert_eq "every chunk hashed" "$chunks $chunks $chunks" "$(cl_all_stat rcv_hashed)"
 rl_load_wait 120 || cl_die "vmfit-bench failed: $(tail -n 3 "$CL_DIR/run.log")"
 cl_assert_json "$CL_DIR/run.json" errors -eq 0
 cl_assert_json "$CL_DIR/run.json" unfinished -eq 0
@@ -86,23 +77,10 @@ cl_bench delta --records 164 --key-offset 10000 --record-size 4088 \
 	cl_die "writing 1 % of the records failed"
 out=$(cl_recover 1) || cl_die "round 3 failed: $out"
 cl_wait_rounds 3
-cl_assert_eq "round 3 delta" "0 0 0" "$(all_stat rcv_full)"
-levels=$(awk -v n="$chunks" 'BEGIN { l = 1; while (n > 1) { n = int((n + 15) / 16); l++ } print l }')
+cl_assert_eq "round 3 delta" "0 0 0" "$(cl_all_stat rcv_full)"
 for i in 1 2 3; do
 	# The captured volume is now the captured state again (drop); its
 	# .base is what the previous round copied into it.
-	changed=$(cmp -l "${vol[i]}" "${vol[i]}.base" |
-		awk '{ c = int(($1 - 1) / 4096); if (!(c in s)) { s[c] = 1; n++ } }
-		     END { print n + 0 }')
-	hashed=$(cl_stat "$i" rcv_bytes_hashed)
-	copied=$(cl_stat "$i" rcv_bytes_copied)
-	sent=$(($(cl_stat "$i" rcv_bytes_msgs) + $(cl_stat "$i" rcv_bytes_served)))
-	cl_log "host $i: $changed chunks changed; bytes hashed $hashed, copied $copied, sent $sent"
-	((changed > 0 && changed * 20 < chunks)) ||
-		cl_die "host $i: $changed of $chunks chunks changed: not a delta of 1 % of the records"
-	awk -v c="$changed" -v h="$hashed" -v k="$copied" -v s="$sent" -v l="$levels" '
-		BEGIN { b = c * 4096; d = c * l * 16 * 32
-			exit !(h >= b && h <= 1.1 * b && k <= 1.1 * b && s <= 1.1 * (b + d)) }' ||
-		cl_die "host $i: hashed $hashed, copied $copied, sent $sent bytes for $changed changed chunks of 4096 bytes"
+	cl_delta_bounds "$i" "${vol[i]}" "${vol[i]}.base"
 done
 cl_log "PASS"

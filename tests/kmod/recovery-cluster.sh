@@ -41,44 +41,19 @@ need_vmfit
 MB=4			# each volume; 2000 slots of 256 bytes + header
 CHUNKS=$((MB * 256))	# 4 KiB chunks (8 sectors)
 export CL_RECORDS=2000 CL_RECORD_SIZE=248
-for i in 1 2 3; do
-	# A: origin on DISK_A, cow on DISK_C; B: DISK_B, DISK_D (from
-	# 16 MiB on: DISK_D's first MiB is the power-cut tests' state).
-	slice "h${i}oa" "$DISK_A" $((16 * i)) $MB || die "slice"
-	slice "h${i}ca" "$DISK_C" $((16 * i)) $MB || die "slice"
-	slice "h${i}ob" "$DISK_B" $((16 * i)) $MB || die "slice"
-	slice "h${i}cb" "$DISK_D" $((16 * i)) $MB || die "slice"
-	for s in oa ob ca cb; do
-		zero_dev "$(dm_path "h$i$s")" || die "zeroing h$i$s"
-	done
-	vmfit_create "h${i}a" "$(dm_path "h${i}oa")" "$(dm_path "h${i}ca")" 8 ||
-		die "vmfit device A of host $i"
-	vmfit_create "h${i}b" "$(dm_path "h${i}ob")" "$(dm_path "h${i}cb")" 8 ||
-		die "vmfit device B of host $i"
-	at_exit "dmsetup remove $(dm_name "h${i}a")-view 2>/dev/null || true"
-	at_exit "dmsetup remove $(dm_name "h${i}b")-view 2>/dev/null || true"
-done
+vmfit_cluster_volumes 3 $MB
 
 # stop_hosts: every host process (the replicas first: they hold the
 # volumes open). On failure the logs are kept with the test's results.
 stop_hosts() {
+	[ -z "${failed:-}" ] || cl_keep_logs	# first: a timeout may end cl_down
 	cl_down
-	if [ -n "${failed:-}" ] && [ -d "${VMTEST_RESULTS:-}" ]; then
-		rm -rf "$VMTEST_RESULTS/recovery-cluster-logs"
-		# Files only (no sockets).
-		(cd "$CL_BASE" && find . -type f) | while read -r f; do
-			mkdir -p "$VMTEST_RESULTS/recovery-cluster-logs/${f%/*}" &&
-				cp "$CL_BASE/$f" "$VMTEST_RESULTS/recovery-cluster-logs/$f"
-		done
-		echo "logs of the hosts: recovery-cluster-logs/ in the results"
-	fi
 }
 failed=1
 at_exit stop_hosts
 
-export CL_VOLUME="/dev/mapper/${PREFIX}h@HOST@a"
 CL_VMFITD_EXTRA="volume_kind = vmfit
-state_volume_b = /dev/mapper/${PREFIX}h@HOST@b
+state_volume_b = $CL_VOLUME_B
 peer_listen = @ADDR@:7500
 shadow_cmd = $VMFIT_BIN/kv-sqlite --records $CL_RECORDS --record-size $CL_RECORD_SIZE
 recovery_timeout_ms = 120000"
@@ -92,11 +67,6 @@ cl_up 3
 vol_a() { echo "/dev/mapper/${PREFIX}h$1a"; }
 vol_b() { echo "/dev/mapper/${PREFIX}h$1b"; }
 
-# all_stat key: "v1 v2 v3"
-all_stat() {
-	echo "$(cl_stat 1 "$1") $(cl_stat 2 "$1") $(cl_stat 3 "$1")"
-}
-
 # round n [--full]: one round through host n % 3 + 1, done everywhere.
 rounds=0
 round() {
@@ -106,8 +76,8 @@ round() {
 	rounds=$((rounds + 1))
 	cl_wait_rounds "$rounds"
 	cl_assert_eq "round $n done everywhere" "$rounds $rounds $rounds" \
-		"$(all_stat rcv_done)"
-	cl_log "round $n: hashed $(all_stat rcv_hashed), repaired $(all_stat rcv_repaired), $(cl_stat 1 rcv_last_ms) ms on host 1"
+		"$(cl_all_stat rcv_done)"
+	cl_log "round $n: hashed $(cl_all_stat rcv_hashed), repaired $(cl_all_stat rcv_repaired), $(cl_stat 1 rcv_last_ms) ms on host 1"
 }
 
 # delta_ok n: round n hashed fewer chunks than the volume has, on every
@@ -139,10 +109,10 @@ sleep 3
 # 1. every chunk hashed (no digest store yet); hash -> sqlite, on B
 round 1
 cl_assert_eq "round 1 hashed every chunk" "$CHUNKS $CHUNKS $CHUNKS" \
-	"$(all_stat rcv_chunks)"
+	"$(cl_all_stat rcv_chunks)"
 cl_assert_eq "round 1 hashed every chunk" "$CHUNKS $CHUNKS $CHUNKS" \
-	"$(all_stat rcv_hashed)"
-cl_assert_eq "round 1 repaired nothing" "0 0 0" "$(all_stat rcv_repaired)"
+	"$(cl_all_stat rcv_hashed)"
+cl_assert_eq "round 1 repaired nothing" "0 0 0" "$(cl_all_stat rcv_repaired)"
 for i in 1 2 3; do
 	cl_assert_eq "host $i on volume B" "$(vol_b "$i")" "$(cl_stat "$i" rcv_volume)"
 	grep -q "shadow HELLO: kv-sqlite" "$(cl_hostdir "$i")/vmfitd.log" ||
@@ -152,7 +122,7 @@ done
 # 2. a delta round; sqlite -> hash, back on A
 round 2
 delta_ok 2
-cl_assert_eq "round 2 repaired nothing" "0 0 0" "$(all_stat rcv_repaired)"
+cl_assert_eq "round 2 repaired nothing" "0 0 0" "$(cl_all_stat rcv_repaired)"
 for i in 1 2 3; do
 	cl_assert_eq "host $i on volume A" "$(vol_a "$i")" "$(cl_stat "$i" rcv_volume)"
 done
@@ -172,8 +142,8 @@ printf '\x5a' | dd of="$TESTDIR/blk" bs=1 seek=$((off % 4096)) conv=notrunc \
 put_block "$origin" "$blk" "$TESTDIR/blk" || cl_die "writing host 2's origin"
 round 3 --full
 cl_assert_eq "round 3 hashed every chunk" "$CHUNKS $CHUNKS $CHUNKS" \
-	"$(all_stat rcv_hashed)"
-cl_assert_eq "round 3 repairs" "0 1 0" "$(all_stat rcv_repaired)"
+	"$(cl_all_stat rcv_hashed)"
+cl_assert_eq "round 3 repairs" "0 1 0" "$(cl_all_stat rcv_repaired)"
 cl_assert_eq "host 2 fetched one chunk" 4096 "$(cl_stat 2 rcv_bytes_fetched)"
 grep -q "chunk $blk differs" "$(cl_hostdir 2)/vmfitd.log" ||
 	cl_die "host 2 did not log the repaired chunk $blk"
@@ -181,7 +151,7 @@ grep -q "chunk $blk differs" "$(cl_hostdir 2)/vmfitd.log" ||
 # 4. a delta round again, nothing to repair
 round 4
 delta_ok 4
-cl_assert_eq "round 4 repaired nothing" "0 0 0" "$(all_stat rcv_repaired)"
+cl_assert_eq "round 4 repaired nothing" "0 0 0" "$(cl_all_stat rcv_repaired)"
 kill -0 "$CL_BENCH_PID" 2>/dev/null ||
 	cl_log "warning: the load ended before round 4 did (RC_LOAD_SECS=$LOAD_SECS is short for this machine)"
 

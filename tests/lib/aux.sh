@@ -186,6 +186,36 @@ vmfit_ab_volumes() {
 	at_exit "dmsetup remove $(dm_name B)-view 2>/dev/null || true"
 }
 
+# vmfit_cluster_volumes N MB - the state volumes of tests/lib/cluster.sh's
+# hosts 1..N in the VM: two vmfit devices per host, "h<i>a" (origin on
+# DISK_A, cow on DISK_C) and "h<i>b" (DISK_B, DISK_D), MB MiB each from
+# 16*i MiB on (DISK_D's first MiB is the power-cut tests' state), zeroed,
+# 4 KiB chunks. Exports CL_VOLUME and sets CL_VOLUME_B (paths with @HOST@,
+# for vmfitd.conf's state_volume and state_volume_b); views are removed
+# at exit.
+vmfit_cluster_volumes() {
+	local n=$1 mb=$2 i s
+	((mb <= 16)) || die "vmfit_cluster_volumes: at most 16 MiB per volume"
+	for ((i = 1; i <= n; i++)); do
+		# (|| die: the cluster tests run without -e)
+		slice "h${i}oa" "$DISK_A" $((16 * i)) "$mb" || die "slice"
+		slice "h${i}ca" "$DISK_C" $((16 * i)) "$mb" || die "slice"
+		slice "h${i}ob" "$DISK_B" $((16 * i)) "$mb" || die "slice"
+		slice "h${i}cb" "$DISK_D" $((16 * i)) "$mb" || die "slice"
+		for s in oa ob ca cb; do
+			zero_dev "$(dm_path "h$i$s")" || die "zeroing h$i$s"
+		done
+		vmfit_create "h${i}a" "$(dm_path "h${i}oa")" \
+			"$(dm_path "h${i}ca")" 8 || die "vmfit device A of host $i"
+		vmfit_create "h${i}b" "$(dm_path "h${i}ob")" \
+			"$(dm_path "h${i}cb")" 8 || die "vmfit device B of host $i"
+		at_exit "dmsetup remove $(dm_name "h${i}a")-view 2>/dev/null || true"
+		at_exit "dmsetup remove $(dm_name "h${i}b")-view 2>/dev/null || true"
+	done
+	export CL_VOLUME="/dev/mapper/${PREFIX}h@HOST@a"
+	CL_VOLUME_B="/dev/mapper/${PREFIX}h@HOST@b"
+}
+
 # csum_hold_start NAME - a checksum session on live device NAME held open
 # (vmfit-nlfuzz csumhold) until csum_hold_end; its output in
 # $TESTDIR/hold.out.

@@ -620,19 +620,23 @@ cl_wait_checkpoints() {
 }
 
 # cl_checkpoint_compare src [when]: an ordered checkpoint through host
-# src, waited for on every host, then every host's live volume must equal
-# host src's, byte for byte (dies naming the host and @when otherwise).
+# src, waited for on every host whose vmfitd runs, then each such host's
+# live volume must equal host src's, byte for byte (dies naming the host
+# and @when otherwise).
 cl_checkpoint_compare() {
 	local src=$1 when=${2:-at an ordered checkpoint} i
-	local -a before
+	local -a before hosts=()
 	for i in $(seq 1 "$CL_N"); do
+		cl_alive vmfitd "$i" && hosts+=("$i")
+	done
+	for i in "${hosts[@]}"; do
 		before[i]=$(cl_stat "$i" checkpoints_done)
 	done
 	cl_checkpoint "$src" >/dev/null
-	for i in $(seq 1 "$CL_N"); do
+	for i in "${hosts[@]}"; do
 		cl_wait_checkpoints $((before[i] + 1)) "$i"
 	done
-	for i in $(seq 1 "$CL_N"); do
+	for i in "${hosts[@]}"; do
 		((i == src)) && continue
 		cmp "$(cl_live_volume "$src")" "$(cl_live_volume "$i")" ||
 			cl_die "live volumes of hosts $src and $i differ $when"
@@ -835,6 +839,18 @@ cl_assert_json() {
 	[ "${v%.*}" "$3" "$4" ] || cl_die "$(basename "$1"): $2 = $v, expected $3 $4"
 }
 
+# cl_all_stat key [hosts...]: the key's value on each host (default
+# 1..CL_N), space-separated: "v1 v2 v3".
+cl_all_stat() {
+	local k=$1 i out=
+	shift
+	(($#)) || set -- $(seq 1 "$CL_N")
+	for i in "$@"; do
+		out+="$(cl_stat "$i" "$k") "
+	done
+	echo "${out% }"
+}
+
 # cl_rcv_result i: "done", or the abort reason of host i's last recovery
 # round.
 cl_rcv_result() {
@@ -848,13 +864,74 @@ cl_rcv_result() {
 	fi
 }
 
-# cl_wait_phase i phase: wait until host i's recovery round is in this
-# phase (30 s at most).
+# cl_wait_phase i phase [secs]: wait until host i's recovery round is in
+# this phase (default 30 s at most).
 cl_wait_phase() {
-	local deadline=$((SECONDS + 30))
+	local deadline=$((SECONDS + ${3:-30}))
 	until [ "$(cl_stat "$1" rcv_phase)" = "$2" ]; do
 		((SECONDS < deadline)) ||
-			cl_die "host $1 not in phase $2 in 30 s (phase $(cl_stat "$1" rcv_phase))"
+			cl_die "host $1 not in phase $2 in ${3:-30} s (phase $(cl_stat "$1" rcv_phase))"
 		sleep 0.1
+	done
+}
+
+# cl_keep_logs: copy the hosts' files (no sockets) into the VM test's
+# results ($VMTEST_RESULTS/<name>-logs), for a kmod test that failed: the
+# guest's /tmp goes with the VM.
+cl_keep_logs() {
+	local out f
+	[ -d "${VMTEST_RESULTS:-}" ] || return 0
+	out=$VMTEST_RESULTS/$CL_NAME-logs
+	rm -rf "$out"
+	(cd "$CL_BASE" && find . -type f) | while read -r f; do
+		mkdir -p "$out/${f%/*}" && cp "$CL_BASE/$f" "$out/$f"
+	done
+	cl_log "logs of the hosts: $CL_NAME-logs/ in the results"
+}
+
+# cl_delta_bounds i captured base: host i's last round was a delta after
+# 1 % of the records changed (issue 10): its changed chunks, found
+# independently by comparing the volume it captured (after the round: the
+# captured state again) with a copy taken after the previous round (base),
+# are a small part of the volume; the bytes it hashed are at least those
+# chunks' bytes and at most 1.1 x, the bytes it copied at most 1.1 x, and
+# the bytes it sent (recovery group messages, rcv_bytes_msgs, and chunks
+# served, rcv_bytes_served) at most 1.1 x (those bytes + the digests of
+# the Merkle descent to them: levels x 16 x 32 bytes per chunk).
+# extra: chunks the bound allows on top of the changed ones for hashing
+# and copying (default 0), for chunks a volume's changed set holds by
+# design although a content comparison cannot see them (the caller says
+# which).
+cl_delta_bounds() {
+	local i=$1 extra=${4:-0} chunks changed hashed copied sent levels
+	chunks=$(cl_stat "$i" rcv_chunks)
+	levels=$(awk -v n="$chunks" 'BEGIN { l = 1; while (n > 1) { n = int((n + 15) / 16); l++ } print l }')
+	changed=$(cmp -l "$2" "$3" |
+		awk '{ c = int(($1 - 1) / 4096); if (!(c in s)) { s[c] = 1; n++ } }
+		     END { print n + 0 }')
+	hashed=$(cl_stat "$i" rcv_bytes_hashed)
+	copied=$(cl_stat "$i" rcv_bytes_copied)
+	sent=$(($(cl_stat "$i" rcv_bytes_msgs) + $(cl_stat "$i" rcv_bytes_served)))
+	cl_log "host $i: $changed chunks changed; bytes hashed $hashed, copied $copied, sent $sent"
+	((changed > 0 && changed * 20 < chunks)) ||
+		cl_die "host $i: $changed of $chunks chunks changed: not a delta of 1 % of the records"
+	awk -v c="$changed" -v h="$hashed" -v k="$copied" -v s="$sent" -v l="$levels" -v x="$extra" '
+		BEGIN { b = c * 4096; d = c * l * 16 * 32; e = x * 4096
+			exit !(h >= b && h <= 1.1 * b + e && k <= 1.1 * b + e &&
+			       s <= 1.1 * (b + d)) }' ||
+		cl_die "host $i: hashed $hashed, copied $copied, sent $sent bytes for $changed changed chunks of 4096 bytes (+ $extra allowed)"
+}
+
+# cl_assert_liar_refuted i...: hosts i... ran rounds with a manager that
+# lies about its digests (test fault lie-digests): the lie was told (they
+# descended to the chunks: every node of every level differed), and no
+# round ran into its timeout. (Nothing repaired: the caller's check.)
+cl_assert_liar_refuted() {
+	local i
+	for i in "$@"; do
+		grep -q 'node(s) differ; descending to level 0' "$(cl_hostdir "$i")/vmfitd.log" ||
+			cl_die "host $i never descended to the chunks: the liar did not lie"
+		! grep -q 'aborted (timeout)' "$(cl_hostdir "$i")/vmfitd.log" ||
+			cl_die "host $i: a round with the liar ran into its timeout"
 	done
 }

@@ -46,6 +46,47 @@ static int dm_status(struct vf_svol *v, struct vf_nl_status *st)
 	return vf_nl_status(v->nl, &dev, st);
 }
 
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The snapshot is taken: wait for its drain (the old epoch's in-flight
+ * writes: short), then create the view device and open it.
+ */
+static int view_open(struct vf_svol *v)
+{
+	char name[VF_DM_NAME_MAX + 1];
+	struct vf_nl_status st;
+	unsigned int waited;
+	int r;
+
+	for (waited = 0;; waited++) {
+		r = dm_status(v, &st);
+		if (r)
+			return r;
+		if (st.view == VMFIT_NL_VIEW_READY)
+			break;
+		if (waited >= DRAIN_WAIT_MS)
+			return -ETIMEDOUT;
+		sleep_ms(1);
+	}
+	view_name(v, name);
+	r = vf_dm_create_view(name, v->name);
+	if (r)
+		return r;
+	v->view_fd = open(v->view, O_RDONLY | O_CLOEXEC);
+	if (v->view_fd < 0) {
+		r = -errno;
+		vf_dm_remove(name);
+		return r;
+	}
+	return 0;
+}
+
 static int dm_open(struct vf_svol *v)
 {
 	struct vf_nl_status st;
@@ -66,12 +107,17 @@ static int dm_open(struct vf_svol *v)
 		return r;
 	}
 	v->chunk_size = st.chunk_sectors * 512;
-	v->snap = st.mode == VMFIT_NL_MODE_SNAPSHOT;
-	if (v->snap) {
-		v->view_fd = open(v->view, O_RDONLY | O_CLOEXEC);
-		if (v->view_fd < 0)
-			v->snap = false;	/* no view: not ours to use */
-	}
+	if (st.mode != VMFIT_NL_MODE_SNAPSHOT)
+		return 0;
+	/*
+	 * A snapshot left by a crash: with its view, or without one when
+	 * the crash came between the snapshot and the view's creation.
+	 * Either way it is this volume's (its owner folds it back): without
+	 * the view, no later snapshot could be taken (-EBUSY).
+	 */
+	v->view_fd = open(v->view, O_RDONLY | O_CLOEXEC);
+	if (v->view_fd >= 0 || !view_open(v))
+		v->snap = true;
 	return 0;
 }
 
@@ -93,16 +139,30 @@ static int dm_geometry(struct vf_svol *v, struct vf_rcv_geom *g)
 	return vf_rcv_geom_check(g) ? -EFBIG : 0;
 }
 
-static void sleep_ms(unsigned int ms)
+/*
+ * Write back what the replica left in the live device's page cache: the
+ * snapshot is taken below the cache, and must hold everything written
+ * before it (the checkpoint just taken). Dirty pages written back later
+ * would go into the live device after the snapshot, and whether each one
+ * made it before depends on the kernel's writeback timing: the hosts'
+ * captured states would differ (seen in the VM: "repairs" of correct
+ * chunks, kv's "interrupted checkpoint" on restore).
+ */
+static int sync_live(struct vf_svol *v)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	int fd, r = 0;
 
-	nanosleep(&ts, NULL);
+	fd = open(v->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
 }
 
 static int dm_snapshot(struct vf_svol *v)
 {
-	char name[VF_DM_NAME_MAX + 1];
 	struct vf_nl_status st;
 	struct vf_nl_dev dev;
 	unsigned int waited;
@@ -110,6 +170,9 @@ static int dm_snapshot(struct vf_svol *v)
 
 	if (v->snap)
 		return -EBUSY;
+	r = sync_live(v);
+	if (r)
+		return r;
 	dev_of(v, &dev);
 	/*
 	 * A merge (an aborted round's) may still run in the background, or
@@ -125,27 +188,9 @@ static int dm_snapshot(struct vf_svol *v)
 	}
 	if (r)
 		return r;
-	/* The drain is the old epoch's in-flight writes: short. */
-	for (waited = 0;; waited++) {
-		r = dm_status(v, &st);
-		if (r)
-			return r;
-		if (st.view == VMFIT_NL_VIEW_READY)
-			break;
-		if (waited >= DRAIN_WAIT_MS)
-			return -ETIMEDOUT;
-		sleep_ms(1);
-	}
-	view_name(v, name);
-	r = vf_dm_create_view(name, v->name);
+	r = view_open(v);
 	if (r)
 		return r;
-	v->view_fd = open(v->view, O_RDONLY | O_CLOEXEC);
-	if (v->view_fd < 0) {
-		r = -errno;
-		vf_dm_remove(name);
-		return r;
-	}
 	v->snap = true;
 	return 0;
 }

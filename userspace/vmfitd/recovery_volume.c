@@ -455,9 +455,14 @@ int volume_open(struct vmfitd *d)
 	if (!strcmp(kind, "vmfit")) {
 		a += strlen("/dev/mapper/");
 		b += strlen("/dev/mapper/");
+		/*
+		 * Named after the volume, not the service: managers of one
+		 * service on one machine (the VM tests' hosts) must not
+		 * share, or at start-up remove, each other's store.
+		 */
 		mkdir("/var/lib/vmfit", 0755);
 		snprintf(r->store_path, sizeof(r->store_path),
-			 "/var/lib/vmfit/%s.digests", d->conf.service);
+			 "/var/lib/vmfit/%s.digests", a);
 	} else {
 		snprintf(r->store_path, sizeof(r->store_path), "%s.digests",
 			 d->conf.state_volume);
@@ -475,9 +480,17 @@ int volume_open(struct vmfitd *d)
 	 * previous run left is not the verified state any more. A snapshot
 	 * left by a crash is folded back; the first round is full.
 	 */
-	for (i = 0; i < 2; i++)
-		if (r->vol[i].snap)
-			r->vol[i].ops->merge(&r->vol[i]);
+	for (i = 0; i < 2; i++) {
+		if (!r->vol[i].snap)
+			continue;
+		e = r->vol[i].ops->merge(&r->vol[i]);
+		if (e)
+			vf_err("recovery: volume %s: cannot fold back the snapshot left by a crash: %s",
+			       r->vol[i].name, strerror(-e));
+		else
+			vf_info("recovery: volume %s: a snapshot left by a crash, folded back",
+				r->vol[i].name);
+	}
 	unlink(r->store_path);
 	e = worker_start(r, d->conf.recovery_nice);
 	if (e)
