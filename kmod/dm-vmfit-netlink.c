@@ -752,8 +752,20 @@ static const struct genl_ops vmfit_genl_ops[] = {
 	},
 };
 
+/*
+ * Joining the events group needs CAP_SYS_ADMIN: an event is sent under the
+ * commit lock (a snapshot's begin and end stay in order) and its cost grows
+ * with the number of listeners, so an unprivileged user holding many
+ * sockets in the group could delay a flush.  Kernels without the flag
+ * (before 6.6 and its stable backports) leave the group open.
+ */
 static const struct genl_multicast_group vmfit_genl_mcgrps[] = {
-	{ .name = VMFIT_GENL_MCAST_GROUP_NAME, },
+	{
+		.name = VMFIT_GENL_MCAST_GROUP_NAME,
+#ifdef GENL_MCAST_CAP_SYS_ADMIN
+		.flags = GENL_MCAST_CAP_SYS_ADMIN,
+#endif
+	},
 };
 
 static struct genl_family vmfit_genl_family __ro_after_init = {

@@ -9,8 +9,8 @@
 #   served (the netlink ABI doc: open to everyone);
 # - the flood: everything nobody can reach, vmfit-nlfuzz flood (status,
 #   status dumps, every admin command, checksum dumps, random requests,
-#   from several processes, mostly status, each with an events socket it
-#   never reads) plus a reader of every file of the devices' sysfs
+#   from several processes, mostly status, each first refused the events
+#   group) plus a reader of every file of the devices' sysfs
 #   directories, of the module's parameters and of /proc;
 # - rate: fixed work on the live device (4 KiB writes to chunks never
 #   written in this snapshot, an fsync every 2: a cow allocation per write,
@@ -80,6 +80,13 @@ note "dmsetup as nobody: $(head -n 1 <<<"$out")"
 
 note "netlink as nobody: admin commands refused, status served"
 vmfit-nlfuzz unpriv "$N"
+# The events group: an event is sent under the commit lock, so joining it
+# needs CAP_SYS_ADMIN (netlink family version 5). vmfit-ctl says so.
+out=$(as_nobody "vmfit-ctl events --count 1 --timeout 1" 2>&1) &&
+	die "vmfit-ctl events as nobody succeeded: $out"
+grep -q 'events group needs CAP_SYS_ADMIN' <<<"$out" ||
+	die "vmfit-ctl events as nobody: no CAP_SYS_ADMIN message in: $out"
+note "vmfit-ctl events as nobody: $(head -n 1 <<<"$out")"
 
 # Everything of sysfs and /proc that concerns the devices and the module,
 # and /proc's own files; the reader reads what nobody may read, over and

@@ -32,8 +32,8 @@
  *                                as nobody, PROCS processes: every command
  *                                (status served, admin ones refused with
  *                                -EPERM, random ones answered) as fast as
- *                                answered, plus an events socket never
- *                                read; until SIGTERM or SECONDS
+ *                                answered; joining the events group
+ *                                refused); until SIGTERM or SECONDS
  *   vmfit-nlfuzz hog NAME SECONDS PROCS
  *                                the CPU control of flood: PROCS processes
  *                                as nobody in a syscall loop (NAME unused)
@@ -589,8 +589,9 @@ static int run_random(struct fz *f, unsigned int seconds)
 /*
  * Flood as nobody (tests/kmod/vmfit-unpriv.sh): everything the family
  * offers an unprivileged user, as fast as it answers, until SIGTERM or
- * the time is up. Each process also keeps a socket in the events group
- * that it never reads (a slow listener: the family must drop, not wait).
+ * the time is up. Each process first asks to join the events group, which
+ * must be refused (-EPERM: an event is sent under the commit lock, so many
+ * listeners could delay a flush).
  * The CPU control is "hog": the same number of processes, as nobody,
  * burning CPU in a syscall loop without touching the family.
  */
@@ -647,16 +648,23 @@ static int fl_one(struct fz *f, unsigned int seconds)
 	struct fl_counts c = { 0 };
 	struct vf_nl *listener;
 	struct answer a;
+	int r;
 	struct nl_msg *m;
 	unsigned int i;
 
 	if (fz_connect(f))
 		return 1;
-	if (vf_nl_open(&listener) || vf_nl_subscribe(listener)) {
-		fprintf(stderr, "vmfit-nlfuzz: events as nobody: %s\n",
-			vf_nl_errmsg(listener));
+	if (vf_nl_open(&listener))
+		return 1;
+	r = vf_nl_subscribe(listener);
+	if (r != -EPERM) {
+		fprintf(stderr, "FAIL: joining the events group as nobody: "
+			"%s (want: refused with EPERM)\n",
+			r ? vf_nl_errmsg(listener) : "joined");
+		vf_nl_close(listener);
 		return 1;
 	}
+	vf_nl_close(listener);
 	while (!fl_stop && time(NULL) < end) {
 		/*
 		 * Status is the one command that reaches a device (the others
@@ -679,7 +687,6 @@ static int fl_one(struct fz *f, unsigned int seconds)
 		fz_rule(f, &a, "random request as nobody");
 		c.other++;
 	}
-	vf_nl_close(listener);
 	printf("flood pid %d: %lu served %lu refused %lu other %lu wrong "
 	       "%lu broken\n", getpid(), c.served, c.refused, c.other,
 	       c.wrong, f->bad);

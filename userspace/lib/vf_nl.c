@@ -783,6 +783,9 @@ int vf_nl_subscribe(struct vf_nl *nl)
 		goto bad;
 	}
 	r = nle_to_errno(nl_socket_add_membership(nl->ev, grp));
+	if (r == -EPERM)
+		set_msg(nl, "%s", "joining the events group needs "
+			"CAP_SYS_ADMIN (run as root)");
 	if (r)
 		goto bad;
 	r = nle_to_errno(nl_socket_set_nonblocking(nl->ev));

@@ -81,8 +81,11 @@
 #include <linux/types.h>
 
 #define VMFIT_GENL_FAMILY_NAME		"dm-vmfit"
-/* 3: CAP_SYS_ADMIN (admin commands); 4: status = the status line's fields */
-#define VMFIT_GENL_VERSION		0x4
+/*
+ * 3: CAP_SYS_ADMIN (admin commands); 4: status = the status line's fields;
+ * 5: joining the events group needs CAP_SYS_ADMIN
+ */
+#define VMFIT_GENL_VERSION		0x5
 #define VMFIT_GENL_MCAST_GROUP_NAME	"events"
 
 /* Longest dm device name, without the NUL (DM_NAME_LEN - 1). */
