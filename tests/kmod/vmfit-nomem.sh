@@ -14,14 +14,8 @@ KNOB=/sys/module/dm_vmfit/parameters/test_nomem_every
 MB=16
 N=$((MB * 256))		# 4 KiB blocks = chunks
 COUNT=600
-slice origin "$DISK_A" 0 $MB
-slice cow "$DISK_B" 0 $MB
-slice ref "$DISK_C" 0 $MB
-O=$(dm_path origin)
-C=$(dm_path cow)
-REF=$(dm_path ref)
+origin_cow_ref $MB
 zero_dev "$O"
-zero_dev "$C" 0 8
 vmtest-io write "$O" 1 300
 copy_dev "$O" "$REF" $((MB * 2048))
 frozen=$(sha_dev "$O")

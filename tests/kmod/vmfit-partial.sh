@@ -17,13 +17,7 @@
 need_vmfit
 MB=64
 BLOCKS=$((MB * 256))
-slice origin "$DISK_A" 0 $MB
-slice cow "$DISK_B" 0 $MB
-slice ref "$DISK_C" 0 $MB
-O=$(dm_path origin)
-C=$(dm_path cow)
-REF=$(dm_path ref)
-zero_dev "$C" 0 8
+origin_cow_ref $MB
 vmtest-io fill "$O" 7
 
 tr=/sys/kernel/tracing

@@ -10,14 +10,8 @@
 need_vmfit
 MB=32
 N=$((MB * 256))		# 4 KiB blocks = chunks
-slice origin "$DISK_A" 0 $MB
-slice cow "$DISK_B" 0 $MB
-slice ref "$DISK_C" 0 $MB
-O=$(dm_path origin)
-C=$(dm_path cow)
-REF=$(dm_path ref)
+origin_cow_ref $MB
 zero_dev "$O"
-zero_dev "$C" 0 8
 vmtest-io write "$O" 1 500
 copy_dev "$O" "$REF" $((MB * 2048))
 vmfit_create live "$O" "$C" 8

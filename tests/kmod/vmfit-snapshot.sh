@@ -19,14 +19,8 @@ RN=$(((MB - FIO_MB) * 256))
 RS=$((FIO_MB * 2048))	# ... in sectors
 RL=$(((MB - FIO_MB) * 2048))
 
-slice origin "$DISK_A" 0 $MB
-slice cow "$DISK_B" 0 $MB
-slice ref "$DISK_C" 0 $MB
-O=$(dm_path origin)
-C=$(dm_path cow)
-REF=$(dm_path ref)
+origin_cow_ref $MB
 zero_dev "$O"
-zero_dev "$C" 0 8
 vmtest-io write "$O" 1 1000
 
 vmfit_create live "$O" "$C" 8

@@ -153,6 +153,20 @@ slice() {
 	dm_create "$1" "0 $(($4 * 2048)) linear $2 $(($3 * 2048))"
 }
 
+# origin_cow_ref MB - the usual three slices of MB MiB at the start of
+# DISK_A, DISK_B and DISK_C: origin, cow (its header zeroed: the target
+# formats it) and ref (for a copy of the frozen origin); O, C and REF are
+# their paths.
+origin_cow_ref() {
+	slice origin "$DISK_A" 0 "$1"
+	slice cow "$DISK_B" 0 "$1"
+	slice ref "$DISK_C" 0 "$1"
+	O=$(dm_path origin)
+	C=$(dm_path cow)
+	REF=$(dm_path ref)
+	zero_dev "$C" 0 8
+}
+
 # vmfit_create SUFFIX ORIGIN COW CHUNK_SECTORS [FEATURE...] - the live
 # device over the whole ORIGIN.
 vmfit_create() {
