@@ -43,14 +43,7 @@ CHUNKS=$((MB * 256))	# 4 KiB chunks (8 sectors)
 export CL_RECORDS=2000 CL_RECORD_SIZE=248
 vmfit_cluster_volumes 3 $MB
 
-# stop_hosts: every host process (the replicas first: they hold the
-# volumes open). On failure the logs are kept with the test's results.
-stop_hosts() {
-	[ -z "${failed:-}" ] || cl_keep_logs	# first: a timeout may end cl_down
-	cl_down
-}
-failed=1
-at_exit stop_hosts
+cl_down_at_exit
 
 CL_VMFITD_EXTRA="volume_kind = vmfit
 state_volume_b = $CL_VOLUME_B
@@ -174,5 +167,5 @@ for i in 2 3; do
 done
 [ "$(head -c 8 "$(cl_live_volume 1)")" = VFKVSTAT ] ||
 	cl_die "the live volume holds no kv state"
-failed=
+cl_passed
 cl_log "PASS: 4 rounds on dm-vmfit volumes, 1 repair, live volumes identical"

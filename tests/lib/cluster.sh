@@ -922,6 +922,22 @@ cl_delta_bounds() {
 		cl_die "host $i: hashed $hashed, copied $copied, sent $sent bytes for $changed changed chunks of 4096 bytes (+ $extra allowed)"
 }
 
+# cl_down_at_exit: at the test's exit (aux.sh's at_exit) every host process
+# is stopped (cl_down: the replicas first, they hold the volumes open); on
+# failure, first (a timeout may end cl_down) their logs are kept with the
+# test's results. cl_passed marks success.
+cl_down_at_exit() {
+	CL_FAILED=1
+	at_exit cl_down_keep_logs
+}
+cl_down_keep_logs() {
+	[ -z "${CL_FAILED:-}" ] || cl_keep_logs
+	cl_down
+}
+cl_passed() {
+	CL_FAILED=
+}
+
 # cl_assert_liar_refuted i...: hosts i... ran rounds with a manager that
 # lies about its digests (test fault lie-digests): the lie was told (they
 # descended to the chunks: every node of every level differed), and no
