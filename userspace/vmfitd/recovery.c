@@ -270,6 +270,8 @@ static void local_checkpoint(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
 
+	if (!d->conf.recovery_local_ckpt)
+		return;	/* off: local_done from the start, no chain */
 	r->local_id = random_id();
 	r->local_t0 = now_ms();
 	r->local_order = d->last_order;
@@ -327,6 +329,7 @@ static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 		return;
 	}
 	r->self = round_member(r, d->nodeid);
+	r->local_done = !d->conf.recovery_local_ckpt;
 	e = shadow_start(d);
 	if (e) {
 		round_abort(d, VF_RCV_SHADOW_START, true,
