@@ -278,7 +278,7 @@ static void local_checkpoint(struct vmfitd *d)
 	vf_info("recovery: local checkpoint of the senior at order %" PRIu64
 		" (rank %u)", r->local_order, r->self);
 	/* The checkpoint machinery holds the requests after it, in order. */
-	ckpt_push(d, d->nodeid, r->local_id);
+	ckpt_push_local(d, r->local_id);
 }
 
 static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
