@@ -6,10 +6,12 @@
  * total order on every manager; its order is the last order delivered
  * before it. The manager lets the replica answer every EXEC up to that
  * order, holds the EXECs ordered after it (rhold), sends CHECKPOINT(order)
- * once every earlier EXEC is answered, and releases the held EXECs when
- * CHECKPOINT_DONE comes back: between CHECKPOINT and CHECKPOINT_DONE the
- * replica has nothing else to do, which is the point where recovery will
- * snapshot the state volume. Pending checkpoints form a FIFO. The oldest
+ * once every earlier EXEC is answered, and then releases the held EXECs up
+ * to the next pending checkpoint's order at once: the replica keeps the
+ * order (the CHECKPOINT frame sits at its position of the stream) and may
+ * answer them before CHECKPOINT_DONE, its volume holding the state at
+ * order until then (Documentation/protocol.rst). CHECKPOINT_DONE is where
+ * recovery snapshots the state volume. Pending checkpoints form a FIFO. The oldest
  * one is bounded by checkpoint_timeout_ms of the replica's own time: from
  * its last answer while it still works through the earlier requests, then
  * from the CHECKPOINT frame. Time during which the manager does not read
@@ -113,8 +115,13 @@ void replica_pump(struct vmfitd *d)
 		held_release(d, UINT64_MAX);
 		return;
 	}
-	if (cp->sent)
+	if (cp->sent) {
+		/* up to the next checkpoint's position, sent after DONE */
+		held_release(d, d->ckpt_len > 1 ?
+			     d->ckpts[(d->ckpt_head + 1) % CKPT_MAX].order :
+			     UINT64_MAX);
 		return;
+	}
 	held_release(d, cp->order);
 	if (d->rep_failed || d->exec_done < cp->order)
 		return;
@@ -125,6 +132,7 @@ void replica_pump(struct vmfitd *d)
 	cp->sent = true;
 	cp->start_ms = now_ms();
 	vf_dbg("CHECKPOINT order %" PRIu64 " sent to the replica", cp->order);
+	replica_pump(d);
 }
 
 void deliver_checkpoint(struct vmfitd *d, uint32_t node,

@@ -469,9 +469,10 @@ static void capture(struct vmfitd *d)
 	vf_info("recovery: all %u ready; capture at order %" PRIu64, r->k,
 		r->capture_order);
 	catchup_capture_state(d);
-	/* The ordered checkpoint machinery stops handing requests to the
-	 * senior, waits for its answers, checkpoints it and calls
-	 * rcv_checkpoint_done() before releasing the held requests. */
+	/* The ordered checkpoint machinery holds the later requests until
+	 * the senior has answered the earlier ones, sends it CHECKPOINT and
+	 * lets the later ones follow (the senior answers them while it
+	 * writes), and calls rcv_checkpoint_done() at CHECKPOINT_DONE. */
 	ckpt_push(d, d->nodeid, r->ckpt_id);
 }
 

@@ -145,9 +145,10 @@ void replica_exec(struct vmfitd *d, uint64_t order, uint64_t cid,
 		replica_failed(d, "it lags too far behind");
 		return;
 	}
-	/* Behind a pending checkpoint: held until the replica has taken it
-	 * (see replica_pump). */
-	if (d->ckpt_len || d->rhold.len) {
+	/* Behind a checkpoint not yet sent (or behind held ones): held
+	 * until its CHECKPOINT frame is (see replica_pump). */
+	if (d->rhold.len || (d->ckpt_len && (!ckpt_head(d)->sent ||
+					     d->ckpt_len > 1))) {
 		if (vf_exec_encode(&d->rhold, &ex))
 			replica_failed(d, "too many requests held behind a checkpoint");
 		return;

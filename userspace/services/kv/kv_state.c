@@ -294,6 +294,9 @@ void kv_vol_close(struct kv_vol *v)
 	free(v->slot);
 	free(v->old);
 	free(v->keys);
+	free(v->snap.keys);
+	free(v->snap.slots);
+	memset(&v->snap, 0, sizeof(v->snap));
 	v->buf = NULL;
 	v->ents = NULL;
 	v->slot = NULL;
@@ -703,26 +706,66 @@ static void kv_slot_encode(struct kv_vol *v, const uint8_t *val,
 }
 
 /*
- * A dirty record: journal its slot unless the volume already holds these
- * bytes. The target counts written chunks, not changed bytes: a read is
- * cheaper than a chunk to transfer and verify at the next recovery.
+ * A dirty record: copy its slot image into the checkpoint's in-memory copy
+ * (v->snap), growing it as needed.
  */
-static int kv_ckpt_dirty(void *arg, uint32_t key, const uint8_t *val,
-			 uint32_t len)
+static int kv_snap_add(void *arg, uint32_t key, const uint8_t *val,
+		       uint32_t len)
 {
-	struct kv_jw *w = arg;
-	struct kv_vol *v = w->v;
-	int r;
+	struct kv_vol *v = arg;
+	struct kv_snap *sn = &v->snap;
+	uint32_t ss = v->g.slot_size, cap;
+	uint32_t *keys;
+	uint8_t *slots;
 
 	if (key >= v->g.records || len > v->g.record_size)
 		return -EIO;
+	if (sn->n == sn->cap) {
+		cap = sn->cap ? sn->cap * 2 : 256;
+		if (cap > v->g.records)
+			cap = v->g.records;
+		keys = realloc(sn->keys, (size_t)cap * sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+		sn->keys = keys;
+		slots = realloc(sn->slots, (size_t)cap * ss);
+		if (!slots)
+			return -ENOMEM;
+		sn->slots = slots;
+		sn->cap = cap;
+	}
 	kv_slot_encode(v, val, len);
-	r = kv_pread(v, v->old, v->g.slot_size, kv_slot_off(&v->g, key));
-	if (r)
-		return r;
-	if (!memcmp(v->old, v->slot, v->g.slot_size))
-		return 0;
-	return kv_jw_add(w, key, v->slot);
+	sn->keys[sn->n] = key;
+	memcpy(sn->slots + (size_t)sn->n * ss, v->slot, ss);
+	sn->n++;
+	return 0;
+}
+
+/*
+ * Journal each copied slot unless the volume already holds these bytes.
+ * The target counts written chunks, not changed bytes: a read is cheaper
+ * than a chunk to transfer and verify at the next recovery.
+ */
+static int kv_snap_journal(struct kv_jw *w)
+{
+	struct kv_vol *v = w->v;
+	uint32_t ss = v->g.slot_size, i;
+	const uint8_t *slot;
+	int r;
+
+	for (i = 0; i < v->snap.n; i++) {
+		slot = v->snap.slots + (size_t)i * ss;
+		r = kv_pread(v, v->old, ss,
+			     kv_slot_off(&v->g, v->snap.keys[i]));
+		if (r)
+			return r;
+		if (!memcmp(v->old, slot, ss))
+			continue;
+		r = kv_jw_add(w, v->snap.keys[i], slot);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 /*
@@ -858,37 +901,41 @@ static int kv_ckpt_prepare(struct kv_vol *v, uint64_t *size, bool *valid)
 	return 0;
 }
 
-int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order)
+int kv_checkpoint_begin(struct kv_vol *v, struct kv_store *s,
+			uint64_t order)
 {
 	struct kv_jw w = { .v = v };
-	bool known = v->synced, valid = true;
+	bool valid = true;
 	uint64_t size;
 	int r;
 
-	/* whatever happens now, the volume is unknown until we succeed */
-	v->synced = false;
 	v->found = KV_JOURNAL_EMPTY;
 	v->last_slots = 0;
-	if (!known) {
-		r = kv_ckpt_prepare(v, &size, &valid);
-		if (r)
-			return r;
-		if (!valid) {
-			v->last_slots = v->g.records;
-			r = kv_format(v, s, size, order);
-			if (r)
-				return r;
-			goto done;
-		}
+	v->snap.n = 0;
+	v->snap.order = order;
+	if (v->synced) {
+		/* whatever happens now, the volume is unknown until
+		 * kv_checkpoint_end() succeeds */
+		v->synced = false;
+		r = s->ops->iterate(s->e, true, kv_snap_add, v);
+		if (!r)
+			r = s->ops->clean(s->e);
+		return r ? r : 1;
 	}
-	memset(v->keys, 0, KV_STATE_BLOCK);
-	if (known)
-		r = s->ops->iterate(s->e, true, kv_ckpt_dirty, &w);
-	else
-		r = kv_ckpt_diff(&w, s);
+	r = kv_ckpt_prepare(v, &size, &valid);
 	if (r)
 		return r;
-	/* nothing changed, not even the order: the volume is the state */
+	if (!valid) {
+		v->last_slots = v->g.records;
+		r = kv_format(v, s, size, order);
+		if (r)
+			return r;
+		goto done;
+	}
+	memset(v->keys, 0, KV_STATE_BLOCK);
+	r = kv_ckpt_diff(&w, s);
+	if (r)
+		return r;
 	if (!w.n && order == v->order)
 		goto done;
 	v->last_slots = w.n;
@@ -903,6 +950,37 @@ done:
 		return r;
 	v->synced = true;
 	return 0;
+}
+
+int kv_checkpoint_end(struct kv_vol *v)
+{
+	struct kv_jw w = { .v = v };
+	uint64_t order = v->snap.order;
+	int r;
+
+	memset(v->keys, 0, KV_STATE_BLOCK);
+	r = kv_snap_journal(&w);
+	if (r)
+		return r;
+	/* nothing changed, not even the order: the volume is the state */
+	if (!w.n && order == v->order)
+		goto done;
+	v->last_slots = w.n;
+	r = kv_jw_commit(&w, order);
+	if (!r)
+		r = kv_journal_apply(v, w.n, order, true);
+	if (r)
+		return r;
+done:
+	v->synced = true;
+	return 0;
+}
+
+int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order)
+{
+	int r = kv_checkpoint_begin(v, s, order);
+
+	return r == 1 ? kv_checkpoint_end(v) : r;
 }
 
 /*

@@ -86,6 +86,17 @@ enum kv_journal_found {
 	KV_JOURNAL_DISCARDED,	/* an uncommitted (torn) one, now zeroed */
 };
 
+/*
+ * A checkpoint's in-memory copy: the slot images of the keys dirty at its
+ * order, which a writer can put on the volume while the engine goes on.
+ */
+struct kv_snap {
+	uint64_t order;
+	uint32_t n, cap;	/* entries, room */
+	uint32_t *keys;
+	uint8_t *slots;		/* n slot images */
+};
+
 struct kv_vol {
 	int fd;
 	bool is_reg;		/* regular file (else block device) */
@@ -107,6 +118,7 @@ struct kv_vol {
 	 * an incremental checkpoint's work, logged by the replica.
 	 */
 	uint32_t last_slots;
+	struct kv_snap snap;	/* kv_checkpoint_begin()'s copy */
 	kv_vol_hook hook;
 	void *hook_arg;
 #ifdef KV_FAULT_INJECTION
@@ -147,6 +159,21 @@ void kv_vol_close(struct kv_vol *v);
  * device smaller than volume_size).
  */
 int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order);
+
+/*
+ * kv_checkpoint() in two halves, so that the engine may go on between them.
+ * kv_checkpoint_begin - when the volume is known to hold the previous
+ * checkpoint, copy the slot images of the dirty keys into v->snap, clear
+ * the dirty set and return 1: kv_checkpoint_end() must then write them
+ * (from any thread; it touches @v alone, and the engine is free as soon as
+ * begin returns). Otherwise do the whole checkpoint now (0) or fail
+ * (negative errno). While the volume is not synced (end failed or not yet
+ * called) the next begin compares the whole engine with the volume.
+ * kv_checkpoint_end - 0 or a negative errno, as kv_checkpoint().
+ */
+int kv_checkpoint_begin(struct kv_vol *v, struct kv_store *s,
+			uint64_t order);
+int kv_checkpoint_end(struct kv_vol *v);
 
 /*
  * kv_restore - replay a committed journal (or zero an uncommitted one),

@@ -5,8 +5,9 @@
  *
  * The replica sends HELLO, then serves the manager's frames one at a time:
  * EXEC (strictly in order: order = last + 1, anything else is a protocol
- * error), CHECKPOINT (write the abstract state, kv_state.c) and RESTORE
- * (load it). A clean EOF from the manager ends it with status 0; any
+ * error), CHECKPOINT (write the abstract state, kv_state.c, from an
+ * in-memory copy by a writer thread: later EXECs are answered meanwhile)
+ * and RESTORE (load it). A clean EOF from the manager ends it with status 0; any
  * protocol violation is answered with an ERROR frame and ends it with
  * status 1. Documentation/kv-service.rst has the command line.
  */
@@ -14,6 +15,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -279,6 +281,15 @@ struct kv_replica {
 	uint8_t *in;		/* one frame payload */
 	uint8_t *reply;		/* one op reply */
 	struct vf_wbuf wb;
+	/*
+	 * The checkpoint writer: puts kv_checkpoint_begin()'s copy on the
+	 * volume and sends CHECKPOINT_DONE while the main thread goes on
+	 * executing. One at a time; @lock serialises whole frames on @fd.
+	 */
+	pthread_mutex_t lock;
+	pthread_t writer;
+	bool writing;		/* @writer to be joined */
+	struct vf_wbuf wwb;	/* the writer's frames */
 #ifdef KV_FAULT_INJECTION
 	struct kv_fault fault;
 #endif
@@ -300,20 +311,32 @@ static void kv_send_error(struct kv_replica *rp, uint32_t code,
 	va_end(ap);
 	vf_err("protocol error: %s", msg);
 	vf_wb_reset(&rp->wb);
-	if (!vf_error_encode(&rp->wb, VF_MAGIC_REPLICA, code, msg))
+	if (!vf_error_encode(&rp->wb, VF_MAGIC_REPLICA, code, msg)) {
+		pthread_mutex_lock(&rp->lock);
 		vf_wb_flush_fd(rp->fd, &rp->wb);
+		pthread_mutex_unlock(&rp->lock);
+	}
+}
+
+/* Send the frames in @wb (the main thread's or the writer's). */
+static int kv_flush_wb(struct kv_replica *rp, struct vf_wbuf *wb)
+{
+	int r = wb->err;
+
+	if (!r) {
+		pthread_mutex_lock(&rp->lock);
+		r = vf_wb_flush_fd(rp->fd, wb);
+		pthread_mutex_unlock(&rp->lock);
+	}
+	vf_wb_reset(wb);
+	if (r)
+		vf_err("write to manager: %s", vf_strerror(r));
+	return r;
 }
 
 static int kv_flush(struct kv_replica *rp)
 {
-	int r = rp->wb.err;
-
-	if (!r)
-		r = vf_wb_flush_fd(rp->fd, &rp->wb);
-	vf_wb_reset(&rp->wb);
-	if (r)
-		vf_err("write to manager: %s", vf_strerror(r));
-	return r;
+	return kv_flush_wb(rp, &rp->wb);
 }
 
 /* Returns 0 to go on, 1 to stop with a protocol error, -errno on I/O. */
@@ -365,10 +388,61 @@ static void kv_log_journal(const struct kv_vol *v)
 		vf_warn("state volume: discarded an uncommitted checkpoint journal; the previous checkpoint stands");
 }
 
+/* Log a checkpoint's outcome and encode its CHECKPOINT_DONE into @wb. */
+static void kv_checkpoint_done(struct kv_replica *rp, struct vf_wbuf *wb,
+			       uint64_t order, int r)
+{
+	struct vf_done done = { .order = order, .status = -r };
+
+	if (r)
+		vf_err("checkpoint at order %llu: %s",
+		       (unsigned long long)order, strerror(-r));
+	else
+		vf_info("checkpoint at order %llu: %u slots written",
+			(unsigned long long)order, rp->vol.last_slots);
+	vf_done_encode(wb, VF_R_CHECKPOINT_DONE, &done);
+}
+
+/*
+ * The writer thread. A failed send is the main thread's to notice (the
+ * channel is gone for it too); a failed write is in DONE's status.
+ */
+static void *kv_writer(void *arg)
+{
+	struct kv_replica *rp = arg;
+	int r;
+
+#ifdef KV_FAULT_INJECTION
+	kv_fault_checkpoint(&rp->fault);
+#endif
+	r = kv_checkpoint_end(&rp->vol);
+	kv_checkpoint_done(rp, &rp->wwb, rp->vol.snap.order, r);
+	kv_flush_wb(rp, &rp->wwb);
+	return NULL;
+}
+
+/* Wait for the checkpoint in flight, if any: it owns the volume. */
+static void kv_writer_join(struct kv_replica *rp)
+{
+	if (!rp->writing)
+		return;
+	pthread_join(rp->writer, NULL);
+	rp->writing = false;
+}
+
+/*
+ * CHECKPOINT(order): copy the dirty slots (kv_checkpoint_begin) and leave
+ * the volume to the writer thread, which sends CHECKPOINT_DONE when they
+ * are durable: the EXECs that follow are executed and answered meanwhile
+ * (Documentation/protocol.rst). The volume holds the state at @order
+ * whatever the engine executes since: only checkpoints write it. A
+ * checkpoint that cannot be copied (a volume of unknown content, the
+ * first one) is written here, as is any failure.
+ */
 static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
 			    uint32_t n)
 {
-	struct vf_done done = { .order = rp->last };
+	struct vf_done done = { .status = ESTALE };
 	uint64_t order;
 	int r;
 
@@ -378,27 +452,31 @@ static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
 			      vf_strerror(r));
 		return 1;
 	}
+	kv_writer_join(rp);
 	if (order != rp->last) {
 		vf_err("CHECKPOINT at order %llu, but executed up to %llu",
 		       (unsigned long long)order,
 		       (unsigned long long)rp->last);
-		done.status = ESTALE;
-	} else {
-#ifdef KV_FAULT_INJECTION
-		kv_fault_checkpoint(&rp->fault);
-#endif
-		r = kv_checkpoint(&rp->vol, &rp->store, rp->last);
-		kv_log_journal(&rp->vol);
-		if (r)
-			vf_err("checkpoint at order %llu: %s",
-			       (unsigned long long)rp->last, strerror(-r));
-		else
-			vf_info("checkpoint at order %llu: %u slots written",
-				(unsigned long long)rp->last,
-				rp->vol.last_slots);
-		done.status = -r;
+		done.order = rp->last;
+		vf_done_encode(&rp->wb, VF_R_CHECKPOINT_DONE, &done);
+		return kv_flush(rp);
 	}
-	vf_done_encode(&rp->wb, VF_R_CHECKPOINT_DONE, &done);
+	r = kv_checkpoint_begin(&rp->vol, &rp->store, order);
+	kv_log_journal(&rp->vol);
+	if (r == 1) {
+		r = -pthread_create(&rp->writer, NULL, kv_writer, rp);
+		if (!r) {
+			rp->writing = true;
+			return 0;
+		}
+		vf_warn("no checkpoint writer thread (%s): writing it now",
+			strerror(-r));
+		r = kv_checkpoint_end(&rp->vol);
+	}
+#ifdef KV_FAULT_INJECTION
+	kv_fault_checkpoint(&rp->fault);
+#endif
+	kv_checkpoint_done(rp, &rp->wb, order, r);
 	return kv_flush(rp);
 }
 
@@ -414,6 +492,7 @@ static int kv_on_restore(struct kv_replica *rp, const uint8_t *p, uint32_t n)
 			      vf_strerror(r));
 		return 1;
 	}
+	kv_writer_join(rp);
 #ifdef KV_FAULT_INJECTION
 	/* A shadow that dies in the middle of its restore. */
 	if (rp->fault.mode == KV_FAULT_CRASH_RESTORE) {
@@ -837,6 +916,8 @@ int kv_replica_main(int argc, char **argv,
 	rp.name = a.engine->name;
 	vf_log_open(rp.name, false);
 	vf_wb_init(&rp.wb, 0);
+	vf_wb_init(&rp.wwb, 0);
+	pthread_mutex_init(&rp.lock, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	rp.in = malloc(VF_MAX_PAYLOAD);
@@ -879,6 +960,8 @@ int kv_replica_main(int argc, char **argv,
 		rp.fd = a.fd;
 	}
 	ret = kv_serve(&rp) ? 1 : 0;
+	/* the checkpoint in flight is finished, as a synchronous one was */
+	kv_writer_join(&rp);
 out:
 	if (rp.fd >= 0)
 		close(rp.fd);
@@ -886,6 +969,8 @@ out:
 	kv_vol_close(&rp.vol);
 	kv_store_close(&rp.store);
 	vf_wb_free(&rp.wb);
+	vf_wb_free(&rp.wwb);
+	pthread_mutex_destroy(&rp.lock);
 	free(rp.in);
 	free(rp.reply);
 	vf_log_close();
