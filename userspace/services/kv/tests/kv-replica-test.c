@@ -16,7 +16,10 @@
  *    serving;
  *  - malformed frames get an ERROR frame with the right code and a clean
  *    exit 1 (a sanitizer report would exit 86/87, a crash by a signal);
- *  - kv-faulty's fault modes do what they say.
+ *  - kv-faulty's fault modes do what they say;
+ *  - a checkpoint is written in the background: with a slow writer the
+ *    EXECs that follow CHECKPOINT are answered before its DONE, and the
+ *    volume at DONE holds the state at the checkpoint's order, not later.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -932,6 +935,99 @@ static void test_faulty(void)
 	stop(&r[0], 0);
 }
 
+/*
+ * The checkpoint writer (replica_main.c): kv-faulty's slow-checkpoint
+ * delays each write by 1 s. The EXECs sent right after CHECKPOINT must be
+ * answered before CHECKPOINT_DONE, and the volume at DONE must equal the
+ * volume of a reference replica checkpointed at the same order with
+ * nothing after it. Both engines.
+ */
+static void test_async_checkpoint(void)
+{
+	static uint8_t ops[50][KV_MAX_OP], a[KV_MAX_OP], b[KV_MAX_OP];
+	size_t opn[50], ref_n, got_n;
+	char st[2][256], ref[256];
+	struct replica r[2];
+	uint64_t seed, order, o1, o;
+	uint8_t *ref_img, *got_img;
+	int e, i, k, la, lb;
+
+	path_of(st[0], sizeof(st[0]), "async-ref");
+	path_of(st[1], sizeof(st[1]), "async");
+	path_of(ref, sizeof(ref), "async-ref-at-order");
+	for (e = 0; e < 2; e++) {
+		const char *args[] = { "--fault", "slow-checkpoint",
+				       "--fault-delay", "1000", "--engine",
+				       e ? "sqlite" : "hash", NULL };
+
+		unlink(st[0]);
+		unlink(st[1]);
+		start(&r[0], "kv-hash", st[0], NULL);
+		start(&r[1], "kv-faulty", st[1], args);
+		expect_hello(&r[0], "kv-hash");
+		expect_hello(&r[1], e ? "kv-sqlite" : "kv-hash");
+		order = 0;
+		seed = 11 + e;
+		/* the first checkpoint formats the volume (synchronous) */
+		lockstep(r, 2, &order, &seed, 300);
+		CHECK_EQ(checkpoint(&r[0], order), 0);
+		CHECK_EQ(checkpoint(&r[1], order), 0);
+		/* then an incremental one, with requests behind it */
+		lockstep(r, 2, &order, &seed, 300);
+		o1 = order;
+		CHECK_EQ(checkpoint(&r[0], o1), 0);
+		ref_img = slurp(st[0], &ref_n);
+		spit(ref, ref_img, ref_n);
+		REQUIRE(!vf_checkpoint_encode(&r[1].wb, o1));
+		send_wb(&r[1]);
+		for (k = 0; k < 50; k++) {
+			opn[k] = kv_test_gen_op(&seed, &lim, ops[k],
+						RECORDS + 50);
+			send_exec(&r[1], o1 + 1 + k, ops[k], opn[k]);
+		}
+		/* all 50 RESULTs first: the writer still sleeps */
+		for (k = 0; k < 50; k++) {
+			send_exec(&r[0], o1 + 1 + k, ops[k], opn[k]);
+			la = recv_result(&r[0], o1 + 1 + k, a);
+			lb = recv_result(&r[1], o1 + 1 + k, b);
+			if (lb < 0 || la != lb || memcmp(a, b, la)) {
+				fprintf(stderr, "engine %d: EXEC %llu after CHECKPOINT: no matching RESULT before DONE\n",
+					e, (unsigned long long)(o1 + 1 + k));
+				CHECK(0);
+				break;
+			}
+		}
+		o = ~0ull;
+		CHECK_EQ(done_frame(&r[1], VF_R_CHECKPOINT_DONE, &o), 0);
+		CHECK_EQ(o, o1);
+		/* the volume is the state at o1, not at o1 + 50 */
+		got_img = slurp(st[1], &got_n);
+		CHECK(got_n == ref_n && !memcmp(got_img, ref_img, ref_n));
+		free(got_img);
+		free(ref_img);
+		/* two in a row: the second waits for the first */
+		order = o1 + 50;
+		REQUIRE(!vf_checkpoint_encode(&r[1].wb, order));
+		REQUIRE(!vf_checkpoint_encode(&r[1].wb, order));
+		send_wb(&r[1]);
+		for (i = 0; i < 2; i++) {
+			CHECK_EQ(done_frame(&r[1], VF_R_CHECKPOINT_DONE, &o),
+				 0);
+			CHECK_EQ(o, order);
+		}
+		CHECK_EQ(checkpoint(&r[0], order), 0);
+		CHECK(same_file(st[0], st[1]));
+		/* EOF while the writer works: it finishes before the exit */
+		lockstep(r, 2, &order, &seed, 20);
+		REQUIRE(!vf_checkpoint_encode(&r[1].wb, order));
+		send_wb(&r[1]);
+		stop(&r[1], 0);
+		CHECK_EQ(checkpoint(&r[0], order), 0);
+		CHECK(same_file(st[0], st[1]));
+		stop(&r[0], 0);
+	}
+}
+
 int main(void)
 {
 	char cmd[512];
@@ -947,6 +1043,7 @@ int main(void)
 	test_corrupt_restore();
 	test_differential();
 	test_faulty();
+	test_async_checkpoint();
 	ret = vf_check_done("kv-replica-test");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd))
