@@ -10,7 +10,9 @@
 # backlog drains; no replica is declared faulty, every checkpoint is
 # taken, every request of the waiting clients is answered.
 #  1. a checkpoint while 40 clients send 64 KiB writes and send-and-close
-#     clients churn 64 KiB writes;
+#     clients churn 64 KiB writes (the replicas' first checkpoint: written
+#     before they execute anything else; later ones are written in the
+#     background and hold nothing, tests/cluster/checkpoint-async.sh);
 #  2. a checkpoint during 8,300 send-and-close requests.
 . "$(dirname "$0")/../lib/cluster.sh"
 cl_enter "$@"

@@ -83,11 +83,14 @@ void vf_log(enum vf_log_level level, const char *fmt, ...)
 	} else {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
+		/* one line at a time: the kv replica logs from two threads */
+		flockfile(stderr);
 		fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s: ", tm.tm_hour,
 			tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_ident,
 			level_names[level]);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
+		funlockfile(stderr);
 	}
 	va_end(ap);
 	errno = saved;
