@@ -56,12 +56,13 @@ BENCH_GATE_SECS=${BENCH_GATE_SECS:-5}	# one sample
 BENCH_GATE_WAIT=${BENCH_GATE_WAIT:-60}	# then wait at most this long
 
 # bench_ticks: "<busy ticks of the machine> <ticks of the processes in
-# /proc>" (clock ticks). A process's own CPU and that of its reaped
-# children, so a process that ends in the window is counted once.
+# /proc>" (clock ticks; BENCH_PROC instead of /proc for tests). A
+# process's own CPU and that of its reaped children, so a process that
+# ends in the window is counted once.
 bench_ticks() {
-	local busy
+	local busy proc=${BENCH_PROC:-/proc}
 	# user nice system idle iowait irq softirq steal: all but idle, iowait
-	busy=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
+	busy=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' "$proc/stat")
 	awk -v b="$busy" 'FNR == 1 {
 		s = $0
 		sub(/^.*\) /, "", s)
@@ -69,7 +70,7 @@ bench_ticks() {
 		# f[1] is field 3: utime 14, stime 15, cutime 16, cstime 17
 		t += f[12] + f[13] + f[14] + f[15]
 		nextfile
-	} END { print b, t + 0 }' /proc/[0-9]*/stat 2>/dev/null
+	} END { print b, t + 0 }' "$proc"/[0-9]*/stat 2>/dev/null
 }
 
 # bench_others_cpu SECS - the CPUs (a decimal number) that processes
@@ -80,7 +81,7 @@ bench_ticks() {
 bench_others_cpu() {
 	local a b
 
-	if grep -qs '^2 (kthreadd)' /proc/2/stat; then
+	if grep -qs '^2 (kthreadd)' "${BENCH_PROC:-/proc}/2/stat"; then
 		echo "bench_others_cpu: needs a pid namespace of its own (this /proc shows the whole machine)" >&2
 		return 1
 	fi
