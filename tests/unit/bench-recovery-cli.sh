@@ -47,6 +47,14 @@ for n in 0 10 x -1; do
 	expect 1 "REPEAT must be 1..9 pairs per state size, not '$n'" \
 		env REPEAT=$n tools/bench/recovery/run
 done
+for n in 0 x 1.5 1000; do
+	expect 1 "BENCH_GATE_SECS must be 1..999 seconds, not '$n'" \
+		env BENCH_GATE_SECS=$n tools/bench/recovery/run
+done
+for n in -1 x 10000; do
+	expect 1 "BENCH_GATE_WAIT must be 0..9999 seconds, not '$n'" \
+		env BENCH_GATE_WAIT=$n tools/bench/recovery/run
+done
 # Below the 240 s only as a smoke run (OUT), never published.
 expect 1 "DURATION=239: publishing needs at least 240 s per run" \
 	env DURATION=239 tools/bench/recovery/run
