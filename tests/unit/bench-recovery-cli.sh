@@ -88,7 +88,7 @@ got=$(BENCH_PROC=$P bench_ticks)
 [ "$got" = "1550 210" ] || fail "bench_ticks: '$got', want '1550 210'"
 # bench_others_cpu 2 on a fake machine that works 300 ticks in 2 s, 100
 # of them in the fake namespace's processes: (300 - 100) / (2 x hz).
-hz=$(getconf CLK_TCK)
+hz=$(bench_clk_tck)
 sleep() { # the fake two seconds
 	echo "cpu  1200 10 600 9999 77 0 40 0 0 0" >"$P/stat"
 	proc_stat 42 "a (b) c" 90 60 0 0

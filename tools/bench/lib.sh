@@ -55,6 +55,13 @@ BENCH_MAX_OTHER_CPU=0.3		# CPUs busy with other work, at most
 BENCH_GATE_SECS=${BENCH_GATE_SECS:-5}	# one sample
 BENCH_GATE_WAIT=${BENCH_GATE_WAIT:-60}	# then wait at most this long
 
+# bench_clk_tck: clock ticks per second of /proc's CPU times (USER_HZ):
+# getconf's, or 100, Linux's USER_HZ, where there is no getconf (the
+# vmtest guest).
+bench_clk_tck() {
+	getconf CLK_TCK 2>/dev/null || echo 100
+}
+
 # bench_ticks: "<busy ticks of the machine> <ticks of the processes in
 # /proc>" (clock ticks; BENCH_PROC instead of /proc for tests). A
 # process's own CPU and that of its reaped children, so a process that
@@ -88,7 +95,7 @@ bench_others_cpu() {
 	a=$(bench_ticks)
 	sleep "$1"
 	b=$(bench_ticks)
-	awk -v a="$a" -v b="$b" -v s="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+	awk -v a="$a" -v b="$b" -v s="$1" -v hz="$(bench_clk_tck)" 'BEGIN {
 		split(a, x, " ")
 		split(b, y, " ")
 		v = ((y[1] - x[1]) - (y[2] - x[2])) / (s * hz)
