@@ -97,6 +97,13 @@ got=$(BENCH_PROC=$P bench_others_cpu 2)
 want=$(awk -v h="$hz" 'BEGIN { printf "%.2f", 200 / (2 * h) }')
 [ "$got" = "$want" ] || fail "bench_others_cpu: '$got', want '$want'"
 unset -f sleep
+# Without a /proc/stat: an error, not a number made up.
+mv "$P/stat" "$P/stat.off"
+BENCH_PROC=$P bench_others_cpu 0 >"$tmp/out" 2>"$tmp/err" &&
+	fail "bench_others_cpu without /proc/stat: '$(cat "$tmp/out")'"
+grep -q "cannot read the CPU times" "$tmp/err" ||
+	fail "bench_others_cpu without /proc/stat: no clear message"
+mv "$P/stat.off" "$P/stat"
 # Where the kernel's threads are visible (the whole machine), refused.
 mkdir -p "$P/2"
 proc_stat 2 kthreadd 0 0 0 0

@@ -86,7 +86,7 @@ bench_ticks() {
 # with its own /proc (tests/lib/cluster.sh's cl_enter): refused (status
 # 1) where kernel threads are visible, i.e. in the root namespace.
 bench_others_cpu() {
-	local a b
+	local a b v
 
 	if grep -qs '^2 (kthreadd)' "${BENCH_PROC:-/proc}/2/stat"; then
 		echo "bench_others_cpu: needs a pid namespace of its own (this /proc shows the whole machine)" >&2
@@ -95,12 +95,18 @@ bench_others_cpu() {
 	a=$(bench_ticks)
 	sleep "$1"
 	b=$(bench_ticks)
-	awk -v a="$a" -v b="$b" -v s="$1" -v hz="$(bench_clk_tck)" 'BEGIN {
-		split(a, x, " ")
-		split(b, y, " ")
+	v=$(awk -v a="$a" -v b="$b" -v s="$1" -v hz="$(bench_clk_tck)" 'BEGIN {
+		n = split(a, x, " ") + split(b, y, " ")
+		if (n != 4 || s * hz <= 0)
+			exit 1
 		v = ((y[1] - x[1]) - (y[2] - x[2])) / (s * hz)
 		printf "%.2f\n", (v < 0 ? 0 : v)
-	}'
+	}')
+	if [[ ! "$v" =~ ^[0-9]+\.[0-9]+$ ]]; then
+		echo "bench_others_cpu: cannot read the CPU times ('$a', '$b')" >&2
+		return 1
+	fi
+	echo "$v"
 }
 
 # bench_run_gate NAME - before one run of a benchmark (its processes idle):
