@@ -14,6 +14,8 @@
 #     gone, and it is gone.
 #
 # No answer is lost or wrong; rcv_senior_stopping is 0 after each round.
+# With recovery_local_checkpoint = no (vmfitd.conf(5)) the seniors take no
+# local checkpoint (cluster/recovery-local-checkpoint has them).
 . "$(dirname "$0")/../lib/cluster.sh"
 cl_enter "$@"
 
@@ -22,7 +24,8 @@ cl_shadow_wrapper "$CL_BASE/flaky-sqlite"
 echo linger >"$CL_BASE/shadow-mode"
 CL_VMFITD_EXTRA="state_volume_b = @DIR@/vstate/state-b.img
 shadow_cmd = $CL_BASE/flaky-sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
-recovery_timeout_ms = 30000"
+recovery_timeout_ms = 30000
+recovery_local_checkpoint = no"
 cl_up_unreplicated
 log=$(cl_hostdir 1)/vmfitd.log
 
@@ -58,6 +61,11 @@ cl_log "round 2: senior killed after $ms ms; the replica executed $meanwhile req
 cl_assert_eq "rcv_senior_stop_ms" "$ms" "$(cl_stat 1 rcv_senior_stop_ms)"
 cl_assert_eq "nothing stopping after round 2" 0 "$(cl_stat 1 rcv_senior_stopping)"
 kill -0 "$lingering" 2>/dev/null && cl_die "the lingering senior $lingering is still there"
+
+# recovery_local_checkpoint = no: RCV_READY at HELLO, no local checkpoint.
+! grep -q 'recovery: local checkpoint' "$log" ||
+	cl_die "a local checkpoint although recovery_local_checkpoint = no"
+cl_assert_eq "rcv_local_ms" 0 "$(cl_stat 1 rcv_local_ms)"
 
 cl_bench_wait 60 || cl_die "vmfit-bench failed; see $CL_DIR/load.log"
 grep -q 'errors 0, bad replies 0, unfinished 0' "$CL_DIR/load.log" ||

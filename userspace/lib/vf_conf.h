@@ -76,6 +76,7 @@ struct vf_conf {
 	bool test_faults;		/* honour VMFITD_TEST_FAULT (tests) */
 	unsigned int recovery_fetch_timeout_ms; /* one chunk from a peer */
 	unsigned int recovery_nice;	/* shadow, volume worker: nice(2) */
+	bool recovery_local_ckpt;	/* the senior's, before RCV_READY */
 	struct vf_xen_conf xen;
 };
 

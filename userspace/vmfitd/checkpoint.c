@@ -17,6 +17,9 @@
  * faulty for being silent, not for the backlog clients put before it.
  *
  * The control socket (control.c) triggers them and hears how they ended.
+ * Recovery also queues a local checkpoint of the senior here (not ordered,
+ * ckpt_push_local()): the same FIFO and timeout, reported to recovery
+ * only, not counted with the ordered ones.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,8 +37,12 @@ struct ckpt *ckpt_head(struct vmfitd *d)
 
 /* Record the outcome of checkpoint @cp-like data and tell its trigger. */
 static void ckpt_record(struct vmfitd *d, uint32_t node, uint64_t id,
-			uint64_t order, uint32_t status)
+			uint64_t order, uint32_t status, bool local)
 {
+	if (local) {
+		rcv_checkpoint_done(d, id, order, status);
+		return;
+	}
 	d->st.ckpt_done++;
 	d->st.ckpt_last_order = order;
 	d->st.ckpt_last_status = status;
@@ -60,7 +67,7 @@ void ckpt_finish(struct vmfitd *d, uint32_t status)
 	d->ckpt_len--;
 	if (d->ckpt_len)
 		d->ckpts[d->ckpt_head].start_ms = now_ms();
-	ckpt_record(d, cp.node, cp.id, cp.order, status);
+	ckpt_record(d, cp.node, cp.id, cp.order, status, cp.local);
 }
 
 /* Move the held EXECs of orders <= @upto to the replica channel. */
@@ -139,27 +146,38 @@ void deliver_checkpoint(struct vmfitd *d, uint32_t node,
 	ckpt_push(d, node, ck.id);
 }
 
-void ckpt_push(struct vmfitd *d, uint32_t node, uint64_t id)
+static void ckpt_add(struct vmfitd *d, uint32_t node, uint64_t id, bool local)
 {
 	struct ckpt *cp;
 
 	if (d->rep_failed || !d->rep.running) {
-		ckpt_record(d, node, id, d->last_order, EIO);
+		ckpt_record(d, node, id, d->last_order, EIO, local);
 		return;
 	}
 	if (d->ckpt_len == CKPT_MAX) {
-		ckpt_record(d, node, id, d->last_order, EBUSY);
+		ckpt_record(d, node, id, d->last_order, EBUSY, local);
 		return;
 	}
 	cp = &d->ckpts[(d->ckpt_head + d->ckpt_len) % CKPT_MAX];
 	memset(cp, 0, sizeof(*cp));
 	cp->id = id;
 	cp->node = node;
+	cp->local = local;
 	cp->order = d->last_order;
 	if (!d->ckpt_len)
 		cp->start_ms = now_ms();
 	d->ckpt_len++;
 	replica_pump(d);
+}
+
+void ckpt_push(struct vmfitd *d, uint32_t node, uint64_t id)
+{
+	ckpt_add(d, node, id, false);
+}
+
+void ckpt_push_local(struct vmfitd *d, uint64_t id)
+{
+	ckpt_add(d, d->nodeid, id, true);
 }
 
 /* A replica that does not finish a checkpoint in time is faulty. */

@@ -181,6 +181,8 @@ static void round_clear(struct vmfitd *d)
 	r->sh_hello = false;
 	r->fetched_sent = false;
 	r->ckpt_id = 0;
+	r->local_id = 0;
+	r->local_done = false;
 	catchup_clear(r);
 }
 
@@ -252,6 +254,33 @@ int rcv_trigger(struct vmfitd *d, bool full, uint64_t *round)
 	return 0;
 }
 
+/*
+ * The senior's local checkpoint, while the shadows start: the ordered one
+ * at the capture then writes only what changed since (the capture is the
+ * pause every client sees). Not ordered: each manager takes it at its own
+ * position, which is harmless because a completed checkpoint leaves the
+ * same bytes whatever came before (kv-service.rst "Checkpoint history").
+ * Chained by rank (the members' order, the same everywhere): rank 0 at
+ * RECOVER, rank i when the i-th RCV_READY is delivered. A manager sends
+ * RCV_READY only after its local checkpoint, so the READYs come in rank
+ * order and at most one senior is checkpointing at a time: the others
+ * still answer (2 of 3 are f + 1).
+ */
+static void local_checkpoint(struct vmfitd *d)
+{
+	struct rcv *r = d->rcv;
+
+	if (!d->conf.recovery_local_ckpt)
+		return;	/* off: local_done from the start, no chain */
+	r->local_id = random_id();
+	r->local_t0 = now_ms();
+	r->local_order = d->last_order;
+	vf_info("recovery: local checkpoint of the senior at order %" PRIu64
+		" (rank %u)", r->local_order, r->self);
+	/* The checkpoint machinery holds the requests after it, in order. */
+	ckpt_push_local(d, r->local_id);
+}
+
 static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 			bool full)
 {
@@ -300,10 +329,15 @@ static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 		return;
 	}
 	r->self = round_member(r, d->nodeid);
+	r->local_done = !d->conf.recovery_local_ckpt;
 	e = shadow_start(d);
-	if (e)
+	if (e) {
 		round_abort(d, VF_RCV_SHADOW_START, true,
 			    "cannot start the shadow: %s", strerror(-e));
+		return;
+	}
+	if (!r->self)
+		local_checkpoint(d);
 }
 
 /*
@@ -396,6 +430,8 @@ void round_ready(struct vmfitd *d)
 
 	if (r->receiver && !r->recv_digests)
 		return;	/* it fetches, it serves nothing */
+	if (!r->receiver && (!r->sh_hello || !r->local_done))
+		return;	/* the other one calls again */
 	if (d->conf.has_peer_listen) {
 		/* An unspecified address cannot be fetched from: use the
 		 * client endpoint's. */
@@ -444,6 +480,20 @@ void rcv_checkpoint_done(struct vmfitd *d, uint64_t id, uint64_t order,
 {
 	struct rcv *r = d->rcv;
 
+	if (r && r->phase == PH_STARTING && id && id == r->local_id) {
+		if (status) {
+			round_abort(d, VF_RCV_CHECKPOINT, true,
+				    "the senior's local checkpoint failed: %s",
+				    strerror(status));
+			return;
+		}
+		r->local_done = true;
+		r->st.local_ms = now_ms() - r->local_t0;
+		vf_info("recovery: local checkpoint at order %" PRIu64
+			" done in %" PRIu64 " ms", order, r->st.local_ms);
+		round_ready(d);
+		return;
+	}
 	if (!r || r->phase != PH_CAPTURE || id != r->ckpt_id)
 		return;
 	if (status) {
@@ -656,7 +706,12 @@ static void deliver_msg(struct vmfitd *d, uint32_t node,
 		r->mem[m].ready = true;
 		memcpy(r->mem[m].addr, rm.addr, 4);
 		r->mem[m].port = rm.port;
-		if (++r->nready == r->k) {
+		if (++r->nready == r->self && !r->receiver && !r->local_id) {
+			local_checkpoint(d);
+			if (r->phase == PH_IDLE)
+				return;	/* it failed at once: aborted */
+		}
+		if (r->nready == r->k) {
 			if (r->receiver)
 				catchup_capture(d);
 			else
@@ -1058,9 +1113,10 @@ void rcv_status(struct vmfitd *d, FILE *fp)
 		",\"rcv_loop_max_ms\":%" PRIu64 ",\"rcv_shadow_hello_ms\":%"
 		PRId64 ",\"rcv_shadow_created_ms\":%" PRId64
 		",\"rcv_senior_stop_ms\":%" PRIu64
-		",\"rcv_senior_stopping\":%d,",
+		",\"rcv_senior_stopping\":%d,\"rcv_local_order\":%" PRIu64
+		",\"rcv_local_ms\":%" PRIu64 ",",
 		r->st.bytes_msgs, r->st.hash_ms, r->st.copy_ms,
 		r->st.commit_ms, r->st.loop_max_ms, r->st.shadow_hello_ms,
 		r->st.shadow_created_ms, r->st.senior_stop_ms,
-		r->senior.running);
+		r->senior.running, r->local_order, r->st.local_ms);
 }

@@ -132,6 +132,7 @@ struct rcv_stats {
 	uint64_t bytes_msgs;	/* recovery group messages multicast */
 	uint64_t last_ms;	/* RECOVER -> hand-over of the last round */
 	uint64_t capture_ms;	/* checkpoint + snapshot of the last round */
+	uint64_t local_ms;	/* the senior's local checkpoint, last round */
 	uint64_t hash_ms;	/* the volume worker's time on each step */
 	uint64_t copy_ms;
 	uint64_t commit_ms;
@@ -180,6 +181,15 @@ struct rcv {
 	unsigned int self;
 	unsigned int nready;
 	uint64_t ckpt_id;
+	/*
+	 * The senior's local checkpoint (protocol.rst "Recovery", step 2):
+	 * not ordered, chained by rank so that one senior at a time is busy;
+	 * RCV_READY waits for it and for the shadow's HELLO.
+	 */
+	uint64_t local_id;		/* 0: not started */
+	bool local_done;
+	uint64_t local_order;
+	uint64_t local_t0;
 	uint64_t capture_order;
 	bool logging;			/* EXECs after the capture are logged */
 	struct vf_svol *frozen;		/* volume whose view serves peers */
@@ -285,7 +295,10 @@ void round_send(struct vmfitd *d, uint32_t count);
 void round_send_bad(struct vmfitd *d, uint16_t type);
 void round_abort(struct vmfitd *d, uint32_t reason, bool tell,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* The shadow said HELLO: multicast RCV_READY. */
+/*
+ * The shadow said HELLO or the senior's local checkpoint finished: once
+ * both did, multicast RCV_READY.
+ */
 void round_ready(struct vmfitd *d);
 /* This manager has every repaired chunk (@status 0) or gives up. */
 void round_fetched(struct vmfitd *d, uint32_t status);

@@ -102,6 +102,11 @@ struct ckpt {
 	uint32_t node;		/* the manager that triggered it */
 	uint64_t order;		/* last order delivered before it */
 	bool sent;		/* CHECKPOINT frame queued to the replica */
+	/*
+	 * Recovery's local checkpoint of the senior (not ordered): not
+	 * counted with the ordered ones, not reported to the control socket.
+	 */
+	bool local;
 	uint64_t start_ms;	/* became the oldest pending checkpoint */
 };
 
@@ -320,6 +325,8 @@ void deliver_checkpoint(struct vmfitd *d, uint32_t node,
 			const struct vf_gmsg_hdr *h, struct vf_rd *rd);
 /* Take checkpoint @id (triggered by @node) after the last delivered order. */
 void ckpt_push(struct vmfitd *d, uint32_t node, uint64_t id);
+/* The same, not ordered: recovery's local checkpoint @id of the senior. */
+void ckpt_push_local(struct vmfitd *d, uint64_t id);
 /* A replica that does not finish a checkpoint in time is faulty. */
 void ckpt_tick(struct vmfitd *d, uint64_t now, uint64_t *wake);
 

@@ -535,12 +535,13 @@ static int kv_journal_apply(struct kv_vol *v, uint32_t count, uint64_t order,
  * image: replay a committed journal, or zero an uncommitted one. A
  * journal area is only written when its commit record or the header
  * belongs to this layout: a volume of another configuration is left
- * alone. Records what it did in v->found. Returns 0 or an I/O error.
+ * alone. Records what it did in v->found. @restoring: a committed journal
+ * older than the header is refused (-EBADMSG). Returns 0 or an error.
  */
-static int kv_journal_recover(struct kv_vol *v)
+static int kv_journal_recover(struct kv_vol *v, bool restoring)
 {
 	const struct kv_geom *g = &v->g;
-	uint64_t order, want, crc = 0;
+	uint64_t order, want, hdr_order, crc = 0;
 	uint32_t count;
 	bool any = false;
 	int r;
@@ -553,6 +554,21 @@ static int kv_journal_recover(struct kv_vol *v)
 		r = kv_journal_walk(v, count, false, &crc);
 		if (r && r != -EBADMSG)
 			return r;
+		if (!r && crc == want && restoring) {
+			/*
+			 * A journal older than the in-place header is not
+			 * the last checkpoint's: replayed it would move the
+			 * slots back, discarded it might leave a half
+			 * applied image. A restored volume holds the
+			 * verified state, whose journal is empty: refuse.
+			 */
+			r = kv_pread(v, v->buf, KV_STATE_HDR_SIZE, 0);
+			if (r)
+				return r;
+			if (!kv_hdr_decode(v->buf, g, &hdr_order) &&
+			    order < hdr_order)
+				return -EBADMSG;
+		}
 		if (!r && crc == want) {
 			r = kv_journal_apply(v, count, order, false);
 			if (r)
@@ -822,7 +838,7 @@ static int kv_ckpt_prepare(struct kv_vol *v, uint64_t *size, bool *valid)
 	if (*size < g->volume_size ||
 	    (v->is_reg && *size != g->volume_size))
 		return 0;
-	r = kv_journal_recover(v);
+	r = kv_journal_recover(v, false);
 	if (r)
 		return r;
 	r = kv_pread(v, v->buf, KV_STATE_HDR_SIZE, 0);
@@ -852,11 +868,13 @@ int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order)
 	/* whatever happens now, the volume is unknown until we succeed */
 	v->synced = false;
 	v->found = KV_JOURNAL_EMPTY;
+	v->last_slots = 0;
 	if (!known) {
 		r = kv_ckpt_prepare(v, &size, &valid);
 		if (r)
 			return r;
 		if (!valid) {
+			v->last_slots = v->g.records;
 			r = kv_format(v, s, size, order);
 			if (r)
 				return r;
@@ -873,6 +891,7 @@ int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order)
 	/* nothing changed, not even the order: the volume is the state */
 	if (!w.n && order == v->order)
 		goto done;
+	v->last_slots = w.n;
 	r = kv_jw_commit(&w, order);
 	if (!r)
 		r = kv_journal_apply(v, w.n, order, true);
@@ -973,7 +992,7 @@ int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
 	if (size < KV_STATE_HDR_SIZE)
 		return -ENODATA;
 	if (size >= v->g.volume_size) {
-		r = kv_journal_recover(v);
+		r = kv_journal_recover(v, true);
 		if (r)
 			return r;
 	}

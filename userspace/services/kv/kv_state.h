@@ -102,6 +102,11 @@ struct kv_vol {
 	enum kv_journal_found found;
 	uint64_t found_order;	/* the order of a replayed journal */
 	uint64_t bytes_written;	/* statistics: every byte written */
+	/*
+	 * Slots the last checkpoint journalled and rewrote (a format: all):
+	 * an incremental checkpoint's work, logged by the replica.
+	 */
+	uint32_t last_slots;
 	kv_vol_hook hook;
 	void *hook_arg;
 #ifdef KV_FAULT_INJECTION
@@ -150,7 +155,9 @@ int kv_checkpoint(struct kv_vol *v, struct kv_store *s, uint64_t order);
  *   -ENODATA  volume shorter than its layout (truncated)
  *   -EBADMSG  bad magic, version, header checksum, reserved field or
  *             slot (present not 0/1, len > record_size, nonzero padding),
- *             nonzero bytes after the last slot or past volume_size
+ *             nonzero bytes after the last slot or past volume_size, a
+ *             committed journal older than the header (stale: never
+ *             replayed)
  *   -EINVAL   a well-formed volume for another configuration (records,
  *             record size) or a regular file of the wrong size
  *   other     I/O or engine errors

@@ -392,6 +392,10 @@ static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
 		if (r)
 			vf_err("checkpoint at order %llu: %s",
 			       (unsigned long long)rp->last, strerror(-r));
+		else
+			vf_info("checkpoint at order %llu: %u slots written",
+				(unsigned long long)rp->last,
+				rp->vol.last_slots);
 		done.status = -r;
 	}
 	vf_done_encode(&rp->wb, VF_R_CHECKPOINT_DONE, &done);

@@ -1015,6 +1015,11 @@ static void test_corrupt_journal(void)
 		memset(bad + 100, 0, 3996));
 	JMUTATE("torn header, torn journal", -EBADMSG, 0,
 		(memset(bad + 100, 0, 3996), cr[KV_HDR_CRC_OFF] ^= 1));
+	/* a committed journal older than the header: stale, refused */
+	JMUTATE("stale journal (header at a later order)", -EBADMSG, 0,
+		(kv_put_le64(bad + 32, 79), refresh_crc(bad)));
+	JMUTATE("journal of the header's order (replayed again)", 0, 78,
+		(kv_put_le64(bad + 32, 78), refresh_crc(bad)));
 #undef JMUTATE
 	free(img);
 	free(bad);
