@@ -43,6 +43,10 @@ expect 1 "unknown state size 'huge' in CASES (empty small large)" \
 expect 1 "CASES names 'small' twice" \
 	env CASES="small large small" tools/bench/recovery/run
 expect 1 "CASES is empty" env CASES=" " tools/bench/recovery/run
+for v in 1 YES off; do
+	expect 1 "RECOVERY_LOCAL_CHECKPOINT must be yes or no, not '$v'" \
+		env RECOVERY_LOCAL_CHECKPOINT=$v tools/bench/recovery/run
+done
 for n in 0 10 x -1; do
 	expect 1 "REPEAT must be 1..9 pairs per state size, not '$n'" \
 		env REPEAT=$n tools/bench/recovery/run
