@@ -46,7 +46,8 @@ touch "$(cl_hostdir 2)/slow"
 CL_VMFITD_EXTRA="peer_listen = @ADDR@:7500
 state_volume_b = @DIR@/vstate/state-b.img
 shadow_cmd = $CL_BASE/sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
-recovery_timeout_ms = 30000"
+recovery_timeout_ms = 30000
+recovery_local_checkpoint = yes"
 cl_up 3
 
 # The load outlasts the rounds and ends by itself: every request answered.

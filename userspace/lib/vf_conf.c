@@ -40,7 +40,7 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->recovery_timeout_ms = 60000;
 	c->recovery_fetch_timeout_ms = 5000;
 	c->recovery_nice = 10;
-	c->recovery_local_ckpt = true;
+	c->recovery_local_ckpt = false;
 	c->xen.memory_mb = 128;
 	c->xen.vcpus = 1;
 	c->xen.start_timeout_ms = 120000;
