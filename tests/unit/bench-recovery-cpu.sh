@@ -9,11 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/rcvload.sh
+. tools/bench/lib.sh
 . tools/bench/recovery/cpu.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
-hz=$(getconf CLK_TCK)
+hz=$(bench_clk_tck)
 
 # t pid tid ppid comm cs: cs is in hundredths of a second
 sample() {

@@ -45,6 +45,97 @@ bench_gate() {
 	return 1
 }
 
+# Per-run gate (bench_run_gate): a benchmark of several runs checks before
+# each run that other work does not take the cores. The load average
+# cannot say it after the first run: it still holds the benchmark's own
+# previous run for minutes. So this one measures what the machine's CPUs
+# did in a short idle moment (/proc/stat) minus what the benchmark's own
+# processes did (every process of its pid namespace), in CPUs.
+BENCH_MAX_OTHER_CPU=0.3		# CPUs busy with other work, at most
+BENCH_GATE_SECS=${BENCH_GATE_SECS:-5}	# one sample
+BENCH_GATE_WAIT=${BENCH_GATE_WAIT:-60}	# then wait at most this long
+
+# bench_clk_tck: clock ticks per second of /proc's CPU times (USER_HZ):
+# getconf's, or 100, Linux's USER_HZ, where there is no getconf (the
+# vmtest guest).
+bench_clk_tck() {
+	getconf CLK_TCK 2>/dev/null || echo 100
+}
+
+# bench_ticks: "<busy ticks of the machine> <ticks of the processes in
+# /proc>" (clock ticks; BENCH_PROC instead of /proc for tests). A
+# process's own CPU and that of its reaped children, so a process that
+# ends in the window is counted once.
+bench_ticks() {
+	local busy proc=${BENCH_PROC:-/proc}
+	# user nice system idle iowait irq softirq steal: all but idle, iowait
+	busy=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' "$proc/stat")
+	awk -v b="$busy" 'FNR == 1 {
+		s = $0
+		sub(/^.*\) /, "", s)
+		split(s, f, " ")
+		# f[1] is field 3: utime 14, stime 15, cutime 16, cstime 17
+		t += f[12] + f[13] + f[14] + f[15]
+		nextfile
+	} END { print b, t + 0 }' "$proc"/[0-9]*/stat 2>/dev/null
+}
+
+# bench_others_cpu SECS - the CPUs (a decimal number) that processes
+# outside this pid namespace kept busy during the next SECS seconds.
+# Only meaningful in a pid namespace of the benchmark's own processes
+# with its own /proc (tests/lib/cluster.sh's cl_enter): refused (status
+# 1) where kernel threads are visible, i.e. in the root namespace.
+bench_others_cpu() {
+	local a b v
+
+	if grep -qs '^2 (kthreadd)' "${BENCH_PROC:-/proc}/2/stat"; then
+		echo "bench_others_cpu: needs a pid namespace of its own (this /proc shows the whole machine)" >&2
+		return 1
+	fi
+	a=$(bench_ticks)
+	sleep "$1"
+	b=$(bench_ticks)
+	v=$(awk -v a="$a" -v b="$b" -v s="$1" -v hz="$(bench_clk_tck)" 'BEGIN {
+		n = split(a, x, " ") + split(b, y, " ")
+		if (n != 4 || s * hz <= 0)
+			exit 1
+		v = ((y[1] - x[1]) - (y[2] - x[2])) / (s * hz)
+		printf "%.2f\n", (v < 0 ? 0 : v)
+	}')
+	if [[ ! "$v" =~ ^[0-9]+\.[0-9]+$ ]]; then
+		echo "bench_others_cpu: cannot read the CPU times ('$a', '$b')" >&2
+		return 1
+	fi
+	echo "$v"
+}
+
+# bench_run_gate NAME - before one run of a benchmark (its processes idle):
+# sample the others' CPU (bench_others_cpu over BENCH_GATE_SECS) until it
+# is at most BENCH_MAX_OTHER_CPU, for at most BENCH_GATE_WAIT seconds.
+# Sets BENCH_RUN_OTHERS (the last sample), BENCH_RUN_LOAD (the 1-minute
+# load average, which includes the benchmark's previous run: for the
+# record only) and BENCH_RUN_HELD (true, or false when the wait ran out:
+# the caller measures anyway and marks the run). Returns 1 only when it
+# cannot measure.
+bench_run_gate() {
+	local name=$1 t0=$SECONDS
+
+	BENCH_RUN_LOAD=$(bench_load1)
+	BENCH_RUN_HELD=false
+	while :; do
+		BENCH_RUN_OTHERS=$(bench_others_cpu "$BENCH_GATE_SECS") || return 1
+		if ! bench_gt "$BENCH_RUN_OTHERS" "$BENCH_MAX_OTHER_CPU"; then
+			BENCH_RUN_HELD=true
+			return 0
+		fi
+		if ((SECONDS - t0 >= BENCH_GATE_WAIT)); then
+			echo "$name: other work kept $BENCH_RUN_OTHERS CPUs busy (more than $BENCH_MAX_OTHER_CPU) for ${BENCH_GATE_WAIT} s: measuring anyway, the run is marked" >&2
+			return 0
+		fi
+		echo "$name: other work keeps $BENCH_RUN_OTHERS CPUs busy (more than $BENCH_MAX_OTHER_CPU): waiting" >&2
+	done
+}
+
 # bench_gate_note - one Markdown sentence about the load, for the reports:
 # uses BENCH_LOAD_BEFORE, BENCH_LOAD_AFTER and BENCH_FORCED.
 bench_gate_note() {

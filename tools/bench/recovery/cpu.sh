@@ -4,8 +4,9 @@
 # tools/bench/recovery/cpu.sh - where the CPU of a benchmark run goes, so
 # the results can say why a ratio is what it is on a machine whose cores
 # the three hosts, corosync and the clients share. Sourced by
-# tools/bench/recovery/run, inside its pid namespace (its /proc shows the
-# cluster's processes and vmfit-bench, nothing else).
+# tools/bench/recovery/run after tools/bench/lib.sh, inside its pid
+# namespace (its /proc shows the cluster's processes and vmfit-bench,
+# nothing else).
 #
 #	cpu_start file		# sample every 0.5 s in the background
 #	...			# the load, the recovery
@@ -63,7 +64,7 @@ cpu_stop() {
 # window, a JSON object (trig_us: replicas started after it are shadows;
 # default: none is).
 cpu_json() {
-	awk -v a="$2" -v b="$3" -v trig="${4:-0}" -v hz="$(getconf CLK_TCK)" '
+	awk -v a="$2" -v b="$3" -v trig="${4:-0}" -v hz="$(bench_clk_tck)" '
 	# pass 1: when each thread was first seen; the vmfitd processes
 	NR == FNR {
 		if (FNR == 1)
