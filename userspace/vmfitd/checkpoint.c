@@ -9,10 +9,10 @@
  * once every earlier EXEC is answered, and then releases the held EXECs up
  * to the next pending checkpoint's order at once: the replica keeps the
  * order (the CHECKPOINT frame sits at its position of the stream) and may
- * answer them before CHECKPOINT_DONE, its volume holding the state at
- * order until then (Documentation/protocol.rst). CHECKPOINT_DONE is where
- * recovery snapshots the state volume. Pending checkpoints form a FIFO. The oldest
- * one is bounded by checkpoint_timeout_ms of the replica's own time: from
+ * answer them before CHECKPOINT_DONE; at CHECKPOINT_DONE its volume holds
+ * the state at the checkpoint's order all the same (Documentation/
+ * protocol.rst), which is where recovery snapshots it. Pending
+ * checkpoints form a FIFO. The oldest one is bounded by checkpoint_timeout_ms of the replica's own time: from
  * its last answer while it still works through the earlier requests, then
  * from the CHECKPOINT frame. Time during which the manager does not read
  * the replica (group send queue congested) does not count: a replica is

@@ -7,9 +7,9 @@
  * EXEC (strictly in order: order = last + 1, anything else is a protocol
  * error), CHECKPOINT (write the abstract state, kv_state.c, from an
  * in-memory copy by a writer thread: later EXECs are answered meanwhile)
- * and RESTORE (load it). A clean EOF from the manager ends it with status 0; any
- * protocol violation is answered with an ERROR frame and ends it with
- * status 1. Documentation/kv-service.rst has the command line.
+ * and RESTORE (load it). A clean EOF from the manager ends it with status
+ * 0; any protocol violation is answered with an ERROR frame and ends it
+ * with status 1. Documentation/kv-service.rst has the command line.
  */
 #include <errno.h>
 #include <getopt.h>
