@@ -12,9 +12,10 @@
  * answer them before CHECKPOINT_DONE; at CHECKPOINT_DONE its volume holds
  * the state at the checkpoint's order all the same (Documentation/
  * protocol.rst), which is where recovery snapshots it. Pending
- * checkpoints form a FIFO. The oldest one is bounded by checkpoint_timeout_ms of the replica's own time: from
- * its last answer while it still works through the earlier requests, then
- * from the CHECKPOINT frame. Time during which the manager does not read
+ * checkpoints form a FIFO. The oldest one is bounded by
+ * checkpoint_timeout_ms of the replica's own time: from its last answer
+ * while it still works through the earlier requests, then from the
+ * CHECKPOINT frame. Time during which the manager does not read
  * the replica (group send queue congested) does not count: a replica is
  * faulty for being silent, not for the backlog clients put before it.
  *
