@@ -81,7 +81,9 @@ if ((have_rcv)); then
 	cl_log "2/3: proactive recovery through host 1 (kv-hash -> $shadow shadows)"
 	if rl_recover run; then
 		rcv_ok=1
-		cl_log "recovery done: $(cl_stat 1 rcv_last_ms) ms from trigger to hand-over"
+		# vmfit-ctl's last line: host 1's status (rcv_last_ms) may
+		# not show this round yet.
+		cl_log "recovery done: $(tail -n 1 "$CL_DIR/run-recovery.log" | cut -d' ' -f1) s from trigger to the end of the round"
 	else
 		cl_log "recovery FAILED: $RL_RESULT (see $CL_DIR/run-recovery.log, h*/vmfitd.log)"
 	fi
