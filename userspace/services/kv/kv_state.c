@@ -901,6 +901,23 @@ static int kv_ckpt_prepare(struct kv_vol *v, uint64_t *size, bool *valid)
 	return 0;
 }
 
+/*
+ * Commit the journal @w gathered for a checkpoint at @order and apply it
+ * in place; nothing when nothing changed, not even the order (the volume
+ * is the state already).
+ */
+static int kv_jw_finish(struct kv_jw *w, uint64_t order)
+{
+	struct kv_vol *v = w->v;
+	int r;
+
+	if (!w->n && order == v->order)
+		return 0;
+	v->last_slots = w->n;
+	r = kv_jw_commit(w, order);
+	return r ? r : kv_journal_apply(v, w->n, order, true);
+}
+
 int kv_checkpoint_begin(struct kv_vol *v, struct kv_store *s,
 			uint64_t order)
 {
@@ -934,14 +951,8 @@ int kv_checkpoint_begin(struct kv_vol *v, struct kv_store *s,
 	}
 	memset(v->keys, 0, KV_STATE_BLOCK);
 	r = kv_ckpt_diff(&w, s);
-	if (r)
-		return r;
-	if (!w.n && order == v->order)
-		goto done;
-	v->last_slots = w.n;
-	r = kv_jw_commit(&w, order);
 	if (!r)
-		r = kv_journal_apply(v, w.n, order, true);
+		r = kv_jw_finish(&w, order);
 	if (r)
 		return r;
 done:
@@ -960,18 +971,10 @@ int kv_checkpoint_end(struct kv_vol *v)
 
 	memset(v->keys, 0, KV_STATE_BLOCK);
 	r = kv_snap_journal(&w);
-	if (r)
-		return r;
-	/* nothing changed, not even the order: the volume is the state */
-	if (!w.n && order == v->order)
-		goto done;
-	v->last_slots = w.n;
-	r = kv_jw_commit(&w, order);
 	if (!r)
-		r = kv_journal_apply(v, w.n, order, true);
+		r = kv_jw_finish(&w, order);
 	if (r)
 		return r;
-done:
 	v->synced = true;
 	return 0;
 }
