@@ -22,6 +22,9 @@
 #include "recovery.h"
 #include "vf_log.h"
 
+/* One call's share of the replay to the shadow: a few socket buffers. */
+#define SHADOW_FLUSH_MAX	(1u << 20)
+
 static const char *cmd_of(const struct vmfitd *d, bool alt)
 {
 	return alt && d->conf.shadow_cmd[0] ? d->conf.shadow_cmd :
@@ -181,6 +184,7 @@ void shadow_release(struct vmfitd *d)
 	r->sh.fd = -1;
 	r->sh.exit_fd = -1;
 	vf_wb_free(&r->sout);
+	r->sout_off = 0;
 	vf_wb_free(&r->slog);
 	r->silen = 0;
 }
@@ -205,12 +209,22 @@ void shadow_restore(struct vmfitd *d)
 	round_phase(d, PH_RESTORE);
 }
 
+/* Drop what the shadow has been sent from sout (shadow_flush). */
+static void sout_compact(struct rcv *r)
+{
+	vf_wb_consume(&r->sout, r->sout_off);
+	r->sout_off = 0;
+}
+
 bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
 {
 	struct rcv *r = d->rcv;
 
 	if (!r || !r->logging)
 		return false;
+	if (r->restore_sent && r->sout_off &&
+	    r->sout.len >= REP_OUT_LIMIT / 2)
+		sout_compact(r);	/* the limit counts sent bytes too */
 	if (vf_exec_encode(r->restore_sent ? &r->sout : &r->slog, ex)) {
 		if (r->switched) {
 			replica_failed(d, "the new replica's input buffer is full");
@@ -256,6 +270,7 @@ void shadow_swap(struct vmfitd *d)
 	vf_wb_free(&d->rout);
 	vf_wb_free(&d->rhold);
 	d->rep = r->sh;
+	sout_compact(r);
 	d->rout = r->sout;
 	vf_wb_init(&r->sout, REP_OUT_LIMIT);
 	/* What the shadow sent after the frame being handled is the
@@ -488,8 +503,9 @@ void shadow_poll_fds(struct rcv *r, struct pollfd *pfd)
 	if (!r->sh.running)
 		return;
 	pfd[0].fd = r->sh.fd;
-	pfd[0].events = POLLIN | (r->sout.len && r->restore_sent ?
-				  POLLOUT : 0);
+	pfd[0].events = POLLIN |
+			 (r->sout.len > r->sout_off && r->restore_sent ?
+			  POLLOUT : 0);
 	pfd[1].fd = r->sh.exit_fd;
 	pfd[1].events = POLLIN;
 }
@@ -511,19 +527,34 @@ void shadow_events(struct vmfitd *d, const struct pollfd *pfd)
 		shadow_input(d);
 }
 
+/*
+ * The EXECs logged during the capture, copy and restore are one large
+ * buffer (10 MB and more for a large state under load), which the shadow
+ * takes a socket buffer at a time while it replays them. Moving the rest
+ * of it to the front after every send made a flush quadratic in it and
+ * held the loop for tens of ms at a time (rcv_loop_max_ms): sent bytes
+ * are skipped (sout_off) and dropped once they are half of the buffer,
+ * and one call sends at most SHADOW_FLUSH_MAX (poll says when to go on).
+ */
 void shadow_flush(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
+	size_t sent = 0;
 	ssize_t n;
 
-	while (r->sh.running && r->restore_sent && r->sout.len) {
-		n = send(r->sh.fd, r->sout.buf, r->sout.len,
+	while (r->sh.running && r->restore_sent &&
+	       r->sout.len > r->sout_off && sent < SHADOW_FLUSH_MAX) {
+		n = send(r->sh.fd, r->sout.buf + r->sout_off,
+			 r->sout.len - r->sout_off,
 			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				shadow_failed(d, strerror(errno));
 			break;
 		}
-		vf_wb_consume(&r->sout, n);
+		r->sout_off += n;
+		sent += n;
 	}
+	if (r->sout_off && r->sout_off >= r->sout.len / 2)
+		sout_compact(r);
 }
