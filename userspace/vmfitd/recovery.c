@@ -77,16 +77,21 @@ static const char *const phase_names[] = {
 
 /*
  * The longest time one call from the event loop spent in the controller
- * during a round (@busy: a round ran when it began), the capture's
- * checkpoint and snapshot aside (capture_ms): what recovery costs the
- * other work of the loop (protocol.rst "Recovery and the event loop").
+ * during a round (@ph: the phase when it began; @entry: which call), the
+ * capture's checkpoint and snapshot aside (capture_ms): what recovery
+ * costs the other work of the loop (protocol.rst "Recovery and the event
+ * loop").
  */
-static void loop_time(struct rcv *r, uint64_t t0, bool busy)
+static void loop_time(struct rcv *r, uint64_t t0, enum phase ph,
+		      const char *entry)
 {
 	uint64_t t = now_ms() - t0;
 
-	if ((busy || r->phase != PH_IDLE) && t > r->st.loop_max_ms)
+	if ((ph != PH_IDLE || r->phase != PH_IDLE) && t > r->st.loop_max_ms) {
 		r->st.loop_max_ms = t;
+		snprintf(r->st.loop_max_at, sizeof(r->st.loop_max_at),
+			 "%s/%s", entry, phase_names[ph]);
+	}
 }
 
 /*
@@ -301,6 +306,7 @@ static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 	r->st.bytes_fetched = r->st.bytes_served = r->st.bytes_msgs = 0;
 	r->st.hash_ms = r->st.copy_ms = r->st.commit_ms = 0;
 	r->st.loop_max_ms = 0;
+	r->st.loop_max_at[0] = '\0';
 	memset(&r->geom, 0, sizeof(r->geom));
 	r->k = round_members(d, ids);
 	for (i = 0; i < r->k; i++)
@@ -787,11 +793,11 @@ void rcv_deliver(struct vmfitd *d, uint32_t node, const struct vf_gmsg_hdr *h,
 {
 	struct rcv *r = d->rcv;
 	uint64_t t0 = now_ms();
-	bool busy = r && r->phase != PH_IDLE;
+	enum phase ph = r ? r->phase : PH_IDLE;
 
 	deliver_msg(d, node, h, rd);
 	if (r)
-		loop_time(r, t0, busy);
+		loop_time(r, t0, ph, "deliver");
 }
 
 void rcv_left(struct vmfitd *d, uint32_t node)
@@ -978,23 +984,29 @@ void rcv_events(struct vmfitd *d, const struct pollfd *pfd)
 {
 	struct rcv *r = d->rcv;
 	uint64_t t0 = now_ms();
-	bool busy;
+	enum phase ph;
 
 	if (!r)
 		return;
-	busy = r->phase != PH_IDLE;
+	ph = r->phase;
 	shadow_events(d, pfd);
 	volume_events(d, pfd + SHADOW_POLL_FDS);
 	peer_events(d, pfd + SHADOW_POLL_FDS + VOLUME_POLL_FDS);
-	loop_time(r, t0, busy);
+	loop_time(r, t0, ph, "events");
 }
 
 void rcv_flush(struct vmfitd *d)
 {
-	if (!d->rcv)
+	struct rcv *r = d->rcv;
+	uint64_t t0 = now_ms();
+	enum phase ph;
+
+	if (!r)
 		return;
+	ph = r->phase;
 	shadow_flush(d);
-	peer_flush(d->rcv);
+	peer_flush(r);
+	loop_time(r, t0, ph, "flush");
 }
 
 static void tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
@@ -1073,11 +1085,11 @@ void rcv_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 {
 	struct rcv *r = d->rcv;
 	uint64_t t0 = now_ms();
-	bool busy = r && r->phase != PH_IDLE;
+	enum phase ph = r ? r->phase : PH_IDLE;
 
 	tick(d, now, wake);
 	if (r)
-		loop_time(r, t0, busy);
+		loop_time(r, t0, ph, "tick");
 }
 
 void rcv_status(struct vmfitd *d, FILE *fp)
@@ -1115,13 +1127,15 @@ void rcv_status(struct vmfitd *d, FILE *fp)
 	fputc(',', fp);
 	fprintf(fp, "\"rcv_bytes_msgs\":%" PRIu64 ",\"rcv_hash_ms\":%" PRIu64
 		",\"rcv_copy_ms\":%" PRIu64 ",\"rcv_commit_ms\":%" PRIu64
-		",\"rcv_loop_max_ms\":%" PRIu64 ",\"rcv_shadow_hello_ms\":%"
+		",\"rcv_loop_max_ms\":%" PRIu64 ",\"rcv_loop_max_at\":\"%s\""
+		",\"rcv_shadow_hello_ms\":%"
 		PRId64 ",\"rcv_shadow_created_ms\":%" PRId64
 		",\"rcv_senior_stop_ms\":%" PRIu64
 		",\"rcv_senior_stopping\":%d,\"rcv_local_order\":%" PRIu64
 		",\"rcv_local_ms\":%" PRIu64 ",",
 		r->st.bytes_msgs, r->st.hash_ms, r->st.copy_ms,
-		r->st.commit_ms, r->st.loop_max_ms, r->st.shadow_hello_ms,
+		r->st.commit_ms, r->st.loop_max_ms, r->st.loop_max_at,
+		r->st.shadow_hello_ms,
 		r->st.shadow_created_ms, r->st.senior_stop_ms,
 		r->senior.running, r->local_order, r->st.local_ms);
 }

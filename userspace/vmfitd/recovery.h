@@ -138,6 +138,7 @@ struct rcv_stats {
 	uint64_t copy_ms;
 	uint64_t commit_ms;
 	uint64_t loop_max_ms;	/* longest call from the loop, but capture */
+	char loop_max_at[32];	/* its entry point and phase */
 	uint64_t caught_up;	/* rounds this manager caught up in */
 	int64_t shadow_hello_ms;	/* last shadow: start() to HELLO */
 	int64_t shadow_created_ms;	/* xen: start() to domain unpaused */
