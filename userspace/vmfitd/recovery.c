@@ -1110,7 +1110,8 @@ void rcv_status(struct vmfitd *d, FILE *fp)
 	fprintf(fp, "\"rcv_full\":%d,\"rcv_chunks\":%" PRIu64
 		",\"rcv_hashed\":%" PRIu64 ",\"rcv_verified\":%" PRIu64
 		",\"rcv_repaired\":%" PRIu64 ",\"rcv_copied\":%" PRIu64
-		",\"rcv_same\":%" PRIu64 ",\"rcv_bytes_hashed\":%" PRIu64 ",\"rcv_bytes_copied\":%" PRIu64
+		",\"rcv_same\":%" PRIu64 ",\"rcv_bytes_hashed\":%" PRIu64
+		",\"rcv_bytes_copied\":%" PRIu64
 		",\"rcv_bytes_fetched\":%" PRIu64 ",\"rcv_bytes_served\":%" PRIu64
 		",\"rcv_bad_msgs\":%" PRIu64 ",\"rcv_capture_order\":%" PRIu64
 		",\"rcv_capture_ms\":%" PRIu64 ",\"rcv_last_ms\":%" PRIu64

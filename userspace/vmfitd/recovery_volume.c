@@ -85,7 +85,7 @@ struct vjob {
 	struct vf_ranges changed;	/* HASH: filled; COPY: copied */
 	struct repair *rep;		/* COPY, COMMIT */
 	size_t nrep;
-	uint64_t *same;			/* COPY: bitmap, B holds it already */
+	uint64_t *same;			/* COPY: bitmap: B has it already */
 	/* results */
 	int err;			/* -errno of the step that failed */
 	int store_err;			/* COMMIT: saving the digest store */
@@ -93,7 +93,7 @@ struct vjob {
 	long hashed;
 	uint64_t copied;
 	uint64_t bytes_copied;
-	uint64_t same_skipped;		/* COPY: chunks not copied (same) */
+	uint64_t same_skipped;		/* COPY: not copied (same) */
 	uint64_t ms;			/* the worker's time on it */
 };
 
