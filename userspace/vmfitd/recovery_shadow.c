@@ -222,9 +222,10 @@ bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
 
 	if (!r || !r->logging)
 		return false;
+	/* The limit counts sent bytes too: near it, drop them first. */
 	if (r->restore_sent && r->sout_off &&
-	    r->sout.len >= REP_OUT_LIMIT / 2)
-		sout_compact(r);	/* the limit counts sent bytes too */
+	    r->sout.len + VF_HDR_LEN + VF_MAX_PAYLOAD > REP_OUT_LIMIT)
+		sout_compact(r);
 	if (vf_exec_encode(r->restore_sent ? &r->sout : &r->slog, ex)) {
 		if (r->switched) {
 			replica_failed(d, "the new replica's input buffer is full");
