@@ -26,7 +26,7 @@
 cl_enter "$@"
 
 export CL_RECORDS=200 CL_RECORD_SIZE=128
-CL_VMFITD_EXTRA="checkpoint_timeout_ms = 1000"
+export CL_VMFITD_EXTRA="checkpoint_timeout_ms = 1000"
 
 # checkpoint case: one ordered checkpoint through host 1, waited for on
 # hosts 1 and 3 (and 2 unless it is the one host 2 times out).

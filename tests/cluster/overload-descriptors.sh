@@ -80,10 +80,10 @@ client_fds() {
 epoll_watched() {
 	local fd
 
-	for fd in $(find "/proc/$1/fd" -lname 'anon_inode:\[eventpoll\]' \
-			-printf '%f '); do
-		awk '$1 == "tfd:" { print $2 }' "/proc/$1/fdinfo/$fd"
-	done | sort -u
+	find "/proc/$1/fd" -lname 'anon_inode:\[eventpoll\]' -printf '%f\n' |
+		while read -r fd; do
+			awk '$1 == "tfd:" { print $2 }' "/proc/$1/fdinfo/$fd"
+		done | sort -u
 }
 idle=900 held=901
 deadline=$((SECONDS + 30))
