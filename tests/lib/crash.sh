@@ -113,7 +113,10 @@ crash_workload() {
 	if ((rc != 0)); then
 		crash_save "$wl" "$log" "$out"
 		note "crash $wl: failed states (workload and replay seed $seed, chunk $chunk, $CRASH_MARKS marks, $CRASH_RANDOM random points):"
-		crash_failures "$TESTDIR/replay.$wl"
+		out=$(crash_failures "$TESTDIR/replay.$wl")
+		# No failed state: the replay itself failed (bad log, I/O).
+		[ -n "$out" ] || out=$(tail -n 5 "$TESTDIR/replay.$wl")
+		echo "$out"
 		die "crash states of workload $wl fail their checks (seed $seed): $(crash_first_violation "$TESTDIR/replay.$wl")"
 	fi
 	note "crash $wl: every state passed"
