@@ -9,11 +9,35 @@
  * See Documentation/admin-guide/device-mapper/dm-vmfit.rst, "Merge".
  */
 #include <linux/blkdev.h>
+#include <linux/delay.h>
+#include <linux/module.h>
 
 #include "dm-vmfit.h"
 #include "dm-vmfit-cow.h"
 #include "dm-vmfit-netlink.h"
 #include "dm-vmfit-trace.h"
+
+/*
+ * Testing (tests/kmod/vmfit-merge-release.sh): once a merge batch has
+ * released its first chunk to the origin, log it and sleep this many ms,
+ * so that a test can write to that chunk, flush and take a crash image
+ * before the batch goes on.  0: off.
+ */
+static unsigned int vmfit_merge_release_ms;
+module_param_named(test_merge_release_ms, vmfit_merge_release_ms, uint, 0644);
+MODULE_PARM_DESC(test_merge_release_ms,
+		 "Testing: pause a merge batch after its first chunk is released (ms, 0: never)");
+
+static void vmfit_merge_release_pause(struct vmfit *vf, u32 chunk)
+{
+	unsigned int ms = READ_ONCE(vmfit_merge_release_ms);
+
+	if (!ms)
+		return;
+	DMINFO("%s: test: merge paused %u ms after releasing chunk %u",
+	       vmfit_name(vf), ms, chunk);
+	msleep(ms);
+}
 
 static void vmfit_merge_copied(int read_err, unsigned long write_err,
 			       void *context)
@@ -100,6 +124,19 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 	for (i = 0; i < n; i++) {
 		struct vmfit_job *job = batch[i];
 
+		/*
+		 * Rule 3 too: the removal of the entry is in the to-persist
+		 * table (its block dirty) before the chunk is released.  From
+		 * then on a write to the chunk goes to the origin, and the
+		 * commit of the flush that acknowledges it must write the
+		 * removal: a merge resumed after a crash would otherwise copy
+		 * the cow's old data over the write.
+		 */
+		if (!job->error) {
+			vmfit_cow_set_rev(vf, job->cow, 0);
+			/* Dirty before map() can see the chunk free. */
+			smp_mb__after_atomic();
+		}
 		spin_lock_irq(&vf->lock);
 		vmfit_tbl_set(&vf->map, job->chunk,
 			      job->error ? job->cow + 1 : 0);
@@ -109,8 +146,9 @@ static int vmfit_merge_batch(struct vmfit *vf, struct vmfit_job **batch,
 		if (job->error) {
 			r = job->error;
 		} else {
-			vmfit_cow_set_rev(vf, job->cow, 0);
 			vf->merged++;
+			if (!i)
+				vmfit_merge_release_pause(vf, job->chunk);
 		}
 		vmfit_job_free(vf, job);
 	}

@@ -50,6 +50,31 @@ crash_save() {
 	note "saved $base.lwlog and $base.oracle (vmfit-replay run $base.lwlog --only K ...)"
 }
 
+# crash_failures OUT - from the output OUT of `vmfit-replay run`, what a
+# failed state showed: its header, the mode it loaded in and the first
+# VIOLATION (or set-up error) lines, in at most CRASH_SHOWN lines. CI shows
+# a failed test's last lines only: the cause has to be among them.
+CRASH_SHOWN=${CRASH_SHOWN:-14}
+crash_failures() {
+	awk -v max="$CRASH_SHOWN" '
+	/^state [0-9]+: (mark|random)/ { n = 0; hdr = $0; next }
+	/^state [0-9]+: FAILED$/ {
+		if (shown < max) { print "  " hdr; shown++ }
+		for (i = 0; i < n && shown < max; i++) { print "    " buf[i]; shown++ }
+		next
+	}
+	/^  \[/ || /^vmfit-crash: mark / { next }
+	hdr != "" && n < max { buf[n++] = $0 }
+	' "$1"
+}
+
+# crash_first_violation OUT - the first VIOLATION line (or vmfit-crash
+# error) of the first failed state, for the die message.
+crash_first_violation() {
+	crash_failures "$1" | sed -n 's/^    \(VIOLATION: .*\|vmfit-crash: .*\)/\1/p' |
+		head -n 1
+}
+
 crash_workload() {
 	local wl=$1 chunk=$2 osz=$(($3 * 2048)) csz=$(($4 * 2048))
 	local sz seed log=$DISK_B img=$TESTDIR/state.img lo lc rc=0 out
@@ -80,12 +105,19 @@ crash_workload() {
 	vmfit-replay run "$log" --size $((sz * SECTOR)) --image "$img" \
 		--seed "$seed" --marks "$CRASH_MARKS" --random "$CRASH_RANDOM" \
 		--mark-prefix vmfit- \
-		--exec "vmfit-crash check --oracle $TESTDIR/oracle.$wl --mark \"\$REPLAY_MARK\" --origin $lo --cow $lc --chunk $chunk --name ${PREFIX}chk || { dmesg | tail -n 5; exit 1; }" ||
-		rc=$?
+		--exec "vmfit-crash check --oracle $TESTDIR/oracle.$wl --mark \"\$REPLAY_MARK\" --origin $lo --cow $lc --chunk $chunk --name ${PREFIX}chk || { dmesg | tail -n 5; exit 1; }" \
+		2>&1 | tee "$TESTDIR/replay.$wl" || rc=$?
 	losetup -d "$lc" "$lo"
 	_loops=("${_loops[@]:0:${#_loops[@]}-2}")
 	rm -f "$img"
-	((rc == 0)) || crash_save "$wl" "$log" "$out"
-	((rc == 0)) || die "crash states of workload $wl fail their checks (workload seed $seed, chunk $chunk; see VIOLATION lines)"
+	if ((rc != 0)); then
+		crash_save "$wl" "$log" "$out"
+		note "crash $wl: failed states (workload and replay seed $seed, chunk $chunk, $CRASH_MARKS marks, $CRASH_RANDOM random points):"
+		out=$(crash_failures "$TESTDIR/replay.$wl")
+		# No failed state: the replay itself failed (bad log, I/O).
+		[ -n "$out" ] || out=$(tail -n 5 "$TESTDIR/replay.$wl")
+		echo "$out"
+		die "crash states of workload $wl fail their checks (seed $seed): $(crash_first_violation "$TESTDIR/replay.$wl")"
+	fi
 	note "crash $wl: every state passed"
 }

@@ -70,6 +70,25 @@ grep -qF "1 states checked, 0 failed (seed 5)" <<<"$out" ||
 reject 1 "reproduce: vmfit-replay run $tmp/log --size 2048" \
 	"$replay" run "$tmp/log" --size 2048 --image "$tmp/img" --seed 5 --exec false
 
+# A failed state's VIOLATION lines reach the summary that tests/lib/crash.sh
+# prints last (CI shows a failed test's last lines only); progress stamps
+# and passing states do not.
+"$replay" run "$tmp/log" --size 2048 --image "$tmp/img" --seed 5 \
+	--exec 'echo "  [0.00s] load"; echo "VIOLATION: block 7 reads gen 1; expected gen 2"; echo "vmfit-crash: mark $REPLAY_MARK: 1 violations"; exit 1' \
+	>"$tmp/replay.out" 2>&1 || true
+out=$(. tests/lib/crash.sh && crash_failures "$tmp/replay.out")
+want="  state 1: mark, before entry 2, last mark 'vmfit-0', 0/0 unflushed writes applied
+    VIOLATION: block 7 reads gen 1; expected gen 2"
+[ "$out" = "$want" ] ||
+	{ echo "FAIL: crash_failures: '$out', want '$want'" >&2; fails=$((fails + 1)); }
+out=$(. tests/lib/crash.sh && crash_first_violation "$tmp/replay.out")
+[ "$out" = "VIOLATION: block 7 reads gen 1; expected gen 2" ] ||
+	{ echo "FAIL: crash_first_violation: '$out'" >&2; fails=$((fails + 1)); }
+out=$(. tests/lib/crash.sh && "$replay" run "$tmp/log" --size 2048 \
+	--image "$tmp/img" --seed 5 --exec true >"$tmp/replay.out" &&
+	crash_failures "$tmp/replay.out")
+[ -z "$out" ] || { echo "FAIL: crash_failures of a passing run: '$out'" >&2; fails=$((fails + 1)); }
+
 # Bad logs.
 printf 'not a log' >"$tmp/bad"
 truncate -s 4096 "$tmp/bad"

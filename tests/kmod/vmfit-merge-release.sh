@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Commit protocol, rule 3: a merge batch releases a chunk to the origin
+# only once the removal of its entry is in the to-persist table, so the
+# commit of the next flush writes it. Else a write to the released chunk,
+# acknowledged by a flush, is undone by the merge resumed on a crash image
+# (the old entry is still on disk and the cow's old data is copied over
+# it). The module's test_merge_release_ms knob pauses the batch right
+# after it released its first chunk; meanwhile the test writes a block of
+# that chunk, fsyncs, and takes the crash image.
+. "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
+
+need_vmfit
+KNOB=/sys/module/dm_vmfit/parameters/test_merge_release_ms
+[ -w "$KNOB" ] || die "$KNOB is missing"
+MB=8
+CMB=12
+CHUNK=16	# 8 KiB
+slice origin "$DISK_A" 0 $MB
+slice cow "$DISK_B" 0 $CMB
+slice oimg "$DISK_C" 0 $MB
+slice cimg "$DISK_D" 0 $CMB
+O=$(dm_path origin)
+OI=$(dm_path oimg)
+CI=$(dm_path cimg)
+zero_dev "$(dm_path cow)" 0 8
+vmtest-io fill "$O" 3
+vmfit_create live "$O" "$(dm_path cow)" $CHUNK
+L=$(dm_path live)
+head -c 4096 /dev/urandom >"$TESTDIR/p1"
+P1=$(sha256sum <"$TESTDIR/p1" | cut -d' ' -f1)
+
+note "snapshot, every chunk rewritten"
+dm_msg live snapshot
+wait_status live VIEW ready 30
+dd if=/dev/urandom of="$L" bs=1M count=$MB oflag=direct conv=fsync 2>/dev/null
+
+note "merge, paused after the first chunk is released"
+at_exit "echo 0 >$KNOB"
+echo 10000 >"$KNOB"
+n0=$(dmesg | wc -l)
+dm_msg live merge
+chunk=
+for _ in $(seq 100); do
+	chunk=$(dmesg | tail -n +$((n0 + 1)) |
+		sed -n "s/.*: test: merge paused .* after releasing chunk \([0-9]*\)$/\1/p" |
+		head -n 1)
+	[ -n "$chunk" ] && break
+	sleep 0.1
+done
+[ -n "$chunk" ] || die "the merge did not pause (no 'merge paused' in the kernel log)"
+blk=$((chunk * CHUNK / 8))
+note "chunk $chunk released: write block $blk, fsync, crash image"
+dd if="$TESTDIR/p1" of="$L" bs=4k seek=$blk count=1 conv=notrunc,fsync \
+	oflag=direct 2>/dev/null
+dm_hold origin
+dm_hold cow
+# From the disks under the held (suspended) slices.
+copy_dev "$DISK_A" "$OI" $((MB * 2048))
+copy_dev "$DISK_B" "$CI" $((CMB * 2048))
+dm_release cow
+dm_release origin
+echo 0 >"$KNOB"
+
+note "the merge resumed on the crash image keeps the acknowledged write"
+vmfit_create img "$OI" "$CI" $CHUNK
+vmfit_status img
+assert_eq merging "$ST_MODE" "image mode"
+wait_status img MODE normal 120
+assert_eq "$P1" "$(sha_block "$(dm_path img)" $blk)" \
+	"image block $blk (chunk $chunk): the write acknowledged by fsync was undone by the resumed merge"
+dm_remove img
+wait_status live MODE normal 120
+assert_eq "$P1" "$(sha_block "$L" $blk)" "live block $blk after the merge"
+note "ok"
