@@ -27,10 +27,6 @@ cl_enter "$@"
 
 export CL_REPLICA_1=kv-sqlite CL_REPLICA_2=kv-hash CL_REPLICA_3=kv-hash
 
-# u32/u64 little-endian at an offset of a file
-rd_u32() { od -An -v -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
-rd_u64() { od -An -v -t u8 -j "$2" -N 8 "$1" | tr -d ' '; }
-
 # check_volumes tag order: the hosts' volumes (copied to $CL_DIR/tag-h<i>)
 # are identical and hold the abstract state at @order with records in it.
 check_volumes() {
@@ -45,9 +41,9 @@ check_volumes() {
 			cl_die "$tag: state volumes of host 1 (kv-sqlite) and host $i (kv-hash) differ"
 	done
 	[ "$(head -c 8 "$v")" = VFKVSTAT ] || cl_die "$tag: volume has no kv state header"
-	cl_assert_eq "$tag: order in the volume" "$order" "$(rd_u64 "$v" 32)"
-	cl_assert_eq "$tag: records in the volume header" "$CL_RECORDS" "$(rd_u32 "$v" 16)"
-	slot=$(rd_u32 "$v" 24)
+	cl_assert_eq "$tag: order in the volume" "$order" "$(cl_u64 "$v" 32)"
+	cl_assert_eq "$tag: records in the volume header" "$CL_RECORDS" "$(cl_u32 "$v" 16)"
+	slot=$(cl_u32 "$v" 24)
 	present=$(od -An -v -t u4 -w"$slot" -j 4096 -N $((6000 * slot)) "$v" |
 		awk '{ p += $1 } END { print p + 0 }')
 	((present > 1000)) || cl_die "$tag: only $present records present in the volume"

@@ -652,6 +652,11 @@ cl_volume() {
 	fi
 }
 
+# cl_u32 file offset, cl_u64 file offset: a little-endian integer of a file
+# (a kv state volume's header: kv-service.rst; the order is cl_u64 at 32).
+cl_u32() { od -An -v -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
+cl_u64() { od -An -v -t u8 -j "$2" -N 8 "$1" | tr -d ' '; }
+
 # cl_live_volume i: the volume host i's replica runs on now: recovery
 # alternates between state_volume and state_volume_b (rcv_volume).
 cl_live_volume() {

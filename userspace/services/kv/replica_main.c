@@ -55,7 +55,8 @@ enum kv_fault_mode {
 	KV_FAULT_SILENT,	/* no RESULT at all */
 	KV_FAULT_CORRUPT_STATE,	/* bytes flipped in checkpoint writes */
 	KV_FAULT_CRASH,		/* SIGKILL itself */
-	KV_FAULT_SLOW_CHECKPOINT, /* checkpoints take --fault-delay ms */
+	KV_FAULT_SLOW_CHECKPOINT, /* checkpoints take --fault-delay ms more,
+				   * from checkpoint --fault-after + 1 on */
 	KV_FAULT_CRASH_RESTORE,	/* SIGKILL itself on RESTORE */
 };
 
@@ -74,10 +75,12 @@ static const char *const kv_fault_names[] = {
 struct kv_fault {
 	enum kv_fault_mode mode;
 	double prob;		/* per request (per written block) */
-	uint64_t after;		/* behave for this many EXECs first */
-	uint32_t delay_ms;	/* late */
+	uint64_t after;		/* behave for this many EXECs (slow-checkpoint:
+				 * CHECKPOINTs) first */
+	uint32_t delay_ms;	/* late, slow-checkpoint */
 	uint64_t rng;		/* splitmix64 state */
 	uint64_t execs;		/* EXECs seen */
+	uint64_t ckpts;		/* CHECKPOINTs taken */
 	char probe[VF_LOG_PEER_STR - 1]; /* --probe-isolation report */
 };
 
@@ -90,6 +93,18 @@ static bool kv_fault_roll(struct kv_fault *f)
 {
 	return (double)(kv_fault_next(f) >> 11) / (double)(1ull << 53) <
 	       f->prob;
+}
+
+/* Sleep @ms milliseconds, whatever signals come. */
+static void kv_fault_sleep(uint32_t ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (long)(ms % 1000) * 1000000L,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 static int kv_fault_parse(struct kv_fault *f, const char *arg)
@@ -159,7 +174,6 @@ static int kv_fault_wrong(uint8_t *reply, int n)
  */
 static int kv_fault_reply(struct kv_fault *f, uint8_t *reply, int n)
 {
-	struct timespec ts;
 	int i;
 
 	f->execs++;
@@ -176,10 +190,7 @@ static int kv_fault_reply(struct kv_fault *f, uint8_t *reply, int n)
 			reply[i] = kv_fault_next(f);
 		return n;
 	case KV_FAULT_LATE:
-		ts.tv_sec = f->delay_ms / 1000;
-		ts.tv_nsec = (long)(f->delay_ms % 1000) * 1000000L;
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			;
+		kv_fault_sleep(f->delay_ms);
 		return n;
 	case KV_FAULT_SILENT:
 		return -1;
@@ -251,17 +262,15 @@ static void kv_probe(const char *targets, char *out, size_t size)
 	}
 }
 
-/* A slow checkpoint (not a fault: a big state on a slow disk). */
-static void kv_fault_checkpoint(struct kv_fault *f)
+/*
+ * Is the CHECKPOINT just taken slow (not a fault: a big state on a slow
+ * disk)? From the (--fault-after + 1)th on: with --fault-after 1 the
+ * first one, which formats the volume in the foreground, is quick and
+ * the later ones, written by the background writer, are slow.
+ */
+static bool kv_fault_slow_checkpoint(struct kv_fault *f)
 {
-	struct timespec ts;
-
-	if (f->mode != KV_FAULT_SLOW_CHECKPOINT)
-		return;
-	ts.tv_sec = f->delay_ms / 1000;
-	ts.tv_nsec = (long)(f->delay_ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
+	return f->mode == KV_FAULT_SLOW_CHECKPOINT && ++f->ckpts > f->after;
 }
 
 #endif /* KV_FAULT_INJECTION */
@@ -292,6 +301,7 @@ struct kv_replica {
 	struct vf_wbuf wwb;	/* the writer's frames */
 #ifdef KV_FAULT_INJECTION
 	struct kv_fault fault;
+	bool slow;		/* this checkpoint's write is late */
 #endif
 };
 
@@ -404,6 +414,32 @@ static void kv_checkpoint_done(struct kv_replica *rp, struct vf_wbuf *wb,
 }
 
 /*
+ * kv-faulty's slow-checkpoint delay: before the write, in the writer as
+ * in the foreground (kv_on_checkpoint). A slow disk's checkpoint becomes
+ * the volume's only at its end (the journal commit is its last write): so
+ * during the delay the volume holds the previous checkpoint, and a replica
+ * killed meanwhile (declared faulty at checkpoint_timeout_ms) leaves that
+ * one, as a killed slow writer would. After the write, the volume would
+ * hold a checkpoint whose DONE its manager never had.
+ */
+static void kv_checkpoint_delay(struct kv_replica *rp)
+{
+#ifdef KV_FAULT_INJECTION
+	if (rp->slow)
+		kv_fault_sleep(rp->fault.delay_ms);
+#else
+	(void)rp;
+#endif
+}
+
+/* Write kv_checkpoint_begin()'s copy to the volume. */
+static int kv_checkpoint_write(struct kv_replica *rp)
+{
+	kv_checkpoint_delay(rp);
+	return kv_checkpoint_end(&rp->vol);
+}
+
+/*
  * The writer thread. A failed send is the main thread's to notice (the
  * channel is gone for it too); a failed write is in DONE's status.
  */
@@ -412,10 +448,7 @@ static void *kv_writer(void *arg)
 	struct kv_replica *rp = arg;
 	int r;
 
-#ifdef KV_FAULT_INJECTION
-	kv_fault_checkpoint(&rp->fault);
-#endif
-	r = kv_checkpoint_end(&rp->vol);
+	r = kv_checkpoint_write(rp);
 	kv_checkpoint_done(rp, &rp->wwb, rp->vol.snap.order, r);
 	kv_flush_wb(rp, &rp->wwb);
 	return NULL;
@@ -461,6 +494,13 @@ static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
 		vf_done_encode(&rp->wb, VF_R_CHECKPOINT_DONE, &done);
 		return kv_flush(rp);
 	}
+#ifdef KV_FAULT_INJECTION
+	rp->slow = kv_fault_slow_checkpoint(&rp->fault);
+#endif
+	/* Unless the volume holds the previous checkpoint, begin writes this
+	 * one itself (kv_state.h): the delay comes first here too. */
+	if (!rp->vol.synced)
+		kv_checkpoint_delay(rp);
 	r = kv_checkpoint_begin(&rp->vol, &rp->store, order);
 	kv_log_journal(&rp->vol);
 	if (r == 1) {
@@ -471,11 +511,8 @@ static int kv_on_checkpoint(struct kv_replica *rp, const uint8_t *p,
 		}
 		vf_warn("no checkpoint writer thread (%s): writing it now",
 			strerror(-r));
-		r = kv_checkpoint_end(&rp->vol);
+		r = kv_checkpoint_write(rp);
 	}
-#ifdef KV_FAULT_INJECTION
-	kv_fault_checkpoint(&rp->fault);
-#endif
 	kv_checkpoint_done(rp, &rp->wb, order, r);
 	return kv_flush(rp);
 }
@@ -627,12 +664,13 @@ static void kv_usage(FILE *fp, const char *prog,
 		"  --fault MODE[:PROB]  wrong, random, late, silent,\n"
 		"                    corrupt-state, crash, crash-restore (on\n"
 		"                    RESTORE) or slow-checkpoint\n"
-		"                    (every checkpoint takes --fault-delay ms\n"
+		"                    (checkpoints take --fault-delay ms\n"
 		"                    more; not a fault), applied with\n"
 		"                    probability PROB (default 1) per request\n"
 		"                    (corrupt-state: per block written)\n"
 		"  --fault-after N   serve N requests correctly first (crash:\n"
-		"                    die on request N+1); default 0\n"
+		"                    die on request N+1; slow-checkpoint: N\n"
+		"                    checkpoints at full speed); default 0\n"
 		"  --fault-delay MS  delay for late and slow-checkpoint\n"
 		"                    (default 500)\n"
 		"  --fault-seed S    random seed (default 1)\n"

@@ -16,7 +16,8 @@
  *    serving;
  *  - malformed frames get an ERROR frame with the right code and a clean
  *    exit 1 (a sanitizer report would exit 86/87, a crash by a signal);
- *  - kv-faulty's fault modes do what they say;
+ *  - kv-faulty's fault modes do what they say (slow-checkpoint from the
+ *    (--fault-after + 1)th checkpoint on, its delay before the write);
  *  - a checkpoint is written in the background: with a slow writer the
  *    EXECs that follow CHECKPOINT are answered before its DONE, and the
  *    volume at DONE holds the state at the checkpoint's order, not later.
@@ -915,6 +916,51 @@ static void test_faulty(void)
 		send_exec(&r[1], 4, op, n);
 		CHECK_EQ(read_frame(&r[1], &h), 1);	/* EOF */
 		stop(&r[1], 1000 + SIGKILL);
+	}
+
+	/*
+	 * slow-checkpoint --fault-after 1: the first checkpoint (written in
+	 * the foreground) at full speed, the second one's writer sleeps
+	 * before it writes: the EXECs after it are answered while the volume
+	 * still holds the first one (0.5 s into the 2 s delay: a write done
+	 * first would be on it by then), and its DONE comes after the delay.
+	 */
+	{
+		const char *args[] = { "--fault", "slow-checkpoint",
+				       "--fault-delay", "2000",
+				       "--fault-after", "1", NULL };
+		uint64_t o1, o2, o = ~0ull;
+		uint8_t *img;
+		size_t len;
+
+		unlink(st[1]);
+		start(&r[1], "kv-faulty", st[1], args);
+		expect_hello(&r[1], "kv-hash");
+		order = 0;
+		seed = 9;
+		lockstep(&r[1], 1, &order, &seed, 100);
+		o1 = order;
+		CHECK_EQ(checkpoint(&r[1], o1), 0);
+		lockstep(&r[1], 1, &order, &seed, 100);
+		o2 = order;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		REQUIRE(!vf_checkpoint_encode(&r[1].wb, o2));
+		send_wb(&r[1]);
+		lockstep(&r[1], 1, &order, &seed, 20);
+		usleep(500000);
+		img = slurp(st[1], &len);
+		CHECK(len >= KV_STATE_HDR_SIZE && kv_get_le64(img + 32) == o1);
+		free(img);
+		CHECK_EQ(done_frame(&r[1], VF_R_CHECKPOINT_DONE, &o), 0);
+		CHECK_EQ(o, o2);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1e3 +
+		     (t1.tv_nsec - t0.tv_nsec) / 1e6;
+		CHECK(ms >= 1990);
+		img = slurp(st[1], &len);
+		CHECK(len >= KV_STATE_HDR_SIZE && kv_get_le64(img + 32) == o2);
+		free(img);
+		stop(&r[1], 0);
 	}
 
 	/* bad --fault values */
