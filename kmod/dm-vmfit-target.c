@@ -274,6 +274,24 @@ static void vmfit_defer(struct vmfit *vf, struct bio_list *bl,
 }
 
 /*
+ * A bio that waits only for a commit (a flush, a FUA cow write whose data
+ * is done).  Its worker runs on this CPU (flush_wq is per-CPU): under
+ * fsync, the submitter sleeps here and the commit I/O completes here, so
+ * no other CPU has to be woken for it, twice per flush, as the ordered
+ * worker needs.
+ */
+static void vmfit_defer_commit(struct vmfit *vf, struct bio_list *bl,
+			       struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vf->lock, flags);
+	bio_list_add(bl, bio);
+	spin_unlock_irqrestore(&vf->lock, flags);
+	queue_work(vf->flush_wq, &vf->flush_work);
+}
+
+/*
  * Park @bio on the job copying its chunk.  A parked bio leaves its
  * generation (a merge batch waits for the generation while it holds the
  * chunk) and enters the current one when it is routed again.
@@ -750,7 +768,7 @@ static void vmfit_process_commits(struct vmfit *vf, struct bio_list *flush,
 static void vmfit_worker(struct work_struct *ws)
 {
 	struct vmfit *vf = container_of(ws, struct vmfit, worker);
-	struct bio_list bm, copy, retry, room, flush, fua, done;
+	struct bio_list bm, copy, retry, room, fua;
 	struct blk_plug plug;
 	struct bio *bio;
 
@@ -761,12 +779,8 @@ static void vmfit_worker(struct work_struct *ws)
 	bio_list_init(&vf->retry_bios);
 	room = vf->room_bios;
 	bio_list_init(&vf->room_bios);
-	flush = vf->flush_bios;
-	bio_list_init(&vf->flush_bios);
 	fua = vf->fua_bios;
 	bio_list_init(&vf->fua_bios);
-	done = vf->fua_done;
-	bio_list_init(&vf->fua_done);
 	bio_list_init(&copy);
 	/* Copies of origin chunks wait until the old generation drained. */
 	if (vf->view_ready) {
@@ -791,8 +805,25 @@ static void vmfit_worker(struct work_struct *ws)
 	bio_list_merge(&fua, &vf->fua_bios);
 	bio_list_init(&vf->fua_bios);
 	spin_unlock_irq(&vf->lock);
-	if (!bio_list_empty(&flush) || !bio_list_empty(&fua) ||
-	    !bio_list_empty(&done))
+	if (!bio_list_empty(&fua)) {
+		struct bio_list none = BIO_EMPTY_LIST;
+
+		vmfit_process_commits(vf, &none, &fua, &none);
+	}
+}
+
+static void vmfit_flush_worker(struct work_struct *ws)
+{
+	struct vmfit *vf = container_of(ws, struct vmfit, flush_work);
+	struct bio_list flush, fua = BIO_EMPTY_LIST, done;
+
+	spin_lock_irq(&vf->lock);
+	flush = vf->flush_bios;
+	bio_list_init(&vf->flush_bios);
+	done = vf->fua_done;
+	bio_list_init(&vf->fua_done);
+	spin_unlock_irq(&vf->lock);
+	if (!bio_list_empty(&flush) || !bio_list_empty(&done))
 		vmfit_process_commits(vf, &flush, &fua, &done);
 }
 
@@ -1348,6 +1379,8 @@ static void vmfit_destroy(struct vmfit *vf)
 		WRITE_ONCE(vf->merge_stop, true);
 		destroy_workqueue(vf->merge_wq);
 	}
+	if (vf->flush_wq)
+		destroy_workqueue(vf->flush_wq);
 	if (vf->wq) {
 		mutex_lock(&vf->md_lock);
 		if (vf->active) {
@@ -1599,6 +1632,7 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&vf->fua_done);
 	bio_list_init(&vf->view_bios);
 	INIT_WORK(&vf->worker, vmfit_worker);
+	INIT_WORK(&vf->flush_work, vmfit_flush_worker);
 	INIT_WORK(&vf->drain_work, vmfit_drain_work);
 	INIT_WORK(&vf->event_work, vmfit_event_work);
 	INIT_WORK(&vf->merge_work, vmfit_merge_work);
@@ -1687,7 +1721,9 @@ static int vmfit_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	vf->wq = alloc_ordered_workqueue("kvmfitd", WQ_MEM_RECLAIM);
 	vf->merge_wq = alloc_ordered_workqueue("kvmfit_merge", WQ_MEM_RECLAIM);
-	if (!vf->wq || !vf->merge_wq)
+	vf->flush_wq = alloc_workqueue("kvmfit_flush",
+				       WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (!vf->wq || !vf->merge_wq || !vf->flush_wq)
 		goto bad;
 
 	r = vmfit_cow_check(vf, &fresh, &ti->error);
@@ -1762,7 +1798,7 @@ static int vmfit_map(struct dm_target *ti, struct bio *bio)
 			vmfit_remap_origin(vf, bio);
 			return DM_MAPIO_REMAPPED;
 		}
-		vmfit_defer(vf, &vf->flush_bios, bio, io, false);
+		vmfit_defer_commit(vf, &vf->flush_bios, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
 
@@ -1790,7 +1826,6 @@ static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
 {
 	struct vmfit *vf = vmfit_of(ti);
 	struct vmfit_io *io = dm_per_bio_data(bio, sizeof(*io));
-	unsigned long flags;
 
 	if (io->flags & VMFIT_IO_COMMITTED) {
 		/* Second pass, from vmfit_process_commits(). */
@@ -1813,10 +1848,7 @@ static int vmfit_end_io(struct dm_target *ti, struct bio *bio,
 			vmfit_cow_set_rev(vf, io->cow - 1, io->chunk + 1);
 		if (io->flags & VMFIT_IO_FUA) {
 			/* Acknowledged once the entry is durable too. */
-			spin_lock_irqsave(&vf->lock, flags);
-			bio_list_add(&vf->fua_done, bio);
-			spin_unlock_irqrestore(&vf->lock, flags);
-			queue_work(vf->wq, &vf->worker);
+			vmfit_defer_commit(vf, &vf->fua_done, bio);
 			return DM_ENDIO_INCOMPLETE;
 		}
 	}
@@ -1862,6 +1894,7 @@ static void vmfit_postsuspend(struct dm_target *ti)
 
 	flush_workqueue(vf->merge_wq);
 	flush_workqueue(vf->wq);
+	flush_workqueue(vf->flush_wq);
 	mutex_lock(&vf->md_lock);
 	vf->active = false;
 	mutex_unlock(&vf->md_lock);

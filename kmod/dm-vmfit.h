@@ -221,6 +221,12 @@ struct vmfit {
 	struct work_struct drain_work;
 	struct work_struct event_work;	/* dm_table_event() */
 	struct delayed_work commit_work; /* periodic commit */
+	/*
+	 * Flushes and done FUA cow writes need only a commit: a per-CPU
+	 * worker on the submitter's CPU, not a hop to the ordered one.
+	 */
+	struct workqueue_struct *flush_wq;
+	struct work_struct flush_work;
 	struct dm_kcopyd_client *kc;
 	mempool_t job_pool;		/* struct vmfit_job, allocated GFP_NOIO */
 
