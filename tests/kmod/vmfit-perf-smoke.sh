@@ -4,9 +4,11 @@
 # Smoke check of the post-snapshot write path: 4 KiB random writes (chunk
 # size 8 sectors, fixed work, O_DIRECT, iodepth 16) on a vmfit device after
 # a snapshot against dm-linear on the same disk, interleaved, median of 3.
-# The benchmark proper (tools/bench) wants >= 0.90x; under TCG with other
-# VMs on the host only a gross regression is asserted here (>= 0.60x),
-# plus held_ns = 0 for this full-chunk workload.
+# Speed is the benchmark's (make bench BENCH=freeze, >= 0.90x): under TCG
+# on a shared host a ratio is noise (it fell to 0.48x under load), so the
+# ratio is only logged.  Asserted: no write of this full-chunk workload
+# was held (held_ns = 0), each of the 4000 distinct blocks of a run went
+# to its own cow chunk, and the frozen view still reads zeros.
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
@@ -19,6 +21,7 @@ LIN=$(dm_path lin)
 zero_dev "$C" 0 8
 vmfit_create live "$O" "$C" 8
 L=$(dm_path live)
+frozen=$(head -c 200M "$L" | md5sum)
 dm_msg live snapshot
 wait_status live VIEW ready 30
 
@@ -40,9 +43,14 @@ ml=$(med "${lin[@]}")
 mv=$(med "${vf[@]}")
 note "dm-linear IOPS: ${lin[*]} (median $ml); vmfit after snapshot: ${vf[*]} (median $mv)"
 ratio=$((mv * 100 / ml))
-note "ratio: $ratio% of dm-linear"
-assert_le 60 "$ratio" "vmfit/dm-linear IOPS ratio (percent)"
+note "ratio: $ratio% of dm-linear (logged only; the benchmark measures it)"
 vmfit_status live
 assert_eq 0 "$ST_HELD_NS" "held_ns for 4 KiB writes with 4 KiB chunks"
-assert_le 1 "$ST_COW_USED" "cow used"
+assert_le 4000 "$ST_COW_USED" "cow chunks used by 3 x 4000 distinct 4 KiB writes"
+view_create view live
+assert_eq "$frozen" "$(head -c 200M "$(dm_path view)" | md5sum)" \
+	"the frozen view's first 200 MiB"
+[ "$frozen" != "$(head -c 200M "$L" | md5sum)" ] ||
+	die "the live device reads as before the writes"
+dm_remove view
 dm_msg live drop
