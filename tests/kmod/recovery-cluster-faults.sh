@@ -292,4 +292,4 @@ cl_checkpoint_compare 1
 [ "$(head -c 8 "$(cl_live_volume 1)")" = VFKVSTAT ] ||
 	cl_die "the live volume holds no kv state"
 cl_passed
-cl_log "PASS: shadow start and restore failures, a corrupting liar, a cut and a stalled link, a manager restart, a delta copied within 1.1 x (hashed: + kv's journal), a host killed mid-chunk: each a clean end, the next round done, live volumes identical"
+cl_log "PASS: shadow start and restore failures, a corrupting liar, a cut and a stalled link, a manager restart, a delta within 1.1 x + kv's journal, a host killed mid-chunk: each a clean end, the next round done, live volumes identical"
