@@ -301,7 +301,6 @@ static void start_round(struct vmfitd *d, uint32_t node, uint64_t round,
 	r->st.rounds++;
 	/* Per-round counters; rounds, done and aborted add up. */
 	r->st.hashed = r->st.verified = r->st.repaired = r->st.copied = 0;
-	r->st.same = 0;
 	r->st.bytes_hashed = r->st.bytes_copied = 0;
 	r->st.bytes_fetched = r->st.bytes_served = r->st.bytes_msgs = 0;
 	r->st.hash_ms = r->st.copy_ms = r->st.commit_ms = 0;
@@ -566,7 +565,6 @@ void round_committed(struct vmfitd *d, int err, int store_err,
 		r->have_store = true;
 		/* A receiver's B is its empty replica's volume (I2). */
 		r->b_stale = r->receiver;
-		r->b_copied = false;	/* B is the committed A */
 		if (store_err)
 			vf_warn("recovery: digest store %s: %s",
 				r->store_path, strerror(-store_err));
@@ -911,7 +909,6 @@ int rcv_init(struct vmfitd *d)
 	vf_wb_init(&r->pc_out, 0);
 	vf_wb_init(&r->mstate, 0);
 	vf_ranges_init(&r->changed);
-	r->b_copied = true;	/* nothing committed yet */
 	r->sin = malloc(REP_IN_CAP);
 	r->pc_in = malloc(PEER_CLI_IN);
 	if (!r->sin || !r->pc_in)
@@ -1110,16 +1107,14 @@ void rcv_status(struct vmfitd *d, FILE *fp)
 	fprintf(fp, "\"rcv_full\":%d,\"rcv_chunks\":%" PRIu64
 		",\"rcv_hashed\":%" PRIu64 ",\"rcv_verified\":%" PRIu64
 		",\"rcv_repaired\":%" PRIu64 ",\"rcv_copied\":%" PRIu64
-		",\"rcv_same\":%" PRIu64 ",\"rcv_bytes_hashed\":%" PRIu64
-		",\"rcv_bytes_copied\":%" PRIu64
+		",\"rcv_bytes_hashed\":%" PRIu64 ",\"rcv_bytes_copied\":%" PRIu64
 		",\"rcv_bytes_fetched\":%" PRIu64 ",\"rcv_bytes_served\":%" PRIu64
 		",\"rcv_bad_msgs\":%" PRIu64 ",\"rcv_capture_order\":%" PRIu64
 		",\"rcv_capture_ms\":%" PRIu64 ",\"rcv_last_ms\":%" PRIu64
 		",\"rcv_caught_up\":%" PRIu64 ",\"rcv_receivers\":%u"
 		",\"rcv_volume\":",
 		r->full, r->geom.nchunks, r->st.hashed, r->st.verified,
-		r->st.repaired, r->st.copied, r->st.same,
-		r->st.bytes_hashed,
+		r->st.repaired, r->st.copied, r->st.bytes_hashed,
 		r->st.bytes_copied, r->st.bytes_fetched, r->st.bytes_served,
 		r->st.bad_msgs, r->capture_order, r->st.capture_ms,
 		r->st.last_ms, r->st.caught_up, r->nrecv);

@@ -123,7 +123,6 @@ struct rcv_stats {
 	uint64_t verified;
 	uint64_t repaired;
 	uint64_t copied;
-	uint64_t same;		/* changed, but as stored: not copied */
 	uint64_t bytes_hashed;
 	uint64_t bytes_copied;
 	uint64_t bytes_fetched;
@@ -160,13 +159,6 @@ struct rcv {
 	 * round copies every chunk into B, and hashes only the changed set.
 	 */
 	bool b_stale;
-	/*
-	 * B may differ from the store on chunks of A's changed set: a copy
-	 * into it since the last commit (an aborted round's), or none
-	 * committed since vmfitd started. Until the next commit the copy
-	 * does not skip chunks whose digest is the stored one (mark_same).
-	 */
-	bool b_copied;
 	unsigned int since_full;	/* rounds since the last full one */
 	uint64_t next_period_ms;
 	/* test faults (rcv_init(), vmfitd(8) "Test faults") */

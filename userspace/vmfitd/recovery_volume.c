@@ -85,7 +85,6 @@ struct vjob {
 	struct vf_ranges changed;	/* HASH: filled; COPY: copied */
 	struct repair *rep;		/* COPY, COMMIT */
 	size_t nrep;
-	uint64_t *same;			/* COPY: bitmap: B has it already */
 	/* results */
 	int err;			/* -errno of the step that failed */
 	int store_err;			/* COMMIT: saving the digest store */
@@ -93,7 +92,6 @@ struct vjob {
 	long hashed;
 	uint64_t copied;
 	uint64_t bytes_copied;
-	uint64_t same_skipped;		/* COPY: not copied (same) */
 	uint64_t ms;			/* the worker's time on it */
 };
 
@@ -119,7 +117,6 @@ static void job_free(struct vjob *j)
 	for (i = 0; i < j->nrep; i++)
 		free(j->rep[i].data);
 	free(j->rep);
-	free(j->same);
 	free(j);
 }
 
@@ -182,10 +179,6 @@ static int copy_chunk(struct vjob *j, uint64_t c, uint8_t *buf)
 		return -ECANCELED;
 	if (find_repair(j, c))
 		return 0;	/* written with the repairs */
-	if (j->same && (j->same[c / 64] >> (c % 64) & 1)) {
-		j->same_skipped++;
-		return 0;
-	}
 	e = j->a->ops->read_view(j->a, c, buf, &len);
 	if (!e)
 		e = j->b->ops->write(j->b, c, buf, len);
@@ -659,43 +652,6 @@ static void hash_done(struct vmfitd *d, struct vjob *j)
 /*----------------------------------------------------------------*/
 /* Hand-over: B gets the verified state */
 
-/*
- * A delta round copies into B only the chunks of A's changed set. B
- * holds the stored state outside that set (I2), and on it too unless a
- * copy wrote B since the last commit (b_copied): then a changed chunk
- * whose verified digest is the stored one is in B already: it was
- * written, and written back to the same content, as kv's checkpoint
- * journal is at every checkpoint (protocol.rst "Delta and the kv
- * journal"). Marked here, in the loop, where the round's digests are
- * (32-byte compares of the changed set only); not copied by the worker.
- * A repaired chunk is always written. -ENOMEM: the caller aborts.
- */
-static int mark_same(struct rcv *r, struct vjob *j)
-{
-	const uint8_t *now, *was;
-	uint64_t c;
-	size_t i;
-
-	if (r->b_copied || !r->have_store ||
-	    r->store.nchunks != r->geom.nchunks ||
-	    r->store.chunk_size != r->geom.chunk_size ||
-	    r->work.nchunks != r->geom.nchunks)
-		return 0;
-	j->same = calloc((r->geom.nchunks + 63) / 64, sizeof(*j->same));
-	if (!j->same)
-		return -ENOMEM;
-	for (i = 0; i < r->changed.n; i++)
-		for (c = r->changed.r[i].start;
-		     c <= r->changed.r[i].end && c < r->geom.nchunks; c++) {
-			now = vf_dstore_get(&r->work, c);
-			was = vf_dstore_get(&r->store, c);
-			if (now && was &&
-			    !memcmp(now, was, VF_MERKLE_DIGEST_SIZE))
-				j->same[c / 64] |= 1ull << (c % 64);
-		}
-	return 0;
-}
-
 /* Every repair is fetched: the worker copies into B. */
 void volume_copy(struct vmfitd *d)
 {
@@ -706,13 +662,6 @@ void volume_copy(struct vmfitd *d)
 	if (j) {
 		/* After a catch-up B holds nothing verified: all of it. */
 		j->full = r->full || r->b_stale;
-		if (!j->full && mark_same(r, j)) {
-			job_free(j);
-			j = NULL;
-		}
-	}
-	if (j) {
-		r->b_copied = true;
 		j->changed = r->changed;
 		vf_ranges_init(&r->changed);
 		j->rep = r->rep;
@@ -735,16 +684,14 @@ static void copy_done(struct vmfitd *d, struct vjob *j)
 	j->nrep = 0;
 	r->st.copied = j->copied;
 	r->st.bytes_copied = j->bytes_copied;
-	r->st.same = j->same_skipped;
 	r->st.copy_ms = j->ms;
 	if (j->err) {
 		round_abort(d, VF_RCV_VOLUME, false, "copy into %s: %s",
 			    j->b->path, strerror(-j->err));
 		return;
 	}
-	vf_info("recovery: %" PRIu64 " chunk(s) copied into %s in %" PRIu64 " ms (%" PRIu64 " repaired, %" PRIu64 " changed but as stored: not copied); restoring the shadow",
-		r->st.copied, j->b->path, j->ms, r->st.repaired,
-		r->st.same);
+	vf_info("recovery: %" PRIu64 " chunk(s) copied into %s in %" PRIu64 " ms (%" PRIu64 " repaired); restoring the shadow",
+		r->st.copied, j->b->path, j->ms, r->st.repaired);
 	shadow_restore(d);
 }
 
