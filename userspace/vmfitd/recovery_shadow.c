@@ -532,10 +532,10 @@ void shadow_events(struct vmfitd *d, const struct pollfd *pfd)
  * The EXECs logged during the capture, copy and restore are one large
  * buffer (10 MB and more for a large state under load), which the shadow
  * takes a socket buffer at a time while it replays them. Moving the rest
- * of it to the front after every send made a flush quadratic in it and
- * held the loop for tens of ms at a time (rcv_loop_max_ms): sent bytes
- * are skipped (sout_off) and dropped once they are half of the buffer,
- * and one call sends at most SHADOW_FLUSH_MAX (poll says when to go on).
+ * of it to the front after every send (vf_wb_consume) made a flush
+ * quadratic in it: sent bytes are skipped (sout_off) and dropped once they
+ * are half of the buffer, and one call sends at most SHADOW_FLUSH_MAX
+ * (poll says when to go on).
  */
 void shadow_flush(struct vmfitd *d)
 {
