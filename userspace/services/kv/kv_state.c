@@ -7,7 +7,10 @@
  * while a committed journal holds their new bytes, and the journal is only
  * ever rewritten while the in-place image is complete. So at any point the
  * volume holds either a complete in-place image (journal empty, torn or
- * already applied) or a committed journal that completes it.
+ * already applied) or a committed journal that completes it. With an
+ * external journal each "durable" is the fdatasync of the device written
+ * (kv_state.h): the journal's before the in-place writes, the volume's
+ * before the journal is rewritten.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -247,6 +250,7 @@ int kv_vol_open(struct kv_vol *v, const char *path,
 
 	memset(v, 0, sizeof(*v));
 	v->fd = -1;
+	v->jfd = -1;
 	r = kv_geom_init(&v->g, lim);
 	if (r)
 		return r;
@@ -289,6 +293,10 @@ void kv_vol_close(struct kv_vol *v)
 	if (v->fd >= 0)
 		close(v->fd);
 	v->fd = -1;
+	if (v->jext)
+		close(v->jfd);
+	v->jext = false;
+	v->jfd = -1;
 	free(v->buf);
 	free(v->ents);
 	free(v->slot);
@@ -304,27 +312,85 @@ void kv_vol_close(struct kv_vol *v)
 	v->keys = NULL;
 }
 
-static int kv_vol_size(struct kv_vol *v, uint64_t *size)
+static int kv_fd_size(int fd, bool is_reg, uint64_t *size)
 {
 	struct stat st;
 
-	if (v->is_reg) {
-		if (fstat(v->fd, &st))
+	if (is_reg) {
+		if (fstat(fd, &st))
 			return -errno;
 		*size = st.st_size;
 		return 0;
 	}
-	if (ioctl(v->fd, BLKGETSIZE64, size))
+	if (ioctl(fd, BLKGETSIZE64, size))
 		return -errno;
 	return 0;
 }
 
-static int kv_pwrite(struct kv_vol *v, const uint8_t *p, size_t n,
-		     uint64_t off)
+static int kv_vol_size(struct kv_vol *v, uint64_t *size)
+{
+	return kv_fd_size(v->fd, v->is_reg, size);
+}
+
+int kv_vol_journal(struct kv_vol *v, const char *path)
+{
+	uint64_t need = v->g.volume_size - v->g.journal_off, size;
+	struct stat st, vst;
+	int fd, r;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || fstat(v->fd, &vst)) {
+		r = -errno;
+		goto bad;
+	}
+	r = -EINVAL;
+	if (st.st_mode == vst.st_mode &&
+	    (S_ISBLK(st.st_mode) ? st.st_rdev == vst.st_rdev :
+	     st.st_dev == vst.st_dev && st.st_ino == vst.st_ino))
+		goto bad;
+	r = -ENOTBLK;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		goto bad;
+	r = kv_fd_size(fd, S_ISREG(st.st_mode), &size);
+	if (r)
+		goto bad;
+	/* a file is the journal's alone: sized to it (zeros when new) */
+	if (S_ISREG(st.st_mode) && size != need &&
+	    ftruncate(fd, (off_t)need)) {
+		r = -errno;
+		goto bad;
+	}
+	r = -ENOSPC;
+	if (!S_ISREG(st.st_mode) && size < need)
+		goto bad;
+	v->jfd = fd;
+	v->jext = true;
+	return 0;
+bad:
+	close(fd);
+	return r;
+}
+
+/*
+ * The I/O below takes in-volume offsets; @jrn: the access is to the
+ * journal, which an external journal holds at @off - journal_off.
+ */
+static int kv_io_fd(const struct kv_vol *v, bool jrn, uint64_t *off)
+{
+	if (!jrn || !v->jext)
+		return v->fd;
+	*off -= v->g.journal_off;
+	return v->jfd;
+}
+
+static int kv_io_write(struct kv_vol *v, bool jrn, const uint8_t *p,
+		       size_t n, uint64_t off)
 {
 	size_t done = 0;
 	ssize_t w;
-	int r;
+	int r, fd;
 
 	if (v->hook) {
 		r = v->hook(v->hook_arg, off, p, n);
@@ -333,8 +399,9 @@ static int kv_pwrite(struct kv_vol *v, const uint8_t *p, size_t n,
 		if (r)
 			return r;
 	}
+	fd = kv_io_fd(v, jrn, &off);
 	while (done < n) {
-		w = pwrite(v->fd, p + done, n - done, (off_t)(off + done));
+		w = pwrite(fd, p + done, n - done, (off_t)(off + done));
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -346,31 +413,56 @@ static int kv_pwrite(struct kv_vol *v, const uint8_t *p, size_t n,
 	return 0;
 }
 
-/* The barrier between what is committed and what relies on it. */
-static int kv_sync(struct kv_vol *v)
+static int kv_pwrite(struct kv_vol *v, const uint8_t *p, size_t n,
+		     uint64_t off)
 {
+	return kv_io_write(v, false, p, n, off);
+}
+
+static int kv_jpwrite(struct kv_vol *v, const uint8_t *p, size_t n,
+		      uint64_t off)
+{
+	return kv_io_write(v, true, p, n, off);
+}
+
+/* The barrier between what is committed and what relies on it. */
+static int kv_io_sync(struct kv_vol *v, bool jrn)
+{
+	uint64_t off = jrn ? v->g.journal_off : 0;
 	int r;
 
 	if (v->hook) {
-		r = v->hook(v->hook_arg, 0, NULL, 0);
+		r = v->hook(v->hook_arg, off, NULL, 0);
 		if (r > 0)
 			return 0;
 		if (r)
 			return r;
 	}
-	if (fdatasync(v->fd))
+	if (fdatasync(kv_io_fd(v, jrn, &off)))
 		return -errno;
 	return 0;
 }
 
+static int kv_sync(struct kv_vol *v)
+{
+	return kv_io_sync(v, false);
+}
+
+static int kv_jsync(struct kv_vol *v)
+{
+	return kv_io_sync(v, true);
+}
+
 /* Read exactly @n bytes; -ENODATA at end of volume. */
-static int kv_pread(struct kv_vol *v, uint8_t *p, size_t n, uint64_t off)
+static int kv_io_read(struct kv_vol *v, bool jrn, uint8_t *p, size_t n,
+		      uint64_t off)
 {
 	size_t done = 0;
 	ssize_t r;
+	int fd = kv_io_fd(v, jrn, &off);
 
 	while (done < n) {
-		r = pread(v->fd, p + done, n - done, (off_t)(off + done));
+		r = pread(fd, p + done, n - done, (off_t)(off + done));
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -383,8 +475,18 @@ static int kv_pread(struct kv_vol *v, uint8_t *p, size_t n, uint64_t off)
 	return 0;
 }
 
-/* Write zeros over [@off, @off + @len). Uses v->buf. */
-static int kv_zero(struct kv_vol *v, uint64_t off, uint64_t len)
+static int kv_pread(struct kv_vol *v, uint8_t *p, size_t n, uint64_t off)
+{
+	return kv_io_read(v, false, p, n, off);
+}
+
+static int kv_jpread(struct kv_vol *v, uint8_t *p, size_t n, uint64_t off)
+{
+	return kv_io_read(v, true, p, n, off);
+}
+
+/* Write zeros over [@off, @off + @len) (@jrn: of the journal). */
+static int kv_zero(struct kv_vol *v, bool jrn, uint64_t off, uint64_t len)
 {
 	uint64_t n;
 	int r;
@@ -392,7 +494,7 @@ static int kv_zero(struct kv_vol *v, uint64_t off, uint64_t len)
 	memset(v->buf, 0, v->buf_size);
 	for (; len; off += n, len -= n) {
 		n = len < v->buf_size ? len : v->buf_size;
-		r = kv_pwrite(v, v->buf, n, off);
+		r = kv_io_write(v, jrn, v->buf, n, off);
 		if (r)
 			return r;
 	}
@@ -404,15 +506,15 @@ static int kv_zero(struct kv_vol *v, uint64_t off, uint64_t len)
  * a clean area adds nothing to the target's changed set). Sets *@any when
  * something was written. Uses v->buf.
  */
-static int kv_zero_nonzero(struct kv_vol *v, uint64_t off, uint64_t len,
-			   bool *any)
+static int kv_zero_nonzero(struct kv_vol *v, bool jrn, uint64_t off,
+			   uint64_t len, bool *any)
 {
 	uint64_t n, i, b;
 	int r;
 
 	for (; len; off += n, len -= n) {
 		n = len < v->buf_size ? len : v->buf_size;
-		r = kv_pread(v, v->buf, n, off);
+		r = kv_io_read(v, jrn, v->buf, n, off);
 		if (r)
 			return r;
 		for (i = 0; i < n; i += b) {
@@ -421,7 +523,7 @@ static int kv_zero_nonzero(struct kv_vol *v, uint64_t off, uint64_t len,
 				continue;
 			*any = true;
 			memset(v->buf + i, 0, b);
-			r = kv_pwrite(v, v->buf + i, b, off + i);
+			r = kv_io_write(v, jrn, v->buf + i, b, off + i);
 			if (r)
 				return r;
 		}
@@ -472,9 +574,9 @@ static int kv_journal_walk(struct kv_vol *v, uint32_t count, bool apply,
 	for (i = 0; i < count; i += n) {
 		n = count - i < per ? count - i : per;
 		eoff = g->entries_off + (uint64_t)i * g->slot_size;
-		r = kv_pread(v, v->keys, 4 * n, g->index_off + 4ull * i);
+		r = kv_jpread(v, v->keys, 4 * n, g->index_off + 4ull * i);
 		if (!r)
-			r = kv_pread(v, v->buf, (size_t)n * g->slot_size, eoff);
+			r = kv_jpread(v, v->buf, (size_t)n * g->slot_size, eoff);
 		if (r)
 			return r;
 		for (j = 0; j < n; j++) {
@@ -522,11 +624,13 @@ static int kv_journal_apply(struct kv_vol *v, uint32_t count, uint64_t order,
 	if (!r)
 		r = kv_sync(v);
 	if (!r)
-		r = kv_zero(v, g->journal_off, KV_STATE_BLOCK);
+		r = kv_zero(v, true, g->journal_off, KV_STATE_BLOCK);
 	if (!r)
-		r = kv_zero(v, g->index_off, kv_round_block(4ull * count));
+		r = kv_zero(v, true, g->index_off,
+			    kv_round_block(4ull * count));
 	if (!r)
-		r = kv_zero(v, g->entries_off, (uint64_t)count * g->slot_size);
+		r = kv_zero(v, true, g->entries_off,
+			    (uint64_t)count * g->slot_size);
 	if (r)
 		return r;
 	v->order = order;
@@ -550,7 +654,7 @@ static int kv_journal_recover(struct kv_vol *v, bool restoring)
 	int r;
 
 	v->found = KV_JOURNAL_EMPTY;
-	r = kv_pread(v, v->buf, KV_STATE_BLOCK, g->journal_off);
+	r = kv_jpread(v, v->buf, KV_STATE_BLOCK, g->journal_off);
 	if (r)
 		return r;
 	if (!kv_commit_decode(v->buf, g, &count, &order, &want)) {
@@ -587,8 +691,8 @@ static int kv_journal_recover(struct kv_vol *v, bool restoring)
 		return r;
 	if (kv_hdr_decode(v->buf, g, &order))
 		return 0;
-	r = kv_zero_nonzero(v, g->journal_off, g->volume_size - g->journal_off,
-			    &any);
+	r = kv_zero_nonzero(v, true, g->journal_off,
+			    g->volume_size - g->journal_off, &any);
 	if (r)
 		return r;
 	if (any)
@@ -614,8 +718,8 @@ static int kv_jw_flush(struct kv_jw *w)
 
 	if (!w->nbuf)
 		return 0;
-	r = kv_pwrite(v, v->ents, (size_t)w->nbuf * g->slot_size,
-		      g->entries_off + (uint64_t)first * g->slot_size);
+	r = kv_jpwrite(v, v->ents, (size_t)w->nbuf * g->slot_size,
+		       g->entries_off + (uint64_t)first * g->slot_size);
 	if (r)
 		return r;
 	w->nbuf = 0;
@@ -628,8 +732,8 @@ static int kv_jw_flush_keys(struct kv_jw *w)
 	uint32_t blk = (w->n - 1) / KV_KEYS_PER_BLOCK;
 	int r;
 
-	r = kv_pwrite(v, v->keys, KV_STATE_BLOCK,
-		      v->g.index_off + (uint64_t)blk * KV_STATE_BLOCK);
+	r = kv_jpwrite(v, v->keys, KV_STATE_BLOCK,
+		       v->g.index_off + (uint64_t)blk * KV_STATE_BLOCK);
 	memset(v->keys, 0, KV_STATE_BLOCK);
 	return r;
 }
@@ -675,9 +779,9 @@ static int kv_jw_commit(struct kv_jw *w, uint64_t order)
 	 * all of its data from a committed one.
 	 */
 	kv_commit_encode(v->buf, &v->g, w->n, order, w->crc);
-	r = kv_pwrite(v, v->buf, KV_STATE_BLOCK, v->g.journal_off);
+	r = kv_jpwrite(v, v->buf, KV_STATE_BLOCK, v->g.journal_off);
 	if (!r)
-		r = kv_sync(v);
+		r = kv_jsync(v);
 	return r;
 }
 
@@ -827,6 +931,18 @@ static int kv_format(struct kv_vol *v, struct kv_store *s, uint64_t size,
 {
 	int r;
 
+	/*
+	 * An external journal may hold a committed journal of an older
+	 * volume: void it durably first, or a crash before the header is
+	 * whole would replay it over the new image.
+	 */
+	if (v->jext) {
+		r = kv_zero(v, true, v->g.journal_off, KV_STATE_BLOCK);
+		if (!r)
+			r = kv_jsync(v);
+		if (r)
+			return r;
+	}
 	if (v->is_reg) {
 		if (v->hook) {
 			r = v->hook(v->hook_arg, 0, NULL, v->g.volume_size);
@@ -837,7 +953,7 @@ static int kv_format(struct kv_vol *v, struct kv_store *s, uint64_t size,
 		    ftruncate(v->fd, (off_t)v->g.volume_size))
 			return -errno;
 	} else {
-		r = kv_zero(v, 0, size);
+		r = kv_zero(v, false, 0, size);
 		if (r)
 			return r;
 	}
@@ -890,9 +1006,17 @@ static int kv_ckpt_prepare(struct kv_vol *v, uint64_t *size, bool *valid)
 	if (kv_hdr_decode(v->buf, g, &order))
 		return 0;
 	end = kv_slot_off(g, g->records);
-	r = kv_zero_nonzero(v, end, g->data_end - end, &any);
+	r = kv_zero_nonzero(v, false, end, g->data_end - end, &any);
+	/*
+	 * With an external journal the volume's journal area must be zero
+	 * (restore checks it): left over only from a replica that ran with
+	 * the in-volume journal (switch after a clean stop, kv-service.rst).
+	 */
+	if (!r && v->jext)
+		r = kv_zero_nonzero(v, false, g->journal_off,
+				    g->volume_size - g->journal_off, &any);
 	if (!r && !v->is_reg)
-		r = kv_zero_nonzero(v, g->volume_size,
+		r = kv_zero_nonzero(v, false, g->volume_size,
 				    *size - g->volume_size, &any);
 	if (r)
 		return r;
@@ -1049,9 +1173,17 @@ static int kv_restore_slots(struct kv_vol *v, struct kv_store *s,
 	return r;
 }
 
-int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
+/*
+ * The volume's checkpoint into @s. @trusted: the journal is this host's
+ * own (crash recovery), replayed when committed; else an external one is
+ * discarded unread (kv_restore()).
+ */
+static int kv_load(struct kv_vol *v, struct kv_store *s, uint64_t *order,
+		   bool trusted)
 {
+	const struct kv_geom *g = &v->g;
 	uint64_t size, ord;
+	bool any = false;
 	int r, r2;
 
 	v->synced = false;
@@ -1072,7 +1204,17 @@ int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
 		return r;
 	if (size < KV_STATE_HDR_SIZE)
 		return -ENODATA;
-	if (size >= v->g.volume_size) {
+	if (v->jext && !trusted) {
+		r = kv_zero_nonzero(v, true, g->journal_off,
+				    g->volume_size - g->journal_off, &any);
+		/* durably: a crash must not bring it back to kv_recover() */
+		if (!r && any)
+			r = kv_jsync(v);
+		if (r)
+			return r;
+		if (any)
+			v->found = KV_JOURNAL_UNTRUSTED;
+	} else if (size >= g->volume_size) {
 		r = kv_journal_recover(v, true);
 		if (r)
 			return r;
@@ -1107,4 +1249,14 @@ int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
 	v->order = ord;
 	v->synced = true;
 	return 0;
+}
+
+int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order)
+{
+	return kv_load(v, s, order, false);
+}
+
+int kv_recover(struct kv_vol *v, struct kv_store *s, uint64_t *order)
+{
+	return kv_load(v, s, order, true);
 }

@@ -32,6 +32,19 @@
  * is replayed (idempotently) before anything else reads the volume, so a
  * crash at any point leaves the previous checkpoint or the new one.
  *
+ * External journal (kv_vol_journal()): the commit record, index and
+ * entries, same encoding, live in a file or device of their own from its
+ * offset 0 (journal_off + x on the volume is x there), and the volume's
+ * journal area is never written: it stays zero, so the volume's bytes are
+ * those of an in-volume-journal replica at every checkpoint. Ordering
+ * across the two devices (the invariant the crash rule needs):
+ *   1. entries, index, commit record written, then fdatasync(journal);
+ *   2. only then the in-place slots and header, then fdatasync(volume);
+ *   3. only then the commit record is zeroed.
+ * The external journal is not verified by recovery: kv_restore() (the
+ * shadow's RESTORE of a verified volume) never replays it but zeroes it;
+ * only kv_recover() (a replica back on its own volume) does.
+ *
  * slot_size = 8 + record_size rounded up to a power of two when that is at
  * most 4096 (so no slot crosses a 4 KiB block boundary), else to a
  * multiple of 4096 (so a slot spans the fewest blocks it can).
@@ -66,7 +79,9 @@ struct kv_geom {
 /*
  * Write hook, for tests: called before every write with its range and
  * bytes (@p NULL: zeros), and before every fdatasync with @p NULL and
- * @len 0. A negative return stops the writer there, as a crash would: the
+ * @len 0 (@off: 0 for the volume's, journal_off for the journal's). The
+ * journal's writes are reported at their in-volume offsets (journal_off +
+ * their offset in the journal) whichever device holds it. A negative return stops the writer there, as a crash would: the
  * write (or sync) does not happen and the checkpoint fails with it. A
  * positive return skips the write alone, as a device may lose a write
  * that was not yet followed by a sync.
@@ -84,6 +99,7 @@ enum kv_journal_found {
 	KV_JOURNAL_EMPTY,	/* nothing: the volume was consistent */
 	KV_JOURNAL_REPLAYED,	/* a committed checkpoint, now applied */
 	KV_JOURNAL_DISCARDED,	/* an uncommitted (torn) one, now zeroed */
+	KV_JOURNAL_UNTRUSTED,	/* RESTORE: an external one, zeroed unread */
 };
 
 /*
@@ -100,6 +116,8 @@ struct kv_snap {
 struct kv_vol {
 	int fd;
 	bool is_reg;		/* regular file (else block device) */
+	bool jext;		/* the journal is on jfd, not in the volume */
+	int jfd;		/* external journal (when jext) */
 	bool synced;		/* volume == engine state minus dirty set */
 	uint64_t order;		/* the volume's order, when synced */
 	struct kv_geom g;
@@ -147,6 +165,15 @@ int kv_vol_open(struct kv_vol *v, const char *path,
 void kv_vol_close(struct kv_vol *v);
 
 /*
+ * kv_vol_journal - keep the journal in @path (a regular file, created if
+ * missing and sized to the journal, or a block device at least that big)
+ * instead of the volume's journal area. Call after kv_vol_open(), before
+ * anything else. -EINVAL: @path is the volume itself; -ENOSPC: a block
+ * device too small; -ENOTBLK: neither a file nor a block device.
+ */
+int kv_vol_journal(struct kv_vol *v, const char *path);
+
+/*
  * kv_checkpoint - make @s's state at @order the volume's, crash-safely.
  * When the volume is known to hold the previous checkpoint (or what was
  * restored), only the slots of dirty keys whose bytes differ from the
@@ -189,7 +216,17 @@ int kv_checkpoint_end(struct kv_vol *v);
  *             record size) or a regular file of the wrong size
  *   other     I/O or engine errors
  * On failure @s is left empty and the next checkpoint starts over.
+ * An external journal is not replayed, whatever it holds: the volume
+ * (verified, captured after a finished checkpoint) is the state; it is
+ * zeroed (v->found KV_JOURNAL_UNTRUSTED when it held anything).
  */
 int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order);
+
+/*
+ * kv_recover - kv_restore() of a volume this host's replicas wrote (crash
+ * recovery: no verified copy to restore from), which replays a committed
+ * external journal too. The same as kv_restore() without one.
+ */
+int kv_recover(struct kv_vol *v, struct kv_store *s, uint64_t *order);
 
 #endif /* KV_STATE_H */

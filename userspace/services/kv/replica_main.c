@@ -396,6 +396,8 @@ static void kv_log_journal(const struct kv_vol *v)
 			(unsigned long long)v->found_order);
 	else if (v->found == KV_JOURNAL_DISCARDED)
 		vf_warn("state volume: discarded an uncommitted checkpoint journal; the previous checkpoint stands");
+	else if (v->found == KV_JOURNAL_UNTRUSTED)
+		vf_warn("journal: discarded what it held unread: RESTORE loads the verified volume, whose checkpoint was complete");
 }
 
 /* Log a checkpoint's outcome and encode its CHECKPOINT_DONE into @wb. */
@@ -630,7 +632,8 @@ static void kv_usage(FILE *fp, const char *prog,
 	fprintf(fp,
 		"Usage: %s (--fd N | --connect unix:PATH|tcp:HOST:PORT |\n"
 		"           --vchan XSPATH)\n"
-		"       --state PATH --records M --record-size S\n", prog);
+		"       --state PATH [--journal PATH] --records M\n"
+		"       --record-size S\n", prog);
 	if (engines[1]) {
 		fprintf(fp, "       [--engine");
 		for (i = 0; engines[i]; i++)
@@ -653,6 +656,10 @@ static void kv_usage(FILE *fp, const char *prog,
 		"                    xenstore path XSPATH (in a Xen domain)\n"
 		"  --state PATH      state volume (file, created if missing,\n"
 		"                    or block device)\n"
+		"  --journal PATH    keep the checkpoint journal there (file,\n"
+		"                    created if missing, or block device), not\n"
+		"                    in the state volume; not replayed on\n"
+		"                    RESTORE (it is not verified)\n"
 		"  --records M       number of keys: 0 .. M-1 (1 .. %u)\n"
 		"  --record-size S   largest value in bytes (1 .. %u)\n"
 		"  --log-level L     err, warn, info (default), debug\n"
@@ -758,6 +765,7 @@ enum {
 	OPT_CONNECT,
 	OPT_VCHAN,
 	OPT_STATE,
+	OPT_JOURNAL,
 	OPT_RECORDS,
 	OPT_RECORD_SIZE,
 	OPT_ENGINE,
@@ -774,6 +782,7 @@ static const struct option kv_options[] = {
 	{ "connect", required_argument, NULL, OPT_CONNECT },
 	{ "vchan", required_argument, NULL, OPT_VCHAN },
 	{ "state", required_argument, NULL, OPT_STATE },
+	{ "journal", required_argument, NULL, OPT_JOURNAL },
 	{ "records", required_argument, NULL, OPT_RECORDS },
 	{ "record-size", required_argument, NULL, OPT_RECORD_SIZE },
 	{ "engine", required_argument, NULL, OPT_ENGINE },
@@ -795,6 +804,7 @@ struct kv_args {
 	const char *connect;
 	const char *vchan;
 	const char *state;
+	const char *journal;	/* NULL: in the state volume */
 	struct kv_limits lim;
 };
 
@@ -840,6 +850,11 @@ static int kv_parse_args(struct kv_replica *rp, struct kv_args *a, int argc,
 			break;
 		case OPT_STATE:
 			a->state = optarg;
+			break;
+		case OPT_JOURNAL:
+			if (!*optarg)
+				goto bad_value;
+			a->journal = optarg;
 			break;
 		case OPT_RECORDS:
 			if (kv_parse_u64(optarg, 1, KV_MAX_RECORDS, &v))
@@ -974,6 +989,14 @@ int kv_replica_main(int argc, char **argv,
 	if (r) {
 		vf_err("state volume %s: %s", a.state, strerror(-r));
 		goto out;
+	}
+	if (a.journal) {
+		r = kv_vol_journal(&rp.vol, a.journal);
+		if (r) {
+			vf_err("journal %s: %s%s", a.journal, strerror(-r),
+			       r == -EINVAL ? " (it is the state volume)" : "");
+			goto out;
+		}
 	}
 #ifdef KV_FAULT_INJECTION
 	if (rp.fault.mode == KV_FAULT_CORRUPT_STATE) {

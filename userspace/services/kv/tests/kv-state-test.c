@@ -654,6 +654,8 @@ struct crash {
 	int nsync;
 	uint64_t journal_off;
 	bool after_commit;	/* stop at the first write after the commit */
+	bool jext;		/* the journal is in jfd (from journal_off) */
+	int jfd;
 };
 
 static int crash_hook(void *arg, uint64_t off, const uint8_t *p,
@@ -674,7 +676,11 @@ static int crash_hook(void *arg, uint64_t off, const uint8_t *p,
 	if (c->after_commit && c->commit >= 0 && i > c->commit)
 		return -EIO;
 	if (i == c->at) {
-		if (c->torn && p)
+		if (c->torn && p && c->jext && off >= c->journal_off)
+			REQUIRE(pwrite(c->jfd, p, len / 2,
+				       off - c->journal_off) ==
+				(ssize_t)(len / 2));
+		else if (c->torn && p)
 			REQUIRE(pwrite(c->fd, p, len / 2, off) ==
 				(ssize_t)(len / 2));
 		return -EIO;
@@ -688,7 +694,43 @@ struct scenario {
 	struct kv_limits lim;
 	uint32_t changes;	/* keys put between the checkpoints */
 	bool restart;		/* the writer did not restore (diff) */
+	bool journal;		/* external journal (kv_vol_journal) */
 };
+
+/* The external journal of volume @path's tests. */
+static void journal_of(char *buf, size_t n, const char *path)
+{
+	REQUIRE((size_t)snprintf(buf, n, "%s.journal", path) < n);
+}
+
+/* Open @path (and, with @journal, its external journal, unless absent). */
+static void vol_open(struct kv_vol *v, const char *path,
+		     const struct kv_limits *lim, bool journal)
+{
+	char jp[300];
+
+	REQUIRE(!kv_vol_open(v, path, lim));
+	if (!journal)
+		return;
+	journal_of(jp, sizeof(jp), path);
+	REQUIRE(!kv_vol_journal(v, jp));
+}
+
+/* Are @n bytes of @path from @off all zero? */
+static bool file_zero(const char *path, uint64_t off, size_t n)
+{
+	uint8_t *b = malloc(n);
+	int fd = open(path, O_RDONLY);
+	bool z;
+
+	REQUIRE(b && fd >= 0 && pread(fd, b, n, off) == (ssize_t)n);
+	close(fd);
+	z = true;
+	while (n--)
+		z = z && !b[n];
+	free(b);
+	return z;
+}
 
 static uint8_t *slurp(const char *path, size_t *n)
 {
@@ -759,6 +801,9 @@ static int crash_run(const struct scenario *sc, const char *path,
 	int r;
 
 	write_img(path, old, nold);
+	/* the old checkpoint's journal: empty */
+	journal_of(src, sizeof(src), path);
+	unlink(src);
 	REQUIRE(!kv_store_open(&s, sc->from, &sc->lim));
 	if (sc->restart) {
 		/* the state came from elsewhere; this volume is unknown */
@@ -767,14 +812,16 @@ static int crash_run(const struct scenario *sc, const char *path,
 		REQUIRE(!kv_vol_open(&v, src, &sc->lim));
 		REQUIRE(!kv_restore(&v, &s, &order));
 		kv_vol_close(&v);
-		REQUIRE(!kv_vol_open(&v, path, &sc->lim));
+		vol_open(&v, path, &sc->lim, sc->journal);
 	} else {
-		REQUIRE(!kv_vol_open(&v, path, &sc->lim));
+		vol_open(&v, path, &sc->lim, sc->journal);
 		REQUIRE(!kv_restore(&v, &s, &order));
 	}
 	CHECK_EQ(order, 100);
 	crash_change(sc, &s);
 	c->fd = v.fd;
+	c->jext = v.jext;
+	c->jfd = v.jfd;
 	c->journal_off = v.g.journal_off;
 	v.hook = crash_hook;
 	v.hook_arg = c;
@@ -802,18 +849,28 @@ static int crash_outcome(const struct scenario *sc, const char *path,
 	int which, r;
 
 	REQUIRE(!kv_store_open(&s, sc->to, &sc->lim));
-	REQUIRE(!kv_vol_open(&v, path, &sc->lim));
+	vol_open(&v, path, &sc->lim, sc->journal);
+	/*
+	 * An external journal: the volume's journal area was never written,
+	 * and this host's own journal is replayed (kv_recover: crash
+	 * recovery; RESTORE would discard it, test_untrusted_journal).
+	 */
+	if (sc->journal)
+		CHECK(file_zero(path, v.g.journal_off,
+				v.g.volume_size - v.g.journal_off));
 	if (rc) {
 		/* the restore crashes too: then a second one must finish */
 		rc->fd = v.fd;
+		rc->jext = v.jext;
+		rc->jfd = v.jfd;
 		v.hook = crash_hook;
 		v.hook_arg = rc;
-		r = kv_restore(&v, &s, &order);
+		r = kv_recover(&v, &s, &order);
 		v.hook = NULL;
 		if (r)
-			r = kv_restore(&v, &s, &order);
+			r = kv_recover(&v, &s, &order);
 	} else {
-		r = kv_restore(&v, &s, &order);
+		r = kv_recover(&v, &s, &order);
 	}
 	CHECK_EQ(r, 0);
 	kv_vol_close(&v);
@@ -861,6 +918,19 @@ static void test_crash_points(const struct scenario *sc)
 	CHECK_EQ(c.sync_before[0], commit + 1);
 	CHECK(c.sync_before[1] > commit + 1);
 	CHECK(memcmp(old, new, nold));
+	if (sc->journal) {
+		/* the volume's bytes are an in-volume-journal replica's */
+		struct scenario in = *sc;
+		uint8_t *same;
+		size_t nsame;
+
+		in.journal = false;
+		c = (struct crash){ .at = -1, .lose = -1, .commit = -1 };
+		CHECK_EQ(crash_run(&in, path, old, nold, &c), 0);
+		same = slurp(path, &nsame);
+		CHECK(nsame == nnew && !memcmp(same, new, nnew));
+		free(same);
+	}
 
 	for (k = 0; k < total; k++) {
 		/*
@@ -911,6 +981,7 @@ static void test_crash_points(const struct scenario *sc)
 		CHECK_EQ(crash_run(sc, path, old, nold, &c), -EIO);
 		rc = (struct crash){ .at = j, .lose = -1, .commit = -1,
 				     .journal_off = c.journal_off };
+		rc.jext = false;
 		CHECK_EQ(crash_outcome(sc, path, old, new, nold, &rc), 1);
 		if (rc.n <= j)
 			break;	/* the restore got through: all seen */
@@ -1023,6 +1094,102 @@ static void test_corrupt_journal(void)
 #undef JMUTATE
 	free(img);
 	free(bad);
+}
+
+/*
+ * External journal: the volume's bytes equal an in-volume-journal
+ * replica's at every checkpoint. A committed journal (a crash right after
+ * the commit was durable) is replayed by kv_recover() (crash recovery on
+ * the host's own volume) but discarded, and zeroed, by kv_restore() (the
+ * shadow's RESTORE of a verified volume): the state is the volume's. A
+ * journal that is the volume itself, or a directory, is refused.
+ */
+static void test_untrusted_journal(void)
+{
+	struct kv_limits lim = { 100, 20 };
+	struct crash c = { .at = -1, .lose = -1, .commit = -1,
+			   .after_commit = true };
+	struct kv_store s, r;
+	struct kv_vol v, w;
+	char path[256], in[256], jp[300], copy[256], jcopy[300];
+	uint8_t buf[KV_MAX_OP], *b;
+	uint64_t order, jsize;
+	uint32_t len;
+	size_t n;
+
+	path_of(path, sizeof(path), "untrusted");
+	path_of(in, sizeof(in), "untrusted-in");
+	journal_of(jp, sizeof(jp), path);
+	unlink(path);
+	unlink(in);
+	unlink(jp);
+	REQUIRE(!kv_store_open(&s, &kv_hash_ops, &lim));
+	vol_open(&v, path, &lim, true);
+	vol_open(&w, in, &lim, false);
+	CHECK_EQ(s.ops->put(s.e, 0, (const uint8_t *)"zero", 4), 0);
+	CHECK_EQ(s.ops->put(s.e, 99, (const uint8_t *)"last one", 8), 0);
+	CHECK_EQ(kv_checkpoint(&v, &s, 77), 0);
+	s.ops->put(s.e, 0, (const uint8_t *)"zero", 4);
+	s.ops->put(s.e, 99, (const uint8_t *)"last one", 8);
+	CHECK_EQ(kv_checkpoint(&w, &s, 77), 0);
+	CHECK(files_equal(path, in));
+	jsize = v.g.volume_size - v.g.journal_off;
+	kv_vol_close(&w);
+	CHECK_EQ(s.ops->put(s.e, 0, (const uint8_t *)"ZERO", 4), 0);
+	CHECK_EQ(s.ops->put(s.e, 7, (const uint8_t *)"seven", 5), 0);
+	c.journal_off = v.g.journal_off;
+	v.hook = crash_hook;
+	v.hook_arg = &c;
+	CHECK_EQ(kv_checkpoint(&v, &s, 78), -EIO);
+	CHECK(c.commit >= 0);
+	kv_vol_close(&v);
+	kv_store_close(&s);
+	/* the commit is in the journal file, the volume still at 77 */
+	CHECK(files_equal(path, in));
+	b = slurp(jp, &n);
+	CHECK(n == jsize && !memcmp(b, KV_JRNL_MAGIC, 8));
+	path_of(copy, sizeof(copy), "untrusted-copy");
+	journal_of(jcopy, sizeof(jcopy), copy);
+	write_img(jcopy, b, n);
+	free(b);
+	b = slurp(path, &n);
+	write_img(copy, b, n);
+	free(b);
+
+	REQUIRE(!kv_store_open(&r, &kv_sqlite_ops, &lim));
+	vol_open(&v, path, &lim, true);
+	CHECK_EQ(kv_restore(&v, &r, &order), 0);
+	CHECK_EQ(order, 77);
+	CHECK_EQ(v.found, KV_JOURNAL_UNTRUSTED);
+	CHECK(r.ops->get(r.e, 0, buf, &len) == 0 && len == 4 &&
+	      !memcmp(buf, "zero", 4));
+	CHECK_EQ(r.ops->get(r.e, 7, buf, &len), -ENOENT);
+	kv_vol_close(&v);
+	CHECK(file_zero(jp, 0, jsize));
+	CHECK(files_equal(path, in));
+	/* nothing left to replay: a crash recovery now finds 77 too */
+	vol_open(&v, path, &lim, true);
+	CHECK_EQ(kv_recover(&v, &r, &order), 0);
+	CHECK_EQ(order, 77);
+	CHECK_EQ(v.found, KV_JOURNAL_EMPTY);
+	kv_vol_close(&v);
+
+	/* the host's own volume after the crash: replayed */
+	vol_open(&v, copy, &lim, true);
+	CHECK_EQ(kv_recover(&v, &r, &order), 0);
+	CHECK_EQ(order, 78);
+	CHECK_EQ(v.found, KV_JOURNAL_REPLAYED);
+	CHECK(r.ops->get(r.e, 7, buf, &len) == 0 && len == 5);
+	kv_vol_close(&v);
+	CHECK(file_zero(copy, v.g.journal_off, jsize));
+	kv_store_close(&r);
+
+	/* bad journals */
+	REQUIRE(!kv_vol_open(&v, path, &lim));
+	CHECK_EQ(kv_vol_journal(&v, path), -EINVAL);
+	CHECK_EQ(kv_vol_journal(&v, tmpdir), -EISDIR);
+	CHECK(!v.jext);
+	kv_vol_close(&v);
 }
 
 /*
@@ -1278,13 +1445,18 @@ static void test_blockdev(const char *dev)
 static const struct scenario scenarios[] = {
 	/* more than one journal index block */
 	{ "hash to sqlite", &kv_hash_ops, &kv_sqlite_ops, { 2000, 24 }, 1800,
-	  false },
+	  false, false },
 	/* the first checkpoint of a replica that did not restore */
 	{ "sqlite to hash, restarted", &kv_sqlite_ops, &kv_hash_ops,
-	  { 300, 200 }, 40, true },
+	  { 300, 200 }, 40, true, false },
 	/* slots of several blocks */
 	{ "hash to hash, 8 KiB slots", &kv_hash_ops, &kv_hash_ops,
-	  { 64, 5000 }, 10, false },
+	  { 64, 5000 }, 10, false, false },
+	/* the journal in a file of its own: the same outcomes */
+	{ "hash to sqlite, external journal", &kv_hash_ops, &kv_sqlite_ops,
+	  { 2000, 24 }, 1800, false, true },
+	{ "sqlite to hash, restarted, external journal", &kv_sqlite_ops,
+	  &kv_hash_ops, { 300, 200 }, 40, true, true },
 };
 
 int main(int argc, char **argv)
@@ -1312,6 +1484,7 @@ int main(int argc, char **argv)
 	for (e = 0; e < (int)(sizeof(scenarios) / sizeof(scenarios[0])); e++)
 		test_crash_points(&scenarios[e]);
 	test_corrupt_journal();
+	test_untrusted_journal();
 	test_format_crash();
 	test_incremental_large();
 	test_vol_open_errors();
