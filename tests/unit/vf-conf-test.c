@@ -259,6 +259,37 @@ int main(void)
 		       "state_volume = /a\nstate_volume_b = /dev/mapper/b\n"
 		       "unreplicated = yes\n", &c, err), -EINVAL);
 	CHECK(strstr(err, "/dev/mapper/<name>") != NULL);
+	/* journals: default in the volume; pair with A and B; bad ones */
+	CHECK(!c.state_journal[0][0] && !c.state_journal[1][0]);
+	CHECK_EQ(parse("replica_cmd = x\nstate_volume = /a\n"
+		       "state_volume_b = /b\nstate_journal = /ja\n"
+		       "state_journal_b = /jb\nunreplicated = yes\n", &c,
+		       err), 0);
+	CHECK(!strcmp(c.state_journal[0], "/ja") &&
+	      !strcmp(c.state_journal[1], "/jb"));
+	bad("state_journal = rel", "absolute path");
+	bad("state_journal_b = rel/j", "absolute path");
+#define JBAD(text, want)						\
+	do {								\
+		CHECK_EQ(parse("replica_cmd = x\nunreplicated = yes\n"	\
+			       text, &c, err), -EINVAL);		\
+		if (!strstr(err, want))					\
+			fprintf(stderr, "%s: got '%s'\n", text, err);	\
+		CHECK(strstr(err, want) != NULL);			\
+	} while (0)
+	JBAD("state_volume = /a\nstate_journal = /a\n", "is a state volume");
+	JBAD("state_volume = /a\nstate_volume_b = /b\nstate_journal = /b\n"
+	     "state_journal_b = /j\n", "'state_journal' is a state volume");
+	JBAD("state_volume = /a\nstate_volume_b = /b\nstate_journal = /j\n"
+	     "state_journal_b = /a\n", "'state_journal_b' is a state volume");
+	JBAD("state_volume = /a\nstate_volume_b = /b\nstate_journal = /j\n"
+	     "state_journal_b = /j\n", "must differ");
+	JBAD("state_volume = /a\nstate_volume_b = /b\nstate_journal = /j\n",
+	     "go together");
+	JBAD("state_journal = /j\n", "needs 'state_volume'");
+	JBAD("state_volume = /a\nstate_journal_b = /j\n",
+	     "needs 'state_volume_b'");
+#undef JBAD
 	/* xen backend keys */
 	bad("xen_kernel = vmlinux", "absolute path");
 	bad("xen_ramdisk = x.cpio", "absolute path");

@@ -133,6 +133,10 @@ static void child_exec(int fd, const struct vf_replica_spec *spec)
 		argv[n++] = "--state";
 		argv[n++] = (char *)spec->state;
 	}
+	if (spec->journal) {
+		argv[n++] = "--journal";
+		argv[n++] = (char *)spec->journal;
+	}
 	argv[n] = NULL;
 	/* The replica is not the service, and not trusted to speak for it. */
 	unsetenv("NOTIFY_SOCKET");

@@ -20,6 +20,7 @@ struct vf_xen_conf;
 struct vf_replica_spec {
 	const char *cmd;	/* command line, split on blanks (no shell) */
 	const char *state;	/* state volume path, or NULL */
+	const char *journal;	/* its kv journal (--journal), or NULL */
 	const struct vf_xen_conf *xen;	/* xen backend settings */
 	bool isolate;		/* own namespaces, unprivileged user */
 	bool wait_hello;	/* start() returns after the HELLO (below) */

@@ -1193,6 +1193,9 @@ static void xen_refresh(struct vf_replica *r)
 	pthread_mutex_unlock(&x->lock);
 }
 
+/* xen_start() said once that state_journal is not used. */
+static bool journal_said;
+
 static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 {
 	const struct vf_xen_conf *xc = spec->xen;
@@ -1203,6 +1206,15 @@ static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 
 	if (!xc || !spec->state)
 		return -EINVAL;
+	/*
+	 * The domain gets one disk: its replica keeps the journal in the
+	 * volume (the same bytes either way, so mixed hosts vote equal).
+	 */
+	if (spec->journal && !journal_said) {
+		journal_said = true;
+		vf_info("xen: replicas keep the kv journal in the state volume; %s is not used",
+			spec->journal);
+	}
 	if (stat(spec->state, &st) < 0) {
 		ret = -errno;
 		vf_err("xen: state volume %s: %s", spec->state,

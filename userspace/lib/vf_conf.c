@@ -159,7 +159,7 @@ enum key_id {
 	K_REPLICA_LAG_MAX, K_CONTROL_SOCKET, K_CHECKPOINT_TIMEOUT,
 	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNS_PER_SOURCE,
 	K_REPLICA_USER, K_REPLICA_ISOLATION, K_LEGACY_CLIENTS,
-	K_STATE_VOLUME_B, K_VOLUME_KIND, K_VOLUME_CHUNK, K_SHADOW_CMD,
+	K_STATE_VOLUME_B, K_STATE_JOURNAL, K_STATE_JOURNAL_B, K_VOLUME_KIND, K_VOLUME_CHUNK, K_SHADOW_CMD,
 	K_RCV_PERIOD, K_RCV_FULL_EVERY, K_RCV_TIMEOUT, K_RCV_FETCH_TIMEOUT,
 	K_RCV_NICE, K_RCV_LOCAL_CKPT,
 	K_TEST_FAULTS,
@@ -197,6 +197,8 @@ static const char *const key_names[K_NR] = {
 	[K_REPLICA_ISOLATION] = "replica_isolation",
 	[K_LEGACY_CLIENTS] = "legacy_clients",
 	[K_STATE_VOLUME_B] = "state_volume_b",
+	[K_STATE_JOURNAL] = "state_journal",
+	[K_STATE_JOURNAL_B] = "state_journal_b",
 	[K_VOLUME_KIND] = "volume_kind",
 	[K_VOLUME_CHUNK] = "volume_chunk",
 	[K_SHADOW_CMD] = "shadow_cmd",
@@ -349,6 +351,12 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 			return "state volume must be an absolute path";
 		return parse_str(v, c->state_volume_b,
 				 sizeof(c->state_volume_b));
+	case K_STATE_JOURNAL:
+	case K_STATE_JOURNAL_B:
+		if (*v != '/')
+			return "state journal must be an absolute path";
+		return parse_str(v, c->state_journal[k == K_STATE_JOURNAL_B],
+				 sizeof(c->state_journal[0]));
 	case K_VOLUME_KIND:
 		if (strcmp(v, "file") && strcmp(v, "vmfit"))
 			return "expected file or vmfit";
@@ -511,6 +519,52 @@ int vf_conf_parse(struct vf_conf *c, const char *name, FILE *fp, char *err,
 	return 0;
 }
 
+/*
+ * state_journal(_b): each pairs with its volume (A, B), both or neither
+ * when there is a B (the journals swap with the volumes' roles), and no
+ * journal is a state volume or the other journal.
+ */
+static int journal_check(const struct vf_conf *c, const char *name,
+			 char *err, size_t errlen)
+{
+	const char *vol[2] = { c->state_volume, c->state_volume_b };
+	static const char *const key[2] = { "state_journal",
+					    "state_journal_b" };
+	unsigned int i, j;
+
+	for (i = 0; i < 2; i++) {
+		if (!c->state_journal[i][0])
+			continue;
+		if (!vol[i][0]) {
+			errf(err, errlen, name, 0, "'%s' needs '%s'", key[i],
+			     i ? "state_volume_b" :
+			     "state_volume' (or 'state_dir')");
+			return -EINVAL;
+		}
+		for (j = 0; j < 2; j++) {
+			if (!strcmp(c->state_journal[i], vol[j])) {
+				errf(err, errlen, name, 0,
+				     "'%s' is a state volume; the journal needs a file or device of its own",
+				     key[i]);
+				return -EINVAL;
+			}
+		}
+	}
+	if (c->state_volume_b[0] &&
+	    !c->state_journal[0][0] != !c->state_journal[1][0]) {
+		errf(err, errlen, name, 0,
+		     "'state_journal' and 'state_journal_b' go together (the journals swap with the volumes)");
+		return -EINVAL;
+	}
+	if (c->state_journal[0][0] &&
+	    !strcmp(c->state_journal[0], c->state_journal[1])) {
+		errf(err, errlen, name, 0,
+		     "'state_journal_b' must differ from 'state_journal'");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 		   size_t errlen)
 {
@@ -562,6 +616,8 @@ int vf_conf_finish(struct vf_conf *c, const char *name, char *err,
 		     "'state_volume_b' must differ from 'state_volume'");
 		return -EINVAL;
 	}
+	if (journal_check(c, name, err, errlen))
+		return -EINVAL;
 	if (c->recovery_period_s && !c->state_volume_b[0]) {
 		errf(err, errlen, name, 0,
 		     "'recovery_period_s' needs 'state_volume_b'");

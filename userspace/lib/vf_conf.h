@@ -67,6 +67,11 @@ struct vf_conf {
 	bool legacy_clients;		/* accept client protocol 1, 2 */
 	/* proactive recovery (Documentation/protocol.rst "Recovery") */
 	char state_volume_b[VF_CONF_STR];	/* the second volume; "": off */
+	/*
+	 * The kv journals of state_volume, state_volume_b (A, B): ""
+	 * keeps it in the volume; they swap with the volumes' roles.
+	 */
+	char state_journal[2][VF_CONF_STR];
 	char volume_kind[8];		/* "file" (stand-in) or "vmfit" */
 	unsigned int volume_chunk;	/* file: chunk size in bytes */
 	char shadow_cmd[VF_CONF_CMD];	/* the other implementation; "": same */

@@ -37,6 +37,7 @@ int shadow_start(struct vmfitd *d)
 	struct vf_replica_spec spec = {
 		.cmd = cmd_of(d, !r->alt),
 		.state = r->vol[!r->cur].path,
+		.journal = replica_journal(d, !r->cur),
 		.xen = &d->conf.xen,
 		/* Its RESTORE must not slow the senior (shadow_renice). */
 		.nice = (int)d->conf.recovery_nice,

@@ -47,16 +47,46 @@ void replica_failed(struct vmfitd *d, const char *why)
 	failed_as(d, vf_replica_name(&d->rep, who, sizeof(who)), why);
 }
 
+const char *replica_journal(const struct vmfitd *d, unsigned int vol)
+{
+	return d->conf.state_journal[vol][0] ? d->conf.state_journal[vol] :
+					       NULL;
+}
+
+/* Make @path (created if missing; NULL: none) the isolated replica's. */
+static int replica_hand_over(struct vmfitd *d,
+			     const struct vf_replica_spec *spec,
+			     const char *path, const char *what)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	if (!path)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		r = -EINVAL;
+	else if (fchown(fd, spec->uid, spec->gid) < 0)
+		r = -errno;
+	if (r)
+		vf_err("%s %s: cannot hand it to replica_user '%s': %s", what,
+		       path, d->conf.replica_user, strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 /*
  * The isolated replica runs as replica_user: resolve it, and hand it its
- * state volume (created if missing; a regular file or a block device,
- * never through a link). 0 or -errno.
+ * state volume and journal (created if missing; a regular file or a
+ * block device, never through a link). 0 or -errno.
  */
 int replica_isolation(struct vmfitd *d, struct vf_replica_spec *spec)
 {
 	struct passwd *pw;
-	struct stat st;
-	int fd, r = 0;
+	int r;
 
 	/* A Xen domain is isolated by the hypervisor. */
 	spec->isolate = d->conf.replica_isolation &&
@@ -71,21 +101,9 @@ int replica_isolation(struct vmfitd *d, struct vf_replica_spec *spec)
 	}
 	spec->uid = pw->pw_uid;
 	spec->gid = pw->pw_gid;
-	if (!spec->state)
-		return 0;
-	fd = open(spec->state, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		r = -EINVAL;
-	else if (fchown(fd, spec->uid, spec->gid) < 0)
-		r = -errno;
-	if (r)
-		vf_err("state volume %s: cannot hand it to replica_user '%s': %s",
-		       spec->state, d->conf.replica_user, strerror(-r));
-	if (fd >= 0)
-		close(fd);
+	r = replica_hand_over(d, spec, spec->state, "state volume");
+	if (!r)
+		r = replica_hand_over(d, spec, spec->journal, "journal");
 	return r;
 }
 
@@ -94,6 +112,7 @@ int replica_start(struct vmfitd *d)
 	struct vf_replica_spec spec = {
 		.cmd = d->conf.replica_cmd,
 		.state = d->conf.state_volume[0] ? d->conf.state_volume : NULL,
+		.journal = replica_journal(d, 0),
 		.xen = &d->conf.xen,
 	};
 	char who[VF_REPLICA_NAME_LEN];

@@ -293,10 +293,16 @@ int replica_init(struct vmfitd *d);
 int replica_start(struct vmfitd *d);
 /*
  * Fill @spec's isolation (replica_isolation, replica_user) and hand its
- * state volume to that user; for every replica the backend starts (the
- * recovery shadow too). 0 or -errno (logged).
+ * state volume and its journal to that user; for every replica the
+ * backend starts (the recovery shadow too). 0 or -errno (logged).
  */
 int replica_isolation(struct vmfitd *d, struct vf_replica_spec *spec);
+/*
+ * The kv journal of state volume @vol (0: state_volume, 1: state_volume_b),
+ * or NULL (in the volume). It pairs with the volume, not the role: the
+ * replica on a volume always gets that volume's journal.
+ */
+const char *replica_journal(const struct vmfitd *d, unsigned int vol);
 void replica_fini(struct vmfitd *d);
 void replica_free(struct vmfitd *d);
 unsigned int replica_poll_fds(struct vmfitd *d, struct pollfd *pfd);
