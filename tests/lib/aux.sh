@@ -206,7 +206,8 @@ vmfit_ab_volumes() {
 # 16*i MiB on (DISK_D's first MiB is the power-cut tests' state), zeroed,
 # 4 KiB chunks. Exports CL_VOLUME and sets CL_VOLUME_B (paths with @HOST@,
 # for vmfitd.conf's state_volume and state_volume_b); views are removed
-# at exit.
+# at exit. The kv journals are files in the host directories, off the
+# verified volumes (CL_JOURNAL, CL_JOURNAL_B: state_journal, _b).
 vmfit_cluster_volumes() {
 	local n=$1 mb=$2 i s
 	((mb <= 16)) || die "vmfit_cluster_volumes: at most 16 MiB per volume"
@@ -228,6 +229,7 @@ vmfit_cluster_volumes() {
 	done
 	export CL_VOLUME="/dev/mapper/${PREFIX}h@HOST@a"
 	CL_VOLUME_B="/dev/mapper/${PREFIX}h@HOST@b"
+	export CL_JOURNAL="@DIR@/journal-a" CL_JOURNAL_B="@DIR@/journal-b"
 }
 
 # csum_hold_start NAME - a checksum session on live device NAME held open
