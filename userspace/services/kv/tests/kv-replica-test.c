@@ -1074,6 +1074,116 @@ static void test_async_checkpoint(void)
 	}
 }
 
+/*
+ * --journal: the volume of a replica keeping its journal in a file of its
+ * own is byte for byte that of a replica without, and the file is zero
+ * after each checkpoint. A committed journal planted in that file before
+ * RESTORE (one entry, key 5 = "EVIL", at the next order) is discarded
+ * unread: the restored order and records are the volume's (equal to the
+ * in-volume replica's, GET for GET) and the file is zero again. A journal
+ * that is the state volume is refused (exit 1), an empty path too (2).
+ */
+static bool all_zero(const char *path, size_t want)
+{
+	size_t n, i;
+	uint8_t *b = slurp(path, &n);
+	bool z = n == want;
+
+	for (i = 0; z && i < n; i++)
+		z = !b[i];
+	free(b);
+	return z;
+}
+
+static void plant_journal(const char *path, const struct kv_geom *g,
+			  uint64_t order)
+{
+	size_t n = g->volume_size - g->journal_off;
+	uint8_t *j = calloc(1, n), *ent;
+	uint64_t crc;
+
+	REQUIRE(j);
+	ent = j + (g->entries_off - g->journal_off);
+	kv_put_le32(ent, 1);
+	kv_put_le32(ent + 4, 4);
+	memcpy(ent + KV_SLOT_HDR_LEN, "EVIL", 4);
+	kv_put_le32(j + KV_STATE_BLOCK, 5);	/* the index: key 5 */
+	crc = kv_crc64(0, j + KV_STATE_BLOCK, 4);
+	crc = kv_crc64(crc, ent, g->slot_size);
+	memcpy(j, KV_JRNL_MAGIC, 8);
+	kv_put_le32(j + 8, KV_STATE_VERSION);
+	kv_put_le32(j + 12, 1);
+	kv_put_le64(j + 16, order);
+	kv_put_le32(j + 24, g->records);
+	kv_put_le32(j + 28, g->record_size);
+	kv_put_le64(j + 32, crc);
+	kv_put_le32(j + KV_HDR_CRC_OFF, kv_crc32c(0, j, KV_HDR_CRC_OFF));
+	spit(path, j, n);
+	free(j);
+}
+
+static void test_journal(void)
+{
+	static uint8_t op[64], a[KV_MAX_OP], b[KV_MAX_OP];
+	struct replica r[2];
+	char va[256], vb[256], ja[256];
+	const char *jx[] = { "--journal", ja, NULL };
+	const char *self[] = { "--journal", va, NULL };
+	const char *empty[] = { "--journal", "", NULL };
+	uint64_t order = 0, seed = 17, o0 = 0, o1 = 0;
+	struct kv_geom g;
+	int n, la, lb;
+
+	REQUIRE(!kv_geom_init(&g, &lim));
+	path_of(va, sizeof(va), "jrnl-a");
+	path_of(vb, sizeof(vb), "jrnl-b");
+	path_of(ja, sizeof(ja), "jrnl-a.journal");
+	start(&r[0], "kv-hash", va, jx);
+	start(&r[1], "kv-sqlite", vb, NULL);
+	expect_hello(&r[0], "kv-hash");
+	expect_hello(&r[1], "kv-sqlite");
+	lockstep(r, 2, &order, &seed, 400);
+	CHECK_EQ(checkpoint(&r[0], order), 0);
+	CHECK_EQ(checkpoint(&r[1], order), 0);
+	CHECK(same_file(va, vb));
+	CHECK(all_zero(ja, g.volume_size - g.journal_off));
+	stop(&r[0], 0);
+	stop(&r[1], 0);
+
+	plant_journal(ja, &g, order + 1);
+	start(&r[0], "kv-sqlite", va, jx);
+	start(&r[1], "kv-hash", vb, NULL);
+	expect_hello(&r[0], "kv-sqlite");
+	expect_hello(&r[1], "kv-hash");
+	CHECK_EQ(restore(&r[0], &o0), 0);
+	CHECK_EQ(restore(&r[1], &o1), 0);
+	CHECK_EQ(o0, order);
+	CHECK_EQ(o1, order);
+	CHECK(all_zero(ja, g.volume_size - g.journal_off));
+	CHECK(same_file(va, vb));
+	n = kv_req_encode(op, sizeof(op), KV_OP_GET, 5, NULL, 0);
+	REQUIRE(n > 0);
+	send_exec(&r[0], order + 1, op, n);
+	send_exec(&r[1], order + 1, op, n);
+	la = recv_result(&r[0], order + 1, a);
+	lb = recv_result(&r[1], order + 1, b);
+	CHECK(la >= (int)KV_REPLY_HDR_LEN && la == lb && !memcmp(a, b, la));
+	CHECK(!(la == (int)KV_REPLY_HDR_LEN + 4 &&
+		!memcmp(a + KV_REPLY_HDR_LEN, "EVIL", 4)));
+	order++;
+	lockstep(r, 2, &order, &seed, 200);
+	CHECK_EQ(checkpoint(&r[0], order), 0);
+	CHECK_EQ(checkpoint(&r[1], order), 0);
+	CHECK(same_file(va, vb));
+	stop(&r[0], 0);
+	stop(&r[1], 0);
+
+	CHECK_EQ(wait_exit(spawn("kv-hash", va, -1, "unix:/nonexistent",
+				 self)), 1);
+	CHECK_EQ(wait_exit(spawn("kv-hash", va, -1, "unix:/nonexistent",
+				 empty)), 2);
+}
+
 int main(void)
 {
 	char cmd[512];
@@ -1090,6 +1200,7 @@ int main(void)
 	test_differential();
 	test_faulty();
 	test_async_checkpoint();
+	test_journal();
 	ret = vf_check_done("kv-replica-test");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd))
