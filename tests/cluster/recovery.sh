@@ -28,6 +28,9 @@
 #
 # Host 1 cuts off the chunks it serves (a peer link dropping mid-chunk):
 # host 2's repair in round 3 comes from host 3 after that failure.
+# Hosts 1 and 2 keep kv's journals in files of their own (state_journal,
+# state_journal_b), host 3 in its volumes: the volumes vote equal all the
+# same (nothing repaired but host 2's flipped chunk; identical at the end).
 #
 # Part 2, a fresh cluster: host 3 lies about its digests and sends
 # malformed recovery messages (truncated, wrong version, wrong round,
@@ -53,6 +56,8 @@ state_volume_b = @DIR@/vstate/state-b.img
 shadow_cmd = $CL_BASE/flaky-sqlite @DIR@ --records $CL_RECORDS --record-size $CL_RECORD_SIZE
 recovery_timeout_ms = 30000
 test_faults = yes"
+CL_JOURNAL=@DIR@/vstate/journal-a CL_JOURNAL_B=@DIR@/vstate/journal-b
+CL_JOURNAL_HOSTS="1 2"
 
 # nice_of pid tid: the nice value of a thread (/proc, field 19).
 nice_of() {
@@ -204,8 +209,17 @@ acked=$(sed -n 's/^load: .*: \([0-9]*\) ops .*/\1/p' "$CL_DIR/load.log")
 cl_log "all hosts executed $executed orders, the clients had $acked acknowledged"
 cl_assert_eq "every acknowledged operation executed once" "$acked" "$executed"
 cl_checkpoint_compare 1 "after the rounds"
-cl_log "part 1: 6 rounds (2 aborted, 4 done), live volumes identical"
+for i in 1 2; do
+	for v in a b; do
+		[ -s "$(cl_hostdir "$i")/vstate/journal-$v" ] ||
+			cl_die "host $i: no kv journal file journal-$v"
+	done
+	! grep -q '^state_journal' "$(cl_hostdir 3)/vmfitd.conf" ||
+		cl_die "host 3 was meant to keep its journal in the volume"
+done
+cl_log "part 1: 6 rounds (2 aborted, 4 done), live volumes identical (hosts 1, 2 with external kv journals, host 3 without)"
 cl_down
+unset CL_JOURNAL CL_JOURNAL_B CL_JOURNAL_HOSTS
 
 # Part 2: a lying manager that also sends malformed messages
 CL_DIR=$CL_BASE/liar

@@ -12,6 +12,11 @@
 # The volume carries over from one iteration to the next: phase 1 goes on
 # from the restored state, every third iteration as a replica that
 # restarted without RESTORE (its first checkpoint compares the volume).
+# From the second iteration on the journal is on a device of its own
+# (kv --journal: the commit made durable on it before the in-place
+# writes; kv-service.rst "External journal"); both phases of an iteration
+# use the same placement, and the volume's journal area stays zero (the
+# byte comparison with the afresh checkpoint covers it).
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
@@ -24,6 +29,13 @@ O=$(dm_path origin)
 C=$(dm_path cow)
 LOG=$DISK_C
 L=$(dm_path live)
+slice journal "$DISK_D" 8 8	# DISK_D's first MiB: state_save
+J=$(dm_path journal)
+if ((iter % 3 != 1)); then
+	export KV_POWERCUT_JOURNAL=$J
+else
+	unset KV_POWERCUT_JOURNAL
+fi
 
 engine() { # ITER -> the engine that writes in that iteration
 	if (($1 % 2)); then echo kv-hash; else echo kv-sqlite; fi
@@ -37,7 +49,7 @@ if [ "$phase" = 1 ]; then
 	zero_dev "$LOG" 0 8
 	vmfit_create live "$O" "$C" 8
 	state_save "iter=$iter"
-	note "iteration $iter: $eng checkpointing ${restart:+(restarted) }on $L"
+	note "iteration $iter: $eng checkpointing ${restart:+(restarted) }on $L${KV_POWERCUT_JOURNAL:+, journal on $J}"
 	kv-powercut write "$eng" "$L" "$LOG" "$SEED" $restart &
 	writer=$!
 	# Cut only once a checkpoint is logged done (the restore before it

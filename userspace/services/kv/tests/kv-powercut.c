@@ -19,6 +19,11 @@
  *	other engine. Prints "restored=R done=D begun=B". Exit 0 if so,
  *	1 if not, 2 on usage errors.
  *
+ * With KV_POWERCUT_JOURNAL=JDEV in the environment the journal is on JDEV
+ * (kv_vol_journal(): two devices, two fdatasyncs per checkpoint), the
+ * same in both commands. Both load the volume as a replica back on its own
+ * volume does (kv_recover(): a committed journal is replayed).
+ *
  * The workload (batch o: 1 + o % 97 puts of seeded keys and lengths) and
  * the layout (RECORDS x RECORD_SIZE) are fixed here.
  */
@@ -53,6 +58,20 @@ static const struct kv_engine_ops *engine_of(const char *name)
 static const struct kv_engine_ops *other_engine(const struct kv_engine_ops *e)
 {
 	return e == &kv_hash_ops ? &kv_sqlite_ops : &kv_hash_ops;
+}
+
+/* Open @dev, and the journal device if one is set. 0 or -errno. */
+static int vol_open(struct kv_vol *v, const char *dev)
+{
+	const char *j = getenv("KV_POWERCUT_JOURNAL");
+	int r = kv_vol_open(v, dev, &lim);
+
+	if (!r && j && *j) {
+		r = kv_vol_journal(v, j);
+		if (r)
+			kv_vol_close(v);
+	}
+	return r;
 }
 
 /* Batch @o of the workload (o >= 1) into @s. */
@@ -122,11 +141,11 @@ static int cmd_write(const struct kv_engine_ops *ops, const char *dev,
 		perror(logdev);
 		return 1;
 	}
-	if (kv_store_open(&s, ops, &lim) || kv_vol_open(&v, dev, &lim)) {
+	if (kv_store_open(&s, ops, &lim) || vol_open(&v, dev)) {
 		fprintf(stderr, "kv-powercut: cannot open %s\n", dev);
 		return 1;
 	}
-	r = kv_restore(&v, &s, &o);
+	r = kv_recover(&v, &s, &o);
 	if (r) {
 		fprintf(stderr, "kv-powercut: %s holds no checkpoint (%s): starting empty\n",
 			dev, strerror(-r));
@@ -136,7 +155,7 @@ static int cmd_write(const struct kv_engine_ops *ops, const char *dev,
 			r = kv_checkpoint(&v, &s, 0);
 	} else if (restart) {
 		kv_vol_close(&v);
-		r = kv_vol_open(&v, dev, &lim);
+		r = vol_open(&v, dev);
 	}
 	if (!r)
 		r = log_write(lfd, o, o);
@@ -199,9 +218,9 @@ static int cmd_verify(const struct kv_engine_ops *ops, const char *dev,
 		fprintf(stderr, "kv-powercut: no log on %s\n", logdev);
 		return 1;
 	}
-	if (kv_store_open(&s, ops, &lim) || kv_vol_open(&v, dev, &lim))
+	if (kv_store_open(&s, ops, &lim) || vol_open(&v, dev))
 		return 1;
-	r = kv_restore(&v, &s, &o);
+	r = kv_recover(&v, &s, &o);
 	if (v.found == KV_JOURNAL_REPLAYED)
 		printf("replayed the journal of order %" PRIu64 "\n",
 		       v.found_order);
