@@ -576,7 +576,8 @@ static int kv_journal_walk(struct kv_vol *v, uint32_t count, bool apply,
 		eoff = g->entries_off + (uint64_t)i * g->slot_size;
 		r = kv_jpread(v, v->keys, 4 * n, g->index_off + 4ull * i);
 		if (!r)
-			r = kv_jpread(v, v->buf, (size_t)n * g->slot_size, eoff);
+			r = kv_jpread(v, v->buf, (size_t)n * g->slot_size,
+				      eoff);
 		if (r)
 			return r;
 		for (j = 0; j < n; j++) {

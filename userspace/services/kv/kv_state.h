@@ -81,8 +81,9 @@ struct kv_geom {
  * bytes (@p NULL: zeros), and before every fdatasync with @p NULL and
  * @len 0 (@off: 0 for the volume's, journal_off for the journal's). The
  * journal's writes are reported at their in-volume offsets (journal_off +
- * their offset in the journal) whichever device holds it. A negative return stops the writer there, as a crash would: the
- * write (or sync) does not happen and the checkpoint fails with it. A
+ * their offset in the journal) whichever device holds it. A negative
+ * return stops the writer there, as a crash would: the write (or sync)
+ * does not happen and the checkpoint fails with it. A
  * positive return skips the write alone, as a device may lose a write
  * that was not yet followed by a sync.
  */
@@ -99,7 +100,7 @@ enum kv_journal_found {
 	KV_JOURNAL_EMPTY,	/* nothing: the volume was consistent */
 	KV_JOURNAL_REPLAYED,	/* a committed checkpoint, now applied */
 	KV_JOURNAL_DISCARDED,	/* an uncommitted (torn) one, now zeroed */
-	KV_JOURNAL_UNTRUSTED,	/* RESTORE: an external one, zeroed unread */
+	KV_JOURNAL_UNTRUSTED,	/* RESTORE: an external one zeroed unread */
 };
 
 /*
