@@ -100,7 +100,7 @@ enum kv_journal_found {
 	KV_JOURNAL_EMPTY,	/* nothing: the volume was consistent */
 	KV_JOURNAL_REPLAYED,	/* a committed checkpoint, now applied */
 	KV_JOURNAL_DISCARDED,	/* an uncommitted (torn) one, now zeroed */
-	KV_JOURNAL_UNTRUSTED,	/* RESTORE: an external one zeroed unread */
+	KV_JOURNAL_UNTRUSTED,	/* RESTORE: an external one, zeroed */
 };
 
 /*
