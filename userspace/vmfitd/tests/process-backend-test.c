@@ -3,15 +3,17 @@
  * process-backend-test - the process backend never makes the manager wait:
  * kill() returns at once and leaves the exit to reap() (non-blocking) once
  * exit_fd says so; stop() bounds its waits, escalating to SIGKILL for a
- * replica that ignores SIGTERM; the replica does not inherit NOTIFY_SOCKET.
+ * replica that ignores SIGTERM; the replica does not inherit NOTIFY_SOCKET;
+ * it gets --fd 3, and --state and --journal when the spec has them.
  *
  * The replica is this program again, run with --child (the backend adds
- * --fd 3): it reports whether it sees NOTIFY_SOCKET on its channel, then
- * waits, ignoring SIGTERM.
+ * --fd 3 ...): it reports whether it sees NOTIFY_SOCKET or arguments other
+ * than the expected ones on its channel, then waits, ignoring SIGTERM.
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +24,21 @@
 #include "vf_backend.h"
 #include "vf_check.h"
 
-static int child(void)
+#define STATE	"/s/state.img"
+#define JOURNAL	"/s/journal"
+
+static int child(int argc, char **argv)
 {
+	static const char *const full[] = { "--fd", "3", "--state", STATE,
+					    "--journal", JOURNAL };
 	const char *msg = getenv("NOTIFY_SOCKET") ? "env" : "ok!";
+	int i;
+
+	if (argc != 4 && argc != 8)
+		msg = "arg";
+	for (i = 2; i < argc; i++)
+		if (strcmp(argv[i], full[i - 2]))
+			msg = "arg";
 
 	signal(SIGTERM, SIG_IGN);
 	if (write(3, msg, 3) != 3)
@@ -41,11 +55,16 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void start(struct vf_replica *r, const char *self)
+static void start(struct vf_replica *r, const char *self, bool volume)
 {
 	static char cmd[4096];
 	struct vf_replica_spec spec = { .cmd = cmd };
 	char buf[4];
+
+	if (volume) {
+		spec.state = STATE;
+		spec.journal = JOURNAL;
+	}
 
 	snprintf(cmd, sizeof(cmd), "%s --child", self);
 	memset(r, 0, sizeof(*r));
@@ -66,11 +85,11 @@ int main(int argc, char **argv)
 	int st = 0, n;
 
 	if (argc > 1 && !strcmp(argv[1], "--child"))
-		return child();
+		return child(argc, argv);
 	setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
 
 	/* kill(): no wait; the exit is seen through exit_fd, then reaped. */
-	start(&r, argv[0]);
+	start(&r, argv[0], false);
 	CHECK_EQ(vf_process_backend.kill(&r), 0);
 	CHECK(r.running);		/* not reaped yet: not waited for */
 	CHECK_EQ(r.fd, -1);		/* the channel is closed at once */
@@ -89,7 +108,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(vf_process_backend.reap(&r, &st), 1);	/* idempotent */
 
 	/* reap() on a live replica returns 0 at once. */
-	start(&r, argv[0]);
+	start(&r, argv[0], true);
 	t0 = now();
 	CHECK_EQ(vf_process_backend.reap(&r, &st), 0);
 	CHECK(now() - t0 < 1.0);
