@@ -1206,8 +1206,14 @@ static int kv_load(struct kv_vol *v, struct kv_store *s, uint64_t *order,
 	if (size < KV_STATE_HDR_SIZE)
 		return -ENODATA;
 	if (v->jext && !trusted) {
-		r = kv_zero_nonzero(v, true, g->journal_off,
-				    g->volume_size - g->journal_off, &any);
+		/*
+		 * Its commit record is what could make it replayable: entries
+		 * past a commit's count are never read, and the next
+		 * checkpoint rewrites the ones it commits (the journal's
+		 * size is the state's: not read whole on every RESTORE).
+		 */
+		r = kv_zero_nonzero(v, true, g->journal_off, KV_STATE_BLOCK,
+				    &any);
 		/* durably: a crash must not bring it back to kv_recover() */
 		if (!r && any)
 			r = kv_jsync(v);

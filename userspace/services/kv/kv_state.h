@@ -218,8 +218,9 @@ int kv_checkpoint_end(struct kv_vol *v);
  *   other     I/O or engine errors
  * On failure @s is left empty and the next checkpoint starts over.
  * An external journal is not replayed, whatever it holds: the volume
- * (verified, captured after a finished checkpoint) is the state; it is
- * zeroed (v->found KV_JOURNAL_UNTRUSTED when it held anything).
+ * (verified, captured after a finished checkpoint) is the state; its
+ * commit record is zeroed, durably (v->found KV_JOURNAL_UNTRUSTED when
+ * it held anything).
  */
 int kv_restore(struct kv_vol *v, struct kv_store *s, uint64_t *order);
 
