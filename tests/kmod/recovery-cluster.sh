@@ -5,8 +5,11 @@
 # "Recovery") on three hosts inside the VM, on real dm-vmfit state volumes
 # (volume_kind vmfit): tests/lib/cluster.sh's network namespaces, each host
 # with its own corosync, vmfitd, kv replicas of the process backend, and
-# two vmfit devices (A and B) over slices of the VM's disks, under
-# continuous client load (vmfit-bench --verify):
+# two vmfit devices (A and B) over slices of the VM's disks and kv's
+# checkpoint journals in files of their own, paired with A and B
+# (state_journal, state_journal_b: swapped with the volumes at every
+# hand-over, discarded by the shadows' RESTORE), under continuous client
+# load (vmfit-bench --verify):
 #
 #  1. round 1 (the digest stores are empty: every chunk hashed): kv-hash
 #     seniors hand over to kv-sqlite shadows on B;
