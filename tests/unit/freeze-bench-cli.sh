@@ -7,21 +7,12 @@
 # load generator measures gaps on a regular file, and doc-section.sh
 # replaces only its own section of a Markdown file.
 set -uo pipefail
+. "$(dirname "$0")/../lib/unit.sh"
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$top/build/bin/freeze-bench
-splice=$top/tools/bench/freeze/doc-section.sh
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-[ -x "$bin" ] || { echo "$bin not built (make userspace)"; exit 1; }
-command -v jq >/dev/null || { echo "jq missing: make deps"; exit 1; }
+bin=$TOP/build/bin/freeze-bench
+splice=$TOP/tools/bench/freeze/doc-section.sh
+need_built "$bin"
+need_cmd jq
 
 # expect_err RC PATTERN ARGS... - exit status RC and PATTERN on stderr.
 expect_err() {
@@ -89,9 +80,7 @@ meta forced 1
 R
 "$bin" report --json "$tmp/r.json" --md "$tmp/r.md" "$tmp/rec" ||
 	fail "report on valid records failed"
-check() { # jq-expression description
-	jq -e "$1" "$tmp/r.json" >/dev/null 2>&1 || fail "freeze.json: $2 ($1)"
-}
+check() { expect_jq "$tmp/r.json" "$@"; }
 check '.baseline.gap_ms_max == 3' "baseline max gap"
 check '.snapshot.vmfit.gap_ms_max == 3.3' "vmfit max gap"
 check '.snapshot.vmfit.held_ns == [0]' "held_ns list"
@@ -162,8 +151,4 @@ printf 'no markers\n' >"$tmp/f3"
 printf '<!-- freeze:begin -->\n' >>"$doc"
 "$splice" "$doc" "$tmp/f2" 2>/dev/null && fail "doc-section: accepted unbalanced markers"
 
-if ((fails)); then
-	echo "freeze-bench-cli: $fails failure(s)"
-	exit 1
-fi
-echo "freeze-bench-cli: all checks passed"
+unit_done
