@@ -56,12 +56,20 @@ trap _unit_exit EXIT
 
 # Set-up: what the test needs is missing -> a failure, never a skip.
 
-# need_built FILE [MAKE_TARGET] - FILE (relative to TOP or absolute) must
-# be an executable that `make MAKE_TARGET` (default: userspace) built.
+# need_built FILE... - every FILE (relative to TOP or absolute) must be an
+# executable that make built: `make unit-tests` those in build/tests/,
+# `make userspace` the others.
 need_built() {
-	[ -x "$1" ] && return 0
-	echo "FAIL: $1 not built (make ${2:-userspace})" >&2
-	exit 1
+	local f target
+	for f in "$@"; do
+		[ -x "$f" ] && continue
+		case "$f" in
+		build/tests/* | "$TOP"/build/tests/*) target=unit-tests ;;
+		*) target=userspace ;;
+		esac
+		echo "FAIL: $f not built (make $target)" >&2
+		exit 1
+	done
 }
 
 # need_cmd TOOL... - every TOOL must be on PATH (tools/deps.sh installs

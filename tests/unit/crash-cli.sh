@@ -11,8 +11,7 @@ set -euo pipefail
 
 replay=build/bin/vmfit-replay
 crash=build/bin/vmfit-crash
-need_built "$replay"
-need_built "$crash"
+need_built "$replay" "$crash"
 
 # le64 N - 8 little-endian bytes, as printf escapes.
 le64() {

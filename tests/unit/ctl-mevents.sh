@@ -12,7 +12,7 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/unit.sh"
 
 ctl=$TOP/build/tests/ctl/vmfit-ctl
-need_built "$ctl" unit-tests
+need_built "$ctl"
 srv=
 at_exit '[ -z "$srv" ] || kill "$srv" 2>/dev/null'
 checks=0

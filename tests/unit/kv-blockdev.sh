@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/unit.sh"
 
 t=build/tests/unit/kv-state-test
-need_built "$t" unit-tests
+need_built "$t"
 img=$tmp/img
 dev=
 at_exit '[ -z "$dev" ] || losetup -d "$dev"'

@@ -11,8 +11,7 @@ set -euo pipefail
 
 probe=build/bin/vmfit-probe
 inject=build/bin/vmfit-inject
-need_built "$probe"
-need_built "$inject"
+need_built "$probe" "$inject"
 
 # reject TEXT CMD...: CMD must exit 2 and print TEXT.
 reject() {
