@@ -252,7 +252,8 @@ int main(void)
 	vf_wb_init(&wb, 4096);
 	for (i = 9; i <= 14; i++)
 		result(&wb, i);
-	REQUIRE(write(sv[1], wb.buf, wb.len - 10) == (ssize_t)wb.len - 10);
+	REQUIRE(write(sv[1], vf_wb_data(&wb), vf_wb_pending(&wb) - 10) ==
+		(ssize_t)vf_wb_pending(&wb) - 10);
 	memset(pfd, 0, sizeof(pfd));
 	shadow_poll_fds(r, pfd);
 	CHECK_EQ(pfd[0].fd, sv[0]);
@@ -268,7 +269,7 @@ int main(void)
 	CHECK_EQ(last_vote, 13);
 	CHECK(!d->rep_failed);
 	/* The partial frame waits for the rest. */
-	CHECK(d->rilen > 0 && d->rilen < wb.len / 6);
+	CHECK(d->rilen > 0 && d->rilen < vf_wb_pending(&wb) / 6);
 
 	/* The senior was asked to exit, and is not waited for. */
 	CHECK_EQ(n_shutdown, 1);
@@ -307,7 +308,8 @@ int main(void)
 	CHECK_EQ(r->st.senior_stop_ms, SENIOR_STOP_MS);
 
 	/* The rest of frame 14: the replica's own path handles it. */
-	REQUIRE(write(sv[1], wb.buf + wb.len - 10, 10) == 10);
+	REQUIRE(write(sv[1], vf_wb_data(&wb) + vf_wb_pending(&wb) - 10, 10) ==
+		10);
 	d->exec_sent = 14;
 	memset(pfd, 0, sizeof(pfd));
 	replica_poll_fds(d, pfd);
@@ -338,7 +340,8 @@ int main(void)
 	d->exec_sent = 15;
 	vf_wb_reset(&wb);
 	result(&wb, 15);
-	REQUIRE(write(sv[1], wb.buf, wb.len) == (ssize_t)wb.len);
+	REQUIRE(write(sv[1], vf_wb_data(&wb), vf_wb_pending(&wb)) ==
+		(ssize_t)vf_wb_pending(&wb));
 	gone = false;
 	memset(pfd, 0, sizeof(pfd));
 	replica_poll_fds(d, pfd);
