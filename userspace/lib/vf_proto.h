@@ -181,9 +181,9 @@ struct vf_wbuf {
 	size_t tail;		/* mem index past the last pending byte */
 	size_t base;		/* stream position of mem[0] */
 	size_t cap;
-	size_t limit; /* 0: no limit; else at most this many pending */
+	size_t limit;		/* 0: none; else the most bytes pending */
 	int err;		/* sticky: -ENOMEM or -VF_E(VF_ERR_TOO_BIG) */
-	uint64_t moved; /* bytes moved by compactions since init */
+	uint64_t moved;		/* bytes moved by compaction since init */
 };
 
 void vf_wb_init(struct vf_wbuf *wb, size_t limit);
@@ -208,10 +208,10 @@ static inline size_t vf_wb_pending(const struct vf_wbuf *wb)
 	return wb->tail - wb->head;
 }
 
-/* Valid until the next append, consume or reset. */
+/* Valid until the next append, consume or reset; NULL if never written. */
 static inline uint8_t *vf_wb_data(const struct vf_wbuf *wb)
 {
-	return wb->mem + wb->head;
+	return wb->mem ? wb->mem + wb->head : NULL;
 }
 
 /* The offset of the next byte appended. */
@@ -223,7 +223,9 @@ static inline size_t vf_wb_pos(const struct vf_wbuf *wb)
 /*
  * Frame building: vf_wb_frame_begin() appends a header with length 0 and
  * returns its offset; vf_wb_frame_end() patches the length, checks it
- * against VF_MAX_PAYLOAD and returns wb->err.
+ * against VF_MAX_PAYLOAD (too big: the frame is dropped) and returns
+ * wb->err, or -EINVAL if the header was consumed already (a caller's bug:
+ * a frame is sent only once it is complete).
  */
 size_t vf_wb_frame_begin(struct vf_wbuf *wb, uint32_t magic, uint16_t type);
 int vf_wb_frame_end(struct vf_wbuf *wb, size_t start);
