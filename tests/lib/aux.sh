@@ -256,13 +256,14 @@ csum_hold_end() {
 	CSUM_END=$(grep '^end ' "$TESTDIR/hold.out")
 }
 
-# vmfit_fixture SIZE_MB CHUNK_SECTORS [FILL_SEED] - the usual set-up: the
-# first SIZE_MB of DISK_A as "origin" (filled by vmtest-io with FILL_SEED
-# when given), of DISK_B as "cow" (header zeroed), and the vmfit device
-# "live" over them. Sets O, C, L (paths) and N (the live device's name).
+# vmfit_fixture SIZE_MB[/COW_MB] CHUNK_SECTORS [FILL_SEED] - the usual
+# set-up: the first SIZE_MB of DISK_A as "origin" (filled by vmtest-io with
+# FILL_SEED when given), the first COW_MB (default SIZE_MB) of DISK_B as
+# "cow" (header zeroed), and the vmfit device "live" over them. Sets O, C,
+# L (paths) and N (the live device's name).
 vmfit_fixture() {
-	slice origin "$DISK_A" 0 "$1"
-	slice cow "$DISK_B" 0 "$1"
+	slice origin "$DISK_A" 0 "${1%/*}"
+	slice cow "$DISK_B" 0 "${1#*/}"
 	O=$(dm_path origin)
 	C=$(dm_path cow)
 	[ -z "${3:-}" ] || vmtest-io fill "$O" "$3"
