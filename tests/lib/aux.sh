@@ -273,6 +273,16 @@ vmfit_fixture() {
 	N=$(dm_name live)
 }
 
+# vmfit_snapshot_fixture SIZE_MB[/COW_MB] CHUNK_SECTORS [FILL_SEED] -
+# vmfit_fixture, then a snapshot of "live" with its view ready. Sets SUM0
+# too: the origin's SHA-256 at the snapshot, what a view of it reads.
+vmfit_snapshot_fixture() {
+	vmfit_fixture "$@"
+	SUM0=$(sha_dev "$O")
+	dm_msg live snapshot
+	wait_status live VIEW ready 30
+}
+
 # view_create SUFFIX LIVE_SUFFIX - the frozen view of a live device.
 view_create() {
 	dm_create "$1" "0 $(dev_sectors "$(dm_path "$2")") vmfit-view $(dm_path "$2")"
