@@ -524,6 +524,46 @@ powercut_arm() {
 	echo "VMTEST-POWERCUT-ARMED $VMTEST_NAME" >/dev/console
 }
 
+# powercut_volumes SIZE_MB - the power-cut tests' set-up: PHASE (1 before
+# the cut, 2 after it) and ITER, the iteration (tools/vmtest/vmtest sets
+# both); the first SIZE_MB of DISK_A as "origin" and of DISK_B as "cow"
+# (paths O and C), DISK_C as the writer's log (LOG), L the path of "live".
+# Phase 1 starts blank: no saved state, the headers of cow and log zeroed.
+powercut_volumes() {
+	PHASE=${VMTEST_PHASE:?run this test through tools/vmtest/vmtest}
+	ITER=${VMTEST_ITER:-1}
+	case "$PHASE" in
+	1 | 2) ;;
+	*) die "unknown phase $PHASE" ;;
+	esac
+	slice origin "$DISK_A" 0 "$1"
+	slice cow "$DISK_B" 0 "$1"
+	O=$(dm_path origin)
+	C=$(dm_path cow)
+	LOG=$DISK_C
+	L=$(dm_path live)
+	[ "$PHASE" = 1 ] || return 0
+	state_clear
+	zero_dev "$C" 0 8
+	zero_dev "$LOG" 0 8
+}
+
+# powercut_write DEV LOGDEV SEED BATCH NBLOCKS - phase 1's workload: the
+# flushing writer (vmtest-io pcwrite) on DEV, logging each flushed batch
+# on LOGDEV, with the power cut armed once it runs. Never returns: the cut
+# ends the boot, and a writer that stops before it fails the test.
+powercut_write() {
+	local writer
+	vmtest-io pcwrite "$1" "$2" "$3" "$4" "$5" 1000000 &
+	writer=$!
+	sleep 0.5
+	kill -0 $writer 2>/dev/null || die "the writer failed to start"
+	powercut_arm
+	wait $writer || die "the writer failed (rc $?)"
+	sleep 60
+	die "the power cut did not happen"
+}
+
 # State that must survive a power cut lives on DISK_D: a small key=value
 # area in its first MiB (the rest of DISK_D is free for logs).
 STATE_SECTORS=2048
