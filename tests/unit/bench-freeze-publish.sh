@@ -8,27 +8,18 @@
 # the real script in a copy of the tree's layout with a stub VM that
 # writes fixed records, so nothing of the real tree is touched.
 set -uo pipefail
+. "$(dirname "$0")/../lib/unit.sh"
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-[ -x "$top/build/bin/freeze-bench" ] ||
-	{ echo "build/bin/freeze-bench not built (make userspace)"; exit 1; }
+need_built build/bin/freeze-bench
 
 t=$tmp/top
 mkdir -p "$t/tools/bench/freeze" "$t/tools/vmtest" "$t/build/bin" \
 	"$t/bench/results" "$t/Documentation" "$t/kmod"
-cp "$top/tools/bench/freeze/run" "$top/tools/bench/freeze/doc-section.sh" \
+cp "$TOP/tools/bench/freeze/run" "$TOP/tools/bench/freeze/doc-section.sh" \
 	"$t/tools/bench/freeze/"
-cp "$top/tools/bench/lib.sh" "$t/tools/bench/"
-ln -s "$top/build/bin/freeze-bench" "$t/build/bin/freeze-bench"
-cp "$top/Documentation/benchmarks.md" "$t/Documentation/"
+cp "$TOP/tools/bench/lib.sh" "$t/tools/bench/"
+ln -s "$TOP/build/bin/freeze-bench" "$t/build/bin/freeze-bench"
+cp "$TOP/Documentation/benchmarks.md" "$t/Documentation/"
 echo '{"published": true}' >"$t/bench/results/freeze.json"
 : >"$t/kmod/dm-vmfit.ko"
 # The stub VM: fixed fsync records into --results, the guest succeeded.
@@ -60,8 +51,7 @@ done
 out=$(env FORCE=1 "$t/tools/bench/freeze/run" 2>&1)
 grep -q "not published" <<<"$out" && fail "a full run said 'not published'"
 [ "$(sum)" != "$before" ] || fail "a full run did not publish: $out"
-jq -e '.fsync_number_ios == 8000' "$t/bench/results/freeze.json" >/dev/null ||
-	fail "a full run's freeze.json lacks the records' figures"
+expect_jq "$t/bench/results/freeze.json" '.fsync_number_ios == 8000' \
+	"a full run's freeze.json has the records' figures"
 
-((fails == 0)) && echo "bench-freeze-publish: ok"
-exit $((fails > 0))
+unit_done

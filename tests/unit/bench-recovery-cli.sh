@@ -8,61 +8,45 @@
 # load gate of tools/bench/lib.sh (bench_ticks, bench_others_cpu,
 # bench_run_gate) on a fake /proc.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib/unit.sh"
 
-# expect RC TEXT CMD...: CMD must exit RC and print TEXT.
-expect() {
-	local want=$1 text=$2 out rc=0
-	shift 2
-	out=$(timeout 20 "$@" 2>&1) || rc=$?
-	if ((rc != want)) || ! grep -qF -- "$text" <<<"$out"; then
-		echo "FAIL: $*: rc $rc, want $want and '$text'; got: $out" >&2
-		fails=$((fails + 1))
-	else
-		echo "ok: $* -> $text"
-	fi
-}
-
-expect 1 "MODE must be host or vm, not 'qemu'" \
+expect_exit 1 "MODE must be host or vm, not 'qemu'" \
 	env MODE=qemu tools/bench/recovery/run
-expect 1 "MODE must be host or vm, not 'VM'" \
+expect_exit 1 "MODE must be host or vm, not 'VM'" \
 	env MODE=VM tools/bench/recovery/run
-expect 1 "VOLFS must be xfs or dir, not 'zfs'" \
+expect_exit 1 "VOLFS must be xfs or dir, not 'zfs'" \
 	env VOLFS=zfs tools/bench/recovery/run
 for n in 20 -1 x; do
-	expect 1 "RECOVERY_NICE must be 0..19, not '$n'" \
+	expect_exit 1 "RECOVERY_NICE must be 0..19, not '$n'" \
 		env RECOVERY_NICE=$n tools/bench/recovery/run
 done
-expect 1 "'none' is not one: every size gets its own run without recovery" \
+expect_exit 1 "'none' is not one: every size gets its own run without recovery" \
 	env CASES="none empty" tools/bench/recovery/run
-expect 1 "unknown state size 'huge' in CASES (empty small large)" \
+expect_exit 1 "unknown state size 'huge' in CASES (empty small large)" \
 	env CASES="empty huge" tools/bench/recovery/run
-expect 1 "CASES names 'small' twice" \
+expect_exit 1 "CASES names 'small' twice" \
 	env CASES="small large small" tools/bench/recovery/run
-expect 1 "CASES is empty" env CASES=" " tools/bench/recovery/run
+expect_exit 1 "CASES is empty" env CASES=" " tools/bench/recovery/run
 for v in 1 YES off; do
-	expect 1 "RECOVERY_LOCAL_CHECKPOINT must be yes or no, not '$v'" \
+	expect_exit 1 "RECOVERY_LOCAL_CHECKPOINT must be yes or no, not '$v'" \
 		env RECOVERY_LOCAL_CHECKPOINT=$v tools/bench/recovery/run
 done
 for n in 0 10 x -1; do
-	expect 1 "REPEAT must be 1..9 pairs per state size, not '$n'" \
+	expect_exit 1 "REPEAT must be 1..9 pairs per state size, not '$n'" \
 		env REPEAT=$n tools/bench/recovery/run
 done
 for n in 0 x 1.5 1000; do
-	expect 1 "BENCH_GATE_SECS must be 1..999 seconds, not '$n'" \
+	expect_exit 1 "BENCH_GATE_SECS must be 1..999 seconds, not '$n'" \
 		env BENCH_GATE_SECS=$n tools/bench/recovery/run
 done
 for n in -1 x 10000; do
-	expect 1 "BENCH_GATE_WAIT must be 0..9999 seconds, not '$n'" \
+	expect_exit 1 "BENCH_GATE_WAIT must be 0..9999 seconds, not '$n'" \
 		env BENCH_GATE_WAIT=$n tools/bench/recovery/run
 done
 # Below the issue's 240 s only as a smoke run (OUT), never published.
-expect 1 "DURATION=239: publishing needs at least 240 s per run" \
+expect_exit 1 "DURATION=239: publishing needs at least 240 s per run" \
 	env DURATION=239 tools/bench/recovery/run
-expect 1 "DURATION must be a whole number of seconds >= 10, not '9'" \
+expect_exit 1 "DURATION must be a whole number of seconds >= 10, not '9'" \
 	env DURATION=9 OUT="$tmp/out" tools/bench/recovery/run
 # MODE=host refuses a SIZE the machine cannot hold before anything runs
 # (memory: MemAvailable of BENCH_PROC's meminfo; disk: df of OUT, a fake
@@ -90,18 +74,14 @@ expect 1 "SIZE=256M needs about 3331 MiB of disk" \
 	env DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" \
 	PATH="$tmp/bin:$PATH" FAKE_DF=3330 tools/bench/recovery/run
 for bad in NOEQUALS 1X=y =y "A-B=c"; do
-	expect 2 "--env wants NAME=VALUE, not '$bad'" \
+	expect_exit 2 "--env wants NAME=VALUE, not '$bad'" \
 		tools/vmtest/vmtest run --results /nonexistent --env "$bad" x.sh
 done
-expect 2 "--env wants NAME=VALUE, not ''" \
+expect_exit 2 "--env wants NAME=VALUE, not ''" \
 	tools/vmtest/vmtest run --results /nonexistent --env
 
 # The per-run gate, on a fake /proc: the machine's busy ticks minus those
 # of the processes in it (with their reaped children's), per second.
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
 . tools/bench/lib.sh
 P=$tmp/proc
 mkdir -p "$P/1" "$P/42"
@@ -175,5 +155,4 @@ bench_run_gate t 2>"$tmp/err"
 bench_others_cpu() { return 1; }
 bench_run_gate t 2>/dev/null && fail "bench_run_gate went on without a measurement"
 
-((fails == 0)) || exit 1
-echo "bench-recovery-cli: ok"
+unit_done

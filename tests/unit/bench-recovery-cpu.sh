@@ -7,13 +7,10 @@
 # corosync, vmfit-bench, and a process that is none of these), and one
 # real sample that sees this test's own threads.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/unit.sh"
 . tests/lib/rcvload.sh
 . tools/bench/lib.sh
 . tools/bench/recovery/cpu.sh
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
 hz=$(bench_clk_tck)
 
 # t pid tid ppid comm cs: cs is in hundredths of a second
@@ -42,11 +39,10 @@ sample() {
 } >"$tmp/s"
 
 expect() { # what want got
-	if [ "$2" != "$3" ]; then
-		echo "FAIL: $1: got $3, want $2" >&2
-		fails=$((fails + 1))
-	else
+	if [ "$2" = "$3" ]; then
 		echo "ok: $1"
+	else
+		fail "$1: got $3, want $2"
 	fi
 }
 expect "whole window, trigger at 1500" \
@@ -61,5 +57,4 @@ expect "the second half" \
 # A real sample: this shell's own thread, with its pid and comm.
 n=$(cpu_sample | awk -v p=$$ '$2 == p && $3 == p && $5 == "bash"' | wc -l)
 expect "a real sample holds this shell" 1 "$n"
-((fails == 0)) || exit 1
-echo "bench-recovery-cpu: ok"
+unit_done

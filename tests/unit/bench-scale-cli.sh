@@ -6,20 +6,11 @@
 # rejected with a clear message, and --report turns guest records into
 # scale.json with the right figures and verdicts.
 set -uo pipefail
+. "$(dirname "$0")/../lib/unit.sh"
+run=$TOP/tools/bench/scale/run
+. tools/bench/lib.sh
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-run=$top/tools/bench/scale/run
-. "$top/tools/bench/lib.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-command -v jq >/dev/null || { echo "jq missing: make deps"; exit 1; }
+need_cmd jq
 
 # bench_size / bench_count
 for c in 1=1 4096=4096 4K=4096 16G=17179869184 1T=1099511627776 \
@@ -102,27 +93,22 @@ echo "0.40 0.60 false" >"$tmp/r/load"
 : >"$tmp/r/guest.log"
 SC_SIZES="16G 1T" SC_MAPPED="0 1000" "$run" --report "$tmp/r" >"$tmp/out" 2>&1 ||
 	fail "--report: $(cat "$tmp/out")"
-j=$tmp/r/scale.json
-check() { jq -e "$1" "$j" >/dev/null 2>&1 || fail "scale.json: $2 ($1)"; }
-check '.origin_bytes == 1099511627776 and .origin_chunks == 268435456 and .chunk_bytes == 4096' "goal size"
-check '.kernel_bytes_idle == null and .activation_ms_idle == null' "failed size has no figures"
-check '.error == "format: activation failed: vmfit: Cannot allocate memory"' "failed size: the reason"
-check '.largest_ok == 17179869184' "largest size that worked"
-check '.sizes[0].ok and .sizes[0].kernel_bytes_idle == 33654432' "16 GiB idle memory"
-check '.sizes[0].bits_per_origin_chunk_idle == 64.191' "16 GiB bits per chunk"
-check '.sizes[0].kernel_bytes_per_mapped_chunk == 32' "16 GiB bytes per mapped chunk"
-check '.sizes[0].activation_ms_idle == 120 and .sizes[0].kernel_bytes_after_remove == 0' "16 GiB activation, leak"
-check '.sizes[0].mapped[1].changed_ms == 9' "changed cost series"
-check '.goals.idle_memory.met == false and .goals.activation_ms_idle.met == false' "goals fail at a failed size"
-check '.machine.loadavg_before == 0.40 and .machine.forced == false' "load"
+check_json() { expect_jq "$tmp/r/scale.json" "$@"; }
+check_json '.origin_bytes == 1099511627776 and .origin_chunks == 268435456 and .chunk_bytes == 4096' "goal size"
+check_json '.kernel_bytes_idle == null and .activation_ms_idle == null' "failed size has no figures"
+check_json '.error == "format: activation failed: vmfit: Cannot allocate memory"' "failed size: the reason"
+check_json '.largest_ok == 17179869184' "largest size that worked"
+check_json '.sizes[0].ok and .sizes[0].kernel_bytes_idle == 33654432' "16 GiB idle memory"
+check_json '.sizes[0].bits_per_origin_chunk_idle == 64.191' "16 GiB bits per chunk"
+check_json '.sizes[0].kernel_bytes_per_mapped_chunk == 32' "16 GiB bytes per mapped chunk"
+check_json '.sizes[0].activation_ms_idle == 120 and .sizes[0].kernel_bytes_after_remove == 0' "16 GiB activation, leak"
+check_json '.sizes[0].mapped[1].changed_ms == 9' "changed cost series"
+check_json '.goals.idle_memory.met == false and .goals.activation_ms_idle.met == false' "goals fail at a failed size"
+check_json '.machine.loadavg_before == 0.40 and .machine.forced == false' "load"
 grep -q '^| 1 TiB | 268435456 | format: activation failed: vmfit: Cannot allocate memory |' "$tmp/r/section.md" ||
 	fail "section: no failed row for 1 TiB"
 grep -q '^- activation of the idle device < 1000 ms: - ms, \*\*fail\*\*' "$tmp/r/section.md" ||
 	fail "section: no activation verdict"
 [ "$(head -n 1 "$tmp/r/section.md")" = "<!-- scale:begin -->" ] || fail "section: no begin marker"
 
-if ((fails)); then
-	echo "bench-scale-cli: $fails failure(s)"
-	exit 1
-fi
-echo "bench-scale-cli: all checks passed"
+unit_done

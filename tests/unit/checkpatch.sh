@@ -5,10 +5,7 @@
 # First prove that the checker reports a known problem (so a broken or
 # missing checkpatch cannot pass silently), then check the real sources.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib/unit.sh"
 
 # A C file with a trailing-whitespace error and a C99 comment.
 printf '// SPDX-License-Identifier: GPL-2.0-only\nint x; \n' >"$tmp/bad.c"

@@ -7,29 +7,11 @@
 # --exec with their environment). Device checks need the guest:
 # tests/kmod/crash-*.sh.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/unit.sh"
 
 replay=build/bin/vmfit-replay
 crash=build/bin/vmfit-crash
-for b in "$replay" "$crash"; do
-	[ -x "$b" ] || { echo "FAIL: $b not built (make userspace)" >&2; exit 1; }
-done
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-# reject RC TEXT CMD... - CMD must exit RC and print TEXT.
-reject() {
-	local want=$1 text=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if ((rc != want)) || ! grep -qF -- "$text" <<<"$out"; then
-		echo "FAIL: $*: rc $rc, want $want and '$text'; got: $out" >&2
-		fails=$((fails + 1))
-	else
-		echo "ok: ${*##*/} -> $text"
-	fi
-}
+need_built "$replay" "$crash"
 
 # le64 N - 8 little-endian bytes, as printf escapes.
 le64() {
@@ -59,15 +41,15 @@ sector() { # HEADER-ESCAPES - one 512-byte sector starting with them
 
 out=$("$replay" info "$tmp/log")
 grep -qF "entries 4 sectorsize 512 marks 1 flushes 1 fua 1 writes 2 bytes 1024 log_bytes 3584" <<<"$out" ||
-	{ echo "FAIL: info: $out" >&2; fails=$((fails + 1)); }
+	fail "info: $out"
 out=$("$replay" list "$tmp/log")
-grep -qF "2 mark 0 0 vmfit-0" <<<"$out" || { echo "FAIL: list: $out" >&2; fails=$((fails + 1)); }
+grep -qF "2 mark 0 0 vmfit-0" <<<"$out" || fail "list: $out"
 # The one mark state reaches --exec with its environment and image.
 out=$("$replay" run "$tmp/log" --size 2048 --image "$tmp/img" --seed 5 \
 	--exec "test \"\$REPLAY_KIND\" = mark && test \"\$REPLAY_MARK\" = vmfit-0 && test \"\$(head -c 513 $tmp/img | tail -c 1)\" = A")
 grep -qF "1 states checked, 0 failed (seed 5)" <<<"$out" ||
-	{ echo "FAIL: run with a passing check: $out" >&2; fails=$((fails + 1)); }
-reject 1 "reproduce: vmfit-replay run $tmp/log --size 2048" \
+	fail "run with a passing check: $out"
+expect_exit 1 "reproduce: vmfit-replay run $tmp/log --size 2048" \
 	"$replay" run "$tmp/log" --size 2048 --image "$tmp/img" --seed 5 --exec false
 
 # A failed state's VIOLATION lines reach the summary that tests/lib/crash.sh
@@ -80,54 +62,50 @@ out=$(. tests/lib/crash.sh && crash_failures "$tmp/replay.out")
 want="  state 1: mark, before entry 2, last mark 'vmfit-0', 0/0 unflushed writes applied
     VIOLATION: block 7 reads gen 1; expected gen 2"
 [ "$out" = "$want" ] ||
-	{ echo "FAIL: crash_failures: '$out', want '$want'" >&2; fails=$((fails + 1)); }
+	fail "crash_failures: '$out', want '$want'"
 out=$(. tests/lib/crash.sh && crash_first_violation "$tmp/replay.out")
 [ "$out" = "VIOLATION: block 7 reads gen 1; expected gen 2" ] ||
-	{ echo "FAIL: crash_first_violation: '$out'" >&2; fails=$((fails + 1)); }
+	fail "crash_first_violation: '$out'"
 out=$(. tests/lib/crash.sh && "$replay" run "$tmp/log" --size 2048 \
 	--image "$tmp/img" --seed 5 --exec true >"$tmp/replay.out" &&
 	crash_failures "$tmp/replay.out")
-[ -z "$out" ] || { echo "FAIL: crash_failures of a passing run: '$out'" >&2; fails=$((fails + 1)); }
+[ -z "$out" ] || fail "crash_failures of a passing run: '$out'"
 
 # Bad logs.
 printf 'not a log' >"$tmp/bad"
 truncate -s 4096 "$tmp/bad"
-reject 2 "bad magic" "$replay" info "$tmp/bad"
+expect_exit 2 "bad magic" "$replay" info "$tmp/bad"
 head -c 1500 "$tmp/log" >"$tmp/short"
-reject 2 "truncated log" "$replay" info "$tmp/short"
-reject 2 "truncated log" "$replay" run "$tmp/short" --size 2048 --image "$tmp/img"
+expect_exit 2 "truncated log" "$replay" info "$tmp/short"
+expect_exit 2 "truncated log" "$replay" run "$tmp/short" --size 2048 --image "$tmp/img"
 head -c 10 "$tmp/log" >"$tmp/tiny"
-reject 2 "truncated log" "$replay" info "$tmp/tiny"
-reject 2 "cannot open" "$replay" info "$tmp/none"
-reject 2 "beyond the data device" "$replay" run "$tmp/log" --size 1024 --image "$tmp/img"
+expect_exit 2 "truncated log" "$replay" info "$tmp/tiny"
+expect_exit 2 "cannot open" "$replay" info "$tmp/none"
+expect_exit 2 "beyond the data device" "$replay" run "$tmp/log" --size 1024 --image "$tmp/img"
 
 # Bad options.
-reject 2 "usage:" "$replay"
-reject 2 "unknown command 'x'" "$replay" x y
-reject 2 "needs --size (non-zero) and --image" "$replay" run "$tmp/log"
-reject 2 "--seed: 'x' is not a number" "$replay" run "$tmp/log" --seed x
-reject 2 "--random: '-1' is not a number" "$replay" run "$tmp/log" --random -1
-reject 2 "--only needs a value" "$replay" run "$tmp/log" --only
-reject 2 "unknown option '--bogus'" "$replay" run "$tmp/log" --bogus 1
-reject 2 "usage:" "$crash"
-reject 2 "unknown workload 'bogus'" "$crash" run bogus --live x --log y --oracle "$tmp/o"
-reject 2 "run needs --live, --log and --oracle" "$crash" run normal
-reject 2 "check needs --oracle" "$crash" check --mark vmfit-1
-reject 2 "is not a mark of vmfit-crash" "$crash" check --oracle "$tmp/o" --mark m1 \
+expect_exit 2 "usage:" "$replay"
+expect_exit 2 "unknown command 'x'" "$replay" x y
+expect_exit 2 "needs --size (non-zero) and --image" "$replay" run "$tmp/log"
+expect_exit 2 "--seed: 'x' is not a number" "$replay" run "$tmp/log" --seed x
+expect_exit 2 "--random: '-1' is not a number" "$replay" run "$tmp/log" --random -1
+expect_exit 2 "--only needs a value" "$replay" run "$tmp/log" --only
+expect_exit 2 "unknown option '--bogus'" "$replay" run "$tmp/log" --bogus 1
+expect_exit 2 "usage:" "$crash"
+expect_exit 2 "unknown workload 'bogus'" "$crash" run bogus --live x --log y --oracle "$tmp/o"
+expect_exit 2 "run needs --live, --log and --oracle" "$crash" run normal
+expect_exit 2 "check needs --oracle" "$crash" check --mark vmfit-1
+expect_exit 2 "is not a mark of vmfit-crash" "$crash" check --oracle "$tmp/o" --mark m1 \
 	--origin a --cow b --chunk 8 --name n
-reject 2 "--chunk 12: the check needs a power of two" "$crash" check --oracle "$tmp/o" \
+expect_exit 2 "--chunk 12: the check needs a power of two" "$crash" check --oracle "$tmp/o" \
 	--mark vmfit-1 --origin a --cow b --chunk 12 --name n
-reject 2 "No such file or directory" "$crash" check --oracle "$tmp/none" \
+expect_exit 2 "No such file or directory" "$crash" check --oracle "$tmp/none" \
 	--mark vmfit-1 --origin a --cow b --chunk 8 --name n
 printf 'vmfit-crash-oracle 1\nblocks 1 seed 3\nw 0 1 ok\nf ok\nm 0\n' >"$tmp/o"
-reject 2 "no mark 4 in the oracle" "$crash" check --oracle "$tmp/o" \
+expect_exit 2 "no mark 4 in the oracle" "$crash" check --oracle "$tmp/o" \
 	--mark vmfit-4 --origin a --cow b --chunk 8 --name n
 printf 'vmfit-crash-oracle 1\nblocks 1 seed 3\nw 0 1 perhaps\n' >"$tmp/o"
-reject 2 "oracle line 3: result 'perhaps' is neither ok nor fail" "$crash" check \
+expect_exit 2 "oracle line 3: result 'perhaps' is neither ok nor fail" "$crash" check \
 	--oracle "$tmp/o" --mark vmfit-0 --origin a --cow b --chunk 8 --name n
 
-if ((fails)); then
-	echo "FAIL: $fails case(s)" >&2
-	exit 1
-fi
-echo "crash-cli: all cases passed"
+unit_done

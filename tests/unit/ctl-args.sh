@@ -7,22 +7,14 @@
 # exit 1 instead). Also: help is generated for every command, -h works for
 # every command, --version.
 set -uo pipefail
+. "$(dirname "$0")/../lib/unit.sh"
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
 # The ASan/UBSan build: a leak or undefined behaviour on any of these paths
 # fails the check (exit status 1 instead of 2, or output on stderr).
-ctl=$top/build/tests/ctl/vmfit-ctl
-[ -x "$ctl" ] || { echo "FAIL: $ctl is not built (make unit-tests)"; exit 1; }
+ctl=$TOP/build/tests/ctl/vmfit-ctl
+need_built "$ctl"
 
-failed=0
 checks=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-	echo "FAIL: $*"
-	failed=$((failed + 1))
-}
 
 run() { # args... -> $rc, $out, $err
 	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
@@ -239,5 +231,4 @@ run --json manager -s "$st"
 [ "$rc" = 0 ] && [ "$out" = "${good/PID/$$}" ] ||
 	fail "--json manager: exit $rc, '$out' '$err'"
 
-echo "ctl-args: $checks checks, $failed failed"
-((failed == 0))
+unit_done "$checks checks"

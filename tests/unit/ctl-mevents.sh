@@ -9,19 +9,13 @@
 # and the end of the subscription (vmfitd closes: exit 1); recover --wait
 # follows its round through the events (others' rounds ignored).
 set -uo pipefail
+. "$(dirname "$0")/../lib/unit.sh"
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-ctl=$top/build/tests/ctl/vmfit-ctl
-[ -x "$ctl" ] || { echo "FAIL: $ctl is not built (make unit-tests)"; exit 1; }
-tmp=$(mktemp -d)
+ctl=$TOP/build/tests/ctl/vmfit-ctl
+need_built "$ctl"
 srv=
-trap '[ -z "$srv" ] || kill "$srv" 2>/dev/null; rm -rf "$tmp"' EXIT
-failed=0
+at_exit '[ -z "$srv" ] || kill "$srv" 2>/dev/null'
 checks=0
-fail() {
-	echo "FAIL: $*"
-	failed=$((failed + 1))
-}
 
 printf 'service = kv\nnode_id = 1\nmanagers = 1 2 3\nlisten = 127.0.0.1:1\nreplica_cmd = /bin/true\ncontrol_socket = %s\n' \
 	"$tmp/ctl.sock" >"$tmp/vmfitd.conf"
@@ -123,5 +117,4 @@ rc=$?
 	fail "events --manager, refused: exit $rc, '$out', '$(cat "$tmp/err")'"
 stop
 
-echo "ctl-mevents: $checks checks, $failed failed"
-((failed == 0))
+unit_done "$checks checks"

@@ -10,11 +10,9 @@
 # a signing key there. (This host cannot load modules; the VM tests load
 # the module that `make module` builds.)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/unit.sh"
 
-command -v dkms >/dev/null || { echo "FAIL: dkms missing: run 'make deps'" >&2; exit 1; }
-T=$(mktemp -d /tmp/vmfit-dkms-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+need_cmd dkms
 
 # make's own view of the version and of the kernel build tree.
 mkvar() { # variable
@@ -29,33 +27,33 @@ case "$kdir" in
 *) krel=${kdir##*/linux-headers-} ;;
 esac
 
-make --no-print-directory -s dkms-install DESTDIR="$T/root"
-src=$T/root/usr/src/dm-vmfit-$ver
+make --no-print-directory -s dkms-install DESTDIR="$tmp/root"
+src=$tmp/root/usr/src/dm-vmfit-$ver
 {
 	printf '%s\n' Kbuild dkms.conf include/uapi/linux/dm-vmfit.h kmod/Kbuild
 	ls kmod/*.[ch]
-} | LC_ALL=C sort >"$T/want"
-(cd "$T/root" && find . ! -type d -printf '%P\n') | sed "s|^usr/src/dm-vmfit-$ver/||" |
-	LC_ALL=C sort >"$T/got"
-diff -u "$T/want" "$T/got" || { echo "FAIL: make dkms-install installed other files than expected" >&2; exit 1; }
-echo "ok: make dkms-install: $(wc -l <"$T/got") files in usr/src/dm-vmfit-$ver"
+} | LC_ALL=C sort >"$tmp/want"
+(cd "$tmp/root" && find . ! -type d -printf '%P\n') | sed "s|^usr/src/dm-vmfit-$ver/||" |
+	LC_ALL=C sort >"$tmp/got"
+diff -u "$tmp/want" "$tmp/got" || { echo "FAIL: make dkms-install installed other files than expected" >&2; exit 1; }
+echo "ok: make dkms-install: $(wc -l <"$tmp/got") files in usr/src/dm-vmfit-$ver"
 
 # sign_file: dkms would otherwise create /var/lib/dkms/mok.key to sign
 # with (Debian's kernel has CONFIG_MODULE_SIG).
-mkdir -p "$T/tree"
+mkdir -p "$tmp/tree"
 dk() {
-	sign_file=/nonexistent dkms "$@" --sourcetree "$T/root/usr/src" \
-		--dkmstree "$T/tree"
+	sign_file=/nonexistent dkms "$@" --sourcetree "$tmp/root/usr/src" \
+		--dkmstree "$tmp/tree"
 }
-dk add "dm-vmfit/$ver" >"$T/dkms.log" 2>&1
+dk add "dm-vmfit/$ver" >"$tmp/dkms.log" 2>&1
 if ! dk build "dm-vmfit/$ver" -k "$krel" --kernelsourcedir "$kdir" \
-	>>"$T/dkms.log" 2>&1; then
-	cat "$T/dkms.log" "$T/tree/dm-vmfit/$ver/build/make.log" 2>/dev/null
+	>>"$tmp/dkms.log" 2>&1; then
+	cat "$tmp/dkms.log" "$tmp/tree/dm-vmfit/$ver/build/make.log" 2>/dev/null
 	echo "FAIL: dkms build dm-vmfit/$ver for $krel" >&2
 	exit 1
 fi
-ko=$T/tree/dm-vmfit/$ver/$krel/$(uname -m)/module/dm-vmfit.ko
-[ -f "$ko" ] || { cat "$T/dkms.log"; echo "FAIL: dkms built no $ko" >&2; exit 1; }
+ko=$tmp/tree/dm-vmfit/$ver/$krel/$(uname -m)/module/dm-vmfit.ko
+[ -f "$ko" ] || { cat "$tmp/dkms.log"; echo "FAIL: dkms built no $ko" >&2; exit 1; }
 vermagic=$(modinfo -F vermagic "$ko")
 [ "${vermagic%% *}" = "$krel" ] ||
 	{ echo "FAIL: dm-vmfit.ko is for '${vermagic%% *}', not $krel" >&2; exit 1; }

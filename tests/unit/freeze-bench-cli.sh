@@ -7,21 +7,12 @@
 # load generator measures gaps on a regular file, and doc-section.sh
 # replaces only its own section of a Markdown file.
 set -uo pipefail
+. "$(dirname "$0")/../lib/unit.sh"
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$top/build/bin/freeze-bench
-splice=$top/tools/bench/freeze/doc-section.sh
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-[ -x "$bin" ] || { echo "$bin not built (make userspace)"; exit 1; }
-command -v jq >/dev/null || { echo "jq missing: make deps"; exit 1; }
+bin=$TOP/build/bin/freeze-bench
+splice=$TOP/tools/bench/freeze/doc-section.sh
+need_built "$bin"
+need_cmd jq
 
 # expect_err RC PATTERN ARGS... - exit status RC and PATTERN on stderr.
 expect_err() {
@@ -89,27 +80,25 @@ meta forced 1
 R
 "$bin" report --json "$tmp/r.json" --md "$tmp/r.md" "$tmp/rec" ||
 	fail "report on valid records failed"
-check() { # jq-expression description
-	jq -e "$1" "$tmp/r.json" >/dev/null 2>&1 || fail "freeze.json: $2 ($1)"
-}
-check '.baseline.gap_ms_max == 3' "baseline max gap"
-check '.snapshot.vmfit.gap_ms_max == 3.3' "vmfit max gap"
-check '.snapshot.vmfit.held_ns == [0]' "held_ns list"
-check '.snapshot.classic.cmd_ms_median == 9' "classic command"
-check '.snapshot.thin.pause_ms_max == 7' "thin pause"
-check '.iops_ratio_to_raw.linear == 0.9' "linear ratio"
-check '.iops_ratio_to_raw.classic == 0.3' "classic ratio"
-check '.targets.vmfit_gap_to_baseline.met == true' "gap target"
-check '.targets.held_ns_zero.met == true and .targets.held_ns_zero.of == 1' "held target, 1 of 1"
-check '.targets.vmfit_iops_to_linear.ratio > 0.97' "vmfit/linear"
-check '.kernel == "6.1.0-56-amd64" and .rounds == 2 and .date == null' "meta"
-check '.failures == []' "no failures"
-check '.fsync_iops_ratio_to_raw.linear == 0.95' "fsync linear ratio (median of 0.9, 1.0)"
-check '.fsync_iops_ratio_to_raw.classic == 0.25 and .fsync_iops_ratio_to_raw.thin == 0.2' "fsync classic/thin ratios"
-check '.fsync_iops_median.raw == 900' "fsync raw median"
-check '.iops_ratio_to_raw.linear == 0.9' "plain ratios unchanged by fsync records"
-check '.targets.vmfit_fsync_iops_to_linear.ratio == 0.867 and .targets.vmfit_fsync_iops_to_linear.met == true' "fsync target (median of 0.833, 0.9)"
-check '.fsync_number_ios == 8000 and .loadavg_before == 0.42 and .loadavg_after == 1.75 and .forced == true' "load meta"
+check_json() { expect_jq "$tmp/r.json" "$@"; }
+check_json '.baseline.gap_ms_max == 3' "baseline max gap"
+check_json '.snapshot.vmfit.gap_ms_max == 3.3' "vmfit max gap"
+check_json '.snapshot.vmfit.held_ns == [0]' "held_ns list"
+check_json '.snapshot.classic.cmd_ms_median == 9' "classic command"
+check_json '.snapshot.thin.pause_ms_max == 7' "thin pause"
+check_json '.iops_ratio_to_raw.linear == 0.9' "linear ratio"
+check_json '.iops_ratio_to_raw.classic == 0.3' "classic ratio"
+check_json '.targets.vmfit_gap_to_baseline.met == true' "gap target"
+check_json '.targets.held_ns_zero.met == true and .targets.held_ns_zero.of == 1' "held target, 1 of 1"
+check_json '.targets.vmfit_iops_to_linear.ratio > 0.97' "vmfit/linear"
+check_json '.kernel == "6.1.0-56-amd64" and .rounds == 2 and .date == null' "meta"
+check_json '.failures == []' "no failures"
+check_json '.fsync_iops_ratio_to_raw.linear == 0.95' "fsync linear ratio (median of 0.9, 1.0)"
+check_json '.fsync_iops_ratio_to_raw.classic == 0.25 and .fsync_iops_ratio_to_raw.thin == 0.2' "fsync classic/thin ratios"
+check_json '.fsync_iops_median.raw == 900' "fsync raw median"
+check_json '.iops_ratio_to_raw.linear == 0.9' "plain ratios unchanged by fsync records"
+check_json '.targets.vmfit_fsync_iops_to_linear.ratio == 0.867 and .targets.vmfit_fsync_iops_to_linear.met == true' "fsync target (median of 0.833, 0.9)"
+check_json '.fsync_number_ios == 8000 and .loadavg_before == 0.42 and .loadavg_after == 1.75 and .forced == true' "load meta"
 grep -q 'fsync every 8 writes >= 0.80x dm-linear: 0.87x, met' "$tmp/r.md" || fail "markdown: no fsync target line"
 grep -q 'load average 0.42 before the run, 1.75 after it (\*\*forced' "$tmp/r.md" || fail "markdown: no forced-load note"
 expect_err 1 "bad record" report --json "$tmp/b.json" <(printf 'fsync vmfit 1 0\n')
@@ -137,8 +126,9 @@ if "$bin" gaps --method none --io-dev "$tmp/vol" --count 2 --warmup-ms 100 \
 	n=$(grep -c '^snap none ' "$tmp/g")
 	[ "$n" = 2 ] || fail "gaps: $n records, want 2"
 	"$bin" report --json "$tmp/g.json" "$tmp/g" || fail "report of gaps"
-	jq -e '.baseline.windows == 2 and .baseline.gap_ms_max > 0' \
-		"$tmp/g.json" >/dev/null || fail "gaps: baseline not in JSON"
+	expect_jq "$tmp/g.json" \
+		'.baseline.windows == 2 and .baseline.gap_ms_max > 0' \
+		"gaps: the baseline in JSON"
 	awk '$1 == "snap" && ($10 < 1 || $6 <= 0) { bad = 1 } END { exit bad }' \
 		"$tmp/g" || fail "gaps: no completions or no gap: $(cat "$tmp/g")"
 else
@@ -162,8 +152,4 @@ printf 'no markers\n' >"$tmp/f3"
 printf '<!-- freeze:begin -->\n' >>"$doc"
 "$splice" "$doc" "$tmp/f2" 2>/dev/null && fail "doc-section: accepted unbalanced markers"
 
-if ((fails)); then
-	echo "freeze-bench-cli: $fails failure(s)"
-	exit 1
-fi
-echo "freeze-bench-cli: all checks passed"
+unit_done

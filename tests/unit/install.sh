@@ -20,31 +20,20 @@
 # binaries on three hosts; tests/unit/dkms-build.sh builds the module
 # through DKMS.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-T=$(mktemp -d /tmp/vmfit-install-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
+. "$(dirname "$0")/../lib/unit.sh"
 
 ok() {
 	echo "ok: $*"
 }
 
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-
-for t in man systemd-analyze pkg-config rst2man; do
-	command -v "$t" >/dev/null || { echo "FAIL: $t missing: run 'make deps'" >&2; exit 1; }
-done
+need_cmd man systemd-analyze pkg-config rst2man
 
 mk() {
 	make --no-print-directory -s "$@"
 }
 
 # --- Debian layout: the exact file list -----------------------------------
-D=$T/dest
+D=$tmp/dest
 mk install DESTDIR="$D" PREFIX=/usr
 
 {
@@ -68,13 +57,13 @@ mk install DESTDIR="$D" PREFIX=/usr
 	for h in userspace/lib/*.h; do
 		echo "usr/include/vmfit/$(basename "$h") 644"
 	done
-} | LC_ALL=C sort >"$T/want"
-(cd "$D" && find . ! -type d -printf '%P %m\n') | LC_ALL=C sort >"$T/got"
-if diff -u "$T/want" "$T/got" >"$T/diff"; then
-	ok "make install PREFIX=/usr DESTDIR=...: $(wc -l <"$T/got") files, as expected"
+} | LC_ALL=C sort >"$tmp/want"
+(cd "$D" && find . ! -type d -printf '%P %m\n') | LC_ALL=C sort >"$tmp/got"
+if diff -u "$tmp/want" "$tmp/got" >"$tmp/diff"; then
+	ok "make install PREFIX=/usr DESTDIR=...: $(wc -l <"$tmp/got") files, as expected"
 else
 	fail "installed files differ from the expected list (- expected, + installed):"
-	sed 's/^/    /' "$T/diff" >&2
+	sed 's/^/    /' "$tmp/diff" >&2
 fi
 
 # --- man pages --------------------------------------------------------------
@@ -82,11 +71,11 @@ for p in "$D"/usr/share/man/man*/*; do
 	name=$(basename "$p")
 	sec=${name##*.}
 	name=${name%.*}
-	out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=all -l "$p" 2>"$T/man.err") ||
+	out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=all -l "$p" 2>"$tmp/man.err") ||
 		{ fail "man -l $name.$sec: exit status $?"; continue; }
-	if [ -s "$T/man.err" ]; then
+	if [ -s "$tmp/man.err" ]; then
 		fail "man -l $name.$sec warns:"
-		sed 's/^/    /' "$T/man.err" >&2
+		sed 's/^/    /' "$tmp/man.err" >&2
 	elif ! grep -q "^${name^^}($sec)" <<<"$out" ||
 		! grep -q '^NAME' <<<"$out"; then
 		fail "man -l $name.$sec: no '${name^^}($sec)' header or NAME section"
@@ -118,7 +107,7 @@ replica=$(sed -n 's/^replica_cmd *= *\([^ ]*\).*/\1/p' "$conf")
 	fail "example replica_cmd '$replica' is not the installed kv-hash"
 
 # --- a local install (no DESTDIR): libvmfit and the systemd unit ------------
-P=$T/prefix
+P=$tmp/prefix
 mk install PREFIX="$P"
 
 # Every installed header, in one program, against the installed archive.
@@ -148,16 +137,16 @@ int main(void)
 	return vf_kmod_is_loaded() < 0 ? 1 : 0;
 }
 EOF
-} >"$T/user.c"
+} >"$tmp/user.c"
 export PKG_CONFIG_PATH=$P/lib/pkgconfig
 # shellcheck disable=SC2046
 if gcc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags libvmfit) \
-	-o "$T/user" "$T/user.c" $(pkg-config --libs libvmfit) \
-	2>"$T/cc.err" && "$T/user"; then
+	-o "$tmp/user" "$tmp/user.c" $(pkg-config --libs libvmfit) \
+	2>"$tmp/cc.err" && "$tmp/user"; then
 	ok "a program using libvmfit builds with pkg-config and runs"
 else
 	fail "building against the installed libvmfit failed:"
-	sed 's/^/    /' "$T/cc.err" >&2
+	sed 's/^/    /' "$tmp/cc.err" >&2
 fi
 
 unit=$P/lib/systemd/system/vmfitd.service
@@ -170,33 +159,33 @@ grep -qx "ExecStart=$P/sbin/vmfitd -f" "$unit" &&
 # verify: exit 0 and no message at all (warnings such as an unknown key
 # are printed with exit status 0). MANPATH: it checks Documentation=.
 verify() { # unit-file
-	MANPATH=$P/share/man systemd-analyze verify "$1" >"$T/verify.out" 2>&1 &&
-		! [ -s "$T/verify.out" ]
+	MANPATH=$P/share/man systemd-analyze verify "$1" >"$tmp/verify.out" 2>&1 &&
+		! [ -s "$tmp/verify.out" ]
 }
 if verify "$unit"; then
 	ok "systemd-analyze verify accepts vmfitd.service"
 else
 	fail "systemd-analyze verify vmfitd.service:"
-	sed 's/^/    /' "$T/verify.out" >&2
+	sed 's/^/    /' "$tmp/verify.out" >&2
 fi
-mkdir -p "$T/bad"
+mkdir -p "$tmp/bad"
 sed "s|^ExecStart=.*|ExecStart=$P/sbin/no-such-vmfitd -f|" "$unit" \
-	>"$T/bad/vmfitd.service"
-verify "$T/bad/vmfitd.service" &&
+	>"$tmp/bad/vmfitd.service"
+verify "$tmp/bad/vmfitd.service" &&
 	fail "systemd-analyze verify accepts an ExecStart that does not exist" ||
 	ok "systemd-analyze verify rejects a missing ExecStart"
-sed 's/^NoNewPrivileges=yes/NoNewPrivilege=yes/' "$unit" >"$T/bad/vmfitd.service"
-verify "$T/bad/vmfitd.service" &&
+sed 's/^NoNewPrivileges=yes/NoNewPrivilege=yes/' "$unit" >"$tmp/bad/vmfitd.service"
+verify "$tmp/bad/vmfitd.service" &&
 	fail "systemd-analyze verify is silent about an unknown key" ||
 	ok "systemd-analyze verify reports an unknown key"
 
 # Exposure 0.0 (locked down) .. 10.0 (unprotected); 5.0 is systemd's "OK".
 if systemd-analyze security --offline=yes --threshold=50 "$unit" \
-	>"$T/security.out" 2>&1; then
-	ok "unit sandbox: $(grep -o 'Overall exposure level.*' "$T/security.out")"
+	>"$tmp/security.out" 2>&1; then
+	ok "unit sandbox: $(grep -o 'Overall exposure level.*' "$tmp/security.out")"
 else
 	fail "unit sandbox exposure above 5.0:"
-	grep -E '^✗|Overall' "$T/security.out" | sed 's/^/    /' >&2
+	grep -E '^✗|Overall' "$tmp/security.out" | sed 's/^/    /' >&2
 fi
 
 # --- uninstall --------------------------------------------------------------
@@ -206,5 +195,4 @@ left=$(find "$D" "$P" ! -type d -o -name '*vmfit*' -type d)
 [ -z "$left" ] && ok "make uninstall removes every file and vmfit directory" ||
 	fail "left after make uninstall: $left"
 
-((fails == 0)) || { echo "$fails check(s) failed" >&2; exit 1; }
-echo "install: all checks passed"
+unit_done

@@ -5,19 +5,9 @@
 # usage, reject bad command lines, and contain no fault-injection code;
 # kv-faulty does. The behaviour itself is tested by kv-replica-test.
 set -euo pipefail
+. "$(dirname "$0")/../lib/unit.sh"
 
 bin=${VMFIT_BIN:-build/bin}
-fail=0
-check() { # description, command...
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok: $what"
-	else
-		echo "FAIL: $what"
-		fail=1
-	fi
-}
 rc_of() { # command... ; prints the exit status
 	local rc=0
 	"$@" >/dev/null 2>&1 </dev/null || rc=$?
@@ -25,7 +15,7 @@ rc_of() { # command... ; prints the exit status
 }
 
 for b in kv-hash kv-sqlite kv-faulty; do
-	[ -x "$bin/$b" ] || { echo "FAIL: $bin/$b missing (make userspace)"; exit 1; }
+	need_built "$bin/$b"
 	check "$b --help exits 0" test "$(rc_of "$bin/$b" --help)" = 0
 	check "$b --help shows usage" grep -q -- '--record-size' <("$bin/$b" --help)
 	check "$b without options is a usage error" \
@@ -37,12 +27,12 @@ for b in kv-hash kv-sqlite kv-faulty; do
 	check "$b --vchan '' is a usage error" \
 		test "$(rc_of "$bin/$b" --vchan '' --state /tmp/x --records 1 --record-size 8)" = 2
 	# Outside a Xen domain there is no xenstore: a clear error, status 1.
-	st=$(mktemp)
+	st=$tmp/$b.state
+	: >"$st"
 	check "$b --vchan without Xen fails cleanly" \
 		test "$(rc_of "$bin/$b" --vchan data/v --state "$st" --records 1 --record-size 8)" = 1
 	check "$b --vchan without Xen names the vchan" \
 		grep -q "vchan data/v: " <("$bin/$b" --vchan data/v --state "$st" --records 1 --record-size 8 2>&1)
-	rm -f "$st"
 done
 
 for b in kv-hash kv-sqlite; do
@@ -57,4 +47,4 @@ check "kv-faulty has the fault modes" grep -q -a corrupt-state "$bin/kv-faulty"
 check "kv-faulty --help lists --fault" grep -q -- '--fault MODE' <("$bin/kv-faulty" --help)
 check "kv-sqlite links libsqlite3" grep -q libsqlite3 <(ldd "$bin/kv-sqlite")
 check "kv-hash does not link libsqlite3" bash -c "! ldd '$bin/kv-hash' | grep -q libsqlite3"
-exit $fail
+unit_done

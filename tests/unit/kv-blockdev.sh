@@ -5,16 +5,13 @@
 # over a 1 MiB file): kv-state-test --blockdev. Needs root and loop devices
 # (present on the test machines; their absence is a failure, not a skip).
 set -euo pipefail
+. "$(dirname "$0")/../lib/unit.sh"
 
 t=build/tests/unit/kv-state-test
-[ -x "$t" ] || { echo "missing $t (make unit-tests)"; exit 1; }
-img=$(mktemp /tmp/kv-blockdev.XXXXXX)
+need_built "$t"
+img=$tmp/img
 dev=
-cleanup() {
-	[ -n "$dev" ] && losetup -d "$dev"
-	rm -f "$img"
-}
-trap cleanup EXIT
+at_exit '[ -z "$dev" ] || losetup -d "$dev"'
 truncate -s 1M "$img"
 dev=$(losetup --find --show "$img")
 echo "kv-blockdev: $dev over $img"

@@ -7,26 +7,15 @@
 # is reported, not hung on. (What they send: tests/cluster/partition,
 # restart-managers, forged-votes.)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/unit.sh"
 
 probe=build/bin/vmfit-probe
 inject=build/bin/vmfit-inject
-for b in "$probe" "$inject"; do
-	[ -x "$b" ] || { echo "FAIL: $b not built (make userspace)" >&2; exit 1; }
-done
-fails=0
+need_built "$probe" "$inject"
 
 # reject TEXT CMD...: CMD must exit 2 and print TEXT.
 reject() {
-	local text=$1 out rc=0
-	shift
-	out=$("$@" 2>&1) || rc=$?
-	if ((rc != 2)) || ! grep -qF -- "$text" <<<"$out"; then
-		echo "FAIL: $*: rc $rc, want 2 and '$text'; got: $out" >&2
-		fails=$((fails + 1))
-	else
-		echo "ok: $* -> $text"
-	fi
+	expect_exit 2 "$@"
 }
 
 srv=(--server 127.0.0.1:9)
@@ -52,20 +41,11 @@ reject "Usage: vmfit-inject" "$inject" --group "$(printf 'g%.0s' {1..128})" --ty
 rc=0
 out=$(timeout 10 "$probe" "${srv[@]}" --timeout 500 --get 1 2>&1) || rc=$?
 if ((rc != 1)) || [[ "$out" != CONNECT-FAILED* ]]; then
-	echo "FAIL: probe to a closed port: rc $rc, got: $out" >&2
-	fails=$((fails + 1))
+	fail "probe to a closed port: rc $rc, got: $out"
 else
 	echo "ok: closed port -> $out"
 fi
 # No corosync here: vmfit-inject says so and fails.
-rc=0
-out=$(timeout 10 "$inject" --group g --type votes 2>&1) || rc=$?
-if ((rc != 1)) || ! grep -qF "is corosync running?" <<<"$out"; then
-	echo "FAIL: inject without corosync: rc $rc, got: $out" >&2
-	fails=$((fails + 1))
-else
-	echo "ok: no corosync -> $out"
-fi
+expect_exit 1 "is corosync running?" timeout 10 "$inject" --group g --type votes
 
-((fails == 0)) || { echo "FAIL: $fails case(s)" >&2; exit 1; }
-echo "PASS"
+unit_done

@@ -4,14 +4,11 @@
 # kmod/ must build with W=1 and sparse (C=2) without a single warning.
 # A deliberately bad module proves first that sparse runs and reports.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/unit.sh"
 
 kdir=${KDIR:-$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | tail -n 1)}
 [ -d "$kdir" ] || { echo "FAIL: no kernel headers (run make deps)" >&2; exit 1; }
-command -v sparse >/dev/null || { echo "FAIL: sparse is not installed" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+need_cmd sparse
 
 # Self-test: a plain int used as a __le32 is a sparse warning.
 cat >"$tmp/bad.c" <<'C'

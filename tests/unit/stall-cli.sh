@@ -5,23 +5,14 @@
 # a clear message and status 1 before any BPF is loaded; --help succeeds.
 # (Tracing itself needs the guest: tests/kmod/stall-basic.sh.)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/unit.sh"
 
 bin=build/bin/vmfit-stall
-[ -x "$bin" ] || { echo "FAIL: $bin not built (make userspace)" >&2; exit 1; }
-fails=0
+need_built "$bin"
 
 # reject TEXT ARGS... - vmfit-stall ARGS must exit 1 and print TEXT.
 reject() {
-	local text=$1 out rc=0
-	shift
-	out=$("$bin" "$@" 2>&1) || rc=$?
-	if ((rc != 1)) || ! grep -qF -- "$text" <<<"$out"; then
-		echo "FAIL: vmfit-stall $*: rc $rc, want 1 and '$text'; got: $out" >&2
-		fails=$((fails + 1))
-	else
-		echo "ok: vmfit-stall $* -> $text"
-	fi
+	expect_exit 1 "$1" "$bin" "${@:2}"
 }
 
 reject "missing DEVICE"
@@ -45,10 +36,6 @@ reject "(7:0): not a device-mapper device" 7:0
 
 out=$("$bin" --help)
 for w in "Usage: vmfit-stall" "--json" "EXAMPLES:"; do
-	grep -qF -- "$w" <<<"$out" || {
-		echo "FAIL: --help lacks '$w'" >&2
-		fails=$((fails + 1))
-	}
+	grep -qF -- "$w" <<<"$out" || fail "--help lacks '$w'"
 done
-((fails == 0)) || exit 1
-echo "vmfit-stall command line: all rejections as expected"
+unit_done

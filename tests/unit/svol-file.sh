@@ -6,12 +6,10 @@
 # self-test runs on a real dm-vmfit device in tests/kmod/svol-vmfit.sh),
 # and vmfit-svol refuses bad usage.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/unit.sh"
 
 bin=build/bin/vmfit-svol
-[ -x "$bin" ] || { echo "FAIL: $bin not built (make userspace)" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+need_built "$bin"
 
 truncate -s 80K "$tmp/vol"
 "$bin" file "$tmp/vol" selftest

@@ -10,27 +10,25 @@
 # copies with the same results. Skipped (77) where no XFS can be mounted
 # (not root, no mkfs.xfs, no loop device).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 
-bin=build/bin/vmfit-svol
-[ -x "$bin" ] || { echo "FAIL: $bin not built (make userspace)" >&2; exit 1; }
 if [ "$(id -u)" != 0 ] || ! command -v mkfs.xfs >/dev/null; then
 	echo "svol-reflink: SKIP: needs root and mkfs.xfs (tools/deps.sh) to mount an XFS image"
 	exit 77
 fi
 # In a mount namespace of its own: whatever happens, its end unmounts
-# the filesystems and frees the loop device.
+# the filesystems and frees the loop device. (Before the preamble: the
+# exec would skip the removal of its temporary directory.)
 if [ -z "${SVOL_REFLINK_NS:-}" ]; then
 	SVOL_REFLINK_NS=1 exec unshare --mount --propagation private -- "$0" "$@"
 fi
+. "$(dirname "$0")/../lib/unit.sh"
+
+bin=build/bin/vmfit-svol
+need_built "$bin"
+# The first failed check ends the test.
 fail() { echo "FAIL: svol-reflink: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
 mnt=$tmp/mnt
-cleanup() {
-	mountpoint -q "$mnt" && umount "$mnt"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+at_exit 'mountpoint -q "$mnt" && umount "$mnt"'
 mkdir "$mnt"
 
 # case dir: the self-test, then a clear, one chunk changed, a snapshot:
