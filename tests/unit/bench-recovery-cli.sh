@@ -58,19 +58,19 @@ meminfo() {
 printf '#!/bin/sh\necho "Filesystem 1048576-blocks Used Available Capacity Mounted"\necho "fake 99999 0 $FAKE_DF 0%% /"\n' >"$tmp/bin/df"
 chmod +x "$tmp/bin/df"
 meminfo 8191
-expect 1 "SIZE=1G needs about 8192 MiB of memory (three seniors and three shadows of 1024 MiB" \
+expect_exit 1 "SIZE=1G needs about 8192 MiB of memory (three seniors and three shadows of 1024 MiB" \
 	env SIZE=1G DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" tools/bench/recovery/run
 meminfo 3583
-expect 1 "SIZE=256M needs about 3584 MiB of memory" \
+expect_exit 1 "SIZE=256M needs about 3584 MiB of memory" \
 	env DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" tools/bench/recovery/run
 meminfo 9000
-expect 1 "SIZE=1G needs about 10246 MiB of disk in $tmp/big (each host's volumes A and B, VOLFS=xfs); 10245 MiB free" \
+expect_exit 1 "SIZE=1G needs about 10246 MiB of disk in $tmp/big (each host's volumes A and B, VOLFS=xfs); 10245 MiB free" \
 	env SIZE=1G DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" \
 	PATH="$tmp/bin:$PATH" FAKE_DF=10245 tools/bench/recovery/run
-expect 1 "SIZE=1G needs about 20492 MiB of disk" \
+expect_exit 1 "SIZE=1G needs about 20492 MiB of disk" \
 	env SIZE=1G DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" VOLFS=dir \
 	PATH="$tmp/bin:$PATH" FAKE_DF=10246 tools/bench/recovery/run
-expect 1 "SIZE=256M needs about 3331 MiB of disk" \
+expect_exit 1 "SIZE=256M needs about 3331 MiB of disk" \
 	env DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" \
 	PATH="$tmp/bin:$PATH" FAKE_DF=3330 tools/bench/recovery/run
 for bad in NOEQUALS 1X=y =y "A-B=c"; do
