@@ -23,6 +23,8 @@
 #   vf-svol-test     recovery: state volumes (the file stand-in; the
 #                    vmfit kind must fail cleanly without the module)
 #   vf-voter-test    voter
+#   vf-wbuf-test     the append buffer: consume, compaction, frame offsets,
+#                    limit; bytes moved linear in bytes sent
 #
 # libvmfit's status file reader (vf_jflat, vf_status_read) is tested with
 # its user, vmfit-ctl manager: ctl-manager-test (userspace/ctl/build.mk).
@@ -33,7 +35,7 @@
 LIBVMFIT_TESTS := vf-conf-test vf-csum-test vf-log-test vf-merkle-test vf-nl-test \
 	vf-proto-test vf-rcache-test vf-sha256-test vf-status-test \
 	vf-voter-test vf-rcv-test vf-dstore-test vf-cvote-test vf-svol-test \
-	vf-mstate-test vf-vchan-test
+	vf-mstate-test vf-vchan-test vf-wbuf-test
 UNIT_TESTS += $(addprefix $(B)/tests/unit/,$(LIBVMFIT_TESTS))
 
 CFLAGS_vf-conf-test := -Iuserspace/backends

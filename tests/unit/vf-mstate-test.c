@@ -108,9 +108,10 @@ static void enc(struct mgr *m, struct vf_wbuf *wb)
 
 static void same(struct vf_wbuf *a, struct vf_wbuf *b, const char *what)
 {
-	if (a->len != b->len || memcmp(a->buf, b->buf, a->len)) {
+	if (vf_wb_pending(a) != vf_wb_pending(b) ||
+	    memcmp(vf_wb_data(a), vf_wb_data(b), vf_wb_pending(a))) {
 		fprintf(stderr, "%s: states differ (%zu / %zu bytes)\n", what,
-			a->len, b->len);
+			vf_wb_pending(a), vf_wb_pending(b));
 		CHECK(0);
 	}
 }
@@ -124,7 +125,8 @@ static void refuse(const struct vf_wbuf *wb, int want, const char *what)
 	int r;
 
 	mgr_init(&c);
-	r = vf_mstate_decode(wb->buf, wb->len, &last, c.rc, c.v);
+	r = vf_mstate_decode(vf_wb_data(wb), vf_wb_pending(wb), &last, c.rc,
+			     c.v);
 	if (r != want)
 		fprintf(stderr, "%s: got %d, want %d\n", what, r, want);
 	CHECK_EQ(r, want);
@@ -143,9 +145,9 @@ static void patched(const struct vf_wbuf *wb, size_t off, uint64_t val,
 	unsigned int i;
 
 	vf_wb_init(&x, 0);
-	vf_wb_bytes(&x, wb->buf, wb->len);
+	vf_wb_bytes(&x, vf_wb_data(wb), vf_wb_pending(wb));
 	for (i = 0; i < size; i++)
-		x.buf[off + i] = val >> (8 * i);
+		vf_wb_data(&x)[off + i] = val >> (8 * i);
 	refuse(&x, want, what);
 	vf_wb_free(&x);
 }
@@ -212,8 +214,11 @@ int main(void)
 
 	/* The empty state (genesis) loads and writes the same bytes. */
 	enc(&a, &wa);
-	CHECK_EQ(wa.len, VF_MSTATE_HDR_LEN + 4 + 4 + 20);	/* + empty filter */
-	CHECK_EQ(vf_mstate_decode(wa.buf, wa.len, &last, c.rc, c.v), 0);
+	CHECK_EQ(vf_wb_pending(&wa),
+		 VF_MSTATE_HDR_LEN + 4 + 4 + 20); /* + empty filter */
+	CHECK_EQ(vf_mstate_decode(vf_wb_data(&wa), vf_wb_pending(&wa), &last,
+				  c.rc, c.v),
+		 0);
 	enc(&c, &wc);
 	same(&wa, &wc, "genesis");
 
@@ -227,10 +232,14 @@ int main(void)
 
 	/* A manager that catches up loads them over its own stale state. */
 	req(&c, 555, 1);
-	CHECK_EQ(vf_mstate_decode(wa.buf, wa.len, &last, c.rc, c.v), -EBUSY);
+	CHECK_EQ(vf_mstate_decode(vf_wb_data(&wa), vf_wb_pending(&wa), &last,
+				  c.rc, c.v),
+		 -EBUSY);
 	vf_rcache_clear(c.rc);
 	vf_voter_reset(c.v);
-	CHECK_EQ(vf_mstate_decode(wa.buf, wa.len, &last, c.rc, c.v), 0);
+	CHECK_EQ(vf_mstate_decode(vf_wb_data(&wa), vf_wb_pending(&wa), &last,
+				  c.rc, c.v),
+		 0);
 	c.last = last;
 	CHECK_EQ(last, a.last);
 	CHECK(!vf_rcache_get(c.rc, 555));
@@ -255,16 +264,16 @@ int main(void)
 	CHECK(vf_rcache_get(c.rc, 200 + WIN + 2));
 
 	/* Every truncation is refused. */
-	for (n = 0; n < wa.len; n++) {
+	for (n = 0; n < vf_wb_pending(&wa); n++) {
 		struct vf_wbuf t = wa;
 
-		t.len = n;
+		vf_wb_truncate(&t, n);
 		refuse(&t, -VF_E(VF_ERR_MALFORMED), "truncated");
 	}
 	/* Trailing bytes, magic, version, reserved, last order. */
 	vf_wb_u32(&wa, 0);
 	refuse(&wa, -VF_E(VF_ERR_MALFORMED), "trailing");
-	wa.len -= 4;
+	vf_wb_truncate(&wa, vf_wb_pending(&wa) - 4);
 	patched(&wa, 0, 'X', 1, -VF_E(VF_ERR_MAGIC), "magic");
 	patched(&wa, 8, VF_MSTATE_VERSION + 1, 4, -VF_E(VF_ERR_VERSION),
 		"version");
@@ -276,9 +285,13 @@ int main(void)
 
 	/* Hand-made states: a good one, then one fault each. */
 	handmade(&wa, 0, 0, 0, 1, WIN, 1, 2);
-	CHECK_EQ(vf_mstate_decode(wa.buf, wa.len, &last, c.rc, c.v), -EBUSY);
+	CHECK_EQ(vf_mstate_decode(vf_wb_data(&wa), vf_wb_pending(&wa), &last,
+				  c.rc, c.v),
+		 -EBUSY);
 	vf_rcache_clear(c.rc);
-	CHECK_EQ(vf_mstate_decode(wa.buf, wa.len, &last, c.rc, c.v), 0);
+	CHECK_EQ(vf_mstate_decode(vf_wb_data(&wa), vf_wb_pending(&wa), &last,
+				  c.rc, c.v),
+		 0);
 	CHECK_EQ(last, 1);
 	handmade(&wa, 1, 0, 4, 2, WIN, 1, 2);
 	refuse(&wa, -VF_E(VF_ERR_MALFORMED), "a client twice");
@@ -306,7 +319,9 @@ int main(void)
 	handmade(&wa, 0, 0, 0, 1, WIN, 1, 2);
 	vf_rcache_clear(c.rc);
 	vf_voter_reset(c.v);
-	CHECK_EQ(vf_mstate_decode(wa.buf, wa.len, &last, c.rc, c.v), 0);
+	CHECK_EQ(vf_mstate_decode(vf_wb_data(&wa), vf_wb_pending(&wa), &last,
+				  c.rc, c.v),
+		 0);
 	enc(&c, &wc);
 	c.last = last;
 	enc(&c, &wc);

@@ -28,16 +28,18 @@ static void test_roundtrips(void)
 	memset(op, 0xab, sizeof(op));
 	vf_wb_init(&wb, 0);
 	CHECK_EQ(vf_request_encode(&wb, &rq), 0);
-	CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_CLIENT, &h),
+	CHECK_EQ(vf_frame_peek(vf_wb_data(&wb), vf_wb_pending(&wb),
+			       VF_MAGIC_CLIENT, &h),
 		 VF_HDR_LEN + 20 + sizeof(op));
 	CHECK_EQ(h.type, VF_C_REQUEST);
-	CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, h.version,
-				   &rq2), 0);
+	CHECK_EQ(vf_request_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len,
+				   h.version, &rq2),
+		 0);
 	CHECK(rq2.client_id == rq.client_id && rq2.seq == 42);
 	CHECK(rq2.op_len == sizeof(op) && !memcmp(rq2.op, op, sizeof(op)));
 	/* byte layout: little-endian magic "VMFC", version 2 */
-	CHECK(!memcmp(wb.buf, "VMFC\x02\x00\x01\x00", 8));
-	CHECK_EQ(wb.buf[16], 0x88);
+	CHECK(!memcmp(vf_wb_data(&wb), "VMFC\x02\x00\x01\x00", 8));
+	CHECK_EQ(vf_wb_data(&wb)[16], 0x88);
 	CHECK(!rq2.key);
 	/* version 3: the session key follows the op */
 	{
@@ -47,18 +49,21 @@ static void test_roundtrips(void)
 		rq.key = key;
 		vf_wb_reset(&wb);
 		CHECK_EQ(vf_request_encode(&wb, &rq), 0);
-		CHECK(!memcmp(wb.buf, "VMFC\x03\x00\x01\x00", 8));
-		CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_CLIENT, &h),
+		CHECK(!memcmp(vf_wb_data(&wb), "VMFC\x03\x00\x01\x00", 8));
+		CHECK_EQ(vf_frame_peek(vf_wb_data(&wb), vf_wb_pending(&wb),
+				       VF_MAGIC_CLIENT, &h),
 			 VF_HDR_LEN + 20 + sizeof(op) + VF_SESSION_KEY_LEN);
-		CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, 3,
-					   &rq2), 0);
+		CHECK_EQ(vf_request_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len,
+					   3, &rq2),
+			 0);
 		CHECK(rq2.key && !memcmp(rq2.key, key, sizeof(key)));
 		/* a version 3 frame without its key, a version 2 with one */
-		CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN,
+		CHECK_EQ(vf_request_decode(vf_wb_data(&wb) + VF_HDR_LEN,
 					   h.len - VF_SESSION_KEY_LEN, 3, &rq2),
 			 -VF_E(VF_ERR_MALFORMED));
-		CHECK_EQ(vf_request_decode(wb.buf + VF_HDR_LEN, h.len, 2,
-					   &rq2), -VF_E(VF_ERR_MALFORMED));
+		CHECK_EQ(vf_request_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len,
+					   2, &rq2),
+			 -VF_E(VF_ERR_MALFORMED));
 		rq.key = NULL;
 	}
 	/* sessions: the client_id is the key's, nobody else's */
@@ -88,8 +93,8 @@ static void test_roundtrips(void)
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_reply_encode(&wb, &rp), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
-	CHECK_EQ(vf_reply_decode(wb.buf + VF_HDR_LEN, h.len, &rp2), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_CLIENT, &h), 0);
+	CHECK_EQ(vf_reply_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len, &rp2), 0);
 	CHECK(rp2.len == 3 && !memcmp(rp2.data, "abc", 3) && rp2.seq == 8);
 	CHECK_EQ(h.version, VF_CLIENT_VERSION);
 
@@ -97,15 +102,15 @@ static void test_roundtrips(void)
 	rp.status = VF_ST_NOT_PRIMARY;
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_reply_encode(&wb, &rp), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
-	CHECK_EQ(vf_reply_decode(wb.buf + VF_HDR_LEN, h.len, &rp2), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_CLIENT, &h), 0);
+	CHECK_EQ(vf_reply_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len, &rp2), 0);
 	CHECK(h.version == VF_CLIENT_VERSION &&
 	      rp2.status == VF_ST_NOT_PRIMARY);
 	rp.version = 1;
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_reply_encode(&wb, &rp), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
-	CHECK_EQ(vf_reply_decode(wb.buf + VF_HDR_LEN, h.len, &rp2), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_CLIENT, &h), 0);
+	CHECK_EQ(vf_reply_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len, &rp2), 0);
 	CHECK(h.version == 1 && rp2.status == VF_ST_UNAVAILABLE);
 	rp.version = VF_CLIENT_VERSION + 1;
 	CHECK_EQ(vf_reply_encode(&wb, &rp), -EINVAL);
@@ -117,51 +122,53 @@ static void test_roundtrips(void)
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_error_encode(&wb, VF_MAGIC_CLIENT, VF_ERR_BUSY, "busy"), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_CLIENT, &h), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_CLIENT, &h), 0);
 	CHECK(h.type == VF_C_ERROR && h.version == VF_CLIENT_VERSION_MIN);
-	CHECK_EQ(vf_error_decode(wb.buf + VF_HDR_LEN, h.len, &er), 0);
+	CHECK_EQ(vf_error_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len, &er), 0);
 	CHECK(er.code == VF_ERR_BUSY && er.msg_len == 4 &&
 	      !memcmp(er.msg, "busy", 4));
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_hello_encode(&wb, "kv-hash", "1.0"), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_REPLICA, &h), 0);
-	CHECK_EQ(vf_hello_decode(wb.buf + VF_HDR_LEN, h.len, &he), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_REPLICA, &h), 0);
+	CHECK_EQ(vf_hello_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len, &he), 0);
 	CHECK(he.proto_version == 1 && he.impl_len == 7 && he.ver_len == 3);
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_exec_encode(&wb, &ex), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_REPLICA, &h), 0);
-	CHECK_EQ(vf_exec_decode(wb.buf + VF_HDR_LEN, h.len, &ex2), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_REPLICA, &h), 0);
+	CHECK_EQ(vf_exec_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len, &ex2), 0);
 	CHECK(ex2.order == 9 && ex2.client_id == 10 && ex2.seq == 11 &&
 	      ex2.op_len == 5 && !memcmp(ex2.op, "hello", 5));
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_result_encode(&wb, &rs), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_REPLICA, &h), 0);
-	CHECK_EQ(vf_result_decode(wb.buf + VF_HDR_LEN, h.len, &rs2), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_REPLICA, &h), 0);
+	CHECK_EQ(vf_result_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len, &rs2),
+		 0);
 	CHECK(rs2.order == 12 && rs2.len == 0);
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_checkpoint_encode(&wb, 77), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_REPLICA, &h), 0);
-	CHECK_EQ(vf_checkpoint_decode(wb.buf + VF_HDR_LEN, h.len, &ord), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_REPLICA, &h), 0);
+	CHECK_EQ(vf_checkpoint_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len,
+				      &ord), 0);
 	CHECK_EQ(ord, 77);
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_done_encode(&wb, VF_R_RESTORE_DONE, &dn), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_REPLICA, &h), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_REPLICA, &h), 0);
 	CHECK_EQ(h.type, VF_R_RESTORE_DONE);
-	CHECK_EQ(vf_done_decode(wb.buf + VF_HDR_LEN, h.len, &dn2), 0);
+	CHECK_EQ(vf_done_decode(vf_wb_data(&wb) + VF_HDR_LEN, h.len, &dn2), 0);
 	CHECK(dn2.order == 13 && dn2.status == 5);
 	CHECK_EQ(vf_done_encode(&wb, VF_R_EXEC, &dn), -EINVAL);
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_restore_encode(&wb), 0);
-	CHECK_EQ(vf_hdr_decode(wb.buf, VF_MAGIC_REPLICA, &h), 0);
+	CHECK_EQ(vf_hdr_decode(vf_wb_data(&wb), VF_MAGIC_REPLICA, &h), 0);
 	CHECK_EQ(h.len, 0);
-	CHECK_EQ(vf_empty_decode(wb.buf + VF_HDR_LEN, 0), 0);
-	CHECK_EQ(vf_empty_decode(wb.buf, 1), -VF_E(VF_ERR_MALFORMED));
+	CHECK_EQ(vf_empty_decode(vf_wb_data(&wb) + VF_HDR_LEN, 0), 0);
+	CHECK_EQ(vf_empty_decode(vf_wb_data(&wb), 1), -VF_E(VF_ERR_MALFORMED));
 }
 
 static void test_bad_headers(void)

@@ -37,37 +37,37 @@ static void test_recover(void)
 
 	vf_wb_init(&wb, 0);
 	vf_rcv_put_recover(&wb, 0x1122334455667788ull, VF_RCV_F_FULL);
-	CHECK_EQ(wb.len, sizeof(want));
-	CHECK(!memcmp(wb.buf, want, sizeof(want)));
-	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_wb_pending(&wb), sizeof(want));
+	CHECK(!memcmp(vf_wb_data(&wb), want, sizeof(want)));
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_recover(&rd, 1, &round, &flags), 0);
 	CHECK(round == 0x1122334455667788ull && flags == VF_RCV_F_FULL);
-	CHECK_TRUNCATIONS(wb.buf, wb.len,
+	CHECK_TRUNCATIONS(vf_wb_data(&wb), vf_wb_pending(&wb),
 			  vf_rcv_read_recover(&rd, 1, &round, &flags));
 	/* count, version, unknown flag, reserved, round 0, trailing byte */
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_recover(&rd, 2, &round, &flags), MALFORMED);
-	wb.buf[0] = 2;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[0] = 2;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_recover(&rd, 1, &round, &flags),
 		 -VF_E(VF_ERR_VERSION));
-	wb.buf[0] = 1;
-	wb.buf[2] = 2;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[0] = 1;
+	vf_wb_data(&wb)[2] = 2;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_recover(&rd, 1, &round, &flags), MALFORMED);
-	wb.buf[2] = 1;
-	wb.buf[5] = 1;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[2] = 1;
+	vf_wb_data(&wb)[5] = 1;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_recover(&rd, 1, &round, &flags), MALFORMED);
-	wb.buf[5] = 0;
+	vf_wb_data(&wb)[5] = 0;
 	vf_wb_reset(&wb);
 	vf_rcv_put_recover(&wb, 0, 0);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_recover(&rd, 1, &round, &flags), MALFORMED);
 	vf_wb_reset(&wb);
 	vf_rcv_put_recover(&wb, 5, 0);
 	vf_wb_u16(&wb, 0);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_recover(&rd, 1, &round, &flags), MALFORMED);
 	vf_wb_free(&wb);
 }
@@ -80,30 +80,31 @@ static void test_ready(void)
 
 	vf_wb_init(&wb, 0);
 	vf_rcv_put_ready(&wb, &m);
-	CHECK_EQ(wb.len, VF_RCV_PROLOGUE_LEN + 8);
-	CHECK(!memcmp(wb.buf + 16, "\x0a\x63\x00\x0b\x4c\x1d\0\0", 8));
-	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_wb_pending(&wb), VF_RCV_PROLOGUE_LEN + 8);
+	CHECK(!memcmp(vf_wb_data(&wb) + 16, "\x0a\x63\x00\x0b\x4c\x1d\0\0", 8));
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_ready(&rd, 1, 7, &m2), 0);
 	CHECK(m2.round == 7 && m2.port == 7500 &&
 	      !memcmp(m2.addr, m.addr, 4));
-	CHECK_TRUNCATIONS(wb.buf, wb.len, vf_rcv_read_ready(&rd, 1, 7, &m2));
+	CHECK_TRUNCATIONS(vf_wb_data(&wb), vf_wb_pending(&wb),
+			  vf_rcv_read_ready(&rd, 1, 7, &m2));
 	/* wrong round: refused, after the structure was found sound */
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_ready(&rd, 1, 8, &m2), -VF_E(VF_ERR_ROUND));
 	/* a truncated message of another round is malformed, not stale */
-	vf_rd_init(&rd, wb.buf, wb.len - 1);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb) - 1);
 	CHECK_EQ(vf_rcv_read_ready(&rd, 1, 8, &m2), MALFORMED);
 	/* nonzero reserved, port 0, flags */
-	wb.buf[22] = 1;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[22] = 1;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_ready(&rd, 1, 7, &m2), MALFORMED);
-	wb.buf[22] = 0;
-	wb.buf[20] = wb.buf[21] = 0;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[22] = 0;
+	vf_wb_data(&wb)[20] = vf_wb_data(&wb)[21] = 0;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_ready(&rd, 1, 7, &m2), MALFORMED);
-	wb.buf[20] = 1;
-	wb.buf[2] = 1;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[20] = 1;
+	vf_wb_data(&wb)[2] = 1;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_ready(&rd, 1, 7, &m2), MALFORMED);
 	vf_wb_free(&wb);
 }
@@ -126,14 +127,14 @@ static void test_digests(void)
 	CHECK_EQ(vf_merkle_shape_len(1000, 4), 0);
 	vf_wb_init(&wb, 0);
 	vf_rcv_put_digests(&wb, 9, &g);
-	hdr = wb.len;
+	hdr = vf_wb_pending(&wb);
 	CHECK_EQ(hdr, VF_RCV_PROLOGUE_LEN + 16);
 	vf_rcv_put_group(&wb, &grp);
 	root = (struct vf_rcv_group){ 3, 1, 0, dig };
 	vf_rcv_put_group(&wb, &root);
-	CHECK_EQ(wb.len, hdr + 2 * 16 + 17 * DS);
+	CHECK_EQ(vf_wb_pending(&wb), hdr + 2 * 16 + 17 * DS);
 
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, 2, 9, &g2), 0);
 	CHECK(g2.nchunks == 1000 && g2.chunk_size == 4096);
 	CHECK_EQ(vf_rcv_next_group(&rd, &g2, &grp2), 0);
@@ -144,43 +145,44 @@ static void test_digests(void)
 	CHECK_EQ(vf_rd_end(&rd), 0);
 
 	/* truncated inside the last digest */
-	vf_rd_init(&rd, wb.buf, wb.len - 1);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb) - 1);
 	CHECK_EQ(vf_rcv_read_digests(&rd, 2, 9, &g2), 0);
 	CHECK_EQ(vf_rcv_next_group(&rd, &g2, &grp2), 0);
 	CHECK_EQ(vf_rcv_next_group(&rd, &g2, &grp2), MALFORMED);
-	CHECK_TRUNCATIONS(wb.buf, hdr, vf_rcv_read_digests(&rd, 2, 9, &g2));
+	CHECK_TRUNCATIONS(vf_wb_data(&wb), hdr,
+			  vf_rcv_read_digests(&rd, 2, 9, &g2));
 	/* group count 0 and above the bound */
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, 0, 9, &g2), MALFORMED);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, VF_RCV_MAX_GROUPS + 1, 9, &g2),
 		 MALFORMED);
 	/* wrong round */
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, 2, 10, &g2), -VF_E(VF_ERR_ROUND));
 	/* digest of the wrong size: 20 (SHA-1) and 64 */
-	wb.buf[28] = 20;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[28] = 20;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, 2, 9, &g2), -VF_E(VF_ERR_DIGEST));
-	wb.buf[28] = 64;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[28] = 64;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, 2, 9, &g2), -VF_E(VF_ERR_DIGEST));
-	wb.buf[28] = DS;
+	vf_wb_data(&wb)[28] = DS;
 	/* chunk size: not a power of two, too small, too big */
-	wb.buf[25] = 0x11;	/* 4096 + 256 */
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[25] = 0x11;	/* 4096 + 256 */
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, 2, 9, &g2), MALFORMED);
-	wb.buf[25] = 0;
-	wb.buf[26] = 0x10;	/* 1 MiB */
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[25] = 0;
+	vf_wb_data(&wb)[26] = 0x10;	/* 1 MiB */
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, 2, 9, &g2), -VF_E(VF_ERR_TOO_BIG));
-	wb.buf[26] = 0;
-	wb.buf[25] = 0x10;
+	vf_wb_data(&wb)[26] = 0;
+	vf_wb_data(&wb)[25] = 0x10;
 	/* too many chunks */
-	wb.buf[20] = 1;		/* nchunks += 2^32 */
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[20] = 1;		/* nchunks += 2^32 */
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, 2, 9, &g2), -VF_E(VF_ERR_TOO_BIG));
-	wb.buf[20] = 0;
+	vf_wb_data(&wb)[20] = 0;
 	vf_wb_free(&wb);
 
 	/* groups naming nodes that do not exist */
@@ -203,7 +205,7 @@ static void test_digests(void)
 			vf_wb_u32(&wb, bad[i].n);
 			vf_wb_u64(&wb, bad[i].first);
 			vf_wb_bytes(&wb, dig, 16 * DS);
-			vf_rd_init(&rd, wb.buf, wb.len);
+			vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 			CHECK_EQ(vf_rcv_read_digests(&rd, 1, 9, &g2), 0);
 			CHECK_EQ(vf_rcv_next_group(&rd, &g2, &grp2),
 				 -VF_E(VF_ERR_CHUNK));
@@ -217,7 +219,7 @@ static void test_digests(void)
 	vf_rcv_put_digests(&wb, 9, &g);
 	root.level = 1;
 	vf_rcv_put_group(&wb, &root);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_digests(&rd, 1, 9, &g2), 0);
 	CHECK_EQ(vf_rcv_next_group(&rd, &g2, &grp2), 0);
 	CHECK_EQ(vf_rd_end(&rd), 0);
@@ -242,37 +244,38 @@ static void test_mstate(void)
 	CHECK_EQ(vf_rcv_mstate_piece_len(m.len, 3), 0);
 	vf_wb_init(&wb, 0);
 	vf_rcv_put_mstate(&wb, &m);
-	CHECK_EQ(wb.len, 40 + sizeof(dig));
-	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_wb_pending(&wb), 40 + sizeof(dig));
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), 0);
 	CHECK(m2.round == 5 && m2.order == 77 && m2.len == m.len &&
 	      m2.npieces == 3 && !memcmp(m2.digests, dig, sizeof(dig)));
-	CHECK_TRUNCATIONS(wb.buf, wb.len, vf_rcv_read_mstate(&rd, 1, 5, &m2));
-	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_TRUNCATIONS(vf_wb_data(&wb), vf_wb_pending(&wb),
+			  vf_rcv_read_mstate(&rd, 1, 5, &m2));
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 6, &m2), -VF_E(VF_ERR_ROUND));
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_mstate(&rd, 2, 5, &m2), MALFORMED);
 	/* piece size, piece count, empty state, too many pieces */
-	wb.buf[32] ^= 1;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[32] ^= 1;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), MALFORMED);
-	wb.buf[32] ^= 1;
+	vf_wb_data(&wb)[32] ^= 1;
 	m.npieces = 2;
 	vf_wb_reset(&wb);
 	vf_rcv_put_mstate(&wb, &m);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), MALFORMED);
 	m.len = 0;
 	m.npieces = 1;
 	vf_wb_reset(&wb);
 	vf_rcv_put_mstate(&wb, &m);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), MALFORMED);
 	vf_wb_reset(&wb);
 	m.len = 1;
 	vf_rcv_put_mstate(&wb, &m);
 	vf_wb_put_u32_at(&wb, 36, VF_RCV_MSTATE_MAX_PIECES + 1);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_mstate(&rd, 1, 5, &m2), -VF_E(VF_ERR_TOO_BIG));
 	vf_wb_free(&wb);
 }
@@ -287,48 +290,50 @@ static void test_fetched_abort(void)
 
 	vf_wb_init(&wb, 0);
 	vf_rcv_put_fetched(&wb, &f);
-	CHECK_EQ(wb.len, 24);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_EQ(vf_wb_pending(&wb), 24);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_fetched(&rd, 1, 3, &f2), 0);
 	CHECK(f2.round == 3 && f2.status == EIO);
-	CHECK_TRUNCATIONS(wb.buf, wb.len, vf_rcv_read_fetched(&rd, 1, 3, &f2));
-	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_TRUNCATIONS(vf_wb_data(&wb), vf_wb_pending(&wb),
+			  vf_rcv_read_fetched(&rd, 1, 3, &f2));
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_fetched(&rd, 1, 4, &f2), -VF_E(VF_ERR_ROUND));
-	wb.buf[20] = 1;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[20] = 1;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_fetched(&rd, 1, 3, &f2), MALFORMED);
 	vf_wb_reset(&wb);
 	f.status = 70000;	/* not an errno */
 	vf_rcv_put_fetched(&wb, &f);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_fetched(&rd, 1, 3, &f2), MALFORMED);
 
 	vf_wb_reset(&wb);
 	vf_rcv_put_abort(&wb, 3, VF_RCV_UNDECIDED, "chunk 5");
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_abort(&rd, 1, 3, &a), 0);
 	CHECK(a.reason == VF_RCV_UNDECIDED && a.msg_len == 7 &&
 	      !memcmp(a.msg, "chunk 5", 7));
 	CHECK_STR(vf_rcv_reason_name(a.reason), "undecided");
 	CHECK(vf_rcv_reason_name(0) == NULL);
 	CHECK(vf_rcv_reason_name(VF_RCV_REASON_LAST + 1) == NULL);
-	CHECK_TRUNCATIONS(wb.buf, wb.len, vf_rcv_read_abort(&rd, 1, 3, &a));
-	vf_rd_init(&rd, wb.buf, wb.len);
+	CHECK_TRUNCATIONS(vf_wb_data(&wb), vf_wb_pending(&wb),
+			  vf_rcv_read_abort(&rd, 1, 3, &a));
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_abort(&rd, 1, 2, &a), -VF_E(VF_ERR_ROUND));
 	/* an unknown reason */
-	wb.buf[16] = 99;
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[16] = 99;
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_abort(&rd, 1, 3, &a), MALFORMED);
 	/* a long text is cut when sent, refused when received */
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;
 	vf_wb_reset(&wb);
 	vf_rcv_put_abort(&wb, 3, VF_RCV_TIMEOUT, big);
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_abort(&rd, 1, 3, &a), 0);
 	CHECK_EQ(a.msg_len, VF_RCV_MAX_MSG);
-	wb.buf[21] = 2;		/* msg_len 512 + ... */
-	vf_rd_init(&rd, wb.buf, wb.len);
+	vf_wb_data(&wb)[21] = 2;		/* msg_len 512 + ... */
+	vf_rd_init(&rd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK_EQ(vf_rcv_read_abort(&rd, 1, 3, &a), -VF_E(VF_ERR_TOO_BIG));
 	vf_wb_free(&wb);
 }
@@ -350,31 +355,35 @@ static void test_peer(void)
 
 	vf_wb_init(&wb, 0);
 	CHECK_EQ(vf_peer_fetch_encode(&wb, &f), 0);
-	CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_PEER, &h),
+	CHECK_EQ(vf_frame_peek(vf_wb_data(&wb), vf_wb_pending(&wb),
+			       VF_MAGIC_PEER, &h),
 		 VF_HDR_LEN + 16);
 	CHECK(h.type == VF_P_FETCH);
-	CHECK(!memcmp(wb.buf, "VMFP", 4));
-	p = wb.buf + VF_HDR_LEN;
+	CHECK(!memcmp(vf_wb_data(&wb), "VMFP", 4));
+	p = vf_wb_data(&wb) + VF_HDR_LEN;
 	CHECK_EQ(vf_peer_fetch_decode(p, h.len, &f2), 0);
 	CHECK(f2.round == 5 && f2.chunk == 77);
 	CHECK_EQ(vf_peer_fetch_decode(p, h.len - 1, &f2), MALFORMED);
 	CHECK_EQ(vf_peer_fetch_decode(p, h.len + 0, &f2), 0);
 	/* a peer frame is not a replica frame, and vice versa */
-	CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_REPLICA, &h),
+	CHECK_EQ(vf_frame_peek(vf_wb_data(&wb), vf_wb_pending(&wb),
+			       VF_MAGIC_REPLICA, &h),
 		 -VF_E(VF_ERR_MAGIC));
-	wb.buf[6] = VF_R_EXEC;
-	CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_PEER, &h),
+	vf_wb_data(&wb)[6] = VF_R_EXEC;
+	CHECK_EQ(vf_frame_peek(vf_wb_data(&wb), vf_wb_pending(&wb),
+			       VF_MAGIC_PEER, &h),
 		 -VF_E(VF_ERR_TYPE));
-	wb.buf[6] = VF_P_FETCH;
+	vf_wb_data(&wb)[6] = VF_P_FETCH;
 	/* round 0 */
-	memset(wb.buf + VF_HDR_LEN, 0, 8);
+	memset(vf_wb_data(&wb) + VF_HDR_LEN, 0, 8);
 	CHECK_EQ(vf_peer_fetch_decode(p, 16, &f2), MALFORMED);
 
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_peer_chunk_encode(&wb, &c), 0);
-	CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_PEER, &h),
+	CHECK_EQ(vf_frame_peek(vf_wb_data(&wb), vf_wb_pending(&wb),
+			       VF_MAGIC_PEER, &h),
 		 VF_HDR_LEN + 20 + sizeof(data));
-	p = wb.buf + VF_HDR_LEN;
+	p = vf_wb_data(&wb) + VF_HDR_LEN;
 	CHECK_EQ(vf_peer_chunk_decode(p, h.len, &c2), 0);
 	CHECK_EQ(vf_peer_chunk_check(&c2, 5, 77, sizeof(data), want), 0);
 	CHECK_EQ(vf_peer_chunk_check(&c2, 6, 77, sizeof(data), want),
@@ -389,8 +398,8 @@ static void test_peer(void)
 	CHECK_EQ(vf_peer_chunk_decode(p, h.len - 1, &c2), MALFORMED);
 	CHECK_EQ(vf_peer_chunk_decode(p, h.len + 1, &c2), MALFORMED);
 	/* oversized: refused before the data is looked at */
-	p = wb.buf + VF_HDR_LEN;
-	wb.buf[VF_HDR_LEN + 18] = 0x10;	/* len = 1 MiB + 4096 */
+	p = vf_wb_data(&wb) + VF_HDR_LEN;
+	vf_wb_data(&wb)[VF_HDR_LEN + 18] = 0x10;	/* len = 1 MiB + 4096 */
 	CHECK_EQ(vf_peer_chunk_decode(p, h.len, &c2), -VF_E(VF_ERR_TOO_BIG));
 	c.len = VF_RCV_MAX_CHUNK + 1;
 	CHECK_EQ(vf_peer_chunk_encode(&wb, &c), -VF_E(VF_ERR_TOO_BIG));
@@ -398,14 +407,15 @@ static void test_peer(void)
 	vf_wb_reset(&wb);
 	CHECK_EQ(vf_peer_error_encode(&wb, 5, 1ull << 40, VF_ERR_CHUNK,
 				      "no such chunk"), 0);
-	CHECK_EQ(vf_frame_peek(wb.buf, wb.len, VF_MAGIC_PEER, &h),
+	CHECK_EQ(vf_frame_peek(vf_wb_data(&wb), vf_wb_pending(&wb),
+			       VF_MAGIC_PEER, &h),
 		 VF_HDR_LEN + 22 + 13);
-	p = wb.buf + VF_HDR_LEN;
+	p = vf_wb_data(&wb) + VF_HDR_LEN;
 	CHECK_EQ(vf_peer_error_decode(p, h.len, &e), 0);
 	CHECK(e.code == VF_ERR_CHUNK && e.chunk == 1ull << 40 &&
 	      e.msg_len == 13);
 	CHECK_EQ(vf_peer_error_decode(p, h.len - 1, &e), MALFORMED);
-	wb.buf[VF_HDR_LEN + 21] = 2;
+	vf_wb_data(&wb)[VF_HDR_LEN + 21] = 2;
 	CHECK_EQ(vf_peer_error_decode(p, h.len, &e), -VF_E(VF_ERR_TOO_BIG));
 	CHECK_STR(vf_strerror(-VF_E(VF_ERR_ROUND)),
 		  "not the current recovery round");

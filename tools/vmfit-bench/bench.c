@@ -340,8 +340,9 @@ static int flush_out(struct client *c)
 {
 	ssize_t w;
 
-	while (c->out.len) {
-		w = send(c->fd, c->out.buf, c->out.len, MSG_NOSIGNAL);
+	while (vf_wb_pending(&c->out)) {
+		w = send(c->fd, vf_wb_data(&c->out), vf_wb_pending(&c->out),
+			 MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

@@ -187,8 +187,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": cpg_join %s: cs error %d\n", group, e);
 		goto out_fini;
 	}
-	iov.iov_base = wb.buf;
-	iov.iov_len = wb.len;
+	iov.iov_base = vf_wb_data(&wb);
+	iov.iov_len = vf_wb_pending(&wb);
 	while ((e = cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1)) ==
 	       CS_ERR_TRY_AGAIN && now_ms() < end)
 		usleep(10000);

@@ -101,8 +101,18 @@ static int put_get(struct vf_wbuf *wb)
 
 static void patch16(struct vf_wbuf *wb, size_t off, uint16_t v)
 {
-	wb->buf[off] = (uint8_t)v;
-	wb->buf[off + 1] = (uint8_t)(v >> 8);
+	vf_wb_data(wb)[off] = (uint8_t)v;
+	vf_wb_data(wb)[off + 1] = (uint8_t)(v >> 8);
+}
+
+/* A frame header announcing @len payload bytes, whatever follows. */
+static void put_hdr(struct vf_wbuf *wb, uint32_t magic, uint16_t type,
+		    uint32_t len)
+{
+	uint8_t h[VF_HDR_LEN];
+
+	vf_hdr_encode(h, magic, type, len);
+	vf_wb_bytes(wb, h, sizeof(h));
 }
 
 static int b_magic(struct vf_wbuf *wb)
@@ -152,9 +162,7 @@ static int b_reserved(struct vf_wbuf *wb)
 
 static int b_oversized(struct vf_wbuf *wb)
 {
-	vf_wb_reserve(wb, VF_HDR_LEN);
-	vf_hdr_encode(wb->buf, VF_MAGIC_CLIENT, VF_C_REQUEST, VF_MAX_PAYLOAD + 1);
-	wb->len = VF_HDR_LEN;
+	put_hdr(wb, VF_MAGIC_CLIENT, VF_C_REQUEST, VF_MAX_PAYLOAD + 1);
 	return wb->err;
 }
 
@@ -198,9 +206,7 @@ static int b_truncated(struct vf_wbuf *wb)
 {
 	static const uint8_t ten[10];
 
-	vf_wb_reserve(wb, VF_HDR_LEN);
-	vf_hdr_encode(wb->buf, VF_MAGIC_CLIENT, VF_C_REQUEST, 100);
-	wb->len = VF_HDR_LEN;
+	put_hdr(wb, VF_MAGIC_CLIENT, VF_C_REQUEST, 100);
 	vf_wb_bytes(wb, ten, sizeof(ten));
 	return wb->err;
 }
@@ -210,7 +216,7 @@ static int b_half_header(struct vf_wbuf *wb)
 {
 	int r = put_get(wb);
 
-	wb->len = VF_HDR_LEN / 2;
+	vf_wb_truncate(wb, VF_HDR_LEN / 2);
 	return r;
 }
 
@@ -402,7 +408,7 @@ static int run_case(const struct pcase *pc, char *why, size_t whylen)
 		vf_wb_free(&wb);
 		return -1;
 	}
-	r = vf_write_all(fd, wb.buf, wb.len);
+	r = vf_write_all(fd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	vf_wb_free(&wb);
 	/* The server may close while we still write (oversized frames). */
 	if (r && r != -EPIPE && r != -ECONNRESET) {
@@ -521,7 +527,7 @@ static int pipeline(int fd, uint64_t limit, time_t deadline, uint64_t *sent,
 		}
 		if (r <= 0 || !(pfd.revents & POLLOUT))
 			continue;
-		w = send(fd, wb.buf + off, wb.len - off,
+		w = send(fd, vf_wb_data(&wb) + off, vf_wb_pending(&wb) - off,
 			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
 			ret = 1;
@@ -531,7 +537,7 @@ static int pipeline(int fd, uint64_t limit, time_t deadline, uint64_t *sent,
 			continue;
 		*sent += (uint64_t)w;
 		off += (size_t)w;
-		if (off == wb.len) {
+		if (off == vf_wb_pending(&wb)) {
 			off = 0;
 			rq.seq = ++seq;
 			vf_wb_reset(&wb);
@@ -734,10 +740,8 @@ static int fake_replica(const char *mode, int fd)
 			vf_wb_u16(&wb, 0);
 			vf_wb_frame_end(&wb, start);
 		} else if (!strcmp(mode, "oversized")) {
-			vf_wb_reserve(&wb, VF_HDR_LEN);
-			vf_hdr_encode(wb.buf, VF_MAGIC_REPLICA, VF_R_RESULT,
-				      VF_MAX_PAYLOAD + 1);
-			wb.len = VF_HDR_LEN;
+			put_hdr(&wb, VF_MAGIC_REPLICA, VF_R_RESULT,
+				VF_MAX_PAYLOAD + 1);
 		} else {
 			vf_result_encode(&wb, &res);
 			if (!strcmp(mode, "bad-magic"))
@@ -747,7 +751,7 @@ static int fake_replica(const char *mode, int fd)
 			else if (!strcmp(mode, "bad-type"))
 				patch16(&wb, 6, 99);
 			else if (!strcmp(mode, "truncated"))
-				wb.len -= 6;
+				vf_wb_truncate(&wb, vf_wb_pending(&wb) - 6);
 		}
 		r = vf_wb_flush_fd(fd, &wb);
 		if (!strcmp(mode, "truncated"))
@@ -804,7 +808,7 @@ static int one_request(uint8_t opcode, uint32_t key, const char *val,
 		vf_wb_free(&wb);
 		return 1;
 	}
-	r = vf_write_all(fd, wb.buf, wb.len);
+	r = vf_write_all(fd, vf_wb_data(&wb), vf_wb_pending(&wb));
 	vf_wb_free(&wb);
 	if (!r)
 		r = vf_read_frame(fd, VF_MAGIC_CLIENT, &h, buf, sizeof(buf));

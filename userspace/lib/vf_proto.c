@@ -244,115 +244,178 @@ int vf_rd_end(const struct vf_rd *rd)
 
 void vf_wb_init(struct vf_wbuf *wb, size_t limit)
 {
-	wb->buf = NULL;
-	wb->len = 0;
+	wb->mem = NULL;
+	wb->head = 0;
+	wb->tail = 0;
+	wb->base = 0;
 	wb->cap = 0;
 	wb->limit = limit;
 	wb->err = 0;
+	wb->moved = 0;
 }
 
 void vf_wb_free(struct vf_wbuf *wb)
 {
-	free(wb->buf);
+	free(wb->mem);
 	vf_wb_init(wb, wb->limit);
 }
 
 void vf_wb_reset(struct vf_wbuf *wb)
 {
-	wb->len = 0;
+	wb->head = 0;
+	wb->tail = 0;
+	wb->base = 0;
 	wb->err = 0;
 }
 
 void vf_wb_consume(struct vf_wbuf *wb, size_t n)
 {
-	if (n >= wb->len) {
-		wb->len = 0;
+	if (n < vf_wb_pending(wb)) {
+		wb->head += n;
 		return;
 	}
-	memmove(wb->buf, wb->buf + n, wb->len - n);
-	wb->len -= n;
+	/* All sent: the front is free at no cost. */
+	wb->base += wb->tail;
+	wb->head = 0;
+	wb->tail = 0;
 }
 
-int vf_wb_reserve(struct vf_wbuf *wb, size_t more)
+void vf_wb_truncate(struct vf_wbuf *wb, size_t n)
 {
-	size_t need, cap;
+	if (n < vf_wb_pending(wb))
+		wb->tail = wb->head + n;
+}
+
+/* Move the pending bytes to the front of the allocation. */
+static void wb_compact(struct vf_wbuf *wb)
+{
+	size_t n = vf_wb_pending(wb);
+
+	memmove(wb->mem, wb->mem + wb->head, n);
+	wb->moved += n;
+	wb->base += wb->head;
+	wb->head = 0;
+	wb->tail = n;
+}
+
+/*
+ * Grow to hold @need bytes from mem[0]: doubling, but with a limit never
+ * past 1.5 times it, which is enough (see vf_wb_reserve()).
+ */
+static int wb_grow(struct vf_wbuf *wb, size_t need)
+{
+	size_t cap = wb->cap ? wb->cap : 256;
+	size_t max = SIZE_MAX;
 	uint8_t *nb;
 
-	if (wb->err)
-		return wb->err;
-	if (more > SIZE_MAX / 2 - wb->len) {
+	if (wb->limit)
+		max = wb->limit + wb->limit / 2;
+	if (need > max) {
 		wb->err = -ENOMEM;
 		return wb->err;
 	}
-	need = wb->len + more;
-	if (wb->limit && need > wb->limit) {
-		wb->err = -VF_E(VF_ERR_TOO_BIG);
-		return wb->err;
-	}
-	if (need <= wb->cap)
-		return 0;
-	cap = wb->cap ? wb->cap : 256;
 	while (cap < need)
-		cap *= 2;
-	if (wb->limit && cap > wb->limit)
-		cap = wb->limit;
-	nb = realloc(wb->buf, cap);
+		cap = cap > max / 2 ? max : cap * 2;
+	if (cap > max)
+		cap = max;
+	nb = realloc(wb->mem, cap);
 	if (!nb) {
 		wb->err = -ENOMEM;
 		return wb->err;
 	}
-	wb->buf = nb;
+	wb->mem = nb;
 	wb->cap = cap;
 	return 0;
+}
+
+/*
+ * Make room for @more bytes at the tail. The limit counts pending bytes
+ * only: consumed ones are dropped before they could count. Compacting only
+ * when the consumed prefix (head) is at least half the pending bytes bounds
+ * what it moves by twice what was consumed since the last one; growing
+ * instead happens only while head < pending / 2, so the allocation never
+ * needs more than head + pending + more < 1.5 * limit.
+ */
+int vf_wb_reserve(struct vf_wbuf *wb, size_t more)
+{
+	size_t pending = vf_wb_pending(wb);
+
+	if (wb->err)
+		return wb->err;
+	if (more > SIZE_MAX / 4 - wb->tail) {
+		wb->err = -ENOMEM;
+		return wb->err;
+	}
+	if (wb->limit && pending + more > wb->limit) {
+		wb->err = -VF_E(VF_ERR_TOO_BIG);
+		return wb->err;
+	}
+	if (wb->tail + more <= wb->cap)
+		return 0;
+	if (wb->head && wb->head >= pending / 2) {
+		wb_compact(wb);
+		if (wb->tail + more <= wb->cap)
+			return 0;
+	}
+	return wb_grow(wb, wb->tail + more);
+}
+
+/* Where the @n bytes at offset @off are, if written and not consumed. */
+static uint8_t *wb_at(struct vf_wbuf *wb, size_t off, size_t n)
+{
+	if (wb->err || off < wb->base + wb->head ||
+	    off - wb->base > wb->tail || n > wb->tail - (off - wb->base))
+		return NULL;
+	return wb->mem + (off - wb->base);
 }
 
 void vf_wb_u16(struct vf_wbuf *wb, uint16_t v)
 {
 	if (vf_wb_reserve(wb, 2))
 		return;
-	put16(wb->buf + wb->len, v);
-	wb->len += 2;
+	put16(wb->mem + wb->tail, v);
+	wb->tail += 2;
 }
 
 void vf_wb_u32(struct vf_wbuf *wb, uint32_t v)
 {
 	if (vf_wb_reserve(wb, 4))
 		return;
-	put32(wb->buf + wb->len, v);
-	wb->len += 4;
+	put32(wb->mem + wb->tail, v);
+	wb->tail += 4;
 }
 
 void vf_wb_u64(struct vf_wbuf *wb, uint64_t v)
 {
 	if (vf_wb_reserve(wb, 8))
 		return;
-	put64(wb->buf + wb->len, v);
-	wb->len += 8;
+	put64(wb->mem + wb->tail, v);
+	wb->tail += 8;
 }
 
 void vf_wb_bytes(struct vf_wbuf *wb, const void *p, size_t n)
 {
 	if (!n || vf_wb_reserve(wb, n))
 		return;
-	memcpy(wb->buf + wb->len, p, n);
-	wb->len += n;
+	memcpy(wb->mem + wb->tail, p, n);
+	wb->tail += n;
 }
 
 void vf_wb_put_u32_at(struct vf_wbuf *wb, size_t off, uint32_t v)
 {
-	if (!wb->err && off + 4 <= wb->len)
-		put32(wb->buf + off, v);
+	uint8_t *p = wb_at(wb, off, 4);
+
+	if (p)
+		put32(p, v);
 }
 
 size_t vf_wb_frame_begin(struct vf_wbuf *wb, uint32_t magic, uint16_t type)
 {
-	size_t start = wb->len;
-
 	if (vf_wb_reserve(wb, VF_HDR_LEN))
-		return start;
-	vf_hdr_encode(wb->buf + wb->len, magic, type, 0);
-	wb->len += VF_HDR_LEN;
-	return start;
+		return vf_wb_pos(wb);
+	vf_hdr_encode(wb->mem + wb->tail, magic, type, 0);
+	wb->tail += VF_HDR_LEN;
+	return vf_wb_pos(wb) - VF_HDR_LEN;
 }
 
 int vf_wb_frame_end(struct vf_wbuf *wb, size_t start)
@@ -361,9 +424,11 @@ int vf_wb_frame_end(struct vf_wbuf *wb, size_t start)
 
 	if (wb->err)
 		return wb->err;
-	plen = wb->len - start - VF_HDR_LEN;
+	if (!wb_at(wb, start, VF_HDR_LEN))
+		return -EINVAL;
+	plen = vf_wb_pos(wb) - start - VF_HDR_LEN;
 	if (plen > VF_MAX_PAYLOAD) {
-		wb->len = start;
+		wb->tail = start - wb->base;
 		wb->err = -VF_E(VF_ERR_TOO_BIG);
 		return wb->err;
 	}
@@ -485,8 +550,10 @@ int vf_empty_decode(const uint8_t *p, size_t n)
 /* Patch the version of the frame header at @start (already written). */
 static void frame_set_version(struct vf_wbuf *wb, size_t start, uint16_t v)
 {
-	if (!wb->err && start + VF_HDR_LEN <= wb->len)
-		put16(wb->buf + start + 4, v);
+	uint8_t *p = wb_at(wb, start, VF_HDR_LEN);
+
+	if (p)
+		put16(p + 4, v);
 }
 
 int vf_request_encode(struct vf_wbuf *wb, const struct vf_request *m)
@@ -730,7 +797,7 @@ int vf_wb_flush_fd(int fd, struct vf_wbuf *wb)
 
 	if (wb->err)
 		return wb->err;
-	r = vf_write_all(fd, wb->buf, wb->len);
+	r = vf_write_all(fd, vf_wb_data(wb), vf_wb_pending(wb));
 	vf_wb_reset(wb);
 	return r;
 }

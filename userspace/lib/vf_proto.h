@@ -157,31 +157,75 @@ const uint8_t *vf_rd_bytes(struct vf_rd *rd, size_t len);
 /* 0 if no error and every byte consumed, else -VF_E(VF_ERR_MALFORMED). */
 int vf_rd_end(const struct vf_rd *rd);
 
+/*
+ * An append buffer with a read offset: bytes are appended at the tail and
+ * sent from the head, mem[head, tail) is pending. Consuming sent bytes only
+ * moves the head; they are dropped (the pending bytes moved to the front of
+ * the allocation) lazily, when an append needs the room at the tail and the
+ * consumed prefix is at least half as long as what is pending. So every
+ * compaction moves at most twice the bytes consumed since the previous one
+ * (@moved counts them): sending a buffer is linear in its size however
+ * small the sends. Otherwise the allocation grows: with a limit it stays
+ * below one and a half times the limit.
+ *
+ * Read it only through vf_wb_data() and vf_wb_pending(). Offsets (those of
+ * vf_wb_frame_begin() and vf_wb_pos(), taken by vf_wb_put_u32_at()) are
+ * positions in the stream of bytes appended since the last reset, not
+ * indexes into the allocation: @base, the position of mem[0], grows by
+ * what a compaction drops, so an offset stays valid across consumes and
+ * compactions until the bytes it names are consumed.
+ */
 struct vf_wbuf {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *mem;		/* the allocation, @cap bytes */
+	size_t head;		/* mem index of the first pending byte */
+	size_t tail;		/* mem index past the last pending byte */
+	size_t base;		/* stream position of mem[0] */
 	size_t cap;
-	size_t limit;		/* 0: no limit; else grow fails past it */
+	size_t limit;		/* 0: none; else the most bytes pending */
 	int err;		/* sticky: -ENOMEM or -VF_E(VF_ERR_TOO_BIG) */
+	uint64_t moved;		/* bytes moved by compaction since init */
 };
 
 void vf_wb_init(struct vf_wbuf *wb, size_t limit);
 void vf_wb_free(struct vf_wbuf *wb);
-void vf_wb_reset(struct vf_wbuf *wb);	/* len = 0, err = 0, keeps memory */
-/* Drop the first @n bytes (after a partial write). */
+/* Drop every byte, clear err; keeps the memory. Offsets restart at 0. */
+void vf_wb_reset(struct vf_wbuf *wb);
+/* Drop the first @n pending bytes (sent by a partial write). */
 void vf_wb_consume(struct vf_wbuf *wb, size_t n);
+/* Drop the pending bytes after the first @n (tests, fault injection). */
+void vf_wb_truncate(struct vf_wbuf *wb, size_t n);
 int vf_wb_reserve(struct vf_wbuf *wb, size_t more);
 void vf_wb_u16(struct vf_wbuf *wb, uint16_t v);
 void vf_wb_u32(struct vf_wbuf *wb, uint32_t v);
 void vf_wb_u64(struct vf_wbuf *wb, uint64_t v);
 void vf_wb_bytes(struct vf_wbuf *wb, const void *p, size_t n);
-/* Patch a u32 at @off (already written). */
+/* Patch a u32 at offset @off (written, not yet consumed). */
 void vf_wb_put_u32_at(struct vf_wbuf *wb, size_t off, uint32_t v);
+
+/* The bytes appended and not yet consumed: how many, and where. */
+static inline size_t vf_wb_pending(const struct vf_wbuf *wb)
+{
+	return wb->tail - wb->head;
+}
+
+/* Valid until the next append, consume or reset; NULL if never written. */
+static inline uint8_t *vf_wb_data(const struct vf_wbuf *wb)
+{
+	return wb->mem ? wb->mem + wb->head : NULL;
+}
+
+/* The offset of the next byte appended. */
+static inline size_t vf_wb_pos(const struct vf_wbuf *wb)
+{
+	return wb->base + wb->tail;
+}
 
 /*
  * Frame building: vf_wb_frame_begin() appends a header with length 0 and
  * returns its offset; vf_wb_frame_end() patches the length, checks it
- * against VF_MAX_PAYLOAD and returns wb->err.
+ * against VF_MAX_PAYLOAD (too big: the frame is dropped) and returns
+ * wb->err, or -EINVAL if the header was consumed already (a caller's bug:
+ * a frame is sent only once it is complete).
  */
 size_t vf_wb_frame_begin(struct vf_wbuf *wb, uint32_t magic, uint16_t type);
 int vf_wb_frame_end(struct vf_wbuf *wb, size_t start);
@@ -305,7 +349,7 @@ int vf_read_frame(int fd, uint32_t magic, struct vf_hdr *h, uint8_t *buf,
 /* Write one frame with payload @p of @n bytes. */
 int vf_write_frame(int fd, uint32_t magic, uint16_t type, const void *p,
 		   uint32_t n);
-/* Write everything buffered in @wb, then reset it. */
+/* Write everything pending in @wb, then reset it. */
 int vf_wb_flush_fd(int fd, struct vf_wbuf *wb);
 
 #endif /* VF_PROTO_H */

@@ -82,13 +82,15 @@ static void held_release(struct vmfitd *d, uint64_t upto)
 	uint64_t order;
 	long fl;
 
-	while (off < d->rhold.len) {
+	while (off < vf_wb_pending(&d->rhold)) {
 		/* Frames we encoded ourselves: always complete and valid. */
-		fl = vf_frame_peek(d->rhold.buf + off, d->rhold.len - off,
+		fl = vf_frame_peek(vf_wb_data(&d->rhold) + off,
+				   vf_wb_pending(&d->rhold) - off,
 				   VF_MAGIC_REPLICA, &h);
 		if (fl <= 0)
 			break;
-		vf_rd_init(&rd, d->rhold.buf + off + VF_HDR_LEN, h.len);
+		vf_rd_init(&rd, vf_wb_data(&d->rhold) + off + VF_HDR_LEN,
+			   h.len);
 		order = vf_rd_u64(&rd);
 		if (order > upto)
 			break;
@@ -97,7 +99,7 @@ static void held_release(struct vmfitd *d, uint64_t upto)
 	}
 	if (!off)
 		return;
-	vf_wb_bytes(&d->rout, d->rhold.buf, off);
+	vf_wb_bytes(&d->rout, vf_wb_data(&d->rhold), off);
 	if (d->rout.err) {
 		replica_failed(d, "its input buffer is full");
 		return;

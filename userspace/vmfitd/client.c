@@ -230,7 +230,8 @@ static void conn_goodbye(int fd, uint32_t code, const char *why)
 
 	vf_wb_init(&wb, VF_HDR_LEN + 256);
 	if (!vf_error_encode(&wb, VF_MAGIC_CLIENT, code, why))
-		(void)!send(fd, wb.buf, wb.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)!send(fd, vf_wb_data(&wb), vf_wb_pending(&wb),
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
 	vf_wb_free(&wb);
 	close(fd);
 }
@@ -243,7 +244,7 @@ static void conn_close(struct vmfitd *d, struct conn *c)
 
 	/* Output the client never read: reset instead of leaving the kernel
 	 * to retransmit it into a zero window. */
-	if (c->out.len || c->reset)
+	if (vf_wb_pending(&c->out) || c->reset)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	conn_release(d, c);
 	close(fd);
@@ -397,12 +398,13 @@ static bool client_paused(const struct vmfitd *d)
 	if (!vmfitd_available(d))
 		return false;	/* requests get UNAVAILABLE at once */
 	if (d->own_reqs + d->req_count >= d->conf.max_outstanding ||
-	    d->own_bytes + d->req_batch.len >= OWN_INFLIGHT_BYTES)
+	    d->own_bytes + vf_wb_pending(&d->req_batch) >= OWN_INFLIGHT_BYTES)
 		return true;
 	if (d->rep_failed || !d->rep.running)
 		return false;
 	return d->last_order - d->exec_done >= d->conf.replica_lag_max / 2 ||
-	       d->rhold.len + d->rout.len >= EXEC_QUEUE_HIGH;
+	       vf_wb_pending(&d->rhold) + vf_wb_pending(&d->rout) >=
+	       EXEC_QUEUE_HIGH;
 }
 
 /* Handle the complete frames in @c's input, as far as back-pressure lets. */
@@ -517,8 +519,9 @@ static void conn_output(struct vmfitd *d, struct conn *c, uint64_t now)
 	ssize_t n;
 	int queued;
 
-	while (c->out.len) {
-		n = send(c->fd, c->out.buf, c->out.len, MSG_NOSIGNAL);
+	while (vf_wb_pending(&c->out)) {
+		n = send(c->fd, vf_wb_data(&c->out), vf_wb_pending(&c->out),
+			 MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
 				conn_kill(d, c);
@@ -546,8 +549,8 @@ stalled:
 	d->st.stuck_closed++;
 	if (vf_ratelimit(&d->conn_rl, now))
 		vf_warn("client fd %d%s did not read its output (%zu bytes queued here) in %" PRIu64 " ms; resetting it",
-			c->fd, c->closing ? " (closing)" : "", c->out.len,
-			limit);
+			c->fd, c->closing ? " (closing)" : "",
+			vf_wb_pending(&c->out), limit);
 	c->reset = true;
 	conn_kill(d, c);
 }
@@ -762,7 +765,7 @@ void client_tick(struct vmfitd *d, uint64_t now, uint64_t *wake)
 				*wake = t;
 			break;
 		}
-		if (c->waiting || c->out.len)
+		if (c->waiting || vf_wb_pending(&c->out))
 			/* Not idle: its idle time counts from its reply
 			 * (conn_reply) or, at the latest, from now. */
 			conn_activity(d, c, now);
@@ -932,7 +935,8 @@ unsigned int client_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 			if (vf_ratelimit(&d->pause_rl, now_ms()))
 				vf_info("back-pressure: not reading from clients (%" PRIu64 " orders and %zu bytes queued for the replica, %" PRIu64 " own requests in the group)",
 					d->last_order - d->exec_done,
-					d->rhold.len + d->rout.len,
+					vf_wb_pending(&d->rhold) +
+					vf_wb_pending(&d->rout),
 					d->own_reqs);
 		} else {
 			/* The time-outs start over for everyone. */
@@ -997,7 +1001,7 @@ void client_events(struct vmfitd *d, const struct pollfd *pfd)
  */
 static void conn_park(struct vmfitd *d, struct conn *c)
 {
-	if (!c->out.len && !c->closing) {
+	if (!vf_wb_pending(&c->out) && !c->closing) {
 		vf_list_del(&c->park);
 		conn_watch_out(d, c, false);
 		return;
@@ -1017,7 +1021,7 @@ void client_flush(struct vmfitd *d)
 	while (!vf_list_empty(&d->flush_conns)) {
 		c = vf_list_entry(d->flush_conns.next, struct conn, flush);
 		vf_list_del(&c->flush);
-		if (!c->dead && (c->out.len || c->closing))
+		if (!c->dead && (vf_wb_pending(&c->out) || c->closing))
 			conn_output(d, c, now);
 		if (c->dead)
 			conn_close(d, c);

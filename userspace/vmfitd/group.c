@@ -206,7 +206,10 @@ bool group_congested(const struct vmfitd *d)
 /* Try to multicast @wb. 1 sent, 0 try again later, -1 connection lost. */
 static int try_send(struct vmfitd *d, struct vf_wbuf *wb)
 {
-	struct iovec iov = { .iov_base = wb->buf, .iov_len = wb->len };
+	struct iovec iov = {
+		.iov_base = vf_wb_data(wb),
+		.iov_len = vf_wb_pending(wb),
+	};
 	cs_error_t e;
 
 	e = cpg_mcast_joined(d->cpg, CPG_TYPE_AGREED, &iov, 1);
@@ -247,9 +250,10 @@ static void own_dropped(struct vmfitd *d, const struct vf_wbuf *wb)
 	struct vf_gmsg_hdr h;
 	struct vf_rd rd;
 
-	if (vf_gmsg_open(wb->buf, wb->len, &h, &rd) || h.type != VF_G_REQUESTS)
+	if (vf_gmsg_open(vf_wb_data(wb), vf_wb_pending(wb), &h, &rd) ||
+	    h.type != VF_G_REQUESTS)
 		return;
-	own_delivered(d, h.count, wb->len);
+	own_delivered(d, h.count, vf_wb_pending(wb));
 }
 
 /* Send (or queue) the message in @wb; @wb is left empty. */
@@ -261,7 +265,8 @@ static void send_msg(struct vmfitd *d, struct vf_wbuf *wb)
 	if (d->local) {
 		d->st.msgs_sent++;
 		d->st.msgs_recv++;
-		deliver(d, d->nodeid, getpid(), wb->buf, wb->len);
+		deliver(d, d->nodeid, getpid(), vf_wb_data(wb),
+			vf_wb_pending(wb));
 		vf_wb_reset(wb);
 		return;
 	}
@@ -283,7 +288,7 @@ static void send_msg(struct vmfitd *d, struct vf_wbuf *wb)
 		/* Only votes get here (requests stop at group_congested):
 		 * a dropped vote is a missing vote, which voting tolerates. */
 		vf_err("cpg: send queue full, dropping a message of %zu bytes",
-		       wb->len);
+		       vf_wb_pending(wb));
 		vf_wb_reset(wb);
 		return;
 	}
@@ -323,7 +328,7 @@ void group_flush(struct vmfitd *d)
 			d->st.reqs_sent += d->req_count;
 			/* In flight until delivered back (or dropped). */
 			d->own_reqs += d->req_count;
-			d->own_bytes += d->req_batch.len;
+			d->own_bytes += vf_wb_pending(&d->req_batch);
 			send_msg(d, &d->req_batch);
 		}
 		d->req_count = 0;
@@ -347,7 +352,7 @@ void group_add_request(struct vmfitd *d, const struct vf_request *m)
 	vf_gmsg_add_request(&d->req_batch, m);
 	d->req_count++;
 	if (d->req_count >= d->conf.batch_max ||
-	    d->req_batch.len >= BATCH_BYTES)
+	    vf_wb_pending(&d->req_batch) >= BATCH_BYTES)
 		group_flush(d);
 }
 
@@ -362,7 +367,7 @@ void group_add_vote(struct vmfitd *d, uint64_t order, const uint8_t *data,
 	vf_gmsg_add_vote(&d->vote_batch, &v);
 	d->vote_count++;
 	if (d->vote_count >= d->conf.batch_max ||
-	    d->vote_batch.len >= BATCH_BYTES)
+	    vf_wb_pending(&d->vote_batch) >= BATCH_BYTES)
 		group_flush(d);
 }
 

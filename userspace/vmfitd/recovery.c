@@ -133,7 +133,7 @@ void round_send(struct vmfitd *d, uint32_t count)
 		vf_wb_reset(&r->msg);
 		return;
 	}
-	r->st.bytes_msgs += r->msg.len;
+	r->st.bytes_msgs += vf_wb_pending(&r->msg);
 	if (group_send(d, &r->msg))
 		vf_warn("recovery: not connected to the group, message lost");
 }
@@ -370,7 +370,7 @@ void round_send_bad(struct vmfitd *d, uint16_t type)
 		/* truncated */
 		vf_gmsg_begin(&r->msg, type, d->last_order);
 		vf_rcv_put_ready(&r->msg, &rm);
-		r->msg.len -= 3;
+		vf_wb_truncate(&r->msg, vf_wb_pending(&r->msg) - 3);
 		round_send(d, 1);
 		/* another round */
 		rm.round ^= 1;
@@ -380,7 +380,7 @@ void round_send_bad(struct vmfitd *d, uint16_t type)
 		/* wrong entry version */
 		vf_gmsg_begin(&r->msg, type, d->last_order);
 		vf_rcv_put_ready(&r->msg, &rm);
-		r->msg.buf[VF_GMSG_HDR_LEN] = 9;
+		vf_wb_data(&r->msg)[VF_GMSG_HDR_LEN] = 9;
 		round_send(d, 1);
 		/* an abort of another round, an abort with an oversized text:
 		 * neither may abort this round */
@@ -393,8 +393,8 @@ void round_send_bad(struct vmfitd *d, uint16_t type)
 		vf_gmsg_begin(&r->msg, VF_G_RCV_ABORT, d->last_order);
 		vf_rcv_put_abort(&r->msg, r->round, VF_RCV_OPERATOR, "x");
 		/* msg_len 257 */
-		r->msg.buf[VF_GMSG_HDR_LEN + 20] = 0x01;
-		r->msg.buf[VF_GMSG_HDR_LEN + 21] = 0x01;
+		vf_wb_data(&r->msg)[VF_GMSG_HDR_LEN + 20] = 0x01;
+		vf_wb_data(&r->msg)[VF_GMSG_HDR_LEN + 21] = 0x01;
 		vf_wb_bytes(&r->msg, big, VF_RCV_MAX_MSG);
 		round_send(d, 1);
 		break;
@@ -402,7 +402,7 @@ void round_send_bad(struct vmfitd *d, uint16_t type)
 		/* digest of the wrong size */
 		vf_gmsg_begin(&r->msg, type, d->last_order);
 		vf_rcv_put_digests(&r->msg, r->round, &g);
-		r->msg.buf[VF_GMSG_HDR_LEN + 28] = 20;
+		vf_wb_data(&r->msg)[VF_GMSG_HDR_LEN + 28] = 20;
 		vf_rcv_put_group(&r->msg, &grp);
 		round_send(d, 1);
 		/* a node that does not exist */
@@ -422,7 +422,7 @@ void round_send_bad(struct vmfitd *d, uint16_t type)
 		/* nonzero reserved field */
 		vf_gmsg_begin(&r->msg, type, d->last_order);
 		vf_rcv_put_fetched(&r->msg, &fm);
-		r->msg.buf[r->msg.len - 1] = 1;
+		vf_wb_data(&r->msg)[vf_wb_pending(&r->msg) - 1] = 1;
 		round_send(d, 1);
 		break;
 	}

@@ -215,7 +215,6 @@ struct rcv {
 	size_t silen;
 	size_t sin_off;			/* consumed: up to the frame handled */
 	struct vf_wbuf sout;		/* to the shadow, after RESTORE */
-	size_t sout_off;		/* sent: sout compacted lazily */
 	struct vf_wbuf slog;		/* EXECs logged before RESTORE */
 	uint64_t sh_sent;		/* last order logged or sent */
 	uint64_t sh_done;		/* last order the shadow answered */

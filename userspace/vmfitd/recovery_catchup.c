@@ -164,15 +164,16 @@ void catchup_send_mstate(struct vmfitd *d)
 
 	if (!r->nrecv || r->receiver)
 		return;
-	if (!r->mstate.len || vf_rcv_mstate_pieces(r->mstate.len) >
-			      VF_RCV_MSTATE_MAX_PIECES) {
+	if (!vf_wb_pending(&r->mstate) ||
+	    vf_rcv_mstate_pieces(vf_wb_pending(&r->mstate)) >
+	    VF_RCV_MSTATE_MAX_PIECES) {
 		round_abort(d, VF_RCV_VOLUME, true,
 			    "manager state not written (%zu bytes)",
-			    r->mstate.len);
+			    vf_wb_pending(&r->mstate));
 		return;
 	}
 	m.order = r->capture_order;
-	m.len = r->mstate.len;
+	m.len = vf_wb_pending(&r->mstate);
 	m.npieces = vf_rcv_mstate_pieces(m.len);
 	dig = malloc((size_t)m.npieces * DS);
 	if (!dig) {
@@ -181,7 +182,8 @@ void catchup_send_mstate(struct vmfitd *d)
 	}
 	for (i = 0; i < m.npieces; i++) {
 		len = vf_rcv_mstate_piece_len(m.len, i);
-		vf_sha256(r->mstate.buf + (size_t)i * VF_RCV_MSTATE_PIECE,
+		vf_sha256(vf_wb_data(&r->mstate) +
+			  (size_t)i * VF_RCV_MSTATE_PIECE,
 			  len, dig + (size_t)i * DS);
 	}
 	m.digests = dig;
@@ -195,12 +197,12 @@ void catchup_send_mstate(struct vmfitd *d)
 int catchup_piece(struct rcv *r, uint64_t chunk, struct vf_peer_chunk *c)
 {
 	uint64_t i = chunk - VF_RCV_MSTATE_CHUNK;
+	size_t len = vf_wb_pending(&r->mstate);
 
-	c->len = r->mstate.len ? vf_rcv_mstate_piece_len(r->mstate.len, i) :
-				 0;
+	c->len = len ? vf_rcv_mstate_piece_len(len, i) : 0;
 	if (!c->len)
 		return -VF_E(VF_ERR_CHUNK);
-	c->data = r->mstate.buf + i * VF_RCV_MSTATE_PIECE;
+	c->data = vf_wb_data(&r->mstate) + i * VF_RCV_MSTATE_PIECE;
 	return 0;
 }
 
@@ -307,7 +309,7 @@ void catchup_mstate(struct vmfitd *d, int m, const struct vf_gmsg_hdr *h,
 	vf_wb_u64(&kb, x->order);
 	vf_wb_u64(&kb, x->len);
 	vf_wb_bytes(&kb, x->dig, (size_t)x->npieces * DS);
-	if (kb.err || vf_sha256(kb.buf, kb.len, x->key))
+	if (kb.err || vf_sha256(vf_wb_data(&kb), vf_wb_pending(&kb), x->key))
 		memset(x->key, 0, DS);	/* agrees with nobody */
 	vf_wb_free(&kb);
 	catchup_decide(d);
@@ -481,7 +483,7 @@ static void adopt(struct vmfitd *d)
 	r->logging = true;
 	r->sh_sent = r->capture_order;
 	shadow_restore(d);
-	vf_rd_init(&rd, r->keep.buf, r->keep.len);
+	vf_rd_init(&rd, vf_wb_data(&r->keep), vf_wb_pending(&r->keep));
 	while (rd.off < rd.n && r->phase != PH_IDLE) {
 		node = vf_rd_u32(&rd);
 		pid = vf_rd_u32(&rd);

@@ -176,8 +176,9 @@ static void pc_io(struct vmfitd *d, short revents)
 		}
 		r->pc_connecting = false;
 	}
-	if (r->pc_out.len) {
-		n = send(r->pc_fd, r->pc_out.buf, r->pc_out.len,
+	if (vf_wb_pending(&r->pc_out)) {
+		n = send(r->pc_fd, vf_wb_data(&r->pc_out),
+			 vf_wb_pending(&r->pc_out),
 			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			fetch_next(d, strerror(errno));
@@ -290,7 +291,8 @@ static void peer_fetch(struct vmfitd *d, struct peer *p, const uint8_t *q,
 	}
 	if (r->cut || r->stall) {
 		/* The link drops (cut) or hangs (stall) mid-chunk. */
-		p->out.len -= (VF_HDR_LEN + 20 + c.len) / 2;
+		vf_wb_truncate(&p->out, vf_wb_pending(&p->out) -
+			       (VF_HDR_LEN + 20 + c.len) / 2);
 		p->closing = r->cut;
 		return;
 	}
@@ -312,7 +314,7 @@ static void peer_input(struct vmfitd *d, struct peer *p)
 		return;
 	}
 	p->ilen += n;
-	while (!p->closing && !p->out.len) {
+	while (!p->closing && !vf_wb_pending(&p->out)) {
 		fl = vf_frame_peek(p->in, p->ilen, VF_MAGIC_PEER, &h);
 		if (fl < 0 || (fl == 0 && p->ilen == sizeof(p->in))) {
 			d->rcv->st.bad_msgs++;
@@ -339,8 +341,8 @@ static void peer_output(struct peer *p)
 {
 	ssize_t n;
 
-	while (p->out.len) {
-		n = send(p->fd, p->out.buf, p->out.len,
+	while (vf_wb_pending(&p->out)) {
+		n = send(p->fd, vf_wb_data(&p->out), vf_wb_pending(&p->out),
 			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
@@ -421,12 +423,14 @@ void peer_poll_fds(struct rcv *r, struct pollfd *pfd)
 	pfd[0].events = POLLIN;
 	if (r->pc_fd >= 0) {
 		pfd[1].fd = r->pc_fd;
-		pfd[1].events = POLLIN | (r->pc_connecting || r->pc_out.len ?
+		pfd[1].events = POLLIN | (r->pc_connecting ||
+					  vf_wb_pending(&r->pc_out) ?
 					  POLLOUT : 0);
 	}
 	for (i = 0; i < PEER_CONN_MAX; i++) {
 		pfd[2 + i].fd = r->peers[i].fd;
-		pfd[2 + i].events = r->peers[i].out.len ? POLLOUT : POLLIN;
+		pfd[2 + i].events = vf_wb_pending(&r->peers[i].out) ?
+				    POLLOUT : POLLIN;
 	}
 }
 
@@ -455,7 +459,7 @@ void peer_flush(struct rcv *r)
 	unsigned int i;
 
 	for (i = 0; i < PEER_CONN_MAX; i++)
-		if (r->peers[i].fd >= 0 && r->peers[i].out.len)
+		if (r->peers[i].fd >= 0 && vf_wb_pending(&r->peers[i].out))
 			peer_output(&r->peers[i]);
 }
 

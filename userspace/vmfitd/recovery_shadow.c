@@ -22,7 +22,13 @@
 #include "recovery.h"
 #include "vf_log.h"
 
-/* One call's share of the replay to the shadow: a few socket buffers. */
+/*
+ * One call's share of the replay to the shadow: a few socket buffers. A
+ * shadow on another CPU empties its socket as fast as the loop fills it,
+ * and the replay is the one buffer that holds megabytes by design: without
+ * a cap one call could send all of it before the loop sees its clients and
+ * the group again.
+ */
 #define SHADOW_FLUSH_MAX	(1u << 20)
 
 static const char *cmd_of(const struct vmfitd *d, bool alt)
@@ -184,7 +190,6 @@ void shadow_release(struct vmfitd *d)
 	r->sh.fd = -1;
 	r->sh.exit_fd = -1;
 	vf_wb_free(&r->sout);
-	r->sout_off = 0;
 	vf_wb_free(&r->slog);
 	r->silen = 0;
 }
@@ -198,7 +203,7 @@ void shadow_restore(struct vmfitd *d)
 			    "shadow output buffer full");
 		return;
 	}
-	vf_wb_bytes(&r->sout, r->slog.buf, r->slog.len);
+	vf_wb_bytes(&r->sout, vf_wb_data(&r->slog), vf_wb_pending(&r->slog));
 	vf_wb_free(&r->slog);
 	if (r->sout.err) {
 		round_abort(d, VF_RCV_SHADOW_RESTORE, false,
@@ -209,23 +214,12 @@ void shadow_restore(struct vmfitd *d)
 	round_phase(d, PH_RESTORE);
 }
 
-/* Drop what the shadow has been sent from sout (shadow_flush). */
-static void sout_compact(struct rcv *r)
-{
-	vf_wb_consume(&r->sout, r->sout_off);
-	r->sout_off = 0;
-}
-
 bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
 {
 	struct rcv *r = d->rcv;
 
 	if (!r || !r->logging)
 		return false;
-	/* The limit counts sent bytes too: near it, drop them first. */
-	if (r->restore_sent && r->sout_off &&
-	    r->sout.len + VF_HDR_LEN + VF_MAX_PAYLOAD > REP_OUT_LIMIT)
-		sout_compact(r);
 	if (vf_exec_encode(r->restore_sent ? &r->sout : &r->slog, ex)) {
 		if (r->switched) {
 			replica_failed(d, "the new replica's input buffer is full");
@@ -271,7 +265,6 @@ void shadow_swap(struct vmfitd *d)
 	vf_wb_free(&d->rout);
 	vf_wb_free(&d->rhold);
 	d->rep = r->sh;
-	sout_compact(r);
 	d->rout = r->sout;
 	vf_wb_init(&r->sout, REP_OUT_LIMIT);
 	/* What the shadow sent after the frame being handled is the
@@ -504,9 +497,8 @@ void shadow_poll_fds(struct rcv *r, struct pollfd *pfd)
 	if (!r->sh.running)
 		return;
 	pfd[0].fd = r->sh.fd;
-	pfd[0].events = POLLIN |
-			 (r->sout.len > r->sout_off && r->restore_sent ?
-			  POLLOUT : 0);
+	pfd[0].events = POLLIN | (vf_wb_pending(&r->sout) && r->restore_sent ?
+				  POLLOUT : 0);
 	pfd[1].fd = r->sh.exit_fd;
 	pfd[1].events = POLLIN;
 }
@@ -531,10 +523,8 @@ void shadow_events(struct vmfitd *d, const struct pollfd *pfd)
 /*
  * The EXECs logged during the capture, copy and restore are one large
  * buffer (10 MB and more for a large state under load), which the shadow
- * takes a socket buffer at a time while it replays them. Moving the rest
- * of it to the front after every send (vf_wb_consume) made a flush
- * quadratic in it: sent bytes are skipped (sout_off) and dropped once they
- * are half of the buffer, and one call sends at most SHADOW_FLUSH_MAX
+ * takes a socket buffer at a time while it replays them: vf_wb_consume()
+ * keeps that linear in the buffer. One call sends at most SHADOW_FLUSH_MAX
  * (poll says when to go on).
  */
 void shadow_flush(struct vmfitd *d)
@@ -544,18 +534,15 @@ void shadow_flush(struct vmfitd *d)
 	ssize_t n;
 
 	while (r->sh.running && r->restore_sent &&
-	       r->sout.len > r->sout_off && sent < SHADOW_FLUSH_MAX) {
-		n = send(r->sh.fd, r->sout.buf + r->sout_off,
-			 r->sout.len - r->sout_off,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
+	       vf_wb_pending(&r->sout) && sent < SHADOW_FLUSH_MAX) {
+		n = send(r->sh.fd, vf_wb_data(&r->sout),
+			 vf_wb_pending(&r->sout), MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				shadow_failed(d, strerror(errno));
 			break;
 		}
-		r->sout_off += n;
+		vf_wb_consume(&r->sout, n);
 		sent += n;
 	}
-	if (r->sout_off && r->sout_off >= r->sout.len / 2)
-		sout_compact(r);
 }

@@ -147,8 +147,8 @@ void replica_exec(struct vmfitd *d, uint64_t order, uint64_t cid,
 	}
 	/* Behind a checkpoint not yet sent (or behind held ones): held
 	 * until its CHECKPOINT frame is (see replica_pump). */
-	if (d->rhold.len || (d->ckpt_len && (!ckpt_head(d)->sent ||
-					     d->ckpt_len > 1))) {
+	if (vf_wb_pending(&d->rhold) ||
+	    (d->ckpt_len && (!ckpt_head(d)->sent || d->ckpt_len > 1))) {
 		if (vf_exec_encode(&d->rhold, &ex))
 			replica_failed(d, "too many requests held behind a checkpoint");
 		return;
@@ -309,8 +309,9 @@ static void replica_output(struct vmfitd *d)
 {
 	ssize_t n;
 
-	while (d->rout.len) {
-		n = send(d->rep.fd, d->rout.buf, d->rout.len, MSG_NOSIGNAL);
+	while (vf_wb_pending(&d->rout)) {
+		n = send(d->rep.fd, vf_wb_data(&d->rout),
+			 vf_wb_pending(&d->rout), MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				replica_failed(d, strerror(errno));
@@ -378,7 +379,7 @@ unsigned int replica_poll_fds(struct vmfitd *d, struct pollfd *pfd)
 	 * the clients) rather than queue votes until one must be dropped.
 	 */
 	pfd[0].events = (group_congested(d) ? 0 : POLLIN) |
-			(d->rout.len ? POLLOUT : 0);
+			(vf_wb_pending(&d->rout) ? POLLOUT : 0);
 	pfd[1].fd = d->rep.running ? d->rep.exit_fd : -1;
 	pfd[1].events = POLLIN;
 	return REPLICA_POLL_FDS;
@@ -395,6 +396,6 @@ void replica_events(struct vmfitd *d, const struct pollfd *pfd)
 /* End of a loop round: push out the EXECs and CHECKPOINTs buffered. */
 void replica_flush(struct vmfitd *d)
 {
-	if (d->rep.running && !d->rep_failed && d->rout.len)
+	if (d->rep.running && !d->rep_failed && vf_wb_pending(&d->rout))
 		replica_output(d);
 }

@@ -100,7 +100,7 @@ static void write_status(struct vmfitd *d)
 		",\"last_checkpoint_status\":%u,\"held_bytes\":%zu,",
 		d->st.checkpoints, d->st.ckpt_done, d->st.ckpt_failed,
 		d->ckpt_len, d->st.ckpt_last_order, d->st.ckpt_last_status,
-		d->rhold.len);
+		vf_wb_pending(&d->rhold));
 	fprintf(fp, "\"clients\":%u,\"pending\":%u,\"cache_entries\":%u,"
 		"\"cache_evictions\":%" PRIu64 ",\"replies\":%" PRIu64
 		",\"cache_replies\":%" PRIu64 ",\"busy\":%" PRIu64

@@ -26,9 +26,14 @@ CPU_PERIOD=${CPU_PERIOD:-0.5}
 
 # cpu_sample: one sample on stdout.
 cpu_sample() {
-	awk -v t="$(rl_us)" 'FNR == 1 {
-		split(FILENAME, p, "/")
-		s = $0
+	# grep, not awk, opens the files: a thread that ends between the glob
+	# and the read makes mawk stop at its file (every later thread was
+	# lost from the sample); grep says so on stderr and goes on.
+	grep -H '' /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null |
+		awk -v t="$(rl_us)" '{
+		i = index($0, ":")
+		split(substr($0, 1, i - 1), p, "/")
+		s = substr($0, i + 1)
 		c = substr(s, index(s, "(") + 1)
 		sub(/\)[^)]*$/, "", c)
 		gsub(/ /, "_", c)
@@ -37,7 +42,7 @@ cpu_sample() {
 		# f[1] is field 3 (state): ppid 4, utime 14, stime 15
 		if (n >= 13)
 			print t, p[3], p[5], f[2], c, f[12] + f[13]
-	}' /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null || true	# threads end
+	}' || true
 }
 
 # cpu_start file: sample into file until cpu_stop.

@@ -91,7 +91,7 @@ static void send_requests(struct vmfitd *d, uint32_t node, uint32_t pid,
 	vf_gmsg_begin(&wb, VF_G_REQUESTS, last_order);
 	vf_gmsg_add_request(&wb, &rq);
 	vf_gmsg_end(&wb, 1);
-	deliver(d, node, pid, wb.buf, wb.len);
+	deliver(d, node, pid, vf_wb_data(&wb), vf_wb_pending(&wb));
 }
 
 static void send_vote(struct vmfitd *d, uint32_t node, uint32_t pid,
@@ -102,7 +102,7 @@ static void send_vote(struct vmfitd *d, uint32_t node, uint32_t pid,
 	vf_gmsg_begin(&wb, VF_G_VOTES, 0);
 	vf_gmsg_add_vote(&wb, &v);
 	vf_gmsg_end(&wb, 1);
-	deliver(d, node, pid, wb.buf, wb.len);
+	deliver(d, node, pid, vf_wb_data(&wb), vf_wb_pending(&wb));
 }
 
 static void send_state(struct vmfitd *d, uint32_t node, uint16_t state)
@@ -110,7 +110,7 @@ static void send_state(struct vmfitd *d, uint32_t node, uint16_t state)
 	struct vf_gstate st = { state, d->mb.conf_hash, d->mb.view_fp };
 
 	vf_gmsg_state(&wb, 0, &st);
-	deliver(d, node, PID(node), wb.buf, wb.len);
+	deliver(d, node, PID(node), vf_wb_data(&wb), vf_wb_pending(&wb));
 }
 
 static void set_view(struct vmfitd *d, size_t n, uint32_t gone)
@@ -219,23 +219,26 @@ int main(void)
 	vf_gmsg_begin(&wb, VF_G_RECOVER, 0);
 	vf_wb_bytes(&wb, "0123456789abcdef", 16);
 	vf_gmsg_end(&wb, 1);
-	deliver(d, 2, PID(2), wb.buf, wb.len);
-	deliver(d, 1, PID(1), wb.buf, wb.len);	/* itself, not in sync */
+	deliver(d, 2, PID(2), vf_wb_data(&wb), vf_wb_pending(&wb));
+	deliver(d, 1, PID(1), vf_wb_data(&wb),
+		vf_wb_pending(&wb)); /* itself, not in sync */
 	CHECK_EQ(n_rcv, 2);
-	deliver(d, 4, PID(4), wb.buf, wb.len);
-	deliver(d, 3, 999, wb.buf, wb.len);
+	deliver(d, 4, PID(4), vf_wb_data(&wb), vf_wb_pending(&wb));
+	deliver(d, 3, 999, vf_wb_data(&wb), vf_wb_pending(&wb));
 	CHECK(n_rcv == 2 && d->mb.rejected == rejected + 2);
 	/* A state that does not load changes nothing. */
-	ms.buf[0] ^= 1;
-	CHECK_EQ(delivery_adopt(d, ms.buf, ms.len), -VF_E(VF_ERR_MAGIC));
-	ms.buf[0] ^= 1;
+	vf_wb_data(&ms)[0] ^= 1;
+	CHECK_EQ(delivery_adopt(d, vf_wb_data(&ms), vf_wb_pending(&ms)),
+		 -VF_E(VF_ERR_MAGIC));
+	vf_wb_data(&ms)[0] ^= 1;
 	CHECK_EQ(d->last_order, 2);
 	/* Take over, be in sync, replay what was kept: order 3 as anywhere. */
-	CHECK_EQ(delivery_adopt(d, ms.buf, ms.len), 0);
+	CHECK_EQ(delivery_adopt(d, vf_wb_data(&ms), vf_wb_pending(&ms)), 0);
 	CHECK_EQ(d->last_order, 2);
 	mb_set_synced(&d->mb, 1);
 	CHECK(manager_in_sync(&d->mb) && vmfitd_available(d));
-	deliver_kept(d, kept_node, PID(kept_node), kept.buf, kept.len);
+	deliver_kept(d, kept_node, PID(kept_node), vf_wb_data(&kept),
+		     vf_wb_pending(&kept));
 	CHECK(n_exec == 3 && last_exec == 3 && d->last_order == 3);
 	/* ... and decide it with the others. */
 	send_vote(d, 2, PID(2), 3);

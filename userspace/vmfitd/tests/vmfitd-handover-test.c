@@ -12,7 +12,11 @@
  *   for: the commit waits (round_progress is told once it is reaped),
  *   and a senior that does not exit within SENIOR_STOP_MS is killed;
  * - a senior that reaches the hand-over point makes the swap at once;
- * - a replica reaped after its end is still named in the log.
+ * - a replica reaped after its end is still named in the log;
+ * - the replay to a shadow at REP_OUT_LIMIT: what shadow_flush() has sent
+ *   does not count against the limit (rcv_exec() takes a new EXEC), the
+ *   shadow gets every byte in order, and the flush moves at most twice
+ *   the bytes it sends.
  */
 #include <errno.h>
 #include <poll.h>
@@ -200,6 +204,88 @@ static void result(struct vf_wbuf *wb, uint64_t order)
 	REQUIRE(!vf_result_encode(wb, &res));
 }
 
+/* EXEC @order with an op of @len bytes of (order & 0xff) to @a and @b. */
+static void exec2(struct vf_wbuf *a, struct vf_wbuf *b, uint64_t order,
+		  uint32_t len)
+{
+	static uint8_t op[VF_MAX_OP];
+	struct vf_exec ex = { order, 7, order, len, op };
+
+	memset(op, (int)(order & 0xff), len);
+	REQUIRE(!vf_exec_encode(a, &ex));
+	REQUIRE(!vf_exec_encode(b, &ex));
+}
+
+static void test_replay_at_limit(void)
+{
+	const size_t fr = VF_HDR_LEN + 28 + VF_MAX_OP;
+	static struct vmfitd vd;
+	static struct rcv rc;
+	struct vmfitd *d = &vd;
+	struct rcv *r = &rc;
+	static uint8_t in[256 << 10];
+	struct vf_wbuf want;
+	struct vf_exec ex = { 0 };
+	size_t sent, got = 0, rest;
+	uint64_t order = 100;
+	int sv[2], bad = 0;
+	ssize_t n;
+
+	REQUIRE(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	d->rcv = r;
+	r->sh.running = true;
+	r->sh.fd = sv[0];
+	r->restore_sent = true;
+	r->logging = true;
+	vf_wb_init(&r->sout, REP_OUT_LIMIT);
+	vf_wb_init(&want, 0);
+	/* Exactly full. */
+	while (vf_wb_pending(&r->sout) + fr <= REP_OUT_LIMIT)
+		exec2(&r->sout, &want, order++, VF_MAX_OP);
+	rest = REP_OUT_LIMIT - vf_wb_pending(&r->sout);
+	REQUIRE(rest >= VF_HDR_LEN + 28);
+	exec2(&r->sout, &want, order++, rest - VF_HDR_LEN - 28);
+	CHECK_EQ(vf_wb_pending(&r->sout), REP_OUT_LIMIT);
+
+	/* A socket buffer's worth goes; an EXEC that size fits again. */
+	shadow_flush(d);
+	sent = REP_OUT_LIMIT - vf_wb_pending(&r->sout);
+	REQUIRE(sent > VF_HDR_LEN + 28);
+	ex.order = order++;
+	ex.op_len = sent - VF_HDR_LEN - 28 < 100 ?
+		    sent - VF_HDR_LEN - 28 : 100;
+	ex.op = in;
+	memset(in, (int)(ex.order & 0xff), ex.op_len);
+	CHECK(!rcv_exec(d, &ex));	/* logged for the shadow, no abort */
+	CHECK_EQ(r->sh_sent, ex.order);
+	CHECK(!r->sout.err);
+	REQUIRE(!vf_exec_encode(&want, &ex));
+	CHECK_EQ(vf_wb_pending(&r->sout) + sent, vf_wb_pending(&want));
+
+	/* The shadow reads all of it, in order. */
+	for (;;) {
+		n = recv(sv[1], in, sizeof(in), MSG_DONTWAIT);
+		if (n > 0) {
+			if (memcmp(in, vf_wb_data(&want), n))
+				bad++;
+			vf_wb_consume(&want, n);
+			got += n;
+			continue;
+		}
+		if (!vf_wb_pending(&r->sout))
+			break;
+		shadow_flush(d);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(vf_wb_pending(&want), 0);
+	CHECK_EQ(got, REP_OUT_LIMIT + VF_HDR_LEN + 28 + ex.op_len);
+	CHECK(r->sout.moved <= 2 * got);
+	vf_wb_free(&r->sout);
+	vf_wb_free(&want);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	static struct vmfitd vd;
@@ -252,7 +338,8 @@ int main(void)
 	vf_wb_init(&wb, 4096);
 	for (i = 9; i <= 14; i++)
 		result(&wb, i);
-	REQUIRE(write(sv[1], wb.buf, wb.len - 10) == (ssize_t)wb.len - 10);
+	REQUIRE(write(sv[1], vf_wb_data(&wb), vf_wb_pending(&wb) - 10) ==
+		(ssize_t)vf_wb_pending(&wb) - 10);
 	memset(pfd, 0, sizeof(pfd));
 	shadow_poll_fds(r, pfd);
 	CHECK_EQ(pfd[0].fd, sv[0]);
@@ -268,7 +355,7 @@ int main(void)
 	CHECK_EQ(last_vote, 13);
 	CHECK(!d->rep_failed);
 	/* The partial frame waits for the rest. */
-	CHECK(d->rilen > 0 && d->rilen < wb.len / 6);
+	CHECK(d->rilen > 0 && d->rilen < vf_wb_pending(&wb) / 6);
 
 	/* The senior was asked to exit, and is not waited for. */
 	CHECK_EQ(n_shutdown, 1);
@@ -307,7 +394,8 @@ int main(void)
 	CHECK_EQ(r->st.senior_stop_ms, SENIOR_STOP_MS);
 
 	/* The rest of frame 14: the replica's own path handles it. */
-	REQUIRE(write(sv[1], wb.buf + wb.len - 10, 10) == 10);
+	REQUIRE(write(sv[1], vf_wb_data(&wb) + vf_wb_pending(&wb) - 10, 10) ==
+		10);
 	d->exec_sent = 14;
 	memset(pfd, 0, sizeof(pfd));
 	replica_poll_fds(d, pfd);
@@ -338,7 +426,8 @@ int main(void)
 	d->exec_sent = 15;
 	vf_wb_reset(&wb);
 	result(&wb, 15);
-	REQUIRE(write(sv[1], wb.buf, wb.len) == (ssize_t)wb.len);
+	REQUIRE(write(sv[1], vf_wb_data(&wb), vf_wb_pending(&wb)) ==
+		(ssize_t)vf_wb_pending(&wb));
 	gone = false;
 	memset(pfd, 0, sizeof(pfd));
 	replica_poll_fds(d, pfd);
@@ -364,6 +453,8 @@ int main(void)
 	CHECK(strstr(log_text(), "replica (domain 5) is faulty: it exited"));
 	CHECK(d->rep_failed);
 	CHECK(!d->rep.running);
+
+	test_replay_at_limit();
 
 	vf_wb_free(&wb);
 	vf_wb_free(&r->sout);

@@ -651,7 +651,8 @@ static void test_protocol_errors(void)
 	/* a manager ERROR ends the replica, without an answer */
 	vf_wb_init(&wb, 0);
 	REQUIRE(!vf_error_encode(&wb, VF_MAGIC_REPLICA, VF_ERR_BUSY, "bye"));
-	bad_bytes("ERROR from the manager", wb.buf, wb.len, 0);
+	bad_bytes("ERROR from the manager", vf_wb_data(&wb), vf_wb_pending(&wb),
+		  0);
 	vf_wb_reset(&wb);
 	/* a frame cut short by EOF */
 	vf_hdr_encode(big, VF_MAGIC_REPLICA, VF_R_EXEC, 40);
