@@ -8,13 +8,7 @@
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
-slice origin "$DISK_A" 0 256
-slice cow "$DISK_B" 0 64
-O=$(dm_path origin)
-C=$(dm_path cow)
-zero_dev "$C" 0 8
-vmfit_create live "$O" "$C" 8
-L=$(dm_path live)
+vmfit_fixture 256/64 8
 NCHUNKS=$((256 * 256))
 LAST=$((NCHUNKS - 1))
 

@@ -9,13 +9,7 @@
 need_vmfit
 CYCLES=100
 [ "${VMFIT_STRESS:-0}" = 1 ] && CYCLES=1000
-slice origin "$DISK_A" 0 128
-slice cow "$DISK_B" 0 128
-O=$(dm_path origin)
-C=$(dm_path cow)
-zero_dev "$C" 0 8
-vmfit_create live "$O" "$C" 8
-L=$(dm_path live)
+vmfit_fixture 128 8
 DROP0=$((120 * 256))	# 4 KiB blocks [120 MiB, 128 MiB): drop cycles
 DROPN=$((2 * 256))
 

@@ -15,10 +15,7 @@
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
-vmfit_fixture 32 8 7
-sum0=$(sha_dev "$O")
-dm_msg live snapshot
-wait_status live VIEW ready 30
+vmfit_snapshot_fixture 32 8 7
 view_create view live
 V=$(dm_path view)
 vmtest-io write "$L" 3 200
@@ -32,14 +29,14 @@ else
 	note "reload refused: $(cat "$TESTDIR/reload.err")"
 	kmsg_since_mark | tail -n 3
 fi
-assert_eq "$sum0" "$(sha_dev "$V")" "view after a reload of the live device"
+assert_eq "$SUM0" "$(sha_dev "$V")" "view after a reload of the live device"
 
 note "remove --force the live device under the open view"
 timeout 60 dmsetup remove --force "$N" || note "remove --force: rc $?"
 out=$(dd if="$V" of=/dev/null bs=1M iflag=direct 2>&1) && rc=0 || rc=$?
 note "reading the view after remove --force: rc $rc: $(tail -n 1 <<<"$out")"
 if ((rc == 0)); then
-	assert_eq "$sum0" "$(sha_dev "$V")" "view after remove --force of the live device"
+	assert_eq "$SUM0" "$(sha_dev "$V")" "view after remove --force of the live device"
 fi
 dm_remove view
 dmsetup remove "$N" 2>/dev/null || true

@@ -19,10 +19,7 @@
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
-vmfit_fixture 32 8 7
-sum0=$(sha_dev "$O")
-dm_msg live snapshot
-wait_status live VIEW ready 30
+vmfit_snapshot_fixture 32 8 7
 vmtest-io write "$L" 3 300
 view_create view live
 V=$(dm_path view)
@@ -41,7 +38,7 @@ grep -q "reload kept the instance" <<<"$log" || die "no 'reload kept the instanc
 vmfit_status live
 assert_eq "$before" "$ST_MODE $ST_EPOCH $ST_COW_USED $ST_CHANGED" \
 	"mode epoch cow-used changed after the reload"
-assert_eq "$sum0" "$(sha_dev "$V")" "view after the identical reload"
+assert_eq "$SUM0" "$(sha_dev "$V")" "view after the identical reload"
 assert_eq "$sumL" "$(sha_dev "$L")" "live after the identical reload"
 vmtest-io write "$L" 4 50
 sumL=$(sha_dev "$L")

@@ -14,10 +14,7 @@
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
-vmfit_fixture 32 8 7
-sum0=$(sha_dev "$O")
-dm_msg live snapshot
-wait_status live VIEW ready 30
+vmfit_snapshot_fixture 32 8 7
 table=$(dmsetup table "$N")
 dmsetup reload "$N" --table "$table" || die "loading an inactive table failed"
 if view_create view live 2>"$TESTDIR/view.err"; then
@@ -27,7 +24,7 @@ if view_create view live 2>"$TESTDIR/view.err"; then
 	else
 		note "resume refused: $(cat "$TESTDIR/resume.err")"
 	fi
-	assert_eq "$sum0" "$(sha_dev "$(dm_path view)")" "view after the pending reload was resumed"
+	assert_eq "$SUM0" "$(sha_dev "$(dm_path view)")" "view after the pending reload was resumed"
 	dm_remove view
 else
 	note "view refused with a reload pending: $(cat "$TESTDIR/view.err")"
@@ -36,4 +33,4 @@ fi
 vmfit_status live
 assert_eq snapshot "$ST_MODE" "mode after the reload"
 view_create view live
-assert_eq "$sum0" "$(sha_dev "$(dm_path view)")" "a new view after the reload"
+assert_eq "$SUM0" "$(sha_dev "$(dm_path view)")" "a new view after the reload"

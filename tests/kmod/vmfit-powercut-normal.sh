@@ -10,35 +10,17 @@
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
-phase=${VMTEST_PHASE:?run this test through tools/vmtest/vmtest}
-iter=${VMTEST_ITER:-1}
 MB=64
-slice origin "$DISK_A" 0 $MB
-slice cow "$DISK_B" 0 64
-O=$(dm_path origin)
-C=$(dm_path cow)
-LOG=$DISK_C
-L=$(dm_path live)
+powercut_volumes $MB
 
-if [ "$phase" = 1 ]; then
-	state_clear
-	zero_dev "$C" 0 8
-	zero_dev "$LOG" 0 8
+if [ "$PHASE" = 1 ]; then
 	vmfit_create live "$O" "$C" 8
 	dm_msg live clear
-	state_save "iter=$iter"
-	vmtest-io pcwrite "$L" "$LOG" $((2000 + iter)) 8 $((MB * 256)) 1000000 &
-	writer=$!
-	sleep 0.5
-	kill -0 $writer 2>/dev/null || die "the writer failed to start"
-	powercut_arm
-	wait $writer || die "the writer failed (rc $?)"
-	sleep 60
-	die "the power cut did not happen"
+	state_save "iter=$ITER"
+	powercut_write "$L" "$LOG" $((2000 + ITER)) 8 $((MB * 256))
 fi
 
-[ "$phase" = 2 ] || die "unknown phase $phase"
-assert_eq "$iter" "$(state_get iter)" "iteration recorded before the power cut"
+assert_eq "$ITER" "$(state_get iter)" "iteration recorded before the power cut"
 vmfit_create live "$O" "$C" 8
 vmfit_status live
 assert_eq normal "$ST_MODE" "mode after the power cut"

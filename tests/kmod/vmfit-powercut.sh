@@ -13,43 +13,25 @@
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
-phase=${VMTEST_PHASE:?run this test through tools/vmtest/vmtest}
-iter=${VMTEST_ITER:-1}
 MB=64
-slice origin "$DISK_A" 0 $MB
-slice cow "$DISK_B" 0 $MB
-O=$(dm_path origin)
-C=$(dm_path cow)
-LOG=$DISK_C
-L=$(dm_path live)
+powercut_volumes $MB
 
-if [ "$phase" = 1 ]; then
-	chunk=$((iter % 2 ? 8 : 16))
-	seed=$((1000 + iter))
-	state_clear
-	zero_dev "$C" 0 8
-	zero_dev "$LOG" 0 8
+if [ "$PHASE" = 1 ]; then
+	chunk=$((ITER % 2 ? 8 : 16))
+	seed=$((1000 + ITER))
 	vmtest-io write "$O" "$seed" 2000
 	vmfit_create live "$O" "$C" "$chunk"
 	sum0=$(sha_dev "$O")
 	dm_msg live snapshot
 	wait_status live VIEW ready 30
-	state_save "chunk=$chunk" "sum0=$sum0" "iter=$iter"
+	state_save "chunk=$chunk" "sum0=$sum0" "iter=$ITER"
 	view_create view live
 	assert_eq "$sum0" "$(sha_dev "$(dm_path view)")" "view before the power cut"
-	note "iteration $iter: chunk $chunk sectors; writer running"
-	vmtest-io pcwrite "$L" "$LOG" "$seed" 16 $((MB * 256)) 1000000 &
-	writer=$!
-	sleep 0.5
-	kill -0 $writer 2>/dev/null || die "the writer failed to start"
-	powercut_arm
-	wait $writer || die "the writer failed (rc $?)"
-	sleep 60
-	die "the power cut did not happen"
+	note "iteration $ITER: chunk $chunk sectors; writer running"
+	powercut_write "$L" "$LOG" "$seed" 16 $((MB * 256))
 fi
 
-[ "$phase" = 2 ] || die "unknown phase $phase"
-assert_eq "$iter" "$(state_get iter)" "iteration recorded before the power cut"
+assert_eq "$ITER" "$(state_get iter)" "iteration recorded before the power cut"
 chunk=$(state_get chunk)
 sum0=$(state_get sum0)
 vmfit_create live "$O" "$C" "$chunk"

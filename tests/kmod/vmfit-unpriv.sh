@@ -38,14 +38,7 @@ ROUNDS=${VMFIT_UNPRIV_ROUNDS:-5}
 KB=256			# fresh chunks per round: KB KiB of 4 KiB chunks
 PROCS=2			# flood processes (plus the file reader)
 
-slice origin "$DISK_A" 0 64
-slice cow "$DISK_B" 0 64
-O=$(dm_path origin)
-C=$(dm_path cow)
-zero_dev "$C" 0 8
-vmfit_create live "$O" "$C" 8
-L=$(dm_path live)
-N=$(dm_name live)
+vmfit_fixture 64 8
 dm_msg live snapshot
 wait_status live VIEW ready 30
 view_create view live

@@ -13,13 +13,7 @@ if [ "$phase" = 1 ]; then
 	state_clear
 	zero_dev "$DISK_C" 0 8
 	state_save "boot=$(cat /proc/sys/kernel/random/boot_id)"
-	vmtest-io pcwrite "$DISK_A" "$DISK_C" 77 8 4096 1000000 &
-	writer=$!
-	sleep 0.5
-	powercut_arm
-	wait $writer || die "the writer failed (rc $?)"
-	sleep 60
-	die "the power cut did not happen"
+	powercut_write "$DISK_A" "$DISK_C" 77 8 4096
 fi
 assert_ne "$(cat /proc/sys/kernel/random/boot_id)" "$(state_get boot)" "boot id after the cut"
 out=$(vmtest-io pcverify "$DISK_A" "$DISK_C") || die "flushed writes lost: $out"

@@ -256,13 +256,14 @@ csum_hold_end() {
 	CSUM_END=$(grep '^end ' "$TESTDIR/hold.out")
 }
 
-# vmfit_fixture SIZE_MB CHUNK_SECTORS [FILL_SEED] - the usual set-up: the
-# first SIZE_MB of DISK_A as "origin" (filled by vmtest-io with FILL_SEED
-# when given), of DISK_B as "cow" (header zeroed), and the vmfit device
-# "live" over them. Sets O, C, L (paths) and N (the live device's name).
+# vmfit_fixture SIZE_MB[/COW_MB] CHUNK_SECTORS [FILL_SEED] - the usual
+# set-up: the first SIZE_MB of DISK_A as "origin" (filled by vmtest-io with
+# FILL_SEED when given), the first COW_MB (default SIZE_MB) of DISK_B as
+# "cow" (header zeroed), and the vmfit device "live" over them. Sets O, C,
+# L (paths) and N (the live device's name).
 vmfit_fixture() {
-	slice origin "$DISK_A" 0 "$1"
-	slice cow "$DISK_B" 0 "$1"
+	slice origin "$DISK_A" 0 "${1%/*}"
+	slice cow "$DISK_B" 0 "${1#*/}"
 	O=$(dm_path origin)
 	C=$(dm_path cow)
 	[ -z "${3:-}" ] || vmtest-io fill "$O" "$3"
@@ -270,6 +271,16 @@ vmfit_fixture() {
 	vmfit_create live "$O" "$C" "$2"
 	L=$(dm_path live)
 	N=$(dm_name live)
+}
+
+# vmfit_snapshot_fixture SIZE_MB[/COW_MB] CHUNK_SECTORS [FILL_SEED] -
+# vmfit_fixture, then a snapshot of "live" with its view ready. Sets SUM0
+# too: the origin's SHA-256 at the snapshot, what a view of it reads.
+vmfit_snapshot_fixture() {
+	vmfit_fixture "$@"
+	SUM0=$(sha_dev "$O")
+	dm_msg live snapshot
+	wait_status live VIEW ready 30
 }
 
 # view_create SUFFIX LIVE_SUFFIX - the frozen view of a live device.
@@ -511,6 +522,46 @@ expand_ranges() {
 # VM after a random delay. The caller keeps the workload going.
 powercut_arm() {
 	echo "VMTEST-POWERCUT-ARMED $VMTEST_NAME" >/dev/console
+}
+
+# powercut_volumes SIZE_MB - the power-cut tests' set-up: PHASE (1 before
+# the cut, 2 after it) and ITER, the iteration (tools/vmtest/vmtest sets
+# both); the first SIZE_MB of DISK_A as "origin" and of DISK_B as "cow"
+# (paths O and C), DISK_C as the writer's log (LOG), L the path of "live".
+# Phase 1 starts blank: no saved state, the headers of cow and log zeroed.
+powercut_volumes() {
+	PHASE=${VMTEST_PHASE:?run this test through tools/vmtest/vmtest}
+	ITER=${VMTEST_ITER:-1}
+	case "$PHASE" in
+	1 | 2) ;;
+	*) die "unknown phase $PHASE" ;;
+	esac
+	slice origin "$DISK_A" 0 "$1"
+	slice cow "$DISK_B" 0 "$1"
+	O=$(dm_path origin)
+	C=$(dm_path cow)
+	LOG=$DISK_C
+	L=$(dm_path live)
+	[ "$PHASE" = 1 ] || return 0
+	state_clear
+	zero_dev "$C" 0 8
+	zero_dev "$LOG" 0 8
+}
+
+# powercut_write DEV LOGDEV SEED BATCH NBLOCKS - phase 1's workload: the
+# flushing writer (vmtest-io pcwrite) on DEV, logging each flushed batch
+# on LOGDEV, with the power cut armed once it runs. Never returns: the cut
+# ends the boot, and a writer that stops before it fails the test.
+powercut_write() {
+	local writer
+	vmtest-io pcwrite "$1" "$2" "$3" "$4" "$5" 1000000 &
+	writer=$!
+	sleep 0.5
+	kill -0 $writer 2>/dev/null || die "the writer failed to start"
+	powercut_arm
+	wait $writer || die "the writer failed (rc $?)"
+	sleep 60
+	die "the power cut did not happen"
 }
 
 # State that must survive a power cut lives on DISK_D: a small key=value

@@ -109,6 +109,7 @@ misuse "create: invalid device name '$long': longer than 127" create "$long" /a 
 misuse "create: invalid device name '': empty name" create '' /a /b
 misuse "create: invalid device name '..': reserved name" create .. /a /b
 misuse "create: invalid device name 'a b'" create 'a b' /a /b
+misuse "view: invalid device name 'a/b'" view a/b
 misuse "view: invalid device name 'v/1'" view vol v/1
 misuse "view: '$(printf 'a%.0s' {1..123})-view' is too long: give VIEWNAME" view "$(printf 'a%.0s' {1..123})"
 misuse "remove: invalid device name 'a:b'" remove a:b

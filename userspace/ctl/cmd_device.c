@@ -212,12 +212,8 @@ int cmd_view(struct ctl *c, const struct command *cmd, int argc,
 	int done;
 	int r;
 
-	if (simple_opts(cmd, argc, argv, &done))
+	if (name_opts(cmd, argc, argv, &name, &done))
 		return done;
-	name = argv[optind];
-	r = check_name(cmd, name);
-	if (r)
-		return r;
 	if (optind + 1 < argc) {
 		vname = argv[optind + 1];
 	} else {
@@ -261,12 +257,8 @@ int cmd_remove(struct ctl *c, const struct command *cmd, int argc,
 	int done;
 	int r;
 
-	if (simple_opts(cmd, argc, argv, &done))
+	if (name_opts(cmd, argc, argv, &name, &done))
 		return done;
-	name = argv[optind];
-	r = check_name(cmd, name);
-	if (r)
-		return r;
 	/*
 	 * Only ours: never some other target's device by a typo. A device
 	 * without a table (a create cut short) may go.

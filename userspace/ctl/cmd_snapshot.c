@@ -71,12 +71,8 @@ static int cmd_verb(struct ctl *c, const struct command *cmd, int argc,
 	int done;
 	int r;
 
-	if (simple_opts(cmd, argc, argv, &done))
+	if (name_opts(cmd, argc, argv, &name, &done))
 		return done;
-	name = argv[optind];
-	r = check_name(cmd, name);
-	if (r)
-		return r;
 	r = do_verb(c, cmd, name, verb);
 	if (r)
 		return r;
@@ -228,12 +224,8 @@ int cmd_changed(struct ctl *c, const struct command *cmd, int argc,
 	size_t i;
 	int r;
 
-	if (simple_opts(cmd, argc, argv, &done))
+	if (name_opts(cmd, argc, argv, &name, &done))
 		return done;
-	name = argv[optind];
-	r = check_name(cmd, name);
-	if (r)
-		return r;
 
 	vf_ranges_init(&rs);
 	r = c->tp->changed(name, &rs);

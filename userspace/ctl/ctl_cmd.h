@@ -83,6 +83,9 @@ int check_name(const struct command *cmd, const char *name);
 /* Options-free commands: just -h and the positional count. */
 int simple_opts(const struct command *cmd, int argc, char **argv,
 		int *done);
+/* simple_opts, then the first argument as a checked device name. */
+int name_opts(const struct command *cmd, int argc, char **argv,
+	      const char **name, int *done);
 void fmt_ms(char *buf, size_t size, uint64_t ns);
 double pct(uint64_t part, uint64_t whole);
 void sleep_ms(unsigned int ms);

@@ -193,6 +193,20 @@ int simple_opts(const struct command *cmd, int argc, char **argv,
 	return *done ? -1 : 0;
 }
 
+/*
+ * Options-free commands whose first argument is a device NAME: *@name is
+ * set once it is checked.
+ */
+int name_opts(const struct command *cmd, int argc, char **argv,
+	      const char **name, int *done)
+{
+	if (simple_opts(cmd, argc, argv, done))
+		return -1;
+	*name = argv[optind];
+	*done = check_name(cmd, *name);
+	return *done ? -1 : 0;
+}
+
 /*----------------------------------------------------------------*/
 
 void fmt_ms(char *buf, size_t size, uint64_t ns)

@@ -23,6 +23,14 @@ uint32_t vf_svol_chunk_len(uint64_t bytes, uint32_t chunk_size,
 	return bytes - off < chunk_size ? bytes - off : chunk_size;
 }
 
+/* Both kinds write through live_fd; none open means nothing to sync. */
+int vf_svol_sync_live(struct vf_svol *v)
+{
+	if (v->live_fd < 0)
+		return 0;
+	return fdatasync(v->live_fd) ? -errno : 0;
+}
+
 int vf_svol_open(struct vf_svol *v, const char *kind, const char *name,
 		 uint32_t chunk_size)
 {

@@ -97,6 +97,9 @@ int vf_svol_open(struct vf_svol *v, const char *kind, const char *name,
 		 uint32_t chunk_size);
 void vf_svol_close(struct vf_svol *v);
 
+/* The ops' sync, shared by both kinds: fdatasync of the live volume. */
+int vf_svol_sync_live(struct vf_svol *v);
+
 /* Byte length of @chunk of a volume of @bytes (0 past the end). */
 uint32_t vf_svol_chunk_len(uint64_t bytes, uint32_t chunk_size,
 			   uint64_t chunk);

@@ -343,13 +343,6 @@ static int dm_write(struct vf_svol *v, uint64_t chunk, const void *buf,
 	return vf_pwrite_all(v->live_fd, buf, len, chunk * v->chunk_size);
 }
 
-static int dm_sync(struct vf_svol *v)
-{
-	if (v->live_fd < 0)
-		return 0;
-	return fdatasync(v->live_fd) ? -errno : 0;
-}
-
 static int dm_resize(struct vf_svol *v, uint64_t bytes)
 {
 	uint64_t have;
@@ -373,6 +366,6 @@ const struct vf_svol_ops vf_svol_vmfit_ops = {
 	.checksum = dm_checksum,
 	.read_view = dm_read_view,
 	.write = dm_write,
-	.sync = dm_sync,
+	.sync = vf_svol_sync_live,
 	.resize = dm_resize,
 };

@@ -521,13 +521,6 @@ static int file_write(struct vf_svol *v, uint64_t chunk, const void *buf,
 	return vf_pwrite_all(v->live_fd, buf, len, chunk * v->chunk_size);
 }
 
-static int file_sync(struct vf_svol *v)
-{
-	if (v->live_fd < 0)
-		return 0;
-	return fdatasync(v->live_fd) ? -errno : 0;
-}
-
 static int file_resize(struct vf_svol *v, uint64_t bytes)
 {
 	int r = live_open(v);
@@ -550,6 +543,6 @@ const struct vf_svol_ops vf_svol_file_ops = {
 	.checksum = file_checksum,
 	.read_view = file_read_view,
 	.write = file_write,
-	.sync = file_sync,
+	.sync = vf_svol_sync_live,
 	.resize = file_resize,
 };

@@ -129,6 +129,26 @@ void ctl_fini(struct vmfitd *d)
 	}
 }
 
+/*
+ * One line of the control protocol in @line: @fmt's text, cut to fit
+ * @size, and a newline. Its length with the newline, or -1 when @fmt
+ * cannot be formatted.
+ */
+static int ctl_vline(char *line, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static int ctl_vline(char *line, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(line, size - 1, fmt, ap);
+
+	if (n < 0)
+		return -1;
+	if ((size_t)n > size - 2)
+		n = size - 2;
+	line[n++] = '\n';
+	return n;
+}
+
 /* Answer with one line and close: the answer is short, the socket new. */
 static void ctl_answer(struct ctl *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -140,13 +160,11 @@ static void ctl_answer(struct ctl *c, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	n = ctl_vline(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* Unformattable: an empty line, still the answer the client awaits. */
 	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
+		n = snprintf(line, sizeof(line), "\n");
 	if (send(c->fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
 		vf_dbg("control client went away before its answer");
 	ctl_close(c);
@@ -205,13 +223,10 @@ void ctl_event(struct vmfitd *d, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	n = ctl_vline(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
 	for (i = 0; i < CTL_MAX; i++)
 		if (d->ctls[i].fd >= 0 && d->ctls[i].events)
 			ctl_send_event(&d->ctls[i], line, n);

@@ -158,6 +158,29 @@ static int add_repair(struct vmfitd *d, uint64_t c,
 }
 
 /*
+ * The members' digests of node @q (position in this level) as votes in
+ * @rem, but for member @skip (k: none) and those that left; their number.
+ * A voter counts every member but itself: one that leaves before
+ * RCV_FETCHED ends the round (rcv_left).
+ */
+static unsigned int member_votes(const struct rcv *r, size_t q,
+				 unsigned int skip,
+				 struct vf_cvote_remote *rem)
+{
+	unsigned int m, n = 0;
+
+	for (m = 0; m < r->k; m++) {
+		if (m == skip || r->mem[m].left)
+			continue;
+		rem[n].node = r->mem[m].node;
+		rem[n].answered = true;
+		memcpy(rem[n].digest, r->mem[m].dig + q * DS, DS);
+		n++;
+	}
+	return n;
+}
+
+/*
  * A receiver's vote: every chunk is decided by the k voters alone (f+1
  * agree, no local digest counts); the ones its own B lacks are fetched.
  */
@@ -168,7 +191,7 @@ static void receiver_vote(struct vmfitd *d)
 	struct vf_cvote_remote rem[VF_CVOTE_MAX_REMOTE];
 	struct vf_cvote_out o;
 	const uint8_t *own;
-	unsigned int m, n;
+	unsigned int n;
 	size_t g, j, q;
 	uint64_t c;
 
@@ -176,15 +199,7 @@ static void receiver_vote(struct vmfitd *d)
 		for (j = 0; j < r->gn[g]; j++) {
 			q = r->gpos[g] + j;
 			c = r->gfirst[g] + j;
-			for (m = 0, n = 0; m < r->k; m++) {
-				if (r->mem[m].left)
-					continue;
-				rem[n].node = r->mem[m].node;
-				rem[n].answered = true;
-				memcpy(rem[n].digest, r->mem[m].dig + q * DS,
-				       DS);
-				n++;
-			}
+			n = member_votes(r, q, r->k, rem);
 			vf_cvote(d->conf.f, none, rem, n, &o);
 			if (o.result != VF_CV_REPAIR ||
 			    vf_dstore_set(&r->work, c, o.digest, DS)) {
@@ -216,7 +231,7 @@ static void vote_chunks(struct vmfitd *d)
 	struct rcv *r = d->rcv;
 	struct vf_cvote_remote rem[VF_CVOTE_MAX_REMOTE];
 	struct vf_cvote_out o;
-	unsigned int m, n;
+	unsigned int n;
 	size_t g, j, q;
 	uint64_t c;
 
@@ -230,15 +245,7 @@ static void vote_chunks(struct vmfitd *d)
 			c = r->gfirst[g] + j;
 			if (all_equal(r, q))
 				continue;
-			for (m = 0, n = 0; m < r->k; m++) {
-				if (m == r->self)
-					continue;
-				rem[n].node = r->mem[m].node;
-				rem[n].answered = true;
-				memcpy(rem[n].digest, r->mem[m].dig + q * DS,
-				       DS);
-				n++;
-			}
+			n = member_votes(r, q, r->self, rem);
 			vf_cvote(d->conf.f, vf_dstore_get(&r->work, c), rem,
 				 n, &o);
 			if (o.result == VF_CV_VERIFIED)
