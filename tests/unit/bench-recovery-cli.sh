@@ -48,6 +48,31 @@ expect_exit 1 "DURATION=239: publishing needs at least 240 s per run" \
 	env DURATION=239 tools/bench/recovery/run
 expect_exit 1 "DURATION must be a whole number of seconds >= 10, not '9'" \
 	env DURATION=9 OUT="$tmp/out" tools/bench/recovery/run
+# MODE=host refuses a SIZE the machine cannot hold before anything runs
+# (memory: MemAvailable of BENCH_PROC's meminfo; disk: df of OUT, a fake
+# df here), and what the default 256M needs is not SIZE=1G's.
+mkdir -p "$tmp/mem" "$tmp/bin"
+meminfo() {
+	echo "MemAvailable:   $(($1 * 1024)) kB" >"$tmp/mem/meminfo"
+}
+printf '#!/bin/sh\necho "Filesystem 1048576-blocks Used Available Capacity Mounted"\necho "fake 99999 0 $FAKE_DF 0%% /"\n' >"$tmp/bin/df"
+chmod +x "$tmp/bin/df"
+meminfo 8191
+expect_exit 1 "SIZE=1G needs about 8192 MiB of memory (three seniors and three shadows of 1024 MiB" \
+	env SIZE=1G DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" tools/bench/recovery/run
+meminfo 3583
+expect_exit 1 "SIZE=256M needs about 3584 MiB of memory" \
+	env DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" tools/bench/recovery/run
+meminfo 9000
+expect_exit 1 "SIZE=1G needs about 10246 MiB of disk in $tmp/big (each host's volumes A and B, VOLFS=xfs); 10245 MiB free" \
+	env SIZE=1G DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" \
+	PATH="$tmp/bin:$PATH" FAKE_DF=10245 tools/bench/recovery/run
+expect_exit 1 "SIZE=1G needs about 20492 MiB of disk" \
+	env SIZE=1G DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" VOLFS=dir \
+	PATH="$tmp/bin:$PATH" FAKE_DF=10246 tools/bench/recovery/run
+expect_exit 1 "SIZE=256M needs about 3331 MiB of disk" \
+	env DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" \
+	PATH="$tmp/bin:$PATH" FAKE_DF=3330 tools/bench/recovery/run
 for bad in NOEQUALS 1X=y =y "A-B=c"; do
 	expect_exit 2 "--env wants NAME=VALUE, not '$bad'" \
 		tools/vmtest/vmtest run --results /nonexistent --env "$bad" x.sh

@@ -24,7 +24,8 @@
 #                    vmfit kind must fail cleanly without the module)
 #   vf-voter-test    voter
 #   vf-wbuf-test     the append buffer: consume, compaction, frame offsets,
-#                    limit; bytes moved linear in bytes sent
+#                    limit; bytes moved linear in bytes sent; vf_wb_send()
+#                    on a small socket: partial, full, cap, errors
 #
 # libvmfit's status file reader (vf_jflat, vf_status_read) is tested with
 # its user, vmfit-ctl manager: ctl-manager-test (userspace/ctl/build.mk).

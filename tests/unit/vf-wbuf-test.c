@@ -3,10 +3,14 @@
  * vf-wbuf-test - the append buffer (struct vf_wbuf): partial consumes
  * interleaved with appends, frame offsets across a compaction, the limit,
  * growth, reset, and that sending a buffer in small pieces moves a number
- * of bytes linear in its size (counted, never timed).
+ * of bytes linear in its size (counted, never timed); vf_wb_send() on a
+ * socket that takes a few KiB at a time: partial sends, a full socket, the
+ * cap, a closed peer, a descriptor that is no socket.
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "vf_proto.h"
 #include "vf_check.h"
@@ -262,6 +266,158 @@ static void test_reserve_reset(void)
 	CHECK_EQ(vf_wb_pending(&wb), 0);
 }
 
+/*
+ * A socketpair whose sending end [0] holds a few KiB: what it has sent
+ * counts against its buffer until [1] reads it. Both ends block: a send
+ * that would wait has to be refused by vf_wb_send() itself.
+ */
+static void small_pair(int sv[2])
+{
+	int sz = 4096;
+
+	REQUIRE(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	REQUIRE(!setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)));
+}
+
+/* Read all that @fd holds now; it must be the pattern from *@got on. */
+static size_t drain_pat(int fd, size_t *got, int *bad)
+{
+	static uint8_t b[64 << 10];
+	size_t total = 0;
+	ssize_t n, i;
+
+	while ((n = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0) {
+		for (i = 0; i < n; i++)
+			if (b[i] != pat(*got + (size_t)i))
+				(*bad)++;
+		*got += (size_t)n;
+		total += (size_t)n;
+	}
+	return total;
+}
+
+/*
+ * 1 MiB through a socket that takes a few KiB: every call sends part of
+ * it and consumes exactly what went, a full socket is 0 (not an error, not
+ * a wait: alarm() ends a test that blocks), and the peer reads every byte
+ * in order.
+ */
+static void test_send_partial(void)
+{
+	const size_t size = 1u << 20;
+	size_t sent = 0, got = 0;
+	int sv[2], bad = 0, calls = 0, short_sends = 0, stuck = 0;
+	struct vf_wbuf wb;
+	ssize_t n;
+
+	small_pair(sv);
+	vf_wb_init(&wb, 0);
+	put_pat(&wb, 0, size);
+	alarm(60);
+	n = vf_wb_send(sv[0], &wb, SIZE_MAX);
+	REQUIRE(n > 0);
+	CHECK((size_t)n < size);
+	CHECK(holds_pat(&wb, (size_t)n, size - (size_t)n));
+	sent = (size_t)n;
+	/* full: nothing goes, nothing is consumed */
+	CHECK_EQ(vf_wb_send(sv[0], &wb, SIZE_MAX), 0);
+	CHECK_EQ(vf_wb_pending(&wb), size - sent);
+	while (vf_wb_pending(&wb)) {
+		drain_pat(sv[1], &got, &bad);
+		n = vf_wb_send(sv[0], &wb, SIZE_MAX);
+		calls++;
+		if (n <= 0) {
+			stuck++;
+			break;
+		}
+		sent += (size_t)n;
+		if (vf_wb_pending(&wb))
+			short_sends++;
+		if (vf_wb_pending(&wb) != size - sent)
+			bad++;
+	}
+	drain_pat(sv[1], &got, &bad);
+	alarm(0);
+	CHECK_EQ(stuck, 0);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(sent, size);
+	CHECK_EQ(got, size);
+	CHECK(calls > 2);
+	CHECK(short_sends > 0);
+	/* nothing pending: 0, and no send() (the fd is not even open) */
+	CHECK_EQ(vf_wb_send(-1, &wb, SIZE_MAX), 0);
+	printf("send: %zu bytes in %d calls\n", sent, calls + 1);
+	vf_wb_free(&wb);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* The cap: exactly @max when the socket takes it, never more. */
+static void test_send_cap(void)
+{
+	size_t sent = 0, got = 0;
+	struct vf_wbuf wb;
+	int sv[2], bad = 0;
+	ssize_t n;
+
+	small_pair(sv);
+	vf_wb_init(&wb, 0);
+	put_pat(&wb, 0, 100000);
+	alarm(60);
+	CHECK_EQ(vf_wb_send(sv[0], &wb, 0), 0);
+	CHECK_EQ(vf_wb_pending(&wb), 100000);
+	CHECK_EQ(vf_wb_send(sv[0], &wb, 100), 100);
+	CHECK(holds_pat(&wb, 100, 100000 - 100));
+	CHECK_EQ(vf_wb_send(sv[0], &wb, 1), 1);
+	sent = 101;
+	/* a cap above what the socket takes: what it takes */
+	n = vf_wb_send(sv[0], &wb, 50000);
+	CHECK(n > 0 && n < 50000);
+	sent += n > 0 ? (size_t)n : 0;
+	/* a cap below the rest, over several calls: never exceeded */
+	while (vf_wb_pending(&wb)) {
+		drain_pat(sv[1], &got, &bad);
+		n = vf_wb_send(sv[0], &wb, 1000);
+		if (n <= 0 || n > 1000) {
+			bad++;
+			break;
+		}
+		sent += (size_t)n;
+	}
+	drain_pat(sv[1], &got, &bad);
+	alarm(0);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(sent, 100000);
+	CHECK_EQ(got, 100000);
+	vf_wb_free(&wb);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/*
+ * Errors: a closed peer is -EPIPE with no SIGPIPE (it would end this
+ * test), a descriptor that is no socket is -ENOTSOCK; neither consumes.
+ */
+static void test_send_errors(void)
+{
+	struct vf_wbuf wb;
+	int sv[2], pfd[2];
+
+	small_pair(sv);
+	REQUIRE(!pipe(pfd));
+	vf_wb_init(&wb, 0);
+	put_pat(&wb, 0, 1000);
+	close(sv[1]);
+	CHECK_EQ(vf_wb_send(sv[0], &wb, SIZE_MAX), -EPIPE);
+	CHECK(holds_pat(&wb, 0, 1000));
+	CHECK_EQ(vf_wb_send(pfd[1], &wb, SIZE_MAX), -ENOTSOCK);
+	CHECK(holds_pat(&wb, 0, 1000));
+	vf_wb_free(&wb);
+	close(sv[0]);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
 int main(void)
 {
 	test_interleaved();
@@ -269,5 +425,8 @@ int main(void)
 	test_frame_across_compaction();
 	test_limit();
 	test_reserve_reset();
+	test_send_partial();
+	test_send_cap();
+	test_send_errors();
 	return vf_check_done("vf-wbuf-test");
 }

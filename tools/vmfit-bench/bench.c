@@ -338,23 +338,11 @@ static void lose_conn(struct client *c, uint64_t now)
 
 static int flush_out(struct client *c)
 {
-	ssize_t w;
+	ssize_t w = vf_wb_send(c->fd, &c->out, SIZE_MAX);
 
-	while (vf_wb_pending(&c->out)) {
-		w = send(c->fd, vf_wb_data(&c->out), vf_wb_pending(&c->out),
-			 MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				set_events(c, true);
-				return 0;
-			}
-			return -errno;
-		}
-		vf_wb_consume(&c->out, (size_t)w);
-	}
-	set_events(c, false);
+	if (w < 0)
+		return (int)w;
+	set_events(c, vf_wb_pending(&c->out) != 0);
 	return 0;
 }
 

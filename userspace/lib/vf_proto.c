@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "vf_proto.h"
@@ -800,4 +801,30 @@ int vf_wb_flush_fd(int fd, struct vf_wbuf *wb)
 	r = vf_write_all(fd, vf_wb_data(wb), vf_wb_pending(wb));
 	vf_wb_reset(wb);
 	return r;
+}
+
+/*----------------------------------------------------------------*/
+/* Event-loop output */
+
+ssize_t vf_wb_send(int fd, struct vf_wbuf *wb, size_t max)
+{
+	size_t sent = 0, n;
+	ssize_t w;
+
+	while (vf_wb_pending(wb) && sent < max) {
+		n = vf_wb_pending(wb);
+		if (n > max - sent)
+			n = max - sent;
+		w = send(fd, vf_wb_data(wb), n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		/* 0 for a non-empty stream send cannot happen: no spinning */
+		if (w == 0 || (w < 0 && errno == EAGAIN))
+			break;
+		if (w < 0)
+			return -errno;
+		vf_wb_consume(wb, (size_t)w);
+		sent += (size_t)w;
+	}
+	return (ssize_t)sent;
 }

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define VF_MAGIC_CLIENT		0x43464d56u	/* "VMFC" little-endian */
 #define VF_MAGIC_REPLICA	0x52464d56u	/* "VMFR" little-endian */
@@ -351,5 +352,19 @@ int vf_write_frame(int fd, uint32_t magic, uint16_t type, const void *p,
 		   uint32_t n);
 /* Write everything pending in @wb, then reset it. */
 int vf_wb_flush_fd(int fd, struct vf_wbuf *wb);
+
+/*----------------------------------------------------------------*/
+/* Event-loop output (non-blocking sockets) */
+
+/*
+ * Send what @wb holds to the socket @fd as far as it takes it without
+ * blocking, at most @max bytes (SIZE_MAX: no cap), and consume what went.
+ * Returns the bytes sent (0: nothing pending, @max 0, or the socket full;
+ * vf_wb_pending() tells whether all went), or -errno of the first other
+ * send() failure (what went before it is consumed; the connection is
+ * broken). Never raises SIGPIPE (a closed peer is -EPIPE) and never
+ * blocks, even on a blocking socket; EINTR is retried.
+ */
+ssize_t vf_wb_send(int fd, struct vf_wbuf *wb, size_t max);
 
 #endif /* VF_PROTO_H */

@@ -230,8 +230,7 @@ static void conn_goodbye(int fd, uint32_t code, const char *why)
 
 	vf_wb_init(&wb, VF_HDR_LEN + 256);
 	if (!vf_error_encode(&wb, VF_MAGIC_CLIENT, code, why))
-		(void)!send(fd, vf_wb_data(&wb), vf_wb_pending(&wb),
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		vf_wb_send(fd, &wb, SIZE_MAX);
 	vf_wb_free(&wb);
 	close(fd);
 }
@@ -514,24 +513,17 @@ static void conn_input(struct vmfitd *d, struct conn *c)
  */
 static void conn_output(struct vmfitd *d, struct conn *c, uint64_t now)
 {
-	bool progress = false;
 	uint64_t limit;
 	ssize_t n;
 	int queued;
 
-	while (vf_wb_pending(&c->out)) {
-		n = send(c->fd, vf_wb_data(&c->out), vf_wb_pending(&c->out),
-			 MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR) {
-				conn_kill(d, c);
-				return;
-			}
-			goto stalled;
-		}
-		progress = true;
-		vf_wb_consume(&c->out, n);
+	n = vf_wb_send(c->fd, &c->out, SIZE_MAX);
+	if (n < 0) {
+		conn_kill(d, c);
+		return;
 	}
+	if (vf_wb_pending(&c->out))
+		goto stalled;
 	if (!c->closing) {
 		c->stall_ms = 0;
 		return;
@@ -541,7 +533,7 @@ static void conn_output(struct vmfitd *d, struct conn *c, uint64_t now)
 		return;
 	}
 stalled:
-	if (progress || !c->stall_ms)
+	if (n > 0 || !c->stall_ms)
 		c->stall_ms = now;
 	limit = c->closing ? CONN_LINGER_MS : CONN_STALL_MS;
 	if (now - c->stall_ms < limit)

@@ -176,16 +176,10 @@ static void pc_io(struct vmfitd *d, short revents)
 		}
 		r->pc_connecting = false;
 	}
-	if (vf_wb_pending(&r->pc_out)) {
-		n = send(r->pc_fd, vf_wb_data(&r->pc_out),
-			 vf_wb_pending(&r->pc_out),
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			fetch_next(d, strerror(errno));
-			return;
-		}
-		if (n > 0)
-			vf_wb_consume(&r->pc_out, n);
+	n = vf_wb_send(r->pc_fd, &r->pc_out, SIZE_MAX);
+	if (n < 0) {
+		fetch_next(d, strerror((int)-n));
+		return;
 	}
 	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
 		return;
@@ -337,21 +331,11 @@ static void peer_input(struct vmfitd *d, struct peer *p)
 	}
 }
 
+/* A closing link is closed once its last frame (an ERROR) has gone. */
 static void peer_output(struct peer *p)
 {
-	ssize_t n;
-
-	while (vf_wb_pending(&p->out)) {
-		n = send(p->fd, vf_wb_data(&p->out), vf_wb_pending(&p->out),
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				peer_close(p);
-			return;
-		}
-		vf_wb_consume(&p->out, n);
-	}
-	if (p->closing)
+	if (vf_wb_send(p->fd, &p->out, SIZE_MAX) < 0 ||
+	    (p->closing && !vf_wb_pending(&p->out)))
 		peer_close(p);
 }
 

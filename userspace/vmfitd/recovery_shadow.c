@@ -531,19 +531,11 @@ void shadow_events(struct vmfitd *d, const struct pollfd *pfd)
 void shadow_flush(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
-	size_t sent = 0;
 	ssize_t n;
 
-	while (r->sh.running && r->restore_sent &&
-	       vf_wb_pending(&r->sout) && sent < SHADOW_FLUSH_MAX) {
-		n = send(r->sh.fd, vf_wb_data(&r->sout),
-			 vf_wb_pending(&r->sout), MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				shadow_failed(d, strerror(errno));
-			break;
-		}
-		vf_wb_consume(&r->sout, n);
-		sent += n;
-	}
+	if (!r->sh.running || !r->restore_sent)
+		return;
+	n = vf_wb_send(r->sh.fd, &r->sout, SHADOW_FLUSH_MAX);
+	if (n < 0)
+		shadow_failed(d, strerror((int)-n));
 }

@@ -326,18 +326,10 @@ static void replica_input(struct vmfitd *d)
 
 static void replica_output(struct vmfitd *d)
 {
-	ssize_t n;
+	ssize_t n = vf_wb_send(d->rep.fd, &d->rout, SIZE_MAX);
 
-	while (vf_wb_pending(&d->rout)) {
-		n = send(d->rep.fd, vf_wb_data(&d->rout),
-			 vf_wb_pending(&d->rout), MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				replica_failed(d, strerror(errno));
-			return;
-		}
-		vf_wb_consume(&d->rout, n);
-	}
+	if (n < 0)
+		replica_failed(d, strerror((int)-n));
 }
 
 void replica_reap(struct vmfitd *d)
