@@ -207,7 +207,8 @@ int main(void)
 	CHECK(c.volume_chunk == 4096 && c.recovery_period_s == 0 &&
 	      c.recovery_full_every == 0 && c.recovery_timeout_ms == 60000 &&
 	      c.recovery_fetch_timeout_ms == 5000 && !c.shadow_cmd[0] &&
-	      c.recovery_nice == 10 && !c.recovery_local_ckpt);
+	      c.recovery_nice == 10 && !c.recovery_local_ckpt &&
+	      c.recovery_log_max_mb == 64);
 	CHECK(!c.test_faults);	/* VMFITD_TEST_FAULT ignored by default */
 	CHECK_EQ(parse("replica_cmd = x\nstate_volume = /a\nmanagers = 1 2 3\n"
 		       "state_volume_b = /b\npeer_listen = 1.2.3.4:7500\n"
@@ -216,13 +217,15 @@ int main(void)
 		       "recovery_timeout_ms = 1000\n"
 		       "recovery_fetch_timeout_ms = 100\n"
 		       "recovery_nice = 0\n"
+		       "recovery_log_max_mb = 256\n"
 		       "recovery_local_checkpoint = yes\n"
 		       "test_faults = yes\n", &c, err), 0);
 	CHECK(!strcmp(c.state_volume_b, "/b") && c.volume_chunk == 65536 &&
 	      !strcmp(c.shadow_cmd, "y --z") && c.recovery_period_s == 60 &&
 	      c.recovery_full_every == 10 && c.recovery_timeout_ms == 1000 &&
 	      c.recovery_fetch_timeout_ms == 100 && c.test_faults &&
-	      c.recovery_nice == 0 && c.recovery_local_ckpt);
+	      c.recovery_nice == 0 && c.recovery_local_ckpt &&
+	      c.recovery_log_max_mb == 256);
 	CHECK_EQ(parse("replica_cmd = x\nvolume_kind = vmfit\n"
 		       "state_volume = /dev/mapper/a\n"
 		       "state_volume_b = /dev/mapper/b\nunreplicated = yes\n",
@@ -237,6 +240,8 @@ int main(void)
 	bad("recovery_fetch_timeout_ms = 99", "out of range");
 	bad("recovery_nice = 20", "out of range");
 	bad("recovery_nice = -1", "not a number");
+	bad("recovery_log_max_mb = 0", "out of range");
+	bad("recovery_log_max_mb = 4097", "out of range");
 	bad("test_faults = maybe", "expected yes or no");
 	bad("recovery_local_checkpoint = 1x", "expected yes or no");
 	bad("recovery_full_every = 1000001", "out of range");

@@ -40,6 +40,7 @@ void vf_conf_defaults(struct vf_conf *c)
 	c->recovery_timeout_ms = 60000;
 	c->recovery_fetch_timeout_ms = 5000;
 	c->recovery_nice = 10;
+	c->recovery_log_max_mb = 64;
 	c->recovery_local_ckpt = false;
 	c->xen.memory_mb = 128;
 	c->xen.vcpus = 1;
@@ -162,7 +163,7 @@ enum key_id {
 	K_STATE_VOLUME_B, K_STATE_JOURNAL, K_STATE_JOURNAL_B, K_VOLUME_KIND,
 	K_VOLUME_CHUNK, K_SHADOW_CMD,
 	K_RCV_PERIOD, K_RCV_FULL_EVERY, K_RCV_TIMEOUT, K_RCV_FETCH_TIMEOUT,
-	K_RCV_NICE, K_RCV_LOCAL_CKPT,
+	K_RCV_NICE, K_RCV_LOCAL_CKPT, K_RCV_LOG_MAX,
 	K_TEST_FAULTS,
 	K_XEN_KERNEL, K_XEN_RAMDISK, K_XEN_DIGEST, K_XEN_MEMORY, K_XEN_VCPUS,
 	K_XEN_START_TIMEOUT, K_XEN_VCHAN_RING, K_XEN_PREFIX, K_XEN_EXTRA, K_NR,
@@ -209,6 +210,7 @@ static const char *const key_names[K_NR] = {
 	[K_RCV_FETCH_TIMEOUT] = "recovery_fetch_timeout_ms",
 	[K_RCV_NICE] = "recovery_nice",
 	[K_RCV_LOCAL_CKPT] = "recovery_local_checkpoint",
+	[K_RCV_LOG_MAX] = "recovery_log_max_mb",
 	[K_TEST_FAULTS] = "test_faults",
 	[K_XEN_KERNEL] = "xen_kernel",
 	[K_XEN_RAMDISK] = "xen_ramdisk",
@@ -382,6 +384,8 @@ static const char *set_key(struct vf_conf *c, enum key_id k, const char *v)
 		return parse_uint(v, 0, 19, &c->recovery_nice);
 	case K_RCV_LOCAL_CKPT:
 		return parse_bool(v, &c->recovery_local_ckpt);
+	case K_RCV_LOG_MAX:
+		return parse_uint(v, 1, 4096, &c->recovery_log_max_mb);
 	case K_XEN_KERNEL:
 		if (*v != '/')
 			return "kernel must be an absolute path";

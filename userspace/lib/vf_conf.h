@@ -82,6 +82,7 @@ struct vf_conf {
 	unsigned int recovery_fetch_timeout_ms; /* one chunk from a peer */
 	unsigned int recovery_nice;	/* shadow, volume worker: nice(2) */
 	bool recovery_local_ckpt;	/* the senior's, before RCV_READY */
+	unsigned int recovery_log_max_mb; /* requests kept for the shadow */
 	struct vf_xen_conf xen;
 };
 

@@ -37,6 +37,17 @@ static const char *cmd_of(const struct vmfitd *d, bool alt)
 					      d->conf.replica_cmd;
 }
 
+/*
+ * The requests ordered after the capture wait for the shadow until it has
+ * restored and read them (slog, then sout): recovery_log_max_mb bounds
+ * them, a round that would pass it aborts. After the hand-over the buffer
+ * is the replica's output and keeps that bound.
+ */
+static size_t shadow_log_limit(const struct vmfitd *d)
+{
+	return (size_t)d->conf.recovery_log_max_mb << 20;
+}
+
 int shadow_start(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
@@ -62,8 +73,8 @@ int shadow_start(struct vmfitd *d)
 	r->sh_t0 = now_ms();
 	r->st.shadow_hello_ms = -1;
 	r->st.shadow_created_ms = -1;
-	vf_wb_init(&r->sout, REP_OUT_LIMIT);
-	vf_wb_init(&r->slog, REP_OUT_LIMIT);
+	vf_wb_init(&r->sout, shadow_log_limit(d));
+	vf_wb_init(&r->slog, shadow_log_limit(d));
 	/* The shadow is as untrusted as the replica: isolated the same way. */
 	e = replica_isolation(d, &spec);
 	if (!e)

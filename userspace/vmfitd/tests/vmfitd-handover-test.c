@@ -16,7 +16,10 @@
  * - the replay to a shadow at REP_OUT_LIMIT: what shadow_flush() has sent
  *   does not count against the limit (rcv_exec() takes a new EXEC), the
  *   shadow gets every byte in order, and the flush moves at most twice
- *   the bytes it sends.
+ *   the bytes it sends;
+ * - the requests kept for a shadow that has not restored are bounded by
+ *   recovery_log_max_mb: the EXEC that would pass it aborts the round
+ *   ("too many requests logged for the shadow"), the senior serves on.
  */
 #include <errno.h>
 #include <poll.h>
@@ -105,10 +108,23 @@ void round_ready(struct vmfitd *d)
 {
 }
 
+/* An abort is a failure, except where a test expects one (abort_ok). */
+static bool abort_ok;
+static unsigned int n_aborts;
+static enum vf_rcv_reason abort_reason;
+static char abort_why[128];
+
 void round_abort(struct vmfitd *d, enum vf_rcv_reason reason, bool tell,
 		 const char *fmt, ...)
 {
-	CHECK(!"no abort after the hand-over point");
+	va_list ap;
+
+	CHECK(abort_ok);
+	n_aborts++;
+	abort_reason = reason;
+	va_start(ap, fmt);
+	vsnprintf(abort_why, sizeof(abort_why), fmt, ap);
+	va_end(ap);
 }
 
 /* backend.c's table, which this test does not need. */
@@ -186,8 +202,22 @@ static int be_stop(struct vf_replica *r, int timeout_ms)
 	return 0;
 }
 
+/* A shadow that started (its end of a socketpair) and reads nothing. */
+static int be_start(struct vf_replica *r, const struct vf_replica_spec *spec)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -errno;
+	r->fd = sv[0];
+	r->exit_fd = sv[1];
+	r->running = true;
+	return 0;
+}
+
 static const struct vf_backend_ops be = {
 	.name = "test",
+	.start = be_start,
 	.shutdown = be_shutdown,
 	.kill = be_kill,
 	.reap = be_reap,
@@ -214,6 +244,43 @@ static void exec2(struct vf_wbuf *a, struct vf_wbuf *b, uint64_t order,
 	memset(op, (int)(order & 0xff), len);
 	REQUIRE(!vf_exec_encode(a, &ex));
 	REQUIRE(!vf_exec_encode(b, &ex));
+}
+
+static void test_log_limit(void)
+{
+	static struct vmfitd vd;
+	static struct rcv rc;
+	static uint8_t op[VF_MAX_OP];
+	const size_t limit = 1u << 20, fr = VF_HDR_LEN + 28 + VF_MAX_OP;
+	struct vmfitd *d = &vd;
+	struct rcv *r = &rc;
+	struct vf_exec ex = { .op = op, .op_len = VF_MAX_OP };
+	uint64_t order = 1;
+
+	d->be = &be;
+	d->rcv = r;
+	d->conf.recovery_log_max_mb = 1;
+	snprintf(d->conf.replica_cmd, sizeof(d->conf.replica_cmd), "kv");
+	REQUIRE(!shadow_start(d));
+	r->logging = true;	/* captured; the shadow has not restored */
+	abort_ok = true;
+	n_aborts = 0;
+	while (!n_aborts && order < 2 * limit / fr) {
+		ex.order = order++;
+		rcv_exec(d, &ex);
+	}
+	abort_ok = false;
+	CHECK_EQ(n_aborts, 1);
+	CHECK_EQ(abort_reason, VF_RCV_SHADOW_RESTORE);
+	CHECK(strstr(abort_why, "too many requests logged for the shadow"));
+	/* every EXEC before the one that did not fit was kept */
+	CHECK(vf_wb_pending(&r->slog) <= limit);
+	CHECK(vf_wb_pending(&r->slog) > limit - fr);
+	CHECK_EQ(r->sh_sent, order - 2);
+	close(r->sh.fd);
+	close(r->sh.exit_fd);
+	vf_wb_free(&r->slog);
+	vf_wb_free(&r->sout);
 }
 
 static void test_replay_at_limit(void)
@@ -455,6 +522,7 @@ int main(void)
 	CHECK(!d->rep.running);
 
 	test_replay_at_limit();
+	test_log_limit();
 
 	vf_wb_free(&wb);
 	vf_wb_free(&r->sout);
