@@ -1012,6 +1012,22 @@ static void refresh_data_crc(uint8_t *b, const struct kv_geom *g)
 	refresh_crc(b + g->journal_off);
 }
 
+/*
+ * Checkpoint 78 (key 0 rewritten, key 7 added) over the checkpoint 77 of
+ * @v, cut by @c (after_commit: right after the commit was durable).
+ */
+static void checkpoint_78_cut(struct kv_vol *v, struct kv_store *s,
+			      struct crash *c)
+{
+	CHECK_EQ(s->ops->put(s->e, 0, (const uint8_t *)"ZERO", 4), 0);
+	CHECK_EQ(s->ops->put(s->e, 7, (const uint8_t *)"seven", 5), 0);
+	c->journal_off = v->g.journal_off;
+	v->hook = crash_hook;
+	v->hook_arg = c;
+	CHECK_EQ(kv_checkpoint(v, s, 78), -EIO);
+	CHECK(c->commit >= 0);
+}
+
 static void test_corrupt_journal(void)
 {
 	struct kv_limits lim = { 100, 20 };
@@ -1031,13 +1047,7 @@ static void test_corrupt_journal(void)
 	CHECK_EQ(s.ops->put(s.e, 0, (const uint8_t *)"zero", 4), 0);
 	CHECK_EQ(s.ops->put(s.e, 99, (const uint8_t *)"last one", 8), 0);
 	CHECK_EQ(kv_checkpoint(&v, &s, 77), 0);
-	CHECK_EQ(s.ops->put(s.e, 0, (const uint8_t *)"ZERO", 4), 0);
-	CHECK_EQ(s.ops->put(s.e, 7, (const uint8_t *)"seven", 5), 0);
-	c.journal_off = v.g.journal_off;
-	v.hook = crash_hook;
-	v.hook_arg = &c;
-	CHECK_EQ(kv_checkpoint(&v, &s, 78), -EIO);
-	CHECK(c.commit >= 0);
+	checkpoint_78_cut(&v, &s, &c);
 	g = v.g;
 	kv_vol_close(&v);
 	kv_store_close(&s);
@@ -1135,13 +1145,7 @@ static void test_untrusted_journal(void)
 	CHECK(files_equal(path, in));
 	jsize = v.g.volume_size - v.g.journal_off;
 	kv_vol_close(&w);
-	CHECK_EQ(s.ops->put(s.e, 0, (const uint8_t *)"ZERO", 4), 0);
-	CHECK_EQ(s.ops->put(s.e, 7, (const uint8_t *)"seven", 5), 0);
-	c.journal_off = v.g.journal_off;
-	v.hook = crash_hook;
-	v.hook_arg = &c;
-	CHECK_EQ(kv_checkpoint(&v, &s, 78), -EIO);
-	CHECK(c.commit >= 0);
+	checkpoint_78_cut(&v, &s, &c);
 	kv_vol_close(&v);
 	kv_store_close(&s);
 	/* the commit is in the journal file, the volume still at 77 */
