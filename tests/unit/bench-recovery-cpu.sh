@@ -57,4 +57,18 @@ expect "the second half" \
 # A real sample: this shell's own thread, with its pid and comm.
 n=$(cpu_sample | awk -v p=$$ '$2 == p && $3 == p && $5 == "bash"' | wc -l)
 expect "a real sample holds this shell" 1 "$n"
+# A thread that ends between the glob and the read: its stat file is gone
+# (here a dangling link, which the glob still lists); the threads listed
+# after it must stay in the sample (mawk, opening the files itself, stopped
+# at the first one it could not open).
+fake=$tmp/proc
+for t in 100 150 200; do
+	mkdir -p "$fake/$t/task/$t"
+done
+echo "100 (kv-hash) S 10 1 1 0 -1 0 0 0 0 0 7 3 0 0 20 0 1 0" >"$fake/100/task/100/stat"
+ln -s "$fake/gone" "$fake/150/task/150/stat"
+echo "200 (vmfit bench) S 1 1 1 0 -1 0 0 0 0 0 5 4 0 0 20 0 1 0" >"$fake/200/task/200/stat"
+got=$(BENCH_PROC=$fake cpu_sample | cut -d' ' -f2-)
+expect "a thread gone mid-sample loses no other" \
+	"$(printf '100 100 10 kv-hash 10\n200 200 1 vmfit_bench 9')" "$got"
 unit_done

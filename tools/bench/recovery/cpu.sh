@@ -24,15 +24,16 @@
 
 CPU_PERIOD=${CPU_PERIOD:-0.5}
 
-# cpu_sample: one sample on stdout.
+# cpu_sample: one sample on stdout (BENCH_PROC instead of /proc: tests).
 cpu_sample() {
 	# grep, not awk, opens the files: a thread that ends between the glob
 	# and the read makes mawk stop at its file (every later thread was
 	# lost from the sample); grep says so on stderr and goes on.
-	grep -H '' /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null |
+	grep -H '' "${BENCH_PROC:-/proc}"/[0-9]*/task/[0-9]*/stat 2>/dev/null |
 		awk -v t="$(rl_us)" '{
 		i = index($0, ":")
-		split(substr($0, 1, i - 1), p, "/")
+		# .../PID/task/TID/stat
+		np = split(substr($0, 1, i - 1), p, "/")
 		s = substr($0, i + 1)
 		c = substr(s, index(s, "(") + 1)
 		sub(/\)[^)]*$/, "", c)
@@ -41,7 +42,7 @@ cpu_sample() {
 		n = split(s, f, " ")
 		# f[1] is field 3 (state): ppid 4, utime 14, stime 15
 		if (n >= 13)
-			print t, p[3], p[5], f[2], c, f[12] + f[13]
+			print t, p[np - 3], p[np - 1], f[2], c, f[12] + f[13]
 	}' || true
 }
 
