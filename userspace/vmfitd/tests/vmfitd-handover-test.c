@@ -17,11 +17,14 @@
  *   does not count against the limit (rcv_exec() takes a new EXEC), the
  *   shadow gets every byte in order, and the flush moves at most twice
  *   the bytes it sends;
+ * - the shadow starts on the volume the senior is not on, with that
+ *   volume's journal (the journals swap with the volumes' roles);
  * - the requests kept for a shadow that has not restored are bounded by
  *   recovery_log_max_mb: the EXEC that would pass it aborts the round
  *   ("too many requests logged for the shadow"), the senior serves on.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <string.h>
@@ -202,10 +205,17 @@ static int be_stop(struct vf_replica *r, int timeout_ms)
 	return 0;
 }
 
+/* What the last start was given. */
+static char started_state[PATH_MAX], started_journal[PATH_MAX];
+
 /* A shadow that started (its end of a socketpair) and reads nothing. */
 static int be_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 {
 	int sv[2];
+
+	snprintf(started_state, sizeof(started_state), "%s", spec->state);
+	snprintf(started_journal, sizeof(started_journal), "%s",
+		 spec->journal ? spec->journal : "(none)");
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return -errno;
@@ -261,7 +271,26 @@ static void test_log_limit(void)
 	d->rcv = r;
 	d->conf.recovery_log_max_mb = 1;
 	snprintf(d->conf.replica_cmd, sizeof(d->conf.replica_cmd), "kv");
+	snprintf(d->conf.state_journal[0], sizeof(d->conf.state_journal[0]),
+		 "/j/a");
+	snprintf(d->conf.state_journal[1], sizeof(d->conf.state_journal[1]),
+		 "/j/b");
+	snprintf(r->vol[0].path, sizeof(r->vol[0].path), "/v/a");
+	snprintf(r->vol[1].path, sizeof(r->vol[1].path), "/v/b");
+	/* The senior on B (cur 1): the shadow gets A and A's journal. */
+	r->cur = 1;
 	REQUIRE(!shadow_start(d));
+	CHECK(!strcmp(started_state, "/v/a"));
+	CHECK(!strcmp(started_journal, "/j/a"));
+	close(r->sh.fd);
+	close(r->sh.exit_fd);
+	vf_wb_free(&r->slog);
+	vf_wb_free(&r->sout);
+	/* The senior on A: B and B's journal. */
+	r->cur = 0;
+	REQUIRE(!shadow_start(d));
+	CHECK(!strcmp(started_state, "/v/b"));
+	CHECK(!strcmp(started_journal, "/j/b"));
 	r->logging = true;	/* captured; the shadow has not restored */
 	abort_ok = true;
 	n_aborts = 0;
