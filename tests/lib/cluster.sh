@@ -600,20 +600,29 @@ cl_wait_quiet() {
 	cl_die "hosts $* did not converge on one executed count in 30 s"
 }
 
-# cl_checkpoint i: trigger an ordered checkpoint through host i's control
-# socket (vmfitd --checkpoint); prints "order=N status=0 id=..." once host
-# i's replica has taken it (retrying for 30 s while host i's group send
-# queue is congested). Fails the test otherwise.
-cl_checkpoint() {
-	local out deadline=$((SECONDS + 30))
+# cl_checkpoint_try i [timeout_s]: trigger an ordered checkpoint through
+# host i's control socket (vmfitd --checkpoint); prints "order=N status=0
+# id=..." once host i's replica has taken it, retrying while host i's
+# group send queue is congested, within timeout_s (default 30). Returns 1
+# with the reason logged otherwise.
+cl_checkpoint_try() {
+	local out t=${2:-30} deadline
+	deadline=$((SECONDS + t))
 	# "group send queue congested" is a transient refusal: try again.
-	until out=$("$VMFIT_BIN/vmfitd" --checkpoint --timeout 30000 \
+	until out=$("$VMFIT_BIN/vmfitd" --checkpoint --timeout $((t * 1000)) \
 		-c "$(cl_hostdir "$1")/vmfitd.conf" 2>&1); do
-		[[ "$out" == *congested* ]] && ((SECONDS < deadline)) ||
-			cl_die "checkpoint through host $1 failed: $out"
+		if [[ "$out" != *congested* ]] || ((SECONDS >= deadline)); then
+			cl_log "checkpoint through host $1 failed: $out"
+			return 1
+		fi
 		sleep 0.2
 	done
 	echo "$out"
+}
+
+# cl_checkpoint i: cl_checkpoint_try i; fails the test otherwise.
+cl_checkpoint() {
+	cl_checkpoint_try "$1" || cl_die "checkpoint through host $1 failed"
 }
 
 # cl_wait_checkpoints n [hosts...]: wait until each host has finished n
@@ -631,25 +640,44 @@ cl_wait_checkpoints() {
 	done
 }
 
-# cl_checkpoint_compare src [when]: an ordered checkpoint through host
-# src, waited for on every host whose vmfitd runs, then each such host's
-# live volume must equal host src's, byte for byte (dies naming the host
-# and @when otherwise).
-cl_checkpoint_compare() {
-	local src=$1 when=${2:-at an ordered checkpoint} i
+# cl_checkpoint_all src [timeout_s]: an ordered checkpoint through host
+# src (cl_checkpoint_try), waited for on every host whose vmfitd runs
+# (one more in checkpoints_done), all within timeout_s (default 30).
+# Returns 1 with the reason logged otherwise.
+cl_checkpoint_all() {
+	local src=$1 t=${2:-30} i deadline
 	local -a before hosts=()
+	deadline=$((SECONDS + t))
 	for i in $(seq 1 "$CL_N"); do
 		cl_alive vmfitd "$i" && hosts+=("$i")
 	done
 	for i in "${hosts[@]}"; do
 		before[i]=$(cl_stat "$i" checkpoints_done)
 	done
-	cl_checkpoint "$src" >/dev/null
+	cl_checkpoint_try "$src" "$t" >/dev/null || return 1
+	local n
 	for i in "${hosts[@]}"; do
-		cl_wait_checkpoints $((before[i] + 1)) "$i"
+		until n=$(cl_stat "$i" checkpoints_done) &&
+			((${n:-0} > ${before[i]:-0})); do
+			if ((SECONDS >= deadline)); then
+				cl_log "host $i did not finish the checkpoint through host $src in $t s"
+				return 1
+			fi
+			sleep 0.2
+		done
 	done
-	for i in "${hosts[@]}"; do
-		((i == src)) && continue
+}
+
+# cl_checkpoint_compare src [when]: an ordered checkpoint through host
+# src, waited for on every host whose vmfitd runs, then each such host's
+# live volume must equal host src's, byte for byte (dies naming the host
+# and @when otherwise).
+cl_checkpoint_compare() {
+	local src=$1 when=${2:-at an ordered checkpoint} i
+	cl_checkpoint_all "$src" ||
+		cl_die "the ordered checkpoint through host $src was not taken everywhere"
+	for i in $(seq 1 "$CL_N"); do
+		((i == src)) || ! cl_alive vmfitd "$i" && continue
 		cmp "$(cl_live_volume "$src")" "$(cl_live_volume "$i")" ||
 			cl_die "live volumes of hosts $src and $i differ $when"
 	done
