@@ -214,8 +214,7 @@ struct rcv {
 	uint8_t *sin;
 	size_t silen;
 	size_t sin_off;			/* consumed: up to the frame handled */
-	struct vf_wbuf sout;		/* to the shadow, after RESTORE */
-	struct vf_wbuf slog;		/* EXECs logged before RESTORE */
+	struct vf_wbuf sout;		/* to the shadow: RESTORE, EXECs */
 	uint64_t sh_sent;		/* last order logged or sent */
 	uint64_t sh_done;		/* last order the shadow answered */
 	bool switched;

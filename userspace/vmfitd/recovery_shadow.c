@@ -38,10 +38,10 @@ static const char *cmd_of(const struct vmfitd *d, bool alt)
 }
 
 /*
- * The requests ordered after the capture wait for the shadow until it has
- * restored and read them (slog, then sout): recovery_log_max_mb bounds
- * them, a round that would pass it aborts. After the hand-over the buffer
- * is the replica's output and keeps that bound.
+ * The requests ordered after the capture wait for the shadow, behind its
+ * RESTORE, until it has restored and read them (sout): recovery_log_max_mb
+ * bounds them, a round that would pass it aborts. After the hand-over the
+ * buffer is the replica's output and keeps that bound.
  */
 static size_t shadow_log_limit(const struct vmfitd *d)
 {
@@ -73,8 +73,14 @@ int shadow_start(struct vmfitd *d)
 	r->sh_t0 = now_ms();
 	r->st.shadow_hello_ms = -1;
 	r->st.shadow_created_ms = -1;
+	/*
+	 * Its first frame, sent once B holds the verified state
+	 * (shadow_restore); the EXECs logged from the capture on follow it
+	 * in the same buffer, so nothing is copied when it goes out.
+	 */
 	vf_wb_init(&r->sout, shadow_log_limit(d));
-	vf_wb_init(&r->slog, shadow_log_limit(d));
+	if (vf_restore_encode(&r->sout))
+		return -ENOMEM;
 	/* The shadow is as untrusted as the replica: isolated the same way. */
 	e = replica_isolation(d, &spec);
 	if (!e)
@@ -202,7 +208,6 @@ void shadow_release(struct vmfitd *d)
 	r->sh.fd = -1;
 	r->sh.exit_fd = -1;
 	vf_wb_free(&r->sout);
-	vf_wb_free(&r->slog);
 	r->silen = 0;
 }
 
@@ -210,18 +215,7 @@ void shadow_restore(struct vmfitd *d)
 {
 	struct rcv *r = d->rcv;
 
-	if (vf_restore_encode(&r->sout)) {
-		round_abort(d, VF_RCV_SHADOW_RESTORE, false,
-			    "shadow output buffer full");
-		return;
-	}
-	vf_wb_bytes(&r->sout, vf_wb_data(&r->slog), vf_wb_pending(&r->slog));
-	vf_wb_free(&r->slog);
-	if (r->sout.err) {
-		round_abort(d, VF_RCV_SHADOW_RESTORE, false,
-			    "too many requests logged for the shadow");
-		return;
-	}
+	/* RESTORE and the EXECs logged behind it go out from now on. */
 	r->restore_sent = true;
 	round_phase(d, PH_RESTORE);
 }
@@ -232,7 +226,7 @@ bool rcv_exec(struct vmfitd *d, const struct vf_exec *ex)
 
 	if (!r || !r->logging)
 		return false;
-	if (vf_exec_encode(r->restore_sent ? &r->sout : &r->slog, ex)) {
+	if (vf_exec_encode(&r->sout, ex)) {
 		if (r->switched) {
 			replica_failed(d, "the new replica's input buffer is full");
 			return true;

@@ -284,7 +284,6 @@ static void test_log_limit(void)
 	CHECK(!strcmp(started_journal, "/j/a"));
 	close(r->sh.fd);
 	close(r->sh.exit_fd);
-	vf_wb_free(&r->slog);
 	vf_wb_free(&r->sout);
 	/* The senior on A: B and B's journal. */
 	r->cur = 0;
@@ -303,12 +302,54 @@ static void test_log_limit(void)
 	CHECK_EQ(abort_reason, VF_RCV_SHADOW_RESTORE);
 	CHECK(strstr(abort_why, "too many requests logged for the shadow"));
 	/* every EXEC before the one that did not fit was kept */
-	CHECK(vf_wb_pending(&r->slog) <= limit);
-	CHECK(vf_wb_pending(&r->slog) > limit - fr);
+	CHECK(vf_wb_pending(&r->sout) <= limit);
+	CHECK(vf_wb_pending(&r->sout) > limit - fr);
 	CHECK_EQ(r->sh_sent, order - 2);
 	close(r->sh.fd);
 	close(r->sh.exit_fd);
-	vf_wb_free(&r->slog);
+	vf_wb_free(&r->sout);
+}
+
+/*
+ * Nothing reaches the shadow before shadow_restore(); then RESTORE first,
+ * and the EXECs logged from the capture on, in order.
+ */
+static void test_restore_first(void)
+{
+	static struct vmfitd vd;
+	static struct rcv rc;
+	static uint8_t in[4096];
+	struct vmfitd *d = &vd;
+	struct rcv *r = &rc;
+	uint8_t op[3] = { 1, 2, 3 };
+	struct vf_exec ex = { .op = op, .op_len = sizeof(op) };
+	struct vf_wbuf want;
+	ssize_t n;
+
+	d->be = &be;
+	d->rcv = r;
+	d->conf.recovery_log_max_mb = 1;
+	snprintf(d->conf.replica_cmd, sizeof(d->conf.replica_cmd), "kv");
+	REQUIRE(!shadow_start(d));
+	r->sh.running = true;
+	r->logging = true;
+	vf_wb_init(&want, 0);
+	REQUIRE(!vf_restore_encode(&want));
+	for (ex.order = 5; ex.order <= 7; ex.order++) {
+		CHECK(!rcv_exec(d, &ex));
+		REQUIRE(!vf_exec_encode(&want, &ex));
+	}
+	shadow_flush(d);
+	CHECK_EQ(recv(r->sh.exit_fd, in, sizeof(in), MSG_DONTWAIT), -1);
+	shadow_restore(d);
+	CHECK(r->restore_sent);
+	shadow_flush(d);
+	n = recv(r->sh.exit_fd, in, sizeof(in), MSG_DONTWAIT);
+	CHECK_EQ(n, (ssize_t)vf_wb_pending(&want));
+	CHECK(n > 0 && !memcmp(in, vf_wb_data(&want), (size_t)n));
+	vf_wb_free(&want);
+	close(r->sh.fd);
+	close(r->sh.exit_fd);
 	vf_wb_free(&r->sout);
 }
 
@@ -552,6 +593,7 @@ int main(void)
 
 	test_replay_at_limit();
 	test_log_limit();
+	test_restore_first();
 
 	vf_wb_free(&wb);
 	vf_wb_free(&r->sout);
