@@ -10,8 +10,9 @@
  *   reach a domain, whatever happens to the files afterwards.
  * - A domain is created paused from a libxl_domain_config built here: PV,
  *   the replica command after "--" on its kernel command line, the state
- *   volume as a writable phy: disk (libxl's vbd hotplug script writes
- *   its major:minor for blkback).
+ *   volume (xvda) and, with state_journal, its kv journal (xvdb, the
+ *   command saying "--journal /dev/xvdb") as writable phy: disks
+ *   (libxl's vbd hotplug script writes their major:minor for blkback).
  * - The replica channel is a vchan served from dom0 at
  *   /local/domain/<domid>/data/vmfit-vchan (libxl removes the domain's
  *   xenstore home, and with it this path, when the domain is destroyed);
@@ -62,7 +63,9 @@
 
 /* Relative to the domain's xenstore home; tools/xen/guest-init uses it. */
 #define XEN_VCHAN_NODE		"data/vmfit-vchan"
-#define XEN_VDEV		"xvda"
+#define XEN_VDEV		"xvda"	/* the state volume */
+#define XEN_JOURNAL_VDEV	"xvdb"	/* its kv journal, if configured */
+#define XEN_MAX_DISKS		2
 #define XEN_MAX_FDS		64	/* libxl's fds + wake + relay */
 /* A start's verdict is the pump's: this is only a backstop for libxl. */
 #define XEN_VERDICT_GRACE_MS	60000
@@ -1035,18 +1038,99 @@ static void *pump_main(void *arg)
 /*----------------------------------------------------------------*/
 /* The backend ops */
 
-/* The replica command after "--": the kernel passes it to /init. */
+/*
+ * The domain's disks, writable phy: devices through blkback: the state
+ * volume, then its kv journal if the spec has one (tools/xen/guest-init
+ * waits for each disk the replica command names).
+ */
+struct xen_disk {
+	const char *path;	/* in dom0 */
+	const char *vdev;	/* in the domain */
+	const char *what;	/* for the log: what it is, */
+	const char *keys;	/* the settings it comes from, */
+	const char *hint;	/* what to do if it is no device */
+};
+
+static int xen_disks(const struct vf_replica_spec *spec,
+		     struct xen_disk d[XEN_MAX_DISKS])
+{
+	int n = 0;
+
+	d[n++] = (struct xen_disk){
+		.path = spec->state, .vdev = XEN_VDEV,
+		.what = "state volume",
+		.keys = "state_volume or state_volume_b",
+		.hint = "",
+	};
+	if (spec->journal)
+		d[n++] = (struct xen_disk){
+			.path = spec->journal, .vdev = XEN_JOURNAL_VDEV,
+			.what = "kv journal",
+			.keys = "state_journal or state_journal_b",
+			.hint = ": give each volume's journal a block device of its own (a logical volume, a partition, a loop device over a file), or set neither state_journal nor state_journal_b to keep the journal in the state volume",
+		};
+	return n;
+}
+
+/*
+ * Every disk must be a block device, and no two the same one. All are
+ * checked, each failure logged; returns the first error.
+ */
+static int disks_check(const struct xen_disk *d, int n)
+{
+	dev_t rdev[XEN_MAX_DISKS];
+	struct stat st;
+	int i, j, r = 0, e;
+
+	for (i = 0; i < n; i++) {
+		rdev[i] = 0;
+		if (stat(d[i].path, &st) < 0) {
+			e = -errno;
+			vf_err("xen: %s %s (%s): %s%s", d[i].what, d[i].path,
+			       d[i].keys, strerror(-e), d[i].hint);
+		} else if (!S_ISBLK(st.st_mode)) {
+			e = -ENOTBLK;
+			vf_err("xen: %s %s (%s) is not a block device: the xen backend attaches it to the domain as %s through blkback (phy:)%s",
+			       d[i].what, d[i].path, d[i].keys, d[i].vdev,
+			       d[i].hint);
+		} else {
+			rdev[i] = st.st_rdev;
+			for (j = 0; j < i && rdev[j] != rdev[i]; j++)
+				;
+			if (j == i)
+				continue;
+			e = -EINVAL;
+			vf_err("xen: %s %s (%s) is the device of the %s %s%s",
+			       d[i].what, d[i].path, d[i].keys, d[j].what,
+			       d[j].path, d[i].hint);
+		}
+		if (!r)
+			r = e;
+	}
+	return r;
+}
+
+/*
+ * The replica command after "--": the kernel passes it to /init, which
+ * adds the channel and the state volume (tools/xen/guest-init). The
+ * journal disk is named here, so a domain without it fails its start
+ * instead of journalling elsewhere.
+ */
 static int build_cmdline(char *buf, size_t len, const struct vf_xen_conf *xc,
-			 const char *cmd)
+			 const char *cmd, bool journal)
 {
 	char words[4096];
-	char *argv[VF_REPLICA_MAX_ARGS];
+	char *argv[VF_REPLICA_MAX_ARGS + 2];
 	size_t off;
 	int n, i, w;
 
 	n = vf_split_cmd(cmd, words, sizeof(words), argv, VF_REPLICA_MAX_ARGS);
 	if (n < 0)
 		return n;
+	if (journal) {
+		argv[n++] = "--journal";
+		argv[n++] = "/dev/" XEN_JOURNAL_VDEV;
+	}
 	w = snprintf(buf, len, "%s --", xc->extra);
 	if (w < 0 || (size_t)w >= len)
 		return -E2BIG;
@@ -1064,11 +1148,13 @@ static int build_config(struct xen_dom *x, const struct vf_replica_spec *spec)
 {
 	const struct vf_xen_conf *xc = spec->xen;
 	libxl_domain_config *cfg = &x->cfg;
+	struct xen_disk d[XEN_MAX_DISKS];
 	libxl_device_disk *disk;
 	char cmdline[2048];
-	int r;
+	int r, n, i;
 
-	r = build_cmdline(cmdline, sizeof(cmdline), xc, spec->cmd);
+	n = xen_disks(spec, d);
+	r = build_cmdline(cmdline, sizeof(cmdline), xc, spec->cmd, n > 1);
 	if (r)
 		return r;
 	libxl_domain_config_init(cfg);
@@ -1086,21 +1172,25 @@ static int build_config(struct xen_dom *x, const struct vf_replica_spec *spec)
 	cfg->on_poweroff = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 	cfg->on_crash = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 	cfg->on_reboot = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
-	disk = calloc(1, sizeof(*disk));
-	if (!disk)
-		return -ENOMEM;
-	libxl_device_disk_init(disk);
-	cfg->disks = disk;
-	cfg->num_disks = 1;
-	disk->backend_domid = 0;
-	disk->pdev_path = strdup(spec->state);
-	disk->vdev = strdup(XEN_VDEV);
-	disk->backend = LIBXL_DISK_BACKEND_PHY;
-	disk->format = LIBXL_DISK_FORMAT_RAW;
-	disk->readwrite = 1;
 	if (!cfg->c_info.name || !cfg->b_info.kernel || !cfg->b_info.ramdisk ||
-	    !cfg->b_info.cmdline || !disk->pdev_path || !disk->vdev)
+	    !cfg->b_info.cmdline)
 		return -ENOMEM;
+	cfg->disks = calloc(n, sizeof(*cfg->disks));
+	if (!cfg->disks)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		disk = &cfg->disks[i];
+		libxl_device_disk_init(disk);
+		cfg->num_disks++;
+		disk->backend_domid = 0;
+		disk->pdev_path = strdup(d[i].path);
+		disk->vdev = strdup(d[i].vdev);
+		disk->backend = LIBXL_DISK_BACKEND_PHY;
+		disk->format = LIBXL_DISK_FORMAT_RAW;
+		disk->readwrite = 1;
+		if (!disk->pdev_path || !disk->vdev)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -1193,39 +1283,19 @@ static void xen_refresh(struct vf_replica *r)
 	pthread_mutex_unlock(&x->lock);
 }
 
-/* xen_start() said once that state_journal is not used. */
-static bool journal_said;
-
 static int xen_start(struct vf_replica *r, const struct vf_replica_spec *spec)
 {
 	const struct vf_xen_conf *xc = spec->xen;
+	struct xen_disk d[XEN_MAX_DISKS];
 	xentoollog_level lvl;
 	struct xen_dom *x;
-	struct stat st;
 	int ret, rc, sv[2];
 
 	if (!xc || !spec->state)
 		return -EINVAL;
-	/*
-	 * The domain gets one disk: its replica keeps the journal in the
-	 * volume (the same bytes either way, so mixed hosts vote equal).
-	 */
-	if (spec->journal && !journal_said) {
-		journal_said = true;
-		vf_info("xen: replicas keep the kv journal in the state volume; %s is not used",
-			spec->journal);
-	}
-	if (stat(spec->state, &st) < 0) {
-		ret = -errno;
-		vf_err("xen: state volume %s: %s", spec->state,
-		       strerror(-ret));
+	ret = disks_check(d, xen_disks(spec, d));
+	if (ret)
 		return ret;
-	}
-	if (!S_ISBLK(st.st_mode)) {
-		vf_err("xen: state volume %s is not a block device (the xen backend attaches it through blkback, phy:)",
-		       spec->state);
-		return -ENOTBLK;
-	}
 	pthread_mutex_lock(&image_lock);
 	ret = image_verify(xc);
 	pthread_mutex_unlock(&image_lock);
