@@ -934,37 +934,22 @@ cl_keep_logs() {
 	cl_log "logs of the hosts: $CL_NAME-logs/ in the results"
 }
 
-# cl_delta_bounds i captured base: host i's last round was a delta after
-# 1 % of the records changed (issue 10): its changed chunks, found
-# independently by comparing the volume it captured (after the round: the
-# captured state again) with a copy taken after the previous round (base),
-# are a small part of the volume; the bytes it hashed are at least those
-# chunks' bytes and at most 1.1 x, the bytes it copied at most 1.1 x, and
-# the bytes it sent (recovery group messages, rcv_bytes_msgs, and chunks
-# served, rcv_bytes_served) at most 1.1 x (those bytes + the digests of
-# the Merkle descent to them: levels x 16 x 32 bytes per chunk).
-# extra: chunks the bound allows on top of the changed ones for hashing
-# and copying (default 0), for chunks a volume's changed set holds by
-# design although a content comparison cannot see them (the caller says
-# which; kv's in-volume journal was one: CL_JOURNAL takes it off).
+# cl_delta_bounds i captured base [extra]: host i's last round was a
+# delta after 1 % of the records changed (issue 10): aux.sh's
+# delta_bounds with its counts (sent: recovery group messages,
+# rcv_bytes_msgs, and chunks served, rcv_bytes_served). extra: chunks
+# allowed on top of the changed ones (default 0), for chunks a volume's
+# changed set holds by design although a content comparison cannot see
+# them (the caller says which; kv's in-volume journal was one:
+# CL_JOURNAL takes it off).
 cl_delta_bounds() {
-	local i=$1 extra=${4:-0} chunks changed hashed copied sent levels
-	chunks=$(cl_stat "$i" rcv_chunks)
-	levels=$(awk -v n="$chunks" 'BEGIN { l = 1; while (n > 1) { n = int((n + 15) / 16); l++ } print l }')
-	changed=$(cmp -l "$2" "$3" |
-		awk '{ c = int(($1 - 1) / 4096); if (!(c in s)) { s[c] = 1; n++ } }
-		     END { print n + 0 }')
-	hashed=$(cl_stat "$i" rcv_bytes_hashed)
-	copied=$(cl_stat "$i" rcv_bytes_copied)
-	sent=$(($(cl_stat "$i" rcv_bytes_msgs) + $(cl_stat "$i" rcv_bytes_served)))
-	cl_log "host $i: $changed chunks changed; bytes hashed $hashed, copied $copied, sent $sent"
-	((changed > 0 && changed * 20 < chunks)) ||
-		cl_die "host $i: $changed of $chunks chunks changed: not a delta of 1 % of the records"
-	awk -v c="$changed" -v h="$hashed" -v k="$copied" -v s="$sent" -v l="$levels" -v x="$extra" '
-		BEGIN { b = c * 4096; d = c * l * 16 * 32; e = x * 4096
-			exit !(h >= b && h <= 1.1 * b + e && k <= 1.1 * b + e &&
-			       s <= 1.1 * (b + d)) }' ||
-		cl_die "host $i: hashed $hashed, copied $copied, sent $sent bytes for $changed changed chunks of 4096 bytes (+ $extra allowed)"
+	local i=$1 msg
+	msg=$(delta_bounds "host $i" "$(cl_stat "$i" rcv_chunks)" "$2" "$3" \
+		"$(cl_stat "$i" rcv_bytes_hashed)" \
+		"$(cl_stat "$i" rcv_bytes_copied)" \
+		$(($(cl_stat "$i" rcv_bytes_msgs) + $(cl_stat "$i" rcv_bytes_served))) \
+		"${4:-0}") || cl_die "$msg"
+	cl_log "$msg"
 }
 
 # cl_down_at_exit: at the test's exit (aux.sh's at_exit) every host process

@@ -114,6 +114,17 @@ xen_assert_clean() {
 	[ -z "$left" ] || die "vbd backends left: $left"
 }
 
+# xen_vbd_dev DOMID VDEV - blkback's physical-device (hex major:minor, as
+# `stat -L -c %t:%T` prints it) of domain DOMID's disk VDEV (xvda...);
+# nothing if it has no such disk.
+xen_vbd_dev() {
+	local d p=/local/domain/0/backend/vbd/$1
+	for d in $(xenstore-list "$p" 2>/dev/null); do
+		[ "$(xenstore-read "$p/$d/dev")" = "$2" ] || continue
+		xenstore-read "$p/$d/physical-device"
+	done
+}
+
 # xen_variant_image NAME INIT - a copy of the replica ramdisk whose /init
 # is the shell script INIT (an appended archive overrides /init); prints
 # "xen_ramdisk = ..." and the matching "xen_image_digest = ..." lines.

@@ -14,8 +14,15 @@
 # destroyed. No answer is lost or wrong, the shadow serves afterwards, the
 # time to start a domain and get its HELLO is printed. A third round's
 # shadow domain destroyed while it boots is a failed start: the round
-# aborts, the senior serves on. No domain, vbd, vchan or device-mapper
-# device is left.
+# aborts, the senior serves on. The kv journals are block devices of
+# their own (state_journal, state_journal_b: slices of DISK_C), each
+# domain's second disk (xvdb) beside its volume (xvda), swapping with the
+# volumes' roles: they are written, and the volumes' journal areas stay
+# zero. With the load stopped, a quiet round, then 1 % of the records
+# changed and a delta round: the bytes hashed and copied are within 1.1 x
+# the changed chunks' bytes, with no allowance for a journal (aux.sh
+# delta_bounds, as recovery-cluster-faults step 5). No domain, vbd, vchan
+# or device-mapper device is left.
 . "${VMFIT_ROOT:-.}/tests/lib/xen.sh"
 need_xen
 need_vmfit
@@ -23,6 +30,29 @@ need_vmfit
 MB=8
 RECORDS=1000
 vmfit_ab_volumes $MB
+# The journals: 1 MiB each (kv needs 260 KiB for these records).
+slice ja "$DISK_C" 0 1
+slice jb "$DISK_C" 1 1
+JA=$(dm_path ja)
+JB=$(dm_path jb)
+zero_dev "$JA"
+zero_dev "$JB"
+# sectors_written DEV - from the kernel's I/O statistics of DEV.
+sectors_written() {
+	awk '{ print $7 }' "/sys/block/$(basename "$(readlink -f "$1")")/stat"
+}
+ja_w0=$(sectors_written "$JA")
+jb_w0=$(sectors_written "$JB")
+# disks_are DOMID VOL - the domain's disks are VOL (xvda) and VOL's
+# journal (xvdb), attached through blkback.
+disks_are() {
+	local j=$JA
+	[ "$2" = "$A" ] || j=$JB
+	assert_eq "$(stat -L -c '%t:%T' "$2")" "$(xen_vbd_dev "$1" xvda)" \
+		"domain $1's xvda is $2"
+	assert_eq "$(stat -L -c '%t:%T' "$j")" "$(xen_vbd_dev "$1" xvdb)" \
+		"domain $1's xvdb is $2's journal $j"
+}
 
 conf=$TESTDIR/vmfitd.conf
 log=$TESTDIR/vmfitd.log
@@ -30,12 +60,14 @@ xen_conf "$conf" \
 	"replica_cmd = kv-hash --records $RECORDS --record-size 248" \
 	"shadow_cmd = kv-sqlite --records $RECORDS --record-size 248" \
 	"volume_kind = vmfit" "state_volume = $A" "state_volume_b = $B" \
+	"state_journal = $JA" "state_journal_b = $JB" \
 	"xen_start_timeout_ms = 300000" "recovery_timeout_ms = 600000"
 
 note "vmfitd with the xen backend: senior on $A, shadows alternate"
 xen_vmfitd_start "$conf" "$log"
 xen_wait_ready "$conf" "$log" 330
 echo "XEN-REPLICA-HELLO-MS=$(xen_stat "$conf" replica_hello_ms) (vmfitd: start to the replica's HELLO, domain boot included)"
+disks_are "$(xen_stat "$conf" replica_domid)" "$A"
 
 # Client load for the whole test: back-to-back verified runs (each with
 # fresh client ids, every record written before it is read) until told
@@ -92,13 +124,10 @@ for round in 1 2; do
 	assert_eq "vmfit-kv-$((round + 1))" "$(xen_domains)" \
 		"exactly one domain, the shadow of round $round"
 	assert_eq 1 "$(xen_stat "$conf" replica_ok)" "replica_ok after round $round"
-	be=$(xenstore-list "/local/domain/0/backend/vbd/$now")
 	vol=$B
 	((round == 2)) && vol=$A
 	assert_eq "$vol" "$(xen_stat "$conf" rcv_volume)" "volume after round $round"
-	assert_eq "$(stat -L -c '%t:%T' "$vol")" \
-		"$(xenstore-read "/local/domain/0/backend/vbd/$now/$be/physical-device")" \
-		"the shadow's disk is $vol"
+	disks_are "$now" "$vol"
 done
 
 note "round 3: the shadow's domain destroyed from outside while it boots"
@@ -165,6 +194,48 @@ echo "XEN-RECOVERY-CLIENTS: $runs verified runs, $ops requests, $checked reads c
 ((runs >= 2)) || die "only $runs client run(s) during two rounds"
 assert_eq "$(xen_stat "$conf" executed)" "$(xen_stat "$conf" orders_delivered)" \
 	"every delivered order executed"
+
+# recover_quiet N - round N with no load: done, the shadow on the other
+# volume.
+recover_quiet() {
+	local out
+	out=$(vmfitd --recover --wait --timeout 600000 -c "$conf" 2>&1) ||
+		{ cat "$log"; die "round $1: $out"; }
+	assert_eq "$(($1 - 1))" "$(xen_stat "$conf" rcv_done)" "rounds done"
+	assert_eq 1 "$(xen_stat "$conf" rcv_aborted)" "rounds aborted"
+	note "round $1: $(tail -n 2 <<<"$out" | head -n 1)"
+}
+note "round 4, quiet: the base of a delta"
+recover_quiet 4
+assert_eq "$B" "$(xen_stat "$conf" rcv_volume)" "volume after round 4"
+disks_are "$(xen_stat "$conf" replica_domid)" "$B"
+dd if="$B" of="$TESTDIR/base" bs=1M iflag=direct status=none ||
+	die "copying $B"
+note "round 5: 1 % of the records changed, a delta"
+out=$(vmfit-bench --servers "127.0.0.1:$XEN_PORT" --clients 2 --records 10 \
+	--key-offset 500 --write-ratio 1 --requests 100 --timeout 60000 \
+	--json -q) || die "writing 1 % of the records failed: $out"
+recover_quiet 5
+assert_eq "$A" "$(xen_stat "$conf" rcv_volume)" "volume after round 5"
+assert_eq 0 "$(xen_stat "$conf" rcv_full)" "round 5 is a delta"
+# B, the senior's, is what round 5 captured (nothing was written since).
+msg=$(delta_bounds "round 5" "$(xen_stat "$conf" rcv_chunks)" "$B" \
+	"$TESTDIR/base" "$(xen_stat "$conf" rcv_bytes_hashed)" \
+	"$(xen_stat "$conf" rcv_bytes_copied)" \
+	$(($(xen_stat "$conf" rcv_bytes_msgs) + $(xen_stat "$conf" rcv_bytes_served)))) ||
+	die "$msg"
+echo "XEN-RECOVERY-DELTA: $msg"
+
+# The journals were written; the volumes' journal areas (kv-service.rst
+# "Layout": from data_end, after the header and 256-byte slots) are zero.
+((ja_w0 < $(sectors_written "$JA"))) || die "nothing written to A's journal $JA"
+((jb_w0 < $(sectors_written "$JB"))) || die "nothing written to B's journal $JB"
+joff=$(((4096 + RECORDS * 256 + 4095) / 4096 * 4096))
+for v in "$A" "$B"; do
+	n=$(dd if="$v" bs=4096 skip=$((joff / 4096)) iflag=direct status=none |
+		tr -d '\0' | wc -c)
+	assert_eq 0 "$n" "non-zero bytes in $v from its journal area ($joff) on"
+done
 [ ! -e "${A}-view" ] && [ ! -e "${B}-view" ] || die "a view device is left"
 assert_eq normal "$(dmsetup status "$(dm_name A)" | cut -d' ' -f4)" "mode of A"
 assert_eq normal "$(dmsetup status "$(dm_name B)" | cut -d' ' -f4)" "mode of B"
