@@ -34,10 +34,10 @@ assert_match '^[1-9][0-9]*$' "$domid" "replica_domid in the status"
 assert_eq "vmfit-kv-1" "$(xl domname "$domid")" "domain name"
 xenstore-exists "/local/domain/$domid/data/vmfit-vchan/ring-ref" ||
 	die "no vchan in the domain's xenstore home"
-be=$(xenstore-list "/local/domain/0/backend/vbd/$domid")
 assert_eq "$(dm_devno live | awk -F: '{ printf "%x:%x", $1, $2 }')" \
-	"$(xenstore-read "/local/domain/0/backend/vbd/$domid/$be/physical-device")" \
+	"$(xen_vbd_dev "$domid" xvda)" \
 	"blkback's physical-device is the vmfit volume"
+assert_eq "" "$(xen_vbd_dev "$domid" xvdb)" "no journal disk without state_journal"
 
 note "clients"
 out=$(vmfit-bench --servers "127.0.0.1:$XEN_PORT" --clients 4 \
