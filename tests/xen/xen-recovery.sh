@@ -37,12 +37,13 @@ JA=$(dm_path ja)
 JB=$(dm_path jb)
 zero_dev "$JA"
 zero_dev "$JB"
-# sectors_written DEV - from the kernel's I/O statistics of DEV.
+# sectors_written SUFFIX - from the kernel's I/O statistics of the
+# device-mapper device.
 sectors_written() {
-	awk '{ print $7 }' "/sys/block/$(basename "$(readlink -f "$1")")/stat"
+	awk '{ print $7 }' "/sys/dev/block/$(dm_devno "$1")/stat"
 }
-ja_w0=$(sectors_written "$JA")
-jb_w0=$(sectors_written "$JB")
+ja_w0=$(sectors_written ja)
+jb_w0=$(sectors_written jb)
 # disks_are DOMID VOL - the domain's disks are VOL (xvda) and VOL's
 # journal (xvdb), attached through blkback.
 disks_are() {
@@ -228,8 +229,8 @@ echo "XEN-RECOVERY-DELTA: $msg"
 
 # The journals were written; the volumes' journal areas (kv-service.rst
 # "Layout": from data_end, after the header and 256-byte slots) are zero.
-((ja_w0 < $(sectors_written "$JA"))) || die "nothing written to A's journal $JA"
-((jb_w0 < $(sectors_written "$JB"))) || die "nothing written to B's journal $JB"
+((ja_w0 < $(sectors_written ja))) || die "nothing written to A's journal $JA"
+((jb_w0 < $(sectors_written jb))) || die "nothing written to B's journal $JB"
 joff=$(((4096 + RECORDS * 256 + 4095) / 4096 * 4096))
 for v in "$A" "$B"; do
 	n=$(dd if="$v" bs=4096 skip=$((joff / 4096)) iflag=direct status=none |
