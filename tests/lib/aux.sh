@@ -362,37 +362,6 @@ zero_dev() {
 		iflag=count_bytes 2>/dev/null
 }
 
-# delta_bounds WHO CHUNKS CAPTURED BASE HASHED COPIED SENT [EXTRA] - a
-# recovery round of WHO was a delta after a small change (issue 10): its
-# changed chunks, found independently by comparing the volume it captured
-# (CAPTURED) with a copy taken after the previous round (BASE), are a
-# small part (under 1/20) of its CHUNKS 4 KiB chunks; the bytes it HASHED
-# are at least those chunks' bytes and at most 1.1 x, the bytes it COPIED
-# at most 1.1 x, and the bytes it SENT at most 1.1 x (those bytes + the
-# digests of the Merkle descent to them: levels x 16 x 32 bytes per
-# chunk). EXTRA: chunks allowed on top of the changed ones for hashing
-# and copying (default 0). Prints the counts, and why if a bound does not
-# hold (then returns 1).
-delta_bounds() {
-	local chunks=$2 hashed=$5 copied=$6 sent=$7 extra=${8:-0} changed levels
-	levels=$(awk -v n="$chunks" 'BEGIN { l = 1; while (n > 1) { n = int((n + 15) / 16); l++ } print l }')
-	changed=$(cmp -l "$3" "$4" |
-		awk '{ c = int(($1 - 1) / 4096); if (!(c in s)) { s[c] = 1; n++ } }
-		     END { print n + 0 }')
-	echo "$1: $changed chunks changed; bytes hashed $hashed, copied $copied, sent $sent"
-	((changed > 0 && changed * 20 < chunks)) || {
-		echo "$1: $changed of $chunks chunks changed: not a delta of 1 % of the records"
-		return 1
-	}
-	awk -v c="$changed" -v h="$hashed" -v k="$copied" -v s="$sent" -v l="$levels" -v x="$extra" '
-		BEGIN { b = c * 4096; d = c * l * 16 * 32; e = x * 4096
-			exit !(h >= b && h <= 1.1 * b + e && k <= 1.1 * b + e &&
-			       s <= 1.1 * (b + d)) }' || {
-		echo "$1: hashed $hashed, copied $copied, sent $sent bytes for $changed changed chunks of 4096 bytes (+ $extra allowed)"
-		return 1
-	}
-}
-
 # copy_dev SRC DST SECTORS - copy the first SECTORS of SRC to DST.
 copy_dev() {
 	dd if="$1" of="$2" bs=1M iflag=direct,count_bytes oflag=direct \

@@ -934,10 +934,41 @@ cl_keep_logs() {
 	cl_log "logs of the hosts: $CL_NAME-logs/ in the results"
 }
 
+# delta_bounds WHO CHUNKS CAPTURED BASE HASHED COPIED SENT [EXTRA] - a
+# recovery round of WHO was a delta after a small change (issue 10): its
+# changed chunks, found independently by comparing the volume it captured
+# (CAPTURED) with a copy taken after the previous round (BASE), are a
+# small part (under 1/20) of its CHUNKS 4 KiB chunks; the bytes it HASHED
+# are at least those chunks' bytes and at most 1.1 x, the bytes it COPIED
+# at most 1.1 x, and the bytes it SENT at most 1.1 x (those bytes + the
+# digests of the Merkle descent to them: levels x 16 x 32 bytes per
+# chunk). EXTRA: chunks allowed on top of the changed ones for hashing
+# and copying (default 0). Prints the counts, and why if a bound does not
+# hold (then returns 1). Needs no cluster: tests/xen uses it too.
+delta_bounds() {
+	local chunks=$2 hashed=$5 copied=$6 sent=$7 extra=${8:-0} changed levels
+	levels=$(awk -v n="$chunks" 'BEGIN { l = 1; while (n > 1) { n = int((n + 15) / 16); l++ } print l }')
+	changed=$(cmp -l "$3" "$4" |
+		awk '{ c = int(($1 - 1) / 4096); if (!(c in s)) { s[c] = 1; n++ } }
+		     END { print n + 0 }')
+	echo "$1: $changed chunks changed; bytes hashed $hashed, copied $copied, sent $sent"
+	((changed > 0 && changed * 20 < chunks)) || {
+		echo "$1: $changed of $chunks chunks changed: not a delta of 1 % of the records"
+		return 1
+	}
+	awk -v c="$changed" -v h="$hashed" -v k="$copied" -v s="$sent" -v l="$levels" -v x="$extra" '
+		BEGIN { b = c * 4096; d = c * l * 16 * 32; e = x * 4096
+			exit !(h >= b && h <= 1.1 * b + e && k <= 1.1 * b + e &&
+			       s <= 1.1 * (b + d)) }' || {
+		echo "$1: hashed $hashed, copied $copied, sent $sent bytes for $changed changed chunks of 4096 bytes (+ $extra allowed)"
+		return 1
+	}
+}
+
 # cl_delta_bounds i captured base [extra]: host i's last round was a
-# delta after 1 % of the records changed (issue 10): aux.sh's
-# delta_bounds with its counts (sent: recovery group messages,
-# rcv_bytes_msgs, and chunks served, rcv_bytes_served). extra: chunks
+# delta after 1 % of the records changed (issue 10): delta_bounds with
+# its counts (sent: recovery group messages, rcv_bytes_msgs, and chunks
+# served, rcv_bytes_served). extra: chunks
 # allowed on top of the changed ones (default 0), for chunks a volume's
 # changed set holds by design although a content comparison cannot see
 # them (the caller says which; kv's in-volume journal was one:

@@ -20,10 +20,11 @@
 # volumes' roles: they are written, and the volumes' journal areas stay
 # zero. With the load stopped, a quiet round, then 1 % of the records
 # changed and a delta round: the bytes hashed and copied are within 1.1 x
-# the changed chunks' bytes, with no allowance for a journal (aux.sh
-# delta_bounds, as recovery-cluster-faults step 5). No domain, vbd, vchan
-# or device-mapper device is left.
+# the changed chunks' bytes, with no allowance for a journal
+# (cluster.sh's delta_bounds, as recovery-cluster-faults step 5). No
+# domain, vbd, vchan or device-mapper device is left.
 . "${VMFIT_ROOT:-.}/tests/lib/xen.sh"
+. "${VMFIT_ROOT:-.}/tests/lib/cluster.sh"	# delta_bounds
 need_xen
 need_vmfit
 
