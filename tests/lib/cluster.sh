@@ -46,7 +46,7 @@
 # cl_status, cl_stat, cl_wait_stat, cl_probe, cl_wait_quiet, cl_checkpoint,
 # cl_wait_checkpoints, cl_volume, cl_live_volume, cl_recover,
 # cl_wait_rounds, cl_rss_kb, cl_bench/cl_bench_start, cl_bench_wait,
-# cl_json, cl_assert*.
+# cl_load_clean, cl_json, cl_assert*.
 #
 # Environment:
 #   CL_NAME       log directory name (default: the script's basename)
@@ -856,6 +856,17 @@ cl_bench_wait() {
 		sleep 0.2
 	done
 	wait "$CL_BENCH_PID"
+}
+
+# cl_load_clean [name]: the clients of cl_bench_start name (default load),
+# run with --verify and finished, saw no error, bad reply or unfinished
+# request and read no wrong value; dies otherwise, quoting their summary.
+cl_load_clean() {
+	local log=$CL_DIR/${1:-load}.log
+	grep -q 'errors 0, bad replies 0, unfinished 0' "$log" ||
+		cl_die "clients saw errors: $(grep errors "$log")"
+	grep -q 'verify: [0-9]* reads checked, 0 mismatches' "$log" ||
+		cl_die "clients saw a wrong value: $(grep verify "$log")"
 }
 
 # cl_json file key: a number or string from a flat JSON summary.
