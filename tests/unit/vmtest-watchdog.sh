@@ -4,8 +4,10 @@
 # The VM runner's host watchdog (tools/vmtest/vmtest): a guest that wedges
 # (here: every process stopped, so the guest's own watchdog cannot fire)
 # is killed by the host within its deadline, the wedged test fails with
-# the console tail in its log, the test after it passes in a fresh boot,
-# and the runner exits non-zero. Boots a VM twice without dm-vmfit
+# the console tail in its log; a guest kernel that crashes fails its test
+# with the kernel's first report (its stack) at the end of the test's log,
+# where tests/run shows it; the test after them passes in a fresh boot,
+# and the runner exits non-zero. Boots a VM three times without dm-vmfit
 # (about a minute under TCG). Then --budget: a run whose budget is used up
 # boots nothing and reports every test as not run.
 set -uo pipefail
@@ -15,7 +17,8 @@ not_grep() { ! grep -q "$@"; }
 t0=$SECONDS
 VMTEST_HOSTWD_SLACK=15 "$TOP/tools/vmtest/vmtest" run --no-module \
 	--results "$tmp" --timeout 10 --boot-timeout 240 \
-	"$TOP/tools/vmtest/selftest/wedge.sh" "$TOP/tools/vmtest/selftest/ok.sh" \
+	"$TOP/tools/vmtest/selftest/wedge.sh" "$TOP/tools/vmtest/selftest/oops.sh" \
+	"$TOP/tools/vmtest/selftest/ok.sh" \
 	>"$tmp/runner.out" 2>&1
 rc=$?
 took=$((SECONDS - t0))
@@ -30,9 +33,15 @@ check "wedged test's log has the console tail" \
 	grep -q "wedging the guest" "$tmp/wedge.log"
 check "runner says what it waited for" \
 	grep -q "no progress while waiting for test wedge to end" "$tmp/runner.out"
+check "crashed test fails with 125" \
+	test "$(cat "$tmp/oops.rc" 2>/dev/null)" = 125
+check "crashed test's log ends with the kernel's first report" \
+	sh -c "sed -n '/^vmtest: the first kernel report/,\$p' '$tmp/oops.log' | grep -q 'sysrq triggered crash'"
+check "that report has the crashing task's stack" \
+	sh -c "sed -n '/^vmtest: the first kernel report/,\$p' '$tmp/oops.log' | grep -q 'Call Trace'"
 check "the next test passes" test "$(cat "$tmp/ok.rc" 2>/dev/null)" = 0
 check "the next test ran in a fresh boot" \
-	grep -q "vmtest-selftest-ok boot=2" "$tmp/ok.log"
+	grep -q "vmtest-selftest-ok boot=3" "$tmp/ok.log"
 # Killed at the host deadline (timeout 10 + slack 15), not at --vm-timeout.
 check "killed at the host deadline, not the VM timeout (${took}s)" \
 	test "$took" -le 240
@@ -56,4 +65,4 @@ for opt in --budget --boot-timeout; do
 	check "$opt soon: says why" grep -q "'soon' is not a number" <<<"$out"
 done
 
-unit_done "wedged guest killed and the remaining test re-run in ${took}s; budget enforced"
+unit_done "wedged guest killed, crashed guest reported, and the remaining test re-run in ${took}s; budget enforced"
