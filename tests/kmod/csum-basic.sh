@@ -38,8 +38,7 @@ ctl_fail_rc 1 checksum "$N"
 grep -q "no active snapshot" "$TESTDIR/err.out" ||
 	die "no extack message: $(cat "$TESTDIR/err.out")"
 
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 view_create view live
 V=$(dm_path view)
 

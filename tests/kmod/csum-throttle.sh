@@ -34,8 +34,7 @@ assert_eq 10240 "$min0" "csum_speed_min default (KiB/s)"
 assert_eq 0 "$max0" "csum_speed_max default (no limit)"
 
 vmfit_fixture $MB $CHUNK 7
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 view_create view live
 V=$(dm_path view)
 

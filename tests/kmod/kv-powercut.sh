@@ -20,18 +20,11 @@
 . "${VMFIT_ROOT:-.}/tests/lib/aux.sh"
 
 need_vmfit
-phase=${VMTEST_PHASE:?run this test through tools/vmtest/vmtest}
-iter=${VMTEST_ITER:-1}
 SEED=4242
-slice origin "$DISK_A" 0 16
-slice cow "$DISK_B" 0 16
-O=$(dm_path origin)
-C=$(dm_path cow)
-LOG=$DISK_C
-L=$(dm_path live)
+powercut_volumes 16
 slice journal "$DISK_D" 8 8	# DISK_D's first MiB: state_save
 J=$(dm_path journal)
-if ((iter % 3 != 1)); then
+if ((ITER % 3 != 1)); then
 	export KV_POWERCUT_JOURNAL=$J
 else
 	unset KV_POWERCUT_JOURNAL
@@ -41,15 +34,13 @@ engine() { # ITER -> the engine that writes in that iteration
 	if (($1 % 2)); then echo kv-hash; else echo kv-sqlite; fi
 }
 
-if [ "$phase" = 1 ]; then
-	eng=$(engine "$iter")
+if [ "$PHASE" = 1 ]; then
+	eng=$(engine "$ITER")
 	restart=
-	((iter % 3 == 0)) && restart=restart
-	zero_dev "$C" 0 8
-	zero_dev "$LOG" 0 8
+	((ITER % 3 == 0)) && restart=restart
 	vmfit_create live "$O" "$C" 8
-	state_save "iter=$iter"
-	note "iteration $iter: $eng checkpointing ${restart:+(restarted) }on $L${KV_POWERCUT_JOURNAL:+, journal on $J}"
+	state_save "iter=$ITER"
+	note "iteration $ITER: $eng checkpointing ${restart:+(restarted) }on $L${KV_POWERCUT_JOURNAL:+, journal on $J}"
 	kv-powercut write "$eng" "$L" "$LOG" "$SEED" $restart &
 	writer=$!
 	# Cut only once a checkpoint is logged done (the restore before it
@@ -68,11 +59,10 @@ if [ "$phase" = 1 ]; then
 	die "the writer stopped before the power cut (rc $rc)"
 fi
 
-[ "$phase" = 2 ] || die "unknown phase $phase"
-assert_eq "$iter" "$(state_get iter)" "iteration recorded before the power cut"
+assert_eq "$ITER" "$(state_get iter)" "iteration recorded before the power cut"
 vmfit_create live "$O" "$C" 8
 other=kv-hash
-[ "$(engine "$iter")" = kv-hash ] && other=kv-sqlite
+[ "$(engine "$ITER")" = kv-hash ] && other=kv-sqlite
 out=$(kv-powercut verify "$other" "$L" "$LOG" "$SEED" "$TESTDIR/ref") ||
 	die "after the power cut: $out"
 note "$(tr '\n' ';' <<<"$out")"

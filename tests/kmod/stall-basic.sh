@@ -68,7 +68,18 @@ fio --name=stall --filename="$L" --direct=1 --ioengine=libaio --iodepth=1 \
 	--write_lat_log="$TESTDIR/fio" --log_unix_epoch=1 \
 	--output="$TESTDIR/fio.out" &
 fio_pid=$!
-sleep 2
+# Writes completed on the live device (field 5 of its sysfs stat): the
+# first snapshot's window must hold fio's I/O, and on a loaded host fio can
+# take seconds to start issuing it, so a fixed sleep is not enough.
+STAT=/sys/dev/block/$DEVNO/stat
+[ -r "$STAT" ] || die "no $STAT for $L"
+for ((i = 0; i < 600; i++)); do
+	(($(awk '{ print $5 }' "$STAT") >= 500)) && break
+	kill -0 $fio_pid 2>/dev/null || die "fio exited: $(cat "$TESTDIR/fio.out")"
+	sleep 0.1
+done
+(($(awk '{ print $5 }' "$STAT") >= 500)) || die "fio completed fewer than 500 writes in 60 s"
+sleep 1
 
 for ((s = 1; s <= N; s++)); do
 	if ((s == N)); then

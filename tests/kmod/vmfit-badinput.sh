@@ -93,8 +93,7 @@ expect_fail "Device is not a vmfit device" \
 expect_fail "Invalid argument count" dm_create view "0 $SZ vmfit-view"
 expect_fail "Invalid argument count" \
 	dm_create view "0 $SZ vmfit-view $(dm_path live) extra"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 expect_fail "snapshot: A snapshot is already active" dm_msg live snapshot
 expect_fail "clear: Only allowed in normal mode" dm_msg live clear
 expect_fail "View is larger than the vmfit device" \

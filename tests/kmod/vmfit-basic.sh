@@ -59,8 +59,7 @@ done
 wait $fio_pid || die "fio across suspend/resume failed: $(cat "$TESTDIR/bg.out")"
 
 note "a snapshot survives a clean remove/create (cow reloaded, not reformatted)"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 vmfit_status live
 assert_eq snapshot "$ST_MODE" mode
 assert_eq 1 "$ST_EPOCH" epoch

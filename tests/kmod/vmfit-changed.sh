@@ -66,8 +66,7 @@ vmfit_create live "$O" "$C" 8
 assert_eq "$want" "$(changed_list)" "changed set after reload"
 
 note "snapshot mode: bitmap plus cow-mapped chunks"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 vmtest-io write "$L" 32 200 0 $NCHUNKS
 want2=$({ tr ' ' '\n' <<<"$want"; vmtest-io list 32 200 0 $NCHUNKS; } |
 	sort -n -u | tr '\n' ' ' | sed 's/ $//')

@@ -54,13 +54,11 @@ crash_image() {
 }
 
 note "rule 1: a dropped snapshot leaves data in cow chunk 0"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 put_block "$L" $X "$TESTDIR/p1" dsync
 assert_eq "$P1" "$(sha_block "$L" $X)" "block $X in snapshot 1"
 dm_msg live drop
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 vmfit_status live
 assert_eq 2 "$ST_EPOCH" "epoch of the second snapshot"
 
@@ -114,8 +112,7 @@ crash_image
 vmfit_status img
 assert_eq normal "$ST_MODE" "image mode (the snapshot's superblock was held)"
 assert_eq 2 "$ST_EPOCH" "image epoch"
-dm_msg img snapshot
-wait_status img VIEW ready 30
+snapshot_ready img
 # Entries come back (or not) when the mapping is loaded: reload.
 dm_remove img
 vmfit_create img "$OI" "$CI" 8

@@ -23,8 +23,7 @@ assert_le "$total" 511 "cow total of a 2 MiB cow"
 note "cow holds $total data chunks"
 
 sum0=$(sha_dev "$O")
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 view_create view live
 V=$(dm_path view)
 

@@ -60,8 +60,7 @@ done <"$TESTDIR/ima"
 
 note "4 KiB sectors: snapshot, partial-chunk writes, view, merge"
 sum0=$(sha_dev "$origin")
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 vmtest-io write "$L" 7 300
 view_create view live
 V=$(dm_path view)

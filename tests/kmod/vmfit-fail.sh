@@ -65,8 +65,7 @@ if fsync_dev "$L"; then
 fi
 
 note "B: snapshot mode, the cow replaced by dm-error"
-dm_msg live2 snapshot
-wait_status live2 VIEW ready 30
+snapshot_ready live2
 put_block "$L2" 1 "$TESTDIR/blk" dsync
 fsync_dev "$L2" || die "fsync of a healthy snapshot failed"
 ev0=$(dm_events live2)

@@ -64,8 +64,7 @@ vmfit_status live
 assert_eq 0 "$ST_CHANGED" "changed chunks after clear"
 
 note "a bad mapping sector refuses the table"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 head -c 4096 /dev/urandom >"$TESTDIR/blk"
 put_block "$L" 5 "$TESTDIR/blk" dsync
 want=$(sha_block "$L" 5)
@@ -96,15 +95,13 @@ note "a cow formatted again over an earlier mapping loads in snapshot mode"
 # they were left by the earlier format (its nonce: checksum failure).
 zero_dev "$C" 0 8
 dm_create live "$TABLE"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 vmtest-io write "$L" 11 2000
 dm_msg live drop
 dm_remove live
 zero_dev "$C" 0 8
 dm_create live "$TABLE"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 vmtest-io write "$L" 12 10
 want=$(sha_dev "$L")
 dm_remove live

@@ -26,8 +26,7 @@ refcnt() {
 
 ref0=$(refcnt)
 vmfit_fixture 32 8 9
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 
 note "a checksum session held open"
 csum_hold_start "$N"

@@ -22,8 +22,7 @@ dm_create cow "0 $S flakey $(dm_path cowraw) 0 3600 0"
 vmfit_create live "$(dm_path origin)" "$(dm_path cow)" 8
 L=$(dm_path live)
 N=$(dm_name live)
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 vmtest-io write "$L" 3 100
 ev=$(dmsetup info -c --noheadings -o events "$N" | tr -d ' ')
 note "cow now fails every write"

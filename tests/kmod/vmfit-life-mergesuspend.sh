@@ -17,8 +17,7 @@ MB=64
 vmfit_fixture $MB 16 5
 slice ref "$DISK_C" 0 $MB
 REF=$(dm_path ref)
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 vmtest-io write "$L" 11 6000
 copy_dev "$L" "$REF" $((MB * 2048))
 dm_msg live merge

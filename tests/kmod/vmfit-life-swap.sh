@@ -64,8 +64,7 @@ assert_eq "$sumL" "$(sha_dev "$L")" "live after the merge"
 assert_eq "$sumL" "$(sha_dev "$O")" "origin after the merge"
 
 note "remove --force under a view, then module unload"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 view_create view live
 # The table becomes dm-error; the remove itself fails (the view holds the
 # device open).

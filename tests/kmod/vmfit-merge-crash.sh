@@ -41,8 +41,7 @@ P1=$(sha256sum <"$TESTDIR/p1" | cut -d' ' -f1)
 BLK=$((TARGET * CHUNK / 8))
 
 note "C: snapshot, $NFULL full chunks written"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 dd if=/dev/urandom of="$L" bs=$((CHUNK * 512)) count=$NFULL oflag=direct conv=fsync 2>/dev/null
 full=$(sha_dev "$L" 0 $((NFULL * CHUNK)))
 

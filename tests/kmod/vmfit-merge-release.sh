@@ -32,8 +32,7 @@ head -c 4096 /dev/urandom >"$TESTDIR/p1"
 P1=$(sha256sum <"$TESTDIR/p1" | cut -d' ' -f1)
 
 note "snapshot, every chunk rewritten"
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 dd if=/dev/urandom of="$L" bs=1M count=$MB oflag=direct conv=fsync 2>/dev/null
 
 note "merge, paused after the first chunk is released"

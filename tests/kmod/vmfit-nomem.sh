@@ -22,8 +22,7 @@ frozen=$(sha_dev "$O")
 vmfit_create live "$O" "$C" 8
 L=$(dm_path live)
 
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 at_exit "echo 0 >$KNOB"
 echo 2 >"$KNOB"
 vmtest-io write "$L" 7 $COUNT

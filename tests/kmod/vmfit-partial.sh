@@ -35,8 +35,7 @@ devno=$(dm_devno live)
 note "snapshot, then 4 KiB writes into 8 KiB chunks"
 copy_dev "$O" "$REF" $((MB * 2048))
 sum0=$(sha_dev "$O")
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 view_create view live
 V=$(dm_path view)
 vmtest-io write "$L" 31 1500 0 $BLOCKS

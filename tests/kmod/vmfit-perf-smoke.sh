@@ -22,8 +22,7 @@ zero_dev "$C" 0 8
 vmfit_create live "$O" "$C" 8
 L=$(dm_path live)
 frozen=$(head -c 200M "$L" | md5sum)
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 
 iops() { # DEV SEED
 	fio --name=p --filename="$1" --direct=1 --ioengine=libaio --iodepth=16 \

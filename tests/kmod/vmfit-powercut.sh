@@ -22,8 +22,7 @@ if [ "$PHASE" = 1 ]; then
 	vmtest-io write "$O" "$seed" 2000
 	vmfit_create live "$O" "$C" "$chunk"
 	sum0=$(sha_dev "$O")
-	dm_msg live snapshot
-	wait_status live VIEW ready 30
+	snapshot_ready live
 	state_save "chunk=$chunk" "sum0=$sum0" "iter=$ITER"
 	view_create view live
 	assert_eq "$sum0" "$(sha_dev "$(dm_path view)")" "view before the power cut"

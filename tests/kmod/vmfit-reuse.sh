@@ -19,15 +19,13 @@ L=$(dm_path live)
 
 for round in 1 2 3; do
 	note "round $round: snapshot, writes to the upper half, drop"
-	dm_msg live snapshot
-	wait_status live VIEW ready 30
+	snapshot_ready live
 	vmtest-io write "$L" $((10 + round)) 400 $((N / 2)) $((N / 2))
 	dm_msg live drop
 	assert_eq "$(sha_dev "$REF")" "$(sha_dev "$L")" "live after drop (round $round)"
 
 	note "round $round: snapshot, writes to the lower half, merge"
-	dm_msg live snapshot
-	wait_status live VIEW ready 30
+	snapshot_ready live
 	vmtest-io write "$L" $((20 + round)) 400 0 $((N / 2))
 	vmtest-io write "$REF" $((20 + round)) 400 0 $((N / 2))
 	assert_eq "$(sha_dev "$REF")" "$(sha_dev "$L")" "live in snapshot mode (round $round)"

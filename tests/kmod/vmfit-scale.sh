@@ -71,8 +71,7 @@ note "cow sectors read: $READ"
 assert_le "$READ" 8192 "cow sectors read by an idle activation"
 
 note "snapshot, then $N writes spread over the origin"
-dm_msg live snapshot
-wait_status live VIEW ready 60
+snapshot_ready live 60
 head -c 4096 /dev/urandom >"$TESTDIR/blk"
 want=$(sha256sum <"$TESTDIR/blk" | cut -d' ' -f1)
 k0=$(kmalloc512)

@@ -32,8 +32,7 @@ fio_verify "$L" normal --size=${FIO_MB}M --number_ios=500
 note "snapshot under a running writer"
 copy_dev "$O" "$REF" $((MB * 2048))
 sum0=$(sha_dev "$O")
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 vmfit_status live
 assert_eq snapshot "$ST_MODE" mode
 assert_eq 1 "$ST_EPOCH" epoch

@@ -39,8 +39,7 @@ KB=256			# fresh chunks per round: KB KiB of 4 KiB chunks
 PROCS=2			# flood processes (plus the file reader)
 
 vmfit_fixture 64 8
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 view_create view live
 V=$(dm_path view)
 vmfit_status live

@@ -18,8 +18,7 @@
 
 need_vmfit
 vmfit_fixture 16 8 6
-dm_msg live snapshot
-wait_status live VIEW ready 30
+snapshot_ready live
 sum0=$(sha_dev "$O")
 vmtest-io write "$L" 7 200
 

@@ -275,14 +275,20 @@ vmfit_fixture() {
 	N=$(dm_name live)
 }
 
+# snapshot_ready SUFFIX [SECS] - the snapshot message to the vmfit device
+# SUFFIX, then wait (at most SECS, default 30) for its view to be ready.
+snapshot_ready() {
+	dm_msg "$1" snapshot
+	wait_status "$1" VIEW ready "${2:-30}"
+}
+
 # vmfit_snapshot_fixture SIZE_MB[/COW_MB] CHUNK_SECTORS [FILL_SEED] -
 # vmfit_fixture, then a snapshot of "live" with its view ready. Sets SUM0
 # too: the origin's SHA-256 at the snapshot, what a view of it reads.
 vmfit_snapshot_fixture() {
 	vmfit_fixture "$@"
 	SUM0=$(sha_dev "$O")
-	dm_msg live snapshot
-	wait_status live VIEW ready 30
+	snapshot_ready live
 }
 
 # view_create SUFFIX LIVE_SUFFIX - the frozen view of a live device.

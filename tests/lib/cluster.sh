@@ -43,10 +43,11 @@
 #
 # Functions: cl_enter, cl_up N, cl_up_unreplicated, cl_down, cl_exec,
 # cl_spawn, cl_kill what i, cl_kill_manager i, cl_kill_host i, cl_alive,
-# cl_status, cl_stat, cl_wait_stat, cl_probe, cl_wait_quiet, cl_checkpoint,
-# cl_wait_checkpoints, cl_volume, cl_live_volume, cl_recover,
-# cl_wait_rounds, cl_rss_kb, cl_bench/cl_bench_start, cl_bench_wait,
-# cl_json, cl_assert*.
+# cl_vmfitd_exits, cl_status, cl_stat, cl_wait_stat, cl_probe,
+# cl_wait_quiet, cl_checkpoint, cl_wait_checkpoints, cl_volume,
+# cl_live_volume, cl_recover, cl_wait_rounds, cl_rss_kb,
+# cl_bench/cl_bench_start, cl_bench_wait, cl_load_clean, cl_json,
+# cl_assert*.
 #
 # Environment:
 #   CL_NAME       log directory name (default: the script's basename)
@@ -410,6 +411,19 @@ cl_alive() { # what i
 	p=$(cl_pid "$1" "$2")
 	[ -n "$p" ] && kill -0 "$p" 2>/dev/null &&
 		! grep -q '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null
+}
+
+# cl_vmfitd_exits i secs text: host i's vmfitd exits within secs seconds
+# and its log says why in text (a fixed string); dies otherwise.
+cl_vmfitd_exits() {
+	local deadline=$((SECONDS + $2))
+	while cl_alive vmfitd "$1"; do
+		((SECONDS < deadline)) ||
+			cl_die "host $1: vmfitd still runs after $2 s (expected to exit: $3)"
+		sleep 0.1
+	done
+	grep -qF -- "$3" "$(cl_hostdir "$1")/vmfitd.log" ||
+		cl_die "host $1: vmfitd exited without saying '$3'"
 }
 
 # cl_kill what i [signal]: kill host i's vmfitd or corosync (default KILL).
@@ -858,6 +872,17 @@ cl_bench_wait() {
 	wait "$CL_BENCH_PID"
 }
 
+# cl_load_clean [name]: the clients of cl_bench_start name (default load),
+# run with --verify and finished, saw no error, bad reply or unfinished
+# request and read no wrong value; dies otherwise, quoting their summary.
+cl_load_clean() {
+	local log=$CL_DIR/${1:-load}.log
+	grep -q 'errors 0, bad replies 0, unfinished 0' "$log" ||
+		cl_die "clients saw errors: $(grep errors "$log")"
+	grep -q 'verify: [0-9]* reads checked, 0 mismatches' "$log" ||
+		cl_die "clients saw a wrong value: $(grep verify "$log")"
+}
+
 # cl_json file key: a number or string from a flat JSON summary.
 cl_json() {
 	sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" "$1" | head -n 1
@@ -999,6 +1024,19 @@ cl_passed() {
 	CL_FAILED=
 }
 
+# cl_assert_no_round_timeout [i...]: no recovery round on hosts i...
+# (default: every host) ran into its timeout (recovery_timeout_ms): a
+# round that cannot go on must end at once, by an abort with its reason.
+cl_assert_no_round_timeout() {
+	local i log
+	(($#)) || set -- $(seq "$CL_N")
+	for i in "$@"; do
+		log=$(cl_hostdir "$i")/vmfitd.log
+		! grep -q 'aborted (timeout)' "$log" ||
+			cl_die "host $i: a round ran into its timeout: $(grep 'aborted (timeout)' "$log")"
+	done
+}
+
 # cl_assert_liar_refuted i...: hosts i... ran rounds with a manager that
 # lies about its digests (test fault lie-digests): the lie was told (they
 # descended to the chunks: every node of every level differed), and no
@@ -1008,7 +1046,6 @@ cl_assert_liar_refuted() {
 	for i in "$@"; do
 		grep -q 'node(s) differ; descending to level 0' "$(cl_hostdir "$i")/vmfitd.log" ||
 			cl_die "host $i never descended to the chunks: the liar did not lie"
-		! grep -q 'aborted (timeout)' "$(cl_hostdir "$i")/vmfitd.log" ||
-			cl_die "host $i: a round with the liar ran into its timeout"
 	done
+	cl_assert_no_round_timeout "$@"
 }

@@ -64,15 +64,15 @@ meminfo 3583
 expect_exit 1 "SIZE=256M needs about 3584 MiB of memory" \
 	env DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" tools/bench/recovery/run
 meminfo 9000
-expect_exit 1 "SIZE=1G needs about 10246 MiB of disk in $tmp/big (each host's volumes A and B, VOLFS=xfs); 10245 MiB free" \
+expect_exit 1 "SIZE=1G needs about 13318 MiB of disk in $tmp/big (each host's volumes A and B, VOLFS=xfs, and its kv journals); 13317 MiB free" \
 	env SIZE=1G DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" \
-	PATH="$tmp/bin:$PATH" FAKE_DF=10245 tools/bench/recovery/run
-expect_exit 1 "SIZE=1G needs about 20492 MiB of disk" \
+	PATH="$tmp/bin:$PATH" FAKE_DF=13317 tools/bench/recovery/run
+expect_exit 1 "SIZE=1G needs about 23564 MiB of disk" \
 	env SIZE=1G DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" VOLFS=dir \
-	PATH="$tmp/bin:$PATH" FAKE_DF=10246 tools/bench/recovery/run
-expect_exit 1 "SIZE=256M needs about 3331 MiB of disk" \
+	PATH="$tmp/bin:$PATH" FAKE_DF=13318 tools/bench/recovery/run
+expect_exit 1 "SIZE=256M needs about 4099 MiB of disk" \
 	env DURATION=10 OUT="$tmp/big" BENCH_PROC="$tmp/mem" \
-	PATH="$tmp/bin:$PATH" FAKE_DF=3330 tools/bench/recovery/run
+	PATH="$tmp/bin:$PATH" FAKE_DF=4098 tools/bench/recovery/run
 for bad in NOEQUALS 1X=y =y "A-B=c"; do
 	expect_exit 2 "--env wants NAME=VALUE, not '$bad'" \
 		tools/vmtest/vmtest run --results /nonexistent --env "$bad" x.sh

@@ -6,7 +6,7 @@
 # of build/tests/unit/. Assertions: tests/unit/vf_check.h.
 #
 #   vf-conf-test     vmfitd.conf parser (with the backends' names)
-#   vf-csum-test     checksum algorithms against published test vectors
+#   vf-csum-test     checksum algorithms and CRCs against published vectors
 #   vf-cvote-test    recovery: the chunk vote, f = 1 and f = 2, liars
 #   vf-dstore-test   recovery: digest store (memory, file, Merkle)
 #   vf-log-test      log rate limiting

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vf-csum-test - the checksum algorithms' names and sizes, and the
- * reference digests of userspace/lib/vf_csum.c against published
- * test vectors (RFC 7693 and the algorithms' reference outputs), so that
- * the kernel tests that compare dm-vmfit's digests with them compare
- * against something right.
+ * reference digests of userspace/lib/vf_csum.c and the CRCs of vf_crc.c
+ * against published test vectors (RFC 7693, RFC 3720 and the algorithms'
+ * reference outputs), so that the kernel tests that compare dm-vmfit's
+ * digests with them compare against something right.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -13,6 +13,7 @@
 
 #include "uapi/linux/dm-vmfit.h"
 #include "vf_check.h"
+#include "vf_crc.h"
 #include "vf_csum.h"
 
 static void hexs(char *out, const uint8_t *d, int n)
@@ -53,6 +54,32 @@ static void test_names(void)
 	CHECK_STR(vf_csum_algo_name(VMFIT_CSUM_BLAKE2B_256), "blake2b-256");
 }
 
+/*
+ * vf_crc's CRCs: the catalogue's check values (CRC of "123456789"), whole
+ * and streamed in pieces, and RFC 3720's CRC-32C examples (B.4: 32 bytes
+ * of zeros, of ones, ascending), which go through every table index.
+ */
+static void test_crc(void)
+{
+	uint8_t b[32];
+	int i;
+
+	CHECK(vf_crc32c(0, "", 0) == 0);
+	CHECK(vf_crc32c(0, "123456789", 9) == 0xE3069283u);
+	CHECK(vf_crc32c(vf_crc32c(0, "1234", 4), "56789", 5) == 0xE3069283u);
+	memset(b, 0, sizeof(b));
+	CHECK(vf_crc32c(0, b, sizeof(b)) == 0x8A9136AAu);
+	memset(b, 0xff, sizeof(b));
+	CHECK(vf_crc32c(0, b, sizeof(b)) == 0x62A8AB43u);
+	for (i = 0; i < 32; i++)
+		b[i] = (uint8_t)i;
+	CHECK(vf_crc32c(0, b, sizeof(b)) == 0x46DD794Eu);
+	CHECK(vf_crc64_xz(0, "", 0) == 0);
+	CHECK(vf_crc64_xz(0, "123456789", 9) == 0x995DC9BBDF1939FAull);
+	CHECK(vf_crc64_xz(vf_crc64_xz(0, "1234", 4), "56789", 5) ==
+	      0x995DC9BBDF1939FAull);
+}
+
 int main(void)
 {
 	static uint8_t big[1280];
@@ -90,9 +117,7 @@ int main(void)
 	CHECK(vf_csum_xxh64(spam, strlen(spam), 0) == 0xFBCEA83C8A378BF1ULL);
 	CHECK_STR(digest_hex(VMFIT_CSUM_XXHASH64, "", 0), "99e9d85137db46ef");
 
-	/* CRC-32C check value; little-endian in the digest. */
-	CHECK(vf_csum_crc32c("123456789", 9) == 0xE3069283u);
-	CHECK(vf_csum_crc32c("", 0) == 0);
+	/* CRC-32C (vf_crc, test_crc()); little-endian in the digest. */
 	CHECK_STR(digest_hex(VMFIT_CSUM_CRC32C, "123456789", 9), "839206e3");
 
 	/* SHA-256 through libcrypto. */
@@ -102,5 +127,6 @@ int main(void)
 	CHECK_EQ(vf_csum_digest(0, "", 0, d), -22);
 	CHECK_EQ(vf_csum_digest(VMFIT_CSUM_MAX + 1, "", 0, d), -22);
 	test_names();
+	test_crc();
 	return vf_check_done("vf-csum-test");
 }

@@ -501,7 +501,7 @@ static int pipeline(int fd, uint64_t limit, time_t deadline, uint64_t *sent,
 	struct vf_wbuf wb;
 	struct pollfd pfd;
 	uint64_t seq = 1;
-	size_t off = 0;
+	size_t frame;
 	int n, r, ret = -1;
 	ssize_t w;
 
@@ -513,8 +513,9 @@ static int pipeline(int fd, uint64_t limit, time_t deadline, uint64_t *sent,
 	vf_wb_init(&wb, 0);
 	rq.seq = seq;
 	vf_request_encode(&wb, &rq);
+	frame = vf_wb_pending(&wb);
 	while (time(NULL) < deadline) {
-		if (!off && *sent >= limit) {
+		if (vf_wb_pending(&wb) == frame && *sent >= limit) {
 			ret = 0;
 			break;
 		}
@@ -527,18 +528,15 @@ static int pipeline(int fd, uint64_t limit, time_t deadline, uint64_t *sent,
 		}
 		if (r <= 0 || !(pfd.revents & POLLOUT))
 			continue;
-		w = send(fd, vf_wb_data(&wb) + off, vf_wb_pending(&wb) - off,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+		w = vf_wb_send(fd, &wb, SIZE_MAX);
+		if (w == -EPIPE || w == -ECONNRESET) {
 			ret = 1;
 			break;
 		}
 		if (w < 0)
 			continue;
 		*sent += (uint64_t)w;
-		off += (size_t)w;
-		if (off == vf_wb_pending(&wb)) {
-			off = 0;
+		if (!vf_wb_pending(&wb)) {
 			rq.seq = ++seq;
 			vf_wb_reset(&wb);
 			vf_request_encode(&wb, &rq);

@@ -315,7 +315,7 @@ int main(int argc, char **argv)
 	struct vmfit_stall_bpf *obj = NULL;
 	struct ring_buffer *rb = NULL;
 	__u64 *lost_vals = NULL;
-	uint64_t started, lost = 0;
+	uint64_t started, now = 0, lost = 0;
 	bool tracker = false;
 	int err, ncpus;
 
@@ -388,6 +388,17 @@ int main(int argc, char **argv)
 	started = clock_ns(CLOCK_MONOTONIC);
 	while (!exiting && !done(&ctx, started)) {
 		err = ring_buffer__poll(rb, 100);
+		if (err >= 0 || err == -EINTR) {
+			/*
+			 * A window closes once the clock is past its end
+			 * (plus slack): read the clock first, then everything
+			 * committed up to then, so that no completion of the
+			 * window is still in the ring when it closes, however
+			 * long this process was off the CPU since the poll.
+			 */
+			now = clock_ns(CLOCK_MONOTONIC);
+			err = ring_buffer__consume(rb);
+		}
 		if (ctx.err) {
 			err = ctx.err;
 			fprintf(stderr, PROG ": %s\n", strerror(-err));
@@ -405,8 +416,8 @@ int main(int argc, char **argv)
 				strerror(-err));
 			goto cleanup;
 		}
-		stall_lost(&ctx.tracker, clock_ns(CLOCK_MONOTONIC), lost);
-		stall_tick(&ctx.tracker, clock_ns(CLOCK_MONOTONIC));
+		stall_lost(&ctx.tracker, now, lost);
+		stall_tick(&ctx.tracker, now);
 	}
 	err = 0;
 	/* Stopped before --count records: what is open, marked truncated. */

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vf_csum - dm-vmfit's checksum algorithms: names, sizes, and reference
- * BLAKE2b, XXH64 and CRC-32C (see vf_csum.h). Plain and slow on purpose:
- * clarity over speed, as they check the kernel.
+ * BLAKE2b and XXH64 (see vf_csum.h). Plain and slow on purpose: clarity
+ * over speed, as they check the kernel. CRC-32C is vf_crc's.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "vf_csum.h"
+#include "vf_crc.h"
 #include "uapi/linux/dm-vmfit.h"
 #include "vf_sha256.h"
 
@@ -241,23 +242,6 @@ uint64_t vf_csum_xxh64(const void *data, size_t len, uint64_t seed)
 }
 
 /*----------------------------------------------------------------*/
-/* CRC-32C (reflected polynomial 0x82F63B78), bit by bit */
-
-uint32_t vf_csum_crc32c(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint32_t crc = 0xFFFFFFFFu;
-	int k;
-
-	while (len--) {
-		crc ^= *p++;
-		for (k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0x82F63B78u & -(crc & 1));
-	}
-	return ~crc;
-}
-
-/*----------------------------------------------------------------*/
 
 static void store_le(uint8_t *out, uint64_t v, unsigned int n)
 {
@@ -280,7 +264,7 @@ int vf_csum_digest(uint32_t algo, const void *data, size_t len,
 		store_le(out, vf_csum_xxh64(data, len, 0), 8);
 		return 8;
 	case VMFIT_CSUM_CRC32C:
-		store_le(out, vf_csum_crc32c(data, len), 4);
+		store_le(out, vf_crc32c(0, data, len), 4);
 		return 4;
 	default:
 		return -EINVAL;

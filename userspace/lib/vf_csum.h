@@ -5,8 +5,8 @@
  * specifications, to compute in userspace the digests the kernel computes
  * (vmfit-csum-ref checks the kernel with them; recovery compares a
  * replica's in-kernel chunk digests with digests taken here): BLAKE2b
- * (RFC 7693) with a 32-byte output, XXH64 (seed 0) and CRC-32C
- * (Castagnoli). SHA-256 comes from libcrypto (vf_sha256.h).
+ * (RFC 7693) with a 32-byte output and XXH64 (seed 0). SHA-256 comes
+ * from libcrypto (vf_sha256.h), CRC-32C from vf_crc.h.
  * Output bytes are as the kernel's crypto API returns them (XXH64 and
  * CRC-32C as little-endian integers). Link with -lcrypto.
  */
@@ -26,7 +26,6 @@ unsigned int vf_csum_algo_size(uint32_t algo);
 void vf_csum_blake2b(const void *data, size_t len, uint8_t *out,
 		     size_t outlen);
 uint64_t vf_csum_xxh64(const void *data, size_t len, uint64_t seed);
-uint32_t vf_csum_crc32c(const void *data, size_t len);
 
 /*
  * Digest of @len bytes with a uapi algorithm (enum vmfit_csum_algo) into

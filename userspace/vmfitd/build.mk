@@ -25,10 +25,11 @@ $(B)/bin/vmfitd: $(call obj,$(VMFITD_SRCS)) $(LIBVMFIT)
 # Unit tests of vmfitd's own group messages (gmsg.c), of membership
 # (membership.c), of who is heard in the ordered stream (delivery.c with
 # the rest of the manager stubbed), of a recovery's hand-over
-# (recovery_shadow.c with replica.c) and of the process backend.
+# (recovery_shadow.c with replica.c), of its hash in the volume worker
+# (recovery_volume.c over file volumes) and of the process backend.
 UNIT_TESTS += $(B)/tests/unit/vmfitd-gmsg-test $(B)/tests/unit/process-backend-test \
 	$(B)/tests/unit/vmfitd-membership-test $(B)/tests/unit/vmfitd-delivery-test \
-	$(B)/tests/unit/vmfitd-handover-test
+	$(B)/tests/unit/vmfitd-handover-test $(B)/tests/unit/vmfitd-volume-test
 
 CFLAGS_vmfitd-gmsg-test := -Iuserspace/vmfitd -Itests/unit
 CFLAGS_process-backend-test := -Iuserspace/backends -Itests/unit
@@ -49,6 +50,13 @@ CFLAGS_vmfitd-handover-test := -Iuserspace/vmfitd -Iuserspace/backends -Itests/u
 $(B)/tests/unit/vmfitd-handover-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-handover-test.c userspace/vmfitd/recovery_shadow.c userspace/vmfitd/replica.c userspace/backends/backend.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
+
+# A round's hash in the volume worker: recovery_volume.c over file
+# volumes, the rest of the manager stubbed.
+CFLAGS_vmfitd-volume-test := -Iuserspace/vmfitd -Iuserspace/backends -Itests/unit
+$(B)/tests/unit/vmfitd-volume-test: $(call sanobj,userspace/vmfitd/tests/vmfitd-volume-test.c userspace/vmfitd/recovery_volume.c) $(LIBVMFIT_SAN)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcrypto $(VF_NL_LIBS) $(VF_DM_LIBS) -lpthread
 
 $(B)/tests/unit/process-backend-test: $(call sanobj,userspace/vmfitd/tests/process-backend-test.c userspace/backends/process.c) $(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)

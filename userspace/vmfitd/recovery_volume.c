@@ -142,6 +142,7 @@ static int hash_cb(uint64_t chunk, const uint8_t *digest, unsigned int size,
 static void run_hash(struct vjob *j)
 {
 	struct timespec ts = { 0, 50000000L };
+	uint8_t root[VF_MERKLE_DIGEST_SIZE];
 	struct vf_svol *a = j->a;
 	unsigned int t;
 
@@ -156,8 +157,18 @@ static void run_hash(struct vjob *j)
 	}
 	j->step = "checksum";
 	j->hashed = a->ops->checksum(a, !j->full, hash_cb, j);
-	if (j->hashed < 0)
+	if (j->hashed < 0) {
 		j->err = j->hashed;
+		return;
+	}
+	/*
+	 * The Merkle tree over every chunk's digest, which the digest store
+	 * builds on demand: here, not at the loop's first node query
+	 * (verify_start), where at 1 GiB (524546 chunks) it held the loop
+	 * for 58-85 ms.
+	 */
+	j->step = "Merkle tree";
+	j->err = vf_dstore_root(&j->work, root);
 }
 
 static struct repair *find_repair(const struct vjob *j, uint64_t c)

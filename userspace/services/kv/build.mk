@@ -87,7 +87,8 @@ $(B)/tests/unit/kv-op-test: $(call sanobj,$(KV_TEST_DIR)/kv-op-test.c \
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^
 
 $(B)/tests/unit/kv-state-test: $(call sanobj,$(KV_TEST_DIR)/kv-state-test.c \
-	$(KV_COMMON_SRCS) $(KV_DIR)/kv_hash.c $(KV_DIR)/kv_sqlite.c)
+	$(KV_COMMON_SRCS) $(KV_DIR)/kv_hash.c $(KV_DIR)/kv_sqlite.c) \
+	$(LIBVMFIT_SAN)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS)
 
@@ -101,6 +102,7 @@ $(B)/tests/unit/kv-replica-test: $(call sanobj,$(KV_TEST_DIR)/kv-replica-test.c 
 USER_BINS += $(B)/bin/kv-powercut
 
 $(B)/bin/kv-powercut: $(call obj,$(KV_TEST_DIR)/kv-powercut.c \
-	$(KV_COMMON_SRCS) $(KV_DIR)/kv_hash.c $(KV_DIR)/kv_sqlite.c)
+	$(KV_COMMON_SRCS) $(KV_DIR)/kv_hash.c $(KV_DIR)/kv_sqlite.c) \
+	$(LIBVMFIT)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(KV_SQLITE_LIBS)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "kv_state.h"
+#include "vf_crc.h"
 
 /* Restore reads the data area in runs of slots of about this size. */
 #define KV_IO_CHUNK	(1u << 20)
@@ -73,63 +74,6 @@ int kv_geom_init(struct kv_geom *g, const struct kv_limits *lim)
 	return 0;
 }
 
-/* Table-driven CRCs: the journal's data CRC covers every change. */
-static uint32_t kv_crc_table[256];
-
-static void kv_crc_init(void)
-{
-	uint32_t i, c;
-	int k;
-
-	for (i = 0; i < 256; i++) {
-		c = i;
-		for (k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & -(c & 1));
-		kv_crc_table[i] = c;
-	}
-}
-
-/* CRC-64/XZ (ECMA-182, reflected), for the journal's data. */
-static uint64_t kv_crc64_table[256];
-
-static void kv_crc64_init(void)
-{
-	uint64_t c;
-	uint32_t i;
-	int k;
-
-	for (i = 0; i < 256; i++) {
-		c = i;
-		for (k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xc96c5795d7870f42ull & -(c & 1));
-		kv_crc64_table[i] = c;
-	}
-}
-
-uint64_t kv_crc64(uint64_t crc, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	if (!kv_crc64_table[1])
-		kv_crc64_init();
-	crc = ~crc;
-	while (n--)
-		crc = kv_crc64_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
-uint32_t kv_crc32c(uint32_t crc, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	if (!kv_crc_table[1])
-		kv_crc_init();
-	crc = ~crc;
-	while (n--)
-		crc = kv_crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
 void kv_hdr_encode(uint8_t *hdr, const struct kv_geom *g, uint64_t order)
 {
 	memset(hdr, 0, KV_STATE_HDR_SIZE);
@@ -143,7 +87,7 @@ void kv_hdr_encode(uint8_t *hdr, const struct kv_geom *g, uint64_t order)
 	kv_put_le64(hdr + 32, order);
 	kv_put_le64(hdr + 40, g->volume_size);
 	kv_put_le64(hdr + 48, g->journal_off);
-	kv_put_le32(hdr + KV_HDR_CRC_OFF, kv_crc32c(0, hdr, KV_HDR_CRC_OFF));
+	kv_put_le32(hdr + KV_HDR_CRC_OFF, vf_crc32c(0, hdr, KV_HDR_CRC_OFF));
 }
 
 static bool kv_all_zero(const uint8_t *p, size_t n)
@@ -164,7 +108,7 @@ static int kv_hdr_decode(const uint8_t *hdr, const struct kv_geom *g,
 	if (memcmp(hdr, KV_STATE_MAGIC, 8))
 		return -EBADMSG;
 	if (kv_get_le32(hdr + KV_HDR_CRC_OFF) !=
-	    kv_crc32c(0, hdr, KV_HDR_CRC_OFF))
+	    vf_crc32c(0, hdr, KV_HDR_CRC_OFF))
 		return -EBADMSG;
 	if (kv_get_le32(hdr + 8) != KV_STATE_VERSION ||
 	    kv_get_le32(hdr + 12) != KV_STATE_HDR_SIZE ||
@@ -194,7 +138,7 @@ static void kv_commit_encode(uint8_t *c, const struct kv_geom *g,
 	kv_put_le32(c + 24, g->records);
 	kv_put_le32(c + 28, g->record_size);
 	kv_put_le64(c + 32, data_crc);
-	kv_put_le32(c + KV_HDR_CRC_OFF, kv_crc32c(0, c, KV_HDR_CRC_OFF));
+	kv_put_le32(c + KV_HDR_CRC_OFF, vf_crc32c(0, c, KV_HDR_CRC_OFF));
 }
 
 /* A commit record of this layout? 0, or -EBADMSG (not committed). */
@@ -204,7 +148,7 @@ static int kv_commit_decode(const uint8_t *c, const struct kv_geom *g,
 {
 	if (memcmp(c, KV_JRNL_MAGIC, 8) ||
 	    kv_get_le32(c + KV_HDR_CRC_OFF) !=
-	    kv_crc32c(0, c, KV_HDR_CRC_OFF) ||
+	    vf_crc32c(0, c, KV_HDR_CRC_OFF) ||
 	    kv_get_le32(c + 8) != KV_STATE_VERSION ||
 	    kv_get_le32(c + 12) > g->records ||
 	    kv_get_le32(c + 24) != g->records ||
@@ -592,8 +536,8 @@ static int kv_journal_walk(struct kv_vol *v, uint32_t count, bool apply,
 			}
 			if (key >= g->records || kv_slot_check(g, ent))
 				return -EBADMSG;
-			*crc = kv_crc64(*crc, v->keys + 4 * j, 4);
-			*crc = kv_crc64(*crc, ent, g->slot_size);
+			*crc = vf_crc64_xz(*crc, v->keys + 4 * j, 4);
+			*crc = vf_crc64_xz(*crc, ent, g->slot_size);
 		}
 	}
 	return 0;
@@ -748,8 +692,8 @@ static int kv_jw_add(struct kv_jw *w, uint32_t key, const uint8_t *slot)
 	int r;
 
 	kv_put_le32(k, key);
-	w->crc = kv_crc64(w->crc, k, 4);
-	w->crc = kv_crc64(w->crc, slot, ss);
+	w->crc = vf_crc64_xz(w->crc, k, 4);
+	w->crc = vf_crc64_xz(w->crc, slot, ss);
 	memcpy(v->ents + (size_t)w->nbuf * ss, slot, ss);
 	w->n++;
 	w->nbuf++;

@@ -149,11 +149,6 @@ struct kv_vol {
 /* kv_geom_init - the layout for @lim; -EINVAL if it cannot be laid out. */
 int kv_geom_init(struct kv_geom *g, const struct kv_limits *lim);
 
-/* kv_crc32c - CRC-32C (Castagnoli), as used by the header. */
-uint32_t kv_crc32c(uint32_t crc, const void *p, size_t n);
-/* kv_crc64 - CRC-64/XZ, as used for the journal's data. */
-uint64_t kv_crc64(uint64_t crc, const void *p, size_t n);
-
 /* kv_hdr_encode - the header image (KV_STATE_HDR_SIZE bytes). */
 void kv_hdr_encode(uint8_t *hdr, const struct kv_geom *g, uint64_t order);
 

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vf_crc.h"
 #include "vf_proto.h"
 
 #include "../kv_state.h"
@@ -554,7 +555,7 @@ static void test_corrupt_restore(void)
 	corrupt_restore("empty", img, 0, ENODATA);
 	memcpy(bad, img, n);
 	kv_put_le32(bad + 16, 0x7fffffff);
-	kv_put_le32(bad + KV_HDR_CRC_OFF, kv_crc32c(0, bad, KV_HDR_CRC_OFF));
+	kv_put_le32(bad + KV_HDR_CRC_OFF, vf_crc32c(0, bad, KV_HDR_CRC_OFF));
 	corrupt_restore("absurd record count", bad, n, EINVAL);
 	memcpy(bad, img, n);
 	kv_put_le32(bad + 4096 + 3 * 128 + 4, RECORD_SIZE + 1);
@@ -1109,8 +1110,8 @@ static void plant_journal(const char *path, const struct kv_geom *g,
 	kv_put_le32(ent + 4, 4);
 	memcpy(ent + KV_SLOT_HDR_LEN, "EVIL", 4);
 	kv_put_le32(j + KV_STATE_BLOCK, 5);	/* the index: key 5 */
-	crc = kv_crc64(0, j + KV_STATE_BLOCK, 4);
-	crc = kv_crc64(crc, ent, g->slot_size);
+	crc = vf_crc64_xz(0, j + KV_STATE_BLOCK, 4);
+	crc = vf_crc64_xz(crc, ent, g->slot_size);
 	memcpy(j, KV_JRNL_MAGIC, 8);
 	kv_put_le32(j + 8, KV_STATE_VERSION);
 	kv_put_le32(j + 12, 1);
@@ -1118,7 +1119,7 @@ static void plant_journal(const char *path, const struct kv_geom *g,
 	kv_put_le32(j + 24, g->records);
 	kv_put_le32(j + 28, g->record_size);
 	kv_put_le64(j + 32, crc);
-	kv_put_le32(j + KV_HDR_CRC_OFF, kv_crc32c(0, j, KV_HDR_CRC_OFF));
+	kv_put_le32(j + KV_HDR_CRC_OFF, vf_crc32c(0, j, KV_HDR_CRC_OFF));
 	spit(path, j, n);
 	free(j);
 }
