@@ -89,8 +89,7 @@ for ((s = 1; s <= N; s++)); do
 		dmsetup resume "$(dm_name live)"
 	fi
 	note "snapshot $s"
-	dm_msg live snapshot
-	wait_status live VIEW ready 60
+	snapshot_ready live 60
 	assert_eq "$s" "$ST_EPOCH" epoch
 	sleep "$(awk -v m=$AFTER_MS 'BEGIN { print m / 1000 + 0.5 }')"
 	dm_msg live merge
