@@ -34,7 +34,12 @@ export CL_VMFITD_WRAP=$CL_MEMCHECK
 export CL_VMFITD_WRAP_HOSTS=1 CL_READY_SECS=120
 cl_up 3
 
-cl_bench_start load --clients 4 --records 1500 --duration 40 \
+# Two clients (about 1400 requests/s here): host 1's vmfitd, 20-50 times
+# slower under memcheck, replays the requests ordered since the capture
+# while the load goes on; with 4 clients (1900/s) it is near its capacity,
+# and its shadow caught up in 3 to more than 8 s (CI 2026-12-05: round 1
+# aborted by the timeout, phase restore).
+cl_bench_start load --clients 2 --records 1500 --duration 40 \
 	--write-ratio 0.5 --verify --timeout 20000
 bpid=$CL_BENCH_PID
 sleep 2
@@ -42,23 +47,29 @@ sleep 2
 status_of() { # i -> "done aborted result"
 	echo "$(cl_stat "$1" rcv_done) $(cl_stat "$1" rcv_aborted) $(cl_stat "$1" rcv_last_result)"
 }
+assert_round() { # label host want: the last abort's reason on a mismatch
+	local got
+	got=$(status_of "$2")
+	[ "$got" = "$3" ] ||
+		cl_die "$1 on host $2: expected '$3', got '$got' (last abort: $(cl_stat "$2" rcv_last_abort))"
+}
 
 out=$(cl_recover 2) || cl_die "round 1 failed: $out"
 cl_wait_rounds 1
-cl_assert_eq "round 1 on host 1" "1 0 done" "$(status_of 1)"
+assert_round "round 1" 1 "1 0 done"
 
 vol=$(cl_live_volume 1)
 printf '\x5a' | dd of="$vol" bs=1 seek=$((4096 + 1950 * 256 + 7)) conv=notrunc status=none
 out=$(cl_recover 2) || cl_die "round 2 failed: $out"
 cl_wait_rounds 2
-cl_assert_eq "round 2 on host 1" "2 0 done" "$(status_of 1)"
+assert_round "round 2" 1 "2 0 done"
 cl_assert_eq "host 1 repaired its chunk" 1 "$(cl_stat 1 rcv_repaired)"
 
 echo slow >"$CL_BASE/shadow-mode"
 out=$(cl_recover 3) && cl_die "round 3 did not abort: $out"
 cl_wait_rounds 3
 for i in 1 2 3; do
-	cl_assert_eq "round 3 on host $i" "2 1 aborted" "$(status_of "$i")"
+	assert_round "round 3" $i "2 1 aborted"
 	case "$(cl_stat "$i" rcv_last_abort)" in
 	timeout*) ;;
 	*) cl_die "host $i: abort reason '$(cl_stat "$i" rcv_last_abort)', want timeout" ;;
@@ -68,7 +79,7 @@ echo ok >"$CL_BASE/shadow-mode"
 sleep 13		# the slow shadows of round 3 are gone
 out=$(cl_recover 2) || cl_die "round 4 failed: $out"
 cl_wait_rounds 4
-cl_assert_eq "round 4 on host 1" "3 1 done" "$(status_of 1)"
+assert_round "round 4" 1 "3 1 done"
 
 wait "$bpid" || cl_die "vmfit-bench failed; see $CL_DIR/load.log"
 cl_load_clean
