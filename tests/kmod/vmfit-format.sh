@@ -28,7 +28,7 @@ TABLE="0 $(dev_sectors "$O") vmfit $O $C 8"
 vmfit_create live "$O" "$C" 8
 L=$(dm_path live)
 MAP=$(vmfit_sb_u64 "$C" 56)
-ver=$(dd if="$C" bs=512 count=1 iflag=direct 2>/dev/null | od -An -t u4 -j 8 -N 4 | tr -d ' ')
+ver=$(vmfit_sb_u32 "$C" 8)
 assert_eq 3 "$ver" "superblock version"
 
 # flip_byte DEV BYTE - invert one byte (read-modify-write of its sector).

@@ -461,6 +461,12 @@ vmfit_sb_u64() {
 		od -An -t u8 -j "$2" -N 8 | tr -d ' '
 }
 
+# vmfit_sb_u32 DEV OFFSET - the same for a u32 (32 mode, 8 version).
+vmfit_sb_u32() {
+	dd if="$1" bs=512 count=1 iflag=direct 2>/dev/null |
+		od -An -t u4 -j "$2" -N 4 | tr -d ' '
+}
+
 # vmfit_split_cow SUFFIX DEV SECTORS ORIGIN CHUNK - format a cow device for
 # ORIGIN on the first SECTORS of DEV (a vmfit device is created and removed
 # on it), then build the cow device SUFFIX from three pieces that dm_hold
