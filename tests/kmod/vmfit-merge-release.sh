@@ -70,7 +70,12 @@ vmfit_create img "$OI" "$CI" $CHUNK
 wait_status img MODE normal 120
 assert_eq "$P1" "$(sha_block "$(dm_path img)" $blk)" \
 	"image block $blk (chunk $chunk): the write acknowledged by fsync was undone by the resumed merge"
+# Every write was flushed before the image: once both merges are over the
+# image holds the live device's data (a load that did not resume the merge
+# would show the origin's old fill in the chunks still in the cow).
+img_sha=$(sha_dev "$(dm_path img)")
 dm_remove img
 wait_status live MODE normal 120
 assert_eq "$P1" "$(sha_block "$L" $blk)" "live block $blk after the merge"
+assert_eq "$(sha_dev "$L")" "$img_sha" "the crash image after its resumed merge vs the live device"
 note "ok"
